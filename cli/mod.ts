@@ -1,0 +1,5 @@
+/**
+ * @cortex/cli (work in progress).
+ * @module
+ */
+export {};

@@ -1,0 +1,213 @@
+/**
+ * Builds the native inference plugin (`cuda_plugin/build/libcortex_plugin.so`) with g++, and
+ * compiles the CUDA backend with nvcc when nvcc is on PATH. Incremental: every object is keyed by a
+ * hash of its source, every header and the flags, so a second run with nothing changed compiles
+ * nothing.
+ *
+ * Run as `deno task build:plugin`. `CORTEX_NVCC_ARCHS` (e.g. `80,90`) narrows the CUDA targets.
+ * @module
+ */
+
+const root = new URL(".", import.meta.url).pathname.replace(/\/$/, "");
+const buildDir = `${root}/build`;
+const objDir = `${buildDir}/obj`;
+const libraryPath = `${buildDir}/libcortex_plugin.so`;
+
+const defaultCudaArchs = ["80", "86", "89", "90"];
+
+const cxxFlags = [
+  "-std=c++17",
+  "-O3",
+  "-march=native",
+  "-fPIC",
+  "-pthread",
+  "-Wall",
+  "-Wextra",
+  "-Wshadow",
+  "-fvisibility=hidden",
+  `-I${root}/include`,
+  `-I${root}/src`,
+];
+
+interface CompileUnit {
+  source: string;
+  object: string;
+  command: string[];
+}
+
+async function listFiles(dir: string, extensions: string[]): Promise<string[]> {
+  const files: string[] = [];
+  try {
+    for await (const entry of Deno.readDir(dir)) {
+      if (entry.isFile && extensions.some((ext) => entry.name.endsWith(ext))) {
+        files.push(`${dir}/${entry.name}`);
+      }
+    }
+  } catch (error) {
+    if (!(error instanceof Deno.errors.NotFound)) throw error;
+  }
+  return files.sort();
+}
+
+async function sha256(parts: (string | Uint8Array)[]): Promise<string> {
+  const encoder = new TextEncoder();
+  const chunks = parts.map((part) => typeof part === "string" ? encoder.encode(part) : part);
+  const total = new Uint8Array(chunks.reduce((sum, chunk) => sum + chunk.length + 1, 0));
+  let offset = 0;
+  for (const chunk of chunks) {
+    total.set(chunk, offset);
+    offset += chunk.length + 1;
+  }
+  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", total));
+  return Array.from(digest, (byte) => byte.toString(16).padStart(2, "0")).join("");
+}
+
+async function hasCommand(name: string): Promise<boolean> {
+  try {
+    const { success } = await new Deno.Command(name, { args: ["--version"], stdout: "null", stderr: "null" })
+      .output();
+    return success;
+  } catch {
+    return false;
+  }
+}
+
+async function readStamp(path: string): Promise<string | null> {
+  try {
+    return await Deno.readTextFile(path);
+  } catch {
+    return null;
+  }
+}
+
+async function run(command: string[]): Promise<void> {
+  const [program, ...args] = command;
+  const { code, stderr } = await new Deno.Command(program, { args, stdout: "inherit", stderr: "piped" })
+    .output();
+  const diagnostics = new TextDecoder().decode(stderr);
+  if (diagnostics.trim()) console.error(diagnostics);
+  if (code !== 0) throw new Error(`${program} failed (exit ${code})`);
+}
+
+/** Compiles units whose stamp changed, at most `parallelism` at a time; returns how many compiled. */
+async function compileChanged(units: CompileUnit[], headerDigest: string): Promise<number> {
+  const stale: { unit: CompileUnit; stamp: string }[] = [];
+  for (const unit of units) {
+    const stamp = await sha256([await Deno.readFile(unit.source), headerDigest, unit.command.join(" ")]);
+    const current = await readStamp(`${unit.object}.stamp`);
+    const objectExists = await Deno.stat(unit.object).then(() => true, () => false);
+    if (current !== stamp || !objectExists) stale.push({ unit, stamp });
+  }
+  const parallelism = Math.max(1, navigator.hardwareConcurrency);
+  let next = 0;
+  const workers = Array.from({ length: Math.min(parallelism, stale.length) }, async () => {
+    while (next < stale.length) {
+      const { unit, stamp } = stale[next++];
+      console.log(`compile ${unit.source.slice(root.length + 1)}`);
+      await run(unit.command);
+      await Deno.writeTextFile(`${unit.object}.stamp`, stamp);
+    }
+  });
+  await Promise.all(workers);
+  return stale.length;
+}
+
+function objectPath(source: string): string {
+  return `${objDir}/${source.slice(root.length + 1).replaceAll("/", "_")}.o`;
+}
+
+async function main(): Promise<void> {
+  await Deno.mkdir(objDir, { recursive: true });
+  const withCuda = await hasCommand("nvcc");
+  const archs = (Deno.env.get("CORTEX_NVCC_ARCHS") ?? defaultCudaArchs.join(",")).split(",").map((a) =>
+    a.trim()
+  );
+
+  const headers = [
+    ...await listFiles(`${root}/include`, [".h"]),
+    ...await listFiles(`${root}/src`, [".h"]),
+    ...await listFiles(`${root}/cpu`, [".h"]),
+    ...await listFiles(`${root}/cuda`, [".h", ".cuh"]),
+  ];
+  const headerDigest = await sha256(
+    await Promise.all(headers.map(async (h) => sha256([h, await Deno.readFile(h)]))),
+  );
+
+  const defines = withCuda ? ["-DCORTEX_WITH_CUDA=1"] : [];
+  const cxxSources = [
+    ...await listFiles(`${root}/src`, [".cpp"]),
+    ...await listFiles(`${root}/cpu`, [".cpp"]),
+  ];
+  const units: CompileUnit[] = cxxSources.map((source) => ({
+    source,
+    object: objectPath(source),
+    command: ["g++", ...cxxFlags, ...defines, "-c", source, "-o", objectPath(source)],
+  }));
+  if (withCuda) {
+    for (const source of await listFiles(`${root}/cuda`, [".cu"])) {
+      units.push({
+        source,
+        object: objectPath(source),
+        command: [
+          "nvcc",
+          "-std=c++17",
+          "-O3",
+          "-Xcompiler=-fPIC,-Wall,-Wextra,-fvisibility=hidden",
+          "-Werror=all-warnings",
+          ...gencode(archs),
+          `-I${root}/include`,
+          `-I${root}/src`,
+          ...defines,
+          "-c",
+          source,
+          "-o",
+          objectPath(source),
+        ],
+      });
+    }
+  }
+
+  const compiled = await compileChanged(units, headerDigest);
+  const objects = units.map((unit) => unit.object);
+  const linkCommand = withCuda
+    ? [
+      "nvcc",
+      "-shared",
+      "-cudart=static",
+      ...gencode(archs),
+      "-o",
+      libraryPath,
+      ...objects,
+      "-lpthread",
+      "-ldl",
+      "-lrt",
+    ]
+    : ["g++", "-shared", "-pthread", "-o", libraryPath, ...objects, "-ldl"];
+  const linkStamp = await sha256([
+    ...await Promise.all(objects.map((o) => readStamp(`${o}.stamp`).then((s) => s ?? ""))),
+    linkCommand.join(" "),
+  ]);
+  const libraryExists = await Deno.stat(libraryPath).then(() => true, () => false);
+  if (compiled === 0 && libraryExists && await readStamp(`${libraryPath}.stamp`) === linkStamp) {
+    console.log(`plugin up to date: ${libraryPath.slice(root.length + 1)} (nothing compiled)`);
+    return;
+  }
+  console.log(
+    `link ${libraryPath.slice(root.length + 1)}${withCuda ? ` (CUDA sm_${archs.join(",sm_")})` : ""}`,
+  );
+  await run(linkCommand);
+  await Deno.writeTextFile(`${libraryPath}.stamp`, linkStamp);
+}
+
+function gencode(archs: string[]): string[] {
+  return archs.flatMap((arch) => ["-gencode", `arch=compute_${arch},code=sm_${arch}`]);
+}
+
+if (import.meta.main) {
+  try {
+    await main();
+  } catch (error) {
+    console.error(`build:plugin: ${error instanceof Error ? error.message : error}`);
+    Deno.exit(1);
+  }
+}

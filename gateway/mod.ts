@@ -1,0 +1,5 @@
+/**
+ * @cortex/gateway (work in progress).
+ * @module
+ */
+export {};

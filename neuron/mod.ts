@@ -1,0 +1,5 @@
+/**
+ * @cortex/neuron (work in progress).
+ * @module
+ */
+export {};
