@@ -1,4 +1,17 @@
-/* cortex_plugin.h — the C ABI of the cortex inference plugin (placeholder until the engine lands). */
+/* cortex_plugin.h — the C ABI of the cortex inference plugin.
+ *
+ * Rules of the boundary:
+ * - Opaque int32 handles (runtimes, models, sequences, jobs); never raw pointers.
+ * - Every call returns a cx_status (or a count); error text goes into a caller-provided buffer
+ *   (`err`, `err_cap` bytes, always NUL-terminated when err_cap > 0). No C++ exception crosses it.
+ * - Every input buffer is copied before the call returns, so callers may free it at once.
+ * - Device work is asynchronous: `cx_submit_*` enqueues a job on the device's worker thread and
+ *   returns its id at once. Finished job ids are collected with `cx_wait_any` (the only call meant
+ *   to block; call it from a helper thread) and results are read with `cx_job_sizes` + `cx_job_take`.
+ *
+ * A process may hold several runtimes (e.g. Deno test modules share one process); each owns its
+ * devices, worker threads and completion queue.
+ */
 #ifndef CORTEX_PLUGIN_H
 #define CORTEX_PLUGIN_H
 
@@ -17,8 +30,118 @@ extern "C" {
 /** Version of this ABI; bumped on every incompatible change. */
 #define CX_ABI_VERSION 1
 
+/** Status codes. Negative values are never returned as statuses. */
+typedef enum cx_status {
+  CX_OK = 0,
+  CX_PENDING = 1,                /* job not finished yet */
+  CX_ERR_BAD_MODEL = 2,          /* missing/misshaped/truncated files or tensors */
+  CX_ERR_UNSUPPORTED_ARCH = 3,   /* architecture or feature not implemented */
+  CX_ERR_OUT_OF_MEMORY = 4,      /* device memory budget (weights + KV cache) or KV slots exhausted */
+  CX_ERR_INVALID_ARGUMENT = 5,   /* bad token id, bad sampling parameter, bad handle use */
+  CX_ERR_CONTEXT_OVERFLOW = 6,   /* a sequence would pass its context length */
+  CX_ERR_DEVICE_POISONED = 7,    /* a fatal error happened on the device earlier */
+  CX_ERR_NOT_FOUND = 8,          /* unknown runtime/device/model/sequence/job handle, missing file */
+  CX_ERR_INTERNAL = 9            /* anything else (also: runtime closed) */
+} cx_status;
+
+/* Fields written by cx_device_info into `out` (int64 each). */
+#define CX_DEVICE_FIELD_BACKEND 0        /* 0 = cpu, 1 = cuda */
+#define CX_DEVICE_FIELD_MEMORY_TOTAL 1   /* bytes (cpu: the configured budget) */
+#define CX_DEVICE_FIELD_MEMORY_FREE 2    /* bytes (cpu: budget minus weights and KV caches) */
+#define CX_DEVICE_FIELD_THREADS 3        /* compute threads of the device */
+#define CX_DEVICE_FIELD_POISONED 4       /* 1 when poisoned */
+#define CX_DEVICE_FIELD_CC_MAJOR 5       /* cuda compute capability, -1 on cpu */
+#define CX_DEVICE_FIELD_CC_MINOR 6
+#define CX_DEVICE_FIELDS 8
+
+/* Fields written by cx_model_info into `out` (int64 each). */
+#define CX_MODEL_FIELD_VOCAB 0
+#define CX_MODEL_FIELD_CONTEXT 1         /* KV cache length per sequence */
+#define CX_MODEL_FIELD_HIDDEN 2
+#define CX_MODEL_FIELD_LAYERS 3
+#define CX_MODEL_FIELD_DTYPE 4           /* 0 = f32, 1 = f16, 2 = bf16 (of the embedding table) */
+#define CX_MODEL_FIELD_WEIGHT_BYTES 5
+#define CX_MODEL_FIELD_KV_BYTES 6
+#define CX_MODEL_FIELD_BOS 7             /* -1 when the config has none */
+#define CX_MODEL_FIELD_MAX_SEQUENCES 8
+#define CX_MODEL_FIELD_N_DEVICES 9
+#define CX_MODEL_FIELD_DEVICES 10        /* up to 8 device indexes */
+#define CX_MODEL_FIELD_N_EOS 18
+#define CX_MODEL_FIELD_EOS 19            /* up to 8 eos ids */
+#define CX_MODEL_FIELDS 32
+
+/* Step entry flags. */
+#define CX_STEP_SAMPLE 1       /* sample the next token natively with the entry's parameters */
+#define CX_STEP_LOGITS 2       /* return the last position's logits */
+#define CX_STEP_ALL_LOGITS 4   /* return the logits of every position of the entry */
+
+/* Sampling parameters: 8 doubles per entry, in this order. temperature <= 0 means greedy. */
+#define CX_SAMPLING_FIELDS 8   /* temperature, top_k, top_p, min_p, seed, presence, frequency, repetition */
+
 /** Returns CX_ABI_VERSION of the compiled plugin. */
 CX_API int32_t cx_abi_version(void);
+
+/** Creates a runtime: enumerates CUDA devices (when built with CUDA and a driver answers) followed by
+ * `cpu_devices` CPU devices. `cpu_budget_bytes` <= 0 means physical RAM; `cpu_threads` <= 0 means
+ * the available cores divided by `cpu_devices`. Worker threads start when a device gets its first job. */
+CX_API int32_t cx_runtime_open(int32_t cpu_devices, int64_t cpu_budget_bytes, int32_t cpu_threads,
+                               int32_t* out_runtime, char* err, int32_t err_cap);
+/** Stops and joins every worker thread of the runtime; queued jobs fail. Idempotent. */
+CX_API int32_t cx_runtime_close(int32_t runtime);
+/** Closes every runtime of the process (for exit paths). */
+CX_API void cx_shutdown(void);
+
+/** Number of devices of the runtime (negative status on a bad handle). */
+CX_API int32_t cx_device_count(int32_t runtime);
+/** Device description: CX_DEVICE_FIELDS int64s, name and feature string (compute capability or CPU
+ * features). Memory figures are current (cpu: exact accounting; cuda: last figure the worker saw). */
+CX_API int32_t cx_device_info(int32_t runtime, int32_t device, int64_t* out, char* name, int32_t name_cap,
+                              char* features, int32_t features_cap, char* err, int32_t err_cap);
+
+/** Waits up to `timeout_ms` for finished jobs; writes up to `max_ids` ids. Returns the count (0 on
+ * timeout) or -1 once the runtime is closed and nothing is left to report. */
+CX_API int32_t cx_wait_any(int32_t runtime, int32_t* ids, int32_t max_ids, int32_t timeout_ms);
+/** For a finished job writes [status, n_ints, n_floats] and its error text; CX_PENDING if running. */
+CX_API int32_t cx_job_sizes(int32_t runtime, int32_t job, int64_t* out3, char* err, int32_t err_cap);
+/** Copies a finished job's results (int64 and float arrays) and forgets the job. */
+CX_API int32_t cx_job_take(int32_t runtime, int32_t job, int64_t* ints, int64_t ints_cap, float* floats,
+                           int64_t floats_cap);
+
+/** Load a Hugging Face folder (config.json + safetensors). Result ints: [model handle].
+ * `context_length` <= 0: max_position_embeddings capped at 4096; `max_sequences` <= 0: 8. */
+CX_API int32_t cx_submit_load(int32_t runtime, const int32_t* devices, int32_t n_devices, const char* folder,
+                              int32_t context_length, int32_t max_sequences, int32_t* out_job, char* err,
+                              int32_t err_cap);
+/** Static facts of a loaded model: CX_MODEL_FIELDS int64s and the architecture name. */
+CX_API int32_t cx_model_info(int32_t runtime, int32_t model, int64_t* out, char* architecture,
+                             int32_t architecture_cap, char* err, int32_t err_cap);
+/** Unload a model (frees weights, KV cache and its sequences). */
+CX_API int32_t cx_submit_unload(int32_t runtime, int32_t model, int32_t* out_job, char* err, int32_t err_cap);
+/** Take a KV slot. Result ints: [sequence handle]. */
+CX_API int32_t cx_submit_new_sequence(int32_t runtime, int32_t model, int32_t* out_job, char* err,
+                                      int32_t err_cap);
+/** Give a sequence's KV slot back. */
+CX_API int32_t cx_submit_free_sequence(int32_t runtime, int32_t model, int32_t sequence, int32_t* out_job,
+                                       char* err, int32_t err_cap);
+/** One batched forward over `n_entries` entries. Entry i feeds `token_counts[i]` tokens (taken in
+ * order from `tokens`) to `sequences[i]`; `flags[i]` is a CX_STEP_* mask; `sampling` holds
+ * CX_SAMPLING_FIELDS doubles per entry. Result ints: n_entries sampled tokens (-1 when not
+ * sampled) then n_entries positions after the step. Result floats: the requested logits, entry by
+ * entry (vocab floats per returned position). The whole step fails before touching any state when
+ * an entry is invalid. */
+CX_API int32_t cx_submit_step(int32_t runtime, int32_t model, int32_t n_entries, const int32_t* sequences,
+                              const int32_t* token_counts, const int32_t* tokens, const int32_t* flags,
+                              const double* sampling, int32_t* out_job, char* err, int32_t err_cap);
+/** Ask the device worker for fresh memory figures. Result ints: [total bytes, free bytes]. */
+CX_API int32_t cx_submit_memory_query(int32_t runtime, int32_t device, int32_t* out_job, char* err,
+                                      int32_t err_cap);
+
+/** TEST HOOK: a job that sleeps `ms` milliseconds on the device worker (cut short by close). */
+CX_API int32_t cx_debug_submit_sleep(int32_t runtime, int32_t device, int32_t ms, int32_t* out_job, char* err,
+                                     int32_t err_cap);
+/** TEST HOOK: a job that raises a fatal device fault, poisoning the device. */
+CX_API int32_t cx_debug_submit_fault(int32_t runtime, int32_t device, int32_t* out_job, char* err,
+                                     int32_t err_cap);
 
 #ifdef __cplusplus
 }

@@ -1,4 +1,239 @@
-// ABI version entry point.
-#include "cortex_plugin.h"
+// abi.cpp — the extern "C" surface declared in cortex_plugin.h. Every entry point runs inside
+// guarded(): exceptions become a status code plus text in the caller's buffer, never an unwind
+// across the C boundary. Inputs are copied before the call returns.
+#include <cstring>
+#include <new>
+#include <numeric>
 
-extern "C" CX_API int32_t cx_abi_version(void) { return CX_ABI_VERSION; }
+#include "cortex_plugin.h"
+#include "error.h"
+#include "jobs.h"
+#include "runtime.h"
+
+using namespace cx;
+
+namespace {
+
+template <typename Body>
+int32_t guarded(char* err, int32_t err_cap, Body&& body) noexcept {
+  write_text(err, err_cap, "");
+  try {
+    body();
+    return CX_OK;
+  } catch (const Error& error) {
+    write_text(err, err_cap, error.what());
+    return error.code();
+  } catch (const std::bad_alloc&) {
+    write_text(err, err_cap, "host memory allocation failed");
+    return CX_ERR_OUT_OF_MEMORY;
+  } catch (const std::exception& error) {
+    write_text(err, err_cap, std::string("internal error: ") + error.what());
+    return CX_ERR_INTERNAL;
+  } catch (...) {
+    write_text(err, err_cap, "unknown internal error");
+    return CX_ERR_INTERNAL;
+  }
+}
+
+void require_output(const void* pointer, const char* name) {
+  if (pointer == nullptr) throw Error(CX_ERR_INVALID_ARGUMENT, std::string(name) + " must not be null");
+}
+
+int32_t submit_to_model(int32_t runtime, int32_t model, int32_t* out_job, char* err, int32_t err_cap,
+                        JobFn (*make)(Runtime&, int32_t)) {
+  return guarded(err, err_cap, [&] {
+    require_output(out_job, "out_job");
+    auto rt = find_runtime(runtime);
+    *out_job = rt->submit(rt->find_model(model).device, make(*rt, model));
+  });
+}
+
+}  // namespace
+
+extern "C" {
+
+CX_API int32_t cx_abi_version(void) { return CX_ABI_VERSION; }
+
+CX_API int32_t cx_runtime_open(int32_t cpu_devices, int64_t cpu_budget_bytes, int32_t cpu_threads,
+    int32_t* out_runtime,
+                               char* err, int32_t err_cap) {
+  return guarded(err, err_cap, [&] {
+    require_output(out_runtime, "out_runtime");
+    if (cpu_devices < 0 || cpu_devices > 64) throw Error(CX_ERR_INVALID_ARGUMENT,
+        "cpuDevices must be in [0, 64], got " + std::to_string(cpu_devices));
+    if (cpu_threads > 1024) throw Error(CX_ERR_INVALID_ARGUMENT, "cpuThreadsPerDevice must be at most 1024, got "
+        + std::to_string(cpu_threads));
+    *out_runtime = open_runtime(cpu_devices, cpu_budget_bytes, cpu_threads);
+  });
+}
+
+CX_API int32_t cx_runtime_close(int32_t runtime) {
+  return guarded(nullptr, 0, [&] {
+    if (!close_runtime(runtime)) throw Error(CX_ERR_NOT_FOUND, "runtime is not open");
+  });
+}
+
+CX_API void cx_shutdown(void) {
+  guarded(nullptr, 0, [] { close_all_runtimes(); });
+}
+
+CX_API int32_t cx_device_count(int32_t runtime) {
+  int32_t count = 0;
+  const int32_t status = guarded(nullptr, 0, [&] { count = find_runtime(runtime)->device_count(); });
+  return status == CX_OK ? count : -status;
+}
+
+CX_API int32_t cx_device_info(int32_t runtime, int32_t device, int64_t* out, char* name, int32_t name_cap,
+    char* features,
+                              int32_t features_cap, char* err, int32_t err_cap) {
+  return guarded(err, err_cap, [&] {
+    require_output(out, "out");
+    auto rt = find_runtime(runtime);
+    Device& d = rt->device(device);
+    const DeviceSpec& spec = d.spec();
+    for (int i = 0; i < CX_DEVICE_FIELDS; i++) out[i] = 0;
+    out[CX_DEVICE_FIELD_BACKEND] = spec.cuda ? 1 : 0;
+    out[CX_DEVICE_FIELD_MEMORY_TOTAL] = d.memory_total();
+    out[CX_DEVICE_FIELD_MEMORY_FREE] = d.memory_free();
+    out[CX_DEVICE_FIELD_THREADS] = spec.threads;
+    out[CX_DEVICE_FIELD_POISONED] = d.poisoned() ? 1 : 0;
+    out[CX_DEVICE_FIELD_CC_MAJOR] = spec.cc_major;
+    out[CX_DEVICE_FIELD_CC_MINOR] = spec.cc_minor;
+    write_text(name, name_cap, spec.name);
+    write_text(features, features_cap, spec.features);
+  });
+}
+
+CX_API int32_t cx_wait_any(int32_t runtime, int32_t* ids, int32_t max_ids, int32_t timeout_ms) {
+  std::shared_ptr<Runtime> rt;
+  try {
+    rt = find_runtime(runtime);
+  } catch (...) {
+    return -1;
+  }
+  if (ids == nullptr || max_ids <= 0) return 0;
+  int count = 0;
+  guarded(nullptr, 0, [&] { count = rt->wait_any(ids, max_ids, timeout_ms); });
+  return count;
+}
+
+CX_API int32_t cx_job_sizes(int32_t runtime, int32_t job, int64_t* out3, char* err, int32_t err_cap) {
+  cx_status status = CX_OK;
+  const int32_t call = guarded(err, err_cap, [&] {
+    require_output(out3, "out3");
+    std::string text;
+    status = find_runtime(runtime)->job_sizes(job, out3, text);
+    if (status == CX_ERR_NOT_FOUND) throw Error(CX_ERR_NOT_FOUND, text);
+    write_text(err, err_cap, text);
+  });
+  if (call != CX_OK) return call;
+  return status;
+}
+
+CX_API int32_t cx_job_take(int32_t runtime, int32_t job, int64_t* ints, int64_t ints_cap, float* floats,
+    int64_t floats_cap) {
+  cx_status status = CX_OK;
+  const int32_t call = guarded(nullptr, 0, [&] { status = find_runtime(runtime)->job_take(job, ints, ints_cap, floats,
+      floats_cap); });
+  return call != CX_OK ? call : status;
+}
+
+CX_API int32_t cx_submit_load(int32_t runtime, const int32_t* devices, int32_t n_devices, const char* folder,
+                              int32_t context_length, int32_t max_sequences, int32_t* out_job, char* err,
+                                  int32_t err_cap) {
+  return guarded(err, err_cap, [&] {
+    require_output(out_job, "out_job");
+    if (folder == nullptr || folder[0] == '\0') throw Error(CX_ERR_INVALID_ARGUMENT,
+        "folder must be a non-empty path");
+    if (n_devices < 1 || devices == nullptr) throw Error(CX_ERR_INVALID_ARGUMENT,
+        "at least one device index is required");
+    if (n_devices > 1) {
+      throw Error(CX_ERR_UNSUPPORTED_ARCH, "tensor parallel loads over " + std::to_string(n_devices)
+          + " devices are not implemented yet; pass one device");
+    }
+    auto rt = find_runtime(runtime);
+    *out_job = rt->submit(devices[0], load_job(*rt, devices[0], std::string(folder), context_length, max_sequences));
+  });
+}
+
+CX_API int32_t cx_model_info(int32_t runtime, int32_t model, int64_t* out, char* architecture,
+    int32_t architecture_cap,
+                             char* err, int32_t err_cap) {
+  return guarded(err, err_cap, [&] {
+    require_output(out, "out");
+    const ModelRecord record = find_runtime(runtime)->find_model(model);
+    std::memcpy(out, record.fields.data(), sizeof(int64_t) * CX_MODEL_FIELDS);
+    write_text(architecture, architecture_cap, record.architecture);
+  });
+}
+
+CX_API int32_t cx_submit_unload(int32_t runtime, int32_t model, int32_t* out_job, char* err, int32_t err_cap) {
+  return submit_to_model(runtime, model, out_job, err, err_cap, unload_job);
+}
+
+CX_API int32_t cx_submit_new_sequence(int32_t runtime, int32_t model, int32_t* out_job, char* err, int32_t err_cap) {
+  return submit_to_model(runtime, model, out_job, err, err_cap, new_sequence_job);
+}
+
+CX_API int32_t cx_submit_free_sequence(int32_t runtime, int32_t model, int32_t sequence, int32_t* out_job, char* err,
+                                       int32_t err_cap) {
+  return guarded(err, err_cap, [&] {
+    require_output(out_job, "out_job");
+    auto rt = find_runtime(runtime);
+    *out_job = rt->submit(rt->find_model(model).device, free_sequence_job(model, sequence));
+  });
+}
+
+CX_API int32_t cx_submit_step(int32_t runtime, int32_t model, int32_t n_entries, const int32_t* sequences,
+                              const int32_t* token_counts, const int32_t* tokens, const int32_t* flags,
+                              const double* sampling, int32_t* out_job, char* err, int32_t err_cap) {
+  return guarded(err, err_cap, [&] {
+    require_output(out_job, "out_job");
+    if (n_entries < 1) throw Error(CX_ERR_INVALID_ARGUMENT, "a step needs at least one entry");
+    if (sequences == nullptr || token_counts == nullptr || tokens == nullptr || flags == nullptr
+        || sampling == nullptr) {
+      throw Error(CX_ERR_INVALID_ARGUMENT, "step arrays must not be null");
+    }
+    StepRequest request;
+    const size_t n = static_cast<size_t>(n_entries);
+    request.sequences.assign(sequences, sequences + n);
+    request.token_counts.assign(token_counts, token_counts + n);
+    request.flags.assign(flags, flags + n);
+    request.sampling.assign(sampling, sampling + n * CX_SAMPLING_FIELDS);
+    int64_t total = 0;
+    for (size_t e = 0; e < n; e++) {
+      if (token_counts[e] < 1) throw Error(CX_ERR_INVALID_ARGUMENT, "entry " + std::to_string(e)
+          + " needs at least one token");
+      total += token_counts[e];
+    }
+    if (total > (int64_t{1} << 24)) throw Error(CX_ERR_INVALID_ARGUMENT, "a step may feed at most 16777216 tokens");
+    request.tokens.assign(tokens, tokens + total);
+    auto rt = find_runtime(runtime);
+    *out_job = rt->submit(rt->find_model(model).device, step_job(model, std::move(request)));
+  });
+}
+
+CX_API int32_t cx_submit_memory_query(int32_t runtime, int32_t device, int32_t* out_job, char* err, int32_t err_cap) {
+  return guarded(err, err_cap, [&] {
+    require_output(out_job, "out_job");
+    *out_job = find_runtime(runtime)->submit(device, memory_query_job());
+  });
+}
+
+CX_API int32_t cx_debug_submit_sleep(int32_t runtime, int32_t device, int32_t ms, int32_t* out_job, char* err,
+    int32_t err_cap) {
+  return guarded(err, err_cap, [&] {
+    require_output(out_job, "out_job");
+    if (ms < 0) throw Error(CX_ERR_INVALID_ARGUMENT, "ms must be >= 0");
+    *out_job = find_runtime(runtime)->submit(device, debug_sleep_job(ms));
+  });
+}
+
+CX_API int32_t cx_debug_submit_fault(int32_t runtime, int32_t device, int32_t* out_job, char* err, int32_t err_cap) {
+  return guarded(err, err_cap, [&] {
+    require_output(out_job, "out_job");
+    *out_job = find_runtime(runtime)->submit(device, debug_fault_job());
+  });
+}
+
+}  // extern "C"

@@ -1,0 +1,140 @@
+/**
+ * The gateway's `cortex.toml` schema: listeners and API keys, eviction strategy, poller
+ * timing, cold-load timeouts and the neurons of the fleet. Defaults live here.
+ *
+ * @module
+ */
+import { z } from "zod";
+import type { Schema } from "../schema.ts";
+import { _checkUnique, _httpUrl, _listenAddress } from "./_common.ts";
+
+/** An API key clients present as `Authorization: Bearer` or `x-api-key`. */
+export interface GatewayKey {
+  /** Label used in logs and metrics (never the secret). */
+  name: string;
+  /** The secret. */
+  key: string;
+  /** Model ids or aliases this key may use; empty means all. */
+  models: string[];
+  /** May call the admin routes. */
+  admin: boolean;
+}
+
+/** `[gateway]`. */
+export interface GatewaySection {
+  /** API listener `host:port` (default `0.0.0.0:31313`). */
+  listen: string;
+  /** Prometheus listener `host:port` (default `0.0.0.0:31314`). */
+  metrics_listen: string;
+  /** Largest request body in MB (default 32; base64 images need room). */
+  body_limit_mb: number;
+  /** Upstream idle read timeout in seconds, reset by every chunk (default 300). */
+  upstream_idle_timeout_s: number;
+  /** API keys; when empty, no key is needed. */
+  keys: GatewayKey[];
+}
+
+/** `[eviction]`. */
+export interface EvictionSection {
+  /** `lru`: least recently used first; `priority`: residency classes, then LRU (default `lru`). */
+  strategy: "lru" | "priority";
+  /** After this many load/unload cycles on a node, ask it to release and reload residents; 0 disables. */
+  defrag_after_cycles: number;
+  /** A model loaded less than this many seconds ago is not evicted while others are eligible (default 60). */
+  min_residency_s: number;
+}
+
+/** `[poller]`. */
+export interface PollerSection {
+  /** Seconds between polls of each neuron (default 10). */
+  interval_s: number;
+  /** Per-request timeout in seconds (default 5). */
+  timeout_s: number;
+  /** Consecutive failed polls before a node is unhealthy (default 3). */
+  unhealthy_after: number;
+}
+
+/** `[cold_load]`: timeout = min(max_s, base_s + per_gb_s × model GB). */
+export interface ColdLoadSection {
+  /** Fixed part of the timeout in seconds (default 60). */
+  base_s: number;
+  /** Seconds added per GB of model memory (default 30). */
+  per_gb_s: number;
+  /** Ceiling in seconds (default 1800). */
+  max_s: number;
+}
+
+/** `[[neurons]]`: one node of the fleet. */
+export interface NeuronEntry {
+  /** Node name (labels, `pinned_on`). */
+  name: string;
+  /** Base URL, e.g. `http://10.0.0.5:13131`. */
+  endpoint: string;
+  /** Bearer token the neuron requires, if any. */
+  token: string | null;
+}
+
+/** The whole `cortex.toml`. */
+export interface CortexConfig {
+  /** Path of the model catalogue (default `models.toml`, relative to `cortex.toml`). */
+  models_config: string;
+  /** Listeners and keys. */
+  gateway: GatewaySection;
+  /** Eviction policy. */
+  eviction: EvictionSection;
+  /** Poller timing. */
+  poller: PollerSection;
+  /** Cold-load timeouts. */
+  cold_load: ColdLoadSection;
+  /** The fleet, polled in this order. */
+  neurons: NeuronEntry[];
+}
+
+const _gateway = z.looseObject({
+  listen: _listenAddress.default("0.0.0.0:31313"),
+  metrics_listen: _listenAddress.default("0.0.0.0:31314"),
+  body_limit_mb: z.number().min(1).default(32),
+  upstream_idle_timeout_s: z.number().min(1).default(300),
+  keys: z.array(z.looseObject({
+    name: z.string().min(1),
+    key: z.string().min(8),
+    models: z.array(z.string()).default([]),
+    admin: z.boolean().default(false),
+  })).default([]),
+});
+
+/** Schema of `cortex.toml` with its defaults. */
+export const CortexConfigSchema: Schema<CortexConfig> = z.looseObject({
+  models_config: z.string().min(1).default("models.toml"),
+  gateway: _gateway.prefault({}),
+  eviction: z.looseObject({
+    strategy: z.enum(["lru", "priority"]).default("lru"),
+    defrag_after_cycles: z.number().int().min(0).default(0),
+    min_residency_s: z.number().min(0).default(60),
+  }).prefault({}),
+  poller: z.looseObject({
+    interval_s: z.number().gt(0).default(10),
+    timeout_s: z.number().gt(0).default(5),
+    unhealthy_after: z.number().int().min(1).default(3),
+  }).prefault({}),
+  cold_load: z.looseObject({
+    base_s: z.number().min(0).default(60),
+    per_gb_s: z.number().min(0).default(30),
+    max_s: z.number().gt(0).default(1800),
+  }).prefault({}),
+  neurons: z.array(z.looseObject({
+    name: z.string().min(1),
+    endpoint: _httpUrl,
+    token: z.string().nullish().transform((t) => t ?? null),
+  })).default([]),
+}).superRefine((config, ctx) => {
+  _checkUnique(config.neurons.map((n) => n.name), ["neurons"], "name", ctx);
+  _checkUnique(config.gateway.keys.map((k) => k.name), ["gateway", "keys"], "name", ctx);
+  _checkUnique(config.gateway.keys.map((k) => k.key), ["gateway", "keys"], "key", ctx, true);
+});
+
+/** Cold-load timeout in ms for a model needing `memoryMb`, per `[cold_load]`. */
+export function coldLoadTimeoutMs(section: ColdLoadSection, memoryMb: number | null): number {
+  const gb = Math.max(0, memoryMb ?? 0) / 1024;
+  return Math.round(Math.min(section.max_s, section.base_s + section.per_gb_s * gb) * 1000);
+}

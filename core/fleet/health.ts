@@ -1,0 +1,134 @@
+/**
+ * `GET /health`: a neuron's liveness and load right now — device memory, default-model
+ * activation progress, and per loaded model its queue, rejections and throughput. It is
+ * answered from cached values and never waits behind inference.
+ *
+ * @module
+ */
+import { z } from "zod";
+import { _zod } from "../_zod.ts";
+import type { Schema } from "../schema.ts";
+
+/** Memory and activity of one device now. */
+export interface DeviceHealth {
+  /** Device index. */
+  index: number;
+  /** Total memory in MB. */
+  memory_total_mb: number;
+  /** Used memory in MB. */
+  memory_used_mb: number;
+  /** Free memory in MB. */
+  memory_free_mb: number;
+  /** Utilisation in percent, or null when unknown. */
+  utilization_pct: number | null;
+  /** Temperature in °C, or null when unknown. */
+  temp_c: number | null;
+  /** Set when the device hit an unrecoverable fault. */
+  poisoned: boolean;
+}
+
+/** Progress of loading `default_models` after start. */
+export interface ActivationState {
+  /** `pre_warming` while default models load, then `ready`. */
+  state: "pre_warming" | "ready";
+  /** Ids waiting. */
+  pending: string[];
+  /** Id loading now. */
+  in_progress: string | null;
+  /** Ids loaded. */
+  completed: string[];
+  /** Ids that failed, with why. */
+  failed: { model_id: string; error: string }[];
+}
+
+/** Load figures for one loaded model. Counters are cumulative since its load. */
+export interface ModelLoadStats {
+  /** Model id. */
+  id: string;
+  /** Requests running now. */
+  in_flight: number;
+  /** Requests waiting for a seat. */
+  queue_depth: number;
+  /** Seat limit. */
+  max_in_flight: number;
+  /** Queue limit. */
+  max_queue: number;
+  /** Requests rejected because the queue was full. */
+  rejected_queue_full: number;
+  /** Requests rejected because they waited too long. */
+  rejected_timeout: number;
+  /** Requests completed. */
+  completed: number;
+  /** Requests whose client went away mid-generation (their KV slot was freed at once). */
+  cancelled?: number;
+  /** Moving average prefill speed in tokens/s (0 before the first sample). */
+  tok_s_prefill: number;
+  /** Moving average decode speed in tokens/s (0 before the first sample). */
+  tok_s_decode: number;
+}
+
+/** `GET /health` body. */
+export interface NeuronHealth {
+  /** `ok`, or `draining` after SIGTERM. */
+  status: "ok" | "draining";
+  /** Seconds since start. */
+  uptime_secs: number;
+  /** Devices now. */
+  devices: DeviceHealth[];
+  /** Default-model activation. */
+  activation: ActivationState;
+  /** Per loaded model. */
+  models: ModelLoadStats[];
+}
+
+const _count = z.number().int().min(0).default(0);
+
+/** Schema of a device health entry. */
+export const DeviceHealthSchema: Schema<DeviceHealth> = z.looseObject({
+  index: z.number().int().min(0),
+  memory_total_mb: z.number().min(0).default(0),
+  memory_used_mb: z.number().min(0).default(0),
+  memory_free_mb: z.number().min(0).default(0),
+  utilization_pct: z.number().nullable().default(null),
+  temp_c: z.number().nullable().default(null),
+  poisoned: z.boolean().default(false),
+});
+
+/** Schema of the activation state. */
+export const ActivationStateSchema: Schema<ActivationState> = z.looseObject({
+  state: z.enum(["pre_warming", "ready"]).default("ready"),
+  pending: z.array(z.string()).default([]),
+  in_progress: z.string().nullable().default(null),
+  completed: z.array(z.string()).default([]),
+  failed: z.array(z.looseObject({ model_id: z.string(), error: z.string() })).default([]),
+});
+
+/** Schema of per-model load figures; everything but `id` defaults to 0 so older neurons parse. */
+export const ModelLoadStatsSchema: Schema<ModelLoadStats> = z.looseObject({
+  id: z.string(),
+  in_flight: _count,
+  queue_depth: _count,
+  max_in_flight: _count,
+  max_queue: _count,
+  rejected_queue_full: _count,
+  rejected_timeout: _count,
+  completed: _count,
+  cancelled: _count,
+  tok_s_prefill: z.number().min(0).default(0),
+  tok_s_decode: z.number().min(0).default(0),
+});
+
+/** Schema of `GET /health`. */
+export const NeuronHealthSchema: Schema<NeuronHealth> = z.looseObject({
+  status: z.enum(["ok", "draining"]).default("ok"),
+  uptime_secs: z.number().min(0).default(0),
+  devices: z.array(_zod(DeviceHealthSchema)).default([]),
+  activation: _zod(ActivationStateSchema).default({
+    state: "ready",
+    pending: [],
+    in_progress: null,
+    completed: [],
+    failed: [],
+  }),
+  models: z.array(_zod(ModelLoadStatsSchema)).default([]),
+});

@@ -1,0 +1,119 @@
+/**
+ * The legacy OpenAI text-completions dialect (`POST /v1/completions`): a raw prompt, no
+ * chat template, used for base models.
+ *
+ * @module
+ */
+import { z } from "zod";
+import { _zod } from "../_zod.ts";
+import type { Schema } from "../schema.ts";
+import { _optCount, _optNumber } from "../_open_union.ts";
+import {
+  type ChatFinishReason,
+  ChatFinishReasonSchema,
+  type ChatUsage,
+  ChatUsageSchema,
+} from "./chat_response.ts";
+
+/** A text-completions request. Unknown extra fields are kept. */
+export interface CompletionRequest {
+  /** Model id or alias. */
+  model: string;
+  /** The raw prompt (one string; an array of one string is accepted). */
+  prompt: string | string[];
+  /** Stream as server-sent events. */
+  stream?: boolean | null;
+  /** Streaming options. */
+  stream_options?: { include_usage?: boolean | null } | null;
+  /** Output token cap (default 16 in OpenAI; cortex uses the model's output limit). */
+  max_tokens?: number | null;
+  /** Stop sequences. */
+  stop?: string | string[] | null;
+  /** Sampling temperature. */
+  temperature?: number | null;
+  /** Nucleus mass. */
+  top_p?: number | null;
+  /** Top-k (extension). */
+  top_k?: number | null;
+  /** Min-p (extension). */
+  min_p?: number | null;
+  /** Seed. */
+  seed?: number | null;
+  /** Presence penalty. */
+  presence_penalty?: number | null;
+  /** Frequency penalty. */
+  frequency_penalty?: number | null;
+  /** Repetition penalty (extension). */
+  repetition_penalty?: number | null;
+  /** Echo the prompt before the completion. */
+  echo?: boolean | null;
+  /** Number of choices; cortex serves 1. */
+  n?: number | null;
+  /** Any other field. */
+  [extra: string]: unknown;
+}
+
+/** One choice of a text completion (streamed or not). */
+export interface CompletionChoice {
+  /** Choice index. */
+  index: number;
+  /** Generated text (a piece of it when streamed). */
+  text: string;
+  /** Why it stopped; null until the end of a stream. */
+  finish_reason: ChatFinishReason | null;
+  /** Log-probabilities (unsupported). */
+  logprobs?: unknown;
+}
+
+/** A text completion, or one chunk of a streamed one (same `object` in both, as OpenAI does). */
+export interface Completion {
+  /** `cmpl-…` id. */
+  id: string;
+  /** Always `"text_completion"`. */
+  object: "text_completion";
+  /** Unix seconds. */
+  created: number;
+  /** Model. */
+  model: string;
+  /** Choices; empty on a usage-only chunk. */
+  choices: CompletionChoice[];
+  /** Usage. */
+  usage?: ChatUsage | null;
+  /** Other keys. */
+  [extra: string]: unknown;
+}
+
+/** Schema of a text-completions request. */
+export const CompletionRequestSchema: Schema<CompletionRequest> = z.looseObject({
+  model: z.string().min(1),
+  prompt: z.union([z.string(), z.array(z.string()).length(1)]),
+  stream: z.boolean().nullish(),
+  stream_options: z.looseObject({ include_usage: z.boolean().nullish() }).nullish(),
+  max_tokens: _optCount,
+  stop: z.union([z.string(), z.array(z.string())]).nullish(),
+  temperature: _optNumber,
+  top_p: _optNumber,
+  top_k: _optCount,
+  min_p: _optNumber,
+  seed: z.number().int().nullish(),
+  presence_penalty: _optNumber,
+  frequency_penalty: _optNumber,
+  repetition_penalty: _optNumber,
+  echo: z.boolean().nullish(),
+  n: z.number().int().min(1).nullish(),
+});
+
+/** Schema of a text completion or stream chunk. */
+export const CompletionSchema: Schema<Completion> = z.looseObject({
+  id: z.string(),
+  object: z.literal("text_completion"),
+  created: z.number(),
+  model: z.string(),
+  choices: z.array(z.looseObject({
+    index: z.number().int().min(0),
+    text: z.string(),
+    finish_reason: _zod(ChatFinishReasonSchema).nullable(),
+    logprobs: z.unknown().optional(),
+  })),
+  usage: _zod(ChatUsageSchema).nullish(),
+});

@@ -1,0 +1,39 @@
+/**
+ * Pure translation between dialects, with no I/O: Anthropic Messages and OpenAI
+ * Responses requests → chat-completions requests; chat-completions responses and streams
+ * → Anthropic messages / events and Responses objects / events; stop reasons and usage
+ * in every direction; reasoning ⇄ thinking blocks ⇄ reasoning items. Also SSE framing,
+ * a chunk accumulator, and stream checkers used by the property tests.
+ *
+ * @example
+ * ```ts
+ * import { anthropicToChatRequest, ChatToAnthropicStream, decodeChatCompletionStream, encodeSseEvent }
+ *   from "@cortex/core/translate";
+ * import type { MessagesRequest } from "@cortex/core/anthropic";
+ * declare const request: MessagesRequest;
+ * const upstream = await fetch("http://127.0.0.1:13131/v1/chat/completions", {
+ *   method: "POST",
+ *   headers: { "content-type": "application/json" },
+ *   body: JSON.stringify(anthropicToChatRequest({ ...request, stream: true })),
+ * });
+ * const sse = decodeChatCompletionStream(upstream.body!)
+ *   .pipeThrough(new ChatToAnthropicStream())
+ *   .pipeThrough(new TransformStream({ transform: (e, c) => c.enqueue(encodeSseEvent(e)) }));
+ * ```
+ * @module
+ */
+export * from "./stop_reason.ts";
+export * from "./usage.ts";
+export * from "./stream_input.ts";
+export * from "./chat_accumulator.ts";
+export * from "./anthropic_request.ts";
+export * from "./chat_to_anthropic_request.ts";
+export * from "./anthropic_response.ts";
+export * from "./anthropic_stream.ts";
+export * from "./anthropic_stream_check.ts";
+export * from "./responses_request.ts";
+export * from "./responses_response.ts";
+export * from "./responses_stream.ts";
+export * from "./responses_stream_check.ts";
+export * from "./sse.ts";
+export * from "../schema.ts";

@@ -1,0 +1,213 @@
+/**
+ * OpenAI Responses request → chat-completions request: instructions become a leading
+ * system message, input items become messages (function calls merge into the assistant
+ * turn, outputs become tool messages, reasoning items become `reasoning_content`),
+ * function tools are wrapped, hosted tools dropped, `max_output_tokens` → `max_tokens`.
+ *
+ * @module
+ */
+import { CortexError } from "../errors/cortex_error.ts";
+import type { ChatAssistantMessage, ChatContentPart, ChatMessage } from "../openai/chat_message.ts";
+import type {
+  ChatCompletionRequest,
+  ChatFunctionTool,
+  ChatResponseFormat,
+  ChatToolChoice,
+} from "../openai/chat_request.ts";
+import type {
+  ResponsesFunctionCallItem,
+  ResponsesFunctionCallOutputItem,
+  ResponsesInputPart,
+  ResponsesMessageItem,
+  ResponsesReasoningItem,
+  ResponsesRequest,
+  ResponsesTool,
+  ResponsesToolChoice,
+} from "../responses/request.ts";
+
+function _parts(content: string | ResponsesInputPart[] | null): string | ChatContentPart[] {
+  if (content === null) return "";
+  if (typeof content === "string") return content;
+  const parts: ChatContentPart[] = [];
+  for (const part of content) {
+    const raw = part as Record<string, unknown>;
+    if ((part.type === "input_text" || part.type === "output_text") && typeof raw.text === "string") {
+      parts.push({ type: "text", text: raw.text });
+    } else if (part.type === "refusal" && typeof raw.refusal === "string") {
+      parts.push({ type: "text", text: raw.refusal });
+    } else if (part.type === "input_image" && typeof raw.image_url === "string") {
+      const image: { url: string; detail?: string } = { url: raw.image_url };
+      if (typeof raw.detail === "string") image.detail = raw.detail;
+      parts.push({ type: "image_url", image_url: image });
+    }
+    // Unknown part kinds (files, audio) are dropped: the chat side cannot carry them.
+  }
+  if (parts.length === 1 && parts[0].type === "text") return (parts[0] as { text: string }).text;
+  if (parts.length === 0) return "";
+  return parts;
+}
+
+function _outputText(output: unknown): string {
+  if (typeof output === "string") return output;
+  if (Array.isArray(output)) {
+    const texts = output.filter((p) => p && typeof p === "object" && typeof p.text === "string").map((p) =>
+      p.text
+    );
+    if (texts.length === output.length) return texts.join("");
+  }
+  return JSON.stringify(output ?? null);
+}
+
+/** Responses tools → chat tools: flat function tools are wrapped; hosted tools are dropped. */
+export function responsesToolsToChat(tools: ResponsesTool[] | null | undefined): ChatFunctionTool[] {
+  const out: ChatFunctionTool[] = [];
+  for (const tool of tools ?? []) {
+    const raw = tool as Record<string, unknown>;
+    if (raw.type !== "function") continue;
+    if (raw.function && typeof raw.function === "object") {
+      out.push(raw as unknown as ChatFunctionTool);
+      continue;
+    }
+    if (typeof raw.name !== "string") continue;
+    const fn: ChatFunctionTool["function"] = { name: raw.name };
+    if (typeof raw.description === "string") fn.description = raw.description;
+    if (raw.parameters && typeof raw.parameters === "object") {
+      fn.parameters = raw.parameters as Record<string, unknown>;
+    }
+    if (typeof raw.strict === "boolean") fn.strict = raw.strict;
+    out.push({ type: "function", function: fn });
+  }
+  return out;
+}
+
+/** Responses tool choice → chat tool choice (hosted-tool choices have no equivalent: undefined). */
+export function responsesToolChoiceToChat(choice: ResponsesToolChoice): ChatToolChoice | undefined {
+  if (typeof choice === "string") return choice;
+  if (choice.type === "function" && typeof choice.name === "string") {
+    return { type: "function", function: { name: choice.name } };
+  }
+  return undefined;
+}
+
+function _messages(request: ResponsesRequest): ChatMessage[] {
+  const messages: ChatMessage[] = [];
+  if (request.instructions) messages.push({ role: "system", content: request.instructions });
+  if (typeof request.input === "string") {
+    messages.push({ role: "user", content: request.input });
+    return messages;
+  }
+  let pendingReasoning = "";
+  const assistantTurn = (): ChatAssistantMessage => {
+    const last = messages[messages.length - 1];
+    if (last && last.role === "assistant") return last;
+    const created: ChatAssistantMessage = { role: "assistant", content: null };
+    messages.push(created);
+    return created;
+  };
+  const takeReasoning = (message: ChatAssistantMessage) => {
+    if (pendingReasoning.length === 0) return;
+    message.reasoning_content = (message.reasoning_content ?? "") + pendingReasoning;
+    pendingReasoning = "";
+  };
+  for (const item of request.input) {
+    const type = item.type ?? "message";
+    if (type === "message") {
+      const message = item as ResponsesMessageItem;
+      const content = _parts(message.content);
+      if (message.role === "assistant") {
+        const turn: ChatAssistantMessage = { role: "assistant", content };
+        takeReasoning(turn);
+        messages.push(turn);
+      } else if (message.role === "user") messages.push({ role: "user", content });
+      else messages.push({ role: "system", content });
+    } else if (type === "function_call") {
+      const call = item as ResponsesFunctionCallItem;
+      const turn = assistantTurn();
+      takeReasoning(turn);
+      (turn.tool_calls ??= []).push({
+        id: call.call_id,
+        type: "function",
+        function: { name: call.name, arguments: call.arguments },
+      });
+    } else if (type === "function_call_output") {
+      const output = item as ResponsesFunctionCallOutputItem;
+      messages.push({ role: "tool", tool_call_id: output.call_id, content: _outputText(output.output) });
+    } else if (type === "reasoning") {
+      const reasoning = item as ResponsesReasoningItem;
+      const texts = [...(reasoning.summary ?? []), ...(reasoning.content ?? [])].map((p) => p.text);
+      pendingReasoning += texts.join("\n");
+    }
+    // Other item kinds (item references, hosted-tool calls) are dropped, never rejected.
+  }
+  return messages;
+}
+
+function _responseFormat(text: unknown): ChatResponseFormat | undefined {
+  if (!text || typeof text !== "object") return undefined;
+  const format = (text as { format?: Record<string, unknown> }).format;
+  if (!format || typeof format.type !== "string") return undefined;
+  if (format.type === "json_object") return { type: "json_object" };
+  if (format.type === "json_schema" && typeof format.name === "string") {
+    const schema: { name: string; schema?: Record<string, unknown>; strict?: boolean; description?: string } =
+      {
+        name: format.name,
+      };
+    if (format.schema && typeof format.schema === "object") {
+      schema.schema = format.schema as Record<string, unknown>;
+    }
+    if (typeof format.strict === "boolean") schema.strict = format.strict;
+    if (typeof format.description === "string") schema.description = format.description;
+    return { type: "json_schema", json_schema: schema };
+  }
+  return undefined;
+}
+
+/**
+ * Responses request → chat-completions request (pure).
+ *
+ * @throws {CortexError} 400 `chained_conversation_not_supported` when `previous_response_id`
+ * is set: cortex stores no responses.
+ *
+ * @example
+ * ```ts
+ * import { responsesToChatRequest } from "@cortex/core/translate";
+ * const chat = responsesToChatRequest({ model: "m", instructions: "Be brief.", input: "hi" });
+ * chat.messages; // [{role: "system", content: "Be brief."}, {role: "user", content: "hi"}]
+ * ```
+ */
+export function responsesToChatRequest(request: ResponsesRequest): ChatCompletionRequest {
+  if (request.previous_response_id) {
+    throw new CortexError(
+      "previous_response_id is not supported: cortex stores no responses; send the whole conversation in `input`",
+      { code: "chained_conversation_not_supported", status: 400, param: "previous_response_id" },
+    );
+  }
+  const chat: ChatCompletionRequest = { model: request.model, messages: _messages(request) };
+  const tools = responsesToolsToChat(request.tools);
+  if (tools.length > 0) chat.tools = tools;
+  if (request.tool_choice) {
+    const choice = responsesToolChoiceToChat(request.tool_choice);
+    if (choice !== undefined) chat.tool_choice = choice;
+  }
+  if (typeof request.parallel_tool_calls === "boolean") {
+    chat.parallel_tool_calls = request.parallel_tool_calls;
+  }
+  if (typeof request.max_output_tokens === "number") chat.max_tokens = request.max_output_tokens;
+  for (const key of ["temperature", "top_p", "top_k", "seed"] as const) {
+    if (typeof request[key] === "number") chat[key] = request[key];
+  }
+  if (request.stream) {
+    chat.stream = true;
+    chat.stream_options = { include_usage: true };
+  }
+  const effort = request.reasoning?.effort;
+  if (typeof effort === "string") {
+    chat.reasoning_effort = effort;
+    chat.chat_template_kwargs = { enable_thinking: effort !== "none" && effort !== "minimal" };
+  }
+  const format = _responseFormat(request.text);
+  if (format) chat.response_format = format;
+  if (request.user) chat.user = request.user;
+  if (request.metadata) chat.metadata = request.metadata;
+  return chat;
+}

@@ -1,0 +1,119 @@
+import assert from "node:assert/strict";
+import { CortexError } from "../errors/cortex_error.ts";
+import { ResponsesRequestSchema } from "../responses/request.ts";
+import { ChatCompletionRequestSchema } from "../openai/chat_request.ts";
+import { responsesToChatRequest } from "./responses_request.ts";
+
+Deno.test("instructions lead, string input is one user message, max_output_tokens → max_tokens", () => {
+  const chat = responsesToChatRequest({
+    model: "m",
+    instructions: "Be brief.",
+    input: "hi",
+    max_output_tokens: 50,
+    stream: true,
+    temperature: 0.5,
+  });
+  assert.deepEqual(chat.messages, [{ role: "system", content: "Be brief." }, {
+    role: "user",
+    content: "hi",
+  }]);
+  assert.equal(chat.max_tokens, 50);
+  assert.equal(chat.temperature, 0.5);
+  assert.deepEqual(chat.stream_options, { include_usage: true });
+  assert.ok(ChatCompletionRequestSchema.safeParse(chat).success);
+});
+
+Deno.test("items: reasoning, message and function calls merge into one assistant turn; outputs become tool messages", () => {
+  const request = ResponsesRequestSchema.parse({
+    model: "m",
+    input: [
+      { role: "developer", content: "rules" },
+      { type: "message", role: "user", content: [{ type: "input_text", text: "weather?" }] },
+      { type: "reasoning", id: "rs_1", summary: [{ type: "summary_text", text: "need tool" }] },
+      { type: "message", role: "assistant", content: [{ type: "output_text", text: "Checking." }] },
+      { type: "function_call", call_id: "c1", name: "weather", arguments: '{"city":"Oslo"}' },
+      { type: "function_call", call_id: "c2", name: "weather", arguments: '{"city":"Rome"}' },
+      { type: "function_call_output", call_id: "c1", output: "rain" },
+      { type: "function_call_output", call_id: "c2", output: { temp: 20 } },
+      { type: "item_reference", id: "x" },
+      { role: "user", content: null },
+    ],
+  });
+  const chat = responsesToChatRequest(request);
+  assert.deepEqual(chat.messages, [
+    { role: "system", content: "rules" },
+    { role: "user", content: "weather?" },
+    {
+      role: "assistant",
+      content: "Checking.",
+      reasoning_content: "need tool",
+      tool_calls: [
+        { id: "c1", type: "function", function: { name: "weather", arguments: '{"city":"Oslo"}' } },
+        { id: "c2", type: "function", function: { name: "weather", arguments: '{"city":"Rome"}' } },
+      ],
+    },
+    { role: "tool", tool_call_id: "c1", content: "rain" },
+    { role: "tool", tool_call_id: "c2", content: '{"temp":20}' },
+    { role: "user", content: "" },
+  ]);
+});
+
+Deno.test("images and mixed parts become chat parts", () => {
+  const chat = responsesToChatRequest({
+    model: "m",
+    input: [{
+      role: "user",
+      content: [
+        { type: "input_text", text: "what is it?" },
+        { type: "input_image", image_url: "data:image/png;base64,AA", detail: "low" },
+      ],
+    }],
+  });
+  assert.deepEqual(chat.messages[0].content, [
+    { type: "text", text: "what is it?" },
+    { type: "image_url", image_url: { url: "data:image/png;base64,AA", detail: "low" } },
+  ]);
+});
+
+Deno.test("tools: flat function tools are wrapped, hosted tools dropped, tool_choice mapped", () => {
+  const chat = responsesToChatRequest({
+    model: "m",
+    input: "x",
+    tools: [
+      { type: "function", name: "f", description: "d", parameters: { type: "object" }, strict: true },
+      { type: "web_search_preview" },
+    ],
+    tool_choice: { type: "function", name: "f" },
+    reasoning: { effort: "high" },
+    text: { format: { type: "json_schema", name: "out", schema: { type: "object" }, strict: true } },
+  });
+  assert.deepEqual(chat.tools, [{
+    type: "function",
+    function: { name: "f", description: "d", parameters: { type: "object" }, strict: true },
+  }]);
+  assert.deepEqual(chat.tool_choice, { type: "function", function: { name: "f" } });
+  assert.equal(chat.reasoning_effort, "high");
+  assert.deepEqual(chat.chat_template_kwargs, { enable_thinking: true });
+  assert.deepEqual(chat.response_format, {
+    type: "json_schema",
+    json_schema: { name: "out", schema: { type: "object" }, strict: true },
+  });
+  assert.equal(
+    responsesToChatRequest({ model: "m", input: "x", tool_choice: "required" }).tool_choice,
+    "required",
+  );
+  assert.equal(
+    responsesToChatRequest({ model: "m", input: "x", tool_choice: { type: "file_search" } }).tool_choice,
+    undefined,
+  );
+});
+
+Deno.test("previous_response_id is a 400 chained_conversation_not_supported", () => {
+  assert.throws(
+    () => responsesToChatRequest({ model: "m", input: "x", previous_response_id: "resp_1" }),
+    (error: unknown) =>
+      error instanceof CortexError && error.status === 400 &&
+      error.code === "chained_conversation_not_supported" &&
+      error.param === "previous_response_id",
+  );
+});

@@ -1,0 +1,195 @@
+// cpu_backend.cpp — the CPU backend: memory budget accounting, buffers, and the forward-pass ops
+// written as plain loops the compiler vectorises (-O3 -march=native), spread over the device's
+// thread pool. bf16/f16 weights stay in their dtype and are widened to f32 one row at a time inside
+// matmul, so a weight row is converted once per step however many rows the batch has.
+#include <sys/mman.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <cstring>
+#include <vector>
+
+#include "backend.h"
+#include "cpu_kernels.h"
+#include "error.h"
+#include "thread_pool.h"
+
+namespace cx {
+namespace {
+
+constexpr size_t kMapThreshold = 1 << 16;  // buffers this large come from mmap (lazily zeroed pages)
+
+class CpuBackend final : public Backend {
+ public:
+  CpuBackend(const std::string& device_name, int threads, int64_t budget)
+      : pool_(threads, device_name), budget_(budget), scratch_(static_cast<size_t>(pool_.size())) {}
+
+  MemoryInfo memory() const override { return {budget_, budget_ - used_}; }
+
+  void reserve(int64_t bytes, const std::string& what) override {
+    if (bytes > budget_ - used_) {
+      throw Error(CX_ERR_OUT_OF_MEMORY, what + " needs " + format_bytes(bytes) + " but the device has "
+          + format_bytes(budget_ - used_) + " free of its " + format_bytes(budget_) + " budget");
+    }
+    used_ += bytes;
+  }
+
+  void unreserve(int64_t bytes) override { used_ = std::max<int64_t>(0, used_ - bytes); }
+
+  void* allocate(size_t bytes) override {
+    if (bytes == 0) bytes = 1;
+    if (bytes >= kMapThreshold) {
+      void* p = ::mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+      if (p == MAP_FAILED) throw Error(CX_ERR_OUT_OF_MEMORY, "cannot map "
+          + format_bytes(static_cast<int64_t>(bytes)));
+      return p;
+    }
+    void* p = std::calloc(1, bytes);
+    if (p == nullptr) throw Error(CX_ERR_OUT_OF_MEMORY, "cannot allocate "
+        + format_bytes(static_cast<int64_t>(bytes)));
+    return p;
+  }
+
+  void deallocate(void* pointer, size_t bytes) override {
+    if (pointer == nullptr) return;
+    if (bytes == 0) bytes = 1;
+    if (bytes >= kMapThreshold) ::munmap(pointer, bytes);
+    else std::free(pointer);
+  }
+
+  void copy_to_device(void* device, const void* host, size_t bytes) override { std::memcpy(device, host, bytes); }
+  void copy_to_host(void* host, const void* device, size_t bytes) override { std::memcpy(host, device, bytes); }
+
+  Tensor upload_weight(const TensorView& view, int64_t rows, int64_t cols) override {
+    Tensor tensor;
+    tensor.dtype = view.dtype;
+    tensor.rows = rows;
+    tensor.cols = cols;
+    // The mapping is page-aligned and safetensors offsets are normally element-aligned: alias it.
+    if (reinterpret_cast<uintptr_t>(view.data) % dtype_size(view.dtype) == 0) {
+      tensor.data = view.data;
+      return tensor;
+    }
+    void* copy = allocate(view.bytes);
+    std::memcpy(copy, view.data, view.bytes);
+    tensor.data = copy;
+    tensor.owned = true;
+    return tensor;
+  }
+
+  void release_weight(Tensor& tensor) override {
+    if (tensor.owned) deallocate(const_cast<void*>(tensor.data), tensor.bytes());
+    tensor = Tensor();
+  }
+
+  void embed(float* out, const Tensor& table, const int32_t* tokens, int n) override {
+    for (int i = 0; i < n; i++) widen_row(table, tokens[i], out + static_cast<size_t>(i) * table.cols);
+  }
+
+  void rmsnorm(float* out, const float* x, const float* weight, int rows, int dim, float eps) override {
+    parallel(rows, static_cast<int64_t>(rows) * dim, [&](int64_t r, int) {
+      rmsnorm_row(out + r * dim, x + r * dim, weight, dim, eps);
+    });
+  }
+
+  void matmul(float* out, const float* x, const Tensor& w, int n) override {
+    const int64_t d = w.rows;
+    const int64_t k = w.cols;
+    ensure_scratch(static_cast<size_t>(k));
+    const int64_t chunk = std::max<int64_t>(1, d / (static_cast<int64_t>(pool_.size()) * 8));
+    const int64_t tasks = (d + chunk - 1) / chunk;
+    parallel(tasks, d * k * n, [&](int64_t t, int thread) {
+      float* row_buffer = scratch_[static_cast<size_t>(thread)].data();
+      const int64_t end = std::min(d, (t + 1) * chunk);
+      for (int64_t r = t * chunk; r < end; r++) {
+        const float* row = w.dtype == DType::F32 ? static_cast<const float*>(w.data) + r * k : row_buffer;
+        if (w.dtype != DType::F32) widen_row(w, r, row_buffer);
+        for (int i = 0; i < n; i++) out[static_cast<int64_t>(i) * d + r] = dot(x + static_cast<int64_t>(i) * k, row,
+            k);
+      }
+    });
+  }
+
+  void add_bias(float* x, const float* bias, int rows, int dim) override {
+    for (int64_t r = 0; r < rows; r++) {
+      for (int j = 0; j < dim; j++) x[r * dim + j] += bias[j];
+    }
+  }
+
+  void rope(float* x, const int32_t* positions, int n, int heads, int head_dim, const float* inv_freq) override {
+    ensure_scratch(static_cast<size_t>(head_dim));
+    parallel(n, static_cast<int64_t>(n) * heads * head_dim * 8, [&](int64_t r, int thread) {
+      rope_row(x + r * heads * head_dim, positions[r], heads, head_dim, inv_freq,
+          scratch_[static_cast<size_t>(thread)].data());
+    });
+  }
+
+  void kv_store(KvCache& cache, int layer, const float* k, const float* v, const BatchRows& rows) override {
+    const size_t row_bytes = sizeof(float) * static_cast<size_t>(cache.kv_dim);
+    for (int r = 0; r < rows.n; r++) {
+      const size_t at = cache.offset(layer, rows.slots[r], rows.positions[r]);
+      std::memcpy(cache.keys + at, k + static_cast<size_t>(r) * cache.kv_dim, row_bytes);
+      std::memcpy(cache.values + at, v + static_cast<size_t>(r) * cache.kv_dim, row_bytes);
+    }
+  }
+
+  void attention(float* out, const float* q, const KvCache& cache, int layer, const BatchRows& rows, int heads,
+                 int kv_heads, int head_dim) override {
+    ensure_scratch(static_cast<size_t>(cache.context));
+    int64_t work = 0;
+    for (int r = 0; r < rows.n; r++) work += static_cast<int64_t>(rows.positions[r] + 1) * heads * head_dim * 2;
+    parallel(static_cast<int64_t>(rows.n) * heads, work, [&](int64_t task, int thread) {
+      const int r = static_cast<int>(task / heads);
+      const int h = static_cast<int>(task % heads);
+      const int kv_head = h / (heads / kv_heads);
+      const size_t q_at = (static_cast<size_t>(r) * heads + h) * head_dim;
+      attend_head(out + q_at, q + q_at, cache, layer, rows.slots[r], rows.positions[r], kv_head, head_dim,
+                  scratch_[static_cast<size_t>(thread)].data());
+    });
+  }
+
+  void swiglu(float* out, const float* gate, const float* up, int64_t count) override {
+    for (int64_t i = 0; i < count; i++) out[i] = cx::swiglu(gate[i], up[i]);
+  }
+
+  void add(float* x, const float* y, int64_t count) override {
+    for (int64_t i = 0; i < count; i++) x[i] += y[i];
+  }
+
+  void gather_rows(float* out, const float* x, const int32_t* rows, int m, int dim) override {
+    for (int j = 0; j < m; j++) {
+      std::memcpy(out + static_cast<size_t>(j) * dim, x + static_cast<size_t>(rows[j]) * dim,
+          sizeof(float) * static_cast<size_t>(dim));
+    }
+  }
+
+ private:
+  // Runs on the pool when there is enough work to pay for waking the helpers.
+  template <typename Task>
+  void parallel(int64_t tasks, int64_t flops, Task&& task) {
+    if (pool_.size() == 1 || flops < (1 << 15)) {
+      for (int64_t i = 0; i < tasks; i++) task(i, 0);
+      return;
+    }
+    pool_.run(tasks, task);
+  }
+
+  void ensure_scratch(size_t floats) {
+    for (auto& buffer : scratch_) {
+      if (buffer.size() < floats) buffer.resize(floats);
+    }
+  }
+
+  ThreadPool pool_;
+  int64_t budget_;
+  int64_t used_ = 0;
+  std::vector<std::vector<float>> scratch_;  // one per pool thread
+};
+
+}  // namespace
+
+std::unique_ptr<Backend> make_cpu_backend(const std::string& device_name, int threads, int64_t budget_bytes) {
+  return std::make_unique<CpuBackend>(device_name, threads, budget_bytes);
+}
+
+}  // namespace cx

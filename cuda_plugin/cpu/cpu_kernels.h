@@ -1,0 +1,87 @@
+// cpu_kernels.h — the CPU backend's inner loops (rmsnorm, dot, rope, attention for one head),
+// written so that gcc vectorises them. Summation order is fixed (16 lanes, then lane order), so a
+// row's result never depends on the batch it is computed in.
+#pragma once
+
+#include <cmath>
+#include <cstdint>
+
+#include "backend.h"
+#include "cx_math.h"
+
+namespace cx {
+
+/** Σ a[i]·b[i] with 16 independent accumulators. */
+static inline float dot(const float* a, const float* b, int64_t n) {
+  float lanes[16] = {0};
+  int64_t i = 0;
+  for (; i + 16 <= n; i += 16) {
+    for (int j = 0; j < 16; j++) lanes[j] += a[i + j] * b[i + j];
+  }
+  float sum = 0;
+  for (int j = 0; j < 16; j++) sum += lanes[j];
+  for (; i < n; i++) sum += a[i] * b[i];
+  return sum;
+}
+
+/** Row `r` of a weight, widened to f32 into `out` (cols floats). */
+static inline void widen_row(const Tensor& w, int64_t r, float* out) {
+  const int64_t k = w.cols;
+  if (w.dtype == DType::F32) {
+    const float* src = static_cast<const float*>(w.data) + r * k;
+    for (int64_t i = 0; i < k; i++) out[i] = src[i];
+  } else if (w.dtype == DType::BF16) {
+    const uint16_t* src = static_cast<const uint16_t*>(w.data) + r * k;
+    for (int64_t i = 0; i < k; i++) out[i] = bf16_to_f32(src[i]);
+  } else {
+    const uint16_t* src = static_cast<const uint16_t*>(w.data) + r * k;
+    for (int64_t i = 0; i < k; i++) out[i] = f16_to_f32(src[i]);
+  }
+}
+
+/** out = RMSNorm(x) · weight over one row of `dim`. */
+static inline void rmsnorm_row(float* out, const float* x, const float* weight, int dim, float eps) {
+  const float scale = rms_scale(dot(x, x, dim), dim, eps);
+  for (int j = 0; j < dim; j++) out[j] = rmsnorm_element(x[j], scale, weight[j]);
+}
+
+/** Rotate-half RoPE over every head of one row; `trig` holds head_dim floats of scratch. */
+static inline void rope_row(float* x, int32_t position, int heads, int head_dim, const float* inv_freq, float* trig) {
+  const int half = head_dim / 2;
+  for (int i = 0; i < half; i++) {
+    const float angle = rope_angle(position, inv_freq[i]);
+    trig[i] = cosf(angle);
+    trig[half + i] = sinf(angle);
+  }
+  for (int h = 0; h < heads; h++) {
+    float* head = x + static_cast<int64_t>(h) * head_dim;
+    for (int i = 0; i < half; i++) rope_rotate(head + i, head + half + i, trig[i], trig[half + i]);
+  }
+}
+
+/** Attention of one query head over positions 0..position of its slot; `scores` holds context floats. */
+static inline void attend_head(float* out, const float* q, const KvCache& cache, int layer, int slot, int position,
+                               int kv_head, int head_dim, float* scores) {
+  const float scale = 1.0f / sqrtf(static_cast<float>(head_dim));
+  const size_t head_offset = static_cast<size_t>(kv_head) * head_dim;
+  float max_score = -INFINITY;
+  for (int t = 0; t <= position; t++) {
+    const float* key = cache.keys + cache.offset(layer, slot, t) + head_offset;
+    scores[t] = dot(q, key, head_dim) * scale;
+    max_score = scores[t] > max_score ? scores[t] : max_score;
+  }
+  float total = 0;
+  for (int t = 0; t <= position; t++) {
+    scores[t] = expf(scores[t] - max_score);
+    total += scores[t];
+  }
+  const float inv_total = 1.0f / total;
+  for (int j = 0; j < head_dim; j++) out[j] = 0;
+  for (int t = 0; t <= position; t++) {
+    const float* value = cache.values + cache.offset(layer, slot, t) + head_offset;
+    const float p = scores[t] * inv_total;
+    for (int j = 0; j < head_dim; j++) out[j] += p * value[j];
+  }
+}
+
+}  // namespace cx

@@ -1,0 +1,3 @@
+// kernels_attention.cu — the nvcc translation unit of kernels_attention.cuh (kept header-only so that
+// kernels_check.cpp can run the same source under the host emulation).
+#include "kernels_attention.cuh"

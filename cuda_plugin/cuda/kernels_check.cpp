@@ -1,0 +1,444 @@
+// kernels_check.cpp — runs every CUDA kernel of the backend on the host, through the emulation in
+// kernel_compat.cuh, and compares each op with the CPU backend's own loops (cpu/cpu_kernels.h).
+// The kernel source, launch shapes, shared-memory tiling and reductions are the ones nvcc builds;
+// what this cannot see is GPU-only behaviour (real warp scheduling, memory model, device libm).
+// Built and run by kernels_test.ts with:
+//   g++ -std=c++17 -O1 -pthread -fno-strict-aliasing -Isrc -Iinclude -Icpu -Icuda cuda/kernels_check.cpp
+// Not part of the plugin (build.ts compiles only src/*.cpp, cpu/*.cpp and cuda/*.cu).
+#include <cctype>
+#include <cmath>
+#include <cstdio>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "cpu_kernels.h"
+#include "cuda_backend.h"  // included without CORTEX_WITH_CUDA: the g++ fallbacks
+#include "kernels_attention.cuh"
+#include "kernels_elementwise.cuh"
+#include "kernels_matmul.cuh"
+#include "nccl_loader.h"
+#include "nvml_loader.h"
+
+namespace cx {
+// The two DType helpers the kernels use, as safetensors.cpp defines them (not linked here).
+size_t dtype_size(DType dtype) { return dtype == DType::F32 ? 4 : dtype == DType::Other ? 0 : 2; }
+const char* dtype_name(DType dtype) {
+  return dtype == DType::F32 ? "f32" : dtype == DType::F16 ? "f16" : dtype == DType::BF16 ? "bf16" : "other";
+}
+}  // namespace cx
+
+using namespace cx;
+
+namespace {
+
+int failures = 0;
+int checks = 0;
+
+void expect(bool ok, const std::string& what) {
+  checks++;
+  if (!ok) {
+    failures++;
+    if (failures <= 30) std::fprintf(stderr, "FAIL: %s\n", what.c_str());
+  }
+}
+
+/** max |a - b| / (1 + |b|) over the arrays; NaN-aware (NaN only matches NaN). */
+double max_error(const float* a, const float* b, size_t n) {
+  double worst = 0;
+  for (size_t i = 0; i < n; i++) {
+    if (std::isnan(a[i]) || std::isnan(b[i])) {
+      if (std::isnan(a[i]) != std::isnan(b[i])) return INFINITY;
+      continue;
+    }
+    worst = std::max(worst, std::fabs(static_cast<double>(a[i]) - b[i]) / (1.0 + std::fabs(b[i])));
+  }
+  return worst;
+}
+
+void expect_close(const std::vector<float>& got, const std::vector<float>& want, double tolerance,
+                  const std::string& what) {
+  const double error = got.size() == want.size() ? max_error(got.data(), want.data(), got.size()) : INFINITY;
+  expect(error <= tolerance, what + " (max error " + std::to_string(error) + ")");
+}
+
+std::mt19937 rng(1234);
+
+std::vector<float> random_floats(size_t n, float scale = 1.0f) {
+  std::uniform_real_distribution<float> dist(-scale, scale);
+  std::vector<float> v(n);
+  for (auto& x : v) x = dist(rng);
+  return v;
+}
+
+/** A weight of `dtype` holding `values` rounded to that dtype (bytes kept alive by `storage`). */
+struct HostWeight {
+  std::vector<uint8_t> storage;
+  Tensor tensor;
+};
+
+HostWeight make_weight(DType dtype, int64_t rows, int64_t cols, float scale = 1.0f, size_t misalign = 0) {
+  HostWeight w;
+  const std::vector<float> values = random_floats(static_cast<size_t>(rows * cols), scale);
+  const size_t element = dtype == DType::F32 ? 4 : 2;
+  w.storage.assign(values.size() * element + 16 + misalign, 0);
+  uint8_t* base = w.storage.data();
+  while (reinterpret_cast<uintptr_t>(base) % 16 != 0) base++;
+  base += misalign;
+  for (size_t i = 0; i < values.size(); i++) {
+    if (dtype == DType::F32) {
+      std::memcpy(base + 4 * i, &values[i], 4);
+    } else {
+      const uint16_t h = dtype == DType::BF16 ? f32_to_bf16(values[i]) : f32_to_f16(values[i]);
+      std::memcpy(base + 2 * i, &h, 2);
+    }
+  }
+  w.tensor.data = base;
+  w.tensor.dtype = dtype;
+  w.tensor.rows = rows;
+  w.tensor.cols = cols;
+  return w;
+}
+
+const DType kDtypes[] = {DType::F32, DType::F16, DType::BF16};
+
+void check_conversions() {
+  int bad = 0;
+  for (uint32_t h = 0; h < 65536; h++) {
+    const float f = f16_to_f32(static_cast<uint16_t>(h));
+    if (std::isnan(f)) continue;
+    if (f32_to_f16(f) != h) bad++;
+  }
+  expect(bad == 0, "f32_to_f16(f16_to_f32(h)) == h for every non-NaN half (" + std::to_string(bad) + " differ)");
+  // Nearest: no other half is closer than the one chosen (ties: even mantissa).
+  bad = 0;
+  std::uniform_real_distribution<float> exponent(-26.0f, 16.5f);
+  for (int i = 0; i < 20000; i++) {
+    const float f = std::ldexp(std::uniform_real_distribution<float>(0.5f, 1.0f)(rng), static_cast<int>(exponent(rng))) *
+                    (i % 2 ? -1.0f : 1.0f);
+    const uint16_t h = f32_to_f16(f);
+    const double chosen = std::fabs(static_cast<double>(f16_to_f32(h)) - f);
+    for (int delta : {-1, 1}) {
+      const uint16_t other = static_cast<uint16_t>(h + delta);
+      const float of = f16_to_f32(other);
+      if (std::isnan(of) || std::isinf(of) || ((other ^ h) & 0x8000u)) continue;
+      const double distance = std::fabs(static_cast<double>(of) - f);
+      if (distance < chosen || (distance == chosen && (h & 1u))) bad++;
+    }
+  }
+  expect(bad == 0, "f32_to_f16 rounds to nearest-even (" + std::to_string(bad) + " misrounded)");
+  expect(f32_to_f16(65520.0f) == 0x7c00u && f32_to_f16(65519.0f) == 0x7bffu, "f32_to_f16 overflow threshold");
+  expect(f32_to_f16(-INFINITY) == 0xfc00u && (f32_to_f16(NAN) & 0x7e00u) == 0x7e00u, "f32_to_f16 inf and NaN");
+
+  std::vector<float> x = random_floats(1000, 3.0f);
+  std::vector<uint16_t> narrowed(x.size());
+  for (DType dtype : {DType::BF16, DType::F16}) {
+    launch_narrow(narrowed.data(), x.data(), dtype, static_cast<int64_t>(x.size()), nullptr);
+    int wrong = 0;
+    for (size_t i = 0; i < x.size(); i++) {
+      wrong += narrowed[i] != (dtype == DType::BF16 ? f32_to_bf16(x[i]) : f32_to_f16(x[i]));
+    }
+    expect(wrong == 0, std::string("narrow to ") + dtype_name(dtype));
+  }
+  for (DType dtype : kDtypes) {
+    HostWeight w = make_weight(dtype, 7, 33);
+    std::vector<float> got(7 * 33 - 40);
+    launch_widen(got.data(), w.tensor.data, dtype, 40, static_cast<int64_t>(got.size()), nullptr);
+    std::vector<float> all(7 * 33);
+    for (int r = 0; r < 7; r++) widen_row(w.tensor, r, all.data() + r * 33);
+    expect_close(got, std::vector<float>(all.begin() + 40, all.end()), 0, std::string("widen ") + dtype_name(dtype));
+  }
+}
+
+void check_kv_offset() {
+  KvCache cache;
+  cache.layers = 3;
+  cache.slots = 5;
+  cache.context = 77;
+  cache.kv_dim = 24;
+  bool same = true;
+  for (int l = 0; l < 3; l++) {
+    for (int s = 0; s < 5; s++) {
+      for (int p = 0; p < 77; p += 7) same = same && kv_offset(5, 77, 24, l, s, p) == cache.offset(l, s, p);
+    }
+  }
+  expect(same, "kv_offset matches KvCache::offset");
+}
+
+void check_embed() {
+  for (DType dtype : kDtypes) {
+    HostWeight table = make_weight(dtype, 50, 37);
+    const std::vector<int32_t> tokens = {3, 0, 49, 17, 3, 50, -1};
+    std::vector<float> got(tokens.size() * 37);
+    launch_embed(got.data(), table.tensor, tokens.data(), static_cast<int>(tokens.size()), nullptr);
+    std::vector<float> want(got.size(), NAN);
+    for (size_t i = 0; i < 5; i++) widen_row(table.tensor, tokens[i], want.data() + i * 37);
+    expect_close(got, want, 0, std::string("embed ") + dtype_name(dtype) + " (ids 50 and -1 give NaN)");
+  }
+}
+
+void check_rmsnorm() {
+  for (int dim : {8, 64, 128, 256, 300, 1024, 2500}) {
+    for (int rows : {1, 3, 9}) {
+      const std::vector<float> x = random_floats(static_cast<size_t>(rows) * dim, 2.0f);
+      const std::vector<float> weight = random_floats(static_cast<size_t>(dim));
+      std::vector<float> want(x.size());
+      for (int r = 0; r < rows; r++) rmsnorm_row(want.data() + r * dim, x.data() + r * dim, weight.data(), dim, 1e-6f);
+      std::vector<float> got(x.size());
+      launch_rmsnorm(got.data(), x.data(), weight.data(), rows, dim, 1e-6f, nullptr);
+      expect_close(got, want, 2e-6, "rmsnorm dim " + std::to_string(dim) + " rows " + std::to_string(rows));
+      std::vector<float> in_place = x;
+      launch_rmsnorm(in_place.data(), in_place.data(), weight.data(), rows, dim, 1e-6f, nullptr);
+      expect_close(in_place, want, 2e-6, "rmsnorm in place dim " + std::to_string(dim));
+    }
+  }
+}
+
+void check_elementwise() {
+  const int rows = 5;
+  const int dim = 301;
+  const size_t count = static_cast<size_t>(rows) * dim;
+  const std::vector<float> x = random_floats(count, 4.0f);
+  const std::vector<float> y = random_floats(count, 4.0f);
+  const std::vector<float> bias = random_floats(static_cast<size_t>(dim));
+
+  std::vector<float> got = x;
+  std::vector<float> want = x;
+  launch_add_bias(got.data(), bias.data(), rows, dim, nullptr);
+  for (int r = 0; r < rows; r++) {
+    for (int j = 0; j < dim; j++) want[static_cast<size_t>(r) * dim + j] += bias[j];
+  }
+  expect_close(got, want, 0, "add_bias");
+
+  got = x;
+  want = x;
+  launch_add(got.data(), y.data(), static_cast<int64_t>(count), nullptr);
+  for (size_t i = 0; i < count; i++) want[i] += y[i];
+  expect_close(got, want, 0, "add");
+
+  got.assign(count, 0.0f);
+  launch_swiglu(got.data(), x.data(), y.data(), static_cast<int64_t>(count), nullptr);
+  for (size_t i = 0; i < count; i++) want[i] = cx::swiglu(x[i], y[i]);
+  expect_close(got, want, 0, "swiglu");
+  got = x;
+  launch_swiglu(got.data(), got.data(), y.data(), static_cast<int64_t>(count), nullptr);
+  expect_close(got, want, 0, "swiglu in place");
+
+  const std::vector<int32_t> pick = {4, 0, 2, 2};
+  got.assign(pick.size() * dim, 0.0f);
+  launch_gather_rows(got.data(), x.data(), pick.data(), static_cast<int>(pick.size()), dim, nullptr);
+  want.assign(got.size(), 0.0f);
+  for (size_t j = 0; j < pick.size(); j++) {
+    std::memcpy(want.data() + j * dim, x.data() + static_cast<size_t>(pick[j]) * dim, sizeof(float) * dim);
+  }
+  expect_close(got, want, 0, "gather_rows");
+}
+
+void check_rope() {
+  for (int head_dim : {8, 64, 128}) {
+    const int n = 4;
+    const int heads = 3;
+    const std::vector<int32_t> positions = {0, 1, 517, 40000};
+    std::vector<float> inv_freq(static_cast<size_t>(head_dim / 2));
+    for (int i = 0; i < head_dim / 2; i++) {
+      inv_freq[static_cast<size_t>(i)] = 1.0f / std::pow(1e6f, 2.0f * static_cast<float>(i) / static_cast<float>(head_dim));
+    }
+    const std::vector<float> x = random_floats(static_cast<size_t>(n) * heads * head_dim);
+    std::vector<float> want = x;
+    std::vector<float> trig(static_cast<size_t>(head_dim));
+    for (int r = 0; r < n; r++) {
+      rope_row(want.data() + static_cast<size_t>(r) * heads * head_dim, positions[r], heads, head_dim, inv_freq.data(),
+               trig.data());
+    }
+    std::vector<float> got = x;
+    launch_rope(got.data(), positions.data(), n, heads, head_dim, inv_freq.data(), nullptr);
+    expect_close(got, want, 0, "rope head_dim " + std::to_string(head_dim));
+  }
+}
+
+struct AttentionCase {
+  int heads, kv_heads, head_dim, context, multiprocessors;
+};
+
+void check_attention() {
+  const AttentionCase cases[] = {
+      {4, 2, 8, 300, 1000}, {4, 2, 8, 300, 2},   {4, 1, 64, 700, 1000}, {4, 1, 64, 700, 3},
+      {2, 2, 128, 260, 1},  {2, 1, 256, 200, 50}, {3, 1, 96, 150, 1000}, {2, 1, 6, 140, 1},
+      {1, 1, 512, 130, 1000},
+  };
+  for (const AttentionCase& c : cases) {
+    KvCache cache;
+    cache.layers = 2;
+    cache.slots = 3;
+    cache.context = c.context;
+    cache.kv_dim = c.kv_heads * c.head_dim;
+    const size_t floats = cache.bytes() / 2 / sizeof(float);
+    std::vector<float> keys = random_floats(floats, 1.5f);
+    std::vector<float> values = random_floats(floats, 1.0f);
+    cache.keys = keys.data();
+    cache.values = values.data();
+    // Rows: different slots and positions, including the first and the last position.
+    const std::vector<int32_t> slots = {0, 2, 1, 2, 0};
+    const std::vector<int32_t> positions = {0, c.context - 1, 129, 128, c.context / 2};
+    const int rows = static_cast<int>(slots.size());
+    const int layer = 1;
+    const std::vector<float> q = random_floats(static_cast<size_t>(rows) * c.heads * c.head_dim, 1.5f);
+    std::vector<float> want(q.size());
+    std::vector<float> scores(static_cast<size_t>(c.context));
+    for (int r = 0; r < rows; r++) {
+      for (int h = 0; h < c.heads; h++) {
+        const size_t at = (static_cast<size_t>(r) * c.heads + h) * c.head_dim;
+        attend_head(want.data() + at, q.data() + at, cache, layer, slots[r], positions[r], h / (c.heads / c.kv_heads),
+                    c.head_dim, scores.data());
+      }
+    }
+    const AttentionPlan plan = plan_attention(rows, c.heads, c.context, c.multiprocessors);
+    std::vector<float> workspace(attention_workspace_floats(plan, rows, c.heads, c.head_dim), NAN);
+    std::vector<float> got(q.size(), NAN);
+    launch_attention(got.data(), q.data(), cache, layer, slots.data(), positions.data(), rows, c.heads, c.kv_heads,
+                     c.head_dim, plan, workspace.empty() ? nullptr : workspace.data(), nullptr);
+    expect_close(got, want, 2e-6,
+                 "attention heads " + std::to_string(c.heads) + "/" + std::to_string(c.kv_heads) + " head_dim " +
+                     std::to_string(c.head_dim) + " context " + std::to_string(c.context) + " splits " +
+                     std::to_string(plan.splits));
+  }
+  // The plan covers the context exactly once, with whole tiles.
+  bool plans_ok = true;
+  for (int rows : {1, 3, 64, 512}) {
+    for (int context : {1, 127, 128, 4096, 40000}) {
+      for (int sms : {1, 80, 132}) {
+        const AttentionPlan p = plan_attention(rows, 16, context, sms);
+        plans_ok = plans_ok && p.splits >= 1 && p.chunk % 128 == 0 && static_cast<int64_t>(p.splits) * p.chunk >= context &&
+                   static_cast<int64_t>(p.splits - 1) * p.chunk < context;
+      }
+    }
+  }
+  expect(plans_ok, "attention plans tile the context");
+  expect(plan_attention(1, 16, 4096, 132).splits > 1 && plan_attention(512, 16, 4096, 132).splits == 1,
+         "attention splits decode but not prefill");
+}
+
+void matmul_reference(std::vector<float>& out, const std::vector<float>& x, const Tensor& w, int n) {
+  std::vector<float> row(static_cast<size_t>(w.cols));
+  out.assign(static_cast<size_t>(n) * w.rows, 0.0f);
+  for (int64_t r = 0; r < w.rows; r++) {
+    widen_row(w, r, row.data());
+    for (int i = 0; i < n; i++) out[static_cast<size_t>(i * w.rows + r)] = dot(x.data() + i * w.cols, row.data(), w.cols);
+  }
+}
+
+void check_matmul() {
+  for (DType dtype : kDtypes) {
+    for (int64_t k : {64, 72, 50}) {
+      for (int64_t d : {1, 13, 40}) {
+        HostWeight w = make_weight(dtype, d, k);
+        for (int n = 1; n <= kMatvecMaxRows; n++) {
+          const std::vector<float> x = random_floats(static_cast<size_t>(n * k));
+          std::vector<float> want;
+          matmul_reference(want, x, w.tensor, n);
+          std::vector<float> got(want.size(), NAN);
+          launch_matvec(got.data(), x.data(), w.tensor, n, nullptr);
+          expect_close(got, want, 2e-6, std::string("matvec ") + dtype_name(dtype) + " n " + std::to_string(n) + " d " +
+                                            std::to_string(d) + " k " + std::to_string(k));
+        }
+      }
+    }
+    // Misaligned weight rows take the scalar path.
+    HostWeight odd = make_weight(dtype, 9, 64, 1.0f, dtype == DType::F32 ? 4 : 2);  // element- but not 16-byte-aligned
+    const std::vector<float> x = random_floats(3 * 64);
+    std::vector<float> want;
+    matmul_reference(want, x, odd.tensor, 3);
+    std::vector<float> got(want.size(), NAN);
+    launch_matvec(got.data(), x.data(), odd.tensor, 3, nullptr);
+    expect_close(got, want, 2e-6, std::string("matvec misaligned ") + dtype_name(dtype));
+
+    for (int n : {1, 9, 70}) {
+      for (int64_t d : {5, 130}) {
+        for (int64_t k : {17, 64}) {
+          HostWeight wt = make_weight(dtype, d, k);
+          const std::vector<float> xt = random_floats(static_cast<size_t>(n * k));
+          matmul_reference(want, xt, wt.tensor, n);
+          got.assign(want.size(), NAN);
+          launch_gemm_tiled(got.data(), xt.data(), wt.tensor, n, nullptr);
+          expect_close(got, want, 2e-6, std::string("gemm_tiled ") + dtype_name(dtype) + " n " + std::to_string(n) +
+                                            " d " + std::to_string(d) + " k " + std::to_string(k));
+        }
+      }
+    }
+  }
+}
+
+void check_kv_store() {
+  KvCache cache;
+  cache.layers = 2;
+  cache.slots = 3;
+  cache.context = 10;
+  cache.kv_dim = 12;
+  const size_t floats = cache.bytes() / 2 / sizeof(float);
+  std::vector<float> keys(floats, 0.0f), values(floats, 0.0f);
+  cache.keys = keys.data();
+  cache.values = values.data();
+  const std::vector<int32_t> slots = {2, 0, 1, 7};     // slot 7 is out of range: skipped
+  const std::vector<int32_t> positions = {9, 0, 4, 1};
+  const std::vector<float> k = random_floats(4 * 12), v = random_floats(4 * 12);
+  launch_kv_store(cache, 1, k.data(), v.data(), slots.data(), positions.data(), 4, nullptr);
+  std::vector<float> want_k(floats, 0.0f), want_v(floats, 0.0f);
+  for (int r = 0; r < 3; r++) {
+    std::memcpy(want_k.data() + cache.offset(1, slots[r], positions[r]), k.data() + r * 12, 48);
+    std::memcpy(want_v.data() + cache.offset(1, slots[r], positions[r]), v.data() + r * 12, 48);
+  }
+  expect_close(keys, want_k, 0, "kv_store keys");
+  expect_close(values, want_v, 0, "kv_store values");
+}
+
+void check_headers_without_cuda() {
+  expect(cuda_device_count() == 0 && cuda_enumerate_devices().empty(), "no CUDA devices without CORTEX_WITH_CUDA");
+  int64_t total = 0;
+  int64_t free_bytes = 0;
+  expect(!cuda_memory_info(0, &total, &free_bytes), "no CUDA memory figures without CORTEX_WITH_CUDA");
+  try {
+    make_cuda_backend(0, "cuda-dev-0");
+    expect(false, "make_cuda_backend throws without CUDA");
+  } catch (const Error& error) {
+    expect(error.code() == CX_ERR_UNSUPPORTED_ARCH && !error.fatal(), "make_cuda_backend: unsupported, not fatal");
+  }
+  std::string why;
+  expect(!nccl_available(&why) && !why.empty(), "NCCL unavailable without CUDA, with a reason");
+  GpuTelemetry telemetry;
+  expect(!nvml_query(0, &telemetry, &why), "NVML unavailable without CUDA");
+
+  NcclUniqueId id;
+  for (size_t i = 0; i < sizeof(id.bytes); i++) id.bytes[i] = static_cast<char>(i * 37 + 11);
+  const std::string hex = nccl_id_to_hex(id);
+  const NcclUniqueId back = nccl_id_from_hex(hex);
+  expect(hex.size() == 256 && std::memcmp(back.bytes, id.bytes, sizeof(id.bytes)) == 0 && hex.substr(0, 4) == "0b30",
+         "NCCL id hex round trip");
+  std::string upper = hex;
+  for (char& c : upper) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  expect(std::memcmp(nccl_id_from_hex(upper).bytes, id.bytes, sizeof(id.bytes)) == 0, "NCCL id hex accepts upper case");
+  for (const std::string& bad : {hex.substr(1), hex.substr(0, 255) + "g"}) {
+    try {
+      nccl_id_from_hex(bad);
+      expect(false, "bad NCCL id hex is rejected");
+    } catch (const Error& error) {
+      expect(error.code() == CX_ERR_INVALID_ARGUMENT, std::string("bad NCCL id hex: ") + error.what());
+    }
+  }
+}
+
+}  // namespace
+
+int main() {
+  check_headers_without_cuda();
+  check_conversions();
+  check_kv_offset();
+  check_embed();
+  check_rmsnorm();
+  check_elementwise();
+  check_rope();
+  check_kv_store();
+  check_matmul();
+  check_attention();
+  std::printf("%d checks, %d failed\n", checks, failures);
+  return failures == 0 ? 0 : 1;
+}

@@ -1,0 +1,3 @@
+// kernels_matmul.cu — the nvcc translation unit of kernels_matmul.cuh (kept header-only so that
+// kernels_check.cpp can run the same source under the host emulation).
+#include "kernels_matmul.cuh"

@@ -1,0 +1,106 @@
+// backend.h — what a compute backend (CPU now, CUDA next) provides to the model code: memory
+// accounting, buffers, and the handful of ops a Llama/Qwen3 forward pass is made of. All pointers
+// passed to ops are device pointers of that backend; the model code (forward.cpp) never touches
+// device memory directly, so the same forward runs on every backend.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "safetensors.h"
+
+namespace cx {
+
+/** A 2-D row-major weight [rows, cols] in device memory (a vector has rows == 1). */
+struct Tensor {
+  const void* data = nullptr;
+  DType dtype = DType::F32;
+  int64_t rows = 0;
+  int64_t cols = 0;
+  bool owned = false;  // the backend allocated it (vs. an alias of the mmapped file)
+
+  size_t bytes() const { return static_cast<size_t>(rows * cols) * dtype_size(dtype); }
+  bool empty() const { return data == nullptr; }
+};
+
+/** Device memory figures in bytes. */
+struct MemoryInfo {
+  int64_t total = 0;
+  int64_t free = 0;
+};
+
+/** The KV cache of one model on one device: [layer][slot][position][kv_dim] for keys and values. */
+struct KvCache {
+  float* keys = nullptr;
+  float* values = nullptr;
+  int layers = 0;
+  int slots = 0;
+  int context = 0;
+  int kv_dim = 0;
+
+  size_t offset(int layer, int slot, int position) const {
+    return ((static_cast<size_t>(layer) * slots + slot) * context + position) * kv_dim;
+  }
+  size_t bytes() const { return 2 * sizeof(float) * static_cast<size_t>(layers) * slots * context * kv_dim; }
+};
+
+/** The rows of one batched forward pass (device pointers, `n` entries each). */
+struct BatchRows {
+  int n = 0;
+  const int32_t* tokens = nullptr;
+  const int32_t* slots = nullptr;      // KV slot of each row's sequence
+  const int32_t* positions = nullptr;  // position of each row in its sequence
+};
+
+/** A compute backend bound to one device. Used only from that device's worker thread. */
+class Backend {
+ public:
+  virtual ~Backend() = default;
+
+  // Memory accounting: every weight and KV cache is reserved before it is allocated.
+  virtual MemoryInfo memory() const = 0;
+  /** Throws cx::Error(out_of_memory) naming `what`, the request and the free/total figures. */
+  virtual void reserve(int64_t bytes, const std::string& what) = 0;
+  virtual void unreserve(int64_t bytes) = 0;
+
+  // Buffers.
+  virtual void* allocate(size_t bytes) = 0;  // zero-filled
+  virtual void deallocate(void* pointer, size_t bytes) = 0;
+  virtual void copy_to_device(void* device, const void* host, size_t bytes) = 0;
+  virtual void copy_to_host(void* host, const void* device, size_t bytes) = 0;
+  /** Makes a weight from the mapped file usable by ops, keeping its dtype (CPU may alias the mapping). */
+  virtual Tensor upload_weight(const TensorView& view, int64_t rows, int64_t cols) = 0;
+  virtual void release_weight(Tensor& tensor) = 0;
+
+  // Ops. Shapes: x[n, cols] row-major, f32 activations.
+  /** out[i] = table[tokens[i]] converted to f32. */
+  virtual void embed(float* out, const Tensor& table, const int32_t* tokens, int n) = 0;
+  /** out[r] = RMSNorm(x[r]) · weight for `rows` rows of `dim` (out may equal x). */
+  virtual void rmsnorm(float* out, const float* x, const float* weight, int rows, int dim, float eps) = 0;
+  /** out[n, w.rows] = x[n, w.cols] · wᵀ, f32 accumulation whatever w's dtype. */
+  virtual void matmul(float* out, const float* x, const Tensor& w, int n) = 0;
+  /** x[r] += bias for `rows` rows of `dim`. */
+  virtual void add_bias(float* x, const float* bias, int rows, int dim) = 0;
+  /** Rotate-half RoPE in place on x[n, heads, head_dim] at each row's position. */
+  virtual void rope(float* x, const int32_t* positions, int n, int heads, int head_dim, const float* inv_freq) = 0;
+  /** Writes k[n, kv_dim] and v[n, kv_dim] into the cache at each row's (slot, position). */
+  virtual void kv_store(KvCache& cache, int layer, const float* k, const float* v, const BatchRows& rows) = 0;
+  /** Causal GQA attention of q[n, heads, head_dim] over each row's slot, positions 0..position. */
+  virtual void attention(float* out, const float* q, const KvCache& cache, int layer, const BatchRows& rows,
+      int heads,
+                         int kv_heads, int head_dim) = 0;
+  /** out[i] = silu(gate[i]) · up[i]. */
+  virtual void swiglu(float* out, const float* gate, const float* up, int64_t count) = 0;
+  /** x[i] += y[i]. */
+  virtual void add(float* x, const float* y, int64_t count) = 0;
+  /** out[j] = x[rows[j]] for m rows of `dim`. */
+  virtual void gather_rows(float* out, const float* x, const int32_t* rows, int m, int dim) = 0;
+};
+
+/** Creates the CPU backend: `threads` compute threads (the worker thread is one of them) named
+ * after `device_name`, and a memory budget of `budget_bytes`. */
+std::unique_ptr<Backend> make_cpu_backend(const std::string& device_name, int threads, int64_t budget_bytes);
+
+}  // namespace cx

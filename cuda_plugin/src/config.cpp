@@ -1,0 +1,147 @@
+// config.cpp — config.json → ModelConfig. Accepts transformers 4.x and 5.x spellings
+// (rope_theta at top level or inside rope_parameters / rope_scaling).
+#include "config.h"
+
+#include <sys/stat.h>
+
+#include <cmath>
+
+#include "error.h"
+#include "json.h"
+#include "safetensors.h"
+
+namespace cx {
+namespace {
+
+const Json* member(const Json& object, const std::string& key) {
+  const Json* value = object.get(key);
+  return value != nullptr && !value->is_null() ? value : nullptr;
+}
+
+int required_int(const Json& object, const std::string& key) {
+  const Json* value = member(object, key);
+  if (value == nullptr) throw Error(CX_ERR_BAD_MODEL, "config.json has no '" + key + "'");
+  if (!value->is_number() || value->number != std::floor(value->number) || value->number < 1
+      || value->number > 2147483647.0) {
+    throw Error(CX_ERR_BAD_MODEL, "config.json '" + key + "' must be a positive integer");
+  }
+  return static_cast<int>(value->number);
+}
+
+int optional_int(const Json& object, const std::string& key, int fallback) {
+  return member(object, key) == nullptr ? fallback : required_int(object, key);
+}
+
+double optional_number(const Json& object, const std::string& key, double fallback) {
+  const Json* value = member(object, key);
+  if (value == nullptr) return fallback;
+  if (!value->is_number()) throw Error(CX_ERR_BAD_MODEL, "config.json '" + key + "' must be a number");
+  return value->number;
+}
+
+bool optional_bool(const Json& object, const std::string& key, bool fallback) {
+  const Json* value = member(object, key);
+  if (value == nullptr) return fallback;
+  if (value->kind != Json::Kind::Bool) throw Error(CX_ERR_BAD_MODEL, "config.json '" + key
+      + "' must be true or false");
+  return value->boolean;
+}
+
+// rope_scaling / rope_parameters: only the plain ("default") rotary embedding is implemented.
+void read_rope(const Json& root, ModelConfig& config) {
+  config.rope_theta = optional_number(root, "rope_theta", config.rope_theta);
+  for (const char* key : {"rope_parameters", "rope_scaling"}) {
+    const Json* rope = member(root, key);
+    if (rope == nullptr) continue;
+    if (!rope->is_object()) throw Error(CX_ERR_BAD_MODEL, std::string("config.json '") + key + "' must be an object");
+    config.rope_theta = optional_number(*rope, "rope_theta", config.rope_theta);
+    const Json* type = member(*rope, "rope_type");
+    if (type == nullptr) type = member(*rope, "type");
+    if (type != nullptr && (!type->is_string() || type->string != "default")) {
+      const std::string name = type->is_string() ? type->string : "?";
+      throw Error(CX_ERR_UNSUPPORTED_ARCH, std::string("config.json '") + key + "' asks for rope type '" + name
+          + "'; only 'default' rotary embeddings are supported");
+    }
+  }
+  if (!(config.rope_theta > 0)) throw Error(CX_ERR_BAD_MODEL, "config.json rope_theta must be positive");
+}
+
+void read_special_tokens(const Json& root, ModelConfig& config) {
+  const Json* bos = member(root, "bos_token_id");
+  if (bos != nullptr && bos->is_number()) config.bos_token_id = static_cast<int>(bos->number);
+  const Json* eos = member(root, "eos_token_id");
+  if (eos != nullptr && eos->is_number()) config.eos_token_ids.push_back(static_cast<int>(eos->number));
+  if (eos != nullptr && eos->is_array()) {
+    for (const Json& id : eos->array) {
+      if (id.is_number()) config.eos_token_ids.push_back(static_cast<int>(id.number));
+    }
+  }
+}
+
+}  // namespace
+
+ModelConfig read_model_config(const std::string& folder) {
+  struct stat info {};
+  if (::stat(folder.c_str(), &info) != 0 || !S_ISDIR(info.st_mode)) {
+    throw Error(CX_ERR_NOT_FOUND, "model folder " + folder + " does not exist");
+  }
+  const std::string path = folder + "/config.json";
+  if (::stat(path.c_str(), &info) != 0) throw Error(CX_ERR_BAD_MODEL, "model folder " + folder
+      + " has no config.json");
+  MappedFile file(path);
+  const Json root = parse_json(reinterpret_cast<const char*>(file.data()), file.size(), "config.json");
+  if (!root.is_object()) throw Error(CX_ERR_BAD_MODEL, "config.json is not a JSON object");
+
+  ModelConfig config;
+  const Json* architectures = member(root, "architectures");
+  if (architectures == nullptr || !architectures->is_array() || architectures->array.empty()
+      || !architectures->array[0].is_string()) {
+    throw Error(CX_ERR_BAD_MODEL, "config.json has no 'architectures' list");
+  }
+  config.architecture_name = architectures->array[0].string;
+  if (config.architecture_name == "LlamaForCausalLM") {
+    config.architecture = Architecture::Llama;
+  } else if (config.architecture_name == "Qwen3ForCausalLM") {
+    config.architecture = Architecture::Qwen3;
+    config.qk_norm = true;
+  } else {
+    throw Error(CX_ERR_UNSUPPORTED_ARCH, "architecture '" + config.architecture_name
+        + "' is not supported (supported: LlamaForCausalLM, Qwen3ForCausalLM)");
+  }
+
+  config.hidden_size = required_int(root, "hidden_size");
+  config.intermediate_size = required_int(root, "intermediate_size");
+  config.layers = required_int(root, "num_hidden_layers");
+  config.heads = required_int(root, "num_attention_heads");
+  config.kv_heads = optional_int(root, "num_key_value_heads", config.heads);
+  config.vocab_size = required_int(root, "vocab_size");
+  config.max_position_embeddings = optional_int(root, "max_position_embeddings", 2048);
+  config.rms_norm_eps = static_cast<float>(optional_number(root, "rms_norm_eps", 1e-6));
+  config.tie_word_embeddings = optional_bool(root, "tie_word_embeddings", false);
+  config.attention_bias = optional_bool(root, "attention_bias", false);
+  if (optional_bool(root, "mlp_bias", false)) throw Error(CX_ERR_UNSUPPORTED_ARCH,
+      "config.json sets mlp_bias; MLP biases are not supported");
+  if (config.heads % config.kv_heads != 0) {
+    throw Error(CX_ERR_BAD_MODEL, "num_attention_heads (" + std::to_string(config.heads)
+        + ") is not a multiple of num_key_value_heads (" + std::to_string(config.kv_heads) + ")");
+  }
+  if (member(root, "head_dim") != nullptr) {
+    config.head_dim = required_int(root, "head_dim");
+  } else {
+    if (config.hidden_size % config.heads != 0) throw Error(CX_ERR_BAD_MODEL,
+        "hidden_size is not a multiple of num_attention_heads and head_dim is not given");
+    config.head_dim = config.hidden_size / config.heads;
+  }
+  if (config.head_dim % 2 != 0) throw Error(CX_ERR_BAD_MODEL, "head_dim " + std::to_string(config.head_dim)
+      + " is odd; rotary embeddings need pairs");
+  const Json* act = member(root, "hidden_act");
+  if (act != nullptr && (!act->is_string() || act->string != "silu")) {
+    throw Error(CX_ERR_UNSUPPORTED_ARCH, "hidden_act '" + (act->is_string() ? act->string : std::string("?"))
+        + "' is not supported (only silu)");
+  }
+  read_rope(root, config);
+  read_special_tokens(root, config);
+  return config;
+}
+
+}  // namespace cx

@@ -1,0 +1,40 @@
+// config.h — the model hyper-parameters the engine needs, read from a Hugging Face config.json.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace cx {
+
+/** Architectures the engine runs. */
+enum class Architecture { Llama, Qwen3 };
+
+/** Hyper-parameters of a decoder-only transformer (llama2.c's Config, plus what Qwen3 adds). */
+struct ModelConfig {
+  std::string architecture_name;  // as in config.json, e.g. "Qwen3ForCausalLM"
+  Architecture architecture = Architecture::Llama;
+  int hidden_size = 0;        // dim
+  int intermediate_size = 0;  // hidden_dim of the MLP
+  int layers = 0;
+  int heads = 0;
+  int kv_heads = 0;
+  int head_dim = 0;
+  int vocab_size = 0;
+  int max_position_embeddings = 0;
+  float rms_norm_eps = 1e-6f;
+  double rope_theta = 10000.0;
+  bool tie_word_embeddings = false;
+  bool attention_bias = false;
+  bool qk_norm = false;  // Qwen3: RMSNorm over each head of q and k before RoPE
+  int bos_token_id = -1;
+  std::vector<int> eos_token_ids;
+
+  int q_dim() const { return heads * head_dim; }
+  int kv_dim() const { return kv_heads * head_dim; }
+};
+
+/** Reads and validates `folder`/config.json. Throws cx::Error (bad_model, unsupported_architecture). */
+ModelConfig read_model_config(const std::string& folder);
+
+}  // namespace cx

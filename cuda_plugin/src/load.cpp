@@ -1,0 +1,257 @@
+// load.cpp — config + safetensors → Model. Every tensor is checked (present, dtype, shape) and the
+// memory is reserved on the device before anything is uploaded, so a failed load leaves no trace.
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+
+#include "cx_math.h"
+#include "error.h"
+#include "model.h"
+
+namespace cx {
+
+Model::Model(Backend& backend_ref, ModelConfig config_value, int context_length, int sequence_slots)
+    : backend(backend_ref), config(std::move(config_value)), context(context_length), max_sequences(sequence_slots),
+      slot_owner(static_cast<size_t>(sequence_slots), 0) {}
+
+Model::~Model() {
+  free_state();
+  for (auto& [pointer, bytes] : buffers) backend.deallocate(pointer, bytes);
+  if (kv.keys != nullptr) backend.deallocate(kv.keys, kv.bytes() / 2);
+  if (kv.values != nullptr) backend.deallocate(kv.values, kv.bytes() / 2);
+  for (auto& layer : weights.layers) {
+    for (Tensor* t : {&layer.wq, &layer.wk, &layer.wv, &layer.wo, &layer.w_gate, &layer.w_up,
+        &layer.w_down}) backend.release_weight(*t);
+  }
+  if (weights.lm_head.data != weights.embed.data) backend.release_weight(weights.lm_head);
+  backend.release_weight(weights.embed);
+  backend.unreserve(reserved_bytes);
+}
+
+float* Model::alloc_f32(size_t count) {
+  void* pointer = backend.allocate(count * sizeof(float));
+  buffers.emplace_back(pointer, count * sizeof(float));
+  return static_cast<float*>(pointer);
+}
+
+void Model::free_state() {
+  const size_t rows = static_cast<size_t>(state.rows);
+  const size_t logit_rows = static_cast<size_t>(state.logit_rows);
+  const size_t dim = static_cast<size_t>(config.hidden_size);
+  const size_t q_dim = static_cast<size_t>(config.q_dim());
+  const size_t kv_dim = static_cast<size_t>(config.kv_dim());
+  const size_t hidden = static_cast<size_t>(config.intermediate_size);
+  const size_t f = sizeof(float);
+  if (state.rows > 0) {
+    backend.deallocate(state.x, rows * dim * f);
+    backend.deallocate(state.xb, rows * dim * f);
+    backend.deallocate(state.q, rows * q_dim * f);
+    backend.deallocate(state.k, rows * kv_dim * f);
+    backend.deallocate(state.v, rows * kv_dim * f);
+    backend.deallocate(state.att, rows * q_dim * f);
+    backend.deallocate(state.hb, rows * hidden * f);
+    backend.deallocate(state.hb2, rows * hidden * f);
+    backend.deallocate(state.tokens, rows * 4);
+    backend.deallocate(state.slots, rows * 4);
+    backend.deallocate(state.positions, rows * 4);
+    backend.deallocate(state.gather, rows * 4);
+  }
+  if (state.logit_rows > 0) backend.deallocate(state.logits, logit_rows * static_cast<size_t>(config.vocab_size) * f);
+  state = RunState();
+}
+
+void Model::ensure_state(int rows, int logit_rows) {
+  if (rows <= state.rows && logit_rows <= state.logit_rows) return;
+  const int new_rows = std::max(rows, state.rows);
+  const int new_logit_rows = std::max(logit_rows, state.logit_rows);
+  free_state();
+  const size_t n = static_cast<size_t>(new_rows);
+  auto floats = [&](size_t count) { return static_cast<float*>(backend.allocate(count * sizeof(float))); };
+  auto ints = [&](size_t count) { return static_cast<int32_t*>(backend.allocate(count * 4)); };
+  state.x = floats(n * config.hidden_size);
+  state.xb = floats(n * config.hidden_size);
+  state.q = floats(n * config.q_dim());
+  state.k = floats(n * config.kv_dim());
+  state.v = floats(n * config.kv_dim());
+  state.att = floats(n * config.q_dim());
+  state.hb = floats(n * config.intermediate_size);
+  state.hb2 = floats(n * config.intermediate_size);
+  state.tokens = ints(n);
+  state.slots = ints(n);
+  state.positions = ints(n);
+  state.gather = ints(n);
+  state.rows = new_rows;
+  if (new_logit_rows > 0) state.logits = floats(static_cast<size_t>(new_logit_rows) * config.vocab_size);
+  state.logit_rows = new_logit_rows;
+}
+
+namespace {
+
+using Shape = std::vector<int64_t>;
+
+std::string shape_text(const Shape& shape) {
+  std::string text = "[";
+  for (size_t i = 0; i < shape.size(); i++) text += (i ? ", " : "") + std::to_string(shape[i]);
+  return text + "]";
+}
+
+// Finds a tensor and checks its dtype and shape against what config.json implies.
+const TensorView& require(const SafetensorsSet& files, const ModelConfig& config, const std::string& name,
+    const Shape& shape) {
+  const TensorView* view = files.find(name);
+  if (view == nullptr) throw Error(CX_ERR_BAD_MODEL, "missing tensor '" + name + "' (needed by "
+      + config.architecture_name + ")");
+  if (view->dtype == DType::Other) throw Error(CX_ERR_BAD_MODEL, "tensor '" + name + "' has dtype " + view->dtype_tag
+      + "; supported: F32, F16, BF16");
+  if (view->shape != shape) {
+    throw Error(CX_ERR_BAD_MODEL, "tensor '" + name + "' has shape " + view->shape_text()
+        + " but config.json implies " + shape_text(shape));
+  }
+  return *view;
+}
+
+// The plan of one load: which tensors, and how many bytes they take on the device.
+struct LoadPlan {
+  std::vector<std::pair<std::string, Shape>> matrices;  // kept in file dtype
+  std::vector<std::pair<std::string, Shape>> vectors;   // converted to f32
+  int64_t bytes = 0;
+};
+
+LoadPlan plan_tensors(const SafetensorsSet& files, const ModelConfig& c) {
+  LoadPlan plan;
+  const int64_t dim = c.hidden_size, q_dim = c.q_dim(), kv_dim = c.kv_dim(), hidden = c.intermediate_size;
+  plan.matrices.push_back({"model.embed_tokens.weight", {c.vocab_size, dim}});
+  if (!c.tie_word_embeddings) plan.matrices.push_back({"lm_head.weight", {c.vocab_size, dim}});
+  plan.vectors.push_back({"model.norm.weight", {dim}});
+  for (int l = 0; l < c.layers; l++) {
+    const std::string p = "model.layers." + std::to_string(l) + ".";
+    plan.matrices.push_back({p + "self_attn.q_proj.weight", {q_dim, dim}});
+    plan.matrices.push_back({p + "self_attn.k_proj.weight", {kv_dim, dim}});
+    plan.matrices.push_back({p + "self_attn.v_proj.weight", {kv_dim, dim}});
+    plan.matrices.push_back({p + "self_attn.o_proj.weight", {dim, q_dim}});
+    plan.matrices.push_back({p + "mlp.gate_proj.weight", {hidden, dim}});
+    plan.matrices.push_back({p + "mlp.up_proj.weight", {hidden, dim}});
+    plan.matrices.push_back({p + "mlp.down_proj.weight", {dim, hidden}});
+    plan.vectors.push_back({p + "input_layernorm.weight", {dim}});
+    plan.vectors.push_back({p + "post_attention_layernorm.weight", {dim}});
+    if (c.qk_norm) {
+      plan.vectors.push_back({p + "self_attn.q_norm.weight", {c.head_dim}});
+      plan.vectors.push_back({p + "self_attn.k_norm.weight", {c.head_dim}});
+    }
+    if (c.attention_bias) {
+      plan.vectors.push_back({p + "self_attn.q_proj.bias", {q_dim}});
+      plan.vectors.push_back({p + "self_attn.k_proj.bias", {kv_dim}});
+      plan.vectors.push_back({p + "self_attn.v_proj.bias", {kv_dim}});
+      plan.vectors.push_back({p + "self_attn.o_proj.bias", {dim}});
+    }
+  }
+  for (const auto& [name, shape] : plan.matrices) plan.bytes += static_cast<int64_t>(require(files, c, name,
+      shape).bytes);
+  for (const auto& [name, shape] : plan.vectors) plan.bytes += static_cast<int64_t>(require(files, c, name,
+      shape).elements()) * 4;
+  plan.bytes += static_cast<int64_t>(c.head_dim / 2) * 4;  // inv_freq
+  return plan;
+}
+
+float* upload_vector(Model& model, const TensorView& view) {
+  const size_t n = static_cast<size_t>(view.elements());
+  std::vector<float> host(n);
+  for (size_t i = 0; i < n; i++) {
+    uint16_t half = 0;
+    if (view.dtype == DType::F32) {
+      std::memcpy(&host[i], view.data + 4 * i, 4);
+      continue;
+    }
+    std::memcpy(&half, view.data + 2 * i, 2);
+    host[i] = view.dtype == DType::BF16 ? bf16_to_f32(half) : f16_to_f32(half);
+  }
+  float* device = model.alloc_f32(n);
+  model.backend.copy_to_device(device, host.data(), n * sizeof(float));
+  return device;
+}
+
+Tensor upload_matrix(Model& model, const TensorView& view) {
+  return model.backend.upload_weight(view, view.shape[0], view.shape[1]);
+}
+
+// inv_freq[i] = 1 / theta^(2i / head_dim), in f32 like transformers' default rotary embedding.
+float* upload_inv_freq(Model& model) {
+  const int half = model.config.head_dim / 2;
+  std::vector<float> host(static_cast<size_t>(half));
+  for (int i = 0; i < half; i++) {
+    const float exponent = static_cast<float>(2 * i) / static_cast<float>(model.config.head_dim);
+    host[i] = 1.0f / powf(static_cast<float>(model.config.rope_theta), exponent);
+  }
+  float* device = model.alloc_f32(static_cast<size_t>(half));
+  model.backend.copy_to_device(device, host.data(), host.size() * sizeof(float));
+  return device;
+}
+
+}  // namespace
+
+std::unique_ptr<Model> load_model(Backend& backend, const std::string& folder, int context, int max_sequences) {
+  ModelConfig config = read_model_config(folder);
+  const int default_context = std::min(config.max_position_embeddings, 4096);
+  if (context <= 0) context = default_context;
+  if (context > config.max_position_embeddings) {
+    throw Error(CX_ERR_INVALID_ARGUMENT, "contextLength " + std::to_string(context)
+        + " exceeds the model's max_position_embeddings " + std::to_string(config.max_position_embeddings));
+  }
+  if (max_sequences <= 0) max_sequences = 8;
+  if (max_sequences > 1024) throw Error(CX_ERR_INVALID_ARGUMENT, "maxSequences " + std::to_string(max_sequences)
+      + " is above the limit of 1024");
+
+  SafetensorsSet files = SafetensorsSet::open_folder(folder);
+  const LoadPlan plan = plan_tensors(files, config);
+
+  auto model = std::make_unique<Model>(backend, std::move(config), context, max_sequences);
+  const ModelConfig& c = model->config;
+  model->kv.layers = c.layers;
+  model->kv.slots = max_sequences;
+  model->kv.context = context;
+  model->kv.kv_dim = c.kv_dim();
+  const int64_t kv_bytes = static_cast<int64_t>(model->kv.bytes());
+  backend.reserve(plan.bytes + kv_bytes, "model " + folder + " (weights " + format_bytes(plan.bytes) + " + KV cache "
+      + format_bytes(kv_bytes) + " for " + std::to_string(max_sequences) + " sequences x " + std::to_string(context)
+      + " tokens)");
+  model->reserved_bytes = plan.bytes + kv_bytes;
+  model->weight_bytes = plan.bytes;
+  model->files = std::move(files);
+
+  const SafetensorsSet& f = model->files;
+  Weights& w = model->weights;
+  w.embed = upload_matrix(*model, *f.find("model.embed_tokens.weight"));
+  w.lm_head = c.tie_word_embeddings ? w.embed : upload_matrix(*model, *f.find("lm_head.weight"));
+  w.final_norm = upload_vector(*model, *f.find("model.norm.weight"));
+  w.inv_freq = upload_inv_freq(*model);
+  model->dtype = w.embed.dtype;
+  for (int l = 0; l < c.layers; l++) {
+    const std::string p = "model.layers." + std::to_string(l) + ".";
+    LayerWeights layer;
+    layer.wq = upload_matrix(*model, *f.find(p + "self_attn.q_proj.weight"));
+    layer.wk = upload_matrix(*model, *f.find(p + "self_attn.k_proj.weight"));
+    layer.wv = upload_matrix(*model, *f.find(p + "self_attn.v_proj.weight"));
+    layer.wo = upload_matrix(*model, *f.find(p + "self_attn.o_proj.weight"));
+    layer.w_gate = upload_matrix(*model, *f.find(p + "mlp.gate_proj.weight"));
+    layer.w_up = upload_matrix(*model, *f.find(p + "mlp.up_proj.weight"));
+    layer.w_down = upload_matrix(*model, *f.find(p + "mlp.down_proj.weight"));
+    layer.attn_norm = upload_vector(*model, *f.find(p + "input_layernorm.weight"));
+    layer.ffn_norm = upload_vector(*model, *f.find(p + "post_attention_layernorm.weight"));
+    if (c.qk_norm) {
+      layer.q_norm = upload_vector(*model, *f.find(p + "self_attn.q_norm.weight"));
+      layer.k_norm = upload_vector(*model, *f.find(p + "self_attn.k_norm.weight"));
+    }
+    if (c.attention_bias) {
+      layer.q_bias = upload_vector(*model, *f.find(p + "self_attn.q_proj.bias"));
+      layer.k_bias = upload_vector(*model, *f.find(p + "self_attn.k_proj.bias"));
+      layer.v_bias = upload_vector(*model, *f.find(p + "self_attn.v_proj.bias"));
+      layer.o_bias = upload_vector(*model, *f.find(p + "self_attn.o_proj.bias"));
+    }
+    w.layers.push_back(layer);
+  }
+  model->kv.keys = static_cast<float*>(backend.allocate(model->kv.bytes() / 2));
+  model->kv.values = static_cast<float*>(backend.allocate(model->kv.bytes() / 2));
+  return model;
+}
+
+}  // namespace cx

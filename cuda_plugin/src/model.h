@@ -1,0 +1,104 @@
+// model.h — a loaded model on one device, in llama2.c's shape: Config (config.h), Weights,
+// RunState (activation buffers), the KV cache, and the sequences that own KV slots.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "backend.h"
+#include "config.h"
+#include "sampler.h"
+#include "safetensors.h"
+
+namespace cx {
+
+/** One transformer block's weights. Vectors are f32 device buffers; matrices keep the file dtype. */
+struct LayerWeights {
+  float* attn_norm = nullptr;
+  float* ffn_norm = nullptr;
+  float* q_norm = nullptr;  // Qwen3 only
+  float* k_norm = nullptr;  // Qwen3 only
+  float* q_bias = nullptr;  // attention_bias only
+  float* k_bias = nullptr;
+  float* v_bias = nullptr;
+  float* o_bias = nullptr;
+  Tensor wq, wk, wv, wo;          // [q_dim, dim], [kv_dim, dim] ×2, [dim, q_dim]
+  Tensor w_gate, w_up, w_down;    // [hidden, dim] ×2, [dim, hidden]
+};
+
+struct Weights {
+  Tensor embed;    // [vocab, dim]
+  Tensor lm_head;  // [vocab, dim]; the same memory as embed when tied
+  float* final_norm = nullptr;
+  float* inv_freq = nullptr;  // [head_dim / 2] RoPE frequencies
+  std::vector<LayerWeights> layers;
+};
+
+/** Activation buffers of one forward pass, sized for `rows` token rows and `logit_rows` outputs. */
+struct RunState {
+  int rows = 0;
+  int logit_rows = 0;
+  float *x = nullptr, *xb = nullptr, *q = nullptr, *k = nullptr, *v = nullptr, *att = nullptr;
+  float *hb = nullptr, *hb2 = nullptr, *logits = nullptr;
+  int32_t *tokens = nullptr, *slots = nullptr, *positions = nullptr, *gather = nullptr;
+};
+
+/** A sequence: a KV slot, how many tokens it holds, and what the sampler must remember. */
+struct Sequence {
+  int32_t handle = 0;
+  int slot = 0;
+  int position = 0;
+  SamplerState sampler;
+};
+
+/** A model resident on one device. Touched only by that device's worker thread. */
+class Model {
+ public:
+  Model(Backend& backend, ModelConfig config, int context, int max_sequences);
+  ~Model();
+  Model(const Model&) = delete;
+  Model& operator=(const Model&) = delete;
+
+  Backend& backend;
+  const ModelConfig config;
+  const int context;
+  const int max_sequences;
+  SafetensorsSet files;  // keeps the mappings the weights may alias
+  Weights weights;
+  KvCache kv;
+  RunState state;
+  DType dtype = DType::F32;
+  int64_t weight_bytes = 0;
+  int64_t reserved_bytes = 0;
+  std::vector<int32_t> slot_owner;  // sequence handle per KV slot, 0 when free
+  std::map<int32_t, Sequence> sequences;
+  std::vector<std::pair<void*, size_t>> buffers;  // every device buffer the model allocated
+
+  /** Allocates a zeroed f32 device buffer owned by the model. */
+  float* alloc_f32(size_t count);
+  /** Grows the RunState to hold `rows` rows and `logit_rows` logit rows. */
+  void ensure_state(int rows, int logit_rows);
+
+ private:
+  void free_state();
+};
+
+/** Reads config.json and the safetensors files of `folder`, checks every tensor, reserves memory on
+ * the backend (weights + KV cache) and uploads. `context` <= 0 and `max_sequences` <= 0 pick defaults. */
+std::unique_ptr<Model> load_model(Backend& backend, const std::string& folder, int context, int max_sequences);
+
+/** The token rows of one forward pass, on the host. */
+struct HostRows {
+  std::vector<int32_t> tokens, slots, positions;
+  std::vector<int32_t> logit_rows;  // indices into the rows whose logits are wanted, in output order
+};
+
+/** One batched forward pass; writes logit_rows.size() × vocab floats into `logits`. Checks `cancel`
+ * between layers and throws when it is set. */
+void forward(Model& model, const HostRows& rows, float* logits, const std::atomic<bool>& cancel);
+
+}  // namespace cx

@@ -1,0 +1,69 @@
+// safetensors.h — memory-mapped safetensors files (single file or sharded through
+// model.safetensors.index.json). Tensors are views into the mapping; nothing is copied here.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace cx {
+
+/** Element types the engine computes with. `Other` tensors may exist in a file but cannot be used. */
+enum class DType { F32 = 0, F16 = 1, BF16 = 2, Other = 3 };
+
+/** Bytes per element (0 for Other). */
+size_t dtype_size(DType dtype);
+/** "f32", "f16", "bf16" or "other". */
+const char* dtype_name(DType dtype);
+
+/** A read-only file mapping, unmapped on destruction. */
+class MappedFile {
+ public:
+  explicit MappedFile(const std::string& path);  // throws cx::Error
+  ~MappedFile();
+  MappedFile(const MappedFile&) = delete;
+  MappedFile& operator=(const MappedFile&) = delete;
+  const uint8_t* data() const { return data_; }
+  size_t size() const { return size_; }
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+  const uint8_t* data_ = nullptr;
+  size_t size_ = 0;
+};
+
+/** One tensor inside a mapped file. */
+struct TensorView {
+  std::string name;
+  std::string file;       // file name inside the model folder, for messages
+  std::string dtype_tag;  // as written in the header ("BF16", "I64", ...)
+  DType dtype = DType::Other;
+  std::vector<int64_t> shape;
+  const uint8_t* data = nullptr;
+  size_t bytes = 0;
+
+  int64_t elements() const;
+  /** "[a, b]" for messages. */
+  std::string shape_text() const;
+};
+
+/** Every tensor of a model folder, with the files that back them kept mapped. */
+class SafetensorsSet {
+ public:
+  /** Opens `folder`/model.safetensors.index.json if present, else `folder`/model.safetensors. */
+  static SafetensorsSet open_folder(const std::string& folder);
+  /** The tensor called `name` or nullptr. */
+  const TensorView* find(const std::string& name) const;
+  const std::map<std::string, TensorView>& tensors() const { return tensors_; }
+
+ private:
+  void add_file(const std::string& folder, const std::string& file_name);
+  std::vector<std::shared_ptr<MappedFile>> files_;
+  std::map<std::string, TensorView> tensors_;
+};
+
+}  // namespace cx

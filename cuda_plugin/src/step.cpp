@@ -1,0 +1,128 @@
+// step.cpp — the step protocol on top of forward(). All validation happens before the forward
+// pass, so an invalid entry fails the step without touching any sequence.
+#include "step.h"
+
+#include <set>
+#include <string>
+
+#include "cortex_plugin.h"
+#include "error.h"
+
+namespace cx {
+
+void open_sequence(Model& model, int32_t handle, int32_t model_handle) {
+  for (int slot = 0; slot < model.max_sequences; slot++) {
+    if (model.slot_owner[static_cast<size_t>(slot)] != 0) continue;
+    model.slot_owner[static_cast<size_t>(slot)] = handle;
+    Sequence sequence;
+    sequence.handle = handle;
+    sequence.slot = slot;
+    model.sequences.emplace(handle, std::move(sequence));
+    return;
+  }
+  throw Error(CX_ERR_OUT_OF_MEMORY, "no free KV slot: all " + std::to_string(model.max_sequences)
+      + " sequence slots of model " + std::to_string(model_handle) + " are in use (raise maxSequences at load)");
+}
+
+void close_sequence(Model& model, int32_t handle, int32_t model_handle) {
+  auto it = model.sequences.find(handle);
+  if (it == model.sequences.end()) throw Error(CX_ERR_NOT_FOUND, "sequence " + std::to_string(handle)
+      + " does not belong to model " + std::to_string(model_handle) + " (already freed?)");
+  model.slot_owner[static_cast<size_t>(it->second.slot)] = 0;
+  model.sequences.erase(it);
+}
+
+StepOutput run_step(Model& model, const StepRequest& request, SamplerScratch& scratch,
+    const std::atomic<bool>& cancel) {
+  const ModelConfig& c = model.config;
+  const size_t entries = request.sequences.size();
+  std::vector<Sequence*> sequences(entries);
+  std::vector<SamplingParams> params(entries);
+  std::set<int32_t> seen_handles;
+  size_t offset = 0;
+
+  // 1. Validate everything first.
+  for (size_t e = 0; e < entries; e++) {
+    const std::string where = "entry " + std::to_string(e) + ": ";
+    const int32_t handle = request.sequences[e];
+    auto it = model.sequences.find(handle);
+    if (it == model.sequences.end()) throw Error(CX_ERR_NOT_FOUND, where + "sequence " + std::to_string(handle)
+        + " is not a live sequence of this model");
+    if (!seen_handles.insert(handle).second) throw Error(CX_ERR_INVALID_ARGUMENT, where + "sequence "
+        + std::to_string(handle) + " appears twice in one step");
+    sequences[e] = &it->second;
+    const int32_t count = request.token_counts[e];
+    if (count < 1) throw Error(CX_ERR_INVALID_ARGUMENT, where + "needs at least one token");
+    for (int32_t t = 0; t < count; t++) {
+      const int32_t token = request.tokens[offset + static_cast<size_t>(t)];
+      if (token < 0 || token >= c.vocab_size) {
+        throw Error(CX_ERR_INVALID_ARGUMENT, where + "token id " + std::to_string(token) + " at index "
+            + std::to_string(t) + " is outside the vocabulary [0, " + std::to_string(c.vocab_size) + ")");
+      }
+    }
+    const int position = sequences[e]->position;
+    if (static_cast<int64_t>(position) + count > model.context) {
+      throw Error(CX_ERR_CONTEXT_OVERFLOW, where + "sequence " + std::to_string(handle) + " holds "
+          + std::to_string(position) + " tokens; " + std::to_string(count) + " more would pass its context length of "
+          + std::to_string(model.context));
+    }
+    if (request.flags[e] & CX_STEP_SAMPLE) params[e] = parse_sampling(&request.sampling[e * CX_SAMPLING_FIELDS],
+        static_cast<int>(e));
+    offset += static_cast<size_t>(count);
+  }
+
+  // 2. Lay out the rows and choose which ones produce logits.
+  HostRows rows;
+  std::vector<size_t> first_logit_row(entries, 0);
+  offset = 0;
+  for (size_t e = 0; e < entries; e++) {
+    const int32_t count = request.token_counts[e];
+    const int32_t flags = request.flags[e];
+    first_logit_row[e] = rows.logit_rows.size();
+    for (int32_t t = 0; t < count; t++) {
+      const int32_t row = static_cast<int32_t>(rows.tokens.size());
+      rows.tokens.push_back(request.tokens[offset + static_cast<size_t>(t)]);
+      rows.slots.push_back(sequences[e]->slot);
+      rows.positions.push_back(sequences[e]->position + t);
+      const bool last = t == count - 1;
+      if ((flags & CX_STEP_ALL_LOGITS) || (last
+          && (flags & (CX_STEP_SAMPLE | CX_STEP_LOGITS)))) rows.logit_rows.push_back(row);
+    }
+    offset += static_cast<size_t>(count);
+  }
+
+  // 3. Forward, then advance sequences and sample.
+  std::vector<float> logits(rows.logit_rows.size() * static_cast<size_t>(c.vocab_size));
+  forward(model, rows, logits.data(), cancel);
+
+  StepOutput out;
+  offset = 0;
+  for (size_t e = 0; e < entries; e++) {
+    Sequence& sequence = *sequences[e];
+    const int32_t count = request.token_counts[e];
+    const int32_t flags = request.flags[e];
+    for (int32_t t = 0; t < count; t++) sequence.sampler.feed(request.tokens[offset + static_cast<size_t>(t)]);
+    sequence.position += count;
+    offset += static_cast<size_t>(count);
+    const bool wants_last = (flags & (CX_STEP_SAMPLE | CX_STEP_LOGITS)) != 0;
+    const size_t own_rows = (flags & CX_STEP_ALL_LOGITS) ? static_cast<size_t>(count) : (wants_last ? 1 : 0);
+    const float* first = logits.data() + first_logit_row[e] * static_cast<size_t>(c.vocab_size);
+    const float* last = first + (own_rows == 0 ? 0 : own_rows - 1) * static_cast<size_t>(c.vocab_size);
+    int64_t token = -1;
+    if (flags & CX_STEP_SAMPLE) {
+      const int32_t sampled = sample_token(last, c.vocab_size, params[e], sequence.sampler, scratch);
+      sequence.sampler.produced(sampled);
+      token = sampled;
+    }
+    out.tokens.push_back(token);
+    out.positions.push_back(sequence.position);
+    if (flags & CX_STEP_ALL_LOGITS) {
+      out.logits.insert(out.logits.end(), first, first + own_rows * static_cast<size_t>(c.vocab_size));
+    } else if (flags & CX_STEP_LOGITS) {
+      out.logits.insert(out.logits.end(), last, last + c.vocab_size);
+    }
+  }
+  return out;
+}
+
+}  // namespace cx

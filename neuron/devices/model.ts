@@ -1,0 +1,204 @@
+/**
+ * `Model` and `Sequence`: a loaded model, its KV-slot-owning sequences, and the batched `step`
+ * that feeds tokens to several sequences in one forward pass (continuous batching).
+ * @module
+ */
+
+import { CX, type PluginLibrary } from "./_ffi.ts";
+import type { JobOutput } from "./_jobs.ts";
+import { PluginError } from "./errors.ts";
+import type { ModelInfo, SamplingParams, StepEntry, StepResult } from "./types.ts";
+
+/** @internal How a Model reaches its runtime: submit one job through the completion queue. */
+export type JobSubmitter = (
+  call: (
+    symbols: PluginLibrary["symbols"],
+    runtime: number,
+    job: Int32Array,
+    err: Uint8Array,
+    cap: number,
+  ) => number,
+) => Promise<JobOutput>;
+
+function samplingFields(params: SamplingParams, entry: number): number[] {
+  const fields = [
+    params.temperature,
+    params.topK,
+    params.topP,
+    params.minP,
+    params.seed,
+    params.presencePenalty,
+    params.frequencyPenalty,
+    params.repetitionPenalty,
+  ];
+  if (!fields.every(Number.isFinite)) {
+    throw new PluginError(
+      "invalid_argument",
+      `entry ${entry}: every sampling parameter must be a finite number`,
+    );
+  }
+  return fields;
+}
+
+/** A sequence: one KV slot of a model and the tokens it has been fed. */
+export class Sequence {
+  /** Native handle, unique within the plugin. */
+  readonly id: number;
+  readonly #model: Model;
+  #position = 0;
+  #freed = false;
+
+  /** @internal Created by `Model.newSequence`. */
+  constructor(model: Model, id: number) {
+    this.#model = model;
+    this.id = id;
+  }
+
+  /** Tokens held in its KV cache. */
+  get position(): number {
+    return this.#position;
+  }
+
+  /** The model this sequence belongs to. */
+  get model(): Model {
+    return this.#model;
+  }
+
+  /** True once freed (or its model unloaded). */
+  get freed(): boolean {
+    return this.#freed;
+  }
+
+  /** Gives the KV slot back. */
+  async free(): Promise<void> {
+    if (this.#freed) return;
+    this.#freed = true;
+    await this.#model._freeSequence(this);
+  }
+
+  /** @internal */
+  _advance(position: number): void {
+    this.#position = position;
+  }
+
+  /** @internal */
+  _markFreed(): void {
+    this.#freed = true;
+  }
+}
+
+/** A model resident on a device. */
+export class Model {
+  /** Static facts (architecture, sizes, dtype, memory, special tokens). */
+  readonly info: ModelInfo;
+  readonly #submit: JobSubmitter;
+  readonly #handle: number;
+  readonly #sequences = new Set<Sequence>();
+  #unloaded = false;
+
+  /** @internal Created by `Plugin.loadModel`. */
+  constructor(submit: JobSubmitter, handle: number, info: ModelInfo) {
+    this.#submit = submit;
+    this.#handle = handle;
+    this.info = info;
+  }
+
+  /** Native handle. */
+  get handle(): number {
+    return this.#handle;
+  }
+
+  /** Takes a KV slot; rejects with out_of_memory when every slot is in use. */
+  async newSequence(): Promise<Sequence> {
+    this.#assertLoaded();
+    const { ints } = await this.#submit((lib, runtime, job, err, cap) =>
+      lib.cx_submit_new_sequence(runtime, this.#handle, job, err, cap)
+    );
+    const sequence = new Sequence(this, Number(ints[0]));
+    this.#sequences.add(sequence);
+    return sequence;
+  }
+
+  /**
+   * One batched forward pass over all entries. Each entry feeds its tokens to its sequence and may
+   * ask for a natively sampled next token and/or logits. An invalid entry (token id ≥ vocab, past
+   * the context length, freed sequence) fails the whole step before any sequence changes.
+   */
+  async step(entries: StepEntry[]): Promise<StepResult[]> {
+    this.#assertLoaded();
+    if (entries.length === 0) throw new PluginError("invalid_argument", "step needs at least one entry");
+    const n = entries.length;
+    const sequences = new Int32Array(n);
+    const counts = new Int32Array(n);
+    const flags = new Int32Array(n);
+    const sampling = new Float64Array(n * CX.SAMPLING_FIELDS);
+    let total = 0;
+    entries.forEach((entry, i) => {
+      if (entry.sequence.model !== this) {
+        throw new PluginError(
+          "invalid_argument",
+          `entry ${i}: sequence ${entry.sequence.id} belongs to another model`,
+        );
+      }
+      if (entry.sequence.freed) {
+        throw new PluginError("invalid_argument", `entry ${i}: sequence ${entry.sequence.id} was freed`);
+      }
+      if (entry.tokens.length === 0) {
+        throw new PluginError("invalid_argument", `entry ${i}: needs at least one token`);
+      }
+      sequences[i] = entry.sequence.id;
+      counts[i] = entry.tokens.length;
+      total += entry.tokens.length;
+      flags[i] = (entry.sampling ? CX.STEP_SAMPLE : 0) | (entry.wantLogits ? CX.STEP_LOGITS : 0) |
+        (entry.allLogits ? CX.STEP_ALL_LOGITS : 0);
+      if (entry.sampling) sampling.set(samplingFields(entry.sampling, i), i * CX.SAMPLING_FIELDS);
+    });
+    const tokens = new Int32Array(total);
+    let offset = 0;
+    entries.forEach((entry, i) => {
+      for (const token of entry.tokens) {
+        if (!Number.isInteger(token)) {
+          throw new PluginError("invalid_argument", `entry ${i}: token ${token} is not an integer`);
+        }
+        tokens[offset++] = token;
+      }
+    });
+    const { ints, floats } = await this.#submit((lib, runtime, job, err, cap) =>
+      lib.cx_submit_step(runtime, this.#handle, n, sequences, counts, tokens, flags, sampling, job, err, cap)
+    );
+    const vocab = this.info.vocabSize;
+    let at = 0;
+    return entries.map((entry, i) => {
+      entry.sequence._advance(Number(ints[n + i]));
+      const token = ints[i] < 0n ? null : Number(ints[i]);
+      const rows = entry.allLogits ? entry.tokens.length : entry.wantLogits ? 1 : 0;
+      const logits = rows > 0 ? floats.slice(at, at + rows * vocab) : null;
+      at += rows * vocab;
+      return { token, logits };
+    });
+  }
+
+  /** Frees weights, KV cache and every sequence of the model. */
+  async unload(): Promise<void> {
+    if (this.#unloaded) return;
+    this.#unloaded = true;
+    for (const sequence of this.#sequences) sequence._markFreed();
+    this.#sequences.clear();
+    await this.#submit((lib, runtime, job, err, cap) =>
+      lib.cx_submit_unload(runtime, this.#handle, job, err, cap)
+    );
+  }
+
+  /** @internal */
+  async _freeSequence(sequence: Sequence): Promise<void> {
+    this.#sequences.delete(sequence);
+    if (this.#unloaded) return;
+    await this.#submit((lib, runtime, job, err, cap) =>
+      lib.cx_submit_free_sequence(runtime, this.#handle, sequence.id, job, err, cap)
+    );
+  }
+
+  #assertLoaded(): void {
+    if (this.#unloaded) throw new PluginError("invalid_argument", `model ${this.#handle} was unloaded`);
+  }
+}

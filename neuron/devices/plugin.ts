@@ -1,0 +1,253 @@
+/**
+ * `Plugin`: opens the native engine (one runtime with its devices and worker threads), lists
+ * devices and loads models. Device work is awaited through the completion queue in `_jobs.ts`.
+ * @module
+ */
+
+import {
+  cString,
+  CX,
+  defaultLibraryPath,
+  EXPECTED_ABI_VERSION,
+  openLibrary,
+  type PluginLibrary,
+  readCString,
+} from "./_ffi.ts";
+import { type JobOutput, JobQueue } from "./_jobs.ts";
+import { codeForStatus, PluginError } from "./errors.ts";
+import { type JobSubmitter, Model } from "./model.ts";
+import type { DeviceInfo, LoadOptions, ModelInfo, PluginOptions } from "./types.ts";
+
+const DTYPES = ["f32", "f16", "bf16"] as const;
+const ERROR_CAP = 4096;
+
+function checkCount(name: string, value: number | undefined, min: number, max: number): void {
+  if (value === undefined) return;
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new PluginError("invalid_argument", `${name} must be an integer in [${min}, ${max}], got ${value}`);
+  }
+}
+
+/** The native engine: one runtime, its devices and their worker threads. */
+export class Plugin {
+  /** ABI version reported by the loaded library. */
+  readonly abiVersion: number;
+  readonly #lib: PluginLibrary;
+  readonly #runtime: number;
+  readonly #jobs: JobQueue;
+  readonly #err = new Uint8Array(ERROR_CAP);
+  #closed = false;
+  readonly #onExit = (event: Event): void => {
+    // Join the worker threads before the process goes away (a live device thread at exit crashes
+    // the process). Only the native side is touched: no promise work during teardown.
+    if (event.type !== "unload" && event.defaultPrevented) return;
+    if (!this.#closed) this.#lib.symbols.cx_runtime_close(this.#runtime);
+  };
+
+  private constructor(lib: PluginLibrary, runtime: number) {
+    this.#lib = lib;
+    this.#runtime = runtime;
+    this.abiVersion = lib.symbols.cx_abi_version();
+    this.#jobs = new JobQueue(lib, runtime);
+    for (const type of ["unload", "unhandledrejection", "error"]) {
+      globalThis.addEventListener(type, this.#onExit);
+    }
+  }
+
+  /**
+   * Opens the plugin and creates a runtime (CUDA devices first, then CPU devices).
+   *
+   * @example
+   * ```ts ignore
+   * const plugin = Plugin.open({ cpuMemoryBudgetBytes: 8 * 2 ** 30 });
+   * const model = await plugin.loadModel("/models/Qwen3-0.6B");
+   * plugin.close();
+   * ```
+   */
+  static open(options: PluginOptions = {}): Plugin {
+    checkCount("cpuDevices", options.cpuDevices, 0, 64);
+    checkCount("cpuThreadsPerDevice", options.cpuThreadsPerDevice, 1, 1024);
+    checkCount("cpuMemoryBudgetBytes", options.cpuMemoryBudgetBytes, 1, Number.MAX_SAFE_INTEGER);
+    const lib = openLibrary(options.libraryPath ?? defaultLibraryPath());
+    const version = lib.symbols.cx_abi_version();
+    if (version !== EXPECTED_ABI_VERSION) {
+      lib.close();
+      throw new PluginError(
+        "internal",
+        `plugin ABI version ${version} does not match the wrapper's ${EXPECTED_ABI_VERSION}; rebuild the plugin`,
+      );
+    }
+    const out = new Int32Array(1);
+    const err = new Uint8Array(ERROR_CAP);
+    const status = lib.symbols.cx_runtime_open(
+      options.cpuDevices ?? 1,
+      BigInt(options.cpuMemoryBudgetBytes ?? 0),
+      options.cpuThreadsPerDevice ?? 0,
+      out,
+      err,
+      ERROR_CAP,
+    );
+    if (status !== CX.OK) {
+      lib.close();
+      throw new PluginError(codeForStatus(status), readCString(err));
+    }
+    return new Plugin(lib, out[0]);
+  }
+
+  /** Every device with fresh memory figures. */
+  devices(): DeviceInfo[] {
+    this.#assertOpen();
+    const count = this.#lib.symbols.cx_device_count(this.#runtime);
+    const devices: DeviceInfo[] = [];
+    for (let index = 0; index < count; index++) devices.push(this.#deviceInfo(index));
+    return devices;
+  }
+
+  /** Asks a device's worker for its memory figures (a job on its queue). */
+  async queryMemory(device: number): Promise<{ totalBytes: number; freeBytes: number }> {
+    const { ints } = await this.#submit((job, err, cap) =>
+      this.#lib.symbols.cx_submit_memory_query(this.#runtime, device, job, err, cap)
+    );
+    return { totalBytes: Number(ints[0]), freeBytes: Number(ints[1]) };
+  }
+
+  /** Loads a Hugging Face model folder (config.json + safetensors) onto a device. */
+  async loadModel(folder: string, options: LoadOptions = {}): Promise<Model> {
+    checkCount("contextLength", options.contextLength, 1, 2 ** 31 - 1);
+    checkCount("maxSequences", options.maxSequences, 1, 1024);
+    const devices = options.devices ?? [this.#defaultDevice()];
+    const deviceIndexes = Int32Array.from(devices);
+    const path = cString(folder);
+    const { ints } = await this.#submit((job, err, cap) =>
+      this.#lib.symbols.cx_submit_load(
+        this.#runtime,
+        deviceIndexes,
+        deviceIndexes.length,
+        path,
+        options.contextLength ?? 0,
+        options.maxSequences ?? 0,
+        job,
+        err,
+        cap,
+      )
+    );
+    const handle = Number(ints[0]);
+    const submit: JobSubmitter = (call) =>
+      this.#submit((job, err, cap) => call(this.#lib.symbols, this.#runtime, job, err, cap));
+    return new Model(submit, handle, this.#modelInfo(handle));
+  }
+
+  /** Stops and joins every worker thread; pending jobs reject. Safe to call twice. */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    for (const type of ["unload", "unhandledrejection", "error"]) {
+      globalThis.removeEventListener(type, this.#onExit);
+    }
+    this.#lib.symbols.cx_runtime_close(this.#runtime);
+    this.#jobs.close(() => this.#lib.close());
+  }
+
+  /** True once `close()` ran. */
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /** TEST HOOK: a job that keeps device `device`'s worker busy for `ms` milliseconds. */
+  testHookSleep(device: number, ms: number): Promise<void> {
+    return this.#submit((job, err, cap) =>
+      this.#lib.symbols.cx_debug_submit_sleep(this.#runtime, device, ms, job, err, cap)
+    )
+      .then(() => undefined);
+  }
+
+  /** TEST HOOK: a job that raises a fatal error on device `device`, poisoning it. Rejects with that error. */
+  testHookPoison(device: number): Promise<void> {
+    return this.#submit((job, err, cap) =>
+      this.#lib.symbols.cx_debug_submit_fault(this.#runtime, device, job, err, cap)
+    )
+      .then(() => undefined);
+  }
+
+  #submit(call: (job: Int32Array, err: Uint8Array, cap: number) => number): Promise<JobOutput> {
+    if (this.#closed) return Promise.reject(new PluginError("internal", "the plugin is closed"));
+    return this.#jobs.submit(call);
+  }
+
+  #assertOpen(): void {
+    if (this.#closed) throw new PluginError("internal", "the plugin is closed");
+  }
+
+  #defaultDevice(): number {
+    // The CUDA compute backend is not implemented yet: default to the first CPU device.
+    const cpu = this.devices().find((device) => device.backend === "cpu");
+    if (!cpu) {
+      throw new PluginError(
+        "not_found",
+        "no CPU device: open the plugin with cpuDevices >= 1 or pass devices",
+      );
+    }
+    return cpu.index;
+  }
+
+  #deviceInfo(index: number): DeviceInfo {
+    const out = new BigInt64Array(CX.DEVICE_FIELDS);
+    const name = new Uint8Array(256);
+    const features = new Uint8Array(512);
+    const status = this.#lib.symbols.cx_device_info(
+      this.#runtime,
+      index,
+      out,
+      name,
+      256,
+      features,
+      512,
+      this.#err,
+      ERROR_CAP,
+    );
+    if (status !== CX.OK) throw new PluginError(codeForStatus(status), readCString(this.#err));
+    const cuda = out[0] === 1n;
+    return {
+      index,
+      name: readCString(name),
+      backend: cuda ? "cuda" : "cpu",
+      memoryTotalBytes: Number(out[1]),
+      memoryFreeBytes: Number(out[2]),
+      computeCapability: cuda ? `${out[5]}.${out[6]}` : null,
+      cpuFeatures: cuda ? null : readCString(features),
+      threads: Number(out[3]),
+      poisoned: out[4] === 1n,
+    };
+  }
+
+  #modelInfo(handle: number): ModelInfo {
+    const out = new BigInt64Array(CX.MODEL_FIELDS);
+    const architecture = new Uint8Array(256);
+    const status = this.#lib.symbols.cx_model_info(
+      this.#runtime,
+      handle,
+      out,
+      architecture,
+      256,
+      this.#err,
+      ERROR_CAP,
+    );
+    if (status !== CX.OK) throw new PluginError(codeForStatus(status), readCString(this.#err));
+    const field = (i: number): number => Number(out[i]);
+    const bos = field(7);
+    return {
+      architecture: readCString(architecture),
+      vocabSize: field(0),
+      contextLength: field(1),
+      hiddenSize: field(2),
+      layers: field(3),
+      dtype: DTYPES[field(4)] ?? "f32",
+      weightBytes: field(5),
+      kvCacheBytes: field(6),
+      bosTokenId: bos < 0 ? null : bos,
+      maxSequences: field(8),
+      devices: Array.from({ length: field(9) }, (_, i) => field(10 + i)),
+      eosTokenIds: Array.from({ length: field(18) }, (_, i) => field(19 + i)),
+    };
+  }
+}

@@ -1,0 +1,123 @@
+/**
+ * Plain data types of the engine's TypeScript surface: devices, load options, model facts,
+ * sampling parameters and step entries/results.
+ * @module
+ */
+
+import type { Sequence } from "./model.ts";
+
+/** The compute backend of a device. */
+export type Backend = "cpu" | "cuda";
+
+/** One device of the plugin runtime, with fresh memory figures. */
+export interface DeviceInfo {
+  /** Index to pass in `LoadOptions.devices`. */
+  index: number;
+  /** CPU model name or GPU name. */
+  name: string;
+  backend: Backend;
+  /** CPU: the configured budget. CUDA: device memory. */
+  memoryTotalBytes: number;
+  /** CPU: budget minus resident weights and KV caches. CUDA: last figure the worker saw. */
+  memoryFreeBytes: number;
+  /** e.g. "8.9" for CUDA devices; null on CPU. */
+  computeCapability: string | null;
+  /** e.g. "avx2 fma f16c avx512f" on CPU; null on CUDA. */
+  cpuFeatures: string | null;
+  /** Compute threads (CPU) or multiprocessors (CUDA). */
+  threads: number;
+  /** True after a fatal error on this device; its jobs then fail fast. */
+  poisoned: boolean;
+}
+
+/** Options of `Plugin.open`. */
+export interface PluginOptions {
+  /** Path of the plugin; default `cuda_plugin/build/libcortex_plugin.so` in this repository. */
+  libraryPath?: string;
+  /** Split the CPU into N devices (default 1). */
+  cpuDevices?: number;
+  /** Memory budget per CPU device in bytes (default: physical RAM). */
+  cpuMemoryBudgetBytes?: number;
+  /** Compute threads per CPU device (default: available cores / cpuDevices). */
+  cpuThreadsPerDevice?: number;
+}
+
+/** Options of `Plugin.loadModel`. */
+export interface LoadOptions {
+  /** Device indexes; default: the first CPU device. More than one = tensor parallel (not implemented yet). */
+  devices?: number[];
+  /** KV cache length per sequence (default: max_position_embeddings capped at 4096). */
+  contextLength?: number;
+  /** KV slots, i.e. sequences that can live at once (default 8). */
+  maxSequences?: number;
+}
+
+/** Static facts of a loaded model. */
+export interface ModelInfo {
+  architecture: string;
+  vocabSize: number;
+  contextLength: number;
+  hiddenSize: number;
+  layers: number;
+  dtype: "f32" | "f16" | "bf16";
+  weightBytes: number;
+  kvCacheBytes: number;
+  devices: number[];
+  bosTokenId: number | null;
+  eosTokenIds: number[];
+  /** KV slots (LoadOptions.maxSequences). */
+  maxSequences: number;
+}
+
+/** Sampling parameters of one step entry. temperature 0 = greedy. */
+export interface SamplingParams {
+  /** 0 = greedy (argmax after penalties). */
+  temperature: number;
+  /** 0 = off. */
+  topK: number;
+  /** (0, 1]; 1 = off. */
+  topP: number;
+  /** [0, 1]; 0 = off. */
+  minP: number;
+  /** Seeds the sequence's RNG (an integer below 2^53); a new value reseeds it. */
+  seed: number;
+  /** OpenAI presence penalty over the tokens this sequence has generated. */
+  presencePenalty: number;
+  /** OpenAI frequency penalty over the tokens this sequence has generated. */
+  frequencyPenalty: number;
+  /** HF repetition penalty over every token of the sequence (prompt and generated); 1 = off. */
+  repetitionPenalty: number;
+}
+
+/** One sequence's part of a batched step. */
+export interface StepEntry {
+  sequence: Sequence;
+  /** Tokens to feed; more than one = a prefill chunk. */
+  tokens: number[] | Int32Array;
+  /** When given, the engine samples the next token natively. */
+  sampling?: SamplingParams;
+  /** When true, the last position's logits are returned. */
+  wantLogits?: boolean;
+  /** When true, the logits of every fed position are returned (tokens.length × vocab, row-major). */
+  allLogits?: boolean;
+}
+
+/** The outcome of one step entry. */
+export interface StepResult {
+  /** The sampled token, or null when the entry had no `sampling`. */
+  token: number | null;
+  /** Last position's logits (`wantLogits`), every position's (`allLogits`), else null. */
+  logits: Float32Array | null;
+}
+
+/** Greedy decoding with no penalties. */
+export const GREEDY: SamplingParams = Object.freeze({
+  temperature: 0,
+  topK: 0,
+  topP: 1,
+  minP: 0,
+  seed: 0,
+  presencePenalty: 0,
+  frequencyPenalty: 0,
+  repetitionPenalty: 1,
+});
