@@ -1,0 +1,48 @@
+/**
+ * The neuron's HTTP surface: the control API and the OpenAI-compatible inference routes,
+ * composed from small routers, behind an optional bearer token. Every error — thrown by a
+ * handler, a bad body, an unknown route — leaves as an OpenAI error envelope.
+ *
+ * @module
+ */
+import { Hono } from "hono";
+import { CortexError } from "@cortex/core/errors";
+import { bearerAuth } from "./routes/auth.ts";
+import { chatCompletionsRoutes } from "./routes/chat_completions.ts";
+import { completionsRoutes } from "./routes/completions.ts";
+import { controlRoutes, type ControlState } from "./routes/control.ts";
+import { errorResponse } from "./routes/_http.ts";
+import { responsesRoutes } from "./routes/responses.ts";
+import { tokenizeRoutes } from "./routes/tokenize.ts";
+
+/** What the app serves from. */
+export interface NeuronAppState extends ControlState {
+  /** Bearer token the gateway must send, or null. */
+  token: string | null;
+}
+
+/**
+ * Builds the Hono app.
+ *
+ * @example
+ * ```ts ignore
+ * const app = createNeuronApp(state);
+ * Deno.serve({ port: 13131 }, app.fetch);
+ * ```
+ */
+export function createNeuronApp(state: NeuronAppState): Hono {
+  const app = new Hono();
+  app.onError((error) => errorResponse(error));
+  app.notFound((c) =>
+    errorResponse(
+      new CortexError(`no route ${c.req.method} ${c.req.path}`, { code: "not_found", status: 404 }),
+    )
+  );
+  app.use("*", bearerAuth(state.token));
+  app.route("/", controlRoutes(state));
+  app.route("/", chatCompletionsRoutes(state.registry));
+  app.route("/", responsesRoutes(state.registry));
+  app.route("/", completionsRoutes(state.registry));
+  app.route("/", tokenizeRoutes(state.registry));
+  return app;
+}

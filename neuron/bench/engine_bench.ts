@@ -1,0 +1,159 @@
+/**
+ * `deno task bench:engine`: the native engine on a Qwen3-0.6B-shaped random bf16 model (written
+ * once into `.cache/bench-model/` by `bench_model.ts`). Prints one JSON object: load time, prefill
+ * tok/s for a 512-token prompt, decode tok/s at batch 1 and 8, peak RSS, the read bandwidth the
+ * device measures with its own threads, and decode's fraction of the bandwidth bound (weight bytes
+ * read per token ÷ bandwidth).
+ *
+ * Flags: `--threads N` (compute threads, default all cores), `--prompt N` (default 512),
+ * `--steps N` (decode steps per measurement, default 32), `--isa auto|avx512|avx2|scalar`.
+ * @module
+ */
+
+import { type CpuIsa, GREEDY, type Model, Plugin, type Sequence } from "../devices/mod.ts";
+import { ensureBenchModel } from "./bench_model.ts";
+
+const REPO_ROOT = new URL("../../", import.meta.url).pathname.replace(/\/$/, "");
+const MODEL_DIR = `${REPO_ROOT}/.cache/bench-model`;
+
+interface BenchFlags {
+  threads?: number;
+  prompt: number;
+  steps: number;
+  isa: CpuIsa;
+}
+
+function parseFlags(args: string[]): BenchFlags {
+  const flags: BenchFlags = { prompt: 512, steps: 32, isa: "auto" };
+  for (let i = 0; i < args.length; i += 2) {
+    const [name, value] = [args[i], args[i + 1]];
+    if (value === undefined) throw new Error(`flag ${name} needs a value`);
+    if (name === "--threads") flags.threads = Number(value);
+    else if (name === "--prompt") flags.prompt = Number(value);
+    else if (name === "--steps") flags.steps = Number(value);
+    else if (name === "--isa") flags.isa = value as CpuIsa;
+    else throw new Error(`unknown flag ${name} (known: --threads, --prompt, --steps, --isa)`);
+  }
+  return flags;
+}
+
+/** Deterministic token ids in [1000, 101000) (the id values do not change the work). */
+function tokens(count: number, seed: number): number[] {
+  let s = seed >>> 0 || 1;
+  return Array.from({ length: count }, () => {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    return 1000 + (s % 100000);
+  });
+}
+
+function peakRssBytes(): number | null {
+  try {
+    const match = Deno.readTextFileSync("/proc/self/status").match(/^VmHWM:\s+(\d+) kB/m);
+    return match ? Number(match[1]) * 1024 : null;
+  } catch {
+    return null;
+  }
+}
+
+async function seconds<T>(work: () => Promise<T>): Promise<[T, number]> {
+  const start = performance.now();
+  const value = await work();
+  return [value, (performance.now() - start) / 1000];
+}
+
+/** Decode tokens/s for `batch` sequences that each hold a short prompt already. */
+async function decodeRate(model: Model, sequences: Sequence[], steps: number): Promise<number> {
+  let feed = sequences.map(() => 7);
+  // One untimed step settles the path (buffers are sized for the batch there).
+  const first = await model.step(
+    sequences.map((sequence, i) => ({ sequence, tokens: [feed[i]], sampling: GREEDY })),
+  );
+  feed = first.map((r) => r.token!);
+  const [, elapsed] = await seconds(async () => {
+    for (let s = 0; s < steps; s++) {
+      const results = await model.step(
+        sequences.map((sequence, i) => ({ sequence, tokens: [feed[i]], sampling: GREEDY })),
+      );
+      feed = results.map((r) => r.token!);
+    }
+  });
+  return (steps * sequences.length) / elapsed;
+}
+
+async function main(): Promise<void> {
+  const flags = parseFlags(Deno.args);
+  const log = (line: string): void => console.error(`bench:engine: ${line}`);
+  const [wrote, generateSeconds] = await seconds(() => ensureBenchModel(MODEL_DIR, log));
+  const plugin = Plugin.open({ cpuDevices: 1, cpuThreadsPerDevice: flags.threads, cpuIsa: flags.isa });
+  try {
+    const device = plugin.devices()[0];
+    log(`device: ${device.name}, ${device.threads} threads, ${device.cpuIsa} kernels`);
+    const bandwidth = await plugin.measureReadBandwidth(device.index, 2 ** 30);
+    const [model, loadSeconds] = await seconds(() =>
+      plugin.loadModel(MODEL_DIR, {
+        devices: [device.index],
+        contextLength: flags.prompt + 256,
+        maxSequences: 8,
+      })
+    );
+    // Page the mapped weights in (a short prefill touches every matrix) before anything is timed.
+    const [, firstTokenSeconds] = await seconds(async () => {
+      const warm = await model.newSequence();
+      await model.step([{ sequence: warm, tokens: tokens(8, 1), sampling: GREEDY }]);
+      await warm.free();
+    });
+
+    const prompt = tokens(flags.prompt, 2);
+    const main = await model.newSequence();
+    const [, prefillSeconds] = await seconds(() =>
+      model.step([{ sequence: main, tokens: prompt, sampling: GREEDY }])
+    );
+    log(`prefill ${flags.prompt} tokens: ${prefillSeconds.toFixed(2)} s`);
+    const decode1 = await decodeRate(model, [main], flags.steps);
+    log(`decode batch 1: ${decode1.toFixed(2)} tok/s`);
+    await main.free();
+
+    const batch: Sequence[] = [];
+    for (let i = 0; i < 8; i++) {
+      const sequence = await model.newSequence();
+      await model.step([{ sequence, tokens: tokens(16 + i, 10 + i) }]);
+      batch.push(sequence);
+    }
+    const decode8 = await decodeRate(model, batch, Math.max(4, Math.floor(flags.steps / 2)));
+    log(`decode batch 8: ${decode8.toFixed(2)} tok/s`);
+    for (const sequence of batch) await sequence.free();
+
+    const weightBytes = model.info.weightBytes;
+    const boundTokensPerSecond = bandwidth / weightBytes;
+    const report = {
+      model: "Qwen3-0.6B shape, random bf16 weights (tied embeddings)",
+      modelFolder: MODEL_DIR,
+      modelGenerated: wrote,
+      modelGenerateSeconds: wrote ? round(generateSeconds, 2) : 0,
+      device: { name: device.name, threads: device.threads, kernels: device.cpuIsa },
+      loadSeconds: round(loadSeconds, 3),
+      firstStepSeconds: round(firstTokenSeconds, 3),
+      promptTokens: flags.prompt,
+      prefillSeconds: round(prefillSeconds, 3),
+      prefillTokensPerSecond: round(flags.prompt / prefillSeconds, 1),
+      decodeBatch1TokensPerSecond: round(decode1, 2),
+      decodeBatch8TokensPerSecond: round(decode8, 2),
+      peakRssBytes: peakRssBytes(),
+      weightBytesPerToken: weightBytes,
+      memoryReadBandwidthBytesPerSecond: Math.round(bandwidth),
+      decodeBoundTokensPerSecond: round(boundTokensPerSecond, 2),
+      decodeFractionOfBandwidthBound: round(decode1 / boundTokensPerSecond, 3),
+    };
+    console.log(JSON.stringify(report, null, 2));
+    await model.unload();
+  } finally {
+    plugin.close();
+  }
+}
+
+function round(value: number, digits: number): number {
+  const scale = 10 ** digits;
+  return Math.round(value * scale) / scale;
+}
+
+if (import.meta.main) await main();

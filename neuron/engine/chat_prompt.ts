@@ -1,0 +1,156 @@
+/**
+ * From a chat request to prompt tokens: tool definitions validated, `enable_thinking`
+ * defaulted, the model's chat template rendered, the text tokenised, and the output
+ * parsing the prompt implies (does it open a `<think>` block, are tools offered).
+ *
+ * @module
+ */
+import { CortexError } from "@cortex/core/errors";
+import type { ChatFunctionTool, ChatMessage, ChatToolChoice } from "@cortex/core/openai";
+import type { ToolDefinition } from "@cortex/qwen3";
+import type { ChatTemplate } from "./chat_template.ts";
+import type { OutputParsing } from "./generation.ts";
+import type { ModelTokenizer } from "./tokenizer.ts";
+
+/** The chat-request fields that shape the prompt. */
+export interface ChatPromptRequest {
+  /** The conversation. */
+  messages: ChatMessage[];
+  /** Tools offered. */
+  tools?: ChatFunctionTool[] | null;
+  /** Tool policy; `none` renders and parses no tools. */
+  tool_choice?: ChatToolChoice | null;
+  /** Template variables. */
+  chat_template_kwargs?: Record<string, unknown> | null;
+}
+
+/** A rendered, tokenised prompt. */
+export interface ChatPrompt {
+  /** The rendered text. */
+  text: string;
+  /** Its token ids. */
+  tokens: number[];
+  /** How to read the output. */
+  parsing: OutputParsing;
+}
+
+/** What {@linkcode buildChatPrompt} needs of a model. */
+export interface PromptModel {
+  /** Its tokenizer. */
+  tokenizer: ModelTokenizer;
+  /** Its chat template. */
+  template: ChatTemplate;
+}
+
+const _TOOL_NAME = /^[A-Za-z0-9_.-]{1,64}$/;
+
+function _toolError(message: string, param: string): CortexError {
+  return new CortexError(message, { code: "invalid_request_body", status: 400, param });
+}
+
+/**
+ * Checks tool definitions beyond their wire shape: names are 1–64 characters of
+ * `[A-Za-z0-9_.-]` and unique, and `parameters` is a JSON Schema object
+ * (`type: "object"`, `properties` an object of schemas, `required` naming declared properties).
+ */
+export function validateTools(tools: readonly ChatFunctionTool[]): void {
+  const seen = new Set<string>();
+  tools.forEach((tool, i) => {
+    const at = `tools[${i}].function`;
+    const name = tool.function.name;
+    if (!_TOOL_NAME.test(name)) {
+      throw _toolError(
+        `${at}.name: expected 1-64 characters of [A-Za-z0-9_.-], got ${JSON.stringify(name)}`,
+        `${at}.name`,
+      );
+    }
+    if (seen.has(name)) {
+      throw _toolError(`${at}.name: duplicate tool name ${JSON.stringify(name)}`, `${at}.name`);
+    }
+    seen.add(name);
+    const schema = tool.function.parameters;
+    if (schema === undefined) return;
+    if (schema.type !== undefined && schema.type !== "object") {
+      throw _toolError(
+        `${at}.parameters.type: expected "object", got ${JSON.stringify(schema.type)}`,
+        `${at}.parameters.type`,
+      );
+    }
+    const properties = schema.properties;
+    if (properties !== undefined) {
+      if (properties === null || typeof properties !== "object" || Array.isArray(properties)) {
+        throw _toolError(
+          `${at}.parameters.properties: expected an object of JSON schemas`,
+          `${at}.parameters.properties`,
+        );
+      }
+      for (const [key, value] of Object.entries(properties)) {
+        if (value === null || typeof value !== "object" || Array.isArray(value)) {
+          throw _toolError(
+            `${at}.parameters.properties.${key}: expected a JSON schema object, got ${JSON.stringify(value)}`,
+            `${at}.parameters.properties.${key}`,
+          );
+        }
+      }
+    }
+    const required = schema.required;
+    if (required !== undefined) {
+      if (!Array.isArray(required) || !required.every((r) => typeof r === "string")) {
+        throw _toolError(
+          `${at}.parameters.required: expected an array of property names`,
+          `${at}.parameters.required`,
+        );
+      }
+      const declared = (properties ?? {}) as Record<string, unknown>;
+      const missing = required.find((r) => !(r in declared));
+      if (missing !== undefined) {
+        throw _toolError(
+          `${at}.parameters.required: ${JSON.stringify(missing)} is not declared in properties`,
+          `${at}.parameters.required`,
+        );
+      }
+    }
+  });
+}
+
+/**
+ * Renders and tokenises a chat request's prompt. With `injectThinking` set and no explicit
+ * `chat_template_kwargs.enable_thinking`, `enable_thinking` is set to it (the chat route passes
+ * whether the client asked for thinking, so plain OpenAI clients get no hidden reasoning).
+ *
+ * @example
+ * ```ts ignore
+ * const prompt = buildChatPrompt(model, { messages: [{ role: "user", content: "hi" }] }, false);
+ * prompt.tokens.length; // exact prompt token count
+ * ```
+ */
+export function buildChatPrompt(
+  model: PromptModel,
+  request: ChatPromptRequest,
+  injectThinking: boolean | null,
+): ChatPrompt {
+  if (request.messages.length === 0) {
+    throw new CortexError("messages: expected at least one message", {
+      code: "invalid_request_body",
+      status: 400,
+      param: "messages",
+    });
+  }
+  const offered = request.tool_choice === "none" ? [] : request.tools ?? [];
+  validateTools(request.tools ?? []);
+  const kwargs: Record<string, unknown> = { ...(request.chat_template_kwargs ?? {}) };
+  if (injectThinking !== null && !("enable_thinking" in kwargs)) kwargs.enable_thinking = injectThinking;
+  const text = model.template.render(request.messages, { tools: offered, kwargs });
+  const tokens = model.tokenizer.encode(text);
+  const markers = model.tokenizer.markers;
+  const tail = text.slice(Math.max(0, text.lastIndexOf("<|im_start|>")));
+  return {
+    text,
+    tokens,
+    parsing: {
+      reasoning: markers.reasoning,
+      startInThink: markers.reasoning && tail.lastIndexOf("<think>") > tail.lastIndexOf("</think>"),
+      tools: offered.length > 0 && markers.toolCall ? (offered as ToolDefinition[]) : null,
+    },
+  };
+}

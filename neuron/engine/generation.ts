@@ -1,0 +1,300 @@
+/**
+ * One generation as a stream of deltas: generated token ids are detokenised incrementally,
+ * cut at user stop strings, split into reasoning and visible text, and scanned for Qwen3
+ * tool calls (`@cortex/qwen3`), ending with one `finish` delta that carries the finish
+ * reason and usage. Every route (chat, Responses, completions) builds its wire format
+ * from these deltas, so a streamed answer and a non-streamed one are the same text.
+ *
+ * @module
+ */
+import { AssistantStreamParser, ThinkSplitter, ToolCallParser, type ToolDefinition } from "@cortex/qwen3";
+import type { SamplingParams } from "../devices/mod.ts";
+import type { GenerationOutcome, Scheduler } from "./scheduler.ts";
+import type { DecodeStream } from "./decode_stream.ts";
+import { StopMatcher } from "./stop_matcher.ts";
+import type { ModelTokenizer } from "./tokenizer.ts";
+
+/** Visible text. */
+export interface TextDelta {
+  /** Discriminant. */
+  type: "text";
+  /** The piece (never empty). */
+  text: string;
+}
+
+/** Reasoning text (inside `<think>…</think>`). */
+export interface ReasoningDelta {
+  /** Discriminant. */
+  type: "reasoning";
+  /** The piece (never empty). */
+  text: string;
+}
+
+/** A complete, valid tool call. */
+export interface ToolCallDelta {
+  /** Discriminant. */
+  type: "tool_call";
+  /** 0-based index among this turn's calls. */
+  index: number;
+  /** Call id (`call_…`). */
+  id: string;
+  /** Tool name. */
+  name: string;
+  /** Arguments as compact JSON object text. */
+  arguments: string;
+}
+
+/** The last delta of a generation. */
+export interface FinishDelta {
+  /** Discriminant. */
+  type: "finish";
+  /** OpenAI finish reason. */
+  finishReason: "stop" | "length" | "tool_calls";
+  /** Prompt tokens. */
+  promptTokens: number;
+  /** Generated tokens (reasoning included). */
+  completionTokens: number;
+  /** Generated tokens whose text was reasoning. */
+  reasoningTokens: number;
+  /** The stop string that ended it, if one did. */
+  matchedStop: string | null;
+  /** Submission to first token, ms. */
+  prefillMs: number;
+  /** First token to end, ms. */
+  decodeMs: number;
+}
+
+/** Anything a generation yields. */
+export type GenerationDelta = TextDelta | ReasoningDelta | ToolCallDelta | FinishDelta;
+
+/** How to read the model's output text. */
+export interface OutputParsing {
+  /** Split `<think>` reasoning out (the tokenizer has the markers). */
+  reasoning: boolean;
+  /** The prompt already opened a `<think>` block. */
+  startInThink: boolean;
+  /** Tools offered: parse `<tool_call>` blocks against them (null: tool calls stay text). */
+  tools: readonly ToolDefinition[] | null;
+}
+
+/** Options of {@linkcode generate}. */
+export interface GenerateOptions {
+  /** The model's scheduler. */
+  scheduler: Scheduler;
+  /** The model's tokenizer. */
+  tokenizer: ModelTokenizer;
+  /** Prompt token ids. */
+  promptTokens: readonly number[];
+  /** Sampling parameters. */
+  sampling: SamplingParams;
+  /** Most tokens to generate. */
+  maxTokens: number;
+  /** End-of-sequence token ids. */
+  stopTokenIds: ReadonlySet<number>;
+  /** User stop strings (matched across tokens, never emitted). */
+  stop?: readonly string[];
+  /** Reasoning / tool-call parsing (absent: raw text, as for `/v1/completions`). */
+  parsing?: OutputParsing;
+  /** Cancels the generation (frees its KV slot). */
+  signal?: AbortSignal;
+}
+
+type _Parsed = { type: string; text?: string; raw?: string; id?: string; name?: string; arguments?: string };
+
+/** The part of a text parser the pipeline uses. */
+interface _Parser {
+  push(text: string): _Parsed[];
+  finish(): _Parsed[];
+}
+
+function _parser(parsing: OutputParsing | undefined): _Parser | null {
+  if (!parsing) return null;
+  const tools = parsing.tools ?? undefined;
+  if (parsing.tools && parsing.reasoning) {
+    return new AssistantStreamParser({ tools, startInThink: parsing.startInThink, streamArguments: false });
+  }
+  if (parsing.tools) return new ToolCallParser({ tools, streamArguments: false });
+  if (parsing.reasoning) return new ThinkSplitter({ startInThink: parsing.startInThink });
+  return null;
+}
+
+/**
+ * The token → delta transform of one generation, without scheduling: each generated token
+ * is detokenised, cut at stop strings and parsed. Tool calls come out only once complete and
+ * valid (a call the model abandons half-way is never half-sent to a client); a malformed
+ * `<tool_call>` block that cannot be repaired comes out as visible text, never dropped.
+ *
+ * @example
+ * ```ts ignore
+ * const pipeline = new OutputPipeline(tokenizer, { stop: ["\n\n"] });
+ * for (const id of tokenizer.encode("Hello\n\nworld")) if (pipeline.push(id).stopped) break;
+ * pipeline.finish(); // [{type: "text", text: "Hello"}]
+ * ```
+ */
+export class OutputPipeline {
+  readonly #decoder: DecodeStream;
+  readonly #stops: StopMatcher;
+  readonly #parser: _Parser | null;
+  #queue: GenerationDelta[] = [];
+  #toolCalls = 0;
+  /** Tokens whose text was reasoning. */
+  reasoningTokens = 0;
+  /** The stop string that matched, if any. */
+  matchedStop: string | null = null;
+
+  /** Creates the pipeline of one generation. */
+  constructor(
+    tokenizer: ModelTokenizer,
+    options: { stop?: readonly string[]; parsing?: OutputParsing; promptTail?: readonly number[] } = {},
+  ) {
+    this.#decoder = tokenizer.decodeStream(options.promptTail ?? []);
+    this.#stops = new StopMatcher(options.stop ?? []);
+    this.#parser = _parser(options.parsing);
+  }
+
+  /** Tool calls emitted so far. */
+  get toolCalls(): number {
+    return this.#toolCalls;
+  }
+
+  /** Feeds one generated token; `stopped` is true once a stop string matched. */
+  push(token: number): { deltas: GenerationDelta[]; stopped: boolean } {
+    const match = this.#stops.push(this.#decoder.push(token));
+    if (this.#feed(match.text)) this.reasoningTokens++;
+    if (match.stopped) this.matchedStop = match.matched;
+    return { deltas: this.#take(), stopped: match.stopped };
+  }
+
+  /** Ends the text: flushes held-back bytes and text and closes the parsers. */
+  finish(): GenerationDelta[] {
+    if (!this.#stops.stopped) {
+      const tail = this.#stops.push(this.#decoder.flush());
+      this.#feed(tail.text);
+      if (tail.stopped) this.matchedStop = tail.matched;
+      else this.#feed(this.#stops.flush());
+    }
+    if (this.#parser !== null) { for (const event of this.#parser.finish()) this.#emit(event); }
+    return this.#take();
+  }
+
+  /** The finish reason for how the engine ended (`length` unless stopped otherwise). */
+  finishReason(engineLength: boolean): FinishDelta["finishReason"] {
+    const base = engineLength && this.matchedStop === null ? "length" : "stop";
+    return this.#toolCalls > 0 && base === "stop" ? "tool_calls" : base;
+  }
+
+  #take(): GenerationDelta[] {
+    const out = this.#queue;
+    this.#queue = [];
+    return out;
+  }
+
+  // Returns whether the text produced reasoning.
+  #feed(text: string): boolean {
+    if (text === "") return false;
+    if (this.#parser === null) {
+      this.#queue.push({ type: "text", text });
+      return false;
+    }
+    let reasoning = false;
+    for (const event of this.#parser.push(text)) reasoning = this.#emit(event) || reasoning;
+    return reasoning;
+  }
+
+  #emit(event: _Parsed): boolean {
+    switch (event.type) {
+      case "text":
+        this.#queue.push({ type: "text", text: event.text! });
+        return false;
+      case "reasoning":
+        this.#queue.push({ type: "reasoning", text: event.text! });
+        return true;
+      case "tool_call_end":
+        this.#queue.push({
+          type: "tool_call",
+          index: this.#toolCalls++,
+          id: event.id!,
+          name: event.name!,
+          arguments: event.arguments!,
+        });
+        return false;
+      case "malformed":
+        this.#queue.push({ type: "text", text: event.raw! });
+        return false;
+      default:
+        return false;
+    }
+  }
+}
+
+/**
+ * Runs a generation on the scheduler and yields its deltas; the last one is a
+ * {@linkcode FinishDelta}. Breaking out of the loop cancels the generation (its KV slot is
+ * freed at the next step). Engine failures are thrown.
+ */
+export async function* generate(options: GenerateOptions): AsyncGenerator<GenerationDelta, void, undefined> {
+  const pipeline = new OutputPipeline(options.tokenizer, {
+    stop: options.stop,
+    parsing: options.parsing,
+    promptTail: options.promptTokens.slice(-4),
+  });
+  const queue: GenerationDelta[] = [];
+  let wake: (() => void) | null = null;
+  const notify = (): void => {
+    wake?.();
+    wake = null;
+  };
+  const onToken = (token: number): boolean => {
+    const { deltas, stopped } = pipeline.push(token);
+    queue.push(...deltas);
+    notify();
+    return !stopped;
+  };
+  const abort = new AbortController();
+  const onOuterAbort = (): void => abort.abort(options.signal?.reason);
+  options.signal?.addEventListener("abort", onOuterAbort, { once: true });
+  if (options.signal?.aborted) abort.abort(options.signal.reason);
+  const state: { failure: { error: unknown } | null; outcome: GenerationOutcome | null } = {
+    failure: null,
+    outcome: null,
+  };
+  const done = options.scheduler.generate({
+    promptTokens: options.promptTokens,
+    sampling: options.sampling,
+    maxTokens: options.maxTokens,
+    stopTokenIds: options.stopTokenIds,
+    onToken,
+    signal: abort.signal,
+  }).then((result) => {
+    state.outcome = result;
+  }, (error) => {
+    state.failure = { error };
+  }).finally(notify);
+
+  try {
+    while (true) {
+      while (queue.length > 0) yield queue.shift()!;
+      if (state.failure !== null) throw state.failure.error;
+      if (state.outcome !== null) break;
+      await new Promise<void>((resolve) => (wake = resolve));
+    }
+    const ended = state.outcome!;
+    yield* pipeline.finish();
+    yield {
+      type: "finish",
+      finishReason: pipeline.finishReason(ended.cause === "length"),
+      promptTokens: ended.promptTokens,
+      completionTokens: ended.completionTokens,
+      reasoningTokens: pipeline.reasoningTokens,
+      matchedStop: pipeline.matchedStop,
+      prefillMs: ended.prefillMs,
+      decodeMs: ended.decodeMs,
+    };
+  } finally {
+    options.signal?.removeEventListener("abort", onOuterAbort);
+    if (state.outcome === null && state.failure === null) {
+      abort.abort(new Error("generation consumer went away"));
+      await done;
+    }
+  }
+}

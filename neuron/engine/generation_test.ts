@@ -1,0 +1,118 @@
+// The token → delta pipeline with the tiny Qwen3 fixture's real tokenizer and the real
+// @cortex/qwen3 parsers: model output text is tokenised and fed back one token at a time, as
+// the engine would generate it. (The random-weight fixtures never write a tool call by
+// themselves, so this is where tool-call and reasoning output is exercised end to end.)
+import assert from "node:assert/strict";
+import type { ChatFunctionTool } from "@cortex/core/openai";
+import type { ToolDefinition } from "@cortex/qwen3";
+import { type GenerationDelta, type OutputParsing, OutputPipeline } from "./generation.ts";
+import { ModelTokenizer } from "./tokenizer.ts";
+
+const tokenizer = await ModelTokenizer.fromFolder(
+  new URL("../testdata/models/tiny-qwen3-f32", import.meta.url).pathname,
+);
+
+const weather: ChatFunctionTool = {
+  type: "function",
+  function: {
+    name: "get_weather",
+    parameters: { type: "object", properties: { city: { type: "string" } }, required: ["city"] },
+  },
+};
+const tools = [weather] as unknown as ToolDefinition[];
+
+function run(
+  text: string,
+  options: { parsing?: OutputParsing; stop?: string[] } = {},
+): { deltas: GenerationDelta[]; pipeline: OutputPipeline; tokens: number } {
+  const pipeline = new OutputPipeline(tokenizer, options);
+  const deltas: GenerationDelta[] = [];
+  let tokens = 0;
+  for (const id of tokenizer.encode(text)) {
+    tokens++;
+    const step = pipeline.push(id);
+    deltas.push(...step.deltas);
+    if (step.stopped) break;
+  }
+  deltas.push(...pipeline.finish());
+  return { deltas, pipeline, tokens };
+}
+
+const joined = (deltas: GenerationDelta[], type: "text" | "reasoning") =>
+  deltas.filter((d) => d.type === type).map((d) => (d as { text: string }).text).join("");
+
+Deno.test("pipeline: a Hermes tool call becomes one complete tool_call delta and finish_reason tool_calls", () => {
+  const { deltas, pipeline } = run(
+    'Let me check.\n<tool_call>\n{"name": "get_weather", "arguments": {"city": "Paris"}}\n</tool_call>',
+    { parsing: { reasoning: true, startInThink: false, tools } },
+  );
+  assert.equal(joined(deltas, "text"), "Let me check.\n");
+  const calls = deltas.filter((d) => d.type === "tool_call");
+  assert.equal(calls.length, 1);
+  assert.deepEqual({ ...calls[0], id: undefined }, {
+    type: "tool_call",
+    index: 0,
+    id: undefined,
+    name: "get_weather",
+    arguments: '{"city":"Paris"}',
+  });
+  assert.match((calls[0] as { id: string }).id, /^call_/);
+  assert.equal(pipeline.finishReason(false), "tool_calls");
+  assert.equal(pipeline.finishReason(true), "length", "a truncated turn stays length");
+});
+
+Deno.test("pipeline: a call without a name is repaired from the offered tool schemas", () => {
+  const { deltas } = run('<tool_call>\n{"arguments": {"city": "Oslo"}}\n</tool_call>', {
+    parsing: { reasoning: true, startInThink: false, tools },
+  });
+  const call = deltas.find((d) => d.type === "tool_call") as { name: string; arguments: string } | undefined;
+  assert.equal(call?.name, "get_weather");
+  assert.equal(call?.arguments, '{"city":"Oslo"}');
+});
+
+Deno.test("pipeline: an unrepairable or unterminated call is surfaced as text, never dropped", () => {
+  const broken = '<tool_call>\n{"nonsense": [1, 2}\n</tool_call>';
+  const first = run(`before ${broken} after`, { parsing: { reasoning: true, startInThink: false, tools } });
+  assert.equal(first.deltas.filter((d) => d.type === "tool_call").length, 0);
+  assert.equal(joined(first.deltas, "text"), `before ${broken} after`);
+  assert.equal(first.pipeline.finishReason(false), "stop");
+  const open = run('text <tool_call>\n{"name": "get_weather", "argu', {
+    parsing: { reasoning: true, startInThink: false, tools },
+  });
+  assert.equal(joined(open.deltas, "text"), 'text <tool_call>\n{"name": "get_weather", "argu');
+});
+
+Deno.test("pipeline: without offered tools a tool-call block stays text", () => {
+  const text = '<tool_call>\n{"name": "get_weather", "arguments": {}}\n</tool_call>';
+  const { deltas } = run(text, { parsing: { reasoning: true, startInThink: false, tools: null } });
+  assert.equal(joined(deltas, "text"), text);
+});
+
+Deno.test("pipeline: reasoning is split out and counted in tokens; a prompt that opened <think> starts inside", () => {
+  const { deltas, pipeline } = run("<think>\nFirst, think.\n</think>\n\nThe answer.", {
+    parsing: { reasoning: true, startInThink: false, tools: null },
+  });
+  assert.equal(joined(deltas, "reasoning"), "\nFirst, think.\n");
+  assert.equal(joined(deltas, "text"), "\n\nThe answer.");
+  assert.ok(pipeline.reasoningTokens >= 3 && pipeline.reasoningTokens <= 8, String(pipeline.reasoningTokens));
+  const inside = run("still thinking</think>done", {
+    parsing: { reasoning: true, startInThink: true, tools: null },
+  });
+  assert.equal(joined(inside.deltas, "reasoning"), "still thinking");
+  assert.equal(joined(inside.deltas, "text"), "done");
+});
+
+Deno.test("pipeline: stop strings cut raw text across tokens, before parsing", () => {
+  const { deltas, pipeline, tokens } = run("one two three four five", { stop: ["ee fo"] });
+  assert.equal(joined(deltas, "text"), "one two thr");
+  assert.equal(pipeline.matchedStop, "ee fo");
+  assert.equal(pipeline.finishReason(true), "stop", "a stop string wins over length");
+  assert.ok(tokens < tokenizer.encode("one two three four five").length, "generation stopped early");
+});
+
+Deno.test("pipeline: without parsing, text passes through and concatenates to the decoded tokens", () => {
+  const text = "<think>kept</think> <tool_call>also kept</tool_call> é😀";
+  const { deltas } = run(text);
+  assert.equal(joined(deltas, "text"), text);
+  assert.ok(deltas.every((d) => d.type === "text" && d.text.length > 0));
+});

@@ -1,0 +1,98 @@
+// Private: generation deltas → OpenAI chat-completions chunks. Both the streamed and the
+// non-streamed chat answer (and the Responses route) are built from this one sequence.
+import type { ChatCompletionChunk, ChatDelta, ChatUsage } from "@cortex/core/openai";
+import type { FinishDelta, GenerationDelta } from "../engine/generation.ts";
+
+/** Identity of the chunks of one completion. */
+export interface ChatChunkOptions {
+  /** `chatcmpl-…`. */
+  id: string;
+  /** Unix seconds. */
+  created: number;
+  /** Model id. */
+  model: string;
+  /** Reasoning as inline `<think>…</think>` content (header `x-include-thinking`) instead of `reasoning_content`. */
+  inlineThinking: boolean;
+}
+
+/** The usage block of a finished generation. */
+export function usageOf(finish: FinishDelta): ChatUsage {
+  return {
+    prompt_tokens: finish.promptTokens,
+    completion_tokens: finish.completionTokens,
+    total_tokens: finish.promptTokens + finish.completionTokens,
+    prompt_tokens_details: { cached_tokens: 0 },
+    completion_tokens_details: { reasoning_tokens: finish.reasoningTokens },
+  };
+}
+
+/**
+ * The chunks of one completion: the role chunk, one chunk per delta, the finish chunk and a
+ * final usage-only chunk (`choices: []`).
+ */
+export async function* chatChunks(
+  deltas: AsyncIterable<GenerationDelta>,
+  options: ChatChunkOptions,
+): AsyncGenerator<ChatCompletionChunk, void, undefined> {
+  const chunk = (delta: ChatDelta, finish: FinishDelta | null = null): ChatCompletionChunk => {
+    const choice: ChatCompletionChunk["choices"][number] = {
+      index: 0,
+      delta,
+      finish_reason: finish ? finish.finishReason : null,
+    };
+    if (finish?.matchedStop) (choice as unknown as Record<string, unknown>).stop_reason = finish.matchedStop;
+    return {
+      id: options.id,
+      object: "chat.completion.chunk",
+      created: options.created,
+      model: options.model,
+      choices: [choice],
+    };
+  };
+  yield chunk({ role: "assistant", content: "" });
+  let thinking = false;
+  for await (const delta of deltas) {
+    if (options.inlineThinking && thinking && delta.type !== "reasoning") {
+      thinking = false;
+      yield chunk({ content: "</think>" });
+    }
+    switch (delta.type) {
+      case "text":
+        yield chunk({ content: delta.text });
+        break;
+      case "reasoning":
+        if (!options.inlineThinking) {
+          yield chunk({ reasoning_content: delta.text });
+          break;
+        }
+        if (!thinking) {
+          thinking = true;
+          yield chunk({ content: "<think>" });
+        }
+        yield chunk({ content: delta.text });
+        break;
+      case "tool_call":
+        yield chunk({
+          tool_calls: [{
+            index: delta.index,
+            id: delta.id,
+            type: "function",
+            function: { name: delta.name, arguments: "" },
+          }],
+        });
+        yield chunk({ tool_calls: [{ index: delta.index, function: { arguments: delta.arguments } }] });
+        break;
+      case "finish":
+        yield chunk({}, delta);
+        yield {
+          id: options.id,
+          object: "chat.completion.chunk",
+          created: options.created,
+          model: options.model,
+          choices: [],
+          usage: usageOf(delta),
+        };
+        break;
+    }
+  }
+}

@@ -1,0 +1,108 @@
+// Private: the steps every inference route shares between parsing the body and streaming —
+// output cap, sampling, prompt length, admission — and the wiring of a generation to a seat.
+import { CortexError } from "@cortex/core/errors";
+import type { Seat } from "../engine/admission.ts";
+import { generate, type GenerationDelta, type OutputParsing } from "../engine/generation.ts";
+import { type ResolvedSampling, resolveSampling, type SamplingRequest } from "../engine/sampling.ts";
+import type { LoadedModel } from "../runtime/loaded_model.ts";
+import { unsupported } from "./_http.ts";
+
+/** Everything a generation needs, checked and admitted: errors happen before any streaming. */
+export interface PreparedGeneration {
+  /** The model. */
+  model: LoadedModel;
+  /** Prompt token ids. */
+  promptTokens: number[];
+  /** Resolved sampling. */
+  sampling: ResolvedSampling;
+  /** Output cap. */
+  maxTokens: number;
+  /** Stop strings. */
+  stop: string[];
+  /** Output parsing (absent: raw text). */
+  parsing?: OutputParsing;
+  /** The admission seat, released when the generation ends. */
+  seat: Seat;
+}
+
+/** Fields of a request that shape generation. */
+export interface GenerationRequest extends SamplingRequest {
+  /** Number of choices (only 1). */
+  n?: number | null;
+  /** Output cap. */
+  max_tokens?: number | null;
+  /** Output cap (wins). */
+  max_completion_tokens?: number | null;
+  /** Stop strings. */
+  stop?: string | string[] | null;
+}
+
+/** Validates, resolves and admits one request (may wait in the queue; 429 when full). */
+export async function prepareGeneration(
+  model: LoadedModel,
+  request: GenerationRequest,
+  promptTokens: number[],
+  options: { parsing?: OutputParsing; promptParam: string; signal?: AbortSignal },
+): Promise<PreparedGeneration> {
+  if (request.n !== null && request.n !== undefined && request.n !== 1) {
+    throw unsupported("n", `n: only 1 choice per request is supported, got ${request.n}`);
+  }
+  const tooLong = model.checkPromptLength(promptTokens.length, options.promptParam);
+  if (tooLong) throw tooLong;
+  if (promptTokens.length === 0) {
+    throw new CortexError("the prompt is empty", {
+      code: "invalid_request_body",
+      status: 400,
+      param: options.promptParam,
+    });
+  }
+  const requested = request.max_completion_tokens ?? request.max_tokens ?? null;
+  if (requested !== null && requested < 1) {
+    const param = request.max_completion_tokens !== undefined && request.max_completion_tokens !== null
+      ? "max_completion_tokens"
+      : "max_tokens";
+    throw new CortexError(`${param}: expected a number >= 1, got ${requested}`, {
+      code: "invalid_request_body",
+      status: 400,
+      param,
+    });
+  }
+  const room = model.info.contextLength - promptTokens.length;
+  const stop = request.stop === null || request.stop === undefined
+    ? []
+    : (typeof request.stop === "string" ? [request.stop] : request.stop).filter((s) => s.length > 0);
+  if (stop.length > 4) throw unsupported("stop", `stop: at most 4 stop sequences, got ${stop.length}`);
+  const sampling = resolveSampling(request, model.generationConfig);
+  const seat = await model.admission.acquire(options.signal);
+  return {
+    model,
+    promptTokens,
+    sampling,
+    maxTokens: Math.min(requested ?? room, room),
+    stop,
+    parsing: options.parsing,
+    seat,
+  };
+}
+
+/** Runs a prepared generation; the seat is released when it ends or the consumer leaves. */
+export async function* runGeneration(
+  prepared: PreparedGeneration,
+  signal?: AbortSignal,
+): AsyncGenerator<GenerationDelta, void, undefined> {
+  try {
+    yield* generate({
+      scheduler: prepared.model.scheduler,
+      tokenizer: prepared.model.tokenizer,
+      promptTokens: prepared.promptTokens,
+      sampling: prepared.sampling,
+      maxTokens: prepared.maxTokens,
+      stopTokenIds: prepared.model.stopTokenIds,
+      stop: prepared.stop,
+      parsing: prepared.parsing,
+      signal,
+    });
+  } finally {
+    prepared.seat.release();
+  }
+}

@@ -1,0 +1,72 @@
+/**
+ * `POST /v1/chat/completions`: the model's chat template, reasoning split into
+ * `reasoning_content` (or inline `<think>` with the `x-include-thinking` header), tool calls
+ * parsed into `tool_calls`, streamed as SSE or returned whole — the whole answer being the
+ * reassembly of the very chunks a stream would carry.
+ *
+ * @module
+ */
+import { Hono } from "hono";
+import { toCortexError, toOpenAIErrorBody } from "@cortex/core/errors";
+import { ChatCompletionRequestSchema } from "@cortex/core/openai";
+import { ChatCompletionAccumulator } from "@cortex/core/translate";
+import { buildChatPrompt } from "../engine/chat_prompt.ts";
+import type { ModelRegistry } from "../runtime/registry.ts";
+import { type ChatChunkOptions, chatChunks } from "./_chat_chunks.ts";
+import { randomHex, readJsonBody } from "./_http.ts";
+import { prepareGeneration, runGeneration } from "./_inference.ts";
+import { sseResponse } from "./sse.ts";
+
+/** True for `x-include-thinking: 1 | true | yes` (case-insensitive). */
+export function includeThinkingHeader(value: string | undefined): boolean {
+  return ["1", "true", "yes"].includes((value ?? "").trim().toLowerCase());
+}
+
+/**
+ * The chat-completions router.
+ *
+ * @example
+ * ```ts ignore
+ * app.route("/", chatCompletionsRoutes(registry));
+ * ```
+ */
+export function chatCompletionsRoutes(registry: ModelRegistry): Hono {
+  const app = new Hono();
+  app.post("/v1/chat/completions", async (c) => {
+    const request = await readJsonBody(c.req.raw, ChatCompletionRequestSchema);
+    const inlineThinking = includeThinkingHeader(c.req.header("x-include-thinking"));
+    const model = registry.acquire(request.model);
+    const prompt = buildChatPrompt(model, request, inlineThinking);
+    const prepared = await prepareGeneration(model, request, prompt.tokens, {
+      parsing: prompt.parsing,
+      promptParam: "messages",
+      signal: c.req.raw.signal,
+    });
+    const ids: ChatChunkOptions = {
+      id: `chatcmpl-${randomHex()}`,
+      created: Math.floor(Date.now() / 1000),
+      model: request.model,
+      inlineThinking,
+    };
+    if (request.stream) {
+      const includeUsage = request.stream_options?.include_usage === true;
+      return sseResponse(async (sink) => {
+        try {
+          for await (const chunk of chatChunks(runGeneration(prepared, sink.signal), ids)) {
+            if (chunk.choices.length === 0 && !includeUsage) continue;
+            sink.send(chunk);
+          }
+        } catch (error) {
+          if (!sink.signal.aborted) sink.send(toOpenAIErrorBody(toCortexError(error)));
+        }
+        sink.send("[DONE]");
+      });
+    }
+    const accumulator = new ChatCompletionAccumulator();
+    for await (const chunk of chatChunks(runGeneration(prepared, c.req.raw.signal), ids)) {
+      accumulator.push(chunk);
+    }
+    return c.json(accumulator.result());
+  });
+  return app;
+}

@@ -1,0 +1,386 @@
+/**
+ * The models of one neuron and their lifecycle: loads (single-flight per id, concurrent
+ * across ids, memory-checked before the engine is asked), unloads (refused or drained while
+ * requests are in flight), the `/models` listing and per-model `/health` figures.
+ *
+ * Unload while requests run: `wait: false` (the default) refuses with 409 `model_busy` and
+ * touches nothing; `wait: true` stops admitting (new requests get 503 `model_unloading`),
+ * lets running and queued requests finish — streams included — for up to `timeout_ms`, then
+ * unloads; if they are still running at the deadline the model is kept serving and the
+ * answer is 409 `model_busy`.
+ *
+ * @module
+ */
+import type { NeuronConfig } from "@cortex/core/config";
+import { CortexError } from "@cortex/core/errors";
+import {
+  fleetError,
+  type LoadModelRequest,
+  type LoadModelResult,
+  type LoadProgress,
+  type ModelLoadStats,
+  type NeuronModelInfo,
+  type UnloadModelRequest,
+  type UnloadModelResult,
+} from "@cortex/core/fleet";
+import type { DeviceInfo, Plugin } from "../devices/mod.ts";
+import { type CatalogEntry, describeSource, type ModelCatalog } from "../sources/catalog.ts";
+import { inspectModelFolder } from "../sources/model_folder.ts";
+import type { SchedulerOptions } from "../engine/scheduler.ts";
+import { LoadedModel, readModelAssets } from "./loaded_model.ts";
+import { estimateNeed, loadErrorToCortex, pickDevices } from "./placement.ts";
+
+interface _Slot {
+  id: string;
+  source: string;
+  status: "loading" | "loaded" | "unloading" | "failed";
+  progress: LoadProgress | null;
+  error: CortexError | null;
+  loading: Promise<LoadedModel> | null;
+  loaded: LoadedModel | null;
+  architecture: string | null;
+}
+
+const _DEFAULT_CONTEXT_CAP = 4096;
+
+/** Options of the {@linkcode ModelRegistry}. */
+export interface RegistryOptions {
+  /** The opened engine. */
+  plugin: Plugin;
+  /** Model sources. */
+  catalog: ModelCatalog;
+  /** The neuron's config (admission limits, device selection, prompt cap). */
+  config: NeuronConfig;
+  /** Scheduler options of every model (e.g. the step-pacing test hook). */
+  scheduler?: SchedulerOptions;
+}
+
+/** Loaded and loading models, by id. */
+export class ModelRegistry {
+  readonly #plugin: Plugin;
+  readonly #catalog: ModelCatalog;
+  readonly #config: NeuronConfig;
+  readonly #scheduler: SchedulerOptions;
+  readonly #slots = new Map<string, _Slot>();
+  #draining = false;
+
+  /** Creates an empty registry. */
+  constructor(options: RegistryOptions) {
+    this.#plugin = options.plugin;
+    this.#catalog = options.catalog;
+    this.#config = options.config;
+    this.#scheduler = options.scheduler ?? {};
+  }
+
+  /** Devices this neuron may use (the plugin's, minus CUDA devices excluded by `devices.cuda`). */
+  devices(): DeviceInfo[] {
+    const cuda = this.#config.devices.cuda;
+    return this.#plugin.devices().filter((d) =>
+      d.backend === "cpu" || cuda === "all" || (Array.isArray(cuda) && cuda.includes(d.index))
+    );
+  }
+
+  /** Loads a model (or joins its load in progress); an already-loaded model is a success. */
+  async load(request: LoadModelRequest): Promise<LoadModelResult> {
+    if (this.#draining) throw fleetError("shutting_down", "the neuron is shutting down");
+    const slot = this.#slots.get(request.model_id);
+    if (slot?.status === "loaded" && slot.loaded) return this.#result(slot.loaded, true);
+    if (slot?.status === "loading" && slot.loading) return this.#result(await slot.loading, true);
+    if (slot?.status === "unloading") {
+      throw fleetError("model_busy", `model '${request.model_id}' is being unloaded; retry once it is gone`);
+    }
+    const entry = await this.#catalog.resolve(request.model_id);
+    if (entry === null) {
+      throw fleetError(
+        "model_not_found",
+        `model '${request.model_id}' is not configured, not a folder in models_dir and not a hub id "[hf:]org/name"`,
+        { param: "model_id" },
+      );
+    }
+    const fresh: _Slot = {
+      id: request.model_id,
+      source: describeSource(entry.source),
+      status: "loading",
+      progress: null,
+      error: null,
+      loading: null,
+      loaded: null,
+      architecture: null,
+    };
+    this.#slots.set(request.model_id, fresh);
+    fresh.loading = this.#load(fresh, entry, request);
+    try {
+      const loaded = await fresh.loading;
+      return this.#result(loaded, false);
+    } finally {
+      fresh.loading = null;
+    }
+  }
+
+  /** Unloads a model; see the module doc for what happens to requests in flight. */
+  async unload(request: UnloadModelRequest): Promise<UnloadModelResult> {
+    const slot = this.#slots.get(request.model_id);
+    if (!slot || slot.status === "failed") {
+      throw fleetError("model_not_found", `model '${request.model_id}' is not loaded`, { param: "model_id" });
+    }
+    if (slot.status === "loading") {
+      throw fleetError("model_busy", `model '${request.model_id}' is still loading; unload it once loaded`);
+    }
+    if (slot.status === "unloading") {
+      throw fleetError("model_busy", `model '${request.model_id}' is already being unloaded`);
+    }
+    const loaded = slot.loaded!;
+    if (loaded.busy > 0) {
+      if (!request.wait) {
+        throw fleetError(
+          "model_busy",
+          `model '${request.model_id}' has ${loaded.busy} requests in flight; retry with "wait": true to let them finish first`,
+          { extras: { in_flight: loaded.busy } },
+        );
+      }
+      slot.status = "unloading";
+      loaded.admission.close(_unloadingError(request.model_id));
+      const timeoutMs = request.timeout_ms ?? 30_000;
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const drained = await Promise.race([
+        loaded.admission.whenIdle().then(() => true),
+        new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), timeoutMs))),
+      ]);
+      clearTimeout(timer);
+      if (!drained) {
+        loaded.admission.reopen();
+        slot.status = "loaded";
+        throw fleetError(
+          "model_busy",
+          `model '${request.model_id}' still has ${loaded.busy} requests in flight after ${timeoutMs} ms; it stays loaded`,
+          { extras: { in_flight: loaded.busy } },
+        );
+      }
+    }
+    slot.status = "unloading";
+    const freed = loaded.memoryUsedMb;
+    try {
+      await loaded.unload(_unloadingError(request.model_id));
+    } finally {
+      this.#slots.delete(request.model_id);
+    }
+    console.error(`neuron: unloaded ${request.model_id} (${freed} MB freed)`);
+    return { status: "unloaded", model_id: request.model_id, memory_freed_mb: freed };
+  }
+
+  /** The loaded model for an inference request, or the error explaining why it cannot serve. */
+  acquire(modelId: string): LoadedModel {
+    if (this.#draining) throw fleetError("shutting_down", "the neuron is shutting down");
+    const slot = this.#slots.get(modelId);
+    if (slot?.status === "loaded" && slot.loaded) {
+      const fault = slot.loaded.scheduler.fault;
+      if (fault) throw fault;
+      return slot.loaded;
+    }
+    if (slot?.status === "loading") {
+      throw new CortexError(`model '${modelId}' is still loading`, {
+        code: "model_loading",
+        status: 503,
+        retryAfter: 2,
+        param: "model",
+      });
+    }
+    if (slot?.status === "unloading") throw _unloadingError(modelId);
+    throw fleetError(
+      "model_not_found",
+      `model '${modelId}' is not loaded on this neuron (POST /models/load first)`,
+      {
+        param: "model",
+      },
+    );
+  }
+
+  /** Every model on offer or in the registry, for `GET /models`. */
+  async list(): Promise<NeuronModelInfo[]> {
+    const out: NeuronModelInfo[] = [];
+    const seen = new Set<string>();
+    for (const slot of this.#slots.values()) {
+      seen.add(slot.id);
+      out.push(this.#slotInfo(slot));
+    }
+    for (const entry of await this.#catalog.list()) {
+      if (seen.has(entry.id)) continue;
+      out.push({
+        id: entry.id,
+        status: "available",
+        source: describeSource(entry.source),
+        devices: [],
+        memory_used_mb: null,
+        memory_required_mb: null,
+        capabilities: ["text"],
+        limit: null,
+        tool_call: false,
+        reasoning: false,
+        architecture: null,
+        progress: null,
+        error: null,
+      });
+    }
+    return out;
+  }
+
+  /** Per loaded model figures for `GET /health`. */
+  loadStats(): ModelLoadStats[] {
+    const out: ModelLoadStats[] = [];
+    for (const slot of this.#slots.values()) {
+      if (!slot.loaded) continue;
+      const stats = slot.loaded.admission.stats;
+      const throughput = slot.loaded.scheduler.throughput;
+      out.push({
+        id: slot.id,
+        in_flight: stats.inFlight,
+        queue_depth: stats.queueDepth,
+        max_in_flight: slot.loaded.admission.limits.maxInFlight,
+        max_queue: slot.loaded.admission.limits.maxQueue,
+        rejected_queue_full: stats.rejectedQueueFull,
+        rejected_timeout: stats.rejectedTimeout,
+        completed: stats.completed,
+        cancelled: slot.loaded.scheduler.cancelled,
+        tok_s_prefill: Math.round(throughput.prefillTokS * 10) / 10,
+        tok_s_decode: Math.round(throughput.decodeTokS * 10) / 10,
+      });
+    }
+    return out;
+  }
+
+  /** Closes admission everywhere (queued requests get 503 `shutting_down`; running ones go on). */
+  beginDrain(): void {
+    this.#draining = true;
+    const error = fleetError("shutting_down", "the neuron is shutting down");
+    for (const slot of this.#slots.values()) slot.loaded?.admission.close(error);
+  }
+
+  /** Waits (up to `timeoutMs`) for running requests, then unloads every model. */
+  async drainAndUnloadAll(timeoutMs: number): Promise<void> {
+    this.beginDrain();
+    const idle = Promise.all([...this.#slots.values()].map((s) => s.loaded?.admission.whenIdle()));
+    await Promise.race([idle, new Promise((resolve) => setTimeout(resolve, timeoutMs))]);
+    const error = fleetError("shutting_down", "the neuron is shutting down");
+    for (const slot of [...this.#slots.values()]) {
+      if (!slot.loaded) continue;
+      try {
+        await slot.loaded.unload(error);
+      } catch (e) {
+        console.error(`neuron: unloading ${slot.id} at shutdown failed: ${(e as Error).message}`);
+      }
+      this.#slots.delete(slot.id);
+    }
+  }
+
+  async #load(slot: _Slot, entry: CatalogEntry, request: LoadModelRequest): Promise<LoadedModel> {
+    const started = performance.now();
+    try {
+      const folder = await this.#catalog.materialize(entry, (progress) => (slot.progress = progress));
+      const inspected = await inspectModelFolder(folder);
+      slot.architecture = inspected.architecture;
+      const assets = await readModelAssets(folder);
+      const contextLength = request.context_length ?? entry.contextLength ??
+        Math.min(inspected.maxPositionEmbeddings ?? _DEFAULT_CONTEXT_CAP, _DEFAULT_CONTEXT_CAP);
+      const maxSequences = request.max_sequences ?? entry.maxSequences ??
+        this.#config.admission.max_in_flight;
+      const need = estimateNeed(inspected, contextLength, maxSequences);
+      const devices = pickDevices(this.devices(), request.devices ?? entry.devices, need.total);
+      slot.progress = {
+        phase: "loading",
+        done_bytes: 0,
+        total_bytes: inspected.weightBytes,
+        files_done: 0,
+        files_total: inspected.weightFiles.length,
+      };
+      let model;
+      try {
+        model = await this.#plugin.loadModel(folder, { devices, contextLength, maxSequences });
+      } catch (error) {
+        throw loadErrorToCortex(
+          error,
+          request.model_id,
+          need,
+          devices[0],
+          this.devices().find((d) => d.index === devices[0]),
+        );
+      }
+      const loaded = new LoadedModel({
+        id: request.model_id,
+        folder,
+        source: slot.source,
+        model,
+        assets,
+        admission: {
+          maxInFlight: this.#config.admission.max_in_flight,
+          maxQueue: this.#config.admission.max_queue,
+          maxWaitMs: this.#config.admission.max_wait_s * 1000,
+        },
+        maxPromptTokens: this.#config.max_prompt_tokens,
+        loadMs: performance.now() - started,
+        scheduler: this.#scheduler,
+      });
+      slot.loaded = loaded;
+      slot.status = "loaded";
+      slot.progress = null;
+      console.error(
+        `neuron: loaded ${request.model_id} on device ${devices.join(",")} in ${
+          Math.round(loaded.loadMs)
+        } ms ` +
+          `(${loaded.memoryUsedMb} MB, context ${loaded.info.contextLength}, ${loaded.info.maxSequences} slots)`,
+      );
+      return loaded;
+    } catch (error) {
+      const failure = error instanceof CortexError ? error : fleetError("model_load_failed", String(error));
+      slot.status = "failed";
+      slot.error = failure;
+      slot.progress = null;
+      console.error(`neuron: loading ${request.model_id} failed: ${failure.message}`);
+      throw failure;
+    }
+  }
+
+  #result(loaded: LoadedModel, already: boolean): LoadModelResult {
+    return {
+      status: "loaded",
+      model_id: loaded.id,
+      already_loaded: already,
+      devices: loaded.info.devices,
+      memory_used_mb: loaded.memoryUsedMb,
+      load_ms: already ? 0 : Math.round(loaded.loadMs),
+    };
+  }
+
+  #slotInfo(slot: _Slot): NeuronModelInfo {
+    const loaded = slot.loaded;
+    return {
+      id: slot.id,
+      status: slot.status,
+      source: slot.source,
+      devices: loaded ? loaded.info.devices : [],
+      memory_used_mb: loaded ? loaded.memoryUsedMb : null,
+      memory_required_mb: null,
+      capabilities: ["text"],
+      limit: loaded
+        ? {
+          context: loaded.info.contextLength,
+          input: loaded.maxPromptTokens,
+          output: loaded.info.contextLength - 1,
+        }
+        : null,
+      tool_call: loaded ? loaded.tokenizer.markers.toolCall : false,
+      reasoning: loaded ? loaded.tokenizer.markers.reasoning : false,
+      architecture: loaded ? loaded.info.architecture : slot.architecture,
+      progress: slot.progress,
+      error: slot.error ? { code: String(slot.error.code), message: slot.error.message } : null,
+    };
+  }
+}
+
+function _unloadingError(modelId: string): CortexError {
+  return new CortexError(`model '${modelId}' is being unloaded`, {
+    code: "model_unloading",
+    status: 503,
+    retryAfter: 5,
+    param: "model",
+  });
+}

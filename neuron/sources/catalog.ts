@@ -1,0 +1,179 @@
+/**
+ * Which models a neuron offers and where their weights are: `[[models]]` entries (a local
+ * folder or a hub id), the sub-folders of `models_dir`, and any hub id `[scheme:]org/name`
+ * asked for by a load request. Resolving a hub model downloads it into the hub cache (or
+ * finds it there when offline).
+ *
+ * @module
+ */
+import { CortexError } from "@cortex/core/errors";
+import type { NeuronConfig } from "@cortex/core/config";
+import { type LoadProgress, parseHubModelId } from "@cortex/core/fleet";
+import { findCachedSnapshot, readEnv, resolveHubCacheDir } from "./hub_cache.ts";
+import { downloadSnapshot } from "./hub_download.ts";
+
+/** Where a model's files come from. */
+export type ModelSource =
+  | { kind: "folder"; path: string }
+  | { kind: "hub"; id: string; repo: string };
+
+/** A model the neuron can load. */
+export interface CatalogEntry {
+  /** The id clients use. */
+  id: string;
+  /** Its files. */
+  source: ModelSource;
+  /** KV context per sequence (null: the engine default). */
+  contextLength: number | null;
+  /** KV slots (null: the admission's `max_in_flight`). */
+  maxSequences: number | null;
+  /** Device indexes (null: the neuron picks). */
+  devices: number[] | null;
+}
+
+/** Hub schemes that mean the configured `[hub]`. */
+const _HUB_SCHEMES = new Set(["hf", "huggingface"]);
+
+/** The source as shown in `/models` (a folder path or a hub id). */
+export function describeSource(source: ModelSource): string {
+  return source.kind === "folder" ? source.path : source.id;
+}
+
+/**
+ * The model catalogue of one neuron.
+ *
+ * @example
+ * ```ts ignore
+ * const catalog = new ModelCatalog(config);
+ * const entry = await catalog.resolve("Qwen/Qwen3-0.6B"); // a hub entry even if not configured
+ * const folder = await catalog.materialize(entry!, (p) => console.log(p.done_bytes));
+ * ```
+ */
+export class ModelCatalog {
+  readonly #config: NeuronConfig;
+  readonly #cacheDir: string;
+  readonly #token: string | null;
+
+  /** Builds the catalogue; the hub token is read once from `hub.token_env`. */
+  constructor(config: NeuronConfig) {
+    this.#config = config;
+    this.#cacheDir = resolveHubCacheDir(config.hub.cache_dir);
+    this.#token = readEnv(config.hub.token_env) ?? null;
+  }
+
+  /** The hub cache directory in use. */
+  get cacheDir(): string {
+    return this.#cacheDir;
+  }
+
+  /** Configured models, then `models_dir` folders not shadowed by a configured id. */
+  async list(): Promise<CatalogEntry[]> {
+    const entries = this.#config.models.map((m) => this.#fromConfig(m));
+    const ids = new Set(entries.map((e) => e.id));
+    for (const name of await this.#scanModelsDir()) {
+      if (!ids.has(name)) entries.push(this.#fromModelsDir(name));
+    }
+    return entries;
+  }
+
+  /** The entry for an id: configured, a `models_dir` folder, or a hub id; null when none fits. */
+  async resolve(id: string): Promise<CatalogEntry | null> {
+    const configured = this.#config.models.find((m) => m.id === id);
+    if (configured) return this.#fromConfig(configured);
+    if (this.#config.models_dir && !id.includes("/") && (await this.#scanModelsDir()).includes(id)) {
+      return this.#fromModelsDir(id);
+    }
+    const hub = parseHubModelId(id);
+    if (hub === null) return null;
+    if (hub.scheme !== null && !_HUB_SCHEMES.has(hub.scheme)) return null;
+    return {
+      id,
+      source: { kind: "hub", id, repo: hub.repo },
+      contextLength: null,
+      maxSequences: null,
+      devices: null,
+    };
+  }
+
+  /**
+   * The local folder of an entry, downloading a hub model when needed. With `hub.offline`
+   * or an unreachable hub, a cached snapshot is used; without one the load fails.
+   */
+  async materialize(
+    entry: CatalogEntry,
+    onProgress?: (p: LoadProgress) => void,
+    signal?: AbortSignal,
+  ): Promise<string> {
+    if (entry.source.kind === "folder") return entry.source.path;
+    const repo = entry.source.repo;
+    if (this.#config.hub.offline) {
+      const cached = await findCachedSnapshot(this.#cacheDir, repo);
+      if (cached) return cached;
+      throw new CortexError(
+        `model ${entry.id} is not in the hub cache ${this.#cacheDir} and hub.offline is set`,
+        {
+          code: "model_not_found",
+          status: 404,
+        },
+      );
+    }
+    try {
+      return await downloadSnapshot({
+        endpoint: this.#config.hub.endpoint,
+        repo,
+        cacheDir: this.#cacheDir,
+        token: this.#token,
+        onProgress,
+        signal,
+      });
+    } catch (error) {
+      if (error instanceof CortexError && error.code === "hub_unreachable") {
+        const cached = await findCachedSnapshot(this.#cacheDir, repo);
+        if (cached) return cached; // offline fallback: an already-cached snapshot still loads
+      }
+      throw error;
+    }
+  }
+
+  #fromConfig(m: NeuronConfig["models"][number]): CatalogEntry {
+    const source: ModelSource = m.path !== null
+      ? { kind: "folder", path: m.path }
+      : { kind: "hub", id: m.source!, repo: parseHubModelId(m.source!)!.repo };
+    return {
+      id: m.id,
+      source,
+      contextLength: m.context_length,
+      maxSequences: m.max_sequences,
+      devices: m.devices,
+    };
+  }
+
+  #fromModelsDir(name: string): CatalogEntry {
+    return {
+      id: name,
+      source: { kind: "folder", path: `${this.#config.models_dir}/${name}` },
+      contextLength: null,
+      maxSequences: null,
+      devices: null,
+    };
+  }
+
+  async #scanModelsDir(): Promise<string[]> {
+    const dir = this.#config.models_dir;
+    if (!dir) return [];
+    const names: string[] = [];
+    try {
+      for await (const entry of Deno.readDir(dir)) {
+        if (!entry.isDirectory && !entry.isSymlink) continue;
+        try {
+          if ((await Deno.stat(`${dir}/${entry.name}/config.json`)).isFile) names.push(entry.name);
+        } catch {
+          // not a model folder
+        }
+      }
+    } catch {
+      return [];
+    }
+    return names.sort();
+  }
+}

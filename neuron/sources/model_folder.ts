@@ -1,0 +1,129 @@
+/**
+ * Checks a local Hugging Face model folder before it goes to the engine: it must exist
+ * and hold `config.json`, safetensors weights and `tokenizer.json`. Also estimates the
+ * memory a load will need, so an over-budget load is refused with numbers rather than
+ * attempted.
+ *
+ * @module
+ */
+import { CortexError } from "@cortex/core/errors";
+
+/** What a model folder holds. */
+export interface ModelFolderInfo {
+  /** The folder. */
+  path: string;
+  /** Parsed `config.json`. */
+  config: Record<string, unknown>;
+  /** `architectures[0]` from `config.json`, e.g. `Qwen3ForCausalLM`. */
+  architecture: string | null;
+  /** Safetensors files (relative names). */
+  weightFiles: string[];
+  /** Their total size in bytes. */
+  weightBytes: number;
+  /** `max_position_embeddings`, or null. */
+  maxPositionEmbeddings: number | null;
+  /** KV-cache bytes per token per sequence, assuming f32 storage (an upper bound). */
+  kvBytesPerToken: number;
+}
+
+function _bad(message: string): CortexError {
+  return new CortexError(message, { code: "bad_model_folder", status: 422 });
+}
+
+/**
+ * Inspects a folder; throws a 422 `bad_model_folder` naming what is missing.
+ *
+ * @example
+ * ```ts
+ * import { inspectModelFolder } from "./model_folder.ts";
+ * const info = await inspectModelFolder("neuron/testdata/models/tiny-qwen3-f32");
+ * info.architecture; // "Qwen3ForCausalLM"
+ * ```
+ */
+export async function inspectModelFolder(path: string): Promise<ModelFolderInfo> {
+  let stat: Deno.FileInfo;
+  try {
+    stat = await Deno.stat(path);
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) throw _bad(`model folder ${path} does not exist`);
+    throw _bad(`model folder ${path} cannot be read: ${(error as Error).message}`);
+  }
+  if (!stat.isDirectory) throw _bad(`model folder ${path} is not a directory`);
+  const config = await _readConfig(path);
+  const weightFiles = await _weightFiles(path);
+  if (weightFiles.length === 0) {
+    throw _bad(
+      `model folder ${path} has no safetensors weights (model.safetensors or model.safetensors.index.json)`,
+    );
+  }
+  let weightBytes = 0;
+  for (const file of weightFiles) {
+    try {
+      weightBytes += (await Deno.stat(`${path}/${file}`)).size;
+    } catch {
+      throw _bad(`model folder ${path}: weight shard ${file} is missing`);
+    }
+  }
+  try {
+    await Deno.stat(`${path}/tokenizer.json`);
+  } catch {
+    throw _bad(`model folder ${path} has no tokenizer.json`);
+  }
+  const text =
+    (config.text_config && typeof config.text_config === "object" ? config.text_config : config) as Record<
+      string,
+      unknown
+    >;
+  const num = (key: string): number | null => (typeof text[key] === "number" ? text[key] as number : null);
+  const layers = num("num_hidden_layers") ?? 0;
+  const heads = num("num_attention_heads") ?? 1;
+  const kvHeads = num("num_key_value_heads") ?? heads;
+  const headDim = num("head_dim") ?? Math.floor((num("hidden_size") ?? 0) / heads);
+  const architectures = config.architectures;
+  return {
+    path,
+    config,
+    architecture: Array.isArray(architectures) && typeof architectures[0] === "string"
+      ? architectures[0]
+      : null,
+    weightFiles,
+    weightBytes,
+    maxPositionEmbeddings: num("max_position_embeddings"),
+    kvBytesPerToken: 2 * layers * kvHeads * headDim * 4,
+  };
+}
+
+async function _readConfig(path: string): Promise<Record<string, unknown>> {
+  let text: string;
+  try {
+    text = await Deno.readTextFile(`${path}/config.json`);
+  } catch {
+    throw _bad(`model folder ${path} has no config.json`);
+  }
+  try {
+    const config = JSON.parse(text);
+    if (config === null || typeof config !== "object" || Array.isArray(config)) {
+      throw new Error("not an object");
+    }
+    return config;
+  } catch (error) {
+    throw _bad(`model folder ${path}: config.json is not a JSON object: ${(error as Error).message}`);
+  }
+}
+
+async function _weightFiles(path: string): Promise<string[]> {
+  try {
+    const index = JSON.parse(await Deno.readTextFile(`${path}/model.safetensors.index.json`));
+    const shards = new Set<string>(
+      Object.values(index?.weight_map ?? {}).filter((v) => typeof v === "string") as string[],
+    );
+    if (shards.size > 0) return [...shards].sort();
+  } catch {
+    // no index: a single file
+  }
+  const files: string[] = [];
+  for await (const entry of Deno.readDir(path)) {
+    if ((entry.isFile || entry.isSymlink) && entry.name.endsWith(".safetensors")) files.push(entry.name);
+  }
+  return files.sort();
+}
