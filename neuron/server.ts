@@ -58,6 +58,7 @@ export function startNeuron(config: NeuronConfig, options: StartNeuronOptions = 
 }
 
 function _start(config: NeuronConfig, options: StartNeuronOptions): RunningNeuron {
+  const token = _resolveToken(config);
   const plugin = Plugin.open({
     ...(config.plugin ? { libraryPath: config.plugin } : {}),
     cpuDevices: config.devices.cpu_devices,
@@ -84,7 +85,7 @@ function _start(config: NeuronConfig, options: StartNeuronOptions): RunningNeuro
     discovery: buildDiscovery(devices, config.max_prompt_tokens),
     startedAt: performance.now(),
     draining: () => draining,
-    token: config.token ?? (config.token_env ? readEnv(config.token_env) ?? null : null),
+    token,
   });
   const listen = _splitListen(config.listen);
   const port = options.port ?? listen.port;
@@ -114,4 +115,19 @@ function _start(config: NeuronConfig, options: StartNeuronOptions): RunningNeuro
       return stopping;
     },
   };
+}
+
+/** The bearer token the gateway must send; a `token_env` naming an unset variable is a startup error,
+ * never a silently open neuron. */
+function _resolveToken(config: NeuronConfig): string | null {
+  if (config.token) return config.token;
+  if (!config.token_env) return null;
+  const token = readEnv(config.token_env);
+  if (!token) {
+    throw new Error(
+      `neuron.toml: token_env: environment variable ${config.token_env} is unset or empty ` +
+        "(set it, or remove token_env to run without a bearer token)",
+    );
+  }
+  return token;
 }
