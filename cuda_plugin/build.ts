@@ -18,7 +18,10 @@ const defaultCudaArchs = ["80", "86", "89", "90"];
 const cxxFlags = [
   "-std=c++17",
   "-O3",
-  "-march=native",
+  // A portable baseline: the hot loops (cpu/kernels_avx2.cpp, cpu/kernels_avx512.cpp) are compiled for
+  // their ISA with target pragmas and picked at run time, so one .so runs on any x86-64-v2 CPU.
+  "-march=x86-64-v2",
+  "-mtune=native",
   "-fPIC",
   "-pthread",
   "-Wall",
@@ -27,6 +30,7 @@ const cxxFlags = [
   "-fvisibility=hidden",
   `-I${root}/include`,
   `-I${root}/src`,
+  `-I${root}/cuda`,
 ];
 
 interface CompileUnit {
@@ -123,15 +127,14 @@ async function main(): Promise<void> {
     a.trim()
   );
 
-  const headers = [
+  // nvcc units never include cpu/ headers, so CPU kernel edits do not recompile the CUDA backend.
+  const sharedHeaders = [
     ...await listFiles(`${root}/include`, [".h"]),
     ...await listFiles(`${root}/src`, [".h"]),
-    ...await listFiles(`${root}/cpu`, [".h"]),
     ...await listFiles(`${root}/cuda`, [".h", ".cuh"]),
   ];
-  const headerDigest = await sha256(
-    await Promise.all(headers.map(async (h) => sha256([h, await Deno.readFile(h)]))),
-  );
+  const headerDigest = await digestFiles([...sharedHeaders, ...await listFiles(`${root}/cpu`, [".h"])]);
+  const cudaHeaderDigest = await digestFiles(sharedHeaders);
 
   const defines = withCuda ? ["-DCORTEX_WITH_CUDA=1"] : [];
   const cxxSources = [
@@ -167,7 +170,9 @@ async function main(): Promise<void> {
     }
   }
 
-  const compiled = await compileChanged(units, headerDigest);
+  const cudaUnits = units.filter((unit) => unit.source.endsWith(".cu"));
+  const compiled = await compileChanged(units.filter((unit) => !unit.source.endsWith(".cu")), headerDigest) +
+    await compileChanged(cudaUnits, cudaHeaderDigest);
   const objects = units.map((unit) => unit.object);
   const linkCommand = withCuda
     ? [
@@ -199,8 +204,17 @@ async function main(): Promise<void> {
   await Deno.writeTextFile(`${libraryPath}.stamp`, linkStamp);
 }
 
+async function digestFiles(paths: string[]): Promise<string> {
+  return await sha256(
+    await Promise.all(paths.map(async (path) => sha256([path, await Deno.readFile(path)]))),
+  );
+}
+
+/** SASS for every architecture, plus PTX of the newest so later GPUs can JIT-compile it. */
 function gencode(archs: string[]): string[] {
-  return archs.flatMap((arch) => ["-gencode", `arch=compute_${arch},code=sm_${arch}`]);
+  const sass = archs.flatMap((arch) => ["-gencode", `arch=compute_${arch},code=sm_${arch}`]);
+  const newest = archs.reduce((a, b) => (Number(b) > Number(a) ? b : a));
+  return [...sass, "-gencode", `arch=compute_${newest},code=compute_${newest}`];
 }
 
 if (import.meta.main) {

@@ -1,16 +1,19 @@
 // cpu_backend.cpp — the CPU backend: memory budget accounting, buffers, and the forward-pass ops
-// written as plain loops the compiler vectorises (-O3 -march=native), spread over the device's
-// thread pool. bf16/f16 weights stay in their dtype and are widened to f32 one row at a time inside
-// matmul, so a weight row is converted once per step however many rows the batch has.
+// spread over the device's thread pool. Matmul and attention run the SIMD kernels of cpu_simd.h
+// for the device's CpuIsa (AVX-512, AVX2 or scalar, picked at run time); bf16/f16 weights stay in
+// their dtype and are widened in registers. Matmul is a blocked GEMM: tasks are (weight rows ×
+// batch rows) tiles, so in prefill each weight tile is read once per 48 prompt rows.
 #include <sys/mman.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cstdlib>
 #include <cstring>
 #include <vector>
 
 #include "backend.h"
 #include "cpu_kernels.h"
+#include "cpu_simd.h"
 #include "error.h"
 #include "thread_pool.h"
 
@@ -21,8 +24,11 @@ constexpr size_t kMapThreshold = 1 << 16;  // buffers this large come from mmap 
 
 class CpuBackend final : public Backend {
  public:
-  CpuBackend(const std::string& device_name, int threads, int64_t budget)
-      : pool_(threads, device_name), budget_(budget), scratch_(static_cast<size_t>(pool_.size())) {}
+  CpuBackend(const std::string& device_name, int threads, int64_t budget, const SimdKernels& kernels)
+      : pool_(threads, device_name), budget_(budget), scratch_(static_cast<size_t>(pool_.size())),
+        k_(kernels) {}
+
+  int kernel_isa() const override { return k_.isa; }
 
   MemoryInfo memory() const override { return {budget_, budget_ - used_}; }
 
@@ -88,26 +94,63 @@ class CpuBackend final : public Backend {
 
   void rmsnorm(float* out, const float* x, const float* weight, int rows, int dim, float eps) override {
     parallel(rows, static_cast<int64_t>(rows) * dim, [&](int64_t r, int) {
-      rmsnorm_row(out + r * dim, x + r * dim, weight, dim, eps);
+      const float* in = x + r * dim;
+      float* o = out + r * dim;
+      const float scale = rms_scale(k_.dot(in, in, dim), dim, eps);
+      for (int j = 0; j < dim; j++) o[j] = rmsnorm_element(in[j], scale, weight[j]);
     });
   }
 
   void matmul(float* out, const float* x, const Tensor& w, int n) override {
     const int64_t d = w.rows;
     const int64_t k = w.cols;
-    ensure_scratch(static_cast<size_t>(k));
-    const int64_t chunk = std::max<int64_t>(1, d / (static_cast<int64_t>(pool_.size()) * 8));
-    const int64_t tasks = (d + chunk - 1) / chunk;
-    parallel(tasks, d * k * n, [&](int64_t t, int thread) {
-      float* row_buffer = scratch_[static_cast<size_t>(thread)].data();
-      const int64_t end = std::min(d, (t + 1) * chunk);
-      for (int64_t r = t * chunk; r < end; r++) {
-        const float* row = w.dtype == DType::F32 ? static_cast<const float*>(w.data) + r * k : row_buffer;
-        if (w.dtype != DType::F32) widen_row(w, r, row_buffer);
-        for (int i = 0; i < n; i++) out[static_cast<int64_t>(i) * d + r] = dot(x + static_cast<int64_t>(i) * k, row,
-            k);
-      }
+    const int dtype = w.dtype == DType::F32 ? kSimdF32 : w.dtype == DType::BF16 ? kSimdBf16 : kSimdF16;
+    // Batch tiles of 48 rows (8 register blocks of 6) keep x's tile in L2 while a weight tile of
+    // 32 rows streams past it; a small batch is one tile and the rows are split finer instead.
+    const int64_t x_tile = n <= 48 ? n : 48;
+    const int64_t x_tiles = (n + x_tile - 1) / x_tile;
+    const int64_t threads = pool_.size();
+    int64_t row_tile = n <= 48 ? std::max<int64_t>(4, d / (threads * 8)) : 32;
+    row_tile = (row_tile + 3) / 4 * 4;
+    const int64_t row_tiles = (d + row_tile - 1) / row_tile;
+    parallel(row_tiles * x_tiles, d * k * n, [&](int64_t t, int) {
+      const int64_t rt = t / x_tiles;
+      const int64_t xt = t % x_tiles;
+      k_.matmul(out, x, w.data, dtype, d, k, xt * x_tile, std::min<int64_t>(n, (xt + 1) * x_tile), rt * row_tile,
+                std::min(d, (rt + 1) * row_tile));
     });
+  }
+
+  double measure_read_bandwidth(int64_t bytes) override {
+    const int64_t count = bytes / static_cast<int64_t>(sizeof(float));
+    const size_t size = static_cast<size_t>(count) * sizeof(float);
+    float* data = static_cast<float*>(allocate(size));
+    const int64_t threads = pool_.size();
+    const int64_t chunk = (count / threads + 15) / 16 * 16;
+    std::vector<float> sink(static_cast<size_t>(threads), 0.0f);
+    // Fill with the same threads that will read, so pages are local to them.
+    pool_.run(threads, [&](int64_t t, int) {
+      const int64_t begin = std::min(count, t * chunk);
+      const int64_t end = std::min(count, begin + chunk);
+      for (int64_t i = begin; i < end; i++) data[i] = 1.0f;
+    });
+    double best = 0;
+    for (int pass = 0; pass < 5; pass++) {
+      const auto start = std::chrono::steady_clock::now();
+      pool_.run(threads, [&](int64_t t, int) {
+        const int64_t begin = std::min(count, t * chunk);
+        const int64_t end = std::min(count, begin + chunk);
+        sink[static_cast<size_t>(t)] += k_.stream_sum(data + begin, end - begin);
+      });
+      const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+      if (seconds > 0) best = std::max(best, static_cast<double>(size) / seconds);
+    }
+    float total = 0;
+    for (float v : sink) total += v;
+    volatile float keep = total;  // the sums must not be optimised away
+    (void)keep;
+    deallocate(data, size);
+    return best;
   }
 
   void add_bias(float* x, const float* bias, int rows, int dim) override {
@@ -143,8 +186,9 @@ class CpuBackend final : public Backend {
       const int h = static_cast<int>(task % heads);
       const int kv_head = h / (heads / kv_heads);
       const size_t q_at = (static_cast<size_t>(r) * heads + h) * head_dim;
-      attend_head(out + q_at, q + q_at, cache, layer, rows.slots[r], rows.positions[r], kv_head, head_dim,
-                  scratch_[static_cast<size_t>(thread)].data());
+      const size_t base = cache.offset(layer, rows.slots[r], 0) + static_cast<size_t>(kv_head) * head_dim;
+      k_.attend(out + q_at, q + q_at, cache.keys + base, cache.values + base, cache.kv_dim, rows.positions[r] + 1,
+                head_dim, scratch_[static_cast<size_t>(thread)].data());
     });
   }
 
@@ -184,12 +228,35 @@ class CpuBackend final : public Backend {
   int64_t budget_;
   int64_t used_ = 0;
   std::vector<std::vector<float>> scratch_;  // one per pool thread
+  const SimdKernels& k_;
 };
 
 }  // namespace
 
-std::unique_ptr<Backend> make_cpu_backend(const std::string& device_name, int threads, int64_t budget_bytes) {
-  return std::make_unique<CpuBackend>(device_name, threads, budget_bytes);
+int detect_cpu_isa() {
+  __builtin_cpu_init();
+  if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl")
+      && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) {
+    return kCpuIsaAvx512;
+  }
+  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c")) {
+    return kCpuIsaAvx2;
+  }
+  return kCpuIsaScalar;
+}
+
+std::unique_ptr<Backend> make_cpu_backend(const std::string& device_name, int threads, int64_t budget_bytes,
+                                          int isa) {
+  const int best = detect_cpu_isa();
+  if (isa == kCpuIsaAuto) isa = best;
+  if (isa > best) {
+    throw Error(CX_ERR_UNSUPPORTED_ARCH, device_name + ": CPU kernels for ISA " + std::to_string(isa)
+        + " were asked for but this CPU supports at most " + std::to_string(best));
+  }
+  const SimdKernels& kernels = isa == kCpuIsaAvx512 ? simd_kernels_avx512()
+      : isa == kCpuIsaAvx2                          ? simd_kernels_avx2()
+                                                    : simd_kernels_scalar();
+  return std::make_unique<CpuBackend>(device_name, threads, budget_bytes, kernels);
 }
 
 }  // namespace cx

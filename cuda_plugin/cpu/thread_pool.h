@@ -1,5 +1,6 @@
 // thread_pool.h — a persistent pool of compute threads for one CPU device. The device's worker
-// thread calls run() and takes part as thread 0; helpers wait on a condition variable between runs.
+// thread calls run() and takes part as thread 0; helpers spin briefly, then wait on a condition
+// variable between runs.
 #pragma once
 
 #include <atomic>
@@ -36,9 +37,9 @@ class ThreadPool {
   std::mutex mutex_;
   std::condition_variable wake_;
   std::condition_variable done_;
-  uint64_t generation_ = 0;
-  bool stop_ = false;
-  int active_helpers_ = 0;
+  std::atomic<uint64_t> generation_{0};
+  std::atomic<bool> stop_{false};
+  std::atomic<int> active_helpers_{0};
   const std::function<void(int64_t, int)>* task_ = nullptr;
   int64_t task_count_ = 0;
   std::atomic<int64_t> next_task_{0};

@@ -52,6 +52,7 @@ typedef enum cx_status {
 #define CX_DEVICE_FIELD_POISONED 4       /* 1 when poisoned */
 #define CX_DEVICE_FIELD_CC_MAJOR 5       /* cuda compute capability, -1 on cpu */
 #define CX_DEVICE_FIELD_CC_MINOR 6
+#define CX_DEVICE_FIELD_CPU_ISA 7        /* cpu kernels: 1 = scalar, 2 = avx2, 3 = avx512; 0 on cuda */
 #define CX_DEVICE_FIELDS 8
 
 /* Fields written by cx_model_info into `out` (int64 each). */
@@ -86,6 +87,11 @@ CX_API int32_t cx_abi_version(void);
  * the available cores divided by `cpu_devices`. Worker threads start when a device gets its first job. */
 CX_API int32_t cx_runtime_open(int32_t cpu_devices, int64_t cpu_budget_bytes, int32_t cpu_threads,
                                int32_t* out_runtime, char* err, int32_t err_cap);
+/** cx_runtime_open with a CPU kernel instruction set: `cpu_isa` 0 = the best the CPU has (cpuid),
+ * 1 = scalar, 2 = AVX2 + FMA, 3 = AVX-512 (F, BW, VL, BF16). Asking for one the CPU lacks is
+ * CX_ERR_INVALID_ARGUMENT. Lets tests run every kernel path on one machine. */
+CX_API int32_t cx_runtime_open_ex(int32_t cpu_devices, int64_t cpu_budget_bytes, int32_t cpu_threads,
+                                  int32_t cpu_isa, int32_t* out_runtime, char* err, int32_t err_cap);
 /** Stops and joins every worker thread of the runtime; queued jobs fail. Idempotent. */
 CX_API int32_t cx_runtime_close(int32_t runtime);
 /** Closes every runtime of the process (for exit paths). */
@@ -139,6 +145,10 @@ CX_API int32_t cx_submit_memory_query(int32_t runtime, int32_t device, int32_t* 
 /** TEST HOOK: a job that sleeps `ms` milliseconds on the device worker (cut short by close). */
 CX_API int32_t cx_debug_submit_sleep(int32_t runtime, int32_t device, int32_t ms, int32_t* out_job, char* err,
                                      int32_t err_cap);
+/** DIAGNOSTIC: a job that streams a `bytes` buffer with the device's compute threads (several passes)
+ * and returns the best read bandwidth seen, in bytes/s, as the job's single float. CPU devices only. */
+CX_API int32_t cx_debug_submit_bandwidth(int32_t runtime, int32_t device, int64_t bytes, int32_t* out_job,
+                                         char* err, int32_t err_cap);
 /** TEST HOOK: a job that raises a fatal device fault, poisoning the device. */
 CX_API int32_t cx_debug_submit_fault(int32_t runtime, int32_t device, int32_t* out_job, char* err,
                                      int32_t err_cap);

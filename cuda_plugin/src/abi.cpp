@@ -67,6 +67,23 @@ CX_API int32_t cx_runtime_open(int32_t cpu_devices, int64_t cpu_budget_bytes, in
   });
 }
 
+CX_API int32_t cx_runtime_open_ex(int32_t cpu_devices, int64_t cpu_budget_bytes, int32_t cpu_threads,
+                                  int32_t cpu_isa, int32_t* out_runtime, char* err, int32_t err_cap) {
+  if (cpu_isa < kCpuIsaAuto || cpu_isa > kCpuIsaAvx512) {
+    write_text(err, err_cap, "cpuIsa must be 0 (auto), 1 (scalar), 2 (avx2) or 3 (avx512), got "
+        + std::to_string(cpu_isa));
+    return CX_ERR_INVALID_ARGUMENT;
+  }
+  return guarded(err, err_cap, [&] {
+    require_output(out_runtime, "out_runtime");
+    if (cpu_devices < 0 || cpu_devices > 64) throw Error(CX_ERR_INVALID_ARGUMENT,
+        "cpuDevices must be in [0, 64], got " + std::to_string(cpu_devices));
+    if (cpu_threads > 1024) throw Error(CX_ERR_INVALID_ARGUMENT, "cpuThreadsPerDevice must be at most 1024, got "
+        + std::to_string(cpu_threads));
+    *out_runtime = open_runtime(cpu_devices, cpu_budget_bytes, cpu_threads, cpu_isa);
+  });
+}
+
 CX_API int32_t cx_runtime_close(int32_t runtime) {
   return guarded(nullptr, 0, [&] {
     if (!close_runtime(runtime)) throw Error(CX_ERR_NOT_FOUND, "runtime is not open");
@@ -99,6 +116,7 @@ CX_API int32_t cx_device_info(int32_t runtime, int32_t device, int64_t* out, cha
     out[CX_DEVICE_FIELD_POISONED] = d.poisoned() ? 1 : 0;
     out[CX_DEVICE_FIELD_CC_MAJOR] = spec.cc_major;
     out[CX_DEVICE_FIELD_CC_MINOR] = spec.cc_minor;
+    out[CX_DEVICE_FIELD_CPU_ISA] = spec.cuda ? 0 : spec.cpu_isa;
     write_text(name, name_cap, spec.name);
     write_text(features, features_cap, spec.features);
   });
@@ -226,6 +244,18 @@ CX_API int32_t cx_debug_submit_sleep(int32_t runtime, int32_t device, int32_t ms
     require_output(out_job, "out_job");
     if (ms < 0) throw Error(CX_ERR_INVALID_ARGUMENT, "ms must be >= 0");
     *out_job = find_runtime(runtime)->submit(device, debug_sleep_job(ms));
+  });
+}
+
+CX_API int32_t cx_debug_submit_bandwidth(int32_t runtime, int32_t device, int64_t bytes, int32_t* out_job,
+                                         char* err, int32_t err_cap) {
+  return guarded(err, err_cap, [&] {
+    require_output(out_job, "out_job");
+    if (bytes < (int64_t{1} << 20) || bytes > (int64_t{1} << 34)) {
+      throw Error(CX_ERR_INVALID_ARGUMENT, "bandwidth probe size must be in [1 MiB, 16 GiB], got "
+          + std::to_string(bytes));
+    }
+    *out_job = find_runtime(runtime)->submit(device, debug_bandwidth_job(bytes));
   });
 }
 

@@ -9,6 +9,7 @@
 #include <memory>
 #include <string>
 
+#include "error.h"
 #include "safetensors.h"
 
 namespace cx {
@@ -97,10 +98,28 @@ class Backend {
   virtual void add(float* x, const float* y, int64_t count) = 0;
   /** out[j] = x[rows[j]] for m rows of `dim`. */
   virtual void gather_rows(float* out, const float* x, const int32_t* rows, int m, int dim) = 0;
+
+  /** Streams a `bytes` buffer with the backend's own compute threads and returns the best read
+   * bandwidth seen, in bytes per second (the bound decode speed is judged against). Backends that
+   * cannot measure it throw unsupported_architecture. */
+  virtual double measure_read_bandwidth(int64_t bytes) {
+    throw Error(CX_ERR_UNSUPPORTED_ARCH, "this backend cannot measure its read bandwidth (asked for "
+        + std::to_string(bytes) + " bytes)");
+  }
+  /** The instruction set the backend's kernels run with (CPU: CpuIsa; other backends: 0). */
+  virtual int kernel_isa() const { return 0; }
 };
 
+/** CPU kernel instruction sets, chosen at run time (cpuid) unless a device is told otherwise. */
+enum CpuIsa : int { kCpuIsaAuto = 0, kCpuIsaScalar = 1, kCpuIsaAvx2 = 2, kCpuIsaAvx512 = 3 };
+
+/** The best CpuIsa this CPU supports (AVX-512 needs F, BW, VL and BF16; AVX2 needs FMA and F16C). */
+int detect_cpu_isa();
+
 /** Creates the CPU backend: `threads` compute threads (the worker thread is one of them) named
- * after `device_name`, and a memory budget of `budget_bytes`. */
-std::unique_ptr<Backend> make_cpu_backend(const std::string& device_name, int threads, int64_t budget_bytes);
+ * after `device_name`, a memory budget of `budget_bytes`, and kernels for `isa` (a CpuIsa; Auto
+ * picks detect_cpu_isa()). Throws unsupported_architecture when the CPU lacks `isa`. */
+std::unique_ptr<Backend> make_cpu_backend(const std::string& device_name, int threads, int64_t budget_bytes,
+                                          int isa = kCpuIsaAuto);
 
 }  // namespace cx

@@ -6,7 +6,7 @@
 
 #include <new>
 
-#include "cuda_devices.h"
+#include "cuda_backend.h"
 #include "error.h"
 
 namespace cx {
@@ -60,18 +60,17 @@ void Device::poison(const std::string& reason) {
 }
 
 std::unique_ptr<Backend> Device::create_backend() {
-  if (spec_.cuda) {
-    throw Error(CX_ERR_UNSUPPORTED_ARCH, "device " + std::to_string(spec_.index)
-        + " is a CUDA device, and the CUDA compute backend is not implemented yet; load on a CPU device");
-  }
-  return make_cpu_backend(thread_name(), spec_.threads, spec_.memory_total);
+  // A CUDA device's backend makes the device current on this (its worker) thread and owns its stream.
+  if (spec_.cuda) return make_cuda_backend(spec_.ordinal, thread_name());
+  return make_cpu_backend(thread_name(), spec_.threads, spec_.memory_total, spec_.cpu_isa);
 }
 
-void Device::run_job(int32_t job, JobFn& fn, WorkerContext* context, const std::string& backend_error) {
+void Device::run_job(int32_t job, JobFn& fn, WorkerContext* context, cx_status backend_status,
+                     const std::string& backend_error) {
   JobResult result;
   try {
     if (poisoned_) throw Error(CX_ERR_DEVICE_POISONED, poison_message());
-    if (context == nullptr) throw Error(CX_ERR_UNSUPPORTED_ARCH, backend_error);
+    if (context == nullptr) throw Error(backend_status, backend_error);
     fn(*context, result);
   } catch (const Error& error) {
     result = JobResult();
@@ -105,8 +104,13 @@ void Device::worker_main() {
   pthread_setname_np(pthread_self(), thread_name().c_str());
   std::unique_ptr<Backend> backend;
   std::string backend_error;
+  cx_status backend_status = CX_ERR_UNSUPPORTED_ARCH;
   try {
     backend = create_backend();
+  } catch (const Error& error) {
+    backend_error = error.what();
+    backend_status = error.code();
+    if (error.fatal()) poison(error.what());
   } catch (const std::exception& error) {
     backend_error = error.what();
   }
@@ -124,7 +128,7 @@ void Device::worker_main() {
         job = std::move(queue_.front());
         queue_.pop_front();
       }
-      run_job(job.first, job.second, context.get(), backend_error);
+      run_job(job.first, job.second, context.get(), backend_status, backend_error);
     }
     std::deque<std::pair<int32_t, JobFn>> abandoned;
     {

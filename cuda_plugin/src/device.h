@@ -34,6 +34,7 @@ struct DeviceSpec {
   int64_t memory_free = 0;
   int cc_major = -1;
   int cc_minor = -1;
+  int cpu_isa = 0;           // CpuIsa the CPU backend must use (0: detect)
 };
 
 /** A finished job: status, error text, and its result arrays. */
@@ -79,7 +80,8 @@ class Device {
  private:
   void worker_main();
   std::unique_ptr<Backend> create_backend();
-  void run_job(int32_t job, JobFn& fn, WorkerContext* context, const std::string& backend_error);
+  void run_job(int32_t job, JobFn& fn, WorkerContext* context, cx_status backend_status,
+               const std::string& backend_error);
   void poison(const std::string& reason);
 
   DeviceSpec spec_;

@@ -105,4 +105,10 @@ JobFn debug_fault_job() {
   };
 }
 
+JobFn debug_bandwidth_job(int64_t bytes) {
+  return [bytes](WorkerContext& w, JobResult& result) {
+    result.floats = {static_cast<float>(w.backend.measure_read_bandwidth(bytes))};
+  };
+}
+
 }  // namespace cx

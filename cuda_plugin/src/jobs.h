@@ -20,5 +20,7 @@ JobFn memory_query_job();
 JobFn debug_sleep_job(int ms);
 /** TEST HOOK: raises a fatal error, which poisons the device. */
 JobFn debug_fault_job();
+/** Measures the device's read bandwidth over a `bytes` buffer; one float result (bytes/s). */
+JobFn debug_bandwidth_job(int64_t bytes);
 
 }  // namespace cx

@@ -77,6 +77,7 @@ class Model {
   std::vector<int32_t> slot_owner;  // sequence handle per KV slot, 0 when free
   std::map<int32_t, Sequence> sequences;
   std::vector<std::pair<void*, size_t>> buffers;  // every device buffer the model allocated
+  std::vector<float> host_logits;  // a step's logits on the host; grows only, so decode allocates nothing
 
   /** Allocates a zeroed f32 device buffer owned by the model. */
   float* alloc_f32(size_t count);

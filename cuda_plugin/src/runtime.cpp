@@ -9,7 +9,7 @@
 #include <fstream>
 #include <thread>
 
-#include "cuda_devices.h"
+#include "cuda_backend.h"
 #include "error.h"
 
 namespace cx {
@@ -61,7 +61,7 @@ std::string cpu_features() {
 
 }  // namespace
 
-Runtime::Runtime(int cpu_devices, int64_t cpu_budget_bytes, int cpu_threads) {
+Runtime::Runtime(int cpu_devices, int64_t cpu_budget_bytes, int cpu_threads, int cpu_isa) {
   auto complete = [this](int32_t job, JobResult&& result) { this->complete(job, std::move(result)); };
   const std::vector<CudaDeviceInfo> gpus = cuda_enumerate_devices();
   for (size_t i = 0; i < gpus.size(); i++) {
@@ -74,10 +74,20 @@ Runtime::Runtime(int cpu_devices, int64_t cpu_budget_bytes, int cpu_threads) {
     spec.threads = gpus[i].multiprocessors;
     spec.memory_total = gpus[i].memory_total;
     spec.memory_free = gpus[i].memory_total;
+    int64_t total = 0;
+    int64_t free_bytes = 0;
+    if (cuda_memory_info(static_cast<int>(i), &total, &free_bytes)) spec.memory_free = free_bytes;
     spec.cc_major = gpus[i].cc_major;
     spec.cc_minor = gpus[i].cc_minor;
     devices_.push_back(std::make_unique<Device>(spec, complete));
   }
+  const int best_isa = detect_cpu_isa();
+  if (cpu_isa > best_isa) {
+    static const char* const names[] = {"auto", "scalar", "avx2", "avx512"};
+    throw Error(CX_ERR_INVALID_ARGUMENT, std::string("cpuIsa ") + names[cpu_isa] + " is not supported by this CPU "
+        + "(best: " + names[best_isa] + ")");
+  }
+  const int isa = cpu_isa == kCpuIsaAuto ? best_isa : cpu_isa;
   const int threads = cpu_threads > 0 ? cpu_threads : std::max(1, available_cores() / std::max(1, cpu_devices));
   const int64_t budget = cpu_budget_bytes > 0 ? cpu_budget_bytes : physical_memory();
   const std::string name = cpu_model_name();
@@ -91,6 +101,7 @@ Runtime::Runtime(int cpu_devices, int64_t cpu_budget_bytes, int cpu_threads) {
     spec.threads = threads;
     spec.memory_total = budget;
     spec.memory_free = budget;
+    spec.cpu_isa = isa;
     devices_.push_back(std::make_unique<Device>(spec, complete));
   }
 }
@@ -224,8 +235,8 @@ Registry& registry() {
 
 }  // namespace
 
-int32_t open_runtime(int cpu_devices, int64_t cpu_budget_bytes, int cpu_threads) {
-  auto runtime = std::make_shared<Runtime>(cpu_devices, cpu_budget_bytes, cpu_threads);
+int32_t open_runtime(int cpu_devices, int64_t cpu_budget_bytes, int cpu_threads, int cpu_isa) {
+  auto runtime = std::make_shared<Runtime>(cpu_devices, cpu_budget_bytes, cpu_threads, cpu_isa);
   Registry& r = registry();
   std::lock_guard<std::mutex> lock(r.mutex);
   const int32_t handle = r.next++;

@@ -26,7 +26,7 @@ struct ModelRecord {
 
 class Runtime {
  public:
-  Runtime(int cpu_devices, int64_t cpu_budget_bytes, int cpu_threads);
+  Runtime(int cpu_devices, int64_t cpu_budget_bytes, int cpu_threads, int cpu_isa = 0);
   ~Runtime();
   Runtime(const Runtime&) = delete;
   Runtime& operator=(const Runtime&) = delete;
@@ -72,7 +72,7 @@ class Runtime {
 };
 
 /** Global registry of runtimes. */
-int32_t open_runtime(int cpu_devices, int64_t cpu_budget_bytes, int cpu_threads);
+int32_t open_runtime(int cpu_devices, int64_t cpu_budget_bytes, int cpu_threads, int cpu_isa = 0);
 /** The runtime for `handle`; throws not_found. */
 std::shared_ptr<Runtime> find_runtime(int32_t handle);
 /** Closes and forgets one runtime; false if unknown. */

@@ -92,7 +92,9 @@ StepOutput run_step(Model& model, const StepRequest& request, SamplerScratch& sc
   }
 
   // 3. Forward, then advance sequences and sample.
-  std::vector<float> logits(rows.logit_rows.size() * static_cast<size_t>(c.vocab_size));
+  std::vector<float>& logits = model.host_logits;
+  const size_t logit_floats = rows.logit_rows.size() * static_cast<size_t>(c.vocab_size);
+  if (logits.size() < logit_floats) logits.resize(logit_floats);
   forward(model, rows, logits.data(), cancel);
 
   StepOutput out;

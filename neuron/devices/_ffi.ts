@@ -24,6 +24,7 @@ export const CX = Object.freeze({
 const SYMBOLS = {
   cx_abi_version: { parameters: [], result: "i32" },
   cx_runtime_open: { parameters: ["i32", "i64", "i32", "buffer", "buffer", "i32"], result: "i32" },
+  cx_runtime_open_ex: { parameters: ["i32", "i64", "i32", "i32", "buffer", "buffer", "i32"], result: "i32" },
   cx_runtime_close: { parameters: ["i32"], result: "i32" },
   cx_shutdown: { parameters: [], result: "void" },
   cx_device_count: { parameters: ["i32"], result: "i32" },
@@ -61,6 +62,7 @@ const SYMBOLS = {
   cx_submit_memory_query: { parameters: ["i32", "i32", "buffer", "buffer", "i32"], result: "i32" },
   cx_debug_submit_sleep: { parameters: ["i32", "i32", "i32", "buffer", "buffer", "i32"], result: "i32" },
   cx_debug_submit_fault: { parameters: ["i32", "i32", "buffer", "buffer", "i32"], result: "i32" },
+  cx_debug_submit_bandwidth: { parameters: ["i32", "i32", "i64", "buffer", "buffer", "i32"], result: "i32" },
 } as const satisfies Deno.ForeignLibraryInterface;
 
 /** The opened plugin library. */

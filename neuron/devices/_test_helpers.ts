@@ -3,6 +3,8 @@
  * @module
  */
 
+import { type CpuIsa, Plugin } from "./mod.ts";
+
 /** Repository root (no trailing slash). */
 export const REPO_ROOT: string = new URL("../../", import.meta.url).pathname.replace(/\/$/, "");
 /** stories260K in the shared fixtures beside the repository (may be absent). */
@@ -91,4 +93,16 @@ export function argmax(values: Float32Array): number {
 /** Row `r` of a row-major [rows, width] array. */
 export function row(values: Float32Array, r: number, width: number): Float32Array {
   return values.subarray(r * width, (r + 1) * width);
+}
+
+/** Every CPU kernel path this machine can run, best first (e.g. avx512, avx2, scalar). */
+export function cpuIsasToTest(): Exclude<CpuIsa, "auto">[] {
+  const plugin = Plugin.open();
+  try {
+    const best = plugin.devices().find((device) => device.backend === "cpu")?.cpuIsa ?? "scalar";
+    const all = ["avx512", "avx2", "scalar"] as const;
+    return all.slice(all.indexOf(best));
+  } finally {
+    plugin.close();
+  }
 }

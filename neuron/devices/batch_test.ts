@@ -1,7 +1,7 @@
 // Continuous batching: one forward over several sequences gives each the logits it would get alone.
 import assert from "node:assert/strict";
 import { GREEDY, type Model, Plugin, type Sequence } from "./mod.ts";
-import { maxAbsDiff, MODELS_DIR, STORIES_DIR, storiesAvailable } from "./_test_helpers.ts";
+import { cpuIsasToTest, maxAbsDiff, MODELS_DIR, STORIES_DIR, storiesAvailable } from "./_test_helpers.ts";
 
 const PROMPTS = [
   [1, 403, 407, 261, 378, 432, 383, 286, 261, 376, 298],
@@ -118,3 +118,29 @@ Deno.test("a freed slot is reused by a new sequence that starts from position 0"
     plugin.close();
   }
 });
+
+// A 100-token prefill runs the blocked GEMM (48-row batch tiles, 32-row weight tiles); one token at a
+// time runs the small-batch split. Each output is one dot product in a fixed order, so the two agree.
+for (const cpuIsa of cpuIsasToTest()) {
+  Deno.test(`[${cpuIsa}] a 100-token prefill (blocked GEMM) equals feeding the tokens one by one`, async () => {
+    const plugin = Plugin.open({ cpuIsa, cpuThreadsPerDevice: 2 });
+    try {
+      for (const name of ["tiny-qwen3-f32", "tiny-qwen3-bf16"]) {
+        const model = await plugin.loadModel(`${MODELS_DIR}/${name}`, { contextLength: 128 });
+        const vocab = model.info.vocabSize;
+        const prompt = Array.from({ length: 100 }, (_, i) => (i * 37 + 11) % vocab);
+        const prefilled = await model.newSequence();
+        const [all] = await model.step([{ sequence: prefilled, tokens: prompt, allLogits: true }]);
+        const stepped = await model.newSequence();
+        for (let t = 0; t < prompt.length; t++) {
+          const [one] = await model.step([{ sequence: stepped, tokens: [prompt[t]], wantLogits: true }]);
+          const diff = maxAbsDiff(one.logits!, all.logits!.subarray(t * vocab, (t + 1) * vocab));
+          assert.ok(diff <= 1e-5, `${name} position ${t}: prefill and step-by-step differ by ${diff}`);
+        }
+        await model.unload();
+      }
+    } finally {
+      plugin.close();
+    }
+  });
+}

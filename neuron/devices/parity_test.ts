@@ -4,6 +4,7 @@ import { GREEDY, type Model, Plugin } from "./mod.ts";
 import {
   argmax,
   cosine,
+  cpuIsasToTest,
   loadReference,
   maxAbsDiff,
   MODELS_DIR,
@@ -102,38 +103,42 @@ async function checkBf16(plugin: Plugin, folder: string, reference: Reference): 
   }
 }
 
-Deno.test("stories260K: prompt logits within 1e-4 and 200 greedy tokens identical to transformers", async () => {
-  if (!storiesAvailable()) return;
-  const plugin = Plugin.open();
-  try {
-    const reference = loadReference("stories260K");
-    assert.equal(reference.prompts.find((p) => p.name === "prompt_1")?.greedy?.new_tokens, 200);
-    await checkF32(plugin, STORIES_DIR, reference);
-  } finally {
-    plugin.close();
+// Every kernel path the CPU has (AVX-512, AVX2, scalar) must pass the same parity checks.
+for (const cpuIsa of cpuIsasToTest()) {
+  Deno.test(`stories260K [${cpuIsa}]: prompt logits within 1e-4 and 200 greedy tokens identical to transformers`, async () => {
+    if (!storiesAvailable()) return;
+    const plugin = Plugin.open({ cpuIsa });
+    try {
+      assert.equal(plugin.devices()[0].cpuIsa, cpuIsa);
+      const reference = loadReference("stories260K");
+      assert.equal(reference.prompts.find((p) => p.name === "prompt_1")?.greedy?.new_tokens, 200);
+      await checkF32(plugin, STORIES_DIR, reference);
+    } finally {
+      plugin.close();
+    }
+  });
+
+  for (const name of ["tiny-qwen3-f32", "tiny-qwen3-f32-untied"]) {
+    Deno.test(`${name} [${cpuIsa}]: logits within 1e-4 of transformers, greedy ids identical`, async () => {
+      const plugin = Plugin.open({ cpuIsa });
+      try {
+        await checkF32(plugin, `${MODELS_DIR}/${name}`, loadReference(name));
+      } finally {
+        plugin.close();
+      }
+    });
   }
-});
 
-for (const name of ["tiny-qwen3-f32", "tiny-qwen3-f32-untied"]) {
-  Deno.test(`${name}: logits within 1e-4 of transformers, greedy ids identical`, async () => {
-    const plugin = Plugin.open();
-    try {
-      await checkF32(plugin, `${MODELS_DIR}/${name}`, loadReference(name));
-    } finally {
-      plugin.close();
-    }
-  });
-}
-
-for (const name of ["tiny-qwen3-bf16", "tiny-qwen3-bf16-untied"]) {
-  Deno.test(`${name}: cosine > 0.999 per position, greedy ids identical`, async () => {
-    const plugin = Plugin.open();
-    try {
-      await checkBf16(plugin, `${MODELS_DIR}/${name}`, loadReference(name));
-    } finally {
-      plugin.close();
-    }
-  });
+  for (const name of ["tiny-qwen3-bf16", "tiny-qwen3-bf16-untied"]) {
+    Deno.test(`${name} [${cpuIsa}]: cosine > 0.999 per position, greedy ids identical`, async () => {
+      const plugin = Plugin.open({ cpuIsa });
+      try {
+        await checkBf16(plugin, `${MODELS_DIR}/${name}`, loadReference(name));
+      } finally {
+        plugin.close();
+      }
+    });
+  }
 }
 
 Deno.test("tiny Qwen3 model info comes from config.json", async () => {

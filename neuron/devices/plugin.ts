@@ -16,9 +16,10 @@ import {
 import { type JobOutput, JobQueue } from "./_jobs.ts";
 import { codeForStatus, PluginError } from "./errors.ts";
 import { type JobSubmitter, Model } from "./model.ts";
-import type { DeviceInfo, LoadOptions, ModelInfo, PluginOptions } from "./types.ts";
+import type { CpuIsa, DeviceInfo, LoadOptions, ModelInfo, PluginOptions } from "./types.ts";
 
 const DTYPES = ["f32", "f16", "bf16"] as const;
+const CPU_ISAS: readonly CpuIsa[] = ["auto", "scalar", "avx2", "avx512"];
 const ERROR_CAP = 4096;
 
 function checkCount(name: string, value: number | undefined, min: number, max: number): void {
@@ -68,6 +69,13 @@ export class Plugin {
     checkCount("cpuDevices", options.cpuDevices, 0, 64);
     checkCount("cpuThreadsPerDevice", options.cpuThreadsPerDevice, 1, 1024);
     checkCount("cpuMemoryBudgetBytes", options.cpuMemoryBudgetBytes, 1, Number.MAX_SAFE_INTEGER);
+    const isa = CPU_ISAS.indexOf(options.cpuIsa ?? "auto");
+    if (isa < 0) {
+      throw new PluginError(
+        "invalid_argument",
+        `cpuIsa must be one of ${CPU_ISAS.join(", ")}, got ${JSON.stringify(options.cpuIsa)}`,
+      );
+    }
     const lib = openLibrary(options.libraryPath ?? defaultLibraryPath());
     const version = lib.symbols.cx_abi_version();
     if (version !== EXPECTED_ABI_VERSION) {
@@ -79,10 +87,11 @@ export class Plugin {
     }
     const out = new Int32Array(1);
     const err = new Uint8Array(ERROR_CAP);
-    const status = lib.symbols.cx_runtime_open(
+    const status = lib.symbols.cx_runtime_open_ex(
       options.cpuDevices ?? 1,
       BigInt(options.cpuMemoryBudgetBytes ?? 0),
       options.cpuThreadsPerDevice ?? 0,
+      isa,
       out,
       err,
       ERROR_CAP,
@@ -153,6 +162,19 @@ export class Plugin {
     return this.#closed;
   }
 
+  /**
+   * Measures device `device`'s memory read bandwidth in bytes/s: its compute threads stream a
+   * `bytes` buffer (default 1 GiB; make it much larger than the last-level cache) several times and
+   * the best pass counts. The bound decode speed is judged against (weight bytes per token ÷ this).
+   * CPU devices only.
+   */
+  async measureReadBandwidth(device: number, bytes = 2 ** 30): Promise<number> {
+    const { floats } = await this.#submit((job, err, cap) =>
+      this.#lib.symbols.cx_debug_submit_bandwidth(this.#runtime, device, BigInt(bytes), job, err, cap)
+    );
+    return floats[0];
+  }
+
   /** TEST HOOK: a job that keeps device `device`'s worker busy for `ms` milliseconds. */
   testHookSleep(device: number, ms: number): Promise<void> {
     return this.#submit((job, err, cap) =>
@@ -217,6 +239,7 @@ export class Plugin {
       cpuFeatures: cuda ? null : readCString(features),
       threads: Number(out[3]),
       poisoned: out[4] === 1n,
+      cpuIsa: cuda ? null : (["scalar", "avx2", "avx512"] as const)[Number(out[7]) - 1] ?? null,
     };
   }
 

@@ -1,6 +1,6 @@
 // The plugin opens, reports its ABI and devices, and closes idempotently.
 import assert from "node:assert/strict";
-import { Plugin } from "./mod.ts";
+import { Plugin, PluginError } from "./mod.ts";
 
 Deno.test("plugin reports the ABI version it was built with", () => {
   const plugin = Plugin.open();
@@ -69,4 +69,42 @@ Deno.test("close rejects pending jobs and later calls, and is safe to call twice
   await assert.rejects(pending, /closed/);
   await assert.rejects(plugin.queryMemory(0), /closed/);
   await assert.rejects(plugin.loadModel("/nowhere"), /closed/);
+});
+
+Deno.test("cpuIsa picks the CPU kernels; an unknown or unsupported one is refused", () => {
+  const auto = Plugin.open();
+  const best = auto.devices()[0].cpuIsa;
+  auto.close();
+  assert.ok(best === "avx512" || best === "avx2" || best === "scalar", `cpuIsa ${best}`);
+  const scalar = Plugin.open({ cpuIsa: "scalar" });
+  assert.equal(scalar.devices()[0].cpuIsa, "scalar");
+  scalar.close();
+  assert.throws(
+    // deno-lint-ignore no-explicit-any
+    () => Plugin.open({ cpuIsa: "sse" as any }),
+    (error: unknown) =>
+      error instanceof PluginError && error.code === "invalid_argument" && /cpuIsa/.test(error.message),
+  );
+  if (best !== "avx512") {
+    assert.throws(
+      () => Plugin.open({ cpuIsa: "avx512" }),
+      (error: unknown) =>
+        error instanceof PluginError && error.code === "invalid_argument" &&
+        /not supported/.test(error.message),
+    );
+  }
+});
+
+Deno.test("the bandwidth probe streams a buffer on the device and reports bytes per second", async () => {
+  const plugin = Plugin.open({ cpuThreadsPerDevice: 1 });
+  try {
+    const bandwidth = await plugin.measureReadBandwidth(0, 64 * 2 ** 20);
+    assert.ok(Number.isFinite(bandwidth) && bandwidth > 1e8, `bandwidth ${bandwidth}`);
+    await assert.rejects(
+      () => plugin.measureReadBandwidth(0, 1024),
+      (error: unknown) => error instanceof PluginError && error.code === "invalid_argument",
+    );
+  } finally {
+    plugin.close();
+  }
 });

@@ -9,6 +9,9 @@ import type { Sequence } from "./model.ts";
 /** The compute backend of a device. */
 export type Backend = "cpu" | "cuda";
 
+/** Instruction set of the CPU kernels: `auto` = the best the CPU has (cpuid). */
+export type CpuIsa = "auto" | "scalar" | "avx2" | "avx512";
+
 /** One device of the plugin runtime, with fresh memory figures. */
 export interface DeviceInfo {
   /** Index to pass in `LoadOptions.devices`. */
@@ -28,6 +31,8 @@ export interface DeviceInfo {
   threads: number;
   /** True after a fatal error on this device; its jobs then fail fast. */
   poisoned: boolean;
+  /** The instruction set its CPU kernels run with; null on CUDA. */
+  cpuIsa: Exclude<CpuIsa, "auto"> | null;
 }
 
 /** Options of `Plugin.open`. */
@@ -40,6 +45,9 @@ export interface PluginOptions {
   cpuMemoryBudgetBytes?: number;
   /** Compute threads per CPU device (default: available cores / cpuDevices). */
   cpuThreadsPerDevice?: number;
+  /** CPU kernel instruction set (default `auto`); one the CPU lacks is an `invalid_argument` error.
+   * Lets tests run the AVX2 and scalar kernels on an AVX-512 machine. */
+  cpuIsa?: CpuIsa;
 }
 
 /** Options of `Plugin.loadModel`. */
