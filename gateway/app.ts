@@ -1,0 +1,60 @@
+/**
+ * The API app: CORS (preflight answered before auth), request id and arrival time, API keys,
+ * then the routes — `/health`, `/v1/models`, `/v1/chat/completions`, `/v1/completions`,
+ * `/v1/responses`, `/v1/messages`, `/v1/messages/count_tokens` and `/admin/*`. Unknown
+ * routes and unexpected failures answer in the OpenAI envelope.
+ *
+ * @module
+ */
+import { CortexError, toCortexError } from "@cortex/core/errors";
+import { Hono } from "hono";
+import { cors } from "hono/cors";
+import type { KeyRing } from "./auth/keys.ts";
+import { apiKeyAuth } from "./auth/middleware.ts";
+import type { GatewayContext, GatewayEnv } from "./context.ts";
+import { dialectOfPath, errorResponse } from "./proxy/dialect.ts";
+import { adminRoutes } from "./routes/admin.ts";
+import { healthRoutes } from "./routes/health.ts";
+import { messagesRoutes } from "./routes/messages.ts";
+import { modelRoutes } from "./routes/models.ts";
+import { openAIRoutes } from "./routes/openai.ts";
+import { responsesRoutes } from "./routes/responses.ts";
+
+/** Builds the API app over a gateway context and its keys. */
+export function createApp(ctx: GatewayContext, keys: KeyRing): Hono<GatewayEnv> {
+  const app = new Hono<GatewayEnv>();
+  const created = Math.floor(Date.now() / 1000);
+  const corsHandler = cors({
+    origin: "*",
+    exposeHeaders: ["x-request-id", "x-cortex-node", "x-cortex-cold-load-ms"],
+  });
+  // Only browsers send Origin; API clients skip the CORS work.
+  app.use((c, next) => (c.req.raw.headers.has("origin") ? corsHandler(c, next) : next()));
+  app.use(async (c, next) => {
+    c.set("startedAt", performance.now());
+    const given = c.req.header("x-request-id");
+    c.set("requestId", given && /^[\w.:-]{1,128}$/.test(given) ? given : crypto.randomUUID());
+    await next();
+    c.res.headers.set("x-request-id", c.get("requestId"));
+  });
+  app.use(apiKeyAuth(keys));
+  app.route("/", healthRoutes(ctx));
+  app.route("/v1/models", modelRoutes(ctx, created));
+  app.route("/v1", openAIRoutes(ctx));
+  app.route("/v1", responsesRoutes(ctx));
+  app.route("/v1", messagesRoutes(ctx));
+  app.route("/admin", adminRoutes(ctx));
+  app.notFound((c) =>
+    errorResponse(
+      dialectOfPath(c.req.path),
+      new CortexError(`no route ${c.req.method} ${c.req.path}`, { code: "not_found", status: 404 }),
+      { "x-request-id": c.get("requestId") ?? "" },
+    )
+  );
+  app.onError((error, c) => {
+    const e = toCortexError(error);
+    console.error(`cortex gateway: ${c.req.method} ${c.req.path}: ${e.message}`);
+    return errorResponse(dialectOfPath(c.req.path), e, { "x-request-id": c.get("requestId") ?? "" });
+  });
+  return app;
+}

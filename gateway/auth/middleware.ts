@@ -1,0 +1,86 @@
+/**
+ * The API-key middleware: with keys configured, every route but `/health` (and `/`) needs a
+ * known key (401 otherwise) and admin routes need an admin key (403); the answer is in the
+ * client's dialect. Without keys, every request passes.
+ *
+ * @module
+ */
+import { CortexError } from "@cortex/core/errors";
+import type { MiddlewareHandler } from "hono";
+import type { GatewayEnv } from "../context.ts";
+import { dialectOfPath, errorResponse } from "../proxy/dialect.ts";
+import { type KeyRing, presentedKey } from "./keys.ts";
+
+/** Options of {@linkcode apiKeyAuth}. */
+export interface ApiKeyAuthOptions {
+  /** Paths answered without a key. */
+  publicPaths: readonly string[];
+  /** Path prefix of the admin routes. */
+  adminPrefix: string;
+}
+
+const _defaults = { publicPaths: ["/health", "/"], adminPrefix: "/admin" } satisfies ApiKeyAuthOptions;
+
+/**
+ * Builds the middleware.
+ *
+ * @example
+ * ```ts
+ * import { Hono } from "hono";
+ * import { KeyRing } from "./keys.ts";
+ * import { apiKeyAuth } from "./middleware.ts";
+ * const app = new Hono();
+ * app.use(apiKeyAuth(await KeyRing.create([{ name: "ops", key: "secret-key-1", models: [], admin: true }])));
+ * ```
+ */
+export function apiKeyAuth(
+  keys: KeyRing,
+  options: Partial<ApiKeyAuthOptions> = {},
+): MiddlewareHandler<GatewayEnv> {
+  const { publicPaths, adminPrefix } = { ..._defaults, ...options };
+  return async (c, next) => {
+    c.set("keyName", null);
+    c.set("keyModels", []);
+    const path = c.req.path;
+    if (!keys.required || publicPaths.includes(path) || c.req.method === "OPTIONS") return await next();
+    const dialect = dialectOfPath(path);
+    const headers = { "x-request-id": c.get("requestId") ?? "" };
+    const secret = presentedKey(c.req.raw.headers);
+    if (!secret) {
+      return errorResponse(
+        dialect,
+        new CortexError("missing API key: send `Authorization: Bearer <key>` or `x-api-key: <key>`", {
+          code: "invalid_api_key",
+          status: 401,
+          type: "authentication_error",
+        }),
+        headers,
+      );
+    }
+    const key = await keys.lookup(secret);
+    if (!key) {
+      return errorResponse(
+        dialect,
+        new CortexError("invalid API key", {
+          code: "invalid_api_key",
+          status: 401,
+          type: "authentication_error",
+        }),
+        headers,
+      );
+    }
+    if (path.startsWith(adminPrefix) && !key.admin) {
+      return errorResponse(
+        dialect,
+        new CortexError(`API key '${key.name}' is not an admin key; admin routes need one`, {
+          code: "permission_denied",
+          status: 403,
+        }),
+        headers,
+      );
+    }
+    c.set("keyName", key.name);
+    c.set("keyModels", key.models);
+    return await next();
+  };
+}

@@ -1,0 +1,49 @@
+/**
+ * Everything a gateway request handler needs, built once by `createGateway` and passed to
+ * the routes: config, fleet, router, cold loader, evictor, poller and metrics.
+ *
+ * @module
+ */
+import type { CortexConfig } from "@cortex/core/config";
+import type { ColdLoader } from "./fleet/cold_loader.ts";
+import type { Evictor } from "./fleet/evictor.ts";
+import type { Fleet } from "./fleet/fleet.ts";
+import type { Poller } from "./fleet/poller.ts";
+import type { Router } from "./fleet/router.ts";
+import type { GatewayMetrics } from "./metrics/gateway_metrics.ts";
+
+/** The gateway's parts. */
+export interface GatewayContext {
+  /** `cortex.toml`, defaults applied. */
+  config: CortexConfig;
+  /** Nodes, catalogue, policy. */
+  fleet: Fleet;
+  /** Model → node. */
+  router: Router;
+  /** Single-flight loads. */
+  loader: ColdLoader;
+  /** Unloads. */
+  evictor: Evictor;
+  /** Node polling. */
+  poller: Poller;
+  /** Prometheus series. */
+  metrics: GatewayMetrics;
+}
+
+/** Per-request values the middleware sets on the Hono context. */
+export interface GatewayVariables {
+  /** `x-request-id` (the client's, or generated). */
+  requestId: string;
+  /** `performance.now()` when the request arrived. */
+  startedAt: number;
+  /** The API key's name, or null without keys. */
+  keyName: string | null;
+  /** Models the key may use (empty: all). */
+  keyModels: readonly string[];
+}
+
+/** Hono environment of the API app. */
+export interface GatewayEnv {
+  /** Context variables. */
+  Variables: GatewayVariables;
+}

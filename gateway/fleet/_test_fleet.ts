@@ -1,0 +1,89 @@
+// Test helpers: fleet state from plain data (what neurons answered), no network.
+import type { NeuronDiscovery, NeuronHealth, NeuronModelInfo } from "@cortex/core/fleet";
+import type { ModelsConfig } from "@cortex/core/config";
+import { parseModelsConfig } from "@cortex/core/config";
+import { Catalogue } from "./catalogue.ts";
+import { Fleet } from "./fleet.ts";
+import { NeuronClient } from "./neuron_client.ts";
+import { NodeState } from "./node_state.ts";
+import type { EvictionPolicy } from "./types.ts";
+
+/** A model entry as a neuron reports it. */
+export function info(id: string, over: Partial<NeuronModelInfo> = {}): NeuronModelInfo {
+  return {
+    id,
+    status: "available",
+    source: null,
+    devices: [],
+    memory_used_mb: null,
+    memory_required_mb: 100,
+    capabilities: ["text"],
+    tool_call: false,
+    reasoning: false,
+    architecture: "Qwen3ForCausalLM",
+    ...over,
+  };
+}
+
+/** A discovery answer with CPU devices of `totalMb` each. */
+export function discovery(totals: number[]): NeuronDiscovery {
+  return {
+    hostname: "h",
+    os: "linux",
+    kernel: "k",
+    devices: totals.map((t, index) => ({
+      index,
+      name: `cpu${index}`,
+      backend: "cpu" as const,
+      memory_total_mb: t,
+      compute_capability: null,
+      threads: 1,
+    })),
+    max_prompt_tokens: 0,
+  };
+}
+
+/** A health answer with the given free memory per device. */
+export function health(
+  devices: { total: number; free: number }[],
+  models: NeuronHealth["models"] = [],
+): NeuronHealth {
+  return {
+    status: "ok",
+    uptime_secs: 10,
+    devices: devices.map((d, index) => ({
+      index,
+      memory_total_mb: d.total,
+      memory_used_mb: d.total - d.free,
+      memory_free_mb: d.free,
+      utilization_pct: null,
+      temp_c: null,
+      poisoned: false,
+    })),
+    activation: { state: "ready", pending: [], in_progress: null, completed: [], failed: [] },
+    models,
+  };
+}
+
+/** A polled node. */
+export function polledNode(
+  name: string,
+  models: NeuronModelInfo[],
+  devices: { total: number; free: number }[] = [{ total: 1000, free: 1000 }],
+): NodeState {
+  const node = new NodeState(
+    name,
+    new NeuronClient({ name, endpoint: "http://127.0.0.1:9", token: null, timeoutMs: 1 }),
+  );
+  node.applyPoll(
+    { discovery: discovery(devices.map((d) => d.total)), models, health: health(devices) },
+    Date.now(),
+  );
+  return node;
+}
+
+/** A fleet over nodes and a `models.toml` text. */
+export function fleetOf(nodes: NodeState[], modelsToml = "", policy?: EvictionPolicy): Fleet {
+  const models: ModelsConfig = parseModelsConfig(modelsToml);
+  return new Fleet(nodes, new Catalogue(models), policy ?? { strategy: "lru", minResidencySeconds: 0 });
+}

@@ -1,0 +1,88 @@
+/**
+ * The fleet as the gateway holds it: every configured neuron's {@linkcode NodeState}, the
+ * catalogue and the eviction policy, with the queries routing needs — which healthy nodes
+ * serve a model (least loaded first), whether a model is known at all, and what a model
+ * needs to be placed.
+ *
+ * @module
+ */
+import { parseHubModelId } from "@cortex/core/fleet";
+import type { Catalogue } from "./catalogue.ts";
+import type { NodeState } from "./node_state.ts";
+import type { EvictionPolicy, ModelRequirement, NodeView } from "./types.ts";
+
+/** All neurons plus the catalogue and policy. */
+export class Fleet {
+  /** Nodes in `cortex.toml` order. */
+  readonly nodes: readonly NodeState[];
+  /** `models.toml`. */
+  readonly catalogue: Catalogue;
+  /** `[eviction]`. */
+  readonly policy: EvictionPolicy;
+
+  /** Groups the nodes. */
+  constructor(nodes: readonly NodeState[], catalogue: Catalogue, policy: EvictionPolicy) {
+    this.nodes = nodes;
+    this.catalogue = catalogue;
+    this.policy = policy;
+  }
+
+  /** A node by name. */
+  node(name: string): NodeState | undefined {
+    return this.nodes.find((n) => n.name === name);
+  }
+
+  /** Nodes that receive traffic now. */
+  healthyNodes(): NodeState[] {
+    return this.nodes.filter((n) => n.healthy && !n.draining);
+  }
+
+  /** Plain-data views of every node, for placement. */
+  views(): NodeView[] {
+    return this.nodes.map((n) =>
+      n.view((neuronId) => this.catalogue.priority(this.catalogue.publicId(neuronId)))
+    );
+  }
+
+  /** Healthy nodes serving the model now, least loaded first (ties: least recently used, then name). */
+  replicas(neuronModelId: string): NodeState[] {
+    return this.nodes
+      .filter((n) => n.serves(neuronModelId))
+      .sort((a, b) =>
+        a.inFlight(neuronModelId) - b.inFlight(neuronModelId) ||
+        (a.usage.get(neuronModelId)?.lastUsedMs ?? 0) - (b.usage.get(neuronModelId)?.lastUsedMs ?? 0) ||
+        (a.name < b.name ? -1 : 1)
+      );
+  }
+
+  /** Whether a model id is declared in the catalogue or reported by any neuron. */
+  isKnown(id: string): boolean {
+    const neuronId = this.catalogue.neuronId(id);
+    return this.catalogue.profile(id) !== undefined || this.nodes.some((n) => n.models.has(neuronId));
+  }
+
+  /**
+   * What placing a model takes: memory (the profile's `vram_mb`, else the largest estimate a
+   * neuron reports), devices, pinning and class. Nodes that do not list the model are
+   * excluded unless its id is a hub id a neuron can fetch; `excluded` adds more.
+   */
+  requirement(id: string, excluded: readonly string[] = []): ModelRequirement {
+    const profile = this.catalogue.profile(id);
+    const neuronId = this.catalogue.neuronId(id);
+    const estimates = this.nodes
+      .map((n) => n.models.get(neuronId))
+      .map((m) => m?.memory_required_mb ?? m?.memory_used_mb ?? null)
+      .filter((mb): mb is number => mb !== null);
+    const fetchable = profile !== undefined && parseHubModelId(neuronId) !== null;
+    const lacking = fetchable ? [] : this.nodes.filter((n) => !n.models.has(neuronId)).map((n) => n.name);
+    return {
+      id,
+      memoryMb: profile?.vram_mb ?? (estimates.length > 0 ? Math.max(...estimates) : 0),
+      minDevices: profile?.min_devices ?? 1,
+      minDeviceMemoryMb: profile?.min_device_vram_mb ?? null,
+      pinnedOn: profile?.pinned_on ?? [],
+      priority: this.catalogue.priority(id),
+      excludedNodes: [...new Set([...lacking, ...excluded])],
+    };
+  }
+}

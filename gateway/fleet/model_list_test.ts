@@ -1,0 +1,72 @@
+import assert from "node:assert/strict";
+import { fleetOf, info, polledNode } from "./_test_fleet.ts";
+import { buildModelList } from "./model_list.ts";
+
+const MODELS = `
+[[models]]
+id = "Org/cat-a"
+vram_mb = 200
+capabilities = ["text"]
+cost = { input = 0.5, output = 1.0 }
+limit = { context = 4096, output = 1024 }
+aliases = ["small"]
+
+[[models]]
+id = "Org/huge"
+vram_mb = 50000
+
+[[models]]
+id = "Org/pinned"
+vram_mb = 10
+pinned_on = ["down"]
+`;
+
+Deno.test("v1/models merges nodes: locations, smallest limit, capability union, cost, aliases", () => {
+  const a = polledNode("a", [
+    info("Org/cat-a", {
+      status: "loaded",
+      devices: [0],
+      memory_used_mb: 210,
+      limit: { context: 8192, output: 2048 },
+    }),
+    info("local-only", { capabilities: ["text", "vision"], tool_call: true }),
+  ]);
+  const b = polledNode("b", [
+    info("Org/cat-a", { status: "available", limit: { context: 2048, output: 512 }, reasoning: true }),
+  ]);
+  const down = polledNode("down", [info("gone")]);
+  down.healthy = false;
+  const list = buildModelList(fleetOf([a, b, down], MODELS), { created: 42 });
+  assert.equal(list.object, "list");
+  assert.deepEqual(list.data.map((e) => e.id), ["Org/cat-a", "local-only", "small"]);
+  const cat = list.data[0];
+  assert.equal(cat.loaded, true);
+  assert.deepEqual(cat.locations, [
+    { node: "a", status: "loaded", memory_mb: 210 },
+    { node: "b", status: "available", memory_mb: 100 },
+  ]);
+  assert.deepEqual(cat.limit, { context: 2048, output: 512 });
+  assert.equal(cat.max_model_len, 2048);
+  assert.deepEqual(cat.cost, { input: 0.5, output: 1.0 });
+  assert.equal(cat.reasoning, true);
+  assert.deepEqual(cat.feasible_on, ["a", "b"]);
+  const local = list.data[1];
+  assert.deepEqual(local.capabilities, ["text", "vision"]);
+  assert.equal(local.tool_call, true);
+  assert.equal(local.cost, undefined);
+  assert.deepEqual(local.feasible_on, ["a"]);
+  const alias = list.data[2];
+  assert.equal(alias.alias_of, "Org/cat-a");
+  assert.deepEqual(alias.locations, cat.locations);
+});
+
+Deno.test("models nothing healthy can hold are not listed; a key's allow-list filters", () => {
+  const list = buildModelList(fleetOf([polledNode("a", [info("Org/cat-a")])], MODELS), { created: 0 });
+  assert.ok(!list.data.some((e) => e.id === "Org/huge"), "50 GB model on a 1 GB node");
+  assert.ok(!list.data.some((e) => e.id === "Org/pinned"), "pinned on an absent node");
+  const only = buildModelList(fleetOf([polledNode("a", [info("Org/cat-a"), info("x")])], MODELS), {
+    created: 0,
+    only: ["small"],
+  });
+  assert.deepEqual(only.data.map((e) => e.id), ["small"]);
+});

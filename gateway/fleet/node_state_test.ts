@@ -1,0 +1,87 @@
+import assert from "node:assert/strict";
+import { discovery, health, info, polledNode } from "./_test_fleet.ts";
+
+Deno.test("a node is unhealthy until its first poll, and after N failures in a row", () => {
+  const node = polledNode("a", []);
+  assert.equal(node.healthy, true);
+  assert.equal(node.recordFailure("refused", 2), false);
+  assert.equal(node.healthy, true);
+  assert.equal(node.recordFailure("refused", 2), true);
+  assert.equal(node.healthy, false);
+  assert.equal(node.lastError, "refused");
+  const became = node.applyPoll({
+    discovery: null,
+    models: [],
+    health: health([{ total: 1000, free: 1000 }]),
+  }, 1);
+  assert.equal(became, true);
+  assert.equal(node.consecutiveFailures, 0);
+});
+
+Deno.test("models that disappear are pruned; load time is stamped when a model turns loaded", () => {
+  const node = polledNode("a", [info("m1", { status: "loaded", devices: [0] }), info("m2")]);
+  assert.equal(node.usage.get("m1")?.loadedAtMs ?? null, null, "found loaded at first poll: age unknown");
+  node.applyPoll({
+    discovery: null,
+    models: [info("m2", { status: "loaded", devices: [0], memory_used_mb: 300 })],
+    health: health([{ total: 1000, free: 700 }]),
+  }, 5_000);
+  assert.deepEqual([...node.models.keys()], ["m2"]);
+  assert.equal(node.usage.get("m2")?.loadedAtMs, 5_000);
+  const view = node.view(() => 100);
+  assert.deepEqual(view.residents.map((r) => [r.id, r.status, r.memoryMb]), [["m2", "loaded", 300]]);
+  assert.deepEqual(view.devices, [{ index: 0, totalMb: 1000, freeMb: 700 }]);
+});
+
+Deno.test("in flight is the larger of the gateway's leases and the neuron's queue", () => {
+  const node = polledNode("a", [info("m", { status: "loaded", devices: [0] })]);
+  const release = node.acquire("m", 1);
+  const release2 = node.acquire("m", 2);
+  assert.equal(node.inFlight("m"), 2);
+  release();
+  release(); // idempotent
+  assert.equal(node.inFlight("m"), 1);
+  release2();
+  node.health = health([{ total: 1000, free: 1000 }], [{
+    id: "m",
+    in_flight: 1,
+    queue_depth: 3,
+    max_in_flight: 1,
+    max_queue: 8,
+    rejected_queue_full: 0,
+    rejected_timeout: 0,
+    completed: 0,
+    tok_s_prefill: 0,
+    tok_s_decode: 0,
+  }]);
+  assert.equal(node.inFlight("m"), 4);
+  assert.ok(node.usage.get("m")!.lastUsedMs! >= 2);
+});
+
+Deno.test("a model being unloaded or a draining node takes no traffic", () => {
+  const node = polledNode("a", [info("m", { status: "loaded", devices: [0] })]);
+  assert.equal(node.serves("m"), true);
+  node.unloading.add("m");
+  assert.equal(node.serves("m"), false);
+  assert.equal(node.view(() => 100).residents[0].status, "unloading");
+  node.unloading.delete("m");
+  node.applyPoll({
+    discovery: null,
+    models: [info("m", { status: "loaded", devices: [0] })],
+    health: { ...health([{ total: 1000, free: 1000 }]), status: "draining" },
+  }, 1);
+  assert.equal(node.serves("m"), false);
+  assert.equal(node.view(() => 100).healthy, false);
+});
+
+Deno.test("without /health devices, free memory is total minus what residents use", () => {
+  const node = polledNode("a", []);
+  node.health = null;
+  node.discovery = discovery([1000, 500]);
+  node.models.set("tp", info("tp", { status: "loaded", devices: [0, 1], memory_used_mb: 400 }));
+  assert.deepEqual(node.devices(), [{ index: 0, totalMb: 1000, freeMb: 800 }, {
+    index: 1,
+    totalMb: 500,
+    freeMb: 300,
+  }]);
+});

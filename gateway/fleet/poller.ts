@@ -1,0 +1,105 @@
+/**
+ * The poller: asks every neuron for `/models` and `/health` (and `/discovery` at first
+ * contact and after a restart) on an interval, all nodes concurrently, and keeps each
+ * {@linkcode NodeState} current. A node failing `unhealthy_after` polls in a row receives no
+ * traffic until it answers again.
+ *
+ * @module
+ */
+import type { Fleet } from "./fleet.ts";
+import type { NodeState } from "./node_state.ts";
+
+/** Poller timing from `[poller]`. */
+export interface PollerOptions {
+  /** Milliseconds between polls of each node. */
+  intervalMs: number;
+  /** Consecutive failures before a node is unhealthy. */
+  unhealthyAfter: number;
+  /** Called when a node changes health (logging, metrics). */
+  onHealthChange?: (node: NodeState, healthy: boolean, reason: string | null) => void;
+  /** Called on every failed poll. */
+  onFailure?: (node: NodeState, message: string) => void;
+}
+
+/** Polls the fleet until stopped. */
+export class Poller {
+  readonly #fleet: Fleet;
+  readonly #options: PollerOptions;
+  readonly #chains = new Map<string, Promise<boolean>>();
+  readonly #running = new Set<string>();
+  #timer: ReturnType<typeof setTimeout> | null = null;
+  #stopped = false;
+
+  /** Binds the poller to a fleet; call {@linkcode Poller.start}. */
+  constructor(fleet: Fleet, options: PollerOptions) {
+    this.#fleet = fleet;
+    this.#options = options;
+  }
+
+  /** Polls every node now, then every interval. Resolves after the first sweep. */
+  async start(): Promise<void> {
+    this.#stopped = false;
+    await this.pollAll();
+    this.#schedule();
+  }
+
+  /** Stops polling and waits for polls under way. */
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    if (this.#timer !== null) clearTimeout(this.#timer);
+    this.#timer = null;
+    await Promise.allSettled([...this.#chains.values()]);
+  }
+
+  /** One sweep over all nodes (a node whose previous poll is still running is skipped). */
+  async pollAll(): Promise<void> {
+    await Promise.all(
+      this.#fleet.nodes.filter((n) => !this.#running.has(n.name)).map((n) => this.pollNode(n)),
+    );
+  }
+
+  /**
+   * Polls one node, starting after any poll of it already under way (so the answer is
+   * newer than the caller's last action). Resolves true when the node answered.
+   */
+  pollNode(node: NodeState): Promise<boolean> {
+    const previous = this.#chains.get(node.name) ?? Promise.resolve(true);
+    const next = previous.catch(() => false).then(() => this.#pollOnce(node));
+    this.#chains.set(node.name, next);
+    void next.finally(() => {
+      if (this.#chains.get(node.name) === next) this.#chains.delete(node.name);
+    });
+    return next;
+  }
+
+  #schedule(): void {
+    if (this.#stopped) return;
+    this.#timer = setTimeout(async () => {
+      this.#timer = null;
+      await this.pollAll();
+      this.#schedule();
+    }, this.#options.intervalMs);
+  }
+
+  async #pollOnce(node: NodeState): Promise<boolean> {
+    this.#running.add(node.name);
+    try {
+      const [models, health] = await Promise.all([node.client.models(), node.client.health()]);
+      const restarted = node.health !== null && health.uptime_secs < node.health.uptime_secs;
+      const discovery = node.discovery === null || restarted ? await node.client.discovery() : null;
+      if (restarted) node.cycles = 0;
+      const became = node.applyPoll({ discovery, models, health }, Date.now());
+      if (became) this.#options.onHealthChange?.(node, true, null);
+      return true;
+    } catch (error) {
+      const message = error instanceof Error ? error.message : String(error);
+      this.#options.onFailure?.(node, message);
+      if (node.recordFailure(message, this.#options.unhealthyAfter)) {
+        this.#options.onHealthChange?.(node, false, message);
+      }
+      return false;
+    } finally {
+      this.#running.delete(node.name);
+    }
+  }
+}

@@ -1,0 +1,111 @@
+/**
+ * Starting and stopping a gateway: builds the fleet (one client per `[[neurons]]` entry), the
+ * poller, evictor, cold loader, router and metrics, then serves the API on `[gateway] listen`
+ * and Prometheus `/metrics` on `metrics_listen` only.
+ *
+ * @module
+ */
+import type { CortexConfig, ModelsConfig } from "@cortex/core/config";
+import { createApp } from "./app.ts";
+import { KeyRing } from "./auth/keys.ts";
+import type { GatewayContext } from "./context.ts";
+import { Catalogue } from "./fleet/catalogue.ts";
+import { ColdLoader } from "./fleet/cold_loader.ts";
+import { Evictor } from "./fleet/evictor.ts";
+import { Fleet } from "./fleet/fleet.ts";
+import { NeuronClient } from "./fleet/neuron_client.ts";
+import { NodeState } from "./fleet/node_state.ts";
+import { Poller } from "./fleet/poller.ts";
+import { Router } from "./fleet/router.ts";
+import { listenerUrl, parseListenAddress } from "./listen.ts";
+import { GatewayMetrics } from "./metrics/gateway_metrics.ts";
+import { metricsHandler } from "./metrics/metrics_server.ts";
+
+/** A running gateway. */
+export interface RunningGateway {
+  /** Base URL of the API listener. */
+  url: string;
+  /** URL of the Prometheus endpoint. */
+  metricsUrl: string;
+  /** The gateway's parts (for status pages and tests in the same process). */
+  context: GatewayContext;
+  /** Stops polling and both listeners. */
+  shutdown(): Promise<void>;
+}
+
+/** Options of {@linkcode startGateway}. */
+export interface StartGatewayOptions {
+  /** Log node health changes to stderr (default true). */
+  log?: boolean;
+}
+
+/** Builds the gateway's parts without listening (the fleet is not polled yet). */
+export function createGatewayContext(config: CortexConfig, models: ModelsConfig, log = true): GatewayContext {
+  const nodes = config.neurons.map((n) =>
+    new NodeState(
+      n.name,
+      new NeuronClient({
+        name: n.name,
+        endpoint: n.endpoint,
+        token: n.token,
+        timeoutMs: config.poller.timeout_s * 1000,
+      }),
+    )
+  );
+  const fleet = new Fleet(nodes, new Catalogue(models), {
+    strategy: config.eviction.strategy,
+    minResidencySeconds: config.eviction.min_residency_s,
+  });
+  const metrics = new GatewayMetrics(fleet);
+  const poller = new Poller(fleet, {
+    intervalMs: config.poller.interval_s * 1000,
+    unhealthyAfter: config.poller.unhealthy_after,
+    onHealthChange(node, healthy, reason) {
+      if (log) {
+        console.error(
+          `cortex gateway: node '${node.name}' is ${healthy ? "healthy" : `unhealthy: ${reason}`}`,
+        );
+      }
+    },
+    onFailure(node) {
+      metrics.pollFailures.inc({ node: node.name });
+    },
+  });
+  const evictor = new Evictor(fleet, metrics);
+  const loader = new ColdLoader(fleet, evictor, metrics, {
+    coldLoad: config.cold_load,
+    defragAfterCycles: config.eviction.defrag_after_cycles,
+    refresh: (node) => poller.pollNode(node),
+  });
+  const router = new Router(fleet, loader);
+  return { config, fleet, router, loader, evictor, poller, metrics };
+}
+
+/** Starts a gateway from parsed configs; resolves once both listeners are up. */
+export async function startGateway(
+  config: CortexConfig,
+  models: ModelsConfig,
+  options: StartGatewayOptions = {},
+): Promise<RunningGateway> {
+  const context = createGatewayContext(config, models, options.log ?? true);
+  const keys = await KeyRing.create(config.gateway.keys);
+  const app = createApp(context, keys);
+  const api = parseListenAddress(config.gateway.listen);
+  const prom = parseListenAddress(config.gateway.metrics_listen);
+  const apiServer = Deno.serve({ hostname: api.hostname, port: api.port, onListen() {} }, app.fetch);
+  const metricsServer = Deno.serve(
+    { hostname: prom.hostname, port: prom.port, onListen() {} },
+    metricsHandler(context.metrics.registry),
+  );
+  void context.poller.start();
+  return {
+    url: listenerUrl(api.hostname, apiServer.addr.port),
+    metricsUrl: `${listenerUrl(prom.hostname, metricsServer.addr.port)}/metrics`,
+    context,
+    async shutdown() {
+      context.loader.stop();
+      await context.poller.stop();
+      await Promise.all([apiServer.shutdown(), metricsServer.shutdown()]);
+    },
+  };
+}

@@ -1,0 +1,152 @@
+/**
+ * OpenAI chat completions and completions, passed through: the body goes upstream as sent
+ * (only an alias in `model` is replaced, and a streamed request gets
+ * `stream_options.include_usage` so the gateway can count tokens — the usage chunk the
+ * client did not ask for is then not forwarded). Streams are relayed event by event, never
+ * buffered; a non-streamed answer is relayed once complete.
+ *
+ * @module
+ */
+import type { Route } from "../fleet/router.ts";
+import { type Dialect, streamErrorEvent } from "./dialect.ts";
+import type { UpstreamPlan } from "./forward.ts";
+import { readUpstreamBody, relay } from "./relay.ts";
+import type { RequestRecord } from "./request_record.ts";
+import { SseSplitter } from "./sse.ts";
+
+/** Builds the pass-through plan for a parsed OpenAI request body. */
+export function openAIPassthrough(
+  dialect: Extract<Dialect, "chat" | "completions">,
+  path: string,
+  body: { bytes: Uint8Array; json: Record<string, unknown> },
+  record: RequestRecord,
+  idleTimeoutMs: number,
+): UpstreamPlan {
+  const streamed = body.json.stream === true;
+  const options = body.json.stream_options;
+  const clientWantsUsage = typeof options === "object" && options !== null &&
+    (options as Record<string, unknown>).include_usage === true;
+  const injectUsage = streamed && !clientWantsUsage;
+  return {
+    path,
+    body(route: Route): string | Uint8Array {
+      if (!injectUsage && route.neuronModelId === body.json.model) return body.bytes;
+      const out: Record<string, unknown> = { ...body.json, model: route.neuronModelId };
+      if (injectUsage) {
+        out.stream_options = {
+          ...(typeof options === "object" && options !== null ? options : {}),
+          include_usage: true,
+        };
+      }
+      return JSON.stringify(out);
+    },
+    async respond(upstream, _route, done): Promise<Response> {
+      const type = upstream.headers.get("content-type") ?? "";
+      if (!upstream.body) {
+        done(upstream.status);
+        return new Response(null, { status: upstream.status });
+      }
+      if (type.includes("text/event-stream")) {
+        return new Response(_relayStream(upstream.body, dialect, record, injectUsage, idleTimeoutMs, done), {
+          status: upstream.status,
+          headers: {
+            "content-type": "text/event-stream",
+            "cache-control": "no-cache",
+            "x-accel-buffering": "no",
+          },
+        });
+      }
+      const bytes = await readUpstreamBody(upstream.body, idleTimeoutMs);
+      try {
+        const usage =
+          (JSON.parse(new TextDecoder().decode(bytes)) as { usage?: Record<string, unknown> }).usage;
+        if (usage) record.usage(usageFigures(usage));
+      } catch {
+        // Not JSON: relayed as is.
+      }
+      done(upstream.status);
+      return new Response(bytes, {
+        status: upstream.status,
+        headers: { "content-type": type || "application/json" },
+      });
+    },
+  };
+}
+
+function _relayStream(
+  body: ReadableStream<Uint8Array>,
+  dialect: Dialect,
+  record: RequestRecord,
+  dropUsageChunk: boolean,
+  idleTimeoutMs: number,
+  done: (status: number) => void,
+): ReadableStream<Uint8Array> {
+  const splitter = new SseSplitter();
+  return relay(body, {
+    transform(chunk) {
+      let out = "";
+      for (const event of splitter.push(chunk)) {
+        if (event.data !== null && event.data !== "[DONE]") {
+          const keep = observeChatChunk(event.data, record, dropUsageChunk);
+          if (!keep) continue;
+        }
+        out += event.raw;
+      }
+      return out;
+    },
+    flush: () => splitter.rest(),
+    fail(error) {
+      record.streamError();
+      return streamErrorEvent(dialect, error);
+    },
+    close(outcome) {
+      done(outcome === "client_cancelled" ? 499 : 200);
+    },
+  }, idleTimeoutMs);
+}
+
+/**
+ * Observes one chat/completions stream chunk: notes generated tokens and usage. Returns
+ * false for a usage-only chunk that should not be forwarded.
+ */
+export function observeChatChunk(data: string, record: RequestRecord, dropUsageChunk: boolean): boolean {
+  let chunk: { choices?: unknown[]; usage?: Record<string, unknown> | null };
+  try {
+    chunk = JSON.parse(data);
+  } catch {
+    return true;
+  }
+  const choices = Array.isArray(chunk.choices) ? chunk.choices : [];
+  if (choices.some(_carriesToken)) record.token();
+  if (chunk.usage && typeof chunk.usage === "object") {
+    record.usage(usageFigures(chunk.usage));
+    if (dropUsageChunk && choices.length === 0) return false;
+  }
+  return true;
+}
+
+/** Reads OpenAI (`prompt_tokens`…) or Responses/Anthropic (`input_tokens`…) usage keys. */
+export function usageFigures(
+  usage: Record<string, unknown>,
+): { promptTokens: number | null; completionTokens: number | null; cachedTokens: number | null } {
+  const num = (v: unknown): number | null => (typeof v === "number" ? v : null);
+  const details = (usage.prompt_tokens_details ?? usage.input_tokens_details) as
+    | Record<string, unknown>
+    | undefined;
+  return {
+    promptTokens: num(usage.prompt_tokens) ?? num(usage.input_tokens),
+    completionTokens: num(usage.completion_tokens) ?? num(usage.output_tokens),
+    cachedTokens: num(details?.cached_tokens) ?? num(usage.cache_read_input_tokens),
+  };
+}
+
+function _carriesToken(choice: unknown): boolean {
+  if (typeof choice !== "object" || choice === null) return false;
+  const c = choice as { delta?: Record<string, unknown>; text?: unknown };
+  if (typeof c.text === "string" && c.text.length > 0) return true; // completions
+  const d = c.delta;
+  if (!d) return false;
+  return (typeof d.content === "string" && d.content.length > 0) ||
+    (typeof d.reasoning_content === "string" && d.reasoning_content.length > 0) ||
+    (Array.isArray(d.tool_calls) && d.tool_calls.length > 0);
+}

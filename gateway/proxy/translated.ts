@@ -1,0 +1,174 @@
+/**
+ * Anthropic Messages and OpenAI Responses requests, translated at the edge with
+ * `@cortex/core`: the client's request becomes a chat-completions request to the neuron,
+ * and the answer — a stream event by event, or a whole completion — is translated back.
+ * An upstream failure mid-stream is written into the translator, which ends the client's
+ * stream with the dialect's error (`error` / `response.failed`).
+ *
+ * @module
+ */
+import { CortexError } from "@cortex/core/errors";
+import {
+  type ChatCompletionChunk,
+  ChatCompletionChunkSchema,
+  type ChatCompletionRequest,
+  ChatCompletionSchema,
+} from "@cortex/core/openai";
+import type { ResponsesRequest } from "@cortex/core/responses";
+import {
+  AnthropicStreamTranslator,
+  type ChatStreamInput,
+  chatToAnthropicResponse,
+  chatToResponsesResponse,
+  encodeSseEvent,
+  ResponsesStreamTranslator,
+} from "@cortex/core/translate";
+import type { Route } from "../fleet/router.ts";
+import type { UpstreamPlan } from "./forward.ts";
+import { observeChatChunk } from "./openai_passthrough.ts";
+import { readUpstreamBody, relay } from "./relay.ts";
+import type { RequestRecord } from "./request_record.ts";
+import { SseSplitter } from "./sse.ts";
+
+/** The client dialect of a translated request, with what its translation back needs. */
+export type TranslatedDialect =
+  | { kind: "messages" }
+  | { kind: "responses"; request: ResponsesRequest };
+
+interface _Translator {
+  push(item: ChatStreamInput, emit: (event: { type: string }) => void): void;
+  finish(emit: (event: { type: string }) => void): void;
+}
+
+/** Builds the plan for a request already translated to chat completions (`chat`). */
+export function translatedPlan(
+  dialect: TranslatedDialect,
+  chat: ChatCompletionRequest,
+  record: RequestRecord,
+  idleTimeoutMs: number,
+): UpstreamPlan {
+  return {
+    path: "/v1/chat/completions",
+    body: (route: Route) => JSON.stringify({ ...chat, model: route.neuronModelId }),
+    async respond(upstream, route, done): Promise<Response> {
+      if (!upstream.body) {
+        throw new CortexError("the neuron sent no body", { code: "upstream_error", status: 502 });
+      }
+      const streamed = (upstream.headers.get("content-type") ?? "").includes("text/event-stream");
+      if (streamed) {
+        const translator: _Translator = dialect.kind === "messages"
+          ? new AnthropicStreamTranslator({ model: route.modelId })
+          : new ResponsesStreamTranslator({ model: route.modelId, request: dialect.request });
+        return new Response(_translateStream(upstream.body, translator, record, idleTimeoutMs, done), {
+          status: 200,
+          headers: {
+            "content-type": "text/event-stream",
+            "cache-control": "no-cache",
+            "x-accel-buffering": "no",
+          },
+        });
+      }
+      const bytes = await readUpstreamBody(upstream.body, idleTimeoutMs);
+      let payload: unknown;
+      try {
+        payload = JSON.parse(new TextDecoder().decode(bytes));
+      } catch (cause) {
+        throw new CortexError("the neuron's answer is not JSON", {
+          code: "upstream_malformed_response",
+          status: 502,
+          cause,
+        });
+      }
+      const parsed = ChatCompletionSchema.safeParse(payload);
+      if (!parsed.success) {
+        throw new CortexError("the neuron's answer is not a chat completion", {
+          code: "upstream_malformed_response",
+          status: 502,
+        });
+      }
+      const completion = parsed.data;
+      if (completion.usage) {
+        record.usage({
+          promptTokens: completion.usage.prompt_tokens,
+          completionTokens: completion.usage.completion_tokens,
+          cachedTokens: completion.usage.prompt_tokens_details?.cached_tokens ?? null,
+        });
+      }
+      const body = dialect.kind === "messages"
+        ? chatToAnthropicResponse(completion, { model: route.modelId })
+        : chatToResponsesResponse(completion, { model: route.modelId, request: dialect.request });
+      done(200);
+      return new Response(JSON.stringify(body), {
+        status: 200,
+        headers: { "content-type": "application/json" },
+      });
+    },
+  };
+}
+
+function _translateStream(
+  body: ReadableStream<Uint8Array>,
+  translator: _Translator,
+  record: RequestRecord,
+  idleTimeoutMs: number,
+  done: (status: number) => void,
+): ReadableStream<Uint8Array> {
+  const splitter = new SseSplitter();
+  let out = "";
+  const emit = (event: { type: string }): void => {
+    out += encodeSseEvent(event);
+  };
+  const take = (): string => {
+    const text = out;
+    out = "";
+    return text;
+  };
+  return relay(body, {
+    transform(chunk) {
+      for (const event of splitter.push(chunk)) {
+        if (event.data === null) {
+          // Keep-alive comments travel on, so clients with short idle timeouts stay connected.
+          if (event.raw.startsWith(":")) out += event.raw;
+          continue;
+        }
+        if (event.data.trim() === "[DONE]") continue;
+        let json: unknown;
+        try {
+          json = JSON.parse(event.data);
+        } catch {
+          continue;
+        }
+        if (typeof json === "object" && json !== null && "error" in json && !("choices" in json)) {
+          // The neuron reported a failure inside its stream.
+          const error = (json as { error: { message?: string; code?: string } }).error;
+          record.streamError();
+          translator.push({
+            type: "error",
+            error: new CortexError(error?.message ?? "the neuron failed mid-stream", {
+              code: error?.code ?? "upstream_error",
+              status: 502,
+            }),
+          }, emit);
+          continue;
+        }
+        observeChatChunk(event.data, record, false);
+        const parsed = ChatCompletionChunkSchema.safeParse(json);
+        if (parsed.success) translator.push(parsed.data as ChatCompletionChunk, emit);
+      }
+      return take();
+    },
+    flush() {
+      translator.finish(emit);
+      return take();
+    },
+    fail(error) {
+      record.streamError();
+      translator.push({ type: "error", error }, emit);
+      translator.finish(emit);
+      return take();
+    },
+    close(outcome) {
+      done(outcome === "client_cancelled" ? 499 : 200);
+    },
+  }, idleTimeoutMs);
+}

@@ -1,0 +1,223 @@
+/**
+ * Admin routes (an admin key when keys are configured): fleet status, load and unload a
+ * model, and a placement dry-run that says where a model would go and what it would evict,
+ * without doing it.
+ *
+ * @module
+ */
+import { CortexError, toCortexError } from "@cortex/core/errors";
+import { Hono } from "hono";
+import type { GatewayContext, GatewayEnv } from "../context.ts";
+import { fitOnNode } from "../fleet/eviction.ts";
+import type { NodeState } from "../fleet/node_state.ts";
+import { planPlacement } from "../fleet/placement.ts";
+import { readJsonBody, requireModel } from "../proxy/body.ts";
+import { errorResponse } from "../proxy/dialect.ts";
+
+/** `GET /admin/fleet`, `POST /admin/load`, `POST /admin/unload`, `GET /admin/placement`. */
+export function adminRoutes(ctx: GatewayContext): Hono<GatewayEnv> {
+  const app = new Hono<GatewayEnv>();
+  const limit = ctx.config.gateway.body_limit_mb * 1024 * 1024;
+  const fail = (error: unknown, requestId: string): Response =>
+    errorResponse("admin", toCortexError(error), { "x-request-id": requestId });
+
+  app.get("/fleet", (c) => c.json(fleetStatus(ctx)));
+
+  app.post("/load", async (c) => {
+    try {
+      const { json } = await readJsonBody(c.req.raw, limit);
+      const id = ctx.fleet.catalogue.resolve(requireModel(json));
+      const node = _optionalNode(json);
+      if (!ctx.fleet.isKnown(id)) throw _notFound(id);
+      const started = performance.now();
+      const outcome = await ctx.loader.ensure(id, node);
+      return c.json({
+        model: id,
+        node: outcome.node.name,
+        already_loaded: outcome.loadMs === 0 && outcome.evicted.length === 0,
+        load_ms: outcome.loadMs,
+        waited_ms: Math.round(performance.now() - started),
+        evicted: outcome.evicted,
+      });
+    } catch (error) {
+      return fail(error, c.get("requestId"));
+    }
+  });
+
+  app.post("/unload", async (c) => {
+    try {
+      const { json } = await readJsonBody(c.req.raw, limit);
+      const id = ctx.fleet.catalogue.resolve(requireModel(json));
+      const nodeName = _optionalNode(json);
+      const neuronId = ctx.fleet.catalogue.neuronId(id);
+      const targets = ctx.fleet.nodes.filter((n) =>
+        (!nodeName || n.name === nodeName) && n.healthy && n.models.get(neuronId)?.status === "loaded"
+      );
+      if (targets.length === 0) {
+        throw new CortexError(
+          `model '${id}' is not loaded${nodeName ? ` on '${nodeName}'` : " on any healthy node"}`,
+          {
+            code: "model_not_found",
+            status: 404,
+            param: "model",
+          },
+        );
+      }
+      const unloaded: string[] = [];
+      for (const node of targets) {
+        await ctx.evictor.unload(node, neuronId, "admin");
+        unloaded.push(node.name);
+        void ctx.poller.pollNode(node);
+      }
+      return c.json({ model: id, unloaded_from: unloaded });
+    } catch (error) {
+      return fail(error, c.get("requestId"));
+    }
+  });
+
+  app.get("/placement", (c) => {
+    try {
+      const requested = c.req.query("model");
+      if (!requested) {
+        throw new CortexError("query parameter `model` is required", {
+          code: "missing_model_field",
+          status: 400,
+          param: "model",
+        });
+      }
+      return c.json(placementDryRun(ctx, requested));
+    } catch (error) {
+      return fail(error, c.get("requestId"));
+    }
+  });
+
+  return app;
+}
+
+/** The fleet status document of `GET /admin/fleet`. */
+export function fleetStatus(ctx: GatewayContext): Record<string, unknown> {
+  const now = Date.now();
+  const catalogue = ctx.fleet.catalogue;
+  return {
+    strategy: ctx.fleet.policy.strategy,
+    min_residency_s: ctx.fleet.policy.minResidencySeconds,
+    loading: ctx.loader.loading,
+    nodes: ctx.fleet.nodes.map((n) => ({
+      name: n.name,
+      endpoint: n.client.endpoint,
+      healthy: n.healthy,
+      draining: n.draining,
+      consecutive_poll_failures: n.consecutiveFailures,
+      last_poll_ms_ago: n.lastPollMs === null ? null : now - n.lastPollMs,
+      last_error: n.lastError,
+      hostname: n.discovery?.hostname ?? null,
+      backend: [...new Set(n.discovery?.devices.map((d) => d.backend) ?? [])].join(",") || null,
+      uptime_s: n.health?.uptime_secs ?? null,
+      cycles_since_defrag: n.cycles,
+      devices: n.devices().map((d) => {
+        const found = n.discovery?.devices.find((x) => x.index === d.index);
+        return { index: d.index, name: found?.name ?? null, total_mb: d.totalMb, free_mb: d.freeMb };
+      }),
+      models: [...n.models.values()].map((m) => {
+        const usage = n.usage.get(m.id);
+        const stats = n.health?.models.find((s) => s.id === m.id);
+        const id = catalogue.publicId(m.id);
+        return {
+          id,
+          status: n.unloading.has(m.id) ? "unloading" : m.status,
+          devices: m.devices,
+          memory_mb: m.memory_used_mb ?? m.memory_required_mb,
+          in_flight: n.inFlight(m.id),
+          gateway_in_flight: usage?.inFlight ?? 0,
+          queue_depth: stats?.queue_depth ?? 0,
+          decode_tok_s: stats?.tok_s_decode ?? null,
+          class: catalogue.priority(id),
+          last_used_s_ago: usage?.lastUsedMs ? Math.round((now - usage.lastUsedMs) / 1000) : null,
+          loaded_s_ago: usage?.loadedAtMs ? Math.round((now - usage.loadedAtMs) / 1000) : null,
+          progress: m.progress ?? null,
+          error: m.error ?? null,
+        };
+      }),
+    })),
+  };
+}
+
+/** `GET /admin/placement?model=…`: where the model would go and what would be evicted, without acting. */
+export function placementDryRun(ctx: GatewayContext, requested: string): Record<string, unknown> {
+  const fleet = ctx.fleet;
+  const id = fleet.catalogue.resolve(requested);
+  if (!fleet.isKnown(id)) throw _notFound(id);
+  const neuronId = fleet.catalogue.neuronId(id);
+  const req = fleet.requirement(id);
+  const replicas = fleet.replicas(neuronId);
+  const now = Date.now();
+  const perNode = fleet.nodes.map((n: NodeState) => {
+    const plan = fitOnNode(
+      n.view((m) => fleet.catalogue.priority(fleet.catalogue.publicId(m))),
+      req,
+      fleet.policy,
+      now,
+    );
+    return {
+      node: n.name,
+      healthy: n.healthy && !n.draining,
+      ...(plan.ok
+        ? {
+          fits: true,
+          devices: plan.devices,
+          evict: plan.victims.map((v) => _victim(fleet.catalogue.publicId(v.id), v)),
+        }
+        : { fits: false, permanent: plan.permanent, reason: plan.reason }),
+    };
+  });
+  const base = {
+    requested,
+    model: id,
+    need_mb: req.memoryMb,
+    min_devices: req.minDevices,
+    class: req.priority,
+    strategy: fleet.policy.strategy,
+    loaded_on: replicas.map((n) => n.name),
+    nodes: perNode,
+  };
+  if (replicas.length > 0) return { ...base, action: "route", node: replicas[0].name, evict: [] };
+  const result = planPlacement(fleet.views(), req, fleet.policy, now);
+  if (!result.ok) {
+    return { ...base, action: "refuse", code: result.refusal.code, reason: result.refusal.message };
+  }
+  return {
+    ...base,
+    action: "load",
+    node: result.fit.node,
+    devices: result.fit.devices,
+    evict: result.fit.victims.map((v) => _victim(fleet.catalogue.publicId(v.id), v)),
+  };
+}
+
+function _victim(
+  id: string,
+  v: { memoryMb: number; priority: number; young: boolean; reason: string },
+): Record<string, unknown> {
+  return { model: id, memory_mb: v.memoryMb, class: v.priority, young: v.young, reason: v.reason };
+}
+
+function _optionalNode(json: Record<string, unknown>): string | undefined {
+  const node = json.node;
+  if (node === undefined || node === null) return undefined;
+  if (typeof node !== "string" || node.length === 0) {
+    throw new CortexError(`\`node\` must be a node name, got ${JSON.stringify(node)}`, {
+      code: "invalid_request_body",
+      status: 400,
+      param: "node",
+    });
+  }
+  return node;
+}
+
+function _notFound(id: string): CortexError {
+  return new CortexError(`model '${id}' not found in models.toml or on any neuron`, {
+    code: "model_not_found",
+    status: 404,
+    param: "model",
+  });
+}

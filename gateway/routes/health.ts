@@ -1,0 +1,49 @@
+/**
+ * `GET /health` (and `GET /`), public: `ok` when every node answers, `impaired` when some
+ * node is unhealthy or a model failed to load on a healthy one, `degraded` when no node is
+ * healthy. Always 200, so a load balancer can read the body.
+ *
+ * @module
+ */
+import { Hono } from "hono";
+import type { GatewayContext, GatewayEnv } from "../context.ts";
+
+/** The `/health` document. */
+export function healthDocument(ctx: GatewayContext): Record<string, unknown> {
+  const nodes = ctx.fleet.nodes;
+  const healthy = nodes.filter((n) => n.healthy && !n.draining);
+  const failed = healthy.flatMap((n) =>
+    [...n.models.values()]
+      .filter((m) => m.status === "failed")
+      .map((m) => ({
+        node: n.name,
+        model: ctx.fleet.catalogue.publicId(m.id),
+        reason: m.error?.code ?? null,
+        detail: m.error?.message ?? null,
+      }))
+  );
+  const unhealthy = nodes.filter((n) => !(n.healthy && !n.draining)).map((n) => ({
+    node: n.name,
+    draining: n.draining,
+    error: n.lastError,
+  }));
+  const status = nodes.length > 0 && healthy.length === 0
+    ? "degraded"
+    : unhealthy.length > 0 || failed.length > 0
+    ? "impaired"
+    : "ok";
+  return {
+    status,
+    nodes: { healthy: healthy.length, total: nodes.length },
+    ...(unhealthy.length > 0 ? { unhealthy } : {}),
+    ...(failed.length > 0 ? { unservable: failed } : {}),
+  };
+}
+
+/** `GET /health` and `GET /`. */
+export function healthRoutes(ctx: GatewayContext): Hono<GatewayEnv> {
+  const app = new Hono<GatewayEnv>();
+  app.get("/health", (c) => c.json(healthDocument(ctx)));
+  app.get("/", (c) => c.json(healthDocument(ctx)));
+  return app;
+}

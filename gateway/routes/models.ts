@@ -1,0 +1,30 @@
+/**
+ * `GET /v1/models` and `GET /v1/models/{id}`: the catalogue × topology list (filtered to
+ * what the client's key may use).
+ *
+ * @module
+ */
+import { CortexError } from "@cortex/core/errors";
+import { Hono } from "hono";
+import type { GatewayContext, GatewayEnv } from "../context.ts";
+import { buildModelList } from "../fleet/model_list.ts";
+import { errorResponse } from "../proxy/dialect.ts";
+
+/** The model routes; `created` is the gateway's start in unix seconds. */
+export function modelRoutes(ctx: GatewayContext, created: number): Hono<GatewayEnv> {
+  const app = new Hono<GatewayEnv>();
+  app.get("/", (c) => c.json(buildModelList(ctx.fleet, { created, only: c.get("keyModels") })));
+  app.get("/*", (c) => {
+    const id = decodeURIComponent(c.req.path.replace(/^\/v1\/models\//, ""));
+    const entry = buildModelList(ctx.fleet, { created, only: c.get("keyModels") }).data.find((e) =>
+      e.id === id
+    );
+    if (entry) return c.json(entry);
+    return errorResponse(
+      "chat",
+      new CortexError(`model '${id}' not found`, { code: "model_not_found", status: 404, param: "model" }),
+      { "x-request-id": c.get("requestId") },
+    );
+  });
+  return app;
+}

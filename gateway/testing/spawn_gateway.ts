@@ -1,0 +1,147 @@
+/**
+ * Test helper: starts a real gateway process (`gateway/main.ts` under the permissions its
+ * config implies) from a config given as data, written to a temporary `cortex.toml` and
+ * `models.toml`; listeners on free loopback ports. Used by the gateway's acceptance tests
+ * and by the CLI's.
+ *
+ * @example
+ * ```ts ignore
+ * import { spawnGateway } from "./spawn_gateway.ts";
+ * const gateway = await spawnGateway({ neurons: [{ name: "a", endpoint: "http://127.0.0.1:13131" }] });
+ * await gateway.waitFor(async () => (await gateway.fleet()).nodes[0].healthy === true);
+ * console.log(await (await fetch(`${gateway.url}/v1/models`)).json());
+ * await gateway.stop();
+ * ```
+ * @module
+ */
+import { stringify } from "smol-toml";
+import { gatewayCommand } from "../launch.ts";
+
+/** What to put in the temporary `cortex.toml` / `models.toml`. */
+export interface SpawnGatewayOptions {
+  /** `[[neurons]]`. */
+  neurons: { name: string; endpoint: string; token?: string }[];
+  /** `[[models]]` profiles (keys as in `models.toml`). */
+  models?: Record<string, unknown>[];
+  /** `[aliases]`. */
+  aliases?: Record<string, string>;
+  /** Extra `[gateway]` keys (listen addresses default to free loopback ports). */
+  gateway?: Record<string, unknown>;
+  /** `[eviction]`. */
+  eviction?: Record<string, unknown>;
+  /** `[poller]` (default: interval 0.25 s, timeout 2 s, unhealthy after 2). */
+  poller?: Record<string, unknown>;
+  /** `[cold_load]`. */
+  coldLoad?: Record<string, unknown>;
+}
+
+/** A running gateway process. */
+export interface SpawnedGateway {
+  /** API base URL. */
+  url: string;
+  /** Prometheus URL (`…/metrics`). */
+  metricsUrl: string;
+  /** The temporary `cortex.toml`. */
+  configPath: string;
+  /** The process. */
+  process: Deno.ChildProcess;
+  /** `GET /admin/fleet` (with `headers`, e.g. an admin key). */
+  fleet(headers?: HeadersInit): Promise<{ nodes: FleetNodeStatus[]; loading: string[] }>;
+  /** Polls `check` every 50 ms until it returns true; throws after `timeoutMs` (default 20 s). */
+  waitFor(check: () => Promise<boolean> | boolean, timeoutMs?: number, what?: string): Promise<void>;
+  /** What the process wrote to stderr so far. */
+  stderr(): string;
+  /** Sends SIGTERM, waits for exit, removes the temporary files. */
+  stop(): Promise<void>;
+}
+
+/** One node of `GET /admin/fleet`. */
+export interface FleetNodeStatus {
+  /** Node name. */
+  name: string;
+  /** Receives traffic. */
+  healthy: boolean;
+  /** Models it reports. */
+  models: { id: string; status: string; in_flight: number; devices: number[]; memory_mb: number | null }[];
+  /** Other fields. */
+  [key: string]: unknown;
+}
+
+/** Starts a gateway process and resolves once it listens. */
+export async function spawnGateway(options: SpawnGatewayOptions): Promise<SpawnedGateway> {
+  const dir = await Deno.makeTempDir({ prefix: "cortex-gateway-" });
+  const configPath = `${dir}/cortex.toml`;
+  const config = {
+    models_config: "models.toml",
+    gateway: { listen: "127.0.0.1:0", metrics_listen: "127.0.0.1:0", ...options.gateway },
+    eviction: { ...options.eviction },
+    poller: { interval_s: 0.25, timeout_s: 2, unhealthy_after: 2, ...options.poller },
+    cold_load: { ...options.coldLoad },
+    neurons: options.neurons,
+  };
+  await Deno.writeTextFile(configPath, stringify(config));
+  await Deno.writeTextFile(
+    `${dir}/models.toml`,
+    stringify({ models: options.models ?? [], aliases: options.aliases ?? {} }),
+  );
+  const args = await gatewayCommand(configPath);
+  const process = new Deno.Command(Deno.execPath(), { args, stdout: "piped", stderr: "piped", stdin: "null" })
+    .spawn();
+  let stderr = "";
+  const decoder = new TextDecoder();
+  const stderrDone = process.stderr.pipeTo(
+    new WritableStream({ write: (chunk) => void (stderr += decoder.decode(chunk, { stream: true })) }),
+  ).catch(() => {});
+  const reader = process.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  let line = "";
+  while (!line.includes("\n")) {
+    const { done, value } = await reader.read();
+    if (done) {
+      await stderrDone;
+      await process.status;
+      await Deno.remove(dir, { recursive: true }).catch(() => {});
+      throw new Error(`gateway exited before listening:\n${stderr}`);
+    }
+    line += value;
+  }
+  const stdoutDone = (async () => {
+    while (!(await reader.read()).done) { /* drain */ }
+  })().catch(() => {});
+  const ready = JSON.parse(line.split("\n")[0]) as { gateway: string; metrics: string };
+  const url = ready.gateway;
+  let stopped = false;
+  return {
+    url,
+    metricsUrl: ready.metrics,
+    configPath,
+    process,
+    async fleet(headers?: HeadersInit) {
+      const res = await fetch(`${url}/admin/fleet`, { headers });
+      if (!res.ok) throw new Error(`GET /admin/fleet: ${res.status} ${await res.text()}`);
+      return await res.json();
+    },
+    async waitFor(check, timeoutMs = 20_000, what = "condition") {
+      const deadline = Date.now() + timeoutMs;
+      while (true) {
+        if (await check()) return;
+        if (Date.now() > deadline) {
+          throw new Error(`timed out waiting for ${what}\ngateway stderr:\n${stderr}`);
+        }
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    },
+    stderr: () => stderr,
+    async stop() {
+      if (stopped) return;
+      stopped = true;
+      try {
+        process.kill("SIGTERM");
+      } catch {
+        // already gone
+      }
+      await process.status;
+      await Promise.all([stderrDone, stdoutDone]);
+      await Deno.remove(dir, { recursive: true }).catch(() => {});
+    },
+  };
+}
