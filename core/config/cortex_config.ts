@@ -50,7 +50,7 @@ export interface PollerSection {
   interval_s: number;
   /** Per-request timeout in seconds (default 5). */
   timeout_s: number;
-  /** Consecutive failed polls before a node is unhealthy (default 3). */
+  /** Consecutive failed polls before a node is unhealthy (default 2: a dead node is out of rotation within two poll intervals). */
   unhealthy_after: number;
 }
 
@@ -115,7 +115,7 @@ export const CortexConfigSchema: Schema<CortexConfig> = z.looseObject({
   poller: z.looseObject({
     interval_s: z.number().gt(0).default(10),
     timeout_s: z.number().gt(0).default(5),
-    unhealthy_after: z.number().int().min(1).default(3),
+    unhealthy_after: z.number().int().min(1).default(2),
   }).prefault({}),
   cold_load: z.looseObject({
     base_s: z.number().min(0).default(60),
