@@ -25,12 +25,19 @@ const targets: Target[] = [
   {
     name: "cortex-neuron",
     entry: "neuron/main.ts",
-    permissions: ["--allow-net", "--allow-read", "--allow-write", "--allow-env", "--allow-sys", "--allow-ffi"],
+    permissions: [
+      "--allow-net",
+      "--allow-read",
+      "--allow-write",
+      "--allow-env",
+      "--allow-sys",
+      "--allow-ffi",
+    ],
   },
   {
     name: "cortex",
     entry: "cli/main.ts",
-    permissions: ["--allow-net", "--allow-read", "--allow-env", "--allow-run"],
+    permissions: ["--allow-net", "--allow-read", "--allow-write", "--allow-env", "--allow-run"],
   },
 ];
 

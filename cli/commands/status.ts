@@ -1,0 +1,137 @@
+/**
+ * `cortex status`: the fleet as a table — per node its health, backend, devices, memory
+ * used/total, loaded models and requests in flight — from the gateway's `GET /health` and
+ * `GET /admin/fleet`. `--json` prints both documents.
+ *
+ * @module
+ */
+import type { Command } from "../command.ts";
+import { formatMb, listOrDash, renderTable } from "../table.ts";
+import type { Style } from "../terminal.ts";
+
+/** A node of `GET /admin/fleet` (the fields the table shows). */
+export interface FleetNode {
+  /** Node name. */
+  name: string;
+  /** Neuron URL. */
+  endpoint: string;
+  /** Receives traffic. */
+  healthy: boolean;
+  /** Being drained. */
+  draining: boolean;
+  /** Last poll error. */
+  last_error: string | null;
+  /** `cpu`, `cuda`, `cpu,cuda`, or null before discovery. */
+  backend: string | null;
+  /** Devices with their memory. */
+  devices: { index: number; name: string | null; total_mb: number; free_mb: number }[];
+  /** Models it reports. */
+  models: {
+    id: string;
+    status: string;
+    in_flight: number;
+    progress?: {
+      phase: string;
+      done_bytes: number;
+      total_bytes: number | null;
+      files_done?: number;
+      files_total?: number | null;
+    } | null;
+  }[];
+}
+
+/** `GET /admin/fleet`. */
+export interface FleetDocument {
+  /** Nodes in config order. */
+  nodes: FleetNode[];
+  /** Models being cold-loaded by the gateway. */
+  loading: string[];
+  /** Other fields. */
+  [key: string]: unknown;
+}
+
+/** `GET /health`. */
+export interface HealthDocument {
+  /** `ok`, `impaired` or `degraded`. */
+  status: string;
+  /** Healthy and total node counts. */
+  nodes: { healthy: number; total: number };
+  /** Other fields. */
+  [key: string]: unknown;
+}
+
+function _health(node: FleetNode, style: Style): string {
+  if (node.draining) return style.yellow("draining");
+  return node.healthy ? style.green("healthy") : style.red("unhealthy");
+}
+
+function _models(node: FleetNode, style: Style): string {
+  const shown = node.models
+    .filter((m) => m.status !== "available")
+    .map((m) => {
+      if (m.status === "loaded") return m.id;
+      const progress = m.progress?.total_bytes
+        ? ` ${Math.floor((100 * m.progress.done_bytes) / m.progress.total_bytes)}%`
+        : "";
+      const text = `${m.id} (${m.status}${progress})`;
+      return m.status === "failed" ? style.red(text) : style.yellow(text);
+    });
+  return listOrDash(shown);
+}
+
+/** The status table (and a header line) for a fleet document. */
+export function renderStatus(
+  gatewayUrl: string,
+  health: HealthDocument,
+  fleet: FleetDocument,
+  style: Style,
+): string {
+  const colour = health.status === "ok"
+    ? style.green
+    : health.status === "impaired"
+    ? style.yellow
+    : style.red;
+  const header = `gateway ${style.bold(gatewayUrl)}: ${colour(health.status)}, ` +
+    `${health.nodes.healthy}/${health.nodes.total} node(s) healthy` +
+    (fleet.loading.length > 0 ? `, loading ${fleet.loading.join(", ")}` : "");
+  const rows = fleet.nodes.map((node) => {
+    const total = node.devices.reduce((sum, d) => sum + d.total_mb, 0);
+    const used = node.devices.reduce((sum, d) => sum + Math.max(0, d.total_mb - d.free_mb), 0);
+    return [
+      node.name,
+      _health(node, style),
+      node.backend ?? "—",
+      node.devices.length === 0 ? "—" : String(node.devices.length),
+      node.devices.length === 0 ? "—" : `${formatMb(used)} / ${formatMb(total)}`,
+      _models(node, style),
+      String(node.models.reduce((sum, m) => sum + m.in_flight, 0)),
+    ];
+  });
+  const table = rows.length === 0
+    ? style.dim("no neurons configured ([[neurons]] in cortex.toml)")
+    : renderTable(["NODE", "HEALTH", "BACKEND", "DEVICES", "MEMORY", "MODELS", "IN-FLIGHT"], rows, style);
+  const errors = fleet.nodes.filter((n) => !n.healthy && n.last_error)
+    .map((n) => style.dim(`${n.name} (${n.endpoint}): ${n.last_error}`));
+  return [header, table, ...errors].join("\n");
+}
+
+/** `cortex status`. */
+export const statusCommand: Command = {
+  name: "status",
+  summary: "fleet table: nodes, health, devices, memory, loaded models",
+  usage: "status [--json]",
+  description:
+    "Shows every neuron the gateway knows with its health, backend, device count, memory used/total,\n" +
+    "the models it holds and the requests in flight. Needs an admin key when the gateway has keys.",
+  flags: {},
+  async run(_args, ctx) {
+    const client = ctx.client();
+    const [health, fleet] = await Promise.all([
+      client.getJson<HealthDocument>("/health"),
+      client.getJson<FleetDocument>("/admin/fleet"),
+    ]);
+    if (ctx.json) ctx.stdout.line(JSON.stringify({ gateway: client.baseUrl, health, ...fleet }, null, 2));
+    else ctx.stdout.line(renderStatus(client.baseUrl, health, fleet, ctx.stdout.style));
+    return 0;
+  },
+};

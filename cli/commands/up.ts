@@ -1,0 +1,222 @@
+/**
+ * `cortex up`: the embedded default stack — one local neuron serving one model folder and a
+ * gateway in front of it, on localhost (what `npm start` runs). It writes `neuron.toml`,
+ * `cortex.toml` and `models.toml` into a state directory, starts the neuron, points the
+ * gateway at the neuron's real address, prints where both listen and waits until the model
+ * is loaded. Each child runs with permissions derived from its generated config.
+ *
+ * @module
+ */
+import { stringify } from "smol-toml";
+import { numberFlag, stringFlag } from "../args.ts";
+import { CliError } from "../cli_error.ts";
+import { GatewayClient } from "../client.ts";
+import type { CliContext, Command } from "../command.ts";
+import { forwardStopSignals, REPO_ROOT, type RunningService, startService } from "../service.ts";
+import { formatSeconds } from "../table.ts";
+import { readEnv } from "../terminal.ts";
+import {
+  _absolute,
+  _gatewaySpec,
+  _loadGatewayConfig,
+  _loadNeuronConfig,
+  _neuronSpec,
+  _supervise,
+} from "./_services.ts";
+
+/** The model `cortex up` serves by default: the demo model once trained, else the tiny Qwen3 fixture. */
+export function defaultUpModel(): string | null {
+  if (Deno.build.standalone) return null;
+  const demo = `${REPO_ROOT}/neuron/models/cortex-demo`;
+  return _isModelFolder(demo) ? demo : `${REPO_ROOT}/neuron/testdata/models/tiny-qwen3-f32`;
+}
+
+/** Where `cortex up` writes its configs by default. */
+export function defaultUpStateDir(): string {
+  if (!Deno.build.standalone) return `${REPO_ROOT}/.cache/cortex-up`;
+  const base = readEnv("XDG_STATE_HOME") ?? `${readEnv("HOME") ?? "."}/.local/state`;
+  return `${base}/cortex/up`;
+}
+
+function _isModelFolder(path: string): boolean {
+  try {
+    return Deno.statSync(`${path}/config.json`).isFile;
+  } catch {
+    return false;
+  }
+}
+
+function _shown(path: string): string {
+  const cwd = Deno.cwd();
+  return path.startsWith(`${cwd}/`) ? path.slice(cwd.length + 1) : path;
+}
+
+/** `cortex up`. */
+export const upCommand: Command = {
+  name: "up",
+  summary: "run the embedded default: one local neuron + gateway",
+  usage: "up [--model FOLDER] [--port 31313] [--neuron-port 13131] [--host 127.0.0.1] [--state-dir DIR]",
+  description:
+    "Starts a neuron serving one Hugging Face model folder and a gateway in front of it, both on\n" +
+    "localhost, with configs generated into the state directory (copy them to run the parts with\n" +
+    "`cortex neuron` / `cortex serve`). Port 0 picks free ports. Ctrl-C stops both.",
+  flags: {
+    model: {
+      type: "string",
+      short: "m",
+      value: "FOLDER",
+      description: "model folder (default: the demo model)",
+    },
+    host: { type: "string", value: "HOST", description: "address both listen on (default 127.0.0.1)" },
+    port: {
+      type: "string",
+      short: "p",
+      value: "PORT",
+      description: "gateway port (default 31313; metrics on +1)",
+    },
+    "neuron-port": { type: "string", value: "PORT", description: "neuron port (default 13131)" },
+    "state-dir": { type: "string", value: "DIR", description: "where the generated configs go" },
+    online: { type: "boolean", description: "let the neuron download hub models (default: cache only)" },
+  },
+  async run(args, ctx) {
+    const host = stringFlag(args, "host") ?? "127.0.0.1";
+    const port = numberFlag(args, "port", { min: 0, max: 65534, integer: true }) ?? 31313;
+    const neuronPort = numberFlag(args, "neuron-port", { min: 0, max: 65535, integer: true }) ?? 13131;
+    const stateDir = _absolute(stringFlag(args, "state-dir") ?? defaultUpStateDir());
+    const given = stringFlag(args, "model");
+    const model = given === undefined ? defaultUpModel() : _absolute(given);
+    if (model === null) {
+      throw new CliError("usage", "cortex up needs --model FOLDER here", "pass a Hugging Face model folder");
+    }
+    if (!_isModelFolder(model)) {
+      throw new CliError(
+        "usage",
+        `--model: ${model} is not a model folder (no config.json)`,
+        "pass a Hugging Face model folder with config.json, weights and tokenizer.json",
+      );
+    }
+    const modelId = model.slice(model.lastIndexOf("/") + 1);
+    const hostPart = host.includes(":") ? `[${host}]` : host;
+    await _mkdir(stateDir);
+    const neuronPath = `${stateDir}/neuron.toml`;
+    await _write(neuronPath, {
+      listen: `${hostPart}:${neuronPort}`,
+      default_models: [modelId],
+      devices: { cpu_devices: 1, cuda: "all" },
+      hub: { offline: !args.flags.online },
+      models: [{ id: modelId, path: model }],
+    }, "neuron.toml written by `cortex up`; regenerated on every start.");
+
+    const services: RunningService[] = [];
+    const signals = forwardStopSignals(() => services);
+    let neuronUrl: string;
+    try {
+      const neuron = startService(_neuronSpec(await _loadNeuronConfig(neuronPath, true), neuronPath, ctx));
+      services.push(neuron);
+      const ready = await Promise.race([neuron.ready, signals.stopped.then(() => null)]);
+      if (ready === null) {
+        await neuron.status;
+        signals.dispose();
+        return 0;
+      }
+      neuronUrl = ready.url;
+    } catch (error) {
+      for (const service of services) service.signal("SIGTERM");
+      await Promise.all(services.map((s) => s.status));
+      signals.dispose();
+      throw error;
+    }
+    const s = ctx.stdout.style;
+    ctx.stdout.line(
+      `${s.green("neuron listening on")} ${s.bold(neuronUrl)} ${
+        s.dim(`(model ${modelId}: ${_shown(model)})`)
+      }`,
+    );
+
+    const gatewayPath = `${stateDir}/cortex.toml`;
+    await _write(
+      `${stateDir}/models.toml`,
+      { models: [] },
+      "models.toml written by `cortex up`: no profiles.",
+    );
+    await _write(gatewayPath, {
+      models_config: "models.toml",
+      gateway: { listen: `${hostPart}:${port}`, metrics_listen: `${hostPart}:${port === 0 ? 0 : port + 1}` },
+      poller: { interval_s: 2, timeout_s: 5, unhealthy_after: 3 },
+      neurons: [{ name: "local", endpoint: neuronUrl }],
+    }, "cortex.toml written by `cortex up`; regenerated on every start.");
+    try {
+      services.unshift(startService(_gatewaySpec(await _loadGatewayConfig(gatewayPath), gatewayPath, ctx)));
+    } catch (error) {
+      for (const service of services) service.signal("SIGTERM");
+      await Promise.all(services.map((s) => s.status));
+      signals.dispose();
+      throw error;
+    }
+    return await _supervise(services, ctx, async ([gateway]) => {
+      ctx.stdout.line(
+        `${s.green("gateway listening on")} ${s.bold(gateway.url)} ${s.dim(`(metrics ${gateway.metrics})`)}`,
+      );
+      ctx.stdout.line(s.dim(`configs in ${_shown(stateDir)}; Ctrl-C stops both`));
+      await _announceWhenLoaded(gateway.url, modelId, ctx);
+    }, signals);
+  },
+};
+
+async function _mkdir(dir: string): Promise<void> {
+  try {
+    await Deno.mkdir(dir, { recursive: true });
+  } catch (error) {
+    throw new CliError(
+      "usage",
+      `cannot create the state directory ${dir}: ${error instanceof Error ? error.message : error}`,
+      "pass --state-dir DIR with a directory this process may write",
+    );
+  }
+}
+
+async function _write(path: string, value: Record<string, unknown>, comment: string): Promise<void> {
+  try {
+    await Deno.writeTextFile(path, `# ${comment}\n${stringify(value)}\n`);
+  } catch (error) {
+    throw new CliError(
+      "usage",
+      `cannot write ${path}: ${error instanceof Error ? error.message : error}`,
+      "pass --state-dir DIR with a directory this process may write",
+    );
+  }
+}
+
+async function _announceWhenLoaded(gatewayUrl: string, modelId: string, ctx: CliContext): Promise<void> {
+  const client = new GatewayClient(gatewayUrl, null);
+  const started = performance.now();
+  const s = ctx.stdout.style;
+  for (;;) {
+    try {
+      const list = await client.getJson<{ data: { id: string; locations: { status: string }[] }[] }>(
+        "/v1/models",
+      );
+      const status = list.data.find((m) => m.id === modelId)?.locations.map((l) => l.status) ?? [];
+      if (status.includes("loaded")) {
+        const elapsed = formatSeconds((performance.now() - started) / 1000);
+        ctx.stdout.line(`${s.green("ready:")} ${s.bold(modelId)} is loaded ${s.dim(`(${elapsed})`)}`);
+        const target = gatewayUrl === "http://127.0.0.1:31313" ? "" : ` --gateway ${gatewayUrl}`;
+        ctx.stdout.line(
+          s.dim(
+            `try: deno task cortex chat ${modelId}${target}   (or any OpenAI client at ${gatewayUrl}/v1)`,
+          ),
+        );
+        return;
+      }
+      if (status.includes("failed")) {
+        ctx.stderr.line(
+          ctx.stderr.style.yellow(`cortex up: ${modelId} failed to load; see the neuron's log above`),
+        );
+        return;
+      }
+    } catch {
+      // the gateway's first poll has not happened yet
+    }
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}
