@@ -61,7 +61,7 @@ typedef enum cx_status {
 #define CX_MODEL_FIELD_HIDDEN 2
 #define CX_MODEL_FIELD_LAYERS 3
 #define CX_MODEL_FIELD_DTYPE 4           /* 0 = f32, 1 = f16, 2 = bf16 (of the embedding table) */
-#define CX_MODEL_FIELD_WEIGHT_BYTES 5
+#define CX_MODEL_FIELD_WEIGHT_BYTES 5   /* summed over a tensor-parallel model's devices */
 #define CX_MODEL_FIELD_KV_BYTES 6
 #define CX_MODEL_FIELD_BOS 7             /* -1 when the config has none */
 #define CX_MODEL_FIELD_MAX_SEQUENCES 8
@@ -114,7 +114,10 @@ CX_API int32_t cx_job_take(int32_t runtime, int32_t job, int64_t* ints, int64_t 
                            int64_t floats_cap);
 
 /** Load a Hugging Face folder (config.json + safetensors). Result ints: [model handle].
- * `context_length` <= 0: max_position_embeddings capped at 4096; `max_sequences` <= 0: 8. */
+ * `context_length` <= 0: max_position_embeddings capped at 4096; `max_sequences` <= 0: 8.
+ * `n_devices` > 1 (at most 8, distinct, all CPU or all CUDA): tensor parallelism, rank i on devices[i];
+ * heads, KV heads and intermediate_size must divide by n_devices (else CX_ERR_UNSUPPORTED_ARCH). Every
+ * later job on the model runs on all its devices and reports once, with rank 0's result. */
 CX_API int32_t cx_submit_load(int32_t runtime, const int32_t* devices, int32_t n_devices, const char* folder,
                               int32_t context_length, int32_t max_sequences, int32_t* out_job, char* err,
                               int32_t err_cap);

@@ -8,6 +8,7 @@
 #include "cortex_plugin.h"
 #include "error.h"
 #include "jobs.h"
+#include "nccl_loader.h"
 #include "runtime.h"
 
 using namespace cx;
@@ -39,13 +40,42 @@ void require_output(const void* pointer, const char* name) {
   if (pointer == nullptr) throw Error(CX_ERR_INVALID_ARGUMENT, std::string(name) + " must not be null");
 }
 
+// Queues a model's job: on its device, or one per rank (atomically, Runtime::submit_gang) for a
+// tensor-parallel model. `make(rank, op)` gets op == nullptr on a single device.
+template <typename Make>
+int32_t submit_model_job(Runtime& rt, int32_t model, Make&& make) {
+  const ModelRecord record = rt.find_model(model);
+  if (record.devices.size() <= 1) return rt.submit(record.device, make(0, std::shared_ptr<TpOp>()));
+  return rt.submit_gang(record.devices, [&](int rank, const std::shared_ptr<TpOp>& op) { return make(rank, op); });
+}
+
 int32_t submit_to_model(int32_t runtime, int32_t model, int32_t* out_job, char* err, int32_t err_cap,
                         JobFn (*make)(Runtime&, int32_t)) {
   return guarded(err, err_cap, [&] {
     require_output(out_job, "out_job");
     auto rt = find_runtime(runtime);
-    *out_job = rt->submit(rt->find_model(model).device, make(*rt, model));
+    *out_job = submit_model_job(*rt, model, [&](int, const std::shared_ptr<TpOp>&) { return make(*rt, model); });
   });
+}
+
+// Checks a tensor-parallel device list and, for CUDA ranks, makes the NCCL communicator id.
+std::shared_ptr<const std::vector<uint8_t>> prepare_tensor_parallel(Runtime& rt, const std::vector<int>& devices) {
+  if (devices.size() > 8) throw Error(CX_ERR_INVALID_ARGUMENT, "tensor parallelism supports at most 8 devices, got "
+      + std::to_string(devices.size()));
+  int cuda = 0;
+  for (size_t i = 0; i < devices.size(); i++) {
+    cuda += rt.device(devices[i]).spec().cuda ? 1 : 0;
+    for (size_t j = 0; j < i; j++) {
+      if (devices[i] == devices[j]) throw Error(CX_ERR_INVALID_ARGUMENT, "device " + std::to_string(devices[i])
+          + " appears twice in devices; each tensor-parallel rank needs its own device");
+    }
+  }
+  if (cuda == 0) return nullptr;
+  if (cuda != static_cast<int>(devices.size())) throw Error(CX_ERR_UNSUPPORTED_ARCH, "tensor parallelism over "
+      "mixed CUDA and CPU devices is not supported (" + std::to_string(cuda) + " of " + std::to_string(devices.size())
+      + " are CUDA)");
+  const NcclUniqueId id = nccl_unique_id();
+  return std::make_shared<const std::vector<uint8_t>>(id.bytes, id.bytes + sizeof(id.bytes));
 }
 
 }  // namespace
@@ -165,12 +195,19 @@ CX_API int32_t cx_submit_load(int32_t runtime, const int32_t* devices, int32_t n
         "folder must be a non-empty path");
     if (n_devices < 1 || devices == nullptr) throw Error(CX_ERR_INVALID_ARGUMENT,
         "at least one device index is required");
-    if (n_devices > 1) {
-      throw Error(CX_ERR_UNSUPPORTED_ARCH, "tensor parallel loads over " + std::to_string(n_devices)
-          + " devices are not implemented yet; pass one device");
-    }
     auto rt = find_runtime(runtime);
-    *out_job = rt->submit(devices[0], load_job(*rt, devices[0], std::string(folder), context_length, max_sequences));
+    if (n_devices == 1) {
+      *out_job = rt->submit(devices[0], load_job(*rt, devices[0], std::string(folder), context_length,
+          max_sequences));
+      return;
+    }
+    const std::vector<int> list(devices, devices + n_devices);
+    auto nccl_id = prepare_tensor_parallel(*rt, list);
+    const int32_t handle = rt->new_handle();
+    const std::string path(folder);
+    *out_job = rt->submit_gang(list, [&](int rank, const std::shared_ptr<TpOp>& op) {
+      return tp_load_job(*rt, list, rank, op, handle, path, context_length, max_sequences, nccl_id);
+    });
   });
 }
 
@@ -190,7 +227,19 @@ CX_API int32_t cx_submit_unload(int32_t runtime, int32_t model, int32_t* out_job
 }
 
 CX_API int32_t cx_submit_new_sequence(int32_t runtime, int32_t model, int32_t* out_job, char* err, int32_t err_cap) {
-  return submit_to_model(runtime, model, out_job, err, err_cap, new_sequence_job);
+  return guarded(err, err_cap, [&] {
+    require_output(out_job, "out_job");
+    auto rt = find_runtime(runtime);
+    if (rt->find_model(model).devices.size() <= 1) {
+      *out_job = rt->submit(rt->find_model(model).device, new_sequence_job(*rt, model));
+      return;
+    }
+    // Every rank opens the same handle; slots are taken in the same order, so they match too.
+    const int32_t sequence = rt->new_handle();
+    *out_job = submit_model_job(*rt, model, [&](int, const std::shared_ptr<TpOp>&) {
+      return tp_new_sequence_job(model, sequence);
+    });
+  });
 }
 
 CX_API int32_t cx_submit_free_sequence(int32_t runtime, int32_t model, int32_t sequence, int32_t* out_job, char* err,
@@ -198,7 +247,9 @@ CX_API int32_t cx_submit_free_sequence(int32_t runtime, int32_t model, int32_t s
   return guarded(err, err_cap, [&] {
     require_output(out_job, "out_job");
     auto rt = find_runtime(runtime);
-    *out_job = rt->submit(rt->find_model(model).device, free_sequence_job(model, sequence));
+    *out_job = submit_model_job(*rt, model, [&](int, const std::shared_ptr<TpOp>&) {
+      return free_sequence_job(model, sequence);
+    });
   });
 }
 
@@ -227,7 +278,9 @@ CX_API int32_t cx_submit_step(int32_t runtime, int32_t model, int32_t n_entries,
     if (total > (int64_t{1} << 24)) throw Error(CX_ERR_INVALID_ARGUMENT, "a step may feed at most 16777216 tokens");
     request.tokens.assign(tokens, tokens + total);
     auto rt = find_runtime(runtime);
-    *out_job = rt->submit(rt->find_model(model).device, step_job(model, std::move(request)));
+    *out_job = submit_model_job(*rt, model, [&](int rank, const std::shared_ptr<TpOp>& op) {
+      return op ? tp_step_job(model, request, rank, op) : step_job(model, request);
+    });
   });
 }
 

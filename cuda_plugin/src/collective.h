@@ -8,6 +8,8 @@
 
 namespace cx {
 
+class TpOp;
+
 class Collective {
  public:
   virtual ~Collective() = default;
@@ -18,6 +20,9 @@ class Collective {
    * backend. Every rank calls it with the same count, in the same order. On CUDA it returns once the
    * reduction is enqueued on the backend's stream: later ops of that backend see the result. */
   virtual void all_reduce_sum(float* data, int64_t count) = 0;
+  /** Binds the rendezvous of the gang operation about to run (tensor_parallel.h); the shared-memory
+   * collective reduces through it, NCCL needs none. */
+  virtual void bind(TpOp* op) { (void)op; }
 };
 
 }  // namespace cx

@@ -1,6 +1,8 @@
 // forward.cpp — one batched forward pass of a Llama / Qwen3 decoder, written once against the
 // Backend ops. The batch is a flat list of token rows; each row carries its sequence's KV slot and
 // its position, so prefill chunks and single decode tokens of different sequences mix freely.
+// Under tensor parallelism `model` is one rank's shard (config holds its heads and MLP width) and
+// the partial o_proj / down_proj outputs are summed over the ranks before the residual add.
 #include <atomic>
 
 #include "error.h"
@@ -53,6 +55,7 @@ void forward(Model& model, const HostRows& host, float* logits, const std::atomi
     be.kv_store(model.kv, l, s.k, s.v, rows);
     be.attention(s.att, s.q, model.kv, l, rows, c.heads, c.kv_heads, c.head_dim);
     be.matmul(s.xb, s.att, L.wo, n);
+    if (model.collective) model.collective->all_reduce_sum(s.xb, static_cast<int64_t>(n) * dim);
     if (c.attention_bias) be.add_bias(s.xb, L.o_bias, n, dim);
     be.add(s.x, s.xb, static_cast<int64_t>(n) * dim);
 
@@ -62,6 +65,7 @@ void forward(Model& model, const HostRows& host, float* logits, const std::atomi
     be.matmul(s.hb2, s.xb, L.w_up, n);
     be.swiglu(s.hb, s.hb, s.hb2, static_cast<int64_t>(n) * c.intermediate_size);
     be.matmul(s.xb, s.hb, L.w_down, n);
+    if (model.collective) model.collective->all_reduce_sum(s.xb, static_cast<int64_t>(n) * dim);
     be.add(s.x, s.xb, static_cast<int64_t>(n) * dim);
   }
   if (m == 0) return;

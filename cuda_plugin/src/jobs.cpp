@@ -3,9 +3,12 @@
 #include "jobs.h"
 
 #include <chrono>
+#include <cstring>
+#include <new>
 #include <thread>
 
 #include "error.h"
+#include "nccl_loader.h"
 
 namespace cx {
 namespace {
@@ -17,10 +20,12 @@ Model& find_model(WorkerContext& w, int32_t handle) {
   return *it->second;
 }
 
-ModelRecord describe(const Model& model, int device) {
+ModelRecord describe(const Model& model, const std::vector<int>& devices) {
   const ModelConfig& c = model.config;
   ModelRecord record;
-  record.device = device;
+  const int64_t ranks = static_cast<int64_t>(devices.size());  // every rank holds an equal share
+  record.device = devices[0];
+  record.devices = devices;
   record.architecture = c.architecture_name;
   record.fields.assign(CX_MODEL_FIELDS, 0);
   record.fields[CX_MODEL_FIELD_VOCAB] = c.vocab_size;
@@ -28,12 +33,12 @@ ModelRecord describe(const Model& model, int device) {
   record.fields[CX_MODEL_FIELD_HIDDEN] = c.hidden_size;
   record.fields[CX_MODEL_FIELD_LAYERS] = c.layers;
   record.fields[CX_MODEL_FIELD_DTYPE] = static_cast<int64_t>(model.dtype);
-  record.fields[CX_MODEL_FIELD_WEIGHT_BYTES] = model.weight_bytes;
-  record.fields[CX_MODEL_FIELD_KV_BYTES] = static_cast<int64_t>(model.kv.bytes());
+  record.fields[CX_MODEL_FIELD_WEIGHT_BYTES] = model.weight_bytes * ranks;
+  record.fields[CX_MODEL_FIELD_KV_BYTES] = static_cast<int64_t>(model.kv.bytes()) * ranks;
   record.fields[CX_MODEL_FIELD_BOS] = c.bos_token_id;
   record.fields[CX_MODEL_FIELD_MAX_SEQUENCES] = model.max_sequences;
-  record.fields[CX_MODEL_FIELD_N_DEVICES] = 1;
-  record.fields[CX_MODEL_FIELD_DEVICES] = device;
+  record.fields[CX_MODEL_FIELD_N_DEVICES] = ranks;
+  for (size_t i = 0; i < devices.size() && i < 8; i++) record.fields[CX_MODEL_FIELD_DEVICES + i] = devices[i];
   const size_t n_eos = std::min<size_t>(c.eos_token_ids.size(), 8);
   record.fields[CX_MODEL_FIELD_N_EOS] = static_cast<int64_t>(n_eos);
   for (size_t i = 0; i < n_eos; i++) record.fields[CX_MODEL_FIELD_EOS + i] = c.eos_token_ids[i];
@@ -46,7 +51,7 @@ JobFn load_job(Runtime& runtime, int device, std::string folder, int context, in
   return [&runtime, device, folder, context, max_sequences](WorkerContext& w, JobResult& result) {
     std::unique_ptr<Model> model = load_model(w.backend, folder, context, max_sequences);
     const int32_t handle = runtime.new_handle();
-    runtime.register_model(handle, describe(*model, device));
+    runtime.register_model(handle, describe(*model, {device}));
     w.models[handle] = std::move(model);
     result.ints = {handle};
   };
@@ -76,6 +81,88 @@ JobFn free_sequence_job(int32_t model, int32_t sequence) {
 JobFn step_job(int32_t model, StepRequest request) {
   return [model, request = std::move(request)](WorkerContext& w, JobResult& result) {
     StepOutput out = run_step(find_model(w, model), request, w.sampler, w.cancel);
+    result.ints = std::move(out.tokens);
+    result.ints.insert(result.ints.end(), out.positions.begin(), out.positions.end());
+    result.floats = std::move(out.logits);
+  };
+}
+
+JobFn tp_load_job(Runtime& runtime, std::vector<int> devices, int rank, std::shared_ptr<TpOp> op, int32_t handle,
+    std::string folder, int context, int max_sequences, std::shared_ptr<const std::vector<uint8_t>> nccl_id) {
+  return [&runtime, devices, rank, op, handle, folder, context, max_sequences, nccl_id](WorkerContext& w,
+      JobResult& result) {
+    const int size = static_cast<int>(devices.size());
+    std::unique_ptr<Model> model;
+    cx_status status = CX_OK;
+    std::string error;
+    bool fatal = false;
+    // Each phase runs on every rank; a rank that fails keeps meeting its peers, so all of them learn
+    // it at the next agreement and drop their shards.
+    auto attempt = [&](auto&& body) {
+      if (status != CX_OK) return;
+      try {
+        body();
+      } catch (const Error& e) {
+        status = e.code();
+        error = e.what();
+        fatal = e.fatal();
+      } catch (const std::bad_alloc&) {
+        status = CX_ERR_OUT_OF_MEMORY;
+        error = "host memory allocation failed while loading rank " + std::to_string(rank);
+      }
+    };
+    auto settle = [&] {
+      if (op->agree(rank, status == CX_OK)) return;
+      model.reset();
+      if (status != CX_OK) throw Error(status, error, fatal);
+      throw Error(CX_ERR_INTERNAL, std::string(kPeerFailedPrefix) + "another rank could not load its shard");
+    };
+    attempt([&] { model = load_model(w.backend, folder, context, max_sequences, rank, size); });
+    settle();
+    if (w.spec.cuda) {
+      // Every rank reaches this together (make_nccl_collective blocks until all have joined).
+      attempt([&] {
+        NcclUniqueId id;
+        if (!nccl_id || nccl_id->size() != sizeof(id.bytes)) throw Error(CX_ERR_INTERNAL, "missing NCCL id");
+        std::memcpy(id.bytes, nccl_id->data(), sizeof(id.bytes));
+        model->collective = make_nccl_collective(w.backend, id, size, rank);
+      });
+    } else {
+      model->collective = std::make_unique<CpuCollective>(rank, size);
+    }
+    settle();
+    if (rank == 0) runtime.register_model(handle, describe(*model, devices));
+    w.models[handle] = std::move(model);
+    result.ints = {handle};
+  };
+}
+
+JobFn tp_new_sequence_job(int32_t model, int32_t sequence) {
+  return [model, sequence](WorkerContext& w, JobResult& result) {
+    open_sequence(find_model(w, model), sequence, model);
+    result.ints = {sequence};
+  };
+}
+
+JobFn tp_step_job(int32_t model, StepRequest request, int rank, std::shared_ptr<TpOp> op) {
+  return [model, request = std::move(request), rank, op](WorkerContext& w, JobResult& result) {
+    Model& m = find_model(w, model);
+    Collective& collective = *m.collective;
+    collective.bind(op.get());
+    // A peer that fails mid-step must not leave this rank inside an NCCL call forever.
+    const size_t hook = w.spec.cuda ? op->on_abort([&collective] { nccl_abort(collective); })
+                                    : static_cast<size_t>(-1);
+    struct Unbind {
+      Collective& collective;
+      TpOp& op;
+      size_t hook;
+      ~Unbind() {
+        op.forget_hook(hook);
+        collective.bind(nullptr);
+      }
+    } unbind{collective, *op, hook};
+    StepOutput out = run_step(m, request, w.sampler, w.cancel);
+    if (rank != 0) return;  // every rank computed the same logits and samples; rank 0 reports them
     result.ints = std::move(out.tokens);
     result.ints.insert(result.ints.end(), out.positions.begin(), out.positions.end());
     result.floats = std::move(out.logits);

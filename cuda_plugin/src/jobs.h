@@ -3,7 +3,9 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
+#include <vector>
 
 #include "runtime.h"
 #include "step.h"
@@ -16,6 +18,16 @@ JobFn new_sequence_job(Runtime& runtime, int32_t model);
 JobFn free_sequence_job(int32_t model, int32_t sequence);
 JobFn step_job(int32_t model, StepRequest request);
 JobFn memory_query_job();
+
+// Rank jobs of tensor-parallel models (Runtime::submit_gang makes one per rank).
+/** Loads rank `rank`'s shard; ranks agree on success, so a failed rank leaves no shard behind.
+ * `nccl_id` (CUDA ranks) is the communicator id rank 0 made at submit time. */
+JobFn tp_load_job(Runtime& runtime, std::vector<int> devices, int rank, std::shared_ptr<TpOp> op, int32_t handle,
+    std::string folder, int context, int max_sequences, std::shared_ptr<const std::vector<uint8_t>> nccl_id);
+/** Opens sequence `sequence` (a handle made at submit time) on the rank's shard. */
+JobFn tp_new_sequence_job(int32_t model, int32_t sequence);
+/** One step on the rank's shard with the op's collective; only rank 0 reports tokens and logits. */
+JobFn tp_step_job(int32_t model, StepRequest request, int rank, std::shared_ptr<TpOp> op);
 /** TEST HOOK: sleeps `ms` on the worker, waking early when the runtime closes. */
 JobFn debug_sleep_job(int ms);
 /** TEST HOOK: raises a fatal error, which poisons the device. */

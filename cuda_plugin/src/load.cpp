@@ -110,47 +110,87 @@ const TensorView& require(const SafetensorsSet& files, const ModelConfig& config
   return *view;
 }
 
-// The plan of one load: which tensors, and how many bytes they take on the device.
+// How a tensor is split across tensor-parallel ranks.
+enum class Split { None, Rows, Cols };
+
+struct Planned {
+  std::string name;
+  Shape shape;
+  Split split;
+};
+
+// The plan of one load: which tensors, and how many bytes this rank's shard takes on the device.
 struct LoadPlan {
-  std::vector<std::pair<std::string, Shape>> matrices;  // kept in file dtype
-  std::vector<std::pair<std::string, Shape>> vectors;   // converted to f32
+  std::vector<Planned> matrices;  // kept in file dtype
+  std::vector<Planned> vectors;   // converted to f32
   int64_t bytes = 0;
 };
 
-LoadPlan plan_tensors(const SafetensorsSet& files, const ModelConfig& c) {
+LoadPlan plan_tensors(const SafetensorsSet& files, const ModelConfig& c, int tp_size) {
   LoadPlan plan;
   const int64_t dim = c.hidden_size, q_dim = c.q_dim(), kv_dim = c.kv_dim(), hidden = c.intermediate_size;
-  plan.matrices.push_back({"model.embed_tokens.weight", {c.vocab_size, dim}});
-  if (!c.tie_word_embeddings) plan.matrices.push_back({"lm_head.weight", {c.vocab_size, dim}});
-  plan.vectors.push_back({"model.norm.weight", {dim}});
+  plan.matrices.push_back({"model.embed_tokens.weight", {c.vocab_size, dim}, Split::None});
+  if (!c.tie_word_embeddings) plan.matrices.push_back({"lm_head.weight", {c.vocab_size, dim}, Split::None});
+  plan.vectors.push_back({"model.norm.weight", {dim}, Split::None});
   for (int l = 0; l < c.layers; l++) {
     const std::string p = "model.layers." + std::to_string(l) + ".";
-    plan.matrices.push_back({p + "self_attn.q_proj.weight", {q_dim, dim}});
-    plan.matrices.push_back({p + "self_attn.k_proj.weight", {kv_dim, dim}});
-    plan.matrices.push_back({p + "self_attn.v_proj.weight", {kv_dim, dim}});
-    plan.matrices.push_back({p + "self_attn.o_proj.weight", {dim, q_dim}});
-    plan.matrices.push_back({p + "mlp.gate_proj.weight", {hidden, dim}});
-    plan.matrices.push_back({p + "mlp.up_proj.weight", {hidden, dim}});
-    plan.matrices.push_back({p + "mlp.down_proj.weight", {dim, hidden}});
-    plan.vectors.push_back({p + "input_layernorm.weight", {dim}});
-    plan.vectors.push_back({p + "post_attention_layernorm.weight", {dim}});
+    plan.matrices.push_back({p + "self_attn.q_proj.weight", {q_dim, dim}, Split::Rows});
+    plan.matrices.push_back({p + "self_attn.k_proj.weight", {kv_dim, dim}, Split::Rows});
+    plan.matrices.push_back({p + "self_attn.v_proj.weight", {kv_dim, dim}, Split::Rows});
+    plan.matrices.push_back({p + "self_attn.o_proj.weight", {dim, q_dim}, Split::Cols});
+    plan.matrices.push_back({p + "mlp.gate_proj.weight", {hidden, dim}, Split::Rows});
+    plan.matrices.push_back({p + "mlp.up_proj.weight", {hidden, dim}, Split::Rows});
+    plan.matrices.push_back({p + "mlp.down_proj.weight", {dim, hidden}, Split::Cols});
+    plan.vectors.push_back({p + "input_layernorm.weight", {dim}, Split::None});
+    plan.vectors.push_back({p + "post_attention_layernorm.weight", {dim}, Split::None});
     if (c.qk_norm) {
-      plan.vectors.push_back({p + "self_attn.q_norm.weight", {c.head_dim}});
-      plan.vectors.push_back({p + "self_attn.k_norm.weight", {c.head_dim}});
+      plan.vectors.push_back({p + "self_attn.q_norm.weight", {c.head_dim}, Split::None});
+      plan.vectors.push_back({p + "self_attn.k_norm.weight", {c.head_dim}, Split::None});
     }
     if (c.attention_bias) {
-      plan.vectors.push_back({p + "self_attn.q_proj.bias", {q_dim}});
-      plan.vectors.push_back({p + "self_attn.k_proj.bias", {kv_dim}});
-      plan.vectors.push_back({p + "self_attn.v_proj.bias", {kv_dim}});
-      plan.vectors.push_back({p + "self_attn.o_proj.bias", {dim}});
+      plan.vectors.push_back({p + "self_attn.q_proj.bias", {q_dim}, Split::Rows});
+      plan.vectors.push_back({p + "self_attn.k_proj.bias", {kv_dim}, Split::Rows});
+      plan.vectors.push_back({p + "self_attn.v_proj.bias", {kv_dim}, Split::Rows});
+      plan.vectors.push_back({p + "self_attn.o_proj.bias", {dim}, Split::None});
     }
   }
-  for (const auto& [name, shape] : plan.matrices) plan.bytes += static_cast<int64_t>(require(files, c, name,
-      shape).bytes);
-  for (const auto& [name, shape] : plan.vectors) plan.bytes += static_cast<int64_t>(require(files, c, name,
-      shape).elements()) * 4;
+  auto share = [&](int64_t bytes, Split split) { return split == Split::None ? bytes : bytes / tp_size; };
+  for (const Planned& m : plan.matrices) plan.bytes += share(static_cast<int64_t>(require(files, c, m.name,
+      m.shape).bytes), m.split);
+  for (const Planned& v : plan.vectors) plan.bytes += share(static_cast<int64_t>(require(files, c, v.name,
+      v.shape).elements()) * 4, v.split);
   plan.bytes += static_cast<int64_t>(c.head_dim / 2) * 4;  // inv_freq
   return plan;
+}
+
+// Rank `rank` of `size`'s block of rows of a [rows, cols] (or [rows]) tensor: a view into the mapping.
+TensorView row_shard(const TensorView& view, int rank, int size) {
+  if (size == 1) return view;
+  TensorView shard = view;
+  const int64_t rows = view.shape[0] / size;
+  const size_t row_bytes = view.bytes / static_cast<size_t>(view.shape[0]);
+  shard.shape[0] = rows;
+  shard.data = view.data + static_cast<size_t>(rank) * static_cast<size_t>(rows) * row_bytes;
+  shard.bytes = static_cast<size_t>(rows) * row_bytes;
+  return shard;
+}
+
+// Rank `rank` of `size`'s block of columns of a [rows, cols] matrix, copied into `storage`.
+TensorView column_shard(const TensorView& view, int rank, int size, std::vector<uint8_t>& storage) {
+  TensorView shard = view;
+  const size_t element = dtype_size(view.dtype);
+  const size_t rows = static_cast<size_t>(view.shape[0]);
+  const size_t cols = static_cast<size_t>(view.shape[1]) / static_cast<size_t>(size);
+  const size_t row_bytes = static_cast<size_t>(view.shape[1]) * element;
+  storage.resize(rows * cols * element);
+  for (size_t r = 0; r < rows; r++) {
+    std::memcpy(storage.data() + r * cols * element, view.data + r * row_bytes + static_cast<size_t>(rank) * cols
+        * element, cols * element);
+  }
+  shard.shape[1] = static_cast<int64_t>(cols);
+  shard.data = storage.data();
+  shard.bytes = storage.size();
+  return shard;
 }
 
 float* upload_vector(Model& model, const TensorView& view) {
@@ -174,6 +214,14 @@ Tensor upload_matrix(Model& model, const TensorView& view) {
   return model.backend.upload_weight(view, view.shape[0], view.shape[1]);
 }
 
+// The rank's shard of a matrix: rows alias the mapping, columns are copied out (and kept).
+Tensor upload_shard(Model& model, const TensorView& view, Split split) {
+  if (model.tp_size == 1 || split == Split::None) return upload_matrix(model, view);
+  if (split == Split::Rows) return upload_matrix(model, row_shard(view, model.tp_rank, model.tp_size));
+  model.shard_storage.emplace_back();
+  return upload_matrix(model, column_shard(view, model.tp_rank, model.tp_size, model.shard_storage.back()));
+}
+
 // inv_freq[i] = 1 / theta^(2i / head_dim), in f32 like transformers' default rotary embedding.
 float* upload_inv_freq(Model& model) {
   const int half = model.config.head_dim / 2;
@@ -189,8 +237,28 @@ float* upload_inv_freq(Model& model) {
 
 }  // namespace
 
-std::unique_ptr<Model> load_model(Backend& backend, const std::string& folder, int context, int max_sequences) {
+void check_tensor_parallel(const ModelConfig& c, int tp_size) {
+  if (tp_size == 1) return;
+  std::string bad;
+  auto check = [&](const char* field, int value) {
+    if (value % tp_size != 0) bad += std::string(bad.empty() ? "" : ", ") + field + " " + std::to_string(value) + " % "
+        + std::to_string(tp_size) + " = " + std::to_string(value % tp_size);
+  };
+  check("num_attention_heads", c.heads);
+  check("num_key_value_heads", c.kv_heads);
+  check("intermediate_size", c.intermediate_size);
+  if (!bad.empty()) {
+    throw Error(CX_ERR_UNSUPPORTED_ARCH, "tensor parallelism over " + std::to_string(tp_size) + " devices needs "
+        + "num_attention_heads (" + std::to_string(c.heads) + "), num_key_value_heads (" + std::to_string(c.kv_heads)
+        + ") and intermediate_size (" + std::to_string(c.intermediate_size) + ") divisible by "
+        + std::to_string(tp_size) + "; " + c.architecture_name + " has " + bad);
+  }
+}
+
+std::unique_ptr<Model> load_model(Backend& backend, const std::string& folder, int context, int max_sequences,
+    int tp_rank, int tp_size) {
   ModelConfig config = read_model_config(folder);
+  check_tensor_parallel(config, tp_size);
   const int default_context = std::min(config.max_position_embeddings, 4096);
   if (context <= 0) context = default_context;
   if (context > config.max_position_embeddings) {
@@ -202,17 +270,25 @@ std::unique_ptr<Model> load_model(Backend& backend, const std::string& folder, i
       + " is above the limit of 1024");
 
   SafetensorsSet files = SafetensorsSet::open_folder(folder);
-  const LoadPlan plan = plan_tensors(files, config);
+  const LoadPlan plan = plan_tensors(files, config, tp_size);
+  ModelConfig shard = config;  // the rank's share of heads and of the MLP
+  shard.heads /= tp_size;
+  shard.kv_heads /= tp_size;
+  shard.intermediate_size /= tp_size;
 
-  auto model = std::make_unique<Model>(backend, std::move(config), context, max_sequences);
+  auto model = std::make_unique<Model>(backend, std::move(shard), context, max_sequences);
+  model->tp_rank = tp_rank;
+  model->tp_size = tp_size;
   const ModelConfig& c = model->config;
   model->kv.layers = c.layers;
   model->kv.slots = max_sequences;
   model->kv.context = context;
   model->kv.kv_dim = c.kv_dim();
   const int64_t kv_bytes = static_cast<int64_t>(model->kv.bytes());
-  backend.reserve(plan.bytes + kv_bytes, "model " + folder + " (weights " + format_bytes(plan.bytes) + " + KV cache "
-      + format_bytes(kv_bytes) + " for " + std::to_string(max_sequences) + " sequences x " + std::to_string(context)
+  const std::string rank_text = tp_size == 1 ? "" : " rank " + std::to_string(tp_rank) + "/"
+      + std::to_string(tp_size);
+  backend.reserve(plan.bytes + kv_bytes, "model " + folder + rank_text + " (weights " + format_bytes(plan.bytes)
+      + " + KV cache " + format_bytes(kv_bytes) + " for " + std::to_string(max_sequences) + " sequences x " + std::to_string(context)
       + " tokens)");
   model->reserved_bytes = plan.bytes + kv_bytes;
   model->weight_bytes = plan.bytes;
@@ -225,27 +301,33 @@ std::unique_ptr<Model> load_model(Backend& backend, const std::string& folder, i
   w.final_norm = upload_vector(*model, *f.find("model.norm.weight"));
   w.inv_freq = upload_inv_freq(*model);
   model->dtype = w.embed.dtype;
+  auto rows = [&](const std::string& name) { return upload_shard(*model, *f.find(name), Split::Rows); };
+  auto cols = [&](const std::string& name) { return upload_shard(*model, *f.find(name), Split::Cols); };
+  auto vec = [&](const std::string& name) { return upload_vector(*model, *f.find(name)); };
+  auto vec_rows = [&](const std::string& name) {
+    return upload_vector(*model, row_shard(*f.find(name), model->tp_rank, model->tp_size));
+  };
   for (int l = 0; l < c.layers; l++) {
     const std::string p = "model.layers." + std::to_string(l) + ".";
     LayerWeights layer;
-    layer.wq = upload_matrix(*model, *f.find(p + "self_attn.q_proj.weight"));
-    layer.wk = upload_matrix(*model, *f.find(p + "self_attn.k_proj.weight"));
-    layer.wv = upload_matrix(*model, *f.find(p + "self_attn.v_proj.weight"));
-    layer.wo = upload_matrix(*model, *f.find(p + "self_attn.o_proj.weight"));
-    layer.w_gate = upload_matrix(*model, *f.find(p + "mlp.gate_proj.weight"));
-    layer.w_up = upload_matrix(*model, *f.find(p + "mlp.up_proj.weight"));
-    layer.w_down = upload_matrix(*model, *f.find(p + "mlp.down_proj.weight"));
-    layer.attn_norm = upload_vector(*model, *f.find(p + "input_layernorm.weight"));
-    layer.ffn_norm = upload_vector(*model, *f.find(p + "post_attention_layernorm.weight"));
+    layer.wq = rows(p + "self_attn.q_proj.weight");
+    layer.wk = rows(p + "self_attn.k_proj.weight");
+    layer.wv = rows(p + "self_attn.v_proj.weight");
+    layer.wo = cols(p + "self_attn.o_proj.weight");
+    layer.w_gate = rows(p + "mlp.gate_proj.weight");
+    layer.w_up = rows(p + "mlp.up_proj.weight");
+    layer.w_down = cols(p + "mlp.down_proj.weight");
+    layer.attn_norm = vec(p + "input_layernorm.weight");
+    layer.ffn_norm = vec(p + "post_attention_layernorm.weight");
     if (c.qk_norm) {
-      layer.q_norm = upload_vector(*model, *f.find(p + "self_attn.q_norm.weight"));
-      layer.k_norm = upload_vector(*model, *f.find(p + "self_attn.k_norm.weight"));
+      layer.q_norm = vec(p + "self_attn.q_norm.weight");
+      layer.k_norm = vec(p + "self_attn.k_norm.weight");
     }
     if (c.attention_bias) {
-      layer.q_bias = upload_vector(*model, *f.find(p + "self_attn.q_proj.bias"));
-      layer.k_bias = upload_vector(*model, *f.find(p + "self_attn.k_proj.bias"));
-      layer.v_bias = upload_vector(*model, *f.find(p + "self_attn.v_proj.bias"));
-      layer.o_bias = upload_vector(*model, *f.find(p + "self_attn.o_proj.bias"));
+      layer.q_bias = vec_rows(p + "self_attn.q_proj.bias");
+      layer.k_bias = vec_rows(p + "self_attn.k_proj.bias");
+      layer.v_bias = vec_rows(p + "self_attn.v_proj.bias");
+      layer.o_bias = vec(p + "self_attn.o_proj.bias");
     }
     w.layers.push_back(layer);
   }

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "backend.h"
+#include "collective.h"
 #include "config.h"
 #include "sampler.h"
 #include "safetensors.h"
@@ -78,6 +79,12 @@ class Model {
   std::map<int32_t, Sequence> sequences;
   std::vector<std::pair<void*, size_t>> buffers;  // every device buffer the model allocated
   std::vector<float> host_logits;  // a step's logits on the host; grows only, so decode allocates nothing
+  // Tensor parallelism: this model is rank `tp_rank` of `tp_size` shards (config holds the shard's
+  // heads, kv_heads and intermediate_size); `collective` sums partial o_proj / down_proj outputs.
+  int tp_rank = 0;
+  int tp_size = 1;
+  std::unique_ptr<Collective> collective;
+  std::vector<std::vector<uint8_t>> shard_storage;  // column shards copied out of the mapping
 
   /** Allocates a zeroed f32 device buffer owned by the model. */
   float* alloc_f32(size_t count);
@@ -89,8 +96,16 @@ class Model {
 };
 
 /** Reads config.json and the safetensors files of `folder`, checks every tensor, reserves memory on
- * the backend (weights + KV cache) and uploads. `context` <= 0 and `max_sequences` <= 0 pick defaults. */
-std::unique_ptr<Model> load_model(Backend& backend, const std::string& folder, int context, int max_sequences);
+ * the backend (weights + KV cache) and uploads. `context` <= 0 and `max_sequences` <= 0 pick defaults.
+ * With `tp_size` > 1 it loads rank `tp_rank`'s Megatron shard: q/k/v/gate/up by output rows (heads
+ * and intermediate split), o/down by input columns, everything else replicated; the KV cache holds
+ * the rank's KV heads. The caller sets `collective`. */
+std::unique_ptr<Model> load_model(Backend& backend, const std::string& folder, int context, int max_sequences,
+    int tp_rank = 0, int tp_size = 1);
+
+/** Throws unsupported_architecture naming the numbers unless heads, KV heads and intermediate_size
+ * all divide by `tp_size`. */
+void check_tensor_parallel(const ModelConfig& config, int tp_size);
 
 /** The token rows of one forward pass, on the host. */
 struct HostRows {

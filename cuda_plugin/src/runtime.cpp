@@ -134,14 +134,95 @@ int32_t Runtime::submit(int index, JobFn fn) {
   return job;
 }
 
-void Runtime::complete(int32_t job, JobResult&& result) {
+int32_t Runtime::submit_gang(const std::vector<int>& devices, const RankJobFactory& make) {
+  for (int index : devices) {
+    Device& target = device(index);
+    if (target.poisoned()) throw Error(CX_ERR_DEVICE_POISONED, target.poison_message());
+  }
+  auto gang = std::make_shared<Gang>();
+  gang->devices = devices;
+  gang->results.resize(devices.size());
+  gang->op = std::make_shared<TpOp>(static_cast<int>(devices.size()));
+  gang->job = next_job_.fetch_add(1);
+  std::vector<int32_t> members(devices.size());
+  std::vector<JobFn> fns;
+  for (size_t r = 0; r < devices.size(); r++) fns.push_back(make(static_cast<int>(r), gang->op));
+  std::lock_guard<std::mutex> gang_lock(gang_mutex_);
   {
     std::lock_guard<std::mutex> lock(queue_mutex_);
+    if (closed_) throw Error(CX_ERR_INTERNAL, "the runtime is closed");
+    running_[gang->job] = true;
+    gangs_[gang->job] = gang;
+    for (size_t r = 0; r < devices.size(); r++) {
+      members[r] = next_job_.fetch_add(1);
+      gang_members_[members[r]] = {gang, static_cast<int>(r)};
+    }
+  }
+  for (size_t r = 0; r < devices.size(); r++) {
+    try {
+      devices_[static_cast<size_t>(devices[r])]->submit(members[r], std::move(fns[r]));
+    } catch (const Error& error) {
+      // The ranks already queued must not wait for this one: fail it and every later rank.
+      for (size_t rest = r; rest < devices.size(); rest++) {
+        JobResult failed;
+        failed.status = error.code();
+        failed.error = error.what();
+        complete(members[rest], std::move(failed));
+      }
+      break;
+    }
+  }
+  return gang->job;
+}
+
+void Runtime::complete(int32_t job, JobResult&& result) {
+  std::shared_ptr<TpOp> abort_op;
+  std::string abort_reason;
+  {
+    std::unique_lock<std::mutex> lock(queue_mutex_);
+    auto member = gang_members_.find(job);
+    if (member != gang_members_.end()) {
+      std::shared_ptr<Gang> gang = member->second.first;
+      const int rank = member->second.second;
+      gang_members_.erase(member);
+      if (result.status != CX_OK) {
+        abort_op = gang->op;
+        abort_reason = "rank " + std::to_string(rank) + " (device " + std::to_string(gang->devices[static_cast<size_t>(
+            rank)]) + ") failed: " + result.error;
+      }
+      gang->results[static_cast<size_t>(rank)] = std::move(result);
+      if (++gang->done < static_cast<int>(gang->results.size())) {
+        lock.unlock();
+        if (abort_op) abort_op->abort(abort_reason);
+        return;
+      }
+      // Every rank is done: rank 0's result, or the first error that is not a peer's echo.
+      size_t chosen = 0;
+      bool primary = false;
+      for (size_t r = 0; r < gang->results.size() && !primary; r++) {
+        const JobResult& candidate = gang->results[r];
+        if (candidate.status == CX_OK) continue;
+        if (candidate.error.rfind(kPeerFailedPrefix, 0) != 0) {
+          chosen = r;
+          primary = true;
+        } else if (gang->results[chosen].status == CX_OK) {
+          chosen = r;
+        }
+      }
+      JobResult final_result = std::move(gang->results[chosen]);
+      if (final_result.status != CX_OK && chosen != 0) final_result.error = "device "
+          + std::to_string(gang->devices[chosen]) + " (tensor-parallel rank " + std::to_string(chosen) + "): "
+          + final_result.error;
+      job = gang->job;
+      result = std::move(final_result);
+      gangs_.erase(job);
+    }
     running_.erase(job);
     finished_[job] = std::move(result);
     ready_.push_back(job);
   }
   queue_ready_.notify_all();
+  if (abort_op) abort_op->abort(abort_reason);
 }
 
 void Runtime::register_model(int32_t handle, ModelRecord record) {
@@ -207,6 +288,13 @@ cx_status Runtime::job_take(int32_t job, int64_t* ints, int64_t ints_cap, float*
 }
 
 void Runtime::close() {
+  // Ranks waiting for a peer whose device is about to stop must not wait forever.
+  std::vector<std::shared_ptr<TpOp>> ops;
+  {
+    std::lock_guard<std::mutex> lock(queue_mutex_);
+    for (auto& entry : gangs_) ops.push_back(entry.second->op);
+  }
+  for (auto& op : ops) op->abort("the runtime is closing");
   for (auto& device : devices_) device->close();
   {
     std::lock_guard<std::mutex> lock(queue_mutex_);

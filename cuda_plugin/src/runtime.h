@@ -14,12 +14,14 @@
 #include <vector>
 
 #include "device.h"
+#include "tensor_parallel.h"
 
 namespace cx {
 
 /** What cx_model_info reports; fixed once a model is loaded. */
 struct ModelRecord {
-  int device = 0;
+  int device = 0;            // rank 0's device
+  std::vector<int> devices;  // every rank's device, in rank order (one entry without tensor parallelism)
   std::vector<int64_t> fields;  // CX_MODEL_FIELDS
   std::string architecture;
 };
@@ -37,6 +39,13 @@ class Runtime {
 
   /** Queues `fn` on device `index`; returns the job id. Throws on a bad index, poisoned or closed device. */
   int32_t submit(int index, JobFn fn);
+  /** Makes rank r's job of a gang operation. */
+  using RankJobFactory = std::function<JobFn(int rank, const std::shared_ptr<TpOp>& op)>;
+  /** Queues one job per device of `devices` (rank order), all under one lock, so every device queue
+   * sees gangs in the same order and two tensor-parallel models sharing devices cannot deadlock.
+   * Returns one job id: it finishes when every rank has, with rank 0's result when all succeeded,
+   * else the first rank's own error (not a "peer failed" echo). A failing rank aborts the op. */
+  int32_t submit_gang(const std::vector<int>& devices, const RankJobFactory& make);
   /** A fresh handle for a model or sequence (unique within the runtime). */
   int32_t new_handle() { return next_handle_.fetch_add(1); }
 
@@ -68,6 +77,16 @@ class Runtime {
   std::deque<int32_t> ready_;
   std::map<int32_t, JobResult> finished_;
   std::map<int32_t, bool> running_;  // submitted, not finished
+  struct Gang {
+    int32_t job = 0;  // the public id
+    std::vector<int> devices;
+    std::vector<JobResult> results;
+    int done = 0;
+    std::shared_ptr<TpOp> op;
+  };
+  std::mutex gang_mutex_;  // held while a gang is queued on all of its devices
+  std::map<int32_t, std::pair<std::shared_ptr<Gang>, int>> gang_members_;  // rank job → (gang, rank)
+  std::map<int32_t, std::shared_ptr<Gang>> gangs_;  // public id → gang in flight
   bool closed_ = false;
 };
 

@@ -152,7 +152,11 @@ Deno.test("bad model folders are refused with precise errors", async (t) => {
       );
       await assert.rejects(
         plugin.loadModel(QWEN, { devices: [0, 0] }),
-        expectError("unsupported_architecture", /tensor parallel/),
+        expectError("invalid_argument", /device 0 appears twice in devices/),
+      );
+      await assert.rejects(
+        plugin.loadModel(QWEN, { devices: [0, 7] }),
+        expectError("not_found", /device 7 does not exist/),
       );
     });
     assert.equal(plugin.devices()[0].poisoned, false);

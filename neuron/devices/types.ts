@@ -52,7 +52,11 @@ export interface PluginOptions {
 
 /** Options of `Plugin.loadModel`. */
 export interface LoadOptions {
-  /** Device indexes; default: the first CPU device. More than one = tensor parallel (not implemented yet). */
+  /**
+   * Device indexes; default: the first CPU device. More than one = tensor parallel: rank i on
+   * `devices[i]`, all CPU or all CUDA, each listed once; heads, KV heads and intermediate_size must
+   * divide by the count (else `unsupported_architecture` naming the numbers).
+   */
   devices?: number[];
   /** KV cache length per sequence (default: max_position_embeddings capped at 4096). */
   contextLength?: number;
@@ -68,8 +72,11 @@ export interface ModelInfo {
   hiddenSize: number;
   layers: number;
   dtype: "f32" | "f16" | "bf16";
+  /** Bytes of weights reserved, summed over the devices of a tensor-parallel model. */
   weightBytes: number;
+  /** Bytes of KV cache reserved, summed over the devices (each rank holds its KV heads). */
   kvCacheBytes: number;
+  /** The devices holding the model, in rank order. */
   devices: number[];
   bosTokenId: number | null;
   eosTokenIds: number[];
