@@ -41,6 +41,7 @@ Deno.test("an older neuron's sparse health answer parses with defaults", () => {
     rejected_queue_full: 0,
     rejected_timeout: 0,
     completed: 0,
+    cancelled: 0,
     tok_s_prefill: 0,
     tok_s_decode: 0,
   });
