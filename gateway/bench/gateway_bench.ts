@@ -187,7 +187,7 @@ http {
   };
 }
 
-// Deno refuses /proc reads without --allow-all, so ask ps.
+// Deno refuses /proc reads without unrestricted permissions, so ask ps.
 async function _startBareDenoProxy(upstream: string): Promise<{ url: string; stop: () => Promise<void> }> {
   const script = new URL("./_bare_deno_proxy.ts", import.meta.url).pathname;
   const child = new Deno.Command(Deno.execPath(), {

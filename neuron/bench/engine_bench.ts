@@ -46,7 +46,7 @@ function tokens(count: number, seed: number): number[] {
   });
 }
 
-/** VmHWM of this process. Deno refuses to read /proc/<own pid> without --allow-all, so `cat` reads it. */
+/** VmHWM of this process. Deno refuses to read /proc/<own pid> without unrestricted permissions, so `cat` reads it. */
 function peakRssBytes(): number | null {
   try {
     const { stdout } = new Deno.Command("cat", { args: [`/proc/${Deno.pid}/status`], stderr: "null" })
