@@ -15,7 +15,7 @@ import {
 import type { ChatCompletionChunk } from "@cortex/core/openai";
 import { modelEntry, modelHealth, postForJson, postJson, waitFor } from "./testing/http.ts";
 import { parseSse, sseJson } from "./testing/sse_client.ts";
-import { spawnNeuron, TINY_QWEN3 } from "./testing/spawn_neuron.ts";
+import { killOnUnload, spawnNeuron, TINY_QWEN3 } from "./testing/spawn_neuron.ts";
 
 const testdata = new URL("./testdata/models", import.meta.url).pathname;
 const modelsDir = await Deno.makeTempDir({ prefix: "neuron-models-dir-" });
@@ -34,13 +34,7 @@ const neuron = await spawnNeuron({
   admission: { max_in_flight: 4, max_queue: 4 },
   testStepDelayMs: 5,
 });
-globalThis.addEventListener("unload", () => {
-  try {
-    neuron.process.kill("SIGKILL");
-  } catch {
-    // already stopped
-  }
-});
+killOnUnload(neuron);
 const opts = { sanitizeResources: false, sanitizeOps: false };
 const chatUrl = `${neuron.url}/v1/chat/completions`;
 const load = (body: unknown) => postForJson(`${neuron.url}/models/load`, body);

@@ -23,7 +23,13 @@ import {
 } from "@cortex/core/translate";
 import { modelHealth, postForJson, postJson, waitFor } from "./testing/http.ts";
 import { readSse, sseJson } from "./testing/sse_client.ts";
-import { haveStories260K, spawnNeuron, STORIES_260K, TINY_QWEN3 } from "./testing/spawn_neuron.ts";
+import {
+  haveStories260K,
+  killOnUnload,
+  spawnNeuron,
+  STORIES_260K,
+  TINY_QWEN3,
+} from "./testing/spawn_neuron.ts";
 
 const stories = haveStories260K();
 if (!stories) console.warn("stories260K is absent (../shared/fixtures/stories260K): its tests are skipped");
@@ -33,13 +39,7 @@ const neuron = await spawnNeuron({
   admission: { max_in_flight: 8, max_queue: 8 },
   testStepDelayMs: 2,
 });
-globalThis.addEventListener("unload", () => {
-  try {
-    neuron.process.kill("SIGKILL");
-  } catch {
-    // already stopped
-  }
-});
+killOnUnload(neuron);
 
 const chatUrl = `${neuron.url}/v1/chat/completions`;
 const completionsUrl = `${neuron.url}/v1/completions`;

@@ -7,7 +7,7 @@ import { OpenAIErrorBodySchema } from "@cortex/core/errors";
 import type { ChatCompletionChunk } from "@cortex/core/openai";
 import { modelHealth, postForJson, postJson, waitFor } from "./testing/http.ts";
 import { parseSse, sseJson } from "./testing/sse_client.ts";
-import { spawnNeuron, TINY_QWEN3 } from "./testing/spawn_neuron.ts";
+import { killOnUnload, spawnNeuron, TINY_QWEN3 } from "./testing/spawn_neuron.ts";
 
 const testdata = new URL("./testdata/models", import.meta.url).pathname;
 const token = "test-token-123";
@@ -24,13 +24,7 @@ const neuron = await spawnNeuron({
   token,
   testStepDelayMs: 1050,
 });
-globalThis.addEventListener("unload", () => {
-  try {
-    neuron.process.kill("SIGKILL");
-  } catch {
-    // already stopped
-  }
-});
+killOnUnload(neuron);
 const opts = { sanitizeResources: false, sanitizeOps: false };
 const chatUrl = `${neuron.url}/v1/chat/completions`;
 const chat = (body: Record<string, unknown>, signal?: AbortSignal) =>

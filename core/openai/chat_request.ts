@@ -8,7 +8,8 @@
 import { z } from "zod";
 import { _zod } from "../_zod.ts";
 import type { Schema } from "../schema.ts";
-import { _optCount, _optNumber } from "../_open_union.ts";
+import { _optCount } from "../_open_union.ts";
+import { _SAMPLING_SHAPE, type SamplingFields } from "./_sampling_fields.ts";
 import { type ChatMessage, ChatMessageSchema } from "./chat_message.ts";
 
 /** A JSON Schema object (kept as given). */
@@ -57,7 +58,7 @@ export type ReasoningEffort =
   | (string & Record<never, never>);
 
 /** An OpenAI chat-completions request. Unknown extra fields are kept. */
-export interface ChatCompletionRequest {
+export interface ChatCompletionRequest extends SamplingFields {
   /** Model id or alias. */
   model: string;
   /** The conversation. */
@@ -80,22 +81,6 @@ export interface ChatCompletionRequest {
   max_completion_tokens?: number | null;
   /** Stop sequences. */
   stop?: string | string[] | null;
-  /** Sampling temperature; 0 is greedy. */
-  temperature?: number | null;
-  /** Nucleus sampling mass. */
-  top_p?: number | null;
-  /** Top-k sampling (extension). */
-  top_k?: number | null;
-  /** Min-p sampling (extension). */
-  min_p?: number | null;
-  /** Seed for reproducible sampling. */
-  seed?: number | null;
-  /** Presence penalty. */
-  presence_penalty?: number | null;
-  /** Frequency penalty. */
-  frequency_penalty?: number | null;
-  /** Multiplicative repetition penalty (extension). */
-  repetition_penalty?: number | null;
   /** Reasoning effort hint. */
   reasoning_effort?: ReasoningEffort | null;
   /** Number of choices; cortex serves 1. */
@@ -155,14 +140,7 @@ export const ChatCompletionRequestSchema: Schema<ChatCompletionRequest> = z.loos
   max_tokens: _optCount,
   max_completion_tokens: _optCount,
   stop: z.union([z.string(), z.array(z.string())]).nullish(),
-  temperature: _optNumber,
-  top_p: _optNumber,
-  top_k: _optCount,
-  min_p: _optNumber,
-  seed: z.number().int().nullish(),
-  presence_penalty: _optNumber,
-  frequency_penalty: _optNumber,
-  repetition_penalty: _optNumber,
+  ..._SAMPLING_SHAPE,
   reasoning_effort: z.string().nullish(),
   n: z.number().int().min(1).nullish(),
   user: z.string().nullish(),

@@ -7,7 +7,8 @@
 import { z } from "zod";
 import { _zod } from "../_zod.ts";
 import type { Schema } from "../schema.ts";
-import { _optCount, _optNumber } from "../_open_union.ts";
+import { _optCount } from "../_open_union.ts";
+import { _SAMPLING_SHAPE, type SamplingFields } from "./_sampling_fields.ts";
 import {
   type ChatFinishReason,
   ChatFinishReasonSchema,
@@ -16,7 +17,7 @@ import {
 } from "./chat_response.ts";
 
 /** A text-completions request. Unknown extra fields are kept. */
-export interface CompletionRequest {
+export interface CompletionRequest extends SamplingFields {
   /** Model id or alias. */
   model: string;
   /** The raw prompt (one string; an array of one string is accepted). */
@@ -29,22 +30,6 @@ export interface CompletionRequest {
   max_tokens?: number | null;
   /** Stop sequences. */
   stop?: string | string[] | null;
-  /** Sampling temperature. */
-  temperature?: number | null;
-  /** Nucleus mass. */
-  top_p?: number | null;
-  /** Top-k (extension). */
-  top_k?: number | null;
-  /** Min-p (extension). */
-  min_p?: number | null;
-  /** Seed. */
-  seed?: number | null;
-  /** Presence penalty. */
-  presence_penalty?: number | null;
-  /** Frequency penalty. */
-  frequency_penalty?: number | null;
-  /** Repetition penalty (extension). */
-  repetition_penalty?: number | null;
   /** Echo the prompt before the completion. */
   echo?: boolean | null;
   /** Number of choices; cortex serves 1. */
@@ -91,14 +76,7 @@ export const CompletionRequestSchema: Schema<CompletionRequest> = z.looseObject(
   stream_options: z.looseObject({ include_usage: z.boolean().nullish() }).nullish(),
   max_tokens: _optCount,
   stop: z.union([z.string(), z.array(z.string())]).nullish(),
-  temperature: _optNumber,
-  top_p: _optNumber,
-  top_k: _optCount,
-  min_p: _optNumber,
-  seed: z.number().int().nullish(),
-  presence_penalty: _optNumber,
-  frequency_penalty: _optNumber,
-  repetition_penalty: _optNumber,
+  ..._SAMPLING_SHAPE,
   echo: z.boolean().nullish(),
   n: z.number().int().min(1).nullish(),
 });

@@ -14,6 +14,7 @@ import { CortexError } from "../errors/cortex_error.ts";
 import type { ChatCompletionChunk, ChatToolCallDelta } from "../openai/chat_chunk.ts";
 import type { ChatFinishReason, ChatUsage } from "../openai/chat_response.ts";
 import { _deltaReasoning, _fallbackToolCallId, _matchedStop, _parseToolArguments } from "./_delta.ts";
+import { _collectEvents, _translatorTransformer } from "./_run_translator.ts";
 import { anthropicMessageId } from "./anthropic_response.ts";
 import { chatFinishToAnthropicStop } from "./stop_reason.ts";
 import { type ChatStreamInput, isChatStreamFailure } from "./stream_input.ts";
@@ -301,12 +302,7 @@ export function chatChunksToAnthropicEvents(
   items: Iterable<ChatStreamInput>,
   options: AnthropicStreamOptions = {},
 ): AnthropicStreamEvent[] {
-  const events: AnthropicStreamEvent[] = [];
-  const translator = new AnthropicStreamTranslator(options);
-  const emit = (event: AnthropicStreamEvent) => events.push(event);
-  for (const item of items) translator.push(item, emit);
-  translator.finish(emit);
-  return events;
+  return _collectEvents(new AnthropicStreamTranslator(options), items);
 }
 
 /**
@@ -326,14 +322,6 @@ export function chatChunksToAnthropicEvents(
 export class ChatToAnthropicStream extends TransformStream<ChatStreamInput, AnthropicStreamEvent> {
   /** Creates the stream. */
   constructor(options: AnthropicStreamOptions = {}) {
-    const translator = new AnthropicStreamTranslator(options);
-    super({
-      transform(item, controller) {
-        translator.push(item, (event) => controller.enqueue(event));
-      },
-      flush(controller) {
-        translator.finish((event) => controller.enqueue(event));
-      },
-    });
+    super(_translatorTransformer(new AnthropicStreamTranslator(options)));
   }
 }

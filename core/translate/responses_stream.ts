@@ -21,6 +21,7 @@ import type {
 } from "../responses/response.ts";
 import type { ResponsesStreamEvent } from "../responses/stream_events.ts";
 import { _deltaReasoning, _fallbackToolCallId, _parseToolArguments } from "./_delta.ts";
+import { _collectEvents, _translatorTransformer } from "./_run_translator.ts";
 import {
   type ResponsesItemIds,
   responsesItemIds,
@@ -396,12 +397,7 @@ export function chatChunksToResponsesEvents(
   items: Iterable<ChatStreamInput>,
   options: ResponsesTranslationOptions = {},
 ): ResponsesStreamEvent[] {
-  const events: ResponsesStreamEvent[] = [];
-  const translator = new ResponsesStreamTranslator(options);
-  const emit = (event: ResponsesStreamEvent) => events.push(event);
-  for (const item of items) translator.push(item, emit);
-  translator.finish(emit);
-  return events;
+  return _collectEvents(new ResponsesStreamTranslator(options), items);
 }
 
 /**
@@ -421,14 +417,6 @@ export function chatChunksToResponsesEvents(
 export class ChatToResponsesStream extends TransformStream<ChatStreamInput, ResponsesStreamEvent> {
   /** Creates the stream. */
   constructor(options: ResponsesTranslationOptions = {}) {
-    const translator = new ResponsesStreamTranslator(options);
-    super({
-      transform(item, controller) {
-        translator.push(item, (event) => controller.enqueue(event));
-      },
-      flush(controller) {
-        translator.finish((event) => controller.enqueue(event));
-      },
-    });
+    super(_translatorTransformer(new ResponsesStreamTranslator(options)));
   }
 }

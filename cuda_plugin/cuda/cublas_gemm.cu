@@ -8,50 +8,29 @@
 #include <dlfcn.h>
 
 #include <climits>
-#include <cstdlib>
 #include <mutex>
 
+#include "dl_loader.h"
 #include "error.h"
 
 namespace cx {
 namespace {
 
-template <typename Fn>
-bool bind(void* library, const char* name, Fn* slot) {
-  *slot = reinterpret_cast<Fn>(dlsym(library, name));
-  return *slot != nullptr;
-}
-
 CublasApi* try_load(std::string* why) {
-  const char* override_path = std::getenv("CORTEX_CUBLAS_PATH");
-  const char* candidates[] = {"libcublas.so.13", "libcublas.so.12", "libcublas.so"};
-  std::string tried;
-  void* library = nullptr;
-  std::string loaded;
-  if (override_path != nullptr && override_path[0] != '\0') {
-    library = dlopen(override_path, RTLD_NOW | RTLD_LOCAL);
-    loaded = override_path;
-    if (library == nullptr) tried = std::string(override_path) + ": " + dlerror();
-  } else {
-    for (const char* name : candidates) {
-      library = dlopen(name, RTLD_NOW | RTLD_LOCAL);
-      if (library != nullptr) {
-        loaded = name;
-        break;
-      }
-      const char* error = dlerror();
-      tried += (tried.empty() ? "" : "; ") + std::string(error != nullptr ? error : name);
-    }
-  }
+  const DlOpened opened = dl_open_first("CORTEX_CUBLAS_PATH", {"libcublas.so.13", "libcublas.so.12", "libcublas.so"});
+  void* library = opened.library;
+  const std::string& loaded = opened.loaded;
   if (library == nullptr) {
-    *why = "libcublas could not be loaded (" + tried + ")";
+    *why = "libcublas could not be loaded (" + (opened.overridden ? loaded + ": " : std::string()) + opened.tried + ")";
     return nullptr;
   }
   auto* api = new CublasApi();
   api->library = loaded;
-  const bool ok = bind(library, "cublasCreate_v2", &api->create) && bind(library, "cublasDestroy_v2", &api->destroy) &&
-                  bind(library, "cublasSetStream_v2", &api->set_stream) && bind(library, "cublasGemmEx", &api->gemm_ex);
-  bind(library, "cublasGetVersion_v2", &api->get_version);
+  const bool ok = dl_bind(library, "cublasCreate_v2", &api->create) &&
+                  dl_bind(library, "cublasDestroy_v2", &api->destroy) &&
+                  dl_bind(library, "cublasSetStream_v2", &api->set_stream) &&
+                  dl_bind(library, "cublasGemmEx", &api->gemm_ex);
+  dl_bind(library, "cublasGetVersion_v2", &api->get_version);
   if (!ok) {
     *why = loaded + " lacks cublasCreate_v2/cublasDestroy_v2/cublasSetStream_v2/cublasGemmEx";
     delete api;

@@ -4,10 +4,10 @@
 #include <dlfcn.h>
 
 #include <atomic>
-#include <cstdlib>
 #include <mutex>
 
 #include "cuda_backend.h"
+#include "dl_loader.h"
 #include "nccl_loader.h"
 
 namespace cx {
@@ -29,45 +29,23 @@ struct NcclApi {
   std::string library;
 };
 
-template <typename Fn>
-bool bind(void* library, const char* name, Fn* slot) {
-  *slot = reinterpret_cast<Fn>(dlsym(library, name));
-  return *slot != nullptr;
-}
-
 NcclApi* try_load(std::string* why) {
-  const char* override_path = std::getenv("CORTEX_NCCL_PATH");
-  std::string tried;
-  void* library = nullptr;
-  std::string loaded;
-  const char* candidates[] = {"libnccl.so.2", "libnccl.so"};
-  if (override_path != nullptr && override_path[0] != '\0') {
-    library = dlopen(override_path, RTLD_NOW | RTLD_LOCAL);
-    loaded = override_path;
-    if (library == nullptr) tried = dlerror();
-  } else {
-    for (const char* name : candidates) {
-      library = dlopen(name, RTLD_NOW | RTLD_LOCAL);
-      if (library != nullptr) {
-        loaded = name;
-        break;
-      }
-      const char* error = dlerror();
-      tried += (tried.empty() ? "" : "; ") + std::string(error != nullptr ? error : name);
-    }
-  }
+  const DlOpened opened = dl_open_first("CORTEX_NCCL_PATH", {"libnccl.so.2", "libnccl.so"});
+  void* library = opened.library;
+  const std::string& loaded = opened.loaded;
   if (library == nullptr) {
-    *why = "libnccl could not be loaded (" + tried + ")";
+    *why = "libnccl could not be loaded (" + opened.tried + ")";
     return nullptr;
   }
   auto* api = new NcclApi();
   api->library = loaded;
-  const bool ok = bind(library, "ncclGetUniqueId", &api->get_unique_id) &&
-                  bind(library, "ncclCommInitRank", &api->comm_init_rank) &&
-                  bind(library, "ncclAllReduce", &api->all_reduce) && bind(library, "ncclCommDestroy", &api->comm_destroy);
-  bind(library, "ncclCommAbort", &api->comm_abort);
-  bind(library, "ncclGetErrorString", &api->get_error_string);
-  bind(library, "ncclGetVersion", &api->get_version);
+  const bool ok = dl_bind(library, "ncclGetUniqueId", &api->get_unique_id) &&
+                  dl_bind(library, "ncclCommInitRank", &api->comm_init_rank) &&
+                  dl_bind(library, "ncclAllReduce", &api->all_reduce) &&
+                  dl_bind(library, "ncclCommDestroy", &api->comm_destroy);
+  dl_bind(library, "ncclCommAbort", &api->comm_abort);
+  dl_bind(library, "ncclGetErrorString", &api->get_error_string);
+  dl_bind(library, "ncclGetVersion", &api->get_version);
   if (!ok) {
     *why = loaded + " lacks ncclGetUniqueId/ncclCommInitRank/ncclAllReduce/ncclCommDestroy";
     delete api;

@@ -6,6 +6,7 @@
 
 #include <mutex>
 
+#include "dl_loader.h"
 #include "nvml_loader.h"
 
 namespace cx {
@@ -32,12 +33,6 @@ struct NvmlApi {
   const char* (*error_string)(int result) = nullptr;                                   // nvmlErrorString
 };
 
-template <typename Fn>
-bool bind(void* library, const char* name, Fn* slot) {
-  *slot = reinterpret_cast<Fn>(dlsym(library, name));
-  return *slot != nullptr;
-}
-
 NvmlApi* try_load(std::string* why) {
   void* library = dlopen("libnvidia-ml.so.1", RTLD_NOW | RTLD_LOCAL);
   if (library == nullptr) {
@@ -46,13 +41,13 @@ NvmlApi* try_load(std::string* why) {
     return nullptr;
   }
   auto* api = new NvmlApi();
-  const bool ok = bind(library, "nvmlInit_v2", &api->init) &&
-                  bind(library, "nvmlDeviceGetHandleByPciBusId_v2", &api->handle_by_pci) &&
-                  bind(library, "nvmlDeviceGetMemoryInfo", &api->memory_info);
-  bind(library, "nvmlDeviceGetUtilizationRates", &api->utilization);
-  bind(library, "nvmlDeviceGetTemperature", &api->temperature);
-  bind(library, "nvmlDeviceGetPowerUsage", &api->power);
-  bind(library, "nvmlErrorString", &api->error_string);
+  const bool ok = dl_bind(library, "nvmlInit_v2", &api->init) &&
+                  dl_bind(library, "nvmlDeviceGetHandleByPciBusId_v2", &api->handle_by_pci) &&
+                  dl_bind(library, "nvmlDeviceGetMemoryInfo", &api->memory_info);
+  dl_bind(library, "nvmlDeviceGetUtilizationRates", &api->utilization);
+  dl_bind(library, "nvmlDeviceGetTemperature", &api->temperature);
+  dl_bind(library, "nvmlDeviceGetPowerUsage", &api->power);
+  dl_bind(library, "nvmlErrorString", &api->error_string);
   if (!ok) {
     *why = "libnvidia-ml.so.1 lacks nvmlInit_v2/nvmlDeviceGetHandleByPciBusId_v2/nvmlDeviceGetMemoryInfo";
   } else if (const int result = api->init(); result != 0) {

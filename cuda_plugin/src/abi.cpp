@@ -87,14 +87,7 @@ CX_API int32_t cx_abi_version(void) { return CX_ABI_VERSION; }
 CX_API int32_t cx_runtime_open(int32_t cpu_devices, int64_t cpu_budget_bytes, int32_t cpu_threads,
     int32_t* out_runtime,
                                char* err, int32_t err_cap) {
-  return guarded(err, err_cap, [&] {
-    require_output(out_runtime, "out_runtime");
-    if (cpu_devices < 0 || cpu_devices > 64) throw Error(CX_ERR_INVALID_ARGUMENT,
-        "cpuDevices must be in [0, 64], got " + std::to_string(cpu_devices));
-    if (cpu_threads > 1024) throw Error(CX_ERR_INVALID_ARGUMENT, "cpuThreadsPerDevice must be at most 1024, got "
-        + std::to_string(cpu_threads));
-    *out_runtime = open_runtime(cpu_devices, cpu_budget_bytes, cpu_threads);
-  });
+  return cx_runtime_open_ex(cpu_devices, cpu_budget_bytes, cpu_threads, kCpuIsaAuto, out_runtime, err, err_cap);
 }
 
 CX_API int32_t cx_runtime_open_ex(int32_t cpu_devices, int64_t cpu_budget_bytes, int32_t cpu_threads,

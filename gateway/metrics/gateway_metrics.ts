@@ -84,95 +84,90 @@ export class GatewayMetrics {
 
   /** Creates the series; `fleet` feeds the scrape-time node gauges. */
   constructor(fleet?: Fleet) {
-    const registers = [this.registry];
-    this.requests = new Counter({
-      name: "cortex_requests_total",
-      help: "Requests answered, by model, node, client dialect and HTTP status.",
-      labelNames: ["model", "node", "dialect", "status"] as const,
-      registers,
-    });
-    this.streamErrors = new Counter({
-      name: "cortex_stream_errors_total",
-      help: "Streams ended early by an upstream failure (the client got an error event).",
-      labelNames: ["model", "node", "dialect"] as const,
-      registers,
-    });
-    this.promptTokens = new Counter({
-      name: "cortex_prompt_tokens_total",
-      help: "Prompt tokens, from the neuron's usage.",
-      labelNames: ["model", "node"] as const,
-      registers,
-    });
-    this.completionTokens = new Counter({
-      name: "cortex_completion_tokens_total",
-      help: "Completion tokens, from the neuron's usage.",
-      labelNames: ["model", "node"] as const,
-      registers,
-    });
-    this.cachedPromptTokens = new Counter({
-      name: "cortex_cached_prompt_tokens_total",
-      help: "Prompt tokens served from the neuron's prefix cache.",
-      labelNames: ["model", "node"] as const,
-      registers,
-    });
-    this.ttft = new Histogram({
-      name: "cortex_time_to_first_token_seconds",
-      help: "Request arrival to first generated token sent; start=cold includes the cold load.",
-      labelNames: ["model", "node", "start"] as const,
-      buckets: [...TTFT_BUCKETS],
-      registers,
-    });
-    this.decodeRate = new Histogram({
-      name: "cortex_decode_tokens_per_second",
-      help: "Completion tokens per second between the first and the last token.",
-      labelNames: ["model", "node"] as const,
-      buckets: [...RATE_BUCKETS],
-      registers,
-    });
-    this.duration = new Histogram({
-      name: "cortex_request_duration_seconds",
-      help: "End-to-end latency: request arrival to last byte sent.",
-      labelNames: ["model", "node", "dialect"] as const,
-      buckets: [...LONG_BUCKETS],
-      registers,
-    });
+    const r = [this.registry];
+    this.requests = _counter(
+      r,
+      "cortex_requests_total",
+      ["model", "node", "dialect", "status"],
+      "Requests answered, by model, node, client dialect and HTTP status.",
+    );
+    this.streamErrors = _counter(
+      r,
+      "cortex_stream_errors_total",
+      ["model", "node", "dialect"],
+      "Streams ended early by an upstream failure (the client got an error event).",
+    );
+    this.promptTokens = _counter(
+      r,
+      "cortex_prompt_tokens_total",
+      ["model", "node"],
+      "Prompt tokens, from the neuron's usage.",
+    );
+    this.completionTokens = _counter(
+      r,
+      "cortex_completion_tokens_total",
+      ["model", "node"],
+      "Completion tokens, from the neuron's usage.",
+    );
+    this.cachedPromptTokens = _counter(
+      r,
+      "cortex_cached_prompt_tokens_total",
+      ["model", "node"],
+      "Prompt tokens served from the neuron's prefix cache.",
+    );
+    this.ttft = _histogram(
+      r,
+      "cortex_time_to_first_token_seconds",
+      ["model", "node", "start"],
+      "Request arrival to first generated token sent; start=cold includes the cold load.",
+      TTFT_BUCKETS,
+    );
+    this.decodeRate = _histogram(
+      r,
+      "cortex_decode_tokens_per_second",
+      ["model", "node"],
+      "Completion tokens per second between the first and the last token.",
+      RATE_BUCKETS,
+    );
+    this.duration = _histogram(
+      r,
+      "cortex_request_duration_seconds",
+      ["model", "node", "dialect"],
+      "End-to-end latency: request arrival to last byte sent.",
+      LONG_BUCKETS,
+    );
     this.inFlight = new Gauge({
       name: "cortex_in_flight_requests",
       help: "Requests being proxied now.",
       labelNames: ["model", "node"] as const,
-      registers,
+      registers: r,
     });
-    this.loadDuration = new Histogram({
-      name: "cortex_model_load_duration_seconds",
-      help: "Model loads through /models/load, by outcome.",
-      labelNames: ["model", "node", "outcome"] as const,
-      buckets: [...LONG_BUCKETS],
-      registers,
-    });
-    this.evictions = new Counter({
-      name: "cortex_evictions_total",
-      help: "Models unloaded by the gateway, by reason (lru, priority, defrag, admin).",
-      labelNames: ["model", "node", "reason"] as const,
-      registers,
-    });
-    this.swapThrash = new Counter({
-      name: "cortex_swap_thrash_total",
-      help: "Evictions of a model loaded less than min_residency_s ago (nothing else could make room).",
-      labelNames: ["model", "node"] as const,
-      registers,
-    });
-    this.defrags = new Counter({
-      name: "cortex_defrags_total",
-      help: "Release-and-reload passes after defrag_after_cycles load/unload cycles.",
-      labelNames: ["node"] as const,
-      registers,
-    });
-    this.pollFailures = new Counter({
-      name: "cortex_poll_failures_total",
-      help: "Failed polls of a neuron.",
-      labelNames: ["node"] as const,
-      registers,
-    });
+    this.loadDuration = _histogram(
+      r,
+      "cortex_model_load_duration_seconds",
+      ["model", "node", "outcome"],
+      "Model loads through /models/load, by outcome.",
+      LONG_BUCKETS,
+    );
+    this.evictions = _counter(
+      r,
+      "cortex_evictions_total",
+      ["model", "node", "reason"],
+      "Models unloaded by the gateway, by reason (lru, priority, defrag, admin).",
+    );
+    this.swapThrash = _counter(
+      r,
+      "cortex_swap_thrash_total",
+      ["model", "node"],
+      "Evictions of a model loaded less than min_residency_s ago (nothing else could make room).",
+    );
+    this.defrags = _counter(
+      r,
+      "cortex_defrags_total",
+      ["node"],
+      "Release-and-reload passes after defrag_after_cycles load/unload cycles.",
+    );
+    this.pollFailures = _counter(r, "cortex_poll_failures_total", ["node"], "Failed polls of a neuron.");
     if (fleet) _fleetGauges(this.registry, fleet);
   }
 
@@ -186,92 +181,118 @@ export class GatewayMetrics {
   }
 }
 
+function _counter<T extends string>(
+  registers: Registry[],
+  name: string,
+  labelNames: readonly T[],
+  help: string,
+): Counter<T> {
+  return new Counter({ name, help, labelNames, registers });
+}
+
+function _histogram<T extends string>(
+  registers: Registry[],
+  name: string,
+  labelNames: readonly T[],
+  help: string,
+  buckets: readonly number[],
+): Histogram<T> {
+  return new Histogram({ name, help, labelNames, buckets: [...buckets], registers });
+}
+
+/**
+ * A gauge filled at scrape time from `rows()`; with `reset` it is cleared first, so that
+ * series for nodes, devices or models that went away disappear.
+ */
+function _scrapeGauge<T extends string>(
+  registers: Registry[],
+  name: string,
+  labelNames: readonly T[],
+  help: string,
+  rows: () => Iterable<[_Labels<T>, number]>,
+  reset = true,
+): void {
+  new Gauge({
+    name,
+    help,
+    labelNames,
+    registers,
+    collect() {
+      if (reset) this.reset();
+      for (const [labels, value] of rows()) this.set(labels, value);
+    },
+  });
+}
+
 function _fleetGauges(registry: Registry, fleet: Fleet): void {
-  const registers = [registry];
-  new Gauge({
-    name: "cortex_node_healthy",
-    help: "1 when the node receives traffic, else 0.",
-    labelNames: ["node"] as const,
-    registers,
-    collect() {
-      for (const n of fleet.nodes) this.set({ node: n.name }, n.healthy && !n.draining ? 1 : 0);
-    },
-  });
-  new Gauge({
-    name: "cortex_node_consecutive_poll_failures",
-    help: "Polls failed in a row.",
-    labelNames: ["node"] as const,
-    registers,
-    collect() {
-      for (const n of fleet.nodes) this.set({ node: n.name }, n.consecutiveFailures);
-    },
-  });
-  new Gauge({
-    name: "cortex_device_memory_total_mb",
-    help: "Device memory in all (CPU devices: their budget), MB.",
-    labelNames: ["node", "device"] as const,
-    registers,
-    collect() {
-      this.reset();
+  const r = [registry];
+  _scrapeGauge(r, "cortex_node_healthy", ["node"], "1 when the node receives traffic, else 0.", function* () {
+    for (const n of fleet.nodes) yield [{ node: n.name }, n.healthy && !n.draining ? 1 : 0];
+  }, false);
+  _scrapeGauge(r, "cortex_node_consecutive_poll_failures", ["node"], "Polls failed in a row.", function* () {
+    for (const n of fleet.nodes) yield [{ node: n.name }, n.consecutiveFailures];
+  }, false);
+  _scrapeGauge(
+    r,
+    "cortex_device_memory_total_mb",
+    ["node", "device"],
+    "Device memory in all (CPU devices: their budget), MB.",
+    function* () {
       for (const n of fleet.nodes) {
-        for (const d of n.devices()) this.set({ node: n.name, device: d.index }, d.totalMb);
+        for (const d of n.devices()) yield [{ node: n.name, device: d.index }, d.totalMb];
       }
     },
-  });
-  new Gauge({
-    name: "cortex_device_memory_free_mb",
-    help: "Device memory free at the last poll, MB.",
-    labelNames: ["node", "device"] as const,
-    registers,
-    collect() {
-      this.reset();
+  );
+  _scrapeGauge(
+    r,
+    "cortex_device_memory_free_mb",
+    ["node", "device"],
+    "Device memory free at the last poll, MB.",
+    function* () {
       for (const n of fleet.nodes) {
-        for (const d of n.devices()) this.set({ node: n.name, device: d.index }, d.freeMb);
+        for (const d of n.devices()) yield [{ node: n.name, device: d.index }, d.freeMb];
       }
     },
-  });
-  new Gauge({
-    name: "cortex_model_loaded",
-    help: "1 for each model resident on a node (with its residency class as a label).",
-    labelNames: ["node", "model", "class"] as const,
-    registers,
-    collect() {
-      this.reset();
+  );
+  _scrapeGauge(
+    r,
+    "cortex_model_loaded",
+    ["node", "model", "class"],
+    "1 for each model resident on a node (with its residency class as a label).",
+    function* () {
       for (const n of fleet.nodes) {
         for (const m of n.models.values()) {
           if (m.status !== "loaded") continue;
           const id = fleet.catalogue.publicId(m.id);
-          this.set({ node: n.name, model: id, class: fleet.catalogue.priority(id) }, 1);
+          yield [{ node: n.name, model: id, class: fleet.catalogue.priority(id) }, 1];
         }
       }
     },
-  });
-  new Gauge({
-    name: "cortex_model_queue_depth",
-    help: "Requests in flight plus queued on the neuron for a model, at the last poll.",
-    labelNames: ["node", "model"] as const,
-    registers,
-    collect() {
-      this.reset();
+  );
+  _scrapeGauge(
+    r,
+    "cortex_model_queue_depth",
+    ["node", "model"],
+    "Requests in flight plus queued on the neuron for a model, at the last poll.",
+    function* () {
       for (const n of fleet.nodes) {
         for (const m of n.health?.models ?? []) {
-          this.set({ node: n.name, model: fleet.catalogue.publicId(m.id) }, m.in_flight + m.queue_depth);
+          yield [{ node: n.name, model: fleet.catalogue.publicId(m.id) }, m.in_flight + m.queue_depth];
         }
       }
     },
-  });
-  new Gauge({
-    name: "cortex_model_decode_tokens_per_second",
-    help: "The neuron's moving-average decode speed for a model, at the last poll.",
-    labelNames: ["node", "model"] as const,
-    registers,
-    collect() {
-      this.reset();
+  );
+  _scrapeGauge(
+    r,
+    "cortex_model_decode_tokens_per_second",
+    ["node", "model"],
+    "The neuron's moving-average decode speed for a model, at the last poll.",
+    function* () {
       for (const n of fleet.nodes) {
         for (const m of n.health?.models ?? []) {
-          this.set({ node: n.name, model: fleet.catalogue.publicId(m.id) }, m.tok_s_decode);
+          yield [{ node: n.name, model: fleet.catalogue.publicId(m.id) }, m.tok_s_decode];
         }
       }
     },
-  });
+  );
 }

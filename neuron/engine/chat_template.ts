@@ -10,6 +10,7 @@ import { Template } from "@huggingface/jinja";
 import { CortexError } from "@cortex/core/errors";
 import type { ChatFunctionTool, ChatMessage } from "@cortex/core/openai";
 import type { TokenizerConfig } from "./tokenizer.ts";
+import { _tokenText } from "./_token_text.ts";
 
 /** What {@linkcode ChatTemplate.render} needs besides the messages. */
 export interface RenderOptions {
@@ -171,17 +172,6 @@ function _chatml(messages: readonly _TemplateMessage[], addGenerationPrompt: boo
     out += `<|im_start|>${message.role}\n${message.content ?? ""}<|im_end|>\n`;
   }
   return addGenerationPrompt ? `${out}<|im_start|>assistant\n` : out;
-}
-
-function _tokenText(value: unknown): string | null {
-  if (typeof value === "string") return value;
-  if (
-    value !== null && typeof value === "object" &&
-    typeof (value as { content?: unknown }).content === "string"
-  ) {
-    return (value as { content: string }).content;
-  }
-  return null;
 }
 
 async function _readOptional(path: string): Promise<string | null> {

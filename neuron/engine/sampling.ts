@@ -6,26 +6,11 @@
  * @module
  */
 import { CortexError } from "@cortex/core/errors";
+import type { SamplingFields } from "@cortex/core/openai";
+import type { SamplingParams } from "../devices/mod.ts";
 
-/** Sampling fields a request may set (OpenAI names, plus the open-model extensions). */
-export interface SamplingRequest {
-  /** 0 = greedy. */
-  temperature?: number | null;
-  /** Nucleus mass in (0, 1]. */
-  top_p?: number | null;
-  /** Top-k; 0 = off. */
-  top_k?: number | null;
-  /** Min-p in [0, 1]. */
-  min_p?: number | null;
-  /** Seed; the same seed gives the same output. */
-  seed?: number | null;
-  /** OpenAI presence penalty in [-2, 2]. */
-  presence_penalty?: number | null;
-  /** OpenAI frequency penalty in [-2, 2]. */
-  frequency_penalty?: number | null;
-  /** Multiplicative repetition penalty (> 0; 1 = off). */
-  repetition_penalty?: number | null;
-}
+/** Sampling fields a request may set (OpenAI names, plus the open-model extensions); core's shared definition. */
+export type SamplingRequest = SamplingFields;
 
 /** The sampling defaults a model folder's `generation_config.json` carries. */
 export interface GenerationConfig {
@@ -45,25 +30,8 @@ export interface GenerationConfig {
   eos_token_id?: number | number[];
 }
 
-/** Resolved parameters in the engine's shape (`neuron/devices` `SamplingParams`). */
-export interface ResolvedSampling {
-  /** 0 = greedy. */
-  temperature: number;
-  /** 0 = off. */
-  topK: number;
-  /** 1 = off. */
-  topP: number;
-  /** 0 = off. */
-  minP: number;
-  /** Non-negative integer below 2^53. */
-  seed: number;
-  /** Presence penalty. */
-  presencePenalty: number;
-  /** Frequency penalty. */
-  frequencyPenalty: number;
-  /** 1 = off. */
-  repetitionPenalty: number;
-}
+/** Resolved parameters: exactly the engine's `neuron/devices` {@linkcode SamplingParams}. */
+export type ResolvedSampling = SamplingParams;
 
 /** Neuron defaults when neither the request nor the model says (temperature as in the original: 0.7). */
 export const SAMPLING_DEFAULTS: Readonly<Omit<ResolvedSampling, "seed">> = Object.freeze({

@@ -7,6 +7,7 @@
  */
 import { Tokenizer } from "@huggingface/tokenizers";
 import { CortexError } from "@cortex/core/errors";
+import { _tokenText } from "./_token_text.ts";
 import { DecodeStream } from "./decode_stream.ts";
 
 /** Options of {@linkcode ModelTokenizer.encode}. */
@@ -108,17 +109,6 @@ export class ModelTokenizer {
   decodeStream(context: readonly number[] = []): DecodeStream {
     return new DecodeStream((ids) => this.decode(ids), context);
   }
-}
-
-function _tokenText(value: unknown): string | null {
-  if (typeof value === "string") return value;
-  if (
-    value !== null && typeof value === "object" &&
-    typeof (value as { content?: unknown }).content === "string"
-  ) {
-    return (value as { content: string }).content;
-  }
-  return null;
 }
 
 function _badFolder(message: string): CortexError {

@@ -139,6 +139,20 @@ export function neuronToml(options: SpawnNeuronOptions, port: number): string {
   return toml;
 }
 
+/**
+ * Kills `neuron` (SIGKILL) when the module unloads, so that a test file sharing one neuron
+ * across its tests never leaves the process behind, whatever the tests did.
+ */
+export function killOnUnload(neuron: SpawnedNeuron): void {
+  globalThis.addEventListener("unload", () => {
+    try {
+      neuron.process.kill("SIGKILL");
+    } catch {
+      // already stopped
+    }
+  });
+}
+
 /** Starts a neuron; rejects (with its output) if it exits or does not get ready in time. */
 export async function spawnNeuron(options: SpawnNeuronOptions = {}): Promise<SpawnedNeuron> {
   const dir = await Deno.makeTempDir({ prefix: "neuron-test-" });
