@@ -89,7 +89,8 @@ Runtime::Runtime(int cpu_devices, int64_t cpu_budget_bytes, int cpu_threads, int
   }
   const int isa = cpu_isa == kCpuIsaAuto ? best_isa : cpu_isa;
   const int threads = cpu_threads > 0 ? cpu_threads : std::max(1, available_cores() / std::max(1, cpu_devices));
-  const int64_t budget = cpu_budget_bytes > 0 ? cpu_budget_bytes : physical_memory();
+  // Without a configured budget the CPU devices share physical memory evenly (as neuron.toml documents).
+  const int64_t budget = cpu_budget_bytes > 0 ? cpu_budget_bytes : physical_memory() / std::max(1, cpu_devices);
   const std::string name = cpu_model_name();
   const std::string features = cpu_features();
   for (int i = 0; i < cpu_devices; i++) {

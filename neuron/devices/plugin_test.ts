@@ -31,6 +31,18 @@ Deno.test("the CPU can be split into devices with a budget and a thread count ea
   }
 });
 
+Deno.test("without a budget, CPU devices split physical memory evenly", () => {
+  const whole = Plugin.open({ cpuDevices: 1 });
+  const split = Plugin.open({ cpuDevices: 2 });
+  try {
+    const total = whole.devices()[0].memoryTotalBytes;
+    for (const device of split.devices()) assert.equal(device.memoryTotalBytes, Math.floor(total / 2));
+  } finally {
+    whole.close();
+    split.close();
+  }
+});
+
 Deno.test("without a GPU driver there are no CUDA devices, and CPU defaults are sane", () => {
   const plugin = Plugin.open();
   try {
