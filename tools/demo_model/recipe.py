@@ -1,0 +1,135 @@
+"""The cortex-demo recipe: corpus -> tokenizer -> Qwen3 training -> HF folder -> evaluation.
+
+Deterministic for a given seed and thread count (CPU, f32). From the repository root:
+
+    python tools/demo_model/recipe.py            # full run, writes neuron/models/cortex-demo/
+    python tools/demo_model/recipe.py --out /tmp/cd2 --no-fixtures   # a re-run for comparison
+
+Writes the model folder (config, generation config, weights, tokenizer, model card), the
+held-out evaluation set `tools/demo_model/eval_prompts.json` and the parity fixture
+`parity_reference.json` in the model folder.
+"""
+
+import argparse
+import hashlib
+import json
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parents[1]
+sys.path.insert(0, str(HERE))
+
+from bpe import train_tokenizer  # noqa: E402
+from corpus import CHAT_TEMPLATE, check_held_out, eval_set, training_examples  # noqa: E402
+
+EVAL_SEED = 20260109
+PARITY_IDS = [
+    "call-get_weather-0", "call-list_dir-1", "call-read_file-2", "call-bash-3", "call-add-4",
+    "followup-get_weather-5", "followup-bash-6", "followup-add-7", "plain-3", "plain-12",
+]
+
+
+def _args(argv=None):
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--seed", type=int, default=1234)
+    p.add_argument("--examples", type=int, default=24000, help="training examples (assistant turns)")
+    p.add_argument("--epochs", type=int, default=1)
+    p.add_argument("--vocab", type=int, default=2048)
+    p.add_argument("--hidden", type=int, default=192)
+    p.add_argument("--layers", type=int, default=4)
+    p.add_argument("--heads", type=int, default=6)
+    p.add_argument("--kv-heads", dest="kv_heads", type=int, default=2)
+    p.add_argument("--head-dim", dest="head_dim", type=int, default=32)
+    p.add_argument("--ffn", type=int, default=384)
+    p.add_argument("--batch-tokens", dest="batch_tokens", type=int, default=6144)
+    p.add_argument("--lr", type=float, default=3e-3)
+    p.add_argument("--weight-decay", dest="weight_decay", type=float, default=0.05)
+    p.add_argument("--prompt-weight", dest="prompt_weight", type=float, default=0.1)
+    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--log-every", dest="log_every", type=int, default=25)
+    p.add_argument("--out", default=str(ROOT / "neuron/models/cortex-demo"))
+    p.add_argument("--no-fixtures", dest="fixtures", action="store_false",
+                   help="do not rewrite eval_prompts.json, parity_reference.json and the model card")
+    p.add_argument("--no-eval", dest="eval", action="store_false")
+    return p.parse_args(argv)
+
+
+def _sha(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def main(argv=None) -> None:
+    args = _args(argv)
+    out = Path(args.out)
+    began = time.time()
+
+    def log(message: str) -> None:
+        print(f"[{time.time() - began:6.0f}s] {message}", flush=True)
+
+    examples = training_examples(args.examples, args.seed)
+    cases = eval_set(EVAL_SEED)
+    check_held_out(examples, cases)
+    log(f"corpus: {len(examples)} examples, held-out values absent from training")
+
+    tokenizer = train_tokenizer([e["prompt"] + e["target"] for e in examples], args.vocab)
+    log(f"tokenizer: {tokenizer.get_vocab_size()} tokens")
+
+    import torch  # noqa: E402  (after the corpus, so a bad corpus fails fast)
+    from export import export  # noqa: E402
+    from train import train  # noqa: E402
+
+    t0 = time.time()
+    model = train(examples, tokenizer, args, log=log)
+    train_seconds = time.time() - t0
+    export(model, tokenizer, CHAT_TEMPLATE, out)
+    params = sum(p.numel() for p in model.parameters())
+    log(f"exported to {out}: tokenizer.json {_sha(out / 'tokenizer.json')[:16]}, "
+        f"model.safetensors {_sha(out / 'model.safetensors')[:16]}")
+
+    summary = {
+        "seed": args.seed, "examples": args.examples, "parameters": params,
+        "train_seconds": round(train_seconds), "threads": args.threads, "torch": torch.__version__,
+        "args": vars(args),
+    }
+    if args.eval:
+        from evaluate import evaluate, load, parity_reference  # noqa: E402
+
+        loaded, hf_tokenizer = load(out)
+        result = evaluate(loaded, hf_tokenizer, cases, log=log)
+        summary["eval"] = result["figures"]
+        for failure in result["failures"]:
+            log("FAIL " + json.dumps(failure))
+        if args.fixtures:
+            by_id = {c["id"]: c for group in cases.values() for c in group}
+            reference = parity_reference(loaded, hf_tokenizer, [by_id[i] for i in PARITY_IDS])
+            (out / "parity_reference.json").write_text(json.dumps(reference, indent=1) + "\n")
+    if args.fixtures:
+        _write_eval_prompts(cases)
+        from model_card import write_model_card  # noqa: E402
+
+        write_model_card(out, summary)
+    log("summary " + json.dumps({k: v for k, v in summary.items() if k != "args"}))
+
+
+def _write_eval_prompts(cases: dict) -> None:
+    document = {
+        "description": "Held-out evaluation set for cortex-demo (tools/demo_model/corpus.py, eval seed "
+        f"{EVAL_SEED}). Every slot value (city, path, command, add operand) is absent from the training "
+        "corpus. Render each case as an OpenAI chat request (messages + tools) with the model's chat "
+        "template, add_generation_prompt=true, enable_thinking=false, and decode greedily until <|im_end|>.",
+        "criteria": {
+            "tool_calls": "the turn ends with <|im_end|>, holds exactly one well-formed <tool_call> block and "
+            "nothing else, whose name equals expected.name and whose arguments deep-equal expected.arguments",
+            "followups": "the turn ends with <|im_end|>, has no <tool_call>, and contains every string in "
+            "expected_contains",
+            "plain": "the turn ends with <|im_end|>, has no <tool_call>, and is not empty",
+        },
+        **cases,
+    }
+    (HERE / "eval_prompts.json").write_text(json.dumps(document, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()
