@@ -90,12 +90,12 @@ export interface CortexConfig {
   neurons: NeuronEntry[];
 }
 
-const _gateway = z.looseObject({
+const _gateway = z.strictObject({
   listen: _listenAddress.default("0.0.0.0:31313"),
   metrics_listen: _listenAddress.default("0.0.0.0:31314"),
   body_limit_mb: z.number().min(1).default(32),
   upstream_idle_timeout_s: z.number().min(1).default(300),
-  keys: z.array(z.looseObject({
+  keys: z.array(z.strictObject({
     name: z.string().min(1),
     key: z.string().min(8),
     models: z.array(z.string()).default([]),
@@ -104,25 +104,25 @@ const _gateway = z.looseObject({
 });
 
 /** Schema of `cortex.toml` with its defaults. */
-export const CortexConfigSchema: Schema<CortexConfig> = z.looseObject({
+export const CortexConfigSchema: Schema<CortexConfig> = z.strictObject({
   models_config: z.string().min(1).default("models.toml"),
   gateway: _gateway.prefault({}),
-  eviction: z.looseObject({
+  eviction: z.strictObject({
     strategy: z.enum(["lru", "priority"]).default("lru"),
     defrag_after_cycles: z.number().int().min(0).default(0),
     min_residency_s: z.number().min(0).default(60),
   }).prefault({}),
-  poller: z.looseObject({
+  poller: z.strictObject({
     interval_s: z.number().gt(0).default(10),
     timeout_s: z.number().gt(0).default(5),
     unhealthy_after: z.number().int().min(1).default(2),
   }).prefault({}),
-  cold_load: z.looseObject({
+  cold_load: z.strictObject({
     base_s: z.number().min(0).default(60),
     per_gb_s: z.number().min(0).default(30),
     max_s: z.number().gt(0).default(1800),
   }).prefault({}),
-  neurons: z.array(z.looseObject({
+  neurons: z.array(z.strictObject({
     name: z.string().min(1),
     endpoint: _httpUrl,
     token: z.string().nullish().transform((t) => t ?? null),

@@ -78,9 +78,13 @@ Deno.test("empty files get every default from the schemas", () => {
   assert.equal(neuron.token, null);
 });
 
-Deno.test("unknown keys are tolerated", () => {
-  const cortex = parseCortexConfig('future_knob = 1\n[gateway]\nlisten = "127.0.0.1:1"\nshiny = true\n');
-  assert.equal(cortex.gateway.listen, "127.0.0.1:1");
+Deno.test("unknown keys are errors naming each key, so a typo never silently falls back to a default", () => {
+  assert.throws(
+    () => parseCortexConfig('future_knob = 1\n[gateway]\nlisten = "127.0.0.1:1"\nshiny = true\n'),
+    (error: unknown) =>
+      error instanceof ConfigError && /unknown key "future_knob"/.test(error.message) &&
+      /gateway: unknown key "shiny"/.test(error.message),
+  );
 });
 
 Deno.test("a profile's defaults and residency rules match the original", () => {
@@ -122,6 +126,18 @@ const badConfigs: { name: string; parse: (text: string) => unknown; text: string
     parse: parseCortexConfig,
     text: '[eviction]\nstrategy = "lfu"\n',
     message: 'cortex.toml: eviction.strategy: expected "lru" | "priority", got "lfu"',
+  },
+  {
+    name: "misspelt key",
+    parse: parseCortexConfig,
+    text: '[eviction]\nstrateggy = "priority"\n',
+    message: 'cortex.toml: eviction: unknown key "strateggy"',
+  },
+  {
+    name: "misspelt profile key",
+    parse: parseModelsConfig,
+    text: '[[models]]\nid = "m"\nvram_gb = 3\n',
+    message: 'models.toml: models[0]: unknown key "vram_gb"',
   },
   {
     name: "listen is a number",

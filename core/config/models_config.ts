@@ -67,7 +67,7 @@ export function effectiveResidencyPriority(
   return (profile.pinned_on?.length ?? 0) > 0 ? PINNED_RESIDENCY_PRIORITY : DEFAULT_RESIDENCY_PRIORITY;
 }
 
-const _profile = z.looseObject({
+const _profile = z.strictObject({
   id: z.string().min(1),
   aliases: z.array(z.string().min(1)).default([]),
   harness: z.string().min(1).default("native"),
@@ -106,7 +106,7 @@ const _profile = z.looseObject({
 export const ModelProfileSchema: Schema<ModelProfile> = _profile;
 
 /** Schema of `models.toml` with defaults and cross-checks (unique ids, unambiguous aliases). */
-export const ModelsConfigSchema: Schema<ModelsConfig> = z.looseObject({
+export const ModelsConfigSchema: Schema<ModelsConfig> = z.strictObject({
   models: z.array(_profile).default([]),
   aliases: z.record(z.string(), z.string().min(1)).default({}),
 }).superRefine((config, ctx) => {

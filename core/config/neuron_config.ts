@@ -104,20 +104,20 @@ const _hubId = z.string().refine((s) => parseHubModelId(s) !== null, {
 const _deviceList = z.array(z.number().int().min(0)).min(1);
 
 /** Schema of `neuron.toml` with its defaults. */
-export const NeuronConfigSchema: Schema<NeuronConfig> = z.looseObject({
+export const NeuronConfigSchema: Schema<NeuronConfig> = z.strictObject({
   listen: _listenAddress.default("0.0.0.0:13131"),
   token: z.string().min(1).nullish().transform((v) => v ?? null),
   token_env: z.string().min(1).nullish().transform((v) => v ?? null),
   plugin: z.string().min(1).nullish().transform((v) => v ?? null),
   models_dir: z.string().min(1).nullish().transform((v) => v ?? null),
   max_prompt_tokens: z.number().int().min(1).nullish().transform((v) => v ?? null),
-  devices: z.looseObject({
+  devices: z.strictObject({
     cpu_devices: z.number().int().min(0).max(256).default(1),
     cpu_memory_budget_mb: z.number().int().min(1).nullish().transform((v) => v ?? null),
     cpu_threads: z.number().int().min(1).nullish().transform((v) => v ?? null),
     cuda: z.union([z.enum(["all", "none"]), z.array(z.number().int().min(0))]).default("all"),
   }).prefault({}),
-  models: z.array(z.looseObject({
+  models: z.array(z.strictObject({
     id: z.string().min(1),
     path: z.string().min(1).nullish().transform((v) => v ?? null),
     source: _hubId.nullish().transform((v) => v ?? null),
@@ -125,7 +125,7 @@ export const NeuronConfigSchema: Schema<NeuronConfig> = z.looseObject({
     max_sequences: z.number().int().min(1).nullish().transform((v) => v ?? null),
     devices: _deviceList.nullish().transform((v) => v ?? null),
   })).default([]),
-  hub: z.looseObject({
+  hub: z.strictObject({
     endpoint: _httpUrl.default("https://huggingface.co"),
     cache_dir: z.string().min(1).nullish().transform((v) => v ?? null),
     token_env: z.string().min(1).default("HF_TOKEN"),
@@ -133,14 +133,14 @@ export const NeuronConfigSchema: Schema<NeuronConfig> = z.looseObject({
   }).prefault({}),
   default_models: z.array(z.union([
     z.string().min(1).transform((model_id) => ({ model_id })),
-    z.looseObject({
+    z.strictObject({
       model_id: z.string().min(1),
       devices: _deviceList.optional(),
       context_length: z.number().int().min(1).optional(),
       max_sequences: z.number().int().min(1).optional(),
     }),
   ])).default([]),
-  admission: z.looseObject({
+  admission: z.strictObject({
     max_in_flight: z.number().int().min(1).default(4),
     max_queue: z.number().int().min(0).default(16),
     max_wait_s: z.number().gt(0).default(30),

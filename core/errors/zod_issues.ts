@@ -35,6 +35,7 @@ type _Issue = {
   origin?: string;
   format?: string;
   issues?: _Issue[];
+  keys?: string[];
 };
 
 /**
@@ -154,7 +155,11 @@ function _describe(issue: _Issue, prefix: readonly PropertyKey[]): IssueDescript
     case "invalid_element":
       return (issue.issues ?? []).flatMap((inner) => _describe(inner, path));
     case "unrecognized_keys":
-      return at(issue.message);
+      return at(
+        `unknown key${(issue.keys ?? []).length === 1 ? "" : "s"} ${
+          (issue.keys ?? []).map((key) => JSON.stringify(key)).join(", ")
+        }`,
+      );
     default:
       return at(issue.message);
   }
