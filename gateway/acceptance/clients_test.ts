@@ -10,6 +10,7 @@ import { chat, havePlugin, post, scrape, TINY, total } from "./_fixtures.ts";
 
 const USER_KEY = "sk-user-0123456789";
 const ADMIN_KEY = "sk-admin-0123456789";
+const SCOPED_ADMIN_KEY = "sk-admin-tiny-only-0123";
 const ZED_KEY = "sk-zed-0123456789";
 
 Deno.test({
@@ -31,6 +32,7 @@ Deno.test({
         keys: [
           { name: "user", key: USER_KEY },
           { name: "ops", key: ADMIN_KEY, admin: true },
+          { name: "ops-tiny", key: SCOPED_ADMIN_KEY, admin: true, models: ["tiny"] },
           { name: "zed", key: ZED_KEY, models: ["small"] },
         ],
       },
@@ -251,6 +253,13 @@ Deno.test({
         const notAdmin = await fetch(`${url}/admin/fleet`, { headers: auth });
         assert.equal(notAdmin.status, 403);
         await notAdmin.body?.cancel();
+        for (const action of ["load", "unload"]) {
+          const outsideItsModels = await post(`${url}/admin/${action}`, { model: "other" }, {
+            "x-api-key": SCOPED_ADMIN_KEY,
+          });
+          assert.equal(outsideItsModels.status, 403, `admin ${action} of a model outside the key's list`);
+          assert.equal((await outsideItsModels.json()).error.code, "permission_denied");
+        }
         const tooLarge = await post(
           `${url}/v1/chat/completions`,
           chat("tiny", { pad: "x".repeat(1_100_000) }),

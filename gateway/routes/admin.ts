@@ -12,6 +12,7 @@ import { fitOnNode } from "../fleet/eviction.ts";
 import type { NodeState } from "../fleet/node_state.ts";
 import { planPlacement } from "../fleet/placement.ts";
 import { readJsonBody, requireModel } from "../proxy/body.ts";
+import { authorizeModel } from "../proxy/forward.ts";
 import { errorResponse } from "../proxy/dialect.ts";
 
 /** `GET /admin/fleet`, `POST /admin/load`, `POST /admin/unload`, `GET /admin/placement`. */
@@ -26,6 +27,7 @@ export function adminRoutes(ctx: GatewayContext): Hono<GatewayEnv> {
   app.post("/load", async (c) => {
     try {
       const { json } = await readJsonBody(c.req.raw, limit);
+      authorizeModel({ ctx, keyModels: c.get("keyModels") }, requireModel(json));
       const id = ctx.fleet.catalogue.resolve(requireModel(json));
       const node = _optionalNode(json);
       if (!ctx.fleet.isKnown(id)) throw _notFound(id);
@@ -47,6 +49,7 @@ export function adminRoutes(ctx: GatewayContext): Hono<GatewayEnv> {
   app.post("/unload", async (c) => {
     try {
       const { json } = await readJsonBody(c.req.raw, limit);
+      authorizeModel({ ctx, keyModels: c.get("keyModels") }, requireModel(json));
       const id = ctx.fleet.catalogue.resolve(requireModel(json));
       const nodeName = _optionalNode(json);
       const neuronId = ctx.fleet.catalogue.neuronId(id);
