@@ -214,8 +214,16 @@ async function _announceWhenLoaded(gatewayUrl: string, modelId: string, ctx: Cli
         );
         return;
       }
-    } catch {
-      // the gateway's first poll has not happened yet
+    } catch (error) {
+      // Until the gateway's first poll there is nothing to read; but a permission refusal (e.g.
+      // `--host` with a LAN address while this process may only reach 127.0.0.1) never clears.
+      if (error instanceof Error && /Requires net access/.test(error.message)) {
+        ctx.stderr.line(ctx.stderr.style.yellow(
+          `cortex up: both services are running, but this process may not connect to ${gatewayUrl} to ` +
+            "confirm the model loaded (run `deno task cortex status --gateway " + gatewayUrl + "`)",
+        ));
+        return;
+      }
     }
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
