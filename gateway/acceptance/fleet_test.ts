@@ -39,6 +39,8 @@ Deno.test({
           defaultModels: [],
           devices: { cpu_memory_budget_mb: 20 },
           admission: { max_in_flight: 1, max_queue: 64 },
+          // Keeps 'eps' provably busy for longer than an admin unload waits for a drain.
+          testStepDelayMs: 1,
         }),
         await spawnNeuron({
           models: sized({ alpha: TINY.f32, delta: TINY.bf16u, pinny: TINY.bf16 }),

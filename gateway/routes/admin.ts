@@ -68,6 +68,7 @@ export function adminRoutes(ctx: GatewayContext): Hono<GatewayEnv> {
       }
       const unloaded: string[] = [];
       for (const node of targets) {
+        await _drained(node, neuronId, ADMIN_UNLOAD_DRAIN_MS);
         await ctx.evictor.unload(node, neuronId, "admin");
         unloaded.push(node.name);
         void ctx.poller.pollNode(node);
@@ -223,4 +224,15 @@ function _notFound(id: string): CortexError {
     status: 404,
     param: "model",
   });
+}
+
+/** How long an admin unload waits for requests in flight through this gateway to finish before
+ * refusing with `model_busy` (a stream the client has just finished reading is released a moment later). */
+const ADMIN_UNLOAD_DRAIN_MS = 500;
+
+async function _drained(node: NodeState, neuronModelId: string, timeoutMs: number): Promise<void> {
+  const deadline = performance.now() + timeoutMs;
+  while (node.inFlight(neuronModelId) > 0 && performance.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
 }
