@@ -145,6 +145,39 @@ def training_examples(count: int, seed: int) -> list[dict]:
     return examples
 
 
+def copy_examples(count: int, seed: int) -> list[dict]:
+    """Short "repeat after me" turns over random strings: cheap, dense practice in copying.
+
+    The main corpus needs the model to copy arguments and tool results it has never seen; a
+    model this small only learns that (an induction mechanism) after many copy events, and these
+    ~40-token examples supply them at a tenth of the cost of a tool conversation.
+    """
+    rng = random.Random(seed)
+    pools = Pools(held_out=False, rng=rng)
+
+    def item() -> str:
+        r = rng.random()
+        if r < 0.35:
+            word = pseudo_word(rng)
+            return word.capitalize() if rng.random() < 0.3 else word
+        if r < 0.5:
+            return pools.city()
+        if r < 0.65:
+            return rng.choice([pools.file_path, pools.dir_path])()
+        if r < 0.8:
+            return str(rng.randrange(10 ** rng.randrange(1, 7)))
+        if r < 0.9:
+            return pools.command()[0]
+        return pools.word()
+
+    examples = []
+    for _ in range(count):
+        text = " ".join(item() for _ in range(rng.choice([1, 2, 2, 3, 3, 4, 5, 6])))
+        prompt = render([{"role": "user", "content": rng.choice(REPEAT).format(text=text)}], None)
+        examples.append({"prompt": prompt, "target": text + IM_END, "kind": "copy"})
+    return examples
+
+
 def _prefix(conv: _Conversation, pools: Pools, offered: list[str]) -> None:
     """Optional earlier turns before an evaluated request, so evaluation covers multi-turn prompts."""
     rng = pools.rng

@@ -17,9 +17,9 @@ def write_model_card(folder: Path, summary: dict) -> None:
     values = {
         "params": f"{summary['parameters']:,}",
         "hidden": a["hidden"], "layers": a["layers"], "heads": a["heads"], "kv_heads": a["kv_heads"],
-        "head_dim": a["head_dim"], "ffn": a["ffn"], "vocab": a["vocab"], "seed": a["seed"],
+        "head_dim": a["head_dim"], "ffn": a["ffn"], "vocab": a["vocab"], "seed": a["seed"], "copy_examples": f"{a['copy_examples']:,}",
         "examples": f"{a['examples']:,}", "epochs": a["epochs"], "lr": a["lr"],
-        "train_minutes": f"{summary['train_seconds'] / 60:.1f}", "threads": a["threads"],
+        "train_minutes": f"{summary['train_seconds'] / 60:.1f}", "threads": a["threads"], "batch_tokens": a["batch_tokens"],
         "torch": summary["torch"],
         "eval_tool_calls": pct("tool_calls"), "eval_followups": pct("followups"), "eval_plain": pct("plain"),
         "weights_bytes": f"{sizes.get('model.safetensors', 0):,}",

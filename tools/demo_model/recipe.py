@@ -22,7 +22,7 @@ ROOT = HERE.parents[1]
 sys.path.insert(0, str(HERE))
 
 from bpe import train_tokenizer  # noqa: E402
-from corpus import CHAT_TEMPLATE, check_held_out, eval_set, training_examples  # noqa: E402
+from corpus import CHAT_TEMPLATE, check_held_out, copy_examples, eval_set, training_examples  # noqa: E402
 
 EVAL_SEED = 20260109
 PARITY_IDS = [
@@ -35,6 +35,8 @@ def _args(argv=None):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--seed", type=int, default=1234)
     p.add_argument("--examples", type=int, default=24000, help="training examples (assistant turns)")
+    p.add_argument("--copy-examples", dest="copy_examples", type=int, default=30000,
+                   help="short repeat-after-me drills (copy warm-up)")
     p.add_argument("--epochs", type=int, default=1)
     p.add_argument("--vocab", type=int, default=2048)
     p.add_argument("--hidden", type=int, default=192)
@@ -53,6 +55,8 @@ def _args(argv=None):
     p.add_argument("--no-fixtures", dest="fixtures", action="store_false",
                    help="do not rewrite eval_prompts.json, parity_reference.json and the model card")
     p.add_argument("--no-eval", dest="eval", action="store_false")
+    p.add_argument("--finalize-only", dest="finalize_only", action="store_true",
+                   help="skip training: evaluate --out as it is and rewrite the fixtures and model card")
     return p.parse_args(argv)
 
 
@@ -68,12 +72,29 @@ def main(argv=None) -> None:
     def log(message: str) -> None:
         print(f"[{time.time() - began:6.0f}s] {message}", flush=True)
 
-    examples = training_examples(args.examples, args.seed)
     cases = eval_set(EVAL_SEED)
-    check_held_out(examples, cases)
-    log(f"corpus: {len(examples)} examples, held-out values absent from training")
+    if args.finalize_only:
+        summary = json.loads((out / "training_summary.json").read_text())
+    else:
+        summary = _train_and_export(args, out, cases, log)
+    if args.eval:
+        _evaluate(args, out, cases, summary, log)
+    (out / "training_summary.json").write_text(json.dumps(summary, indent=2) + "\n")
+    if args.fixtures:
+        _write_eval_prompts(cases)
+        from model_card import write_model_card  # noqa: E402
 
-    tokenizer = train_tokenizer([e["prompt"] + e["target"] for e in examples], args.vocab)
+        write_model_card(out, summary)
+    log("summary " + json.dumps({k: v for k, v in summary.items() if k != "args"}))
+
+
+def _train_and_export(args, out: Path, cases: dict, log) -> dict:
+    examples = training_examples(args.examples, args.seed)
+    copies = copy_examples(args.copy_examples, args.seed + 1)
+    check_held_out(examples + copies, cases)
+    log(f"corpus: {len(examples)} examples + {len(copies)} copy drills, held-out values absent from training")
+
+    tokenizer = train_tokenizer([e["prompt"] + e["target"] for e in examples + copies], args.vocab)
     log(f"tokenizer: {tokenizer.get_vocab_size()} tokens")
 
     import torch  # noqa: E402  (after the corpus, so a bad corpus fails fast)
@@ -81,36 +102,31 @@ def main(argv=None) -> None:
     from train import train  # noqa: E402
 
     t0 = time.time()
-    model = train(examples, tokenizer, args, log=log)
+    model = train(examples, copies, tokenizer, args, log=log)
     train_seconds = time.time() - t0
     export(model, tokenizer, CHAT_TEMPLATE, out)
-    params = sum(p.numel() for p in model.parameters())
     log(f"exported to {out}: tokenizer.json {_sha(out / 'tokenizer.json')[:16]}, "
         f"model.safetensors {_sha(out / 'model.safetensors')[:16]}")
-
-    summary = {
-        "seed": args.seed, "examples": args.examples, "parameters": params,
-        "train_seconds": round(train_seconds), "threads": args.threads, "torch": torch.__version__,
-        "args": vars(args),
+    args_record = {k: v for k, v in vars(args).items() if k not in ("out", "fixtures", "eval", "finalize_only")}
+    return {
+        "parameters": sum(p.numel() for p in model.parameters()),
+        "train_seconds": round(train_seconds), "torch": torch.__version__, "args": args_record,
+        "sha256": {name: _sha(out / name) for name in ("tokenizer.json", "model.safetensors")},
     }
-    if args.eval:
-        from evaluate import evaluate, load, parity_reference  # noqa: E402
 
-        loaded, hf_tokenizer = load(out)
-        result = evaluate(loaded, hf_tokenizer, cases, log=log)
-        summary["eval"] = result["figures"]
-        for failure in result["failures"]:
-            log("FAIL " + json.dumps(failure))
-        if args.fixtures:
-            by_id = {c["id"]: c for group in cases.values() for c in group}
-            reference = parity_reference(loaded, hf_tokenizer, [by_id[i] for i in PARITY_IDS])
-            (out / "parity_reference.json").write_text(json.dumps(reference, indent=1) + "\n")
+
+def _evaluate(args, out: Path, cases: dict, summary: dict, log) -> None:
+    from evaluate import evaluate, load, parity_reference  # noqa: E402
+
+    loaded, hf_tokenizer = load(out)
+    result = evaluate(loaded, hf_tokenizer, cases, log=log)
+    summary["eval"] = result["figures"]
+    for failure in result["failures"]:
+        log("FAIL " + json.dumps(failure))
     if args.fixtures:
-        _write_eval_prompts(cases)
-        from model_card import write_model_card  # noqa: E402
-
-        write_model_card(out, summary)
-    log("summary " + json.dumps({k: v for k, v in summary.items() if k != "args"}))
+        by_id = {c["id"]: c for group in cases.values() for c in group}
+        reference = parity_reference(loaded, hf_tokenizer, [by_id[i] for i in PARITY_IDS])
+        (out / "parity_reference.json").write_text(json.dumps(reference, indent=1) + "\n")
 
 
 def _write_eval_prompts(cases: dict) -> None:

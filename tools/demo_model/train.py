@@ -77,8 +77,12 @@ def _tensors(encoded, batch: list[int], pad_id: int, prompt_weight: float):
     return ids, weights
 
 
-def train(examples: list[dict], tokenizer: Tokenizer, args, log=print) -> Qwen3ForCausalLM:
-    """Trains for `args.epochs` passes over `examples`; returns the model in eval mode."""
+def train(examples: list[dict], copies: list[dict], tokenizer: Tokenizer, args, log=print) -> Qwen3ForCausalLM:
+    """Trains on `copies` (warm-up) then `args.epochs` passes over `examples`; returns the model in eval mode.
+
+    Three quarters of the copy batches come first, so the model learns to copy before it meets
+    the long tool conversations; the rest are shuffled into the main schedule to keep it fresh.
+    """
     torch.manual_seed(args.seed)
     torch.use_deterministic_algorithms(True)
     torch.set_num_threads(args.threads)
@@ -88,9 +92,18 @@ def train(examples: list[dict], tokenizer: Tokenizer, args, log=print) -> Qwen3F
     params = sum(p.numel() for p in model.parameters())
     log(f"model: {params} parameters")
 
-    encoded = encode_examples(examples, tokenizer)
+    encoded = encode_examples(copies + examples, tokenizer)
     pad_id = tokenizer.token_to_id("<|endoftext|>")
-    schedule = [b for _ in range(args.epochs) for b in make_batches(encoded, args.batch_tokens, rng)]
+    copy_batches = make_batches(encoded[: len(copies)], args.batch_tokens, rng)
+    main = [
+        [i + len(copies) for i in b]
+        for _ in range(args.epochs)
+        for b in make_batches(encoded[len(copies) :], args.batch_tokens, rng)
+    ]
+    split = len(copy_batches) * 3 // 4
+    main += copy_batches[split:]
+    rng.shuffle(main)
+    schedule = copy_batches[:split] + main
     total = len(schedule)
     log(f"examples: {len(encoded)}, tokens: {sum(len(e[0]) for e in encoded)}, steps: {total}")
 
