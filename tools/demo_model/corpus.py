@@ -65,12 +65,12 @@ def _episode(conv: _Conversation, offered: list[str], pools: Pools) -> None:
     rng = pools.rng
     missing = [n for n in TOOL_NAMES if n not in offered]
     weights = {
-        "tool": 0.45 if offered else 0.0,
-        "refusal": (0.15 if offered else 0.25) if missing else 0.0,
-        "small_talk": 0.2 if offered else 0.35,
-        "fact": 0.15 if offered else 0.32,
-        "unknown": 0.05 if offered else 0.08,
-        "repeat": 0.1 if offered else 0.15,
+        "tool": 0.35 if offered else 0.0,
+        "refusal": 0.25 if missing else 0.0,
+        "small_talk": 0.14 if offered else 0.32,
+        "fact": 0.12 if offered else 0.28,
+        "unknown": 0.05 if offered else 0.07,
+        "repeat": 0.09 if offered else 0.08,
     }
     kind = rng.choices(list(weights), weights=list(weights.values()))[0]
     if kind == "tool":
@@ -103,12 +103,12 @@ def _episode(conv: _Conversation, offered: list[str], pools: Pools) -> None:
         conv.reply(rng.choice(UNKNOWN_ANSWER), "unknown")
 
 
-_TARGET_WEIGHT = {"tool_call": 2.0, "followup": 1.5}
+_TARGET_WEIGHT = {"tool_call": 2.0, "followup": 1.5, "refusal": 2.0}
 
 
 def _offer(rng: random.Random, required: str | None = None, exclude: str | None = None) -> list[str]:
     names = [n for n in TOOL_NAMES if n != exclude]
-    count = rng.choice([1, 2, 2, 3, 3, 4, 5])
+    count = rng.choice([1, 1, 2, 2, 3, 4, 5])
     offered = rng.sample(names, min(count, len(names)))
     if required and required not in offered:
         offered[rng.randrange(len(offered))] = required
@@ -131,7 +131,7 @@ def training_examples(count: int, seed: int) -> list[dict]:
         _system(conv, rng)
         for _ in range(rng.choice([1, 1, 2, 2, 3])):
             _episode(conv, offered, pools)
-        # Tool calls and follow-ups need the most practice (copying): weight them up.
+        # Tool calls, follow-ups (copying) and refusals (checking the tool list) need the most practice.
         weights = [_TARGET_WEIGHT.get(kind, 1.0) for _, _, kind in conv.targets]
         index, target, kind = rng.choices(conv.targets, weights=weights)[0]
         tools = [TOOLS[n] for n in offered]
@@ -172,7 +172,7 @@ def copy_examples(count: int, seed: int) -> list[dict]:
 
     examples = []
     for _ in range(count):
-        text = " ".join(item() for _ in range(rng.choice([1, 2, 2, 3, 3, 4, 5, 6])))
+        text = " ".join(item() for _ in range(rng.choice([1, 2, 3, 4, 5, 6, 7, 8])))
         prompt = render([{"role": "user", "content": rng.choice(REPEAT).format(text=text)}], None)
         examples.append({"prompt": prompt, "target": text + IM_END, "kind": "copy"})
     return examples

@@ -13,6 +13,7 @@ held-out evaluation set `tools/demo_model/eval_prompts.json` and the parity fixt
 import argparse
 import hashlib
 import json
+import re
 import sys
 import time
 from pathlib import Path
@@ -34,19 +35,19 @@ PARITY_IDS = [
 def _args(argv=None):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--seed", type=int, default=1234)
-    p.add_argument("--examples", type=int, default=24000, help="training examples (assistant turns)")
-    p.add_argument("--copy-examples", dest="copy_examples", type=int, default=30000,
+    p.add_argument("--examples", type=int, default=20000, help="training examples (assistant turns)")
+    p.add_argument("--copy-examples", dest="copy_examples", type=int, default=40000,
                    help="short repeat-after-me drills (copy warm-up)")
     p.add_argument("--epochs", type=int, default=1)
-    p.add_argument("--vocab", type=int, default=2048)
+    p.add_argument("--vocab", type=int, default=512)
     p.add_argument("--hidden", type=int, default=192)
     p.add_argument("--layers", type=int, default=4)
     p.add_argument("--heads", type=int, default=6)
     p.add_argument("--kv-heads", dest="kv_heads", type=int, default=2)
     p.add_argument("--head-dim", dest="head_dim", type=int, default=32)
     p.add_argument("--ffn", type=int, default=384)
-    p.add_argument("--batch-tokens", dest="batch_tokens", type=int, default=6144)
-    p.add_argument("--lr", type=float, default=3e-3)
+    p.add_argument("--batch-tokens", dest="batch_tokens", type=int, default=4096)
+    p.add_argument("--lr", type=float, default=2e-3)
     p.add_argument("--weight-decay", dest="weight_decay", type=float, default=0.05)
     p.add_argument("--prompt-weight", dest="prompt_weight", type=float, default=0.1)
     p.add_argument("--threads", type=int, default=2)
@@ -55,6 +56,8 @@ def _args(argv=None):
     p.add_argument("--no-fixtures", dest="fixtures", action="store_false",
                    help="do not rewrite eval_prompts.json, parity_reference.json and the model card")
     p.add_argument("--no-eval", dest="eval", action="store_false")
+    p.add_argument("--tokenizer-only", dest="tokenizer_only", action="store_true",
+                   help="stop after writing tokenizer.json to --out (reproducibility check)")
     p.add_argument("--finalize-only", dest="finalize_only", action="store_true",
                    help="skip training: evaluate --out as it is and rewrite the fixtures and model card")
     return p.parse_args(argv)
@@ -96,6 +99,11 @@ def _train_and_export(args, out: Path, cases: dict, log) -> dict:
 
     tokenizer = train_tokenizer([e["prompt"] + e["target"] for e in examples + copies], args.vocab)
     log(f"tokenizer: {tokenizer.get_vocab_size()} tokens")
+    if args.tokenizer_only:
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "tokenizer.json").write_text(tokenizer.to_str(pretty=True) + "\n")
+        log(f"tokenizer.json {_sha(out / 'tokenizer.json')}")
+        raise SystemExit(0)
 
     import torch  # noqa: E402  (after the corpus, so a bad corpus fails fast)
     from export import export  # noqa: E402
@@ -107,7 +115,7 @@ def _train_and_export(args, out: Path, cases: dict, log) -> dict:
     export(model, tokenizer, CHAT_TEMPLATE, out)
     log(f"exported to {out}: tokenizer.json {_sha(out / 'tokenizer.json')[:16]}, "
         f"model.safetensors {_sha(out / 'model.safetensors')[:16]}")
-    args_record = {k: v for k, v in vars(args).items() if k not in ("out", "fixtures", "eval", "finalize_only")}
+    args_record = {k: v for k, v in vars(args).items() if k not in ("out", "fixtures", "eval", "finalize_only", "tokenizer_only")}
     return {
         "parameters": sum(p.numel() for p in model.parameters()),
         "train_seconds": round(train_seconds), "torch": torch.__version__, "args": args_record,
@@ -126,7 +134,10 @@ def _evaluate(args, out: Path, cases: dict, summary: dict, log) -> None:
     if args.fixtures:
         by_id = {c["id"]: c for group in cases.values() for c in group}
         reference = parity_reference(loaded, hf_tokenizer, [by_id[i] for i in PARITY_IDS])
-        (out / "parity_reference.json").write_text(json.dumps(reference, indent=1) + "\n")
+        text = json.dumps(reference, indent=1)
+        # Token-id lists on one line each: the fixture stays readable and diffable.
+        text = re.sub(r"\[[\d,\s-]+\]", lambda m: json.dumps(json.loads(m.group(0))), text)
+        (out / "parity_reference.json").write_text(text + "\n")
 
 
 def _write_eval_prompts(cases: dict) -> None:

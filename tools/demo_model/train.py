@@ -80,8 +80,8 @@ def _tensors(encoded, batch: list[int], pad_id: int, prompt_weight: float):
 def train(examples: list[dict], copies: list[dict], tokenizer: Tokenizer, args, log=print) -> Qwen3ForCausalLM:
     """Trains on `copies` (warm-up) then `args.epochs` passes over `examples`; returns the model in eval mode.
 
-    Three quarters of the copy batches come first, so the model learns to copy before it meets
-    the long tool conversations; the rest are shuffled into the main schedule to keep it fresh.
+    Half of the copy batches come first, so the model learns to copy before it meets the long
+    tool conversations; the rest are shuffled into the main schedule to keep sharpening it.
     """
     torch.manual_seed(args.seed)
     torch.use_deterministic_algorithms(True)
@@ -100,7 +100,7 @@ def train(examples: list[dict], copies: list[dict], tokenizer: Tokenizer, args, 
         for _ in range(args.epochs)
         for b in make_batches(encoded[len(copies) :], args.batch_tokens, rng)
     ]
-    split = len(copy_batches) * 3 // 4
+    split = len(copy_batches) // 2
     main += copy_batches[split:]
     rng.shuffle(main)
     schedule = copy_batches[:split] + main
