@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { _parseJson } from "./_json_parse.ts";
 import { Rng } from "./_testing/random.ts";
+import { type JsonShape, randomJsonValue } from "./_testing/random_json.ts";
 
 Deno.test("_parseJson: escaped keys survive the V8 JSON.parse key-cache bug (nodejs/node#63785)", () => {
   // Poison V8's shape cache with a `\` key, then parse a `"` key: native JSON.parse may read `\`.
@@ -13,32 +14,20 @@ Deno.test("_parseJson: escaped keys survive the V8 JSON.parse key-cache bug (nod
 
 const KEY_PIECES = ["", "k", "é", " ", '"', "\\", "\n", "\u0000", "😀", "name", "<", "/"];
 
-function randomValue(rng: Rng, depth: number): unknown {
-  switch (rng.int(depth > 2 ? 5 : 7)) {
-    case 0:
-      return rng.range(-1e6, 1e6);
-    case 1:
-      return rng.pick([0.1, -2.5e-8, 1e21, 123.456, -0.5]);
-    case 2:
-      return rng.chance(0.5);
-    case 3:
-      return null;
-    case 4:
-      return rng.text(KEY_PIECES, 6);
-    case 5:
-      return Array.from({ length: rng.int(4) }, () => randomValue(rng, depth + 1));
-    default: {
-      const out: Record<string, unknown> = {};
-      for (let i = rng.int(5); i > 0; i--) out[rng.text(KEY_PIECES, 3)] = randomValue(rng, depth + 1);
-      return out;
-    }
-  }
-}
+const VALUE_SHAPE: JsonShape = {
+  ints: [-1e6, 1e6],
+  floats: [0.1, -2.5e-8, 1e21, 123.456, -0.5],
+  strings: KEY_PIECES,
+  stringPieces: 6,
+  key: (rng) => rng.text(KEY_PIECES, 3),
+  maxKeys: 5,
+  maxDepth: 2,
+};
 
 Deno.test("_parseJson: 5,000 random values round-trip through JSON.stringify, compact and indented", () => {
   for (let seed = 1; seed <= 5000; seed++) {
     const rng = new Rng(seed);
-    const value = randomValue(rng, 0);
+    const value = randomJsonValue(rng, VALUE_SHAPE, 0);
     for (const text of [JSON.stringify(value), JSON.stringify(value, null, 2)]) {
       const result = _parseJson(text);
       assert.ok(result.ok, `seed ${seed}`);

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { runChunks } from "./_testing/events.ts";
 import { parseJson } from "./_testing/json.ts";
 import { Rng } from "./_testing/random.ts";
+import { type JsonShape, randomJsonObject } from "./_testing/random_json.ts";
 import type { ToolCallEndEvent, ToolCallEvent } from "./events.ts";
 import { renderAssistantWithToolCalls } from "./render_assistant.ts";
 import { ToolCallParser } from "./tool_call_parser.ts";
@@ -34,32 +35,15 @@ const STRINGS = [
 ];
 const NAMES = ["bash", "write_file", "edit_file", "configure", "get_weather", "x"];
 
-function value(rng: Rng, depth: number): unknown {
-  switch (rng.int(depth > 1 ? 5 : 7)) {
-    case 0:
-      return rng.range(-1_000_000, 1_000_000);
-    case 1:
-      return rng.pick([0.5, -1.25, 1e-7, 123456.789, 2 ** 53 - 1]);
-    case 2:
-      return rng.chance(0.5);
-    case 3:
-      return null;
-    case 4:
-      return rng.text(STRINGS, 12);
-    case 5:
-      return Array.from({ length: rng.int(4) }, () => value(rng, depth + 1));
-    default:
-      return object(rng, depth + 1);
-  }
-}
-
-function object(rng: Rng, depth: number): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  for (let i = rng.int(5); i > 0; i--) {
-    out[rng.text(["k", "é", " ", '"', "\\", "name", "<"], 4)] = value(rng, depth);
-  }
-  return out;
-}
+const ARGUMENT_SHAPE: JsonShape = {
+  ints: [-1_000_000, 1_000_000],
+  floats: [0.5, -1.25, 1e-7, 123456.789, 2 ** 53 - 1],
+  strings: STRINGS,
+  stringPieces: 12,
+  key: (rng) => rng.text(["k", "é", " ", '"', "\\", "name", "<"], 4),
+  maxKeys: 5,
+  maxDepth: 1,
+};
 
 function endedCalls(events: readonly ToolCallEvent[]): ToolCallEndEvent[] {
   return events.filter((e): e is ToolCallEndEvent => e.type === "tool_call_end");
@@ -70,7 +54,7 @@ Deno.test("round trip: renderAssistantWithToolCalls → ToolCallParser gives bac
     const rng = new Rng(seed);
     const calls = Array.from(
       { length: rng.range(1, 4) },
-      () => ({ name: rng.pick(NAMES), args: object(rng, 0) }),
+      () => ({ name: rng.pick(NAMES), args: randomJsonObject(rng, ARGUMENT_SHAPE, 0) }),
     );
     const asString = rng.chance(0.4);
     const toolCalls: AssistantToolCall[] = calls.map(({ name, args }) => ({
@@ -182,7 +166,7 @@ Deno.test("round trip: Qwen3-Coder XML calls parse back to typed arguments (2,00
       ratio: rng.pick([0.5, -3.75, 1000, 0]),
       enabled: rng.chance(0.5),
       limit: rng.chance(0.5) ? null : rng.int(50),
-      options: object(rng, 1),
+      options: randomJsonObject(rng, ARGUMENT_SHAPE, 1),
       items: [rng.int(9), "s", null, { k: true }],
     };
     const args = Object.fromEntries(Object.entries(all).filter(() => rng.chance(0.6)));

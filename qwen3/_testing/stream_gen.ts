@@ -6,6 +6,7 @@
 
 import type { ToolDefinition } from "../types.ts";
 import { Rng } from "./random.ts";
+import { type JsonShape, randomJsonObject } from "./random_json.ts";
 
 /** What a stream must parse to, adjacent texts merged. */
 export type Expected =
@@ -152,32 +153,15 @@ function textWithout(rng: Rng, forbidden: readonly string[], max: number, pieces
   }
 }
 
-function randomValue(rng: Rng, depth: number): unknown {
-  switch (rng.int(depth > 1 ? 5 : 7)) {
-    case 0:
-      return rng.range(-1000, 100000);
-    case 1:
-      return rng.pick([0.5, -2.25, 3.125, 1e-3]);
-    case 2:
-      return rng.chance(0.5);
-    case 3:
-      return null;
-    case 4:
-      return rng.text(STRING_PIECES, 8);
-    case 5:
-      return Array.from({ length: rng.int(4) }, () => randomValue(rng, depth + 1));
-    default:
-      return randomObject(rng, depth + 1);
-  }
-}
-
-function randomObject(rng: Rng, depth: number): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  for (let i = rng.int(4); i > 0; i--) {
-    out[rng.pick(["command", "path", "k", "n", "deep", "é", "a b", 'x"y'])] = randomValue(rng, depth);
-  }
-  return out;
-}
+const ARGUMENT_SHAPE: JsonShape = {
+  ints: [-1000, 100000],
+  floats: [0.5, -2.25, 3.125, 1e-3],
+  strings: STRING_PIECES,
+  stringPieces: 8,
+  key: (rng) => rng.pick(["command", "path", "k", "n", "deep", "é", "a b", 'x"y']),
+  maxKeys: 4,
+  maxDepth: 1,
+};
 
 /** Python `json.dumps` spacing, as the official template writes calls. */
 function pythonJson(value: unknown): string {
@@ -205,7 +189,7 @@ function jsonCall(
   tools: ToolDefinition[] | undefined,
 ): { body: string; name: string; args: unknown } {
   const name = rng.pick(["bash", "write_file", "configure", "search_web", "x", "名前"]);
-  const args = randomObject(rng, 0);
+  const args = randomJsonObject(rng, ARGUMENT_SHAPE, 0);
   const argsText = serialize(rng, args);
   const variant = rng.int(10);
   if (variant === 0) return { body: `{"name": ${JSON.stringify(name)}}`, name, args: {} };
@@ -257,7 +241,7 @@ function xmlValue(rng: Rng, type: string | undefined, inline: boolean): { text: 
     case "array": {
       // The XML form cannot carry `</tool_call>`, even inside a JSON value.
       let v: unknown;
-      do v = kind === "object" ? randomObject(rng, 1) : [rng.int(9), "s", null]; while (
+      do v = kind === "object" ? randomJsonObject(rng, ARGUMENT_SHAPE, 1) : [rng.int(9), "s", null]; while (
         JSON.stringify(v).includes("</tool_call>")
       );
       return { text: rng.chance(0.5) ? JSON.stringify(v) : JSON.stringify(v, null, 2), value: v };
