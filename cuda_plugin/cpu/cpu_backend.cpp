@@ -101,10 +101,14 @@ class CpuBackend final : public Backend {
     });
   }
 
-  void matmul(float* out, const float* x, const Tensor& w, int n) override {
+  void matmul(float* out, const float* x, const Tensor& w, int n) override { matmul_k_chunks(out, x, w, n, 1); }
+
+  void matmul_k_chunks(float* out, const float* x, const Tensor& w, int n, int chunks) override {
     const int64_t d = w.rows;
     const int64_t k = w.cols;
     const int dtype = w.dtype == DType::F32 ? kSimdF32 : w.dtype == DType::BF16 ? kSimdBf16 : kSimdF16;
+    const int64_t chunk = k / chunks;
+    const int64_t element = simd_dtype_bytes(dtype);
     // Batch tiles of 48 rows (8 register blocks of 6) keep x's tile in L2 while a weight tile of
     // 32 rows streams past it; a small batch is one tile and the rows are split finer instead.
     const int64_t x_tile = n <= 48 ? n : 48;
@@ -113,11 +117,29 @@ class CpuBackend final : public Backend {
     int64_t row_tile = n <= 48 ? std::max<int64_t>(4, d / (threads * 8)) : 32;
     row_tile = (row_tile + 3) / 4 * 4;
     const int64_t row_tiles = (d + row_tile - 1) / row_tile;
-    parallel(row_tiles * x_tiles, d * k * n, [&](int64_t t, int) {
-      const int64_t rt = t / x_tiles;
-      const int64_t xt = t % x_tiles;
-      k_.matmul(out, x, w.data, dtype, d, k, xt * x_tile, std::min<int64_t>(n, (xt + 1) * x_tile), rt * row_tile,
-                std::min(d, (rt + 1) * row_tile));
+    if (chunks > 1) ensure_scratch(static_cast<size_t>(chunks * x_tile * row_tile));
+    parallel(row_tiles * x_tiles, d * k * n, [&](int64_t t, int thread) {
+      const int64_t i0 = (t % x_tiles) * x_tile;
+      const int64_t r0 = (t / x_tiles) * row_tile;
+      const int64_t rows_x = std::min<int64_t>(n, i0 + x_tile) - i0;
+      const int64_t rows_w = std::min(d, r0 + row_tile) - r0;
+      const char* w_block = static_cast<const char*>(w.data) + r0 * k * element;
+      if (chunks == 1) {
+        k_.matmul(out + i0 * d + r0, d, x + i0 * k, k, w_block, dtype, k, k, rows_x, rows_w);
+        return;
+      }
+      // Each chunk's partial dot products into scratch, then summed in pairwise-tree order.
+      float* partial = scratch_[static_cast<size_t>(thread)].data();
+      const int64_t block = rows_x * rows_w;
+      for (int c = 0; c < chunks; c++) {
+        k_.matmul(partial + c * block, rows_w, x + i0 * k + c * chunk, k, w_block + c * chunk * element, dtype, k,
+                  chunk, rows_x, rows_w);
+      }
+      for (int64_t a = 0; a < rows_x; a++) {
+        for (int64_t b = 0; b < rows_w; b++) {
+          out[(i0 + a) * d + r0 + b] = pairwise_sum(partial + a * rows_w + b, block, chunks);
+        }
+      }
     });
   }
 

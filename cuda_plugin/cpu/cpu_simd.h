@@ -10,14 +10,19 @@ namespace cx {
 /** Weight element types the kernels read (matches cx::DType's F32, F16, BF16). */
 enum SimdDType : int { kSimdF32 = 0, kSimdF16 = 1, kSimdBf16 = 2 };
 
+/** Bytes per element of a SimdDType. */
+constexpr int64_t simd_dtype_bytes(int dtype) { return dtype == kSimdF32 ? 4 : 2; }
+
 /** One ISA's kernels. Every output element is one dot product accumulated in the ISA's vector lanes
  * in k order, then reduced in a fixed order, so it never depends on how rows are blocked. */
 struct SimdKernels {
   int isa;  // CpuIsa
-  /** out[i·d + r] = x[i]·w[r] for i in [i0, i1), r in [r0, r1); x is [n, k] f32, w is [d, k]. Reuses
-   * each weight vector over up to 6 rows of x and each x vector over 4 weight rows (blocked GEMM). */
-  void (*matmul)(float* out, const float* x, const void* w, int dtype, int64_t d, int64_t k, int64_t i0,
-                 int64_t i1, int64_t r0, int64_t r1);
+  /** out[i·ldo + r] = x[i·ldx ..] · w[r·ldw ..] over k elements, for i < rows_x and r < rows_w; x is
+   * f32, w has the weight dtype, and each pointer is at its block's first row (w in bytes of its
+   * dtype). Reuses each weight vector over up to 6 rows of x and each x vector over 4 weight rows
+   * (blocked GEMM). Strides let a caller take a block of columns (a slice of k) as well as of rows. */
+  void (*matmul)(float* out, int64_t ldo, const float* x, int64_t ldx, const void* w, int dtype, int64_t ldw,
+                 int64_t k, int64_t rows_x, int64_t rows_w);
   /** Σ a[i]·b[i]. */
   float (*dot)(const float* a, const float* b, int64_t n);
   /** Attention of one query head over `count` cached positions: keys/values rows `stride` floats apart. */

@@ -10,6 +10,7 @@ static inline float scalar_weight(const void* w, int dtype, int64_t at) {
 
 template <int DT>
 struct WeightLoad {
+  static constexpr int64_t kBytes = simd_dtype_bytes(DT);
   static typename V::T load(const void* w, int64_t at) {
     if (DT == kSimdF32) return V::load(static_cast<const float*>(w) + at);
     if (DT == kSimdBf16) return V::load_bf16(static_cast<const uint16_t*>(w) + at);
@@ -17,24 +18,30 @@ struct WeightLoad {
   }
 };
 
-// A WR × XR block of outputs: WR weight rows from r, XR rows of x from i.
+// A WR × XR block of outputs: out[a·ldo + b] = x[a·ldx ..] · w[b·ldw ..] over k elements, for
+// XR rows of x and WR weight rows (all three pointers already at the block's first row).
 template <int DT, int WR, int XR>
-static void tile(float* out, const float* x, const void* w, int64_t d, int64_t k, int64_t i, int64_t r) {
+static void tile(float* out, int64_t ldo, const float* x, int64_t ldx, const void* w, int64_t ldw, int64_t k) {
   typename V::T acc[XR][WR];
 #pragma GCC unroll 8
   for (int a = 0; a < XR; a++) {
 #pragma GCC unroll 8
     for (int b = 0; b < WR; b++) acc[a][b] = V::zero();
   }
-  const float* xs = x + i * k;
+  // The next block's rows are prefetched one vector ahead per row: rows are short (k elements),
+  // so the hardware prefetcher would meet every row as a new stream and fall behind.
+  const char* next = static_cast<const char*>(w) + 2 * WR * ldw * WeightLoad<DT>::kBytes;
   int64_t at = 0;
   for (; at + V::W <= k; at += V::W) {
     typename V::T wv[WR];
 #pragma GCC unroll 8
-    for (int b = 0; b < WR; b++) wv[b] = WeightLoad<DT>::load(w, (r + b) * k + at);
+    for (int b = 0; b < WR; b++) {
+      __builtin_prefetch(next + (b * ldw + at) * WeightLoad<DT>::kBytes, 0, 0);
+      wv[b] = WeightLoad<DT>::load(w, b * ldw + at);
+    }
 #pragma GCC unroll 8
     for (int a = 0; a < XR; a++) {
-      const typename V::T xv = V::load(xs + a * k + at);
+      const typename V::T xv = V::load(x + a * ldx + at);
 #pragma GCC unroll 8
       for (int b = 0; b < WR; b++) acc[a][b] = V::fma(xv, wv[b], acc[a][b]);
     }
@@ -42,40 +49,44 @@ static void tile(float* out, const float* x, const void* w, int64_t d, int64_t k
   for (int a = 0; a < XR; a++) {
     for (int b = 0; b < WR; b++) {
       float sum = V::reduce(acc[a][b]);
-      for (int64_t j = at; j < k; j++) sum += xs[a * k + j] * scalar_weight(w, DT, (r + b) * k + j);
-      out[(i + a) * d + r + b] = sum;
+      for (int64_t j = at; j < k; j++) sum += x[a * ldx + j] * scalar_weight(w, DT, b * ldw + j);
+      out[a * ldo + b] = sum;
     }
   }
 }
 
 template <int DT, int XR>
-static void rows_block(float* out, const float* x, const void* w, int64_t d, int64_t k, int64_t i, int64_t r0,
-                       int64_t r1) {
-  int64_t r = r0;
-  for (; r + 4 <= r1; r += 4) tile<DT, 4, XR>(out, x, w, d, k, i, r);
-  for (; r < r1; r++) tile<DT, 1, XR>(out, x, w, d, k, i, r);
+static void rows_block(float* out, int64_t ldo, const float* x, int64_t ldx, const void* w, int64_t ldw, int64_t k,
+                       int64_t rows_w) {
+  const char* wb = static_cast<const char*>(w);
+  const int64_t row_bytes = ldw * WeightLoad<DT>::kBytes;
+  int64_t r = 0;
+  for (; r + 4 <= rows_w; r += 4) tile<DT, 4, XR>(out + r, ldo, x, ldx, wb + r * row_bytes, ldw, k);
+  for (; r < rows_w; r++) tile<DT, 1, XR>(out + r, ldo, x, ldx, wb + r * row_bytes, ldw, k);
 }
 
 template <int DT>
-static void matmul_dtype(float* out, const float* x, const void* w, int64_t d, int64_t k, int64_t i0, int64_t i1,
-                         int64_t r0, int64_t r1) {
-  for (int64_t i = i0; i < i1; i += 6) {
-    switch (i1 - i >= 6 ? 6 : i1 - i) {
-      case 6: rows_block<DT, 6>(out, x, w, d, k, i, r0, r1); break;
-      case 5: rows_block<DT, 5>(out, x, w, d, k, i, r0, r1); break;
-      case 4: rows_block<DT, 4>(out, x, w, d, k, i, r0, r1); break;
-      case 3: rows_block<DT, 3>(out, x, w, d, k, i, r0, r1); break;
-      case 2: rows_block<DT, 2>(out, x, w, d, k, i, r0, r1); break;
-      default: rows_block<DT, 1>(out, x, w, d, k, i, r0, r1); break;
+static void matmul_dtype(float* out, int64_t ldo, const float* x, int64_t ldx, const void* w, int64_t ldw, int64_t k,
+                         int64_t rows_x, int64_t rows_w) {
+  for (int64_t i = 0; i < rows_x; i += 6) {
+    float* o = out + i * ldo;
+    const float* xs = x + i * ldx;
+    switch (rows_x - i >= 6 ? 6 : rows_x - i) {
+      case 6: rows_block<DT, 6>(o, ldo, xs, ldx, w, ldw, k, rows_w); break;
+      case 5: rows_block<DT, 5>(o, ldo, xs, ldx, w, ldw, k, rows_w); break;
+      case 4: rows_block<DT, 4>(o, ldo, xs, ldx, w, ldw, k, rows_w); break;
+      case 3: rows_block<DT, 3>(o, ldo, xs, ldx, w, ldw, k, rows_w); break;
+      case 2: rows_block<DT, 2>(o, ldo, xs, ldx, w, ldw, k, rows_w); break;
+      default: rows_block<DT, 1>(o, ldo, xs, ldx, w, ldw, k, rows_w); break;
     }
   }
 }
 
-static void matmul_impl(float* out, const float* x, const void* w, int dtype, int64_t d, int64_t k, int64_t i0,
-                        int64_t i1, int64_t r0, int64_t r1) {
-  if (dtype == kSimdBf16) matmul_dtype<kSimdBf16>(out, x, w, d, k, i0, i1, r0, r1);
-  else if (dtype == kSimdF16) matmul_dtype<kSimdF16>(out, x, w, d, k, i0, i1, r0, r1);
-  else matmul_dtype<kSimdF32>(out, x, w, d, k, i0, i1, r0, r1);
+static void matmul_impl(float* out, int64_t ldo, const float* x, int64_t ldx, const void* w, int dtype, int64_t ldw,
+                        int64_t k, int64_t rows_x, int64_t rows_w) {
+  if (dtype == kSimdBf16) matmul_dtype<kSimdBf16>(out, ldo, x, ldx, w, ldw, k, rows_x, rows_w);
+  else if (dtype == kSimdF16) matmul_dtype<kSimdF16>(out, ldo, x, ldx, w, ldw, k, rows_x, rows_w);
+  else matmul_dtype<kSimdF32>(out, ldo, x, ldx, w, ldw, k, rows_x, rows_w);
 }
 
 static float dot_impl(const float* a, const float* b, int64_t n) {

@@ -82,6 +82,15 @@ class Backend {
   virtual void rmsnorm(float* out, const float* x, const float* weight, int rows, int dim, float eps) = 0;
   /** out[n, w.rows] = x[n, w.cols] · wᵀ, f32 accumulation whatever w's dtype. */
   virtual void matmul(float* out, const float* x, const Tensor& w, int n) = 0;
+  /** matmul, with each output summed from `chunks` partial dot products over equal consecutive
+   * slices of k, added in pairwise_sum's tree order (cx_math.h). forward() uses it for the
+   * row-split matmuls (o_proj, down_proj) so that a tensor-parallel rank's chunks, then the ranks'
+   * sums, add up in the same order as all chunks on one device. A backend whose reductions are not
+   * in its control anyway (CUDA: cuBLAS, NCCL) may compute the plain matmul. */
+  virtual void matmul_k_chunks(float* out, const float* x, const Tensor& w, int n, int chunks) {
+    (void)chunks;
+    matmul(out, x, w, n);
+  }
   /** x[r] += bias for `rows` rows of `dim`. */
   virtual void add_bias(float* x, const float* bias, int rows, int dim) = 0;
   /** Rotate-half RoPE in place on x[n, heads, head_dim] at each row's position. */

@@ -78,4 +78,23 @@ CX_HD void rope_rotate(float* first, float* second, float cos_angle, float sin_a
   *second = b * cos_angle + a * sin_angle;
 }
 
+/** The most parts pairwise_sum adds: k-chunks of a matmul, or tensor-parallel ranks. */
+constexpr int kMaxPairwiseParts = 16;
+
+/** Σ values[j·stride] for j < count (≤ kMaxPairwiseParts), added pairwise level by level: (v0+v1) +
+ * (v2+v3) for four. With power-of-two counts the tree is balanced, so a sum first reduced over
+ * consecutive groups and then over the groups' results rounds exactly like the sum over all parts:
+ * that is what makes tensor-parallel outputs (chunks per rank, then ranks) equal the single-device
+ * ones (all chunks on one device). */
+CX_HD float pairwise_sum(const float* values, int64_t stride, int count) {
+  float level[kMaxPairwiseParts];
+  level[0] = 0.0f;  // the sum of no parts
+  for (int j = 0; j < count; j++) level[j] = values[j * stride];
+  for (int width = count; width > 1; width = (width + 1) / 2) {
+    for (int j = 0; j < width / 2; j++) level[j] = level[2 * j] + level[2 * j + 1];
+    if (width % 2 == 1) level[width / 2] = level[width - 1];
+  }
+  return level[0];
+}
+
 }  // namespace cx

@@ -2,7 +2,8 @@
 // Backend ops. The batch is a flat list of token rows; each row carries its sequence's KV slot and
 // its position, so prefill chunks and single decode tokens of different sequences mix freely.
 // Under tensor parallelism `model` is one rank's shard (config holds its heads and MLP width) and
-// the partial o_proj / down_proj outputs are summed over the ranks before the residual add.
+// the partial o_proj / down_proj outputs are summed over the ranks before the residual add. Those
+// two matmuls sum k in Model::k_chunks chunks, so that every tensor-parallel degree adds the same way.
 #include <atomic>
 
 #include "error.h"
@@ -54,7 +55,7 @@ void forward(Model& model, const HostRows& host, float* logits, const std::atomi
     be.rope(s.k, s.positions, n, c.kv_heads, c.head_dim, w.inv_freq);
     be.kv_store(model.kv, l, s.k, s.v, rows);
     be.attention(s.att, s.q, model.kv, l, rows, c.heads, c.kv_heads, c.head_dim);
-    be.matmul(s.xb, s.att, L.wo, n);
+    be.matmul_k_chunks(s.xb, s.att, L.wo, n, model.k_chunks);
     if (model.collective) model.collective->all_reduce_sum(s.xb, static_cast<int64_t>(n) * dim);
     if (c.attention_bias) be.add_bias(s.xb, L.o_bias, n, dim);
     be.add(s.x, s.xb, static_cast<int64_t>(n) * dim);
@@ -64,7 +65,7 @@ void forward(Model& model, const HostRows& host, float* logits, const std::atomi
     be.matmul(s.hb, s.xb, L.w_gate, n);
     be.matmul(s.hb2, s.xb, L.w_up, n);
     be.swiglu(s.hb, s.hb, s.hb2, static_cast<int64_t>(n) * c.intermediate_size);
-    be.matmul(s.xb, s.hb, L.w_down, n);
+    be.matmul_k_chunks(s.xb, s.hb, L.w_down, n, model.k_chunks);
     if (model.collective) model.collective->all_reduce_sum(s.xb, static_cast<int64_t>(n) * dim);
     be.add(s.x, s.xb, static_cast<int64_t>(n) * dim);
   }

@@ -239,6 +239,10 @@ float* upload_inv_freq(Model& model) {
 
 void check_tensor_parallel(const ModelConfig& c, int tp_size) {
   if (tp_size == 1) return;
+  if (tp_size > kMaxPairwiseParts) {
+    throw Error(CX_ERR_UNSUPPORTED_ARCH, "tensor parallelism over " + std::to_string(tp_size)
+        + " devices is above the limit of " + std::to_string(kMaxPairwiseParts));
+  }
   std::string bad;
   auto check = [&](const char* field, int value) {
     if (value % tp_size != 0) bad += std::string(bad.empty() ? "" : ", ") + field + " " + std::to_string(value) + " % "
@@ -253,6 +257,15 @@ void check_tensor_parallel(const ModelConfig& c, int tp_size) {
         + ") and intermediate_size (" + std::to_string(c.intermediate_size) + ") divisible by "
         + std::to_string(tp_size) + "; " + c.architecture_name + " has " + bad);
   }
+}
+
+int reduction_chunks(const ModelConfig& full, int tp_size) {
+  for (int chunks : {8, 4, 2}) {
+    if (full.heads % chunks == 0 && full.intermediate_size % chunks == 0 && chunks % tp_size == 0) {
+      return chunks / tp_size;
+    }
+  }
+  return 1;
 }
 
 std::unique_ptr<Model> load_model(Backend& backend, const std::string& folder, int context, int max_sequences,
@@ -279,6 +292,7 @@ std::unique_ptr<Model> load_model(Backend& backend, const std::string& folder, i
   auto model = std::make_unique<Model>(backend, std::move(shard), context, max_sequences);
   model->tp_rank = tp_rank;
   model->tp_size = tp_size;
+  model->k_chunks = reduction_chunks(config, tp_size);
   const ModelConfig& c = model->config;
   model->kv.layers = c.layers;
   model->kv.slots = max_sequences;

@@ -84,6 +84,9 @@ class Model {
   int tp_rank = 0;
   int tp_size = 1;
   std::unique_ptr<Collective> collective;
+  // The k-chunks this rank sums o_proj and down_proj in (reduction_chunks): with the ranks' tree
+  // all-reduce, every tensor-parallel degree that divides the model's chunk count adds alike.
+  int k_chunks = 1;
   std::vector<std::vector<uint8_t>> shard_storage;  // column shards copied out of the mapping
 
   /** Allocates a zeroed f32 device buffer owned by the model. */
@@ -106,6 +109,11 @@ std::unique_ptr<Model> load_model(Backend& backend, const std::string& folder, i
 /** Throws unsupported_architecture naming the numbers unless heads, KV heads and intermediate_size
  * all divide by `tp_size`. */
 void check_tensor_parallel(const ModelConfig& config, int tp_size);
+
+/** How many k-chunks one rank of `tp_size` sums o_proj and down_proj in: the model is split into
+ * 8, 4 or 2 chunks of whole heads and equal MLP slices (the most that divide both and that `tp_size`
+ * divides), each rank taking its share; 1 when none fits. */
+int reduction_chunks(const ModelConfig& full, int tp_size);
 
 /** The token rows of one forward pass, on the host. */
 struct HostRows {

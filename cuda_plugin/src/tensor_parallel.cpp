@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "cortex_plugin.h"
+#include "cx_math.h"
 #include "error.h"
 
 namespace cx {
@@ -50,11 +51,13 @@ void TpOp::all_reduce_sum(int rank, float* data, int64_t count, std::vector<floa
     pointers_[static_cast<size_t>(rank)] = data;
     wait_locked(lock);  // every rank's partial sums are published
   }
+  // Ranks are added in the pairwise tree order of the k-chunks within a rank (pairwise_sum), so the
+  // result equals the single-device sum bit for bit when the chunk and rank counts are powers of two.
   float* sum = scratch.data();
-  std::memcpy(sum, pointers_[0], n * sizeof(float));
-  for (int r = 1; r < size_; r++) {
-    const float* part = pointers_[static_cast<size_t>(r)];
-    for (size_t i = 0; i < n; i++) sum[i] += part[i];
+  float parts[kMaxPairwiseParts];
+  for (size_t i = 0; i < n; i++) {
+    for (int r = 0; r < size_; r++) parts[r] = pointers_[static_cast<size_t>(r)][i];
+    sum[i] = pairwise_sum(parts, 1, size_);
   }
   {
     std::unique_lock<std::mutex> lock(mutex_);
