@@ -71,6 +71,7 @@ class CpuBackend final : public Backend {
     tensor.dtype = view.dtype;
     tensor.rows = rows;
     tensor.cols = cols;
+    if (rows >= kPackRows && cols % kPackCols == 0) return pack(view, tensor);
     // The mapping is page-aligned and safetensors offsets are normally element-aligned: alias it.
     if (reinterpret_cast<uintptr_t>(view.data) % dtype_size(view.dtype) == 0) {
       tensor.data = view.data;
@@ -123,21 +124,21 @@ class CpuBackend final : public Backend {
       const int64_t r0 = (t / x_tiles) * row_tile;
       const int64_t rows_x = std::min<int64_t>(n, i0 + x_tile) - i0;
       const int64_t rows_w = std::min(d, r0 + row_tile) - r0;
-      const char* w_block = static_cast<const char*>(w.data) + r0 * k * element;
+      SimdWeights block{static_cast<const char*>(w.data) + r0 * k * element, dtype, w.packed, k, 0};
       if (chunks == 1) {
-        k_.matmul(out + i0 * d + r0, d, x + i0 * k, k, w_block, dtype, k, k, rows_x, rows_w);
+        k_.matmul(out + i0 * d + r0, d, x + i0 * k, k, block, k, rows_x, rows_w);
         return;
       }
       // Each chunk's partial dot products into scratch, then summed in pairwise-tree order.
       float* partial = scratch_[static_cast<size_t>(thread)].data();
-      const int64_t block = rows_x * rows_w;
+      const int64_t tile = rows_x * rows_w;
       for (int c = 0; c < chunks; c++) {
-        k_.matmul(partial + c * block, rows_w, x + i0 * k + c * chunk, k, w_block + c * chunk * element, dtype, k,
-                  chunk, rows_x, rows_w);
+        block.col0 = c * chunk;
+        k_.matmul(partial + c * tile, rows_w, x + i0 * k + c * chunk, k, block, chunk, rows_x, rows_w);
       }
       for (int64_t a = 0; a < rows_x; a++) {
         for (int64_t b = 0; b < rows_w; b++) {
-          out[(i0 + a) * d + r0 + b] = pairwise_sum(partial + a * rows_w + b, block, chunks);
+          out[(i0 + a) * d + r0 + b] = pairwise_sum(partial + a * rows_w + b, tile, chunks);
         }
       }
     });
@@ -238,6 +239,24 @@ class CpuBackend final : public Backend {
       return;
     }
     pool_.run(tasks, task);
+  }
+
+  // Copies a weight into the packed layout (cpu_simd.h); the loader then lets the mapped pages go.
+  Tensor pack(const TensorView& view, Tensor tensor) {
+    const int64_t element = dtype_size(view.dtype);
+    char* packed = static_cast<char*>(allocate(view.bytes));
+    const int64_t rows = tensor.rows;
+    const int64_t cols = tensor.cols;
+    parallel(rows, rows * cols, [&](int64_t r, int) {
+      for (int64_t c = 0; c < cols; c += kPackCols) {
+        std::memcpy(packed + packed_index(r, c, rows, cols) * element, view.data + (r * cols + c) * element,
+            static_cast<size_t>(kPackCols * element));
+      }
+    });
+    tensor.data = packed;
+    tensor.owned = true;
+    tensor.packed = true;
+    return tensor;
   }
 
   void ensure_scratch(size_t floats) {

@@ -7,6 +7,7 @@
 #include <cstdint>
 
 #include "backend.h"
+#include "cpu_simd.h"
 #include "cx_math.h"
 
 namespace cx {
@@ -24,18 +25,26 @@ static inline float dot(const float* a, const float* b, int64_t n) {
   return sum;
 }
 
-/** Row `r` of a weight, widened to f32 into `out` (cols floats). */
-static inline void widen_row(const Tensor& w, int64_t r, float* out) {
-  const int64_t k = w.cols;
+/** `count` elements of a weight from element `at`, widened to f32 into `out`. */
+static inline void widen(const Tensor& w, int64_t at, int64_t count, float* out) {
   if (w.dtype == DType::F32) {
-    const float* src = static_cast<const float*>(w.data) + r * k;
-    for (int64_t i = 0; i < k; i++) out[i] = src[i];
+    const float* src = static_cast<const float*>(w.data) + at;
+    for (int64_t i = 0; i < count; i++) out[i] = src[i];
   } else if (w.dtype == DType::BF16) {
-    const uint16_t* src = static_cast<const uint16_t*>(w.data) + r * k;
-    for (int64_t i = 0; i < k; i++) out[i] = bf16_to_f32(src[i]);
+    const uint16_t* src = static_cast<const uint16_t*>(w.data) + at;
+    for (int64_t i = 0; i < count; i++) out[i] = bf16_to_f32(src[i]);
   } else {
-    const uint16_t* src = static_cast<const uint16_t*>(w.data) + r * k;
-    for (int64_t i = 0; i < k; i++) out[i] = f16_to_f32(src[i]);
+    const uint16_t* src = static_cast<const uint16_t*>(w.data) + at;
+    for (int64_t i = 0; i < count; i++) out[i] = f16_to_f32(src[i]);
+  }
+}
+
+/** Row `r` of a weight, widened to f32 into `out` (cols floats). A packed row (cpu_simd.h) lies in
+ * runs of kPackCols. */
+static inline void widen_row(const Tensor& w, int64_t r, float* out) {
+  const int64_t run = w.packed ? kPackCols : w.cols;
+  for (int64_t c = 0; c < w.cols; c += run) {
+    widen(w, w.packed ? packed_index(r, c, w.rows, w.cols) : r * w.cols + c, run, out + c);
   }
 }
 

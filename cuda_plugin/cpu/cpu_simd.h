@@ -13,16 +13,38 @@ enum SimdDType : int { kSimdF32 = 0, kSimdF16 = 1, kSimdBf16 = 2 };
 /** Bytes per element of a SimdDType. */
 constexpr int64_t simd_dtype_bytes(int dtype) { return dtype == kSimdF32 ? 4 : 2; }
 
+/** The packed weight layout: rows in groups of kPackRows whose kPackCols-column blocks are
+ * interleaved ([block][row][column] within a group), so the kernels, which read kPackRows rows at a
+ * time, stream one run of memory instead of four short rows the hardware prefetcher keeps losing.
+ * Rows past the last full group stay plain; a tensor is packed only when cols % kPackCols == 0. */
+constexpr int64_t kPackRows = 4;
+constexpr int64_t kPackCols = 16;
+
+/** The element index of (row, col) in a packed tensor of `rows` × `cols`. */
+constexpr int64_t packed_index(int64_t row, int64_t col, int64_t rows, int64_t cols) {
+  return row >= rows / kPackRows * kPackRows ? row * cols + col
+      : (row - row % kPackRows) * cols + col / kPackCols * (kPackRows * kPackCols) + row % kPackRows * kPackCols
+          + col % kPackCols;
+}
+
+/** A block of weight rows as the kernels read it. */
+struct SimdWeights {
+  const void* rows;  // the block's first row; a multiple of kPackRows when packed
+  int dtype;         // SimdDType
+  bool packed;       // the packed layout above (else plain row-major)
+  int64_t cols;      // the tensor's columns: elements from one row to the next
+  int64_t col0;      // the first column of the slice of k the product runs over
+};
+
 /** One ISA's kernels. Every output element is one dot product accumulated in the ISA's vector lanes
  * in k order, then reduced in a fixed order, so it never depends on how rows are blocked. */
 struct SimdKernels {
   int isa;  // CpuIsa
-  /** out[i·ldo + r] = x[i·ldx ..] · w[r·ldw ..] over k elements, for i < rows_x and r < rows_w; x is
-   * f32, w has the weight dtype, and each pointer is at its block's first row (w in bytes of its
-   * dtype). Reuses each weight vector over up to 6 rows of x and each x vector over 4 weight rows
-   * (blocked GEMM). Strides let a caller take a block of columns (a slice of k) as well as of rows. */
-  void (*matmul)(float* out, int64_t ldo, const float* x, int64_t ldx, const void* w, int dtype, int64_t ldw,
-                 int64_t k, int64_t rows_x, int64_t rows_w);
+  /** out[i·ldo + r] = x[i·ldx ..] · w row r over k columns from w.col0, for i < rows_x and
+   * r < rows_w; x is f32 and starts at its slice. Reuses each weight vector over up to 6 rows of x
+   * and each x vector over 4 weight rows (blocked GEMM). */
+  void (*matmul)(float* out, int64_t ldo, const float* x, int64_t ldx, const SimdWeights& w, int64_t k,
+                 int64_t rows_x, int64_t rows_w);
   /** Σ a[i]·b[i]. */
   float (*dot)(const float* a, const float* b, int64_t n);
   /** Attention of one query head over `count` cached positions: keys/values rows `stride` floats apart. */

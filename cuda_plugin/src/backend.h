@@ -21,6 +21,7 @@ struct Tensor {
   int64_t rows = 0;
   int64_t cols = 0;
   bool owned = false;  // the backend allocated it (vs. an alias of the mmapped file)
+  bool packed = false;  // CPU backend: row groups interleaved for streaming (cpu_simd.h, packed_index)
 
   size_t bytes() const { return static_cast<size_t>(rows * cols) * dtype_size(dtype); }
   bool empty() const { return data == nullptr; }

@@ -210,16 +210,24 @@ float* upload_vector(Model& model, const TensorView& view) {
   return device;
 }
 
+// A matrix of the mapped file. When the backend copied it, the mapped pages are let go.
 Tensor upload_matrix(Model& model, const TensorView& view) {
-  return model.backend.upload_weight(view, view.shape[0], view.shape[1]);
+  Tensor tensor = model.backend.upload_weight(view, view.shape[0], view.shape[1]);
+  if (tensor.owned) release_pages(view);
+  return tensor;
 }
 
-// The rank's shard of a matrix: rows alias the mapping, columns are copied out (and kept).
+// The rank's shard of a matrix: rows come from the mapping, columns are copied out first (and kept
+// while the backend aliases them).
 Tensor upload_shard(Model& model, const TensorView& view, Split split) {
   if (model.tp_size == 1 || split == Split::None) return upload_matrix(model, view);
   if (split == Split::Rows) return upload_matrix(model, row_shard(view, model.tp_rank, model.tp_size));
-  model.shard_storage.emplace_back();
-  return upload_matrix(model, column_shard(view, model.tp_rank, model.tp_size, model.shard_storage.back()));
+  std::vector<uint8_t> storage;
+  const TensorView shard = column_shard(view, model.tp_rank, model.tp_size, storage);
+  release_pages(view);
+  Tensor tensor = model.backend.upload_weight(shard, shard.shape[0], shard.shape[1]);
+  if (!tensor.owned) model.shard_storage.push_back(std::move(storage));
+  return tensor;
 }
 
 // inv_freq[i] = 1 / theta^(2i / head_dim), in f32 like transformers' default rotary embedding.

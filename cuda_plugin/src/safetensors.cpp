@@ -199,4 +199,11 @@ const TensorView* SafetensorsSet::find(const std::string& name) const {
   return it == tensors_.end() ? nullptr : &it->second;
 }
 
+void release_pages(const TensorView& view) {
+  const uintptr_t page = static_cast<uintptr_t>(::sysconf(_SC_PAGESIZE));
+  const uintptr_t begin = (reinterpret_cast<uintptr_t>(view.data) + page - 1) / page * page;
+  const uintptr_t end = (reinterpret_cast<uintptr_t>(view.data) + view.bytes) / page * page;
+  if (end > begin) ::madvise(reinterpret_cast<void*>(begin), end - begin, MADV_DONTNEED);
+}
+
 }  // namespace cx

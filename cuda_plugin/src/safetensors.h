@@ -51,6 +51,11 @@ struct TensorView {
   std::string shape_text() const;
 };
 
+/** Drops the whole pages of a mapped tensor from the process's resident memory once a backend holds
+ * its own copy (they are read back from the file should anyone touch them again). Only for views
+ * into a MappedFile. */
+void release_pages(const TensorView& view);
+
 /** Every tensor of a model folder, with the files that back them kept mapped. */
 class SafetensorsSet {
  public:

@@ -3,7 +3,7 @@
  * @module
  */
 
-import { type CpuIsa, Plugin } from "./mod.ts";
+import { type CpuIsa, type Model, Plugin } from "./mod.ts";
 
 /** Repository root (no trailing slash). */
 export const REPO_ROOT: string = new URL("../../", import.meta.url).pathname.replace(/\/$/, "");
@@ -104,5 +104,23 @@ export function cpuIsasToTest(): Exclude<CpuIsa, "auto">[] {
     return all.slice(all.indexOf(best));
   } finally {
     plugin.close();
+  }
+}
+
+/** The logits of every position of `tokens`, prefilled into a fresh sequence of `model`. */
+export async function logitsOf(model: Model, tokens: number[]): Promise<Float32Array> {
+  const sequence = await model.newSequence();
+  const [result] = await model.step([{ sequence, tokens, allLogits: true }]);
+  await sequence.free();
+  return result.logits!;
+}
+
+/** Runs `body` with a fresh temporary folder, removed afterwards. */
+export async function withTempDir(body: (dir: string) => Promise<void>): Promise<void> {
+  const dir = await Deno.makeTempDir({ prefix: "cortex-test-" });
+  try {
+    await body(dir);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
   }
 }

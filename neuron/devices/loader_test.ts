@@ -2,7 +2,7 @@
 // matmuls run on the device's thread pool.
 import assert from "node:assert/strict";
 import { GREEDY, type Model, Plugin } from "./mod.ts";
-import { cosine, maxAbsDiff } from "./_test_helpers.ts";
+import { cosine, logitsOf, maxAbsDiff, withTempDir } from "./_test_helpers.ts";
 import {
   encodeSafetensors,
   type SyntheticShape,
@@ -33,22 +33,6 @@ const WIDE: SyntheticShape = {
   vocab: 512,
 };
 const PROMPT = [1, 5, 9, 17, 33, 65, 80, 7];
-
-async function logitsOf(model: Model, tokens: number[]): Promise<Float32Array> {
-  const sequence = await model.newSequence();
-  const [result] = await model.step([{ sequence, tokens, allLogits: true }]);
-  await sequence.free();
-  return result.logits!;
-}
-
-async function withTempDir(body: (dir: string) => Promise<void>): Promise<void> {
-  const dir = await Deno.makeTempDir({ prefix: "cortex-loader-" });
-  try {
-    await body(dir);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-}
 
 Deno.test("a sharded checkpoint (model.safetensors.index.json) loads the same weights as one file", async () => {
   await withTempDir(async (dir) => {
