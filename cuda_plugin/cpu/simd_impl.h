@@ -18,45 +18,48 @@ struct WeightLoad {
   }
 };
 
+// How a block's weights are read: plain rows, the packed layout (cpu_simd.h), or the packed layout
+// from a slice of k that does not start on a vector boundary (a vector straddles two blocks and is
+// gathered element by element: slow, but the same lanes in the same order).
+enum Layout { kPlain, kPacked, kPackedGather };
+
 // Where weight (row b of the block, column c) lies, from the block's first row.
-static inline int64_t weight_index(bool packed, int64_t cols, int b, int64_t c) {
-  return packed ? c / kPackCols * (kPackRows * kPackCols) + b * kPackCols + c % kPackCols : b * cols + c;
+template <int LAYOUT>
+static inline int64_t weight_index(int64_t cols, int b, int64_t c) {
+  if (LAYOUT == kPlain) return b * cols + c;
+  return c / kPackCols * (kPackRows * kPackCols) + b * kPackCols + c % kPackCols;
 }
 
-// A vector of weights from (b, c) on. In the packed layout a vector is contiguous only inside a
-// kPackCols block: a slice of k that does not start on a vector boundary is gathered element by
-// element (slow, but the same lanes in the same order).
-template <int DT>
-static typename V::T load_weights(const void* rows, bool packed, int64_t cols, int b, int64_t c, bool aligned) {
-  if (aligned) return WeightLoad<DT>::load(rows, weight_index(packed, cols, b, c));
+template <int DT, int LAYOUT>
+static inline typename V::T load_weights(const void* rows, int64_t cols, int b, int64_t c) {
+  if (LAYOUT != kPackedGather) return WeightLoad<DT>::load(rows, weight_index<LAYOUT>(cols, b, c));
   float gathered[V::W];
-  for (int j = 0; j < V::W; j++) gathered[j] = scalar_weight(rows, DT, weight_index(packed, cols, b, c + j));
+  for (int j = 0; j < V::W; j++) gathered[j] = scalar_weight(rows, DT, weight_index<LAYOUT>(cols, b, c + j));
   return V::load(gathered);
 }
 
 // A WR × XR block of outputs: out[a·ldo + b] = x[a·ldx ..] · (weight row b, columns col0 .. col0+k)
-// for XR rows of x and WR weight rows from `rows`. WR is kPackRows or 1 (a tensor's last rows,
-// which the packed layout leaves plain).
-template <int DT, int WR, int XR>
-static void tile(float* out, int64_t ldo, const float* x, int64_t ldx, const char* rows, bool packed, int64_t cols,
-                 int64_t col0, int64_t k) {
+// for XR rows of x and WR weight rows from `rows`. WR is kPackRows, or 1 for a tensor's last rows
+// (which the packed layout leaves plain).
+template <int DT, int LAYOUT, int WR, int XR>
+static void tile(float* out, int64_t ldo, const float* x, int64_t ldx, const char* rows, int64_t cols, int64_t col0,
+                 int64_t k) {
   typename V::T acc[XR][WR];
 #pragma GCC unroll 8
   for (int a = 0; a < XR; a++) {
 #pragma GCC unroll 8
     for (int b = 0; b < WR; b++) acc[a][b] = V::zero();
   }
-  const bool aligned = !packed || col0 % V::W == 0;
-  // The block after next is prefetched as this one streams: a plain row is short (cols elements),
-  // so the hardware prefetcher meets every row as a new stream and falls behind.
+  // Decode streams each weight once: the block after next is prefetched as this one is read,
+  // since the hardware prefetcher meets every short plain row as a new stream and falls behind.
   const char* ahead = rows + 2 * WR * cols * WeightLoad<DT>::kBytes;
   int64_t at = 0;
   for (; at + V::W <= k; at += V::W) {
     typename V::T wv[WR];
 #pragma GCC unroll 8
     for (int b = 0; b < WR; b++) {
-      __builtin_prefetch(ahead + weight_index(packed, cols, b, col0 + at) * WeightLoad<DT>::kBytes, 0, 0);
-      wv[b] = load_weights<DT>(rows, packed, cols, b, col0 + at, aligned);
+      if (XR == 1) __builtin_prefetch(ahead + weight_index<LAYOUT>(cols, b, col0 + at) * WeightLoad<DT>::kBytes, 0, 0);
+      wv[b] = load_weights<DT, LAYOUT>(rows, cols, b, col0 + at);
     }
 #pragma GCC unroll 8
     for (int a = 0; a < XR; a++) {
@@ -69,40 +72,48 @@ static void tile(float* out, int64_t ldo, const float* x, int64_t ldx, const cha
     for (int b = 0; b < WR; b++) {
       float sum = V::reduce(acc[a][b]);
       for (int64_t j = at; j < k; j++) {
-        sum += x[a * ldx + j] * scalar_weight(rows, DT, weight_index(packed, cols, b, col0 + j));
+        sum += x[a * ldx + j] * scalar_weight(rows, DT, weight_index<LAYOUT>(cols, b, col0 + j));
       }
       out[a * ldo + b] = sum;
     }
   }
 }
 
-template <int DT, int XR>
+template <int DT, int LAYOUT, int XR>
 static void rows_block(float* out, int64_t ldo, const float* x, int64_t ldx, const SimdWeights& w, int64_t k,
                        int64_t rows_w) {
   const char* first = static_cast<const char*>(w.rows);
   const int64_t row_bytes = w.cols * WeightLoad<DT>::kBytes;
   int64_t r = 0;
   for (; r + kPackRows <= rows_w; r += kPackRows) {
-    tile<DT, kPackRows, XR>(out + r, ldo, x, ldx, first + r * row_bytes, w.packed, w.cols, w.col0, k);
+    tile<DT, LAYOUT, kPackRows, XR>(out + r, ldo, x, ldx, first + r * row_bytes, w.cols, w.col0, k);
   }
-  for (; r < rows_w; r++) tile<DT, 1, XR>(out + r, ldo, x, ldx, first + r * row_bytes, false, w.cols, w.col0, k);
+  for (; r < rows_w; r++) tile<DT, kPlain, 1, XR>(out + r, ldo, x, ldx, first + r * row_bytes, w.cols, w.col0, k);
+}
+
+template <int DT, int LAYOUT>
+static void matmul_layout(float* out, int64_t ldo, const float* x, int64_t ldx, const SimdWeights& w, int64_t k,
+                          int64_t rows_x, int64_t rows_w) {
+  for (int64_t i = 0; i < rows_x; i += 6) {
+    float* o = out + i * ldo;
+    const float* xs = x + i * ldx;
+    switch (rows_x - i >= 6 ? 6 : rows_x - i) {
+      case 6: rows_block<DT, LAYOUT, 6>(o, ldo, xs, ldx, w, k, rows_w); break;
+      case 5: rows_block<DT, LAYOUT, 5>(o, ldo, xs, ldx, w, k, rows_w); break;
+      case 4: rows_block<DT, LAYOUT, 4>(o, ldo, xs, ldx, w, k, rows_w); break;
+      case 3: rows_block<DT, LAYOUT, 3>(o, ldo, xs, ldx, w, k, rows_w); break;
+      case 2: rows_block<DT, LAYOUT, 2>(o, ldo, xs, ldx, w, k, rows_w); break;
+      default: rows_block<DT, LAYOUT, 1>(o, ldo, xs, ldx, w, k, rows_w); break;
+    }
+  }
 }
 
 template <int DT>
 static void matmul_dtype(float* out, int64_t ldo, const float* x, int64_t ldx, const SimdWeights& w, int64_t k,
                          int64_t rows_x, int64_t rows_w) {
-  for (int64_t i = 0; i < rows_x; i += 6) {
-    float* o = out + i * ldo;
-    const float* xs = x + i * ldx;
-    switch (rows_x - i >= 6 ? 6 : rows_x - i) {
-      case 6: rows_block<DT, 6>(o, ldo, xs, ldx, w, k, rows_w); break;
-      case 5: rows_block<DT, 5>(o, ldo, xs, ldx, w, k, rows_w); break;
-      case 4: rows_block<DT, 4>(o, ldo, xs, ldx, w, k, rows_w); break;
-      case 3: rows_block<DT, 3>(o, ldo, xs, ldx, w, k, rows_w); break;
-      case 2: rows_block<DT, 2>(o, ldo, xs, ldx, w, k, rows_w); break;
-      default: rows_block<DT, 1>(o, ldo, xs, ldx, w, k, rows_w); break;
-    }
-  }
+  if (!w.packed) matmul_layout<DT, kPlain>(out, ldo, x, ldx, w, k, rows_x, rows_w);
+  else if (w.col0 % V::W == 0) matmul_layout<DT, kPacked>(out, ldo, x, ldx, w, k, rows_x, rows_w);
+  else matmul_layout<DT, kPackedGather>(out, ldo, x, ldx, w, k, rows_x, rows_w);
 }
 
 static void matmul_impl(float* out, int64_t ldo, const float* x, int64_t ldx, const SimdWeights& w, int64_t k,
