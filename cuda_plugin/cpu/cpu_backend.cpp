@@ -21,6 +21,7 @@ namespace cx {
 namespace {
 
 constexpr size_t kMapThreshold = 1 << 16;  // buffers this large come from mmap (lazily zeroed pages)
+constexpr size_t kHugePageBytes = 2 << 20;
 
 class CpuBackend final : public Backend {
  public:
@@ -108,8 +109,6 @@ class CpuBackend final : public Backend {
     const int64_t d = w.rows;
     const int64_t k = w.cols;
     const int dtype = w.dtype == DType::F32 ? kSimdF32 : w.dtype == DType::BF16 ? kSimdBf16 : kSimdF16;
-    const int64_t chunk = k / chunks;
-    const int64_t element = simd_dtype_bytes(dtype);
     // Batch tiles of 48 rows (8 register blocks of 6) keep x's tile in L2 while a weight tile of
     // 32 rows streams past it; a small batch is one tile and the rows are split finer instead.
     const int64_t x_tile = n <= 48 ? n : 48;
@@ -118,29 +117,12 @@ class CpuBackend final : public Backend {
     int64_t row_tile = n <= 48 ? std::max<int64_t>(4, d / (threads * 8)) : 32;
     row_tile = (row_tile + 3) / 4 * 4;
     const int64_t row_tiles = (d + row_tile - 1) / row_tile;
-    if (chunks > 1) ensure_scratch(static_cast<size_t>(chunks * x_tile * row_tile));
-    parallel(row_tiles * x_tiles, d * k * n, [&](int64_t t, int thread) {
+    parallel(row_tiles * x_tiles, d * k * n, [&](int64_t t, int) {
       const int64_t i0 = (t % x_tiles) * x_tile;
       const int64_t r0 = (t / x_tiles) * row_tile;
-      const int64_t rows_x = std::min<int64_t>(n, i0 + x_tile) - i0;
-      const int64_t rows_w = std::min(d, r0 + row_tile) - r0;
-      SimdWeights block{static_cast<const char*>(w.data) + r0 * k * element, dtype, w.packed, k, 0};
-      if (chunks == 1) {
-        k_.matmul(out + i0 * d + r0, d, x + i0 * k, k, block, k, rows_x, rows_w);
-        return;
-      }
-      // Each chunk's partial dot products into scratch, then summed in pairwise-tree order.
-      float* partial = scratch_[static_cast<size_t>(thread)].data();
-      const int64_t tile = rows_x * rows_w;
-      for (int c = 0; c < chunks; c++) {
-        block.col0 = c * chunk;
-        k_.matmul(partial + c * tile, rows_w, x + i0 * k + c * chunk, k, block, chunk, rows_x, rows_w);
-      }
-      for (int64_t a = 0; a < rows_x; a++) {
-        for (int64_t b = 0; b < rows_w; b++) {
-          out[(i0 + a) * d + r0 + b] = pairwise_sum(partial + a * rows_w + b, tile, chunks);
-        }
-      }
+      const SimdWeights block{static_cast<const char*>(w.data) + r0 * k * simd_dtype_bytes(dtype), dtype, w.packed, k};
+      k_.matmul(out + i0 * d + r0, d, x + i0 * k, k, block, k, chunks, std::min<int64_t>(n, i0 + x_tile) - i0,
+                std::min(d, r0 + row_tile) - r0);
     });
   }
 
@@ -245,6 +227,10 @@ class CpuBackend final : public Backend {
   Tensor pack(const TensorView& view, Tensor tensor) {
     const int64_t element = dtype_size(view.dtype);
     char* packed = static_cast<char*>(allocate(view.bytes));
+    // Weights are streamed end to end every token: 2 MiB pages spare the page walks and let the
+    // prefetchers run on (a hint; where transparent huge pages are off it does nothing). Not for
+    // KV caches, which fill a little at a time and would become resident 2 MiB at a time.
+    if (view.bytes >= kHugePageBytes) ::madvise(packed, view.bytes, MADV_HUGEPAGE);
     const int64_t rows = tensor.rows;
     const int64_t cols = tensor.cols;
     parallel(rows, rows * cols, [&](int64_t r, int) {

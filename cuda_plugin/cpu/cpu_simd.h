@@ -32,18 +32,18 @@ struct SimdWeights {
   const void* rows;  // the block's first row; a multiple of kPackRows when packed
   int dtype;         // SimdDType
   bool packed;       // the packed layout above (else plain row-major)
-  int64_t cols;      // the tensor's columns: elements from one row to the next
-  int64_t col0;      // the first column of the slice of k the product runs over
+  int64_t cols;      // the tensor's columns (k): elements from one row to the next
 };
 
 /** One ISA's kernels. Every output element is one dot product accumulated in the ISA's vector lanes
  * in k order, then reduced in a fixed order, so it never depends on how rows are blocked. */
 struct SimdKernels {
   int isa;  // CpuIsa
-  /** out[i·ldo + r] = x[i·ldx ..] · w row r over k columns from w.col0, for i < rows_x and
-   * r < rows_w; x is f32 and starts at its slice. Reuses each weight vector over up to 6 rows of x
-   * and each x vector over 4 weight rows (blocked GEMM). */
-  void (*matmul)(float* out, int64_t ldo, const float* x, int64_t ldx, const SimdWeights& w, int64_t k,
+  /** out[i·ldo + r] = x[i·ldx ..] · w row r over w.cols columns, for i < rows_x and r < rows_w; x is
+   * f32. Each dot product is summed as `chunks` equal consecutive slices of k (each in the vector
+   * lanes, then reduced) added in pairwise_sum's order (cx_math.h). Reuses each weight vector over
+   * up to 6 rows of x and each x vector over 4 weight rows (blocked GEMM). */
+  void (*matmul)(float* out, int64_t ldo, const float* x, int64_t ldx, const SimdWeights& w, int64_t k, int chunks,
                  int64_t rows_x, int64_t rows_w);
   /** Σ a[i]·b[i]. */
   float (*dot)(const float* a, const float* b, int64_t n);

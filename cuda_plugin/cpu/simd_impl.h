@@ -19,7 +19,7 @@ struct WeightLoad {
 };
 
 // How a block's weights are read: plain rows, the packed layout (cpu_simd.h), or the packed layout
-// from a slice of k that does not start on a vector boundary (a vector straddles two blocks and is
+// summed in k-slices that do not start on vector boundaries (a vector straddles two blocks and is
 // gathered element by element: slow, but the same lanes in the same order).
 enum Layout { kPlain, kPacked, kPackedGather };
 
@@ -38,89 +38,101 @@ static inline typename V::T load_weights(const void* rows, int64_t cols, int b, 
   return V::load(gathered);
 }
 
-// A WR × XR block of outputs: out[a·ldo + b] = x[a·ldx ..] · (weight row b, columns col0 .. col0+k)
-// for XR rows of x and WR weight rows from `rows`. WR is kPackRows, or 1 for a tensor's last rows
-// (which the packed layout leaves plain).
+// A WR × XR block of outputs: out[a·ldo + b] = x[a·ldx ..] · (weight row b) over k columns, for XR
+// rows of x and WR weight rows from `rows`. WR is kPackRows, or 1 for a tensor's last rows (which the
+// packed layout leaves plain). The k columns are summed as `chunks` consecutive slices, each one
+// accumulated in the vector lanes and reduced, then the slices' sums added in pairwise_sum's order;
+// the slices are walked in memory order, so the block's weights stream past once.
 template <int DT, int LAYOUT, int WR, int XR>
-static void tile(float* out, int64_t ldo, const float* x, int64_t ldx, const char* rows, int64_t cols, int64_t col0,
-                 int64_t k) {
-  typename V::T acc[XR][WR];
-#pragma GCC unroll 8
-  for (int a = 0; a < XR; a++) {
-#pragma GCC unroll 8
-    for (int b = 0; b < WR; b++) acc[a][b] = V::zero();
-  }
+static void tile(float* out, int64_t ldo, const float* x, int64_t ldx, const char* rows, int64_t cols, int64_t k,
+                 int chunks) {
+  const int64_t chunk = k / chunks;
+  float partial[kMaxPairwiseParts][XR][WR];
   // Decode streams each weight once: the block after next is prefetched as this one is read,
   // since the hardware prefetcher meets every short plain row as a new stream and falls behind.
   const char* ahead = rows + 2 * WR * cols * WeightLoad<DT>::kBytes;
-  int64_t at = 0;
-  for (; at + V::W <= k; at += V::W) {
-    typename V::T wv[WR];
-#pragma GCC unroll 8
-    for (int b = 0; b < WR; b++) {
-      if (XR == 1) __builtin_prefetch(ahead + weight_index<LAYOUT>(cols, b, col0 + at) * WeightLoad<DT>::kBytes, 0, 0);
-      wv[b] = load_weights<DT, LAYOUT>(rows, cols, b, col0 + at);
-    }
+  for (int c = 0; c < chunks; c++) {
+    const int64_t begin = c * chunk;
+    typename V::T acc[XR][WR];
 #pragma GCC unroll 8
     for (int a = 0; a < XR; a++) {
-      const typename V::T xv = V::load(x + a * ldx + at);
 #pragma GCC unroll 8
-      for (int b = 0; b < WR; b++) acc[a][b] = V::fma(xv, wv[b], acc[a][b]);
+      for (int b = 0; b < WR; b++) acc[a][b] = V::zero();
+    }
+    int64_t at = 0;
+    for (; at + V::W <= chunk; at += V::W) {
+      typename V::T wv[WR];
+#pragma GCC unroll 8
+      for (int b = 0; b < WR; b++) {
+        if (XR == 1) {
+          __builtin_prefetch(ahead + weight_index<LAYOUT>(cols, b, begin + at) * WeightLoad<DT>::kBytes, 0, 0);
+        }
+        wv[b] = load_weights<DT, LAYOUT>(rows, cols, b, begin + at);
+      }
+#pragma GCC unroll 8
+      for (int a = 0; a < XR; a++) {
+        const typename V::T xv = V::load(x + a * ldx + begin + at);
+#pragma GCC unroll 8
+        for (int b = 0; b < WR; b++) acc[a][b] = V::fma(xv, wv[b], acc[a][b]);
+      }
+    }
+    for (int a = 0; a < XR; a++) {
+      for (int b = 0; b < WR; b++) {
+        float sum = V::reduce(acc[a][b]);
+        for (int64_t j = begin + at; j < begin + chunk; j++) {
+          sum += x[a * ldx + j] * scalar_weight(rows, DT, weight_index<LAYOUT>(cols, b, j));
+        }
+        partial[c][a][b] = sum;
+      }
     }
   }
   for (int a = 0; a < XR; a++) {
-    for (int b = 0; b < WR; b++) {
-      float sum = V::reduce(acc[a][b]);
-      for (int64_t j = at; j < k; j++) {
-        sum += x[a * ldx + j] * scalar_weight(rows, DT, weight_index<LAYOUT>(cols, b, col0 + j));
-      }
-      out[a * ldo + b] = sum;
-    }
+    for (int b = 0; b < WR; b++) out[a * ldo + b] = pairwise_sum(&partial[0][a][b], XR * WR, chunks);
   }
 }
 
 template <int DT, int LAYOUT, int XR>
 static void rows_block(float* out, int64_t ldo, const float* x, int64_t ldx, const SimdWeights& w, int64_t k,
-                       int64_t rows_w) {
+                       int chunks, int64_t rows_w) {
   const char* first = static_cast<const char*>(w.rows);
   const int64_t row_bytes = w.cols * WeightLoad<DT>::kBytes;
   int64_t r = 0;
   for (; r + kPackRows <= rows_w; r += kPackRows) {
-    tile<DT, LAYOUT, kPackRows, XR>(out + r, ldo, x, ldx, first + r * row_bytes, w.cols, w.col0, k);
+    tile<DT, LAYOUT, kPackRows, XR>(out + r, ldo, x, ldx, first + r * row_bytes, w.cols, k, chunks);
   }
-  for (; r < rows_w; r++) tile<DT, kPlain, 1, XR>(out + r, ldo, x, ldx, first + r * row_bytes, w.cols, w.col0, k);
+  for (; r < rows_w; r++) tile<DT, kPlain, 1, XR>(out + r, ldo, x, ldx, first + r * row_bytes, w.cols, k, chunks);
 }
 
 template <int DT, int LAYOUT>
 static void matmul_layout(float* out, int64_t ldo, const float* x, int64_t ldx, const SimdWeights& w, int64_t k,
-                          int64_t rows_x, int64_t rows_w) {
+                          int chunks, int64_t rows_x, int64_t rows_w) {
   for (int64_t i = 0; i < rows_x; i += 6) {
     float* o = out + i * ldo;
     const float* xs = x + i * ldx;
     switch (rows_x - i >= 6 ? 6 : rows_x - i) {
-      case 6: rows_block<DT, LAYOUT, 6>(o, ldo, xs, ldx, w, k, rows_w); break;
-      case 5: rows_block<DT, LAYOUT, 5>(o, ldo, xs, ldx, w, k, rows_w); break;
-      case 4: rows_block<DT, LAYOUT, 4>(o, ldo, xs, ldx, w, k, rows_w); break;
-      case 3: rows_block<DT, LAYOUT, 3>(o, ldo, xs, ldx, w, k, rows_w); break;
-      case 2: rows_block<DT, LAYOUT, 2>(o, ldo, xs, ldx, w, k, rows_w); break;
-      default: rows_block<DT, LAYOUT, 1>(o, ldo, xs, ldx, w, k, rows_w); break;
+      case 6: rows_block<DT, LAYOUT, 6>(o, ldo, xs, ldx, w, k, chunks, rows_w); break;
+      case 5: rows_block<DT, LAYOUT, 5>(o, ldo, xs, ldx, w, k, chunks, rows_w); break;
+      case 4: rows_block<DT, LAYOUT, 4>(o, ldo, xs, ldx, w, k, chunks, rows_w); break;
+      case 3: rows_block<DT, LAYOUT, 3>(o, ldo, xs, ldx, w, k, chunks, rows_w); break;
+      case 2: rows_block<DT, LAYOUT, 2>(o, ldo, xs, ldx, w, k, chunks, rows_w); break;
+      default: rows_block<DT, LAYOUT, 1>(o, ldo, xs, ldx, w, k, chunks, rows_w); break;
     }
   }
 }
 
 template <int DT>
 static void matmul_dtype(float* out, int64_t ldo, const float* x, int64_t ldx, const SimdWeights& w, int64_t k,
-                         int64_t rows_x, int64_t rows_w) {
-  if (!w.packed) matmul_layout<DT, kPlain>(out, ldo, x, ldx, w, k, rows_x, rows_w);
-  else if (w.col0 % V::W == 0) matmul_layout<DT, kPacked>(out, ldo, x, ldx, w, k, rows_x, rows_w);
-  else matmul_layout<DT, kPackedGather>(out, ldo, x, ldx, w, k, rows_x, rows_w);
+                         int chunks, int64_t rows_x, int64_t rows_w) {
+  if (!w.packed) matmul_layout<DT, kPlain>(out, ldo, x, ldx, w, k, chunks, rows_x, rows_w);
+  else if (k / chunks % V::W == 0) matmul_layout<DT, kPacked>(out, ldo, x, ldx, w, k, chunks, rows_x, rows_w);
+  else matmul_layout<DT, kPackedGather>(out, ldo, x, ldx, w, k, chunks, rows_x, rows_w);
 }
 
 static void matmul_impl(float* out, int64_t ldo, const float* x, int64_t ldx, const SimdWeights& w, int64_t k,
-                        int64_t rows_x, int64_t rows_w) {
-  if (w.dtype == kSimdBf16) matmul_dtype<kSimdBf16>(out, ldo, x, ldx, w, k, rows_x, rows_w);
-  else if (w.dtype == kSimdF16) matmul_dtype<kSimdF16>(out, ldo, x, ldx, w, k, rows_x, rows_w);
-  else matmul_dtype<kSimdF32>(out, ldo, x, ldx, w, k, rows_x, rows_w);
+                        int chunks, int64_t rows_x, int64_t rows_w) {
+  if (w.dtype == kSimdBf16) matmul_dtype<kSimdBf16>(out, ldo, x, ldx, w, k, chunks, rows_x, rows_w);
+  else if (w.dtype == kSimdF16) matmul_dtype<kSimdF16>(out, ldo, x, ldx, w, k, chunks, rows_x, rows_w);
+  else matmul_dtype<kSimdF32>(out, ldo, x, ldx, w, k, chunks, rows_x, rows_w);
 }
 
 static float dot_impl(const float* a, const float* b, int64_t n) {
