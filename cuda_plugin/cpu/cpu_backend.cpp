@@ -183,17 +183,18 @@ class CpuBackend final : public Backend {
 
   void attention(float* out, const float* q, const KvCache& cache, int layer, const BatchRows& rows, int heads,
                  int kv_heads, int head_dim) override {
-    ensure_scratch(static_cast<size_t>(cache.context));
+    const int group = heads / kv_heads;
+    ensure_scratch(static_cast<size_t>(group) * cache.context);
     int64_t work = 0;
     for (int r = 0; r < rows.n; r++) work += static_cast<int64_t>(rows.positions[r] + 1) * heads * head_dim * 2;
-    parallel(static_cast<int64_t>(rows.n) * heads, work, [&](int64_t task, int thread) {
-      const int r = static_cast<int>(task / heads);
-      const int h = static_cast<int>(task % heads);
-      const int kv_head = h / (heads / kv_heads);
-      const size_t q_at = (static_cast<size_t>(r) * heads + h) * head_dim;
+    // One task per (row, KV head): the group of query heads sharing that KV head reads it once.
+    parallel(static_cast<int64_t>(rows.n) * kv_heads, work, [&](int64_t task, int thread) {
+      const int r = static_cast<int>(task / kv_heads);
+      const int kv_head = static_cast<int>(task % kv_heads);
+      const size_t q_at = (static_cast<size_t>(r) * heads + static_cast<size_t>(kv_head) * group) * head_dim;
       const size_t base = cache.offset(layer, rows.slots[r], 0) + static_cast<size_t>(kv_head) * head_dim;
-      k_.attend(out + q_at, q + q_at, cache.keys + base, cache.values + base, cache.kv_dim, rows.positions[r] + 1,
-                head_dim, scratch_[static_cast<size_t>(thread)].data());
+      k_.attend(out + q_at, q + q_at, group, cache.keys + base, cache.values + base, cache.kv_dim,
+                rows.positions[r] + 1, head_dim, scratch_[static_cast<size_t>(thread)].data());
     });
   }
 

@@ -47,9 +47,10 @@ struct SimdKernels {
                  int64_t rows_x, int64_t rows_w);
   /** Σ a[i]·b[i]. */
   float (*dot)(const float* a, const float* b, int64_t n);
-  /** Attention of one query head over `count` cached positions: keys/values rows `stride` floats apart. */
-  void (*attend)(float* out, const float* q, const float* keys, const float* values, int64_t stride, int count,
-                 int head_dim, float* scores);
+  /** Attention of `group` query heads (q, out: group × head_dim) that share one KV head over `count`
+   * cached positions: keys/values rows `stride` floats apart; `scores` holds group × count floats. */
+  void (*attend)(float* out, const float* q, int group, const float* keys, const float* values, int64_t stride,
+                 int count, int head_dim, float* scores);
   /** Sums `bytes` bytes at `data` (the bandwidth probe's inner loop); the result defeats elimination. */
   float (*stream_sum)(const float* data, int64_t count);
 };

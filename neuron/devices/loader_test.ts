@@ -1,7 +1,7 @@
 // Loader and kernels on synthetic models: sharded files, f16 weights, and a model wide enough that
 // matmuls run on the device's thread pool.
 import assert from "node:assert/strict";
-import { GREEDY, type Model, Plugin } from "./mod.ts";
+import { GREEDY, Plugin } from "./mod.ts";
 import { cosine, logitsOf, maxAbsDiff, withTempDir } from "./_test_helpers.ts";
 import {
   encodeSafetensors,

@@ -42,7 +42,10 @@ function compare(label: string, actual: Run, expected: Run): number {
     assert.deepEqual(actual.tokens[i], expected.tokens[i], `${label}: sequence ${i} greedy tokens differ`);
     steps.forEach((logits, s) => {
       const diff = maxAbsDiff(actual.logits[i][s], logits);
-      assert.ok(diff <= TOLERANCE, `${label}: sequence ${i} step ${s} logits differ by ${diff} (> ${TOLERANCE})`);
+      assert.ok(
+        diff <= TOLERANCE,
+        `${label}: sequence ${i} step ${s} logits differ by ${diff} (> ${TOLERANCE})`,
+      );
       max = Math.max(max, diff);
     });
   });
