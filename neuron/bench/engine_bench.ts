@@ -1,7 +1,8 @@
 /**
  * `deno task bench:engine`: the native engine on a Qwen3-0.6B-shaped random bf16 model (written
  * once into `.cache/bench-model/` by `bench_model.ts`). Prints one JSON object: load time, prefill
- * tok/s for a 512-token prompt, decode tok/s at batch 1 and 8, peak RSS, the read bandwidth the
+ * tok/s for a 512-token prompt, decode tok/s at batch 1 (continuing that prompt, so attention reads
+ * 512+ cached positions per layer) and at batch 8 (short prompts), peak RSS, the read bandwidth the
  * device measures with its own threads, and decode's fraction of the bandwidth bound (weight bytes
  * read per token ÷ bandwidth).
  *
@@ -140,6 +141,7 @@ async function main(): Promise<void> {
       prefillSeconds: round(prefillSeconds, 3),
       prefillTokensPerSecond: round(flags.prompt / prefillSeconds, 1),
       decodeBatch1TokensPerSecond: round(decode1, 2),
+      decodeBatch1ContextTokens: flags.prompt,
       decodeBatch8TokensPerSecond: round(decode8, 2),
       peakRssBytes: peakRssBytes(),
       weightBytesPerToken: weightBytes,
