@@ -121,7 +121,7 @@ class CpuBackend final : public Backend {
       const int64_t i0 = (t % x_tiles) * x_tile;
       const int64_t r0 = (t / x_tiles) * row_tile;
       const SimdWeights block{static_cast<const char*>(w.data) + r0 * k * simd_dtype_bytes(dtype), dtype, w.packed, k};
-      k_.matmul(out + i0 * d + r0, d, x + i0 * k, k, block, k, chunks, std::min<int64_t>(n, i0 + x_tile) - i0,
+      k_.matmul(out + i0 * d + r0, d, x + i0 * k, k, block, chunks, std::min<int64_t>(n, i0 + x_tile) - i0,
                 std::min(d, r0 + row_tile) - r0);
     });
   }

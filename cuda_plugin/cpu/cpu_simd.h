@@ -39,11 +39,11 @@ struct SimdWeights {
  * in k order, then reduced in a fixed order, so it never depends on how rows are blocked. */
 struct SimdKernels {
   int isa;  // CpuIsa
-  /** out[i·ldo + r] = x[i·ldx ..] · w row r over w.cols columns, for i < rows_x and r < rows_w; x is
-   * f32. Each dot product is summed as `chunks` equal consecutive slices of k (each in the vector
+  /** out[i·ldo + r] = x[i·ldx ..] · w row r over k = w.cols columns, for i < rows_x and r < rows_w; x
+   * is f32. Each dot product is summed as `chunks` equal consecutive slices of k (each in the vector
    * lanes, then reduced) added in pairwise_sum's order (cx_math.h). Reuses each weight vector over
    * up to 6 rows of x and each x vector over 4 weight rows (blocked GEMM). */
-  void (*matmul)(float* out, int64_t ldo, const float* x, int64_t ldx, const SimdWeights& w, int64_t k, int chunks,
+  void (*matmul)(float* out, int64_t ldo, const float* x, int64_t ldx, const SimdWeights& w, int chunks,
                  int64_t rows_x, int64_t rows_w);
   /** Σ a[i]·b[i]. */
   float (*dot)(const float* a, const float* b, int64_t n);

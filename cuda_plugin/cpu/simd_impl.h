@@ -23,7 +23,9 @@ struct WeightLoad {
 // gathered element by element: slow, but the same lanes in the same order).
 enum Layout { kPlain, kPacked, kPackedGather };
 
-// Where weight (row b of the block, column c) lies, from the block's first row.
+// Where weight (row b of the block, column c) lies, from the block's first row: cpu_simd.h's
+// packed_index within one group, written again here because the ISA files may not call shared
+// inline functions at run time (they would be compiled under this file's target pragma).
 template <int LAYOUT>
 static inline int64_t weight_index(int64_t cols, int b, int64_t c) {
   if (LAYOUT == kPlain) return b * cols + c;
@@ -38,15 +40,14 @@ static inline typename V::T load_weights(const void* rows, int64_t cols, int b, 
   return V::load(gathered);
 }
 
-// A WR × XR block of outputs: out[a·ldo + b] = x[a·ldx ..] · (weight row b) over k columns, for XR
+// A WR × XR block of outputs: out[a·ldo + b] = x[a·ldx ..] · (weight row b) over all cols, for XR
 // rows of x and WR weight rows from `rows`. WR is kPackRows, or 1 for a tensor's last rows (which the
-// packed layout leaves plain). The k columns are summed as `chunks` consecutive slices, each one
+// packed layout leaves plain). The columns (k) are summed as `chunks` consecutive slices, each one
 // accumulated in the vector lanes and reduced, then the slices' sums added in pairwise_sum's order;
 // the slices are walked in memory order, so the block's weights stream past once.
 template <int DT, int LAYOUT, int WR, int XR>
-static void tile(float* out, int64_t ldo, const float* x, int64_t ldx, const char* rows, int64_t cols, int64_t k,
-                 int chunks) {
-  const int64_t chunk = k / chunks;
+static void tile(float* out, int64_t ldo, const float* x, int64_t ldx, const char* rows, int64_t cols, int chunks) {
+  const int64_t chunk = cols / chunks;
   float partial[kMaxPairwiseParts][XR][WR];
   // Decode streams each weight once: the block after next is prefetched as this one is read,
   // since the hardware prefetcher meets every short plain row as a new stream and falls behind.
@@ -92,47 +93,47 @@ static void tile(float* out, int64_t ldo, const float* x, int64_t ldx, const cha
 }
 
 template <int DT, int LAYOUT, int XR>
-static void rows_block(float* out, int64_t ldo, const float* x, int64_t ldx, const SimdWeights& w, int64_t k,
-                       int chunks, int64_t rows_w) {
+static void rows_block(float* out, int64_t ldo, const float* x, int64_t ldx, const SimdWeights& w, int chunks,
+                       int64_t rows_w) {
   const char* first = static_cast<const char*>(w.rows);
   const int64_t row_bytes = w.cols * WeightLoad<DT>::kBytes;
   int64_t r = 0;
   for (; r + kPackRows <= rows_w; r += kPackRows) {
-    tile<DT, LAYOUT, kPackRows, XR>(out + r, ldo, x, ldx, first + r * row_bytes, w.cols, k, chunks);
+    tile<DT, LAYOUT, kPackRows, XR>(out + r, ldo, x, ldx, first + r * row_bytes, w.cols, chunks);
   }
-  for (; r < rows_w; r++) tile<DT, kPlain, 1, XR>(out + r, ldo, x, ldx, first + r * row_bytes, w.cols, k, chunks);
+  for (; r < rows_w; r++) tile<DT, kPlain, 1, XR>(out + r, ldo, x, ldx, first + r * row_bytes, w.cols, chunks);
 }
 
 template <int DT, int LAYOUT>
-static void matmul_layout(float* out, int64_t ldo, const float* x, int64_t ldx, const SimdWeights& w, int64_t k,
-                          int chunks, int64_t rows_x, int64_t rows_w) {
+static void matmul_layout(float* out, int64_t ldo, const float* x, int64_t ldx, const SimdWeights& w, int chunks,
+                          int64_t rows_x, int64_t rows_w) {
   for (int64_t i = 0; i < rows_x; i += 6) {
     float* o = out + i * ldo;
     const float* xs = x + i * ldx;
     switch (rows_x - i >= 6 ? 6 : rows_x - i) {
-      case 6: rows_block<DT, LAYOUT, 6>(o, ldo, xs, ldx, w, k, chunks, rows_w); break;
-      case 5: rows_block<DT, LAYOUT, 5>(o, ldo, xs, ldx, w, k, chunks, rows_w); break;
-      case 4: rows_block<DT, LAYOUT, 4>(o, ldo, xs, ldx, w, k, chunks, rows_w); break;
-      case 3: rows_block<DT, LAYOUT, 3>(o, ldo, xs, ldx, w, k, chunks, rows_w); break;
-      case 2: rows_block<DT, LAYOUT, 2>(o, ldo, xs, ldx, w, k, chunks, rows_w); break;
-      default: rows_block<DT, LAYOUT, 1>(o, ldo, xs, ldx, w, k, chunks, rows_w); break;
+      case 6: rows_block<DT, LAYOUT, 6>(o, ldo, xs, ldx, w, chunks, rows_w); break;
+      case 5: rows_block<DT, LAYOUT, 5>(o, ldo, xs, ldx, w, chunks, rows_w); break;
+      case 4: rows_block<DT, LAYOUT, 4>(o, ldo, xs, ldx, w, chunks, rows_w); break;
+      case 3: rows_block<DT, LAYOUT, 3>(o, ldo, xs, ldx, w, chunks, rows_w); break;
+      case 2: rows_block<DT, LAYOUT, 2>(o, ldo, xs, ldx, w, chunks, rows_w); break;
+      default: rows_block<DT, LAYOUT, 1>(o, ldo, xs, ldx, w, chunks, rows_w); break;
     }
   }
 }
 
 template <int DT>
-static void matmul_dtype(float* out, int64_t ldo, const float* x, int64_t ldx, const SimdWeights& w, int64_t k,
-                         int chunks, int64_t rows_x, int64_t rows_w) {
-  if (!w.packed) matmul_layout<DT, kPlain>(out, ldo, x, ldx, w, k, chunks, rows_x, rows_w);
-  else if (k / chunks % V::W == 0) matmul_layout<DT, kPacked>(out, ldo, x, ldx, w, k, chunks, rows_x, rows_w);
-  else matmul_layout<DT, kPackedGather>(out, ldo, x, ldx, w, k, chunks, rows_x, rows_w);
+static void matmul_dtype(float* out, int64_t ldo, const float* x, int64_t ldx, const SimdWeights& w, int chunks,
+                         int64_t rows_x, int64_t rows_w) {
+  if (!w.packed) matmul_layout<DT, kPlain>(out, ldo, x, ldx, w, chunks, rows_x, rows_w);
+  else if (w.cols / chunks % V::W == 0) matmul_layout<DT, kPacked>(out, ldo, x, ldx, w, chunks, rows_x, rows_w);
+  else matmul_layout<DT, kPackedGather>(out, ldo, x, ldx, w, chunks, rows_x, rows_w);
 }
 
-static void matmul_impl(float* out, int64_t ldo, const float* x, int64_t ldx, const SimdWeights& w, int64_t k,
-                        int chunks, int64_t rows_x, int64_t rows_w) {
-  if (w.dtype == kSimdBf16) matmul_dtype<kSimdBf16>(out, ldo, x, ldx, w, k, chunks, rows_x, rows_w);
-  else if (w.dtype == kSimdF16) matmul_dtype<kSimdF16>(out, ldo, x, ldx, w, k, chunks, rows_x, rows_w);
-  else matmul_dtype<kSimdF32>(out, ldo, x, ldx, w, k, chunks, rows_x, rows_w);
+static void matmul_impl(float* out, int64_t ldo, const float* x, int64_t ldx, const SimdWeights& w, int chunks,
+                        int64_t rows_x, int64_t rows_w) {
+  if (w.dtype == kSimdBf16) matmul_dtype<kSimdBf16>(out, ldo, x, ldx, w, chunks, rows_x, rows_w);
+  else if (w.dtype == kSimdF16) matmul_dtype<kSimdF16>(out, ldo, x, ldx, w, chunks, rows_x, rows_w);
+  else matmul_dtype<kSimdF32>(out, ldo, x, ldx, w, chunks, rows_x, rows_w);
 }
 
 static float dot_impl(const float* a, const float* b, int64_t n) {
