@@ -76,6 +76,21 @@ export interface SyntheticShape {
   tied: boolean;
 }
 
+/** A small Qwen3 (6 heads of 16 over 2 KV heads, MLP 80, 2 layers, vocab 96, f32, untied) that the
+ * loader and kernel tests vary. */
+export const SMALL_QWEN3: SyntheticShape = {
+  architecture: "Qwen3ForCausalLM",
+  hidden: 48,
+  intermediate: 80,
+  layers: 2,
+  heads: 6,
+  kvHeads: 2,
+  headDim: 16,
+  vocab: 96,
+  dtype: "F32",
+  tied: false,
+};
+
 /** Deterministic pseudo-random values in [-scale, scale). */
 function randomValues(count: number, seed: number, scale: number): Float32Array {
   let state = seed >>> 0 || 1;

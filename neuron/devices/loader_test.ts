@@ -5,25 +5,14 @@ import { GREEDY, Plugin } from "./mod.ts";
 import { cosine, logitsOf, maxAbsDiff, withTempDir } from "./_test_helpers.ts";
 import {
   encodeSafetensors,
+  SMALL_QWEN3,
   type SyntheticShape,
   syntheticTensors,
   writeSyntheticModel,
 } from "./_safetensors_writer.ts";
 
-const SMALL: SyntheticShape = {
-  architecture: "Qwen3ForCausalLM",
-  hidden: 48,
-  intermediate: 80,
-  layers: 2,
-  heads: 6,
-  kvHeads: 2,
-  headDim: 16,
-  vocab: 96,
-  dtype: "F32",
-  tied: false,
-};
 const WIDE: SyntheticShape = {
-  ...SMALL,
+  ...SMALL_QWEN3,
   architecture: "LlamaForCausalLM",
   hidden: 256,
   intermediate: 512,
@@ -36,8 +25,8 @@ const PROMPT = [1, 5, 9, 17, 33, 65, 80, 7];
 
 Deno.test("a sharded checkpoint (model.safetensors.index.json) loads the same weights as one file", async () => {
   await withTempDir(async (dir) => {
-    await writeSyntheticModel(`${dir}/single`, SMALL);
-    const tensors = syntheticTensors(SMALL);
+    await writeSyntheticModel(`${dir}/single`, SMALL_QWEN3);
+    const tensors = syntheticTensors(SMALL_QWEN3);
     const half = Math.ceil(tensors.length / 2);
     const shards = [tensors.slice(0, half), tensors.slice(half)];
     await Deno.mkdir(`${dir}/sharded`);
@@ -70,10 +59,10 @@ Deno.test("f16 and bf16 weights compute close to the same weights in f32", async
   await withTempDir(async (dir) => {
     const plugin = Plugin.open();
     try {
-      await writeSyntheticModel(`${dir}/f32`, SMALL);
+      await writeSyntheticModel(`${dir}/f32`, SMALL_QWEN3);
       const reference = await logitsOf(await plugin.loadModel(`${dir}/f32`, { contextLength: 32 }), PROMPT);
       for (const dtype of ["F16", "BF16"] as const) {
-        await writeSyntheticModel(`${dir}/${dtype}`, { ...SMALL, dtype });
+        await writeSyntheticModel(`${dir}/${dtype}`, { ...SMALL_QWEN3, dtype });
         const model = await plugin.loadModel(`${dir}/${dtype}`, { contextLength: 32 });
         assert.equal(model.info.dtype, dtype.toLowerCase());
         const ours = await logitsOf(model, PROMPT);
@@ -126,7 +115,7 @@ Deno.test("multi-threaded matmuls give the same logits as one thread, batched or
 
 Deno.test("weights and KV caches are accounted against the device budget and released on unload", async () => {
   await withTempDir(async (dir) => {
-    await writeSyntheticModel(`${dir}/small`, SMALL);
+    await writeSyntheticModel(`${dir}/small`, SMALL_QWEN3);
     const plugin = Plugin.open({ cpuMemoryBudgetBytes: 64 * 2 ** 20 });
     try {
       const model = await plugin.loadModel(`${dir}/small`, { contextLength: 128, maxSequences: 4 });

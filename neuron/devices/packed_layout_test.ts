@@ -4,22 +4,12 @@
 import assert from "node:assert/strict";
 import { GREEDY, Plugin } from "./mod.ts";
 import { cpuIsasToTest, logitsOf, maxAbsDiff, withTempDir } from "./_test_helpers.ts";
-import { type SyntheticShape, writeSyntheticModel } from "./_safetensors_writer.ts";
+import { SMALL_QWEN3, type SyntheticShape, writeSyntheticModel } from "./_safetensors_writer.ts";
 
-/** heads 6 and intermediate 80 → down_proj is summed in 2 chunks of 40 columns (40 % 16 ≠ 0);
- * q_proj has 6 · 16 = 96 rows, k/v 2 · 16 = 32, the vocab 98 (98 % 4 = 2: a plain tail of 2 rows). */
-const ODD: SyntheticShape = {
-  architecture: "Qwen3ForCausalLM",
-  hidden: 48,
-  intermediate: 80,
-  layers: 2,
-  heads: 6,
-  kvHeads: 2,
-  headDim: 16,
-  vocab: 98,
-  dtype: "BF16",
-  tied: true,
-};
+/** SMALL_QWEN3 in bf16, tied, with a vocab of 98. Heads 6 and intermediate 80 → down_proj is summed in
+ * 2 chunks of 40 columns (40 % 16 ≠ 0); q_proj has 6 · 16 = 96 rows, k/v 2 · 16 = 32, and the vocab
+ * 98 % 4 = 2 leaves a plain tail of 2 rows. */
+const ODD: SyntheticShape = { ...SMALL_QWEN3, vocab: 98, dtype: "BF16", tied: true };
 const PROMPT = [1, 5, 9, 17, 33, 65, 80, 7, 97, 96];
 
 Deno.test("packed weights with unaligned k-chunks and a plain row tail give one result on every kernel path", async () => {
