@@ -6,8 +6,15 @@
  * device measures with its own threads, and decode's fraction of the bandwidth bound (weight bytes
  * read per token ÷ bandwidth).
  *
+ * Batch 1 is measured in rounds, each a bandwidth probe followed at once by a run of decode steps,
+ * and each round's fraction compares the two figures taken together. On a shared machine the
+ * bandwidth a probe sees swings with the neighbours (here by up to 1.6× between runs), so a probe
+ * taken minutes away from the decode it judges says little about it. The report gives every round
+ * and the medians.
+ *
  * Flags: `--threads N` (compute threads, default all cores), `--prompt N` (default 512),
- * `--steps N` (decode steps per measurement, default 32), `--isa auto|avx512|avx2|scalar`.
+ * `--steps N` (decode steps per round, default 24), `--rounds N` (batch-1 rounds, default 5),
+ * `--isa auto|avx512|avx2|scalar`.
  * @module
  */
 
@@ -21,19 +28,21 @@ interface BenchFlags {
   threads?: number;
   prompt: number;
   steps: number;
+  rounds: number;
   isa: CpuIsa;
 }
 
 function parseFlags(args: string[]): BenchFlags {
-  const flags: BenchFlags = { prompt: 512, steps: 32, isa: "auto" };
+  const flags: BenchFlags = { prompt: 512, steps: 24, rounds: 5, isa: "auto" };
   for (let i = 0; i < args.length; i += 2) {
     const [name, value] = [args[i], args[i + 1]];
     if (value === undefined) throw new Error(`flag ${name} needs a value`);
     if (name === "--threads") flags.threads = Number(value);
     else if (name === "--prompt") flags.prompt = Number(value);
     else if (name === "--steps") flags.steps = Number(value);
+    else if (name === "--rounds") flags.rounds = Number(value);
     else if (name === "--isa") flags.isa = value as CpuIsa;
-    else throw new Error(`unknown flag ${name} (known: --threads, --prompt, --steps, --isa)`);
+    else throw new Error(`unknown flag ${name} (known: --threads, --prompt, --steps, --rounds, --isa)`);
   }
   return flags;
 }
@@ -57,6 +66,13 @@ function peakRssBytes(): number | null {
   } catch {
     return null;
   }
+}
+
+/** The middle value (the mean of the two middle ones for an even count). */
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
 }
 
 async function seconds<T>(work: () => Promise<T>): Promise<[T, number]> {
@@ -92,11 +108,10 @@ async function main(): Promise<void> {
   try {
     const device = plugin.devices()[0];
     log(`device: ${device.name}, ${device.threads} threads, ${device.cpuIsa} kernels`);
-    const bandwidth = await plugin.measureReadBandwidth(device.index, 2 ** 30);
     const [model, loadSeconds] = await seconds(() =>
       plugin.loadModel(MODEL_DIR, {
         devices: [device.index],
-        contextLength: flags.prompt + 256,
+        contextLength: flags.prompt + flags.rounds * (flags.steps + 1) + 8,
         maxSequences: 8,
       })
     );
@@ -113,8 +128,22 @@ async function main(): Promise<void> {
       model.step([{ sequence: main, tokens: prompt, sampling: GREEDY }])
     );
     log(`prefill ${flags.prompt} tokens: ${prefillSeconds.toFixed(2)} s`);
-    const decode1 = await decodeRate(model, [main], flags.steps);
-    log(`decode batch 1: ${decode1.toFixed(2)} tok/s`);
+    const weightBytes = model.info.weightBytes;
+    const rounds = [];
+    for (let index = 0; index < flags.rounds; index++) {
+      const bandwidth = await plugin.measureReadBandwidth(device.index, 2 ** 30);
+      const decode = await decodeRate(model, [main], flags.steps);
+      const fraction = decode / (bandwidth / weightBytes);
+      log(
+        `round ${index + 1}: bandwidth ${(bandwidth / 1e9).toFixed(1)} GB/s, decode batch 1 ` +
+          `${decode.toFixed(2)} tok/s, fraction ${fraction.toFixed(3)}`,
+      );
+      rounds.push({
+        memoryReadBandwidthBytesPerSecond: Math.round(bandwidth),
+        decodeTokensPerSecond: round(decode, 2),
+        decodeFractionOfBandwidthBound: round(fraction, 3),
+      });
+    }
     await main.free();
 
     const batch: Sequence[] = [];
@@ -127,8 +156,7 @@ async function main(): Promise<void> {
     log(`decode batch 8: ${decode8.toFixed(2)} tok/s`);
     for (const sequence of batch) await sequence.free();
 
-    const weightBytes = model.info.weightBytes;
-    const boundTokensPerSecond = bandwidth / weightBytes;
+    const bandwidth = median(rounds.map((r) => r.memoryReadBandwidthBytesPerSecond));
     const report = {
       model: "Qwen3-0.6B shape, random bf16 weights (tied embeddings)",
       modelFolder: MODEL_DIR,
@@ -140,14 +168,15 @@ async function main(): Promise<void> {
       promptTokens: flags.prompt,
       prefillSeconds: round(prefillSeconds, 3),
       prefillTokensPerSecond: round(flags.prompt / prefillSeconds, 1),
-      decodeBatch1TokensPerSecond: round(decode1, 2),
+      decodeBatch1TokensPerSecond: round(median(rounds.map((r) => r.decodeTokensPerSecond)), 2),
       decodeBatch1ContextTokens: flags.prompt,
       decodeBatch8TokensPerSecond: round(decode8, 2),
       peakRssBytes: peakRssBytes(),
       weightBytesPerToken: weightBytes,
       memoryReadBandwidthBytesPerSecond: Math.round(bandwidth),
-      decodeBoundTokensPerSecond: round(boundTokensPerSecond, 2),
-      decodeFractionOfBandwidthBound: round(decode1 / boundTokensPerSecond, 3),
+      decodeBoundTokensPerSecond: round(bandwidth / weightBytes, 2),
+      decodeFractionOfBandwidthBound: round(median(rounds.map((r) => r.decodeFractionOfBandwidthBound)), 3),
+      decodeBatch1Rounds: rounds,
     };
     console.log(JSON.stringify(report, null, 2));
     await model.unload();
