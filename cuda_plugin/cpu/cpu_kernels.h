@@ -72,10 +72,9 @@ static inline void rope_row(float* x, int32_t position, int heads, int head_dim,
 static inline void attend_head(float* out, const float* q, const KvCache& cache, int layer, int slot, int position,
                                int kv_head, int head_dim, float* scores) {
   const float scale = 1.0f / sqrtf(static_cast<float>(head_dim));
-  const size_t head_offset = static_cast<size_t>(kv_head) * head_dim;
   float max_score = -INFINITY;
   for (int t = 0; t <= position; t++) {
-    const float* key = cache.keys + cache.offset(layer, slot, t) + head_offset;
+    const float* key = cache.keys + cache.offset(layer, slot, kv_head, t);
     scores[t] = dot(q, key, head_dim) * scale;
     max_score = scores[t] > max_score ? scores[t] : max_score;
   }
@@ -87,7 +86,7 @@ static inline void attend_head(float* out, const float* q, const KvCache& cache,
   const float inv_total = 1.0f / total;
   for (int j = 0; j < head_dim; j++) out[j] = 0;
   for (int t = 0; t <= position; t++) {
-    const float* value = cache.values + cache.offset(layer, slot, t) + head_offset;
+    const float* value = cache.values + cache.offset(layer, slot, kv_head, t);
     const float p = scores[t] * inv_total;
     for (int j = 0; j < head_dim; j++) out[j] += p * value[j];
   }

@@ -43,12 +43,13 @@ CX_HD uint16_t f32_to_f16(float f) {
   return static_cast<uint16_t>(sign | h);
 }
 
-/** Element offset of (layer, slot, position) in a KV cache — KvCache::offset, usable on the device. */
-CX_HD size_t kv_offset(int slots, int context, int kv_dim, int layer, int slot, int position) {
-  return ((static_cast<size_t>(layer) * static_cast<size_t>(slots) + static_cast<size_t>(slot)) *
-              static_cast<size_t>(context) +
-          static_cast<size_t>(position)) *
-         static_cast<size_t>(kv_dim);
+/** Element offset of (layer, slot, kv_head, position) in a KV cache — KvCache::offset, usable on the device. */
+CX_HD size_t kv_offset(int slots, int context, int kv_heads, int head_dim, int layer, int slot, int kv_head,
+                       int position) {
+  const size_t head = (static_cast<size_t>(layer) * static_cast<size_t>(slots) + static_cast<size_t>(slot)) *
+                          static_cast<size_t>(kv_heads) +
+                      static_cast<size_t>(kv_head);
+  return (head * static_cast<size_t>(context) + static_cast<size_t>(position)) * static_cast<size_t>(head_dim);
 }
 
 // --- elementwise (kernels_elementwise.cuh) ---

@@ -50,7 +50,7 @@ CX_DEVICE float dot_head(const float* q_shared, const float* key, int head_dim) 
 template <bool kVec4>
 CX_GLOBAL void CX_BOUNDS(128)
     attention_kernel(float* out, float* partial, const float* q, const float* keys, const float* values,
-                     int slots, int context, int kv_dim, int layer, const int32_t* row_slots,
+                     int slots, int context, int layer, const int32_t* row_slots,
                      const int32_t* positions, int heads, int kv_heads, int head_dim, float scale, int chunk) {
   CX_SHARED float scratch[32];
   CX_DYNAMIC_SHARED(float, shared);
@@ -74,7 +74,7 @@ CX_GLOBAL void CX_BOUNDS(128)
   const int kv_head = h / (heads / kv_heads);
   const float* q_row = q + (static_cast<size_t>(r) * heads + h) * head_dim;
   for (int d = tid; d < head_dim; d += kAttnThreads) q_shared[d] = q_row[d];
-  const size_t base = valid_slot ? kv_offset(slots, context, kv_dim, layer, slot, 0) + static_cast<size_t>(kv_head) * head_dim : 0;
+  const size_t base = valid_slot ? kv_offset(slots, context, kv_heads, head_dim, layer, slot, kv_head, 0) : 0;
   const float* key_base = keys + base;
   const float* value_base = values + base;
 
@@ -93,7 +93,7 @@ CX_GLOBAL void CX_BOUNDS(128)
   for (int t0 = start; t0 < end; t0 += kAttnThreads) {
     const int t = t0 + tid;
     float score = -INFINITY;
-    if (t < end) score = dot_head<kVec4>(q_shared, key_base + static_cast<size_t>(t) * kv_dim, head_dim) * scale;
+    if (t < end) score = dot_head<kVec4>(q_shared, key_base + static_cast<size_t>(t) * head_dim, head_dim) * scale;
     const float correction = online_rescale(&running_max, block_max(score, scratch));
     const float p = t < end ? expf(score - running_max) : 0.0f;
     p_shared[tid] = p;
@@ -104,7 +104,7 @@ CX_GLOBAL void CX_BOUNDS(128)
     if (group < groups) {
       for (int tt = group; tt < tile; tt += groups) {
         const float weight = p_shared[tt];
-        const float* value = value_base + static_cast<size_t>(t0 + tt) * kv_dim;
+        const float* value = value_base + static_cast<size_t>(t0 + tt) * head_dim;
         CX_UNROLL
         for (int i = 0; i < kAttnDimsPerThread; i++) {
           const int d = lane_dim + i * kAttnThreads;
@@ -215,10 +215,10 @@ void launch_attention(float* out, const float* q, const KvCache& cache, int laye
   const float scale = 1.0f / sqrtf(static_cast<float>(head_dim));
   const size_t shared_bytes = sizeof(float) * (static_cast<size_t>(head_dim) + 2 * kAttnThreads);
   const dim3 grid(static_cast<unsigned>(rows), static_cast<unsigned>(heads), static_cast<unsigned>(plan.splits));
-  const bool vec4 = head_dim % 4 == 0 && cache.kv_dim % 4 == 0 && reinterpret_cast<uintptr_t>(cache.keys) % 16 == 0;
+  const bool vec4 = head_dim % 4 == 0 && reinterpret_cast<uintptr_t>(cache.keys) % 16 == 0;
   auto kernel = vec4 ? attention_kernel<true> : attention_kernel<false>;
   launch("attention", kernel, grid, kAttnThreads, shared_bytes, stream, out, workspace, q, cache.keys, cache.values,
-         cache.slots, cache.context, cache.kv_dim, layer, slots, positions, heads, kv_heads, head_dim, scale,
+         cache.slots, cache.context, layer, slots, positions, heads, kv_heads, head_dim, scale,
          plan.chunk);
   if (plan.splits > 1) {
     launch("attention_merge", attention_merge_kernel, dim3(static_cast<unsigned>(rows), static_cast<unsigned>(heads)),

@@ -155,11 +155,14 @@ void check_kv_offset() {
   cache.layers = 3;
   cache.slots = 5;
   cache.context = 77;
-  cache.kv_dim = 24;
+  cache.kv_heads = 3;
+  cache.head_dim = 8;
   bool same = true;
   for (int l = 0; l < 3; l++) {
     for (int s = 0; s < 5; s++) {
-      for (int p = 0; p < 77; p += 7) same = same && kv_offset(5, 77, 24, l, s, p) == cache.offset(l, s, p);
+      for (int h = 0; h < 3; h++) {
+        for (int p = 0; p < 77; p += 7) same = same && kv_offset(5, 77, 3, 8, l, s, h, p) == cache.offset(l, s, h, p);
+      }
     }
   }
   expect(same, "kv_offset matches KvCache::offset");
@@ -271,7 +274,8 @@ void check_attention() {
     cache.layers = 2;
     cache.slots = 3;
     cache.context = c.context;
-    cache.kv_dim = c.kv_heads * c.head_dim;
+    cache.kv_heads = c.kv_heads;
+    cache.head_dim = c.head_dim;
     const size_t floats = cache.bytes() / 2 / sizeof(float);
     std::vector<float> keys = random_floats(floats, 1.5f);
     std::vector<float> values = random_floats(floats, 1.0f);
@@ -373,7 +377,8 @@ void check_kv_store() {
   cache.layers = 2;
   cache.slots = 3;
   cache.context = 10;
-  cache.kv_dim = 12;
+  cache.kv_heads = 3;
+  cache.head_dim = 4;
   const size_t floats = cache.bytes() / 2 / sizeof(float);
   std::vector<float> keys(floats, 0.0f), values(floats, 0.0f);
   cache.keys = keys.data();
@@ -384,8 +389,10 @@ void check_kv_store() {
   launch_kv_store(cache, 1, k.data(), v.data(), slots.data(), positions.data(), 4, nullptr);
   std::vector<float> want_k(floats, 0.0f), want_v(floats, 0.0f);
   for (int r = 0; r < 3; r++) {
-    std::memcpy(want_k.data() + cache.offset(1, slots[r], positions[r]), k.data() + r * 12, 48);
-    std::memcpy(want_v.data() + cache.offset(1, slots[r], positions[r]), v.data() + r * 12, 48);
+    for (int h = 0; h < 3; h++) {
+      std::memcpy(want_k.data() + cache.offset(1, slots[r], h, positions[r]), k.data() + r * 12 + h * 4, 16);
+      std::memcpy(want_v.data() + cache.offset(1, slots[r], h, positions[r]), v.data() + r * 12 + h * 4, 16);
+    }
   }
   expect_close(keys, want_k, 0, "kv_store keys");
   expect_close(values, want_v, 0, "kv_store values");

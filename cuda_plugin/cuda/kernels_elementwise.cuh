@@ -73,9 +73,10 @@ CX_GLOBAL void rope_kernel(float* x, const int32_t* positions, int64_t n, int he
   }
 }
 
-CX_GLOBAL void kv_store_kernel(float* keys, float* values, int slots, int context, int kv_dim, int layer,
-                               const float* k, const float* v, const int32_t* row_slots,
+CX_GLOBAL void kv_store_kernel(float* keys, float* values, int slots, int context, int kv_heads, int head_dim,
+                               int layer, const float* k, const float* v, const int32_t* row_slots,
                                const int32_t* positions, int64_t n) {
+  const int kv_dim = kv_heads * head_dim;
   for (int64_t idx = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; idx < n * kv_dim;
        idx += static_cast<int64_t>(gridDim.x) * blockDim.x) {
     const int64_t r = idx / kv_dim;
@@ -83,7 +84,8 @@ CX_GLOBAL void kv_store_kernel(float* keys, float* values, int slots, int contex
     const int slot = row_slots[r];
     const int position = positions[r];
     if (slot < 0 || slot >= slots || position < 0 || position >= context) continue;
-    const size_t at = kv_offset(slots, context, kv_dim, layer, slot, position) + static_cast<size_t>(j);
+    const size_t at = kv_offset(slots, context, kv_heads, head_dim, layer, slot, j / head_dim, position) +
+                      static_cast<size_t>(j % head_dim);
     keys[at] = k[idx];
     values[at] = v[idx];
   }
@@ -184,10 +186,11 @@ void launch_rope(float* x, const int32_t* positions, int n, int heads, int head_
 
 void launch_kv_store(const KvCache& cache, int layer, const float* k, const float* v, const int32_t* slots,
                      const int32_t* positions, int n, cudaStream_t stream) {
-  const int64_t count = static_cast<int64_t>(n) * cache.kv_dim;
+  const int64_t count = static_cast<int64_t>(n) * cache.kv_dim();
   if (count <= 0) return;
   launch("kv_store", kv_store_kernel, grid_for(count, kThreads), kThreads, 0, stream, cache.keys, cache.values,
-         cache.slots, cache.context, cache.kv_dim, layer, k, v, slots, positions, static_cast<int64_t>(n));
+         cache.slots, cache.context, cache.kv_heads, cache.head_dim, layer, k, v, slots, positions,
+         static_cast<int64_t>(n));
 }
 
 void launch_swiglu(float* out, const float* gate, const float* up, int64_t count, cudaStream_t stream) {

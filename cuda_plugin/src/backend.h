@@ -33,19 +33,23 @@ struct MemoryInfo {
   int64_t free = 0;
 };
 
-/** The KV cache of one model on one device: [layer][slot][position][kv_dim] for keys and values. */
+/** The KV cache of one model on one device: [layer][slot][kv_head][position][head_dim] for keys and
+ * values. Head-major, so attention over one head reads one contiguous run instead of a row per
+ * position a whole kv_dim apart (a page or more, which defeats the CPU's prefetchers and TLB). */
 struct KvCache {
   float* keys = nullptr;
   float* values = nullptr;
   int layers = 0;
   int slots = 0;
   int context = 0;
-  int kv_dim = 0;
+  int kv_heads = 0;
+  int head_dim = 0;
 
-  size_t offset(int layer, int slot, int position) const {
-    return ((static_cast<size_t>(layer) * slots + slot) * context + position) * kv_dim;
+  int kv_dim() const { return kv_heads * head_dim; }
+  size_t offset(int layer, int slot, int kv_head, int position) const {
+    return (((static_cast<size_t>(layer) * slots + slot) * kv_heads + kv_head) * context + position) * head_dim;
   }
-  size_t bytes() const { return 2 * sizeof(float) * static_cast<size_t>(layers) * slots * context * kv_dim; }
+  size_t bytes() const { return 2 * sizeof(float) * static_cast<size_t>(layers) * slots * context * kv_dim(); }
 };
 
 /** The rows of one batched forward pass (device pointers, `n` entries each). */
@@ -91,6 +95,11 @@ class Backend {
   virtual void matmul_k_chunks(float* out, const float* x, const Tensor& w, int n, int chunks) {
     (void)chunks;
     matmul(out, x, w, n);
+  }
+  /** Several matmuls of one input x[n, k] (q/k/v; gate/up): outs[i] = x · ws[i]ᵀ. One unit of work,
+   * so a backend can spread them over its threads together instead of one after another. */
+  virtual void matmul_shared_input(float* const* outs, const Tensor* const* ws, int count, const float* x, int n) {
+    for (int i = 0; i < count; i++) matmul(outs[i], x, *ws[i], n);
   }
   /** x[r] += bias for `rows` rows of `dim`. */
   virtual void add_bias(float* x, const float* bias, int rows, int dim) = 0;

@@ -305,7 +305,8 @@ std::unique_ptr<Model> load_model(Backend& backend, const std::string& folder, i
   model->kv.layers = c.layers;
   model->kv.slots = max_sequences;
   model->kv.context = context;
-  model->kv.kv_dim = c.kv_dim();
+  model->kv.kv_heads = c.kv_heads;
+  model->kv.head_dim = c.head_dim;
   const int64_t kv_bytes = static_cast<int64_t>(model->kv.bytes());
   const std::string rank_text = tp_size == 1 ? "" : " rank " + std::to_string(tp_rank) + "/"
       + std::to_string(tp_size);
