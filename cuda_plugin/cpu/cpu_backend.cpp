@@ -22,35 +22,6 @@ namespace {
 
 constexpr size_t kMapThreshold = 1 << 16;  // buffers this large come from mmap (lazily zeroed pages)
 constexpr size_t kHugePageBytes = 2 << 20;
-constexpr int kMaxSharedInput = 4;  // matmul_shared_input: q/k/v is the most forward() groups
-
-// How one matmul out[n, w.rows] = x[n, w.cols] · wᵀ splits into tasks of (weight rows × batch rows).
-// Batch tiles of 48 rows (8 register blocks of 6) keep x's tile in L2 while a weight tile of 32
-// rows streams past it; a small batch is one tile and the weight rows are split finer instead.
-struct MatmulTiles {
-  int64_t x_tile = 0, x_tiles = 0, row_tile = 0, count = 0, n = 0;
-
-  MatmulTiles() = default;
-  MatmulTiles(const Tensor& w, int batch, int threads) : n(batch) {
-    x_tile = n <= 48 ? n : 48;
-    x_tiles = (n + x_tile - 1) / x_tile;
-    row_tile = n <= 48 ? std::max<int64_t>(4, w.rows / (threads * 8)) : 32;
-    row_tile = (row_tile + 3) / 4 * 4;
-    count = (w.rows + row_tile - 1) / row_tile * x_tiles;
-  }
-
-  // Task t of the matmul.
-  void run(const SimdKernels& k, int64_t t, float* out, const float* x, const Tensor& w, int chunks) const {
-    const int64_t d = w.rows, cols = w.cols;
-    const int dtype = w.dtype == DType::F32 ? kSimdF32 : w.dtype == DType::BF16 ? kSimdBf16 : kSimdF16;
-    const int64_t i0 = (t % x_tiles) * x_tile;
-    const int64_t r0 = (t / x_tiles) * row_tile;
-    const SimdWeights block{static_cast<const char*>(w.data) + r0 * cols * simd_dtype_bytes(dtype), dtype, w.packed,
-                            cols};
-    k.matmul(out + i0 * d + r0, d, x + i0 * cols, cols, block, chunks, std::min<int64_t>(n, i0 + x_tile) - i0,
-             std::min(d, r0 + row_tile) - r0);
-  }
-};
 
 class CpuBackend final : public Backend {
  public:
@@ -135,26 +106,23 @@ class CpuBackend final : public Backend {
   void matmul(float* out, const float* x, const Tensor& w, int n) override { matmul_k_chunks(out, x, w, n, 1); }
 
   void matmul_k_chunks(float* out, const float* x, const Tensor& w, int n, int chunks) override {
-    const MatmulTiles tiles(w, n, pool_.size());
-    parallel(tiles.count, w.rows * w.cols * n, [&](int64_t t, int) { tiles.run(k_, t, out, x, w, chunks); });
-  }
-
-  void matmul_shared_input(float* const* outs, const Tensor* const* ws, int count, const float* x, int n) override {
-    // All the matmuls' tiles in one parallel region: one fork/join instead of `count`, and the
-    // threads stay busy across the seams instead of idling at each matmul's last tile.
-    if (count > kMaxSharedInput) throw Error(CX_ERR_INTERNAL, "matmul_shared_input takes at most "
-        + std::to_string(kMaxSharedInput) + " matmuls, got " + std::to_string(count));
-    MatmulTiles tiles[kMaxSharedInput];
-    int64_t total = 0, flops = 0;
-    for (int i = 0; i < count; i++) {
-      tiles[i] = MatmulTiles(*ws[i], n, pool_.size());
-      total += tiles[i].count;
-      flops += ws[i]->rows * ws[i]->cols * n;
-    }
-    parallel(total, flops, [&](int64_t t, int) {
-      int i = 0;
-      for (; t >= tiles[i].count; i++) t -= tiles[i].count;
-      tiles[i].run(k_, t, outs[i], x, *ws[i], 1);
+    const int64_t d = w.rows;
+    const int64_t k = w.cols;
+    const int dtype = w.dtype == DType::F32 ? kSimdF32 : w.dtype == DType::BF16 ? kSimdBf16 : kSimdF16;
+    // Batch tiles of 48 rows (8 register blocks of 6) keep x's tile in L2 while a weight tile of
+    // 32 rows streams past it; a small batch is one tile and the rows are split finer instead.
+    const int64_t x_tile = n <= 48 ? n : 48;
+    const int64_t x_tiles = (n + x_tile - 1) / x_tile;
+    const int64_t threads = pool_.size();
+    int64_t row_tile = n <= 48 ? std::max<int64_t>(4, d / (threads * 8)) : 32;
+    row_tile = (row_tile + 3) / 4 * 4;
+    const int64_t row_tiles = (d + row_tile - 1) / row_tile;
+    parallel(row_tiles * x_tiles, d * k * n, [&](int64_t t, int) {
+      const int64_t i0 = (t % x_tiles) * x_tile;
+      const int64_t r0 = (t / x_tiles) * row_tile;
+      const SimdWeights block{static_cast<const char*>(w.data) + r0 * k * simd_dtype_bytes(dtype), dtype, w.packed, k};
+      k_.matmul(out + i0 * d + r0, d, x + i0 * k, k, block, chunks, std::min<int64_t>(n, i0 + x_tile) - i0,
+                std::min(d, r0 + row_tile) - r0);
     });
   }
 

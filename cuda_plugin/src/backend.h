@@ -96,11 +96,6 @@ class Backend {
     (void)chunks;
     matmul(out, x, w, n);
   }
-  /** Several matmuls of one input x[n, k] (q/k/v; gate/up): outs[i] = x · ws[i]ᵀ. One unit of work,
-   * so a backend can spread them over its threads together instead of one after another. */
-  virtual void matmul_shared_input(float* const* outs, const Tensor* const* ws, int count, const float* x, int n) {
-    for (int i = 0; i < count; i++) matmul(outs[i], x, *ws[i], n);
-  }
   /** x[r] += bias for `rows` rows of `dim`. */
   virtual void add_bias(float* x, const float* bias, int rows, int dim) = 0;
   /** Rotate-half RoPE in place on x[n, heads, head_dim] at each row's position. */

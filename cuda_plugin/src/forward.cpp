@@ -39,9 +39,9 @@ void forward(Model& model, const HostRows& host, float* logits, const std::atomi
 
     // Attention: x += o_proj(attention(rope(q), rope(k), v)) over RMSNorm(x).
     be.rmsnorm(s.xb, s.x, L.attn_norm, n, dim, c.rms_norm_eps);
-    float* const qkv[] = {s.q, s.k, s.v};
-    const Tensor* const qkv_w[] = {&L.wq, &L.wk, &L.wv};
-    be.matmul_shared_input(qkv, qkv_w, 3, s.xb, n);
+    be.matmul(s.q, s.xb, L.wq, n);
+    be.matmul(s.k, s.xb, L.wk, n);
+    be.matmul(s.v, s.xb, L.wv, n);
     if (c.attention_bias) {
       be.add_bias(s.q, L.q_bias, n, c.q_dim());
       be.add_bias(s.k, L.k_bias, n, c.kv_dim());
@@ -62,9 +62,8 @@ void forward(Model& model, const HostRows& host, float* logits, const std::atomi
 
     // MLP: x += down(silu(gate(h)) · up(h)) with h = RMSNorm(x).
     be.rmsnorm(s.xb, s.x, L.ffn_norm, n, dim, c.rms_norm_eps);
-    float* const gate_up[] = {s.hb, s.hb2};
-    const Tensor* const gate_up_w[] = {&L.w_gate, &L.w_up};
-    be.matmul_shared_input(gate_up, gate_up_w, 2, s.xb, n);
+    be.matmul(s.hb, s.xb, L.w_gate, n);
+    be.matmul(s.hb2, s.xb, L.w_up, n);
     be.swiglu(s.hb, s.hb, s.hb2, static_cast<int64_t>(n) * c.intermediate_size);
     be.matmul_k_chunks(s.xb, s.hb, L.w_down, n, model.k_chunks);
     if (model.collective) model.collective->all_reduce_sum(s.xb, static_cast<int64_t>(n) * dim);
