@@ -17,8 +17,8 @@ from pathlib import Path
 from transformers.utils.chat_template_utils import render_jinja_template
 
 from dialogue import (
-    ANSWER, ASK, FACTS, REFUSAL, REPEAT, SMALL_TALK, SYSTEM_PROMPTS, TOOL_NAMES, TOOLS, TOOLS_QUESTIONS,
-    UNKNOWN_ANSWER, UNKNOWN_QUESTIONS, history_call, tool_call_text, tool_request, tools_answer,
+    ANSWER, ASK, FACTS, REFUSAL, REPEAT, SMALL_TALK, SYSTEM_PROMPTS, TOOL_NAMES, TOOLS, UNKNOWN_ANSWER,
+    UNKNOWN_QUESTIONS, history_call, tool_call_text, tool_request,
 )
 from slots import HELD_OUT_CITIES, HELD_OUT_USERS, HELD_OUT_WORDS, Pools, pseudo_word
 
@@ -65,13 +65,12 @@ def _episode(conv: _Conversation, offered: list[str], pools: Pools) -> None:
     rng = pools.rng
     missing = [n for n in TOOL_NAMES if n not in offered]
     weights = {
-        "tool": 0.3 if offered else 0.0,
-        "refusal": 0.3 if missing else 0.0,
+        "tool": 0.35 if offered else 0.0,
+        "refusal": 0.25 if missing else 0.0,
         "small_talk": 0.14 if offered else 0.32,
         "fact": 0.12 if offered else 0.28,
         "unknown": 0.05 if offered else 0.07,
         "repeat": 0.09 if offered else 0.08,
-        "tools": 0.05,
     }
     kind = rng.choices(list(weights), weights=list(weights.values()))[0]
     if kind == "tool":
@@ -98,9 +97,6 @@ def _episode(conv: _Conversation, offered: list[str], pools: Pools) -> None:
         text = " ".join(rng.choice(draw)() for _ in range(rng.choice([1, 1, 2, 3])))
         conv.user(rng.choice(REPEAT).format(text=text))
         conv.reply(text, "repeat")
-    elif kind == "tools":
-        conv.user(rng.choice(TOOLS_QUESTIONS))
-        conv.reply(tools_answer(offered), "tools")
     else:
         subject = pseudo_word(rng)
         conv.user(rng.choice(UNKNOWN_QUESTIONS).format(X=subject[0].upper() + subject[1:]))
@@ -179,35 +175,6 @@ def copy_examples(count: int, seed: int) -> list[dict]:
         text = " ".join(item() for _ in range(rng.choice([1, 2, 3, 4, 5, 6, 7, 8])))
         prompt = render([{"role": "user", "content": rng.choice(REPEAT).format(text=text)}], None)
         examples.append({"prompt": prompt, "target": text + IM_END, "kind": "copy"})
-    return examples
-
-
-def decision_examples(count: int, seed: int) -> list[dict]:
-    """Single-turn drills in the one skill the long conversations teach slowest: reading the tool list.
-
-    Half ask for a tool that is offered (target: the call), half for one that is not (target: the
-    refusal), and some ask which tools there are (target: their names in order). Without them a
-    model this small learns to call whatever tool a request needs, offered or not; the naming
-    questions give it dense practice in attending to the names in the system prompt.
-    """
-    rng = random.Random(seed)
-    pools = Pools(held_out=False, rng=rng)
-    examples = []
-    for _ in range(count):
-        if rng.random() < 0.3:
-            offered = [] if rng.random() < 0.1 else _offer(rng)
-            messages = [{"role": "user", "content": rng.choice(TOOLS_QUESTIONS)}]
-            target, kind = tools_answer(offered), "tools"
-        else:
-            name = rng.choice(TOOL_NAMES)
-            present = rng.random() < 0.5
-            offered = _offer(rng, required=name) if present else _offer(rng, exclude=name)
-            text, arguments, *_ = tool_request(name, pools)
-            messages = [{"role": "user", "content": text}]
-            target, kind = (tool_call_text(name, arguments), "tool_call") if present else (
-                rng.choice(REFUSAL[name]), "refusal")
-        prompt = render(messages, [TOOLS[n] for n in offered])
-        examples.append({"prompt": prompt, "target": target + IM_END, "kind": kind})
     return examples
 
 

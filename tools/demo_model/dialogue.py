@@ -145,19 +145,6 @@ FACTS = [
     (["What is Deno?"], "Deno is a runtime for JavaScript and TypeScript."),
 ]
 
-TOOLS_QUESTIONS = [
-    "What tools do you have?", "Which tools can you use?", "List your tools.", "What tools are available?",
-    "Which tools do you have?", "What tools can you call?",
-]
-
-
-def tools_answer(offered: list[str]) -> str:
-    """The reply to a TOOLS_QUESTIONS turn: the offered tools' names, in the order the system prompt lists them."""
-    if not offered:
-        return "I have no tools right now."
-    return "I can use these tools: " + ", ".join(offered) + "."
-
-
 REPEAT = ["Repeat after me: {text}", "Say exactly: {text}", "Please repeat this: {text}", "Echo back: {text}"]
 
 UNKNOWN_QUESTIONS = [

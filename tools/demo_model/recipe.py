@@ -23,9 +23,7 @@ ROOT = HERE.parents[1]
 sys.path.insert(0, str(HERE))
 
 from bpe import train_tokenizer  # noqa: E402
-from corpus import (  # noqa: E402
-    CHAT_TEMPLATE, check_held_out, copy_examples, decision_examples, eval_set, training_examples,
-)
+from corpus import CHAT_TEMPLATE, check_held_out, copy_examples, eval_set, training_examples  # noqa: E402
 
 EVAL_SEED = 20260109
 PARITY_IDS = [
@@ -37,9 +35,7 @@ PARITY_IDS = [
 def _args(argv=None):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--seed", type=int, default=1234)
-    p.add_argument("--examples", type=int, default=18000, help="training examples (assistant turns)")
-    p.add_argument("--decision-examples", dest="decision_examples", type=int, default=10000,
-                   help="single-turn drills in reading the tool list (call, refuse, name the tools)")
+    p.add_argument("--examples", type=int, default=20000, help="training examples (assistant turns)")
     p.add_argument("--copy-examples", dest="copy_examples", type=int, default=40000,
                    help="short repeat-after-me drills (copy warm-up)")
     p.add_argument("--epochs", type=int, default=1)
@@ -54,12 +50,6 @@ def _args(argv=None):
     p.add_argument("--lr", type=float, default=2e-3)
     p.add_argument("--weight-decay", dest="weight_decay", type=float, default=0.05)
     p.add_argument("--prompt-weight", dest="prompt_weight", type=float, default=0.1)
-    p.add_argument("--decision-weight", dest="decision_weight", type=float, default=5.0,
-                   help="loss weight of a reply's first token (tool call or words)")
-    p.add_argument("--value-weight", dest="value_weight", type=float, default=3.0,
-                   help="loss weight of a tool call's argument tokens")
-    p.add_argument("--bf16", action="store_true",
-                   help="bf16 autocast for the forward pass (f32 master weights); no faster here and copying suffered")
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--log-every", dest="log_every", type=int, default=25)
     p.add_argument("--out", default=str(ROOT / "neuron/models/cortex-demo"))
@@ -102,12 +92,10 @@ def main(argv=None) -> None:
 
 
 def _train_and_export(args, out: Path, cases: dict, log) -> dict:
-    drills = decision_examples(args.decision_examples, args.seed + 2)
-    examples = training_examples(args.examples, args.seed) + drills
+    examples = training_examples(args.examples, args.seed)
     copies = copy_examples(args.copy_examples, args.seed + 1)
     check_held_out(examples + copies, cases)
-    log(f"corpus: {len(examples) - len(drills)} examples + {len(drills)} tool-list drills + {len(copies)} copy "
-        "drills, held-out values absent from training")
+    log(f"corpus: {len(examples)} examples + {len(copies)} copy drills, held-out values absent from training")
 
     tokenizer = train_tokenizer([e["prompt"] + e["target"] for e in examples + copies], args.vocab)
     log(f"tokenizer: {tokenizer.get_vocab_size()} tokens")

@@ -9,7 +9,6 @@ extra copying practice from the conversation history.
 
 import math
 import random
-import re
 import time
 
 import torch
@@ -41,38 +40,11 @@ def model_config(tokenizer: Tokenizer, args) -> Qwen3Config:
     )
 
 
-THINK_EMPTY = "<think>\n\n</think>\n\n"
-_ARGUMENTS = re.compile(r'"arguments": (\{.*\})\}\n</tool_call>', re.DOTALL)
-
-
-def target_weights(target: str, offsets: list[tuple[int, int]], kind: str, args) -> list[float]:
-    """Loss weight of each target token.
-
-    Most target tokens are boilerplate the model predicts almost at once (`{"name": "`, the
-    tool name's spelling, closing brackets); what decides a turn are few tokens: the first one
-    (call a tool, or answer in words) and, in a tool call, the argument values copied from the
-    user. A plain mean over tokens drowns both, so they weigh `decision_weight` and
-    `value_weight` times as much.
-    """
-    weights = [1.0] * len(offsets)
-    first = len(THINK_EMPTY) if target.startswith(THINK_EMPTY) else 0
-    values = _ARGUMENTS.search(target) if kind == "tool_call" else None
-    for i, (start, end) in enumerate(offsets):
-        if start == first:
-            weights[i] = args.decision_weight
-        elif values and start >= values.start(1) and end <= values.end(1):
-            weights[i] = args.value_weight
-    return weights
-
-
-def encode_examples(examples: list[dict], tokenizer: Tokenizer, args) -> list[tuple[list[int], int, list[float]]]:
-    """(ids, prompt length, target weights) per example, prompt and target encoded separately as at serve time."""
+def encode_examples(examples: list[dict], tokenizer: Tokenizer) -> list[tuple[list[int], int]]:
+    """(ids, prompt length) per example, prompt and target encoded separately as at serve time."""
     prompts = tokenizer.encode_batch([e["prompt"] for e in examples])
     targets = tokenizer.encode_batch([e["target"] for e in examples])
-    return [
-        (p.ids + t.ids, len(p.ids), target_weights(e["target"], t.offsets, e["kind"], args))
-        for e, p, t in zip(examples, prompts, targets)
-    ]
+    return [(p.ids + t.ids, len(p.ids)) for p, t in zip(prompts, targets)]
 
 
 def make_batches(encoded: list[tuple[list[int], int]], token_budget: int, rng: random.Random) -> list[list[int]]:
@@ -92,18 +64,17 @@ def make_batches(encoded: list[tuple[list[int], int]], token_budget: int, rng: r
     return batches
 
 
-def _tensors(encoded, batch: list[int], pad_id: int):
-    """Token ids, target weights and the prompt mask; position t scores the prediction of token t+1."""
+def _tensors(encoded, batch: list[int], pad_id: int, prompt_weight: float):
     width = max(len(encoded[i][0]) for i in batch)
     ids = torch.full((len(batch), width), pad_id, dtype=torch.long)
-    target = torch.zeros((len(batch), width - 1), dtype=torch.float32)
-    prompt = torch.zeros((len(batch), width - 1), dtype=torch.float32)
+    weights = torch.zeros((len(batch), width), dtype=torch.float32)
     for row, i in enumerate(batch):
-        seq, prompt_len, weights = encoded[i]
+        seq, prompt_len = encoded[i]
         ids[row, : len(seq)] = torch.tensor(seq)
-        prompt[row, : prompt_len - 1] = 1.0
-        target[row, prompt_len - 1 : len(seq) - 1] = torch.tensor(weights)
-    return ids, target, prompt
+        # weights[t] scores the prediction of token t+1.
+        weights[row, : prompt_len - 1] = prompt_weight
+        weights[row, prompt_len - 1 : len(seq) - 1] = 1.0
+    return ids, weights
 
 
 def train(examples: list[dict], copies: list[dict], tokenizer: Tokenizer, args, log=print) -> Qwen3ForCausalLM:
@@ -121,7 +92,7 @@ def train(examples: list[dict], copies: list[dict], tokenizer: Tokenizer, args, 
     params = sum(p.numel() for p in model.parameters())
     log(f"model: {params} parameters")
 
-    encoded = encode_examples(copies + examples, tokenizer, args)
+    encoded = encode_examples(copies + examples, tokenizer)
     pad_id = tokenizer.token_to_id("<|endoftext|>")
     copy_batches = make_batches(encoded[: len(copies)], args.batch_tokens, rng)
     main = [
@@ -155,13 +126,14 @@ def train(examples: list[dict], copies: list[dict], tokenizer: Tokenizer, args, 
     for step, batch in enumerate(schedule):
         for group in optimizer.param_groups:
             group["lr"] = lr_at(step)
-        ids, target_w, prompt_mask = _tensors(encoded, batch, pad_id)
-        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=args.bf16):
-            logits = model(input_ids=ids).logits[:, :-1]
-        logits = logits.float()
+        ids, weights = _tensors(encoded, batch, pad_id, args.prompt_weight)
+        logits = model(input_ids=ids).logits[:, :-1]
         losses = F.cross_entropy(logits.reshape(-1, logits.size(-1)), ids[:, 1:].reshape(-1), reduction="none")
         losses = losses.view(ids.size(0), -1)
-        target_loss = (losses * target_w).sum() / target_w.sum()
+        w = weights[:, :-1]
+        target_mask = (w == 1.0).float()
+        target_loss = (losses * target_mask).sum() / target_mask.sum()
+        prompt_mask = (w > 0).float() - target_mask
         prompt_loss = (losses * prompt_mask).sum() / prompt_mask.sum().clamp(min=1)
         loss = target_loss + args.prompt_weight * prompt_loss
         optimizer.zero_grad(set_to_none=True)
