@@ -196,8 +196,8 @@ class CpuBackend final : public Backend {
       const int kv_head = static_cast<int>(task % kv_heads);
       const size_t q_at = (static_cast<size_t>(r) * heads + static_cast<size_t>(kv_head) * group) * head_dim;
       const size_t base = cache.offset(layer, rows.slots[r], kv_head, 0);
-      k_.attend(out + q_at, q + q_at, group, cache.keys + base, cache.values + base, head_dim,
-                rows.positions[r] + 1, head_dim, scratch_[static_cast<size_t>(thread)].data());
+      k_.attend(out + q_at, q + q_at, group, cache.keys + base, cache.values + base, rows.positions[r] + 1, head_dim,
+                scratch_[static_cast<size_t>(thread)].data());
     });
   }
 

@@ -48,8 +48,9 @@ struct SimdKernels {
   /** Σ a[i]·b[i]. */
   float (*dot)(const float* a, const float* b, int64_t n);
   /** Attention of `group` query heads (q, out: group × head_dim) that share one KV head over `count`
-   * cached positions: keys/values rows `stride` floats apart; `scores` holds group × count floats. */
-  void (*attend)(float* out, const float* q, int group, const float* keys, const float* values, int64_t stride,
+   * cached positions: keys/values are count × head_dim, contiguous (the KV cache is head-major);
+   * `scores` holds group × count floats. */
+  void (*attend)(float* out, const float* q, int group, const float* keys, const float* values,
                  int count, int head_dim, float* scores);
   /** Sums `bytes` bytes at `data` (the bandwidth probe's inner loop); the result defeats elimination. */
   float (*stream_sum)(const float* data, int64_t count);

@@ -145,12 +145,12 @@ static float dot_impl(const float* a, const float* b, int64_t n) {
   return sum;
 }
 
-static void attend_impl(float* out, const float* q, int group, const float* keys, const float* values, int64_t stride,
+static void attend_impl(float* out, const float* q, int group, const float* keys, const float* values,
                         int count, int head_dim, float* scores) {
   const float scale = 1.0f / sqrtf(static_cast<float>(head_dim));
   // Every key and value row is read once for the whole group of query heads that share it.
   for (int t = 0; t < count; t++) {
-    const float* key = keys + t * stride;
+    const float* key = keys + static_cast<int64_t>(t) * head_dim;
     for (int g = 0; g < group; g++) scores[g * count + t] = dot_impl(q + g * head_dim, key, head_dim) * scale;
   }
   for (int g = 0; g < group; g++) {
@@ -167,7 +167,7 @@ static void attend_impl(float* out, const float* q, int group, const float* keys
     for (int j = 0; j < head_dim; j++) out[g * head_dim + j] = 0;
   }
   for (int t = 0; t < count; t++) {
-    const float* value = values + t * stride;
+    const float* value = values + static_cast<int64_t>(t) * head_dim;
     for (int g = 0; g < group; g++) {
       const float p = scores[g * count + t];
       float* o = out + g * head_dim;

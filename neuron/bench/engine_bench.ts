@@ -11,7 +11,7 @@
  *
  * Batch 1 is measured in rounds, each a bandwidth probe followed at once by a run of decode steps,
  * and each round's fraction compares the two figures taken together. On a shared machine the
- * bandwidth a probe sees swings with the neighbours (here by up to 1.6× between runs), so a probe
+ * bandwidth a probe sees swings with the neighbours (here 26–51 GB/s, sometimes within one run), so a probe
  * taken minutes away from the decode it judges says little about it. The report gives every round
  * and the medians.
  *
