@@ -13,7 +13,7 @@ import torch
 from safetensors.torch import save_file
 from tokenizers import Tokenizer
 
-from bpe import MARKERS, SPECIAL
+from bpe import ADDED, SPECIAL
 
 
 def _dump(path: Path, data: dict) -> None:
@@ -74,7 +74,7 @@ def export(model, tokenizer: Tokenizer, chat_template: str, folder: Path) -> Non
             "content": t, "lstrip": False, "normalized": False, "rstrip": False, "single_word": False,
             "special": t in SPECIAL,
         }
-        for t in SPECIAL + MARKERS
+        for t in ADDED
     }
     _dump(folder / "tokenizer_config.json", {
         "tokenizer_class": "PreTrainedTokenizerFast",

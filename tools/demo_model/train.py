@@ -3,8 +3,9 @@
 Examples are tokenised the way the engine sees them (prompt and target encoded separately,
 then concatenated), grouped into length buckets under a token budget, and right-padded, so
 causal attention never sees padding and no attention mask is needed. The loss is the mean
-cross-entropy over target tokens plus a small weight on prompt tokens, which gives the model
-extra copying practice from the conversation history.
+cross-entropy over target tokens (the first one weighted up: it decides between a tool call and
+words) plus a small weight on prompt tokens, which gives the model extra copying practice from
+the conversation history.
 """
 
 import math
@@ -64,17 +65,23 @@ def make_batches(encoded: list[tuple[list[int], int]], token_budget: int, rng: r
     return batches
 
 
-def _tensors(encoded, batch: list[int], pad_id: int, prompt_weight: float):
+def _tensors(encoded, batch: list[int], pad_id: int, decision_weight: float):
+    """Padded ids, per-position target weights and the prompt mask; position t scores token t+1.
+
+    The reply's first token (call a tool, or answer in words) weighs `decision_weight`: it is
+    one token in twenty of a reply but decides whether the turn is right at all.
+    """
     width = max(len(encoded[i][0]) for i in batch)
     ids = torch.full((len(batch), width), pad_id, dtype=torch.long)
-    weights = torch.zeros((len(batch), width), dtype=torch.float32)
+    target = torch.zeros((len(batch), width), dtype=torch.float32)
+    prompt = torch.zeros((len(batch), width), dtype=torch.float32)
     for row, i in enumerate(batch):
         seq, prompt_len = encoded[i]
         ids[row, : len(seq)] = torch.tensor(seq)
-        # weights[t] scores the prediction of token t+1.
-        weights[row, : prompt_len - 1] = prompt_weight
-        weights[row, prompt_len - 1 : len(seq) - 1] = 1.0
-    return ids, weights
+        prompt[row, : prompt_len - 1] = 1.0
+        target[row, prompt_len - 1 : len(seq) - 1] = 1.0
+        target[row, prompt_len - 1] = decision_weight
+    return ids, target[:, :-1], prompt[:, :-1]
 
 
 def train(examples: list[dict], copies: list[dict], tokenizer: Tokenizer, args, log=print) -> Qwen3ForCausalLM:
@@ -126,15 +133,12 @@ def train(examples: list[dict], copies: list[dict], tokenizer: Tokenizer, args, 
     for step, batch in enumerate(schedule):
         for group in optimizer.param_groups:
             group["lr"] = lr_at(step)
-        ids, weights = _tensors(encoded, batch, pad_id, args.prompt_weight)
+        ids, target, prompt = _tensors(encoded, batch, pad_id, args.decision_weight)
         logits = model(input_ids=ids).logits[:, :-1]
         losses = F.cross_entropy(logits.reshape(-1, logits.size(-1)), ids[:, 1:].reshape(-1), reduction="none")
         losses = losses.view(ids.size(0), -1)
-        w = weights[:, :-1]
-        target_mask = (w == 1.0).float()
-        target_loss = (losses * target_mask).sum() / target_mask.sum()
-        prompt_mask = (w > 0).float() - target_mask
-        prompt_loss = (losses * prompt_mask).sum() / prompt_mask.sum().clamp(min=1)
+        target_loss = (losses * target).sum() / target.sum()
+        prompt_loss = (losses * prompt).sum() / prompt.sum().clamp(min=1)
         loss = target_loss + args.prompt_weight * prompt_loss
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
