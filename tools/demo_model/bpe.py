@@ -74,3 +74,8 @@ def _mark_markers_non_special(tokenizer: Tokenizer) -> Tokenizer:
         added["special"] = added["content"] in SPECIAL
     data["post_processor"] = {"type": "ByteLevel", "add_prefix_space": False, "trim_offsets": False, "use_regex": False}
     return Tokenizer.from_str(json.dumps(data))
+
+
+def letter_pieces(tokenizer: Tokenizer) -> list[str]:
+    """Every lowercase letters-only token of the vocabulary, sorted."""
+    return sorted(t for t in tokenizer.get_vocab() if re.fullmatch(r"[a-z]+", t))

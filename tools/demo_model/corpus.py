@@ -120,10 +120,13 @@ def _system(conv: _Conversation, rng: random.Random) -> None:
         conv.messages.append({"role": "system", "content": rng.choice(SYSTEM_PROMPTS)})
 
 
-def training_examples(count: int, seed: int) -> list[dict]:
-    """`count` examples: {"prompt", "target", "kind"} with prompts rendered by the template."""
+def training_examples(count: int, seed: int, pieces: list[str] | None = None) -> list[dict]:
+    """`count` examples: {"prompt", "target", "kind"} with prompts rendered by the template.
+
+    `pieces` (letter tokens of the vocabulary) adds made-up words glued from them to the slot values.
+    """
     rng = random.Random(seed)
-    pools = Pools(held_out=False, rng=rng)
+    pools = Pools(held_out=False, rng=rng, pieces=pieces)
     examples = []
     while len(examples) < count:
         offered = [] if rng.random() < 0.15 else _offer(rng)
@@ -145,20 +148,21 @@ def training_examples(count: int, seed: int) -> list[dict]:
     return examples
 
 
-def copy_examples(count: int, seed: int) -> list[dict]:
+def copy_examples(count: int, seed: int, pieces: list[str] | None = None) -> list[dict]:
     """Short "repeat after me" turns over random strings: cheap, dense practice in copying.
 
     The main corpus needs the model to copy arguments and tool results it has never seen; a
     model this small only learns that (an induction mechanism) after many copy events, and these
-    ~40-token examples supply them at a tenth of the cost of a tool conversation.
+    ~40-token examples supply them at a tenth of the cost of a tool conversation. `pieces` as in
+    `training_examples`.
     """
     rng = random.Random(seed)
-    pools = Pools(held_out=False, rng=rng)
+    pools = Pools(held_out=False, rng=rng, pieces=pieces)
 
     def item() -> str:
         r = rng.random()
         if r < 0.35:
-            word = pseudo_word(rng)
+            word = pools.made_up()
             return word.capitalize() if rng.random() < 0.3 else word
         if r < 0.5:
             return pools.city()

@@ -22,10 +22,11 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
 sys.path.insert(0, str(HERE))
 
-from bpe import train_tokenizer  # noqa: E402
+from bpe import letter_pieces, train_tokenizer  # noqa: E402
 from corpus import CHAT_TEMPLATE, check_held_out, copy_examples, eval_set, training_examples  # noqa: E402
 
 EVAL_SEED = 20260109
+TOKENIZER_EXAMPLES, TOKENIZER_COPIES = 20000, 40000
 PARITY_IDS = [
     "call-get_weather-0", "call-list_dir-1", "call-read_file-2", "call-bash-3", "call-add-4",
     "followup-get_weather-5", "followup-bash-6", "followup-add-7", "plain-3", "plain-12",
@@ -35,8 +36,8 @@ PARITY_IDS = [
 def _args(argv=None):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--seed", type=int, default=1234)
-    p.add_argument("--examples", type=int, default=20000, help="training examples (assistant turns)")
-    p.add_argument("--copy-examples", dest="copy_examples", type=int, default=40000,
+    p.add_argument("--examples", type=int, default=70000, help="training examples (assistant turns)")
+    p.add_argument("--copy-examples", dest="copy_examples", type=int, default=80000,
                    help="short repeat-after-me drills (copy warm-up)")
     p.add_argument("--epochs", type=int, default=1)
     p.add_argument("--vocab", type=int, default=512)
@@ -94,18 +95,24 @@ def main(argv=None) -> None:
 
 
 def _train_and_export(args, out: Path, cases: dict, log) -> dict:
-    examples = training_examples(args.examples, args.seed)
-    copies = copy_examples(args.copy_examples, args.seed + 1)
-    check_held_out(examples + copies, cases)
-    log(f"corpus: {len(examples)} examples + {len(copies)} copy drills, held-out values absent from training")
-
-    tokenizer = train_tokenizer([e["prompt"] + e["target"] for e in examples + copies], args.vocab)
+    # The tokenizer learns its merges from a fixed-size corpus of syllable-word conversations; the
+    # model then trains on a corpus whose made-up words are half glued from the vocabulary's own
+    # letter tokens, so that it learns to copy every token, not only the common pieces.
+    tokenizer_text = training_examples(TOKENIZER_EXAMPLES, args.seed) + copy_examples(TOKENIZER_COPIES, args.seed + 1)
+    tokenizer = train_tokenizer([e["prompt"] + e["target"] for e in tokenizer_text], args.vocab)
     log(f"tokenizer: {tokenizer.get_vocab_size()} tokens")
     if args.tokenizer_only:
         out.mkdir(parents=True, exist_ok=True)
         (out / "tokenizer.json").write_text(tokenizer.to_str(pretty=True) + "\n")
         log(f"tokenizer.json {_sha(out / 'tokenizer.json')}")
         raise SystemExit(0)
+
+    pieces = letter_pieces(tokenizer)
+    examples = training_examples(args.examples, args.seed, pieces)
+    copies = copy_examples(args.copy_examples, args.seed + 1, pieces)
+    check_held_out(tokenizer_text + examples + copies, cases)
+    log(f"corpus: {len(examples)} examples + {len(copies)} copy drills ({len(pieces)} vocabulary pieces), "
+        "held-out values absent from training")
 
     import torch  # noqa: E402  (after the corpus, so a bad corpus fails fast)
     from export import export  # noqa: E402

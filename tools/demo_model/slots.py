@@ -95,18 +95,39 @@ def pseudo_word(rng: random.Random, syllables: int | None = None) -> str:
             return word
 
 
+def piece_word(rng: random.Random, pieces: list[str]) -> str:
+    """A made-up word glued from 1-4 random letter tokens of the tokenizer's vocabulary.
+
+    Syllable words are built from a few dozen common pieces, so a model trained only on them
+    copies those pieces and stumbles on the rest: it cannot copy `file` or `ant` inside a word
+    (`lantern`), because it has only ever seen them as words of their own. Gluing random
+    vocabulary tokens makes every token a copy target inside words.
+    """
+    while True:
+        word = "".join(rng.choice(pieces) for _ in range(rng.choice([1, 2, 2, 3, 3, 4])))
+        if 2 <= len(word) <= 16 and word not in HELD_OUT_LOWER:
+            return word
+
+
 class Pools:
     """One side of the split: the values a generator may draw from."""
 
-    def __init__(self, held_out: bool, rng: random.Random) -> None:
+    def __init__(self, held_out: bool, rng: random.Random, pieces: list[str] | None = None) -> None:
         self.held_out = held_out
         self.rng = rng
+        self.pieces = pieces
+
+    def made_up(self, syllables: int | None = None) -> str:
+        """A made-up word: half the time glued from vocabulary pieces (when given), else syllables."""
+        if self.pieces and self.rng.random() < 0.5:
+            return piece_word(self.rng, self.pieces)
+        return pseudo_word(self.rng, syllables)
 
     def city(self) -> str:
         if self.held_out:
             return self.rng.choice(HELD_OUT_CITIES)
         if self.rng.random() < 0.45:
-            word = pseudo_word(self.rng)
+            word = self.made_up()
             return word[0].upper() + word[1:]
         return self.rng.choice(TRAIN_CITIES)
 
@@ -114,14 +135,14 @@ class Pools:
         if self.held_out:
             return self.rng.choice(HELD_OUT_WORDS)
         if self.rng.random() < 0.5:
-            return pseudo_word(self.rng)
+            return self.made_up()
         return self.rng.choice(TRAIN_WORDS)
 
     def user(self) -> str:
         if self.held_out:
             return self.rng.choice(HELD_OUT_USERS)
         if self.rng.random() < 0.4:
-            return pseudo_word(self.rng, 2)
+            return self.made_up(2)
         return self.rng.choice(TRAIN_USERS)
 
     def number(self) -> int:
