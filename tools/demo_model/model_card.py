@@ -18,7 +18,7 @@ def write_model_card(folder: Path, summary: dict) -> None:
         "params": f"{summary['parameters']:,}",
         "hidden": a["hidden"], "layers": a["layers"], "heads": a["heads"], "kv_heads": a["kv_heads"],
         "head_dim": a["head_dim"], "ffn": a["ffn"], "vocab": a["vocab"], "seed": a["seed"], "copy_examples": f"{a['copy_examples']:,}",
-        "examples": f"{a['examples']:,}", "epochs": a["epochs"], "lr": a["lr"],
+        "examples": f"{a['examples']:,}", "epochs": a["epochs"], "lr": a["lr"], "decision_weight": a["decision_weight"],
         "train_minutes": f"{summary['train_seconds'] / 60:.1f}", "threads": a["threads"], "batch_tokens": a["batch_tokens"],
         "torch": summary["torch"],
         "eval_tool_calls": pct("tool_calls"), "eval_followups": pct("followups"), "eval_plain": pct("plain"),
