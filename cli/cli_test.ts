@@ -17,7 +17,7 @@ Deno.test("cortex CLI against a real gateway and neuron started by `cortex up`",
       const out = up.task.stdout();
       assert.match(
         out,
-        /neuron listening on http:\/\/127\.0\.0\.1:\d+ \(model (tiny-qwen3-f32|cortex-demo): /,
+        /neuron listening on http:\/\/127\.0\.0\.1:\d+ \(model cortex-demo: /,
       );
       assert.match(
         out,
@@ -90,6 +90,21 @@ Deno.test("cortex CLI against a real gateway and neuron started by `cortex up`",
         assert.equal(stdout, `${expected}\n`, "stdout carries only the reply (no prompt, no notes)");
       },
     );
+
+    await t.step("the default model, cortex-demo, greets back when greeted (greedy)", async () => {
+      const response = await fetch(`${up.url}/v1/chat/completions`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({
+          model: up.model,
+          messages: [{ role: "user", content: "Hello" }],
+          temperature: 0,
+        }),
+      });
+      const choice = (await response.json()).choices[0];
+      assert.equal(choice.finish_reason, "stop");
+      assert.match(choice.message.content, /^(Hello|Hi)!/);
+    });
 
     await t.step(
       "chat: /reset forgets the conversation (the same first turn gives the same reply)",
