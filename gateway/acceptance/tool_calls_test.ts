@@ -124,11 +124,12 @@ Deno.test({
       await t.step(
         "anthropic messages: tool_use, streamed the same, then an answer from tool_result",
         async () => {
+          // No temperature: this SDK's types no longer carry it. The neuron then takes the model's
+          // generation_config.json, which asks for greedy decoding (do_sample: false).
           const messages: Anthropic.MessageParam[] = [{ role: "user", content: "Run `ls -la /srv/data`" }];
           const called = await anthropic.messages.create({
             model,
             max_tokens: 64,
-            temperature: 0,
             tools: [BASH],
             messages,
           });
@@ -141,7 +142,6 @@ Deno.test({
           const streamed = await anthropic.messages.stream({
             model,
             max_tokens: 64,
-            temperature: 0,
             tools: [BASH],
             messages,
           })
