@@ -24,7 +24,7 @@ import {
   _supervise,
 } from "./_services.ts";
 
-/** The model `cortex up` serves by default: the demo model once trained, else the tiny Qwen3 fixture. */
+/** The model `cortex up` serves by default: the demo model, or the tiny Qwen3 fixture if its folder is missing. */
 export function defaultUpModel(): string | null {
   if (Deno.build.standalone) return null;
   const demo = `${REPO_ROOT}/neuron/models/cortex-demo`;
