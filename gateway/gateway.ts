@@ -5,7 +5,7 @@
  *
  * @module
  */
-import type { CortexConfig, ModelsConfig } from "@cortex/core/config";
+import type { CortexConfig, ModelsConfig, NeuronEntry } from "@cortex/core/config";
 import { createApp } from "./app.ts";
 import { KeyRing } from "./auth/keys.ts";
 import type { GatewayContext } from "./context.ts";
@@ -39,15 +39,32 @@ export interface StartGatewayOptions {
   log?: boolean;
 }
 
+/**
+ * The bearer token for a `[[neurons]]` entry: `token`, or the value of the env var `token_env`
+ * names. That variable being unset or empty is an error (the gateway would otherwise be locked
+ * out of the neuron with nothing but 401s to show for it).
+ */
+export function neuronToken(neuron: NeuronEntry, index: number): string | null {
+  if (neuron.token_env === null) return neuron.token;
+  const token = Deno.env.get(neuron.token_env);
+  if (!token) {
+    throw new Error(
+      `cortex.toml: neurons[${index}].token_env: environment variable ${neuron.token_env} is unset or empty ` +
+        `(set it to the bearer token of neuron '${neuron.name}', or use token)`,
+    );
+  }
+  return token;
+}
+
 /** Builds the gateway's parts without listening (the fleet is not polled yet). */
 export function createGatewayContext(config: CortexConfig, models: ModelsConfig, log = true): GatewayContext {
-  const nodes = config.neurons.map((n) =>
+  const nodes = config.neurons.map((n, i) =>
     new NodeState(
       n.name,
       new NeuronClient({
         name: n.name,
         endpoint: n.endpoint,
-        token: n.token,
+        token: neuronToken(n, i),
         timeoutMs: config.poller.timeout_s * 1000,
       }),
     )

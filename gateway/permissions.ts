@@ -1,6 +1,7 @@
 /**
  * The Deno permissions a gateway needs, derived from its config: network for its two
- * listeners and each neuron endpoint, read for its two config files, and nothing else. The
+ * listeners and each neuron endpoint, read for its two config files, the env vars named by
+ * `[[neurons]] token_env`, and nothing else. The
  * CLI's `cortex serve` and the `gateway` task start the gateway under exactly these flags.
  *
  * @module
@@ -41,9 +42,11 @@ export function gatewayPermissionFlags(config: CortexConfig, files: GatewayFiles
     const port = url.port || (url.protocol === "https:" ? "443" : "80");
     net.add(`${url.hostname}:${port}`);
   }
+  const envNames = [...new Set(config.neurons.flatMap((n) => n.token_env ?? []))];
   return [
     `--allow-net=${[...net].join(",")}`,
     `--allow-read=${[files.configPath, files.modelsPath].join(",")}`,
+    ...(envNames.length > 0 ? [`--allow-env=${envNames.join(",")}`] : []),
     // Request signals abort only when the client goes away, not after every response.
     "--unstable-no-legacy-abort",
     "--no-prompt",

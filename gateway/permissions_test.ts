@@ -3,7 +3,7 @@ import { parseCortexConfig } from "@cortex/core/config";
 import { listenerUrl, parseListenAddress } from "./listen.ts";
 import { gatewayPermissionFlags } from "./permissions.ts";
 
-Deno.test("permission flags name exactly the listeners, the neurons and the two config files", () => {
+Deno.test("permission flags name exactly the listeners, the neurons, the two config files and token_env", () => {
   const config = parseCortexConfig(
     [
       "[gateway]",
@@ -15,6 +15,7 @@ Deno.test("permission flags name exactly the listeners, the neurons and the two 
       "[[neurons]]",
       'name = "b"',
       'endpoint = "https://gpu.example"',
+      'token_env = "CORTEX_NEURON_B_TOKEN"',
     ].join("\n"),
   );
   const flags = gatewayPermissionFlags(config, {
@@ -24,6 +25,7 @@ Deno.test("permission flags name exactly the listeners, the neurons and the two 
   assert.deepEqual(flags, [
     "--allow-net=0.0.0.0:8080,127.0.0.1,10.0.0.5:13131,gpu.example:443",
     "--allow-read=/etc/cortex/cortex.toml,/etc/cortex/models.toml",
+    "--allow-env=CORTEX_NEURON_B_TOKEN",
     "--unstable-no-legacy-abort",
     "--no-prompt",
   ]);

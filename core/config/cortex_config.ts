@@ -72,6 +72,8 @@ export interface NeuronEntry {
   endpoint: string;
   /** Bearer token the neuron requires, if any. */
   token: string | null;
+  /** Env var holding that token instead of `token` (the gateway may read only this name). */
+  token_env: string | null;
 }
 
 /** The whole `cortex.toml`. */
@@ -126,8 +128,18 @@ export const CortexConfigSchema: Schema<CortexConfig> = z.strictObject({
     name: z.string().min(1),
     endpoint: _httpUrl,
     token: z.string().nullish().transform((t) => t ?? null),
+    token_env: z.string().min(1).nullish().transform((t) => t ?? null),
   })).default([]),
 }).superRefine((config, ctx) => {
+  config.neurons.forEach((neuron, i) => {
+    if (neuron.token !== null && neuron.token_env !== null) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["neurons", i, "token_env"],
+        message: "expected `token` or `token_env`, got both",
+      });
+    }
+  });
   _checkUnique(config.neurons.map((n) => n.name), ["neurons"], "name", ctx);
   _checkUnique(config.gateway.keys.map((k) => k.name), ["gateway", "keys"], "name", ctx);
   _checkUnique(config.gateway.keys.map((k) => k.key), ["gateway", "keys"], "key", ctx, true);

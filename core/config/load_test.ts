@@ -19,7 +19,12 @@ Deno.test("the example cortex.toml, models.example.toml and neuron.example.toml 
   assert.equal(cortex.gateway.listen, "0.0.0.0:31313");
   assert.equal(cortex.gateway.metrics_listen, "0.0.0.0:31314");
   assert.equal(cortex.eviction.strategy, "lru");
-  assert.deepEqual(cortex.neurons, [{ name: "local", endpoint: "http://127.0.0.1:13131", token: null }]);
+  assert.deepEqual(cortex.neurons, [{
+    name: "local",
+    endpoint: "http://127.0.0.1:13131",
+    token: null,
+    token_env: null,
+  }]);
   assert.ok(cortex.models_config.endsWith("/models.example.toml"));
   const models = await loadModelsConfig(cortex.models_config);
   assert.ok(models.models.length >= 4);
@@ -163,6 +168,12 @@ const badConfigs: { name: string; parse: (text: string) => unknown; text: string
     parse: parseCortexConfig,
     text: '[[neurons]]\nname = "a"\n',
     message: "cortex.toml: neurons[0].endpoint: expected string, got nothing",
+  },
+  {
+    name: "neuron with both token and token_env",
+    parse: parseCortexConfig,
+    text: '[[neurons]]\nname = "a"\nendpoint = "http://a:1"\ntoken = "t"\ntoken_env = "A_TOKEN"\n',
+    message: "cortex.toml: neurons[0].token_env: expected `token` or `token_env`, got both",
   },
   {
     name: "duplicate neuron names",

@@ -20,7 +20,7 @@ import { gatewayCommand } from "../launch.ts";
 /** What to put in the temporary `cortex.toml` / `models.toml`. */
 export interface SpawnGatewayOptions {
   /** `[[neurons]]`. */
-  neurons: { name: string; endpoint: string; token?: string }[];
+  neurons: { name: string; endpoint: string; token?: string; token_env?: string }[];
   /** `[[models]]` profiles (keys as in `models.toml`). */
   models?: Record<string, unknown>[];
   /** `[aliases]`. */
@@ -33,6 +33,8 @@ export interface SpawnGatewayOptions {
   poller?: Record<string, unknown>;
   /** `[cold_load]`. */
   coldLoad?: Record<string, unknown>;
+  /** Extra environment for the process (readable only under names `token_env` lists). */
+  env?: Record<string, string>;
 }
 
 /** A running gateway process. */
@@ -85,8 +87,13 @@ export async function spawnGateway(options: SpawnGatewayOptions): Promise<Spawne
     stringify({ models: options.models ?? [], aliases: options.aliases ?? {} }),
   );
   const args = await gatewayCommand(configPath);
-  const process = new Deno.Command(Deno.execPath(), { args, stdout: "piped", stderr: "piped", stdin: "null" })
-    .spawn();
+  const process = new Deno.Command(Deno.execPath(), {
+    args,
+    env: options.env,
+    stdout: "piped",
+    stderr: "piped",
+    stdin: "null",
+  }).spawn();
   let stderr = "";
   const decoder = new TextDecoder();
   const stderrDone = process.stderr.pipeTo(
