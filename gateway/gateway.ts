@@ -44,7 +44,7 @@ export interface StartGatewayOptions {
  * names. That variable being unset or empty is an error (the gateway would otherwise be locked
  * out of the neuron with nothing but 401s to show for it).
  */
-export function neuronToken(neuron: NeuronEntry, index: number): string | null {
+function _neuronToken(neuron: NeuronEntry, index: number): string | null {
   if (neuron.token_env === null) return neuron.token;
   const token = Deno.env.get(neuron.token_env);
   if (!token) {
@@ -64,7 +64,7 @@ export function createGatewayContext(config: CortexConfig, models: ModelsConfig,
       new NeuronClient({
         name: n.name,
         endpoint: n.endpoint,
-        token: neuronToken(n, i),
+        token: _neuronToken(n, i),
         timeoutMs: config.poller.timeout_s * 1000,
       }),
     )
