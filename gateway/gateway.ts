@@ -56,7 +56,11 @@ function _neuronToken(neuron: NeuronEntry, index: number): string | null {
   return token;
 }
 
-/** Builds the gateway's parts without listening (the fleet is not polled yet). */
+/**
+ * Builds the gateway's parts without listening (the fleet is not polled yet).
+ *
+ * @throws {Error} when a `[[neurons]] token_env` names an unset or empty variable.
+ */
 export function createGatewayContext(config: CortexConfig, models: ModelsConfig, log = true): GatewayContext {
   const nodes = config.neurons.map((n, i) =>
     new NodeState(
