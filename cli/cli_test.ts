@@ -1,12 +1,23 @@
-// End-to-end: `cortex up` (the `serve` task) starts a real neuron serving the tiny Qwen3
-// model and a real gateway; every command then runs as its own `deno task -q cortex …`
+// End-to-end: `cortex up` (the `serve` task) starts a real neuron serving cortex-demo and a
+// real gateway; every command then runs as its own `deno task -q cortex …`
 // subprocess against it, with the permissions the tasks grant.
 import assert from "node:assert/strict";
 import { spawnGateway } from "../gateway/testing/spawn_gateway.ts";
-import { closedPort, isListening, runCortex, startUp } from "./_test_helpers.ts";
+import { postForJson } from "../neuron/testing/http.ts";
+import { closedPort, isListening, runCortex, startUp, type UpStack } from "./_test_helpers.ts";
 
 // deno-lint-ignore no-explicit-any
 type Json = any;
+
+/** The first choice of a chat completion for "Hello" from the stack's model, asked directly. */
+async function greet(up: UpStack, sampling: Record<string, unknown>): Promise<Json> {
+  const { body } = await postForJson<Json>(`${up.url}/v1/chat/completions`, {
+    model: up.model,
+    messages: [{ role: "user", content: "Hello" }],
+    ...sampling,
+  });
+  return body.choices[0];
+}
 
 Deno.test("cortex CLI against a real gateway and neuron started by `cortex up`", async (t) => {
   const up = await startUp();
@@ -71,16 +82,7 @@ Deno.test("cortex CLI against a real gateway and neuron started by `cortex up`",
       "chat through stdin prints the model's reply, the same one a direct request gets",
       async () => {
         const sampling = { max_tokens: 24, temperature: 1.5, seed: 7 };
-        const direct = await fetch(`${up.url}/v1/chat/completions`, {
-          method: "POST",
-          headers: { "content-type": "application/json" },
-          body: JSON.stringify({
-            model: up.model,
-            messages: [{ role: "user", content: "Hello" }],
-            ...sampling,
-          }),
-        });
-        const expected: string = (await direct.json()).choices[0].message.content.trim();
+        const expected: string = (await greet(up, sampling)).message.content.trim();
         assert.ok(expected.length > 0, "the seeded reply has visible text");
         const flags = ["--max-tokens", "24", "--temperature", "1.5", "--seed", "7"];
         const { code, stdout, stderr } = await runCortex(["chat", up.model, ...flags, ...gw], {
@@ -92,16 +94,7 @@ Deno.test("cortex CLI against a real gateway and neuron started by `cortex up`",
     );
 
     await t.step("the default model, cortex-demo, greets back when greeted (greedy)", async () => {
-      const response = await fetch(`${up.url}/v1/chat/completions`, {
-        method: "POST",
-        headers: { "content-type": "application/json" },
-        body: JSON.stringify({
-          model: up.model,
-          messages: [{ role: "user", content: "Hello" }],
-          temperature: 0,
-        }),
-      });
-      const choice = (await response.json()).choices[0];
+      const choice = await greet(up, { temperature: 0 });
       assert.equal(choice.finish_reason, "stop");
       assert.match(choice.message.content, /^(Hello|Hi)!/);
     });

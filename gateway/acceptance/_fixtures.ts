@@ -1,4 +1,4 @@
-// Shared pieces of the gateway acceptance tests: the tiny model folders, the demo model, a Prometheus text
+// Shared pieces of the gateway acceptance tests: the tiny model folders, a Prometheus text
 // reader, and small HTTP helpers. Real neuron and gateway processes only.
 import { TINY_QWEN3 } from "../../neuron/testing/spawn_neuron.ts";
 
@@ -11,18 +11,6 @@ export const TINY = {
   bf16: `${_models}tiny-qwen3-bf16`,
   bf16u: `${_models}tiny-qwen3-bf16-untied`,
 } as const;
-
-/** The project's own trained demo model, `cortex-demo` (it really calls tools). */
-export const DEMO_MODEL: string = `${_models.replace(/testdata\/models\/$/, "")}models/cortex-demo`;
-
-/** Whether the demo model folder is there. */
-export function haveDemoModel(): boolean {
-  try {
-    return Deno.statSync(`${DEMO_MODEL}/config.json`).isFile;
-  } catch {
-    return false;
-  }
-}
 
 /** Whether the native plugin is built (the neuron cannot run without it). */
 export function havePlugin(): boolean {

@@ -5,9 +5,9 @@
 import assert from "node:assert/strict";
 import Anthropic from "@anthropic-ai/sdk";
 import OpenAI from "openai";
-import { spawnNeuron } from "../../neuron/testing/spawn_neuron.ts";
+import { DEMO_MODEL, haveDemoModel, spawnNeuron } from "../../neuron/testing/spawn_neuron.ts";
 import { spawnGateway } from "../testing/spawn_gateway.ts";
-import { DEMO_MODEL, haveDemoModel, havePlugin } from "./_fixtures.ts";
+import { havePlugin } from "./_fixtures.ts";
 
 const WEATHER: OpenAI.ChatCompletionTool = {
   type: "function",

@@ -23,6 +23,8 @@ const _repoRoot = new URL("../../", import.meta.url).pathname.replace(/\/$/, "")
 export const TINY_QWEN3: string = `${_repoRoot}/neuron/testdata/models/tiny-qwen3-f32`;
 /** stories260K (a real tiny Llama base model), outside the repository; may be absent. */
 export const STORIES_260K: string = `${_repoRoot}/../shared/fixtures/stories260K/hf`;
+/** cortex-demo, the project's own trained chat model that really calls tools (`tools/demo_model/`). */
+export const DEMO_MODEL: string = `${_repoRoot}/neuron/models/cortex-demo`;
 /** The native plugin the neuron loads. */
 export const PLUGIN_PATH: string = `${_repoRoot}/cuda_plugin/build/libcortex_plugin.so`;
 
@@ -30,6 +32,15 @@ export const PLUGIN_PATH: string = `${_repoRoot}/cuda_plugin/build/libcortex_plu
 export function haveStories260K(): boolean {
   try {
     return Deno.statSync(`${STORIES_260K}/model.safetensors`).isFile;
+  } catch {
+    return false;
+  }
+}
+
+/** Whether the cortex-demo folder is present (tests that need it skip with a message when not). */
+export function haveDemoModel(): boolean {
+  try {
+    return Deno.statSync(`${DEMO_MODEL}/config.json`).isFile;
   } catch {
     return false;
   }
