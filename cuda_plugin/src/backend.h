@@ -14,7 +14,8 @@
 
 namespace cx {
 
-/** A 2-D row-major weight [rows, cols] in device memory (a vector has rows == 1). */
+/** A 2-D row-major weight [rows, cols] in device memory (a vector has rows == 1). A block-quantized
+ * weight (quant.h) holds cols / dtype_block_elements blocks per row. */
 struct Tensor {
   const void* data = nullptr;
   DType dtype = DType::F32;
@@ -23,7 +24,7 @@ struct Tensor {
   bool owned = false;  // the backend allocated it (vs. an alias of the mmapped file)
   bool packed = false;  // CPU backend: row groups interleaved for streaming (cpu_simd.h, packed_index)
 
-  size_t bytes() const { return static_cast<size_t>(rows * cols) * dtype_size(dtype); }
+  size_t bytes() const { return static_cast<size_t>(rows) * dtype_row_bytes(dtype, cols); }
   bool empty() const { return data == nullptr; }
 };
 

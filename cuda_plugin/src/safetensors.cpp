@@ -30,8 +30,45 @@ const char* dtype_name(DType dtype) {
     case DType::F32: return "f32";
     case DType::F16: return "f16";
     case DType::BF16: return "bf16";
+    case DType::Q8_0: return "q8_0";
+    case DType::Q4_0: return "q4_0";
+    case DType::Q4_K: return "q4_k";
+    case DType::Q5_K: return "q5_k";
+    case DType::Q6_K: return "q6_k";
     default: return "other";
   }
+}
+
+bool dtype_is_quantized(DType dtype) { return dtype_block_elements(dtype) > 1; }
+
+int64_t dtype_block_elements(DType dtype) {
+  switch (dtype) {
+    case DType::F32:
+    case DType::F16:
+    case DType::BF16: return 1;
+    case DType::Q8_0:
+    case DType::Q4_0: return 32;
+    case DType::Q4_K:
+    case DType::Q5_K:
+    case DType::Q6_K: return 256;
+    default: return 0;
+  }
+}
+
+size_t dtype_block_bytes(DType dtype) {
+  switch (dtype) {
+    case DType::Q8_0: return 34;
+    case DType::Q4_0: return 18;
+    case DType::Q4_K: return 144;
+    case DType::Q5_K: return 176;
+    case DType::Q6_K: return 210;
+    default: return dtype_size(dtype);
+  }
+}
+
+size_t dtype_row_bytes(DType dtype, int64_t cols) {
+  const int64_t block = dtype_block_elements(dtype);
+  return block == 0 ? 0 : static_cast<size_t>(cols / block) * dtype_block_bytes(dtype);
 }
 
 MappedFile::MappedFile(const std::string& path) : path_(path) {

@@ -11,13 +11,22 @@
 
 namespace cx {
 
-/** Element types the engine computes with. `Other` tensors may exist in a file but cannot be used. */
-enum class DType { F32 = 0, F16 = 1, BF16 = 2, Other = 3 };
+/** Weight types the engine computes with: plain element types, then the block-quantized GGUF types
+ * of quant.h. `Other` tensors may exist in a file but cannot be used. */
+enum class DType { F32 = 0, F16 = 1, BF16 = 2, Other = 3, Q8_0 = 4, Q4_0 = 5, Q4_K = 6, Q5_K = 7, Q6_K = 8 };
 
-/** Bytes per element (0 for Other). */
+/** Bytes per element of a plain type (0 for Other and for the block-quantized types). */
 size_t dtype_size(DType dtype);
-/** "f32", "f16", "bf16" or "other". */
+/** "f32", "f16", "bf16", "q8_0", "q4_0", "q4_k", "q5_k", "q6_k" or "other". */
 const char* dtype_name(DType dtype);
+/** True for the block-quantized types (Q8_0 ... Q6_K). */
+bool dtype_is_quantized(DType dtype);
+/** Elements per block: 1 for plain types, 32 for Q8_0/Q4_0, 256 for the K types (0 for Other). */
+int64_t dtype_block_elements(DType dtype);
+/** Bytes per block (dtype_size for plain types; 0 for Other). */
+size_t dtype_block_bytes(DType dtype);
+/** Bytes of a row of `cols` elements; `cols` must be a multiple of dtype_block_elements. */
+size_t dtype_row_bytes(DType dtype, int64_t cols);
 
 /** A read-only file mapping, unmapped on destruction. */
 class MappedFile {
