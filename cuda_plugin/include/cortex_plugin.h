@@ -75,6 +75,12 @@ typedef enum cx_status {
 #define CX_STEP_SAMPLE 1       /* sample the next token natively with the entry's parameters */
 #define CX_STEP_LOGITS 2       /* return the last position's logits */
 #define CX_STEP_ALL_LOGITS 4   /* return the logits of every position of the entry */
+#define CX_STEP_LOGPROBS 8     /* (cx_submit_step_ex, with CX_STEP_SAMPLE) return log-probabilities, see there */
+
+/** Most alternatives CX_STEP_LOGPROBS may return per entry (OpenAI's limit). */
+#define CX_MAX_TOP_LOGPROBS 20
+/** Bounds of a logit bias value (OpenAI's). */
+#define CX_LOGIT_BIAS_MAX 100
 
 /* Sampling parameters: 8 doubles per entry, in this order. temperature <= 0 means greedy. */
 #define CX_SAMPLING_FIELDS 8   /* temperature, top_k, top_p, min_p, seed, presence, frequency, repetition */
@@ -141,6 +147,22 @@ CX_API int32_t cx_submit_free_sequence(int32_t runtime, int32_t model, int32_t s
 CX_API int32_t cx_submit_step(int32_t runtime, int32_t model, int32_t n_entries, const int32_t* sequences,
                               const int32_t* token_counts, const int32_t* tokens, const int32_t* flags,
                               const double* sampling, int32_t* out_job, char* err, int32_t err_cap);
+/** cx_submit_step plus, per entry, a logit bias and log-probabilities.
+ * Logit bias: entry i adds `bias_values[j]` (finite, in [-CX_LOGIT_BIAS_MAX, CX_LOGIT_BIAS_MAX]) to the
+ * logit of `bias_tokens[j]` for its `bias_counts[i]` pairs (taken in order; a token listed twice gets
+ * both) before sampling — greedy included. `bias_counts` may be null: no bias anywhere.
+ * Log-probabilities (flag CX_STEP_LOGPROBS, which needs CX_STEP_SAMPLE): the log-softmax of the
+ * last position's logits after the bias and before penalties, temperature and truncation — the
+ * model's own distribution as the request shaped it — for the sampled token and for the
+ * `top_logprobs[i]` (0..CX_MAX_TOP_LOGPROBS; may be null: 0) most likely tokens, in descending order,
+ * ties by lower id. Results: ints and floats as cx_submit_step, then for each CX_STEP_LOGPROBS
+ * entry in order its top_logprobs[i] token ids (ints) and 1 + top_logprobs[i] floats: the sampled
+ * token's log-probability, then the top tokens'. Logits returned by CX_STEP_LOGITS stay unbiased. */
+CX_API int32_t cx_submit_step_ex(int32_t runtime, int32_t model, int32_t n_entries, const int32_t* sequences,
+                                 const int32_t* token_counts, const int32_t* tokens, const int32_t* flags,
+                                 const double* sampling, const int32_t* top_logprobs, const int32_t* bias_counts,
+                                 const int32_t* bias_tokens, const float* bias_values, int32_t* out_job,
+                                 char* err, int32_t err_cap);
 /** Ask the device worker for fresh memory figures. Result ints: [total bytes, free bytes]. */
 CX_API int32_t cx_submit_memory_query(int32_t runtime, int32_t device, int32_t* out_job, char* err,
                                       int32_t err_cap);

@@ -249,6 +249,15 @@ CX_API int32_t cx_submit_free_sequence(int32_t runtime, int32_t model, int32_t s
 CX_API int32_t cx_submit_step(int32_t runtime, int32_t model, int32_t n_entries, const int32_t* sequences,
                               const int32_t* token_counts, const int32_t* tokens, const int32_t* flags,
                               const double* sampling, int32_t* out_job, char* err, int32_t err_cap) {
+  return cx_submit_step_ex(runtime, model, n_entries, sequences, token_counts, tokens, flags, sampling, nullptr,
+      nullptr, nullptr, nullptr, out_job, err, err_cap);
+}
+
+CX_API int32_t cx_submit_step_ex(int32_t runtime, int32_t model, int32_t n_entries, const int32_t* sequences,
+                                 const int32_t* token_counts, const int32_t* tokens, const int32_t* flags,
+                                 const double* sampling, const int32_t* top_logprobs, const int32_t* bias_counts,
+                                 const int32_t* bias_tokens, const float* bias_values, int32_t* out_job,
+                                 char* err, int32_t err_cap) {
   return guarded(err, err_cap, [&] {
     require_output(out_job, "out_job");
     if (n_entries < 1) throw Error(CX_ERR_INVALID_ARGUMENT, "a step needs at least one entry");
@@ -270,6 +279,24 @@ CX_API int32_t cx_submit_step(int32_t runtime, int32_t model, int32_t n_entries,
     }
     if (total > (int64_t{1} << 24)) throw Error(CX_ERR_INVALID_ARGUMENT, "a step may feed at most 16777216 tokens");
     request.tokens.assign(tokens, tokens + total);
+    if (top_logprobs != nullptr) request.top_logprobs.assign(top_logprobs, top_logprobs + n);
+    if (bias_counts != nullptr) {
+      int64_t pairs = 0;
+      for (size_t e = 0; e < n; e++) {
+        if (bias_counts[e] < 0) throw Error(CX_ERR_INVALID_ARGUMENT, "entry " + std::to_string(e)
+            + " has a negative logit bias count");
+        pairs += bias_counts[e];
+      }
+      if (pairs > (int64_t{1} << 24)) throw Error(CX_ERR_INVALID_ARGUMENT, "a step may carry at most 16777216 "
+          "logit bias pairs");
+      if (pairs > 0 && (bias_tokens == nullptr || bias_values == nullptr)) throw Error(CX_ERR_INVALID_ARGUMENT,
+          "logit bias arrays must not be null when bias counts are given");
+      request.bias_counts.assign(bias_counts, bias_counts + n);
+      if (pairs > 0) {
+        request.bias_tokens.assign(bias_tokens, bias_tokens + pairs);
+        request.bias_values.assign(bias_values, bias_values + pairs);
+      }
+    }
     auto rt = find_runtime(runtime);
     *out_job = submit_model_job(*rt, model, [&](int rank, const std::shared_ptr<TpOp>& op) {
       return op ? tp_step_job(model, request, rank, op) : step_job(model, request);

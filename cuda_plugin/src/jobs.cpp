@@ -83,7 +83,9 @@ JobFn step_job(int32_t model, StepRequest request) {
     StepOutput out = run_step(find_model(w, model), request, w.sampler, w.cancel);
     result.ints = std::move(out.tokens);
     result.ints.insert(result.ints.end(), out.positions.begin(), out.positions.end());
+    result.ints.insert(result.ints.end(), out.top_ids.begin(), out.top_ids.end());
     result.floats = std::move(out.logits);
+    result.floats.insert(result.floats.end(), out.logprobs.begin(), out.logprobs.end());
   };
 }
 
@@ -165,7 +167,9 @@ JobFn tp_step_job(int32_t model, StepRequest request, int rank, std::shared_ptr<
     if (rank != 0) return;  // every rank computed the same logits and samples; rank 0 reports them
     result.ints = std::move(out.tokens);
     result.ints.insert(result.ints.end(), out.positions.begin(), out.positions.end());
+    result.ints.insert(result.ints.end(), out.top_ids.begin(), out.top_ids.end());
     result.floats = std::move(out.logits);
+    result.floats.insert(result.floats.end(), out.logprobs.begin(), out.logprobs.end());
   };
 }
 

@@ -139,4 +139,23 @@ int32_t sample_token(const float* raw, int vocab, const SamplingParams& p, Sampl
   return s.order[keep - 1];
 }
 
+void log_probabilities(const float* logits, int vocab, int32_t sampled, int top, SamplerScratch& s,
+                       std::vector<int64_t>& top_ids, std::vector<float>& values) {
+  const double max_logit = logits[argmax(logits, vocab)];
+  double total = 0;
+  for (int i = 0; i < vocab; i++) total += std::exp(static_cast<double>(logits[i]) - max_logit);
+  const double log_total = max_logit + std::log(total);
+  auto log_prob = [&](int32_t token) { return static_cast<float>(static_cast<double>(logits[token]) - log_total); };
+  values.push_back(log_prob(sampled));
+  if (top <= 0) return;
+  top = std::min(top, vocab);
+  s.order.resize(static_cast<size_t>(vocab));
+  for (int i = 0; i < vocab; i++) s.order[i] = i;
+  std::partial_sort(s.order.begin(), s.order.begin() + top, s.order.end(), [&](int32_t a, int32_t b) {
+    return logits[a] > logits[b] || (logits[a] == logits[b] && a < b);
+  });
+  for (int i = 0; i < top; i++) top_ids.push_back(s.order[i]);
+  for (int i = 0; i < top; i++) values.push_back(log_prob(s.order[i]));
+}
+
 }  // namespace cx

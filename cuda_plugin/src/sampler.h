@@ -43,6 +43,7 @@ struct SamplerState {
 
 /** Scratch buffers reused across calls (one per device worker). */
 struct SamplerScratch {
+  std::vector<float> biased;  // a row with the entry's logit bias applied
   std::vector<float> logits;
   std::vector<int32_t> order;
   std::vector<double> probs;
@@ -51,5 +52,10 @@ struct SamplerScratch {
 /** Samples one token from `logits` (vocab floats; not modified). */
 int32_t sample_token(const float* logits, int vocab, const SamplingParams& params, SamplerState& state,
                      SamplerScratch& scratch);
+
+/** Log-softmax of `logits` (computed in double) at `sampled` and at the `top` most likely tokens
+ * (descending, ties by lower id): appends the top ids to `top_ids` and 1 + top values to `values`. */
+void log_probabilities(const float* logits, int vocab, int32_t sampled, int top, SamplerScratch& scratch,
+                       std::vector<int64_t>& top_ids, std::vector<float>& values);
 
 }  // namespace cx

@@ -1,7 +1,9 @@
 // step.cpp — the step protocol on top of forward(). All validation happens before the forward
-// pass, so an invalid entry fails the step without touching any sequence.
+// pass, so an invalid entry fails the step without touching any sequence. A sampled entry's
+// logit bias is added to a copy of its row; sampling and log-probabilities read that copy.
 #include "step.h"
 
+#include <cmath>
 #include <set>
 #include <string>
 
@@ -9,6 +11,58 @@
 #include "error.h"
 
 namespace cx {
+namespace {
+
+// Where each entry's logit-bias pairs start in bias_tokens / bias_values.
+std::vector<size_t> bias_starts(const StepRequest& request) {
+  const size_t entries = request.sequences.size();
+  std::vector<size_t> starts(entries, 0);
+  size_t at = 0;
+  for (size_t e = 0; e < entries && !request.bias_counts.empty(); e++) {
+    starts[e] = at;
+    at += static_cast<size_t>(request.bias_counts[e]);
+  }
+  return starts;
+}
+
+void validate_logprobs_and_bias(const StepRequest& request, size_t e, size_t bias_start, int vocab) {
+  const std::string where = "entry " + std::to_string(e) + ": ";
+  const int32_t flags = request.flags[e];
+  if (flags & CX_STEP_LOGPROBS) {
+    if (!(flags & CX_STEP_SAMPLE)) throw Error(CX_ERR_INVALID_ARGUMENT, where
+        + "log-probabilities are computed for the sampled token; CX_STEP_LOGPROBS needs CX_STEP_SAMPLE");
+    const int32_t top = request.top_logprobs.empty() ? 0 : request.top_logprobs[e];
+    if (top < 0 || top > CX_MAX_TOP_LOGPROBS || top > vocab) throw Error(CX_ERR_INVALID_ARGUMENT, where
+        + "top log-probabilities must be in [0, " + std::to_string(CX_MAX_TOP_LOGPROBS) + "], got "
+        + std::to_string(top));
+  }
+  const int32_t pairs = request.bias_counts.empty() ? 0 : request.bias_counts[e];
+  for (int32_t j = 0; j < pairs; j++) {
+    const int32_t token = request.bias_tokens[bias_start + static_cast<size_t>(j)];
+    const float value = request.bias_values[bias_start + static_cast<size_t>(j)];
+    if (token < 0 || token >= vocab) throw Error(CX_ERR_INVALID_ARGUMENT, where + "logit bias token id "
+        + std::to_string(token) + " is outside the vocabulary [0, " + std::to_string(vocab) + ")");
+    if (!std::isfinite(value) || value < -CX_LOGIT_BIAS_MAX || value > CX_LOGIT_BIAS_MAX) {
+      throw Error(CX_ERR_INVALID_ARGUMENT, where + "logit bias of token " + std::to_string(token)
+          + " must be a number in [-100, 100], got " + std::to_string(value));
+    }
+  }
+}
+
+// The row sampling and log-probabilities see: the model's logits plus the entry's bias.
+const float* with_bias(const float* logits, int vocab, const StepRequest& request, size_t e, size_t bias_start,
+    SamplerScratch& scratch) {
+  const int32_t pairs = request.bias_counts.empty() ? 0 : request.bias_counts[e];
+  if (pairs == 0) return logits;
+  scratch.biased.assign(logits, logits + vocab);
+  for (int32_t j = 0; j < pairs; j++) {
+    const size_t at = bias_start + static_cast<size_t>(j);
+    scratch.biased[static_cast<size_t>(request.bias_tokens[at])] += request.bias_values[at];
+  }
+  return scratch.biased.data();
+}
+
+}  // namespace
 
 void open_sequence(Model& model, int32_t handle, int32_t model_handle) {
   for (int slot = 0; slot < model.max_sequences; slot++) {
@@ -40,6 +94,7 @@ StepOutput run_step(Model& model, const StepRequest& request, SamplerScratch& sc
   std::vector<SamplingParams> params(entries);
   std::set<int32_t> seen_handles;
   size_t offset = 0;
+  const std::vector<size_t> bias_offsets = bias_starts(request);
 
   // 1. Validate everything first.
   for (size_t e = 0; e < entries; e++) {
@@ -68,6 +123,7 @@ StepOutput run_step(Model& model, const StepRequest& request, SamplerScratch& sc
     }
     if (request.flags[e] & CX_STEP_SAMPLE) params[e] = parse_sampling(&request.sampling[e * CX_SAMPLING_FIELDS],
         static_cast<int>(e));
+    validate_logprobs_and_bias(request, e, bias_offsets[e], c.vocab_size);
     offset += static_cast<size_t>(count);
   }
 
@@ -112,9 +168,12 @@ StepOutput run_step(Model& model, const StepRequest& request, SamplerScratch& sc
     const float* last = first + (own_rows == 0 ? 0 : own_rows - 1) * static_cast<size_t>(c.vocab_size);
     int64_t token = -1;
     if (flags & CX_STEP_SAMPLE) {
-      const int32_t sampled = sample_token(last, c.vocab_size, params[e], sequence.sampler, scratch);
+      const float* row = with_bias(last, c.vocab_size, request, e, bias_offsets[e], scratch);
+      const int32_t sampled = sample_token(row, c.vocab_size, params[e], sequence.sampler, scratch);
       sequence.sampler.produced(sampled);
       token = sampled;
+      if (flags & CX_STEP_LOGPROBS) log_probabilities(row, c.vocab_size, sampled, request.top_logprobs[e], scratch,
+          out.top_ids, out.logprobs);
     }
     out.tokens.push_back(token);
     out.positions.push_back(sequence.position);

@@ -19,6 +19,9 @@ export const CX = Object.freeze({
   STEP_SAMPLE: 1,
   STEP_LOGITS: 2,
   STEP_ALL_LOGITS: 4,
+  STEP_LOGPROBS: 8,
+  MAX_TOP_LOGPROBS: 20,
+  LOGIT_BIAS_MAX: 100,
 });
 
 const SYMBOLS = {
@@ -48,6 +51,26 @@ const SYMBOLS = {
       "i32",
       "i32",
       "i32",
+      "buffer",
+      "buffer",
+      "buffer",
+      "buffer",
+      "buffer",
+      "buffer",
+      "buffer",
+      "i32",
+    ],
+    result: "i32",
+  },
+  cx_submit_step_ex: {
+    parameters: [
+      "i32",
+      "i32",
+      "i32",
+      "buffer",
+      "buffer",
+      "buffer",
+      "buffer",
       "buffer",
       "buffer",
       "buffer",

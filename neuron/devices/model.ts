@@ -132,7 +132,10 @@ export class Model {
     const counts = new Int32Array(n);
     const flags = new Int32Array(n);
     const sampling = new Float64Array(n * CX.SAMPLING_FIELDS);
+    const topLogprobs = new Int32Array(n);
+    const biasCounts = new Int32Array(n);
     let total = 0;
+    let biasPairs = 0;
     entries.forEach((entry, i) => {
       if (entry.sequence.model !== this) {
         throw new PluginError(
@@ -146,15 +149,32 @@ export class Model {
       if (entry.tokens.length === 0) {
         throw new PluginError("invalid_argument", `entry ${i}: needs at least one token`);
       }
+      if ((entry.logitBias?.size || entry.topLogprobs !== undefined) && !entry.sampling) {
+        throw new PluginError("invalid_argument", `entry ${i}: logitBias and topLogprobs need sampling`);
+      }
       sequences[i] = entry.sequence.id;
       counts[i] = entry.tokens.length;
       total += entry.tokens.length;
       flags[i] = (entry.sampling ? CX.STEP_SAMPLE : 0) | (entry.wantLogits ? CX.STEP_LOGITS : 0) |
-        (entry.allLogits ? CX.STEP_ALL_LOGITS : 0);
+        (entry.allLogits ? CX.STEP_ALL_LOGITS : 0) | (entry.topLogprobs !== undefined ? CX.STEP_LOGPROBS : 0);
       if (entry.sampling) sampling.set(samplingFields(entry.sampling, i), i * CX.SAMPLING_FIELDS);
+      if (entry.topLogprobs !== undefined) {
+        if (!Number.isInteger(entry.topLogprobs)) {
+          throw new PluginError(
+            "invalid_argument",
+            `entry ${i}: topLogprobs ${entry.topLogprobs} is not an integer`,
+          );
+        }
+        topLogprobs[i] = entry.topLogprobs;
+      }
+      biasCounts[i] = entry.logitBias?.size ?? 0;
+      biasPairs += biasCounts[i];
     });
     const tokens = new Int32Array(total);
+    const biasTokens = new Int32Array(biasPairs);
+    const biasValues = new Float32Array(biasPairs);
     let offset = 0;
+    let pair = 0;
     entries.forEach((entry, i) => {
       for (const token of entry.tokens) {
         if (!Number.isInteger(token)) {
@@ -162,20 +182,59 @@ export class Model {
         }
         tokens[offset++] = token;
       }
+      for (const [token, value] of entry.logitBias ?? []) {
+        if (!Number.isInteger(token)) {
+          throw new PluginError(
+            "invalid_argument",
+            `entry ${i}: logit bias token ${token} is not an integer`,
+          );
+        }
+        biasTokens[pair] = token;
+        biasValues[pair++] = value;
+      }
     });
     const { ints, floats } = await this.#submit((lib, runtime, job, err, cap) =>
-      lib.cx_submit_step(runtime, this.#handle, n, sequences, counts, tokens, flags, sampling, job, err, cap)
+      lib.cx_submit_step_ex(
+        runtime,
+        this.#handle,
+        n,
+        sequences,
+        counts,
+        tokens,
+        flags,
+        sampling,
+        topLogprobs,
+        biasCounts,
+        biasTokens,
+        biasValues,
+        job,
+        err,
+        cap,
+      )
     );
     const vocab = this.info.vocabSize;
     let at = 0;
-    return entries.map((entry, i) => {
+    const results = entries.map((entry, i): StepResult => {
       entry.sequence._advance(Number(ints[n + i]));
       const token = ints[i] < 0n ? null : Number(ints[i]);
       const rows = entry.allLogits ? entry.tokens.length : entry.wantLogits ? 1 : 0;
       const logits = rows > 0 ? floats.slice(at, at + rows * vocab) : null;
       at += rows * vocab;
-      return { token, logits };
+      return { token, logits, logprobs: null };
     });
+    // Log-probabilities follow: per asking entry, its top ids (ints) and 1 + top values (floats).
+    let idAt = 2 * n;
+    entries.forEach((entry, i) => {
+      if (entry.topLogprobs === undefined || results[i].token === null) return;
+      const top = [];
+      for (let k = 0; k < entry.topLogprobs; k++) {
+        top.push({ token: Number(ints[idAt + k]), logprob: floats[at + 1 + k] });
+      }
+      results[i].logprobs = { token: results[i].token!, logprob: floats[at], top };
+      idAt += entry.topLogprobs;
+      at += 1 + entry.topLogprobs;
+    });
+    return results;
   }
 
   /** Frees weights, KV cache and every sequence of the model. */

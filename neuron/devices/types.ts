@@ -115,6 +115,27 @@ export interface StepEntry {
   wantLogits?: boolean;
   /** When true, the logits of every fed position are returned (tokens.length × vocab, row-major). */
   allLogits?: boolean;
+  /** Token id → value in [-100, 100], added natively to the logits before sampling (greedy too);
+   * needs `sampling`. Returned `logits` stay unbiased. */
+  logitBias?: ReadonlyMap<number, number>;
+  /** When set (0..20): the sampled token's log-probability and this many most likely alternatives
+   * are returned (needs `sampling`). They are the log-softmax of the logits after `logitBias` and
+   * before penalties, temperature and truncation, computed natively. */
+  topLogprobs?: number;
+}
+
+/** A token and its log-probability. */
+export interface TokenLogprob {
+  /** Token id. */
+  token: number;
+  /** Natural-log probability. */
+  logprob: number;
+}
+
+/** The log-probabilities of one sampled token (`StepEntry.topLogprobs`). */
+export interface SampledLogprobs extends TokenLogprob {
+  /** The most likely tokens, most likely first (ties: lower id first). */
+  top: TokenLogprob[];
 }
 
 /** The outcome of one step entry. */
@@ -123,6 +144,8 @@ export interface StepResult {
   token: number | null;
   /** Last position's logits (`wantLogits`), every position's (`allLogits`), else null. */
   logits: Float32Array | null;
+  /** The sampled token's log-probabilities (`topLogprobs` set), else null. */
+  logprobs: SampledLogprobs | null;
 }
 
 /** Greedy decoding with no penalties. */
