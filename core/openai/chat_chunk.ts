@@ -5,6 +5,7 @@
  * @module
  */
 import { z } from "zod";
+import { type ChatLogprobs, ChatLogprobsSchema } from "./logprobs.ts";
 import { _zod } from "../_zod.ts";
 import type { Schema } from "../schema.ts";
 import {
@@ -55,8 +56,8 @@ export interface ChatChunkChoice {
   delta: ChatDelta;
   /** Set on the last content chunk of the choice. */
   finish_reason: ChatFinishReason | null;
-  /** Log-probabilities (unsupported). */
-  logprobs?: unknown;
+  /** Log-probabilities when asked (`logprobs: true`), else absent or null. */
+  logprobs?: ChatLogprobs | null;
   /** The stop string that ended generation, vLLM-style (extension; maps to Anthropic `stop_sequence`). */
   stop_reason?: string | number | null;
 }
@@ -108,7 +109,7 @@ export const ChatCompletionChunkSchema: Schema<ChatCompletionChunk> = z.looseObj
     index: z.number().int().min(0).default(0),
     delta: _zod(ChatDeltaSchema).default({}),
     finish_reason: _zod(ChatFinishReasonSchema).nullish().transform((r) => r ?? null),
-    logprobs: z.unknown().optional(),
+    logprobs: _zod(ChatLogprobsSchema).nullish(),
     stop_reason: z.union([z.string(), z.number()]).nullish(),
   })),
   usage: _zod(ChatUsageSchema).nullish(),

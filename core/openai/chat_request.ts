@@ -11,6 +11,7 @@ import type { Schema } from "../schema.ts";
 import { _optCount } from "../_open_union.ts";
 import { _SAMPLING_SHAPE, type SamplingFields } from "./_sampling_fields.ts";
 import { type ChatMessage, ChatMessageSchema } from "./chat_message.ts";
+import { MAX_TOP_LOGPROBS } from "./logprobs.ts";
 
 /** A JSON Schema object (kept as given). */
 export type JsonSchema = Record<string, unknown>;
@@ -91,7 +92,13 @@ export interface ChatCompletionRequest extends SamplingFields {
   metadata?: Record<string, string> | null;
   /** Extra chat-template variables, e.g. `{enable_thinking: false}` (extension). */
   chat_template_kwargs?: Record<string, unknown> | null;
-  /** Any other field. */
+  /** Return the log-probabilities of the generated tokens (`choices[].logprobs.content`). */
+  logprobs?: boolean | null;
+  /** With `logprobs: true`: how many most likely alternatives per token, 0..20. */
+  top_logprobs?: number | null;
+  /** Token id (as a decimal string) → bias in [-100, 100] added to its logit before sampling. */
+  logit_bias?: Record<string, unknown> | null;
+  /** Any other field (refused by `checkChatParameters` unless harmless). */
   [extra: string]: unknown;
 }
 
@@ -127,7 +134,8 @@ export const ChatResponseFormatSchema: Schema<ChatResponseFormat> = z.discrimina
   }),
 ]);
 
-/** Schema of a chat-completions request. Extra fields are kept; wrong types name the path. */
+/** Schema of a chat-completions request. Extra fields are kept (the neuron then refuses the ones
+ * it does not implement, `checkChatParameters`); wrong types name the path. */
 export const ChatCompletionRequestSchema: Schema<ChatCompletionRequest> = z.looseObject({
   model: z.string().min(1),
   messages: z.array(_zod(ChatMessageSchema)),
@@ -146,6 +154,9 @@ export const ChatCompletionRequestSchema: Schema<ChatCompletionRequest> = z.loos
   user: z.string().nullish(),
   metadata: z.record(z.string(), z.string()).nullish(),
   chat_template_kwargs: z.record(z.string(), z.unknown()).nullish(),
+  logprobs: z.boolean().nullish(),
+  top_logprobs: z.number().int().min(0).max(MAX_TOP_LOGPROBS).nullish(),
+  logit_bias: z.record(z.string(), z.unknown()).nullish(),
 });
 
 /** The effective output-token cap of a request: `max_completion_tokens`, else `max_tokens`, else null. */

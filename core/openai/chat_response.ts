@@ -4,6 +4,7 @@
  * @module
  */
 import { z } from "zod";
+import { type ChatLogprobs, ChatLogprobsSchema } from "./logprobs.ts";
 import { _zod } from "../_zod.ts";
 import type { Schema } from "../schema.ts";
 import { type ChatToolCall, ChatToolCallSchema } from "./chat_message.ts";
@@ -51,8 +52,8 @@ export interface ChatChoice {
   message: ChatResponseMessage;
   /** Why it stopped; null only if unknown. */
   finish_reason: ChatFinishReason | null;
-  /** Log-probabilities (unsupported, null). */
-  logprobs?: unknown;
+  /** Log-probabilities when asked (`logprobs: true`), else absent or null. */
+  logprobs?: ChatLogprobs | null;
   /** The stop string that ended generation, vLLM-style (extension; maps to Anthropic `stop_sequence`). */
   stop_reason?: string | number | null;
 }
@@ -112,7 +113,7 @@ export const ChatCompletionSchema: Schema<ChatCompletion> = z.looseObject({
       refusal: z.string().nullish(),
     }),
     finish_reason: _zod(ChatFinishReasonSchema).nullable(),
-    logprobs: z.unknown().optional(),
+    logprobs: _zod(ChatLogprobsSchema).nullish(),
     stop_reason: z.union([z.string(), z.number()]).nullish(),
   })),
   usage: _zod(ChatUsageSchema).nullish(),

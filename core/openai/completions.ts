@@ -9,6 +9,7 @@ import { _zod } from "../_zod.ts";
 import type { Schema } from "../schema.ts";
 import { _optCount } from "../_open_union.ts";
 import { _SAMPLING_SHAPE, type SamplingFields } from "./_sampling_fields.ts";
+import { type CompletionLogprobs, CompletionLogprobsSchema, MAX_TOP_LOGPROBS } from "./logprobs.ts";
 import {
   type ChatFinishReason,
   ChatFinishReasonSchema,
@@ -20,8 +21,9 @@ import {
 export interface CompletionRequest extends SamplingFields {
   /** Model id or alias. */
   model: string;
-  /** The raw prompt (one string; an array of one string is accepted). */
-  prompt: string | string[];
+  /** The raw prompt: a string, or token ids. Arrays of prompts (strings or id arrays) are
+   * batches; the neuron serves a batch of one. */
+  prompt: string | string[] | number[] | number[][];
   /** Stream as server-sent events. */
   stream?: boolean | null;
   /** Streaming options. */
@@ -34,7 +36,15 @@ export interface CompletionRequest extends SamplingFields {
   echo?: boolean | null;
   /** Number of choices; cortex serves 1. */
   n?: number | null;
-  /** Any other field. */
+  /** Candidates to pick the best of; cortex serves 1. */
+  best_of?: number | null;
+  /** Text after the completion (insertion); not supported unless empty. */
+  suffix?: string | null;
+  /** Return the log-probabilities of each token and this many most likely alternatives, 0..20. */
+  logprobs?: number | null;
+  /** Token id (as a decimal string) → bias in [-100, 100] added to its logit before sampling. */
+  logit_bias?: Record<string, unknown> | null;
+  /** Any other field (refused by `checkCompletionParameters` unless harmless). */
   [extra: string]: unknown;
 }
 
@@ -46,8 +56,8 @@ export interface CompletionChoice {
   text: string;
   /** Why it stopped; null until the end of a stream. */
   finish_reason: ChatFinishReason | null;
-  /** Log-probabilities (unsupported). */
-  logprobs?: unknown;
+  /** Log-probabilities when asked (`logprobs: N`), else null. */
+  logprobs?: CompletionLogprobs | null;
 }
 
 /** A text completion, or one chunk of a streamed one (same `object` in both, as OpenAI does). */
@@ -71,7 +81,12 @@ export interface Completion {
 /** Schema of a text-completions request. */
 export const CompletionRequestSchema: Schema<CompletionRequest> = z.looseObject({
   model: z.string().min(1),
-  prompt: z.union([z.string(), z.array(z.string()).length(1)]),
+  prompt: z.union([
+    z.string(),
+    z.array(z.string()),
+    z.array(z.number()),
+    z.array(z.array(z.number())),
+  ]),
   stream: z.boolean().nullish(),
   stream_options: z.looseObject({ include_usage: z.boolean().nullish() }).nullish(),
   max_tokens: _optCount,
@@ -79,6 +94,10 @@ export const CompletionRequestSchema: Schema<CompletionRequest> = z.looseObject(
   ..._SAMPLING_SHAPE,
   echo: z.boolean().nullish(),
   n: z.number().int().min(1).nullish(),
+  best_of: z.number().int().min(1).nullish(),
+  suffix: z.string().nullish(),
+  logprobs: z.number().int().min(0).max(MAX_TOP_LOGPROBS).nullish(),
+  logit_bias: z.record(z.string(), z.unknown()).nullish(),
 });
 
 /** Schema of a text completion or stream chunk. */
@@ -91,7 +110,7 @@ export const CompletionSchema: Schema<Completion> = z.looseObject({
     index: z.number().int().min(0),
     text: z.string(),
     finish_reason: _zod(ChatFinishReasonSchema).nullable(),
-    logprobs: z.unknown().optional(),
+    logprobs: _zod(CompletionLogprobsSchema).nullish(),
   })),
   usage: _zod(ChatUsageSchema).nullish(),
 });

@@ -21,6 +21,8 @@ export * from "./chat_request.ts";
 export * from "./chat_response.ts";
 export * from "./chat_chunk.ts";
 export * from "./completions.ts";
+export * from "./logprobs.ts";
+export * from "./parameter_policy.ts";
 export type { SamplingFields } from "./_sampling_fields.ts";
 export * from "./model_list.ts";
 export * from "../schema.ts";

@@ -19,4 +19,5 @@
 export * from "./request.ts";
 export * from "./response.ts";
 export * from "./stream_events.ts";
+export * from "./parameter_policy.ts";
 export * from "../schema.ts";

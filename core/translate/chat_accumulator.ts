@@ -1,11 +1,12 @@
 /**
  * Reassembles a chat-completions stream (its chunks) into the equivalent non-streamed
- * `chat.completion`: text, reasoning and tool-call fragments concatenated, last finish
- * reason, usage from the usage chunk.
+ * `chat.completion`: text, reasoning and tool-call fragments concatenated, log-probability
+ * entries concatenated (when the chunks carry them), last finish reason, usage from the usage chunk.
  *
  * @module
  */
 import type { ChatCompletionChunk } from "../openai/chat_chunk.ts";
+import type { ChatTokenLogprob } from "../openai/logprobs.ts";
 import type { ChatToolCall } from "../openai/chat_message.ts";
 import type { ChatCompletion, ChatFinishReason, ChatUsage } from "../openai/chat_response.ts";
 import { _deltaReasoning, _fallbackToolCallId, _matchedStop } from "./_delta.ts";
@@ -17,6 +18,7 @@ interface _ChoiceState {
   tools: Map<number, { id: string | null; name: string; arguments: string }>;
   finish: ChatFinishReason | null;
   matchedStop: string | null;
+  logprobs: ChatTokenLogprob[] | null;
 }
 
 /**
@@ -55,7 +57,15 @@ export class ChatCompletionAccumulator {
     for (const choice of chunk.choices) {
       let state = this.#choices.get(choice.index);
       if (!state) {
-        state = { text: "", reasoning: "", refusal: "", tools: new Map(), finish: null, matchedStop: null };
+        state = {
+          text: "",
+          reasoning: "",
+          refusal: "",
+          tools: new Map(),
+          finish: null,
+          matchedStop: null,
+          logprobs: null,
+        };
         this.#choices.set(choice.index, state);
       }
       const delta = choice.delta ?? {};
@@ -72,6 +82,7 @@ export class ChatCompletionAccumulator {
         if (fragment.function?.name && tool.name === "") tool.name = fragment.function.name;
         if (fragment.function?.arguments) tool.arguments += fragment.function.arguments;
       }
+      if (choice.logprobs) state.logprobs = [...(state.logprobs ?? []), ...(choice.logprobs.content ?? [])];
       if (choice.finish_reason) state.finish = choice.finish_reason;
       state.matchedStop = _matchedStop(choice) ?? state.matchedStop;
     }
@@ -108,6 +119,7 @@ export class ChatCompletionAccumulator {
         finish_reason: state?.finish ?? null,
       };
       if (state?.matchedStop) choice.stop_reason = state.matchedStop;
+      if (state?.logprobs) choice.logprobs = { content: state.logprobs, refusal: null };
       return choice;
     });
     const completion: ChatCompletion = {

@@ -5,7 +5,7 @@
  * @module
  */
 import { parseWithSchema, toCortexError } from "@cortex/core/errors";
-import { ResponsesRequestSchema } from "@cortex/core/responses";
+import { checkResponsesParameters, ResponsesRequestSchema } from "@cortex/core/responses";
 import { responsesToChatRequest } from "@cortex/core/translate";
 import { Hono } from "hono";
 import type { GatewayContext, GatewayEnv } from "../context.ts";
@@ -28,6 +28,7 @@ export function responsesRoutes(ctx: GatewayContext): Hono<GatewayEnv> {
       const model = requireModel(json);
       const parsed = parseWithSchema(ResponsesRequestSchema, json);
       if (!parsed.ok) throw parsed.error;
+      checkResponsesParameters(parsed.value);
       const chat = responsesToChatRequest(parsed.value);
       return await forward(
         { ctx, request: c.req.raw, requestId, dialect: "responses", record, keyModels: c.get("keyModels") },

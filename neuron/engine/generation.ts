@@ -3,19 +3,44 @@
  * cut at user stop strings, split into reasoning and visible text, and scanned for Qwen3
  * tool calls (`@cortex/qwen3`), ending with one `finish` delta that carries the finish
  * reason and usage. Every route (chat, Responses, completions) builds its wire format
- * from these deltas, so a streamed answer and a non-streamed one are the same text.
+ * from these deltas, so a streamed answer and a non-streamed one are the same text. When
+ * log-probabilities are asked for, every generated token's entry rides on the first delta
+ * emitted after it (text held back by stop-string matching or tool-call parsing included),
+ * or on the finish delta — each token exactly once, in order.
  *
  * @module
  */
 import { AssistantStreamParser, ThinkSplitter, ToolCallParser, type ToolDefinition } from "@cortex/qwen3";
-import type { SamplingParams } from "../devices/mod.ts";
+import type { SampledLogprobs, SamplingParams } from "../devices/mod.ts";
 import type { GenerationOutcome, Scheduler } from "./scheduler.ts";
 import type { DecodeStream } from "./decode_stream.ts";
 import { StopMatcher } from "./stop_matcher.ts";
 import type { ModelTokenizer } from "./tokenizer.ts";
 
+/** One alternative at a generated token's position. */
+export interface TokenAlternative {
+  /** Token id. */
+  token: number;
+  /** The token's text (special tokens included). */
+  text: string;
+  /** Natural-log probability. */
+  logprob: number;
+}
+
+/** The log-probabilities of one generated token, with token texts. */
+export interface TokenLogprobs extends TokenAlternative {
+  /** The most likely tokens, most likely first. */
+  top: TokenAlternative[];
+}
+
+/** What every delta may carry: the log-probabilities of the tokens it is the first to follow. */
+interface _WithLogprobs {
+  /** Generated tokens' log-probabilities (only when asked for; never empty). */
+  logprobs?: TokenLogprobs[];
+}
+
 /** Visible text. */
-export interface TextDelta {
+export interface TextDelta extends _WithLogprobs {
   /** Discriminant. */
   type: "text";
   /** The piece (never empty). */
@@ -23,7 +48,7 @@ export interface TextDelta {
 }
 
 /** Reasoning text (inside `<think>…</think>`). */
-export interface ReasoningDelta {
+export interface ReasoningDelta extends _WithLogprobs {
   /** Discriminant. */
   type: "reasoning";
   /** The piece (never empty). */
@@ -31,7 +56,7 @@ export interface ReasoningDelta {
 }
 
 /** A complete, valid tool call. */
-export interface ToolCallDelta {
+export interface ToolCallDelta extends _WithLogprobs {
   /** Discriminant. */
   type: "tool_call";
   /** 0-based index among this turn's calls. */
@@ -45,7 +70,7 @@ export interface ToolCallDelta {
 }
 
 /** The last delta of a generation. */
-export interface FinishDelta {
+export interface FinishDelta extends _WithLogprobs {
   /** Discriminant. */
   type: "finish";
   /** OpenAI finish reason. */
@@ -87,6 +112,10 @@ export interface GenerateOptions {
   promptTokens: readonly number[];
   /** Sampling parameters. */
   sampling: SamplingParams;
+  /** Token id → logit bias in [-100, 100]. */
+  logitBias?: ReadonlyMap<number, number>;
+  /** When set (0..20): log-probabilities of each token with this many alternatives. */
+  topLogprobs?: number;
   /** Most tokens to generate. */
   maxTokens: number;
   /** End-of-sequence token ids. */
@@ -132,7 +161,9 @@ function _parser(parsing: OutputParsing | undefined): _Parser | null {
  * ```
  */
 export class OutputPipeline {
+  readonly #tokenizer: ModelTokenizer;
   readonly #decoder: DecodeStream;
+  #pendingLogprobs: TokenLogprobs[] = [];
   readonly #stops: StopMatcher;
   readonly #parser: _Parser | null;
   #queue: GenerationDelta[] = [];
@@ -147,6 +178,7 @@ export class OutputPipeline {
     tokenizer: ModelTokenizer,
     options: { stop?: readonly string[]; parsing?: OutputParsing; promptTail?: readonly number[] } = {},
   ) {
+    this.#tokenizer = tokenizer;
     this.#decoder = tokenizer.decodeStream(options.promptTail ?? []);
     this.#stops = new StopMatcher(options.stop ?? []);
     this.#parser = _parser(options.parsing);
@@ -157,8 +189,15 @@ export class OutputPipeline {
     return this.#toolCalls;
   }
 
-  /** Feeds one generated token; `stopped` is true once a stop string matched. */
-  push(token: number): { deltas: GenerationDelta[]; stopped: boolean } {
+  /**
+   * Feeds one generated token (with its log-probabilities when asked for); `stopped` is true once
+   * a stop string matched.
+   */
+  push(
+    token: number,
+    logprobs: SampledLogprobs | null = null,
+  ): { deltas: GenerationDelta[]; stopped: boolean } {
+    if (logprobs !== null) this.#pendingLogprobs.push(this.#withText(logprobs));
     const match = this.#stops.push(this.#decoder.push(token));
     if (this.#feed(match.text)) this.reasoningTokens++;
     if (match.stopped) this.matchedStop = match.matched;
@@ -183,10 +222,30 @@ export class OutputPipeline {
     return this.#toolCalls > 0 && base === "stop" ? "tool_calls" : base;
   }
 
+  /** Log-probabilities of tokens no delta carried yet (for the finish delta). */
+  takePendingLogprobs(): TokenLogprobs[] {
+    const out = this.#pendingLogprobs;
+    this.#pendingLogprobs = [];
+    return out;
+  }
+
   #take(): GenerationDelta[] {
     const out = this.#queue;
     this.#queue = [];
+    if (out.length > 0 && this.#pendingLogprobs.length > 0) {
+      out[0] = { ...out[0], logprobs: this.takePendingLogprobs() };
+    }
     return out;
+  }
+
+  #withText(logprobs: SampledLogprobs): TokenLogprobs {
+    const text = (token: number): string => this.#tokenizer.decode([token], { skipSpecialTokens: false });
+    return {
+      token: logprobs.token,
+      text: text(logprobs.token),
+      logprob: logprobs.logprob,
+      top: logprobs.top.map((t) => ({ token: t.token, text: text(t.token), logprob: t.logprob })),
+    };
   }
 
   // Returns whether the text produced reasoning.
@@ -244,8 +303,8 @@ export async function* generate(options: GenerateOptions): AsyncGenerator<Genera
     wake?.();
     wake = null;
   };
-  const onToken = (token: number): boolean => {
-    const { deltas, stopped } = pipeline.push(token);
+  const onToken = (token: number, logprobs: SampledLogprobs | null): boolean => {
+    const { deltas, stopped } = pipeline.push(token, logprobs);
     queue.push(...deltas);
     notify();
     return !stopped;
@@ -261,6 +320,8 @@ export async function* generate(options: GenerateOptions): AsyncGenerator<Genera
   const done = options.scheduler.generate({
     promptTokens: options.promptTokens,
     sampling: options.sampling,
+    logitBias: options.logitBias,
+    topLogprobs: options.topLogprobs,
     maxTokens: options.maxTokens,
     stopTokenIds: options.stopTokenIds,
     onToken,
@@ -280,7 +341,9 @@ export async function* generate(options: GenerateOptions): AsyncGenerator<Genera
     }
     const ended = state.outcome!;
     yield* pipeline.finish();
+    const trailing = pipeline.takePendingLogprobs();
     yield {
+      ...(trailing.length > 0 ? { logprobs: trailing } : {}),
       type: "finish",
       finishReason: pipeline.finishReason(ended.cause === "length"),
       promptTokens: ended.promptTokens,

@@ -7,7 +7,7 @@
  * @module
  */
 import { CortexError } from "@cortex/core/errors";
-import type { Model, SamplingParams, Sequence, StepEntry } from "../devices/mod.ts";
+import type { Model, SampledLogprobs, SamplingParams, Sequence, StepEntry } from "../devices/mod.ts";
 
 /** One generation handed to the scheduler. */
 export interface GenerationJob {
@@ -15,12 +15,18 @@ export interface GenerationJob {
   promptTokens: readonly number[];
   /** Sampling parameters (temperature 0 = greedy). */
   sampling: SamplingParams;
+  /** Token id → bias in [-100, 100], added natively to the logits before every sample. */
+  logitBias?: ReadonlyMap<number, number>;
+  /** When set (0..20): each generated token comes with its log-probabilities and this many top
+   * alternatives (see `StepEntry.topLogprobs`). */
+  topLogprobs?: number;
   /** Most tokens to generate (end-of-sequence tokens not counted). */
   maxTokens: number;
   /** Token ids that end the generation (not passed to `onToken`). */
   stopTokenIds: ReadonlySet<number>;
-  /** Called with each generated token; return false to stop (e.g. a stop string matched). */
-  onToken: (token: number) => boolean;
+  /** Called with each generated token (and its log-probabilities when `topLogprobs` is set);
+   * return false to stop (e.g. a stop string matched). */
+  onToken: (token: number, logprobs: SampledLogprobs | null) => boolean;
   /** Aborts the generation; its KV slot is freed at the next step boundary. */
   signal?: AbortSignal;
 }
@@ -194,7 +200,7 @@ export class Scheduler {
         continue;
       }
       for (let i = 0; i < batch.length; i++) {
-        const ended = this.#advance(batch[i].running, results[i].token);
+        const ended = this.#advance(batch[i].running, results[i].token, results[i].logprobs);
         if (ended !== null) await this.#leave(batch[i].running, ended);
       }
       if (this.#stepDelayMs > 0) await new Promise((resolve) => setTimeout(resolve, this.#stepDelayMs));
@@ -236,7 +242,7 @@ export class Scheduler {
       if (running.next === null) continue;
       batch.push({
         running,
-        entry: { sequence: running.sequence!, tokens: [running.next], sampling: running.job.sampling },
+        entry: { sequence: running.sequence!, tokens: [running.next], ..._samplingOf(running.job) },
       });
       budget--;
     }
@@ -250,7 +256,7 @@ export class Scheduler {
       const last = running.fed + n === running.job.promptTokens.length;
       batch.push({
         running,
-        entry: { sequence: running.sequence!, tokens, sampling: last ? running.job.sampling : undefined },
+        entry: { sequence: running.sequence!, tokens, ...(last ? _samplingOf(running.job) : {}) },
       });
       budget -= n;
     }
@@ -258,7 +264,7 @@ export class Scheduler {
   }
 
   // Records a step's result for one generation; returns why it ends now, or null to go on.
-  #advance(running: _Running, token: number | null): FinishCause | null {
+  #advance(running: _Running, token: number | null, logprobs: SampledLogprobs | null): FinishCause | null {
     if (running.next === null) {
       running.fed = running.sequence!.position;
       if (token === null) return null; // a prompt chunk that was not the last
@@ -273,7 +279,7 @@ export class Scheduler {
     running.generated++;
     let keepGoing = true;
     try {
-      keepGoing = running.job.onToken(token);
+      keepGoing = running.job.onToken(token, logprobs);
     } catch {
       keepGoing = false;
     }
@@ -336,6 +342,14 @@ export class Scheduler {
     const previous = this.#throughput[key];
     this.#throughput[key] = previous === 0 ? rate : previous + _EMA * (rate - previous);
   }
+}
+
+// The sampling part of a generation's step entry.
+function _samplingOf(job: GenerationJob): Pick<StepEntry, "sampling" | "logitBias" | "topLogprobs"> {
+  const entry: Pick<StepEntry, "sampling" | "logitBias" | "topLogprobs"> = { sampling: job.sampling };
+  if (job.logitBias && job.logitBias.size > 0) entry.logitBias = job.logitBias;
+  if (job.topLogprobs !== undefined) entry.topLogprobs = job.topLogprobs;
+  return entry;
 }
 
 function _contextError(promptTokens: number, context: number): CortexError {

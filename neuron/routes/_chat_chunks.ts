@@ -1,7 +1,7 @@
 // Private: generation deltas → OpenAI chat-completions chunks. Both the streamed and the
 // non-streamed chat answer (and the Responses route) are built from this one sequence.
-import type { ChatCompletionChunk, ChatDelta, ChatUsage } from "@cortex/core/openai";
-import type { FinishDelta, GenerationDelta } from "../engine/generation.ts";
+import type { ChatCompletionChunk, ChatDelta, ChatTokenLogprob, ChatUsage } from "@cortex/core/openai";
+import type { FinishDelta, GenerationDelta, TokenAlternative, TokenLogprobs } from "../engine/generation.ts";
 
 /** Identity of the chunks of one completion. */
 export interface ChatChunkOptions {
@@ -13,6 +13,23 @@ export interface ChatChunkOptions {
   model: string;
   /** Reasoning as inline `<think>…</think>` content (header `x-include-thinking`) instead of `reasoning_content`. */
   inlineThinking: boolean;
+  /** The request asked for log-probabilities (`logprobs: true`): every chunk carries `logprobs`. */
+  logprobs?: boolean;
+}
+
+const _encoder = new TextEncoder();
+
+function _alternative(alternative: TokenAlternative): Omit<ChatTokenLogprob, "top_logprobs"> {
+  return {
+    token: alternative.text,
+    logprob: alternative.logprob,
+    bytes: [..._encoder.encode(alternative.text)],
+  };
+}
+
+/** Generated tokens' log-probabilities in the chat shape. */
+export function chatLogprobEntries(entries: readonly TokenLogprobs[]): ChatTokenLogprob[] {
+  return entries.map((entry) => ({ ..._alternative(entry), top_logprobs: entry.top.map(_alternative) }));
 }
 
 /** The usage block of a finished generation. */
@@ -34,12 +51,19 @@ export async function* chatChunks(
   deltas: AsyncIterable<GenerationDelta>,
   options: ChatChunkOptions,
 ): AsyncGenerator<ChatCompletionChunk, void, undefined> {
-  const chunk = (delta: ChatDelta, finish: FinishDelta | null = null): ChatCompletionChunk => {
+  const chunk = (
+    delta: ChatDelta,
+    finish: FinishDelta | null = null,
+    entries: readonly TokenLogprobs[] | undefined = undefined,
+  ): ChatCompletionChunk => {
     const choice: ChatCompletionChunk["choices"][number] = {
       index: 0,
       delta,
       finish_reason: finish ? finish.finishReason : null,
     };
+    if (options.logprobs) {
+      choice.logprobs = entries?.length ? { content: chatLogprobEntries(entries), refusal: null } : null;
+    }
     if (finish?.matchedStop) (choice as unknown as Record<string, unknown>).stop_reason = finish.matchedStop;
     return {
       id: options.id,
@@ -58,32 +82,36 @@ export async function* chatChunks(
     }
     switch (delta.type) {
       case "text":
-        yield chunk({ content: delta.text });
+        yield chunk({ content: delta.text }, null, delta.logprobs);
         break;
       case "reasoning":
         if (!options.inlineThinking) {
-          yield chunk({ reasoning_content: delta.text });
+          yield chunk({ reasoning_content: delta.text }, null, delta.logprobs);
           break;
         }
         if (!thinking) {
           thinking = true;
           yield chunk({ content: "<think>" });
         }
-        yield chunk({ content: delta.text });
+        yield chunk({ content: delta.text }, null, delta.logprobs);
         break;
       case "tool_call":
-        yield chunk({
-          tool_calls: [{
-            index: delta.index,
-            id: delta.id,
-            type: "function",
-            function: { name: delta.name, arguments: "" },
-          }],
-        });
+        yield chunk(
+          {
+            tool_calls: [{
+              index: delta.index,
+              id: delta.id,
+              type: "function",
+              function: { name: delta.name, arguments: "" },
+            }],
+          },
+          null,
+          delta.logprobs,
+        );
         yield chunk({ tool_calls: [{ index: delta.index, function: { arguments: delta.arguments } }] });
         break;
       case "finish":
-        yield chunk({}, delta);
+        yield chunk({}, delta, delta.logprobs);
         yield {
           id: options.id,
           object: "chat.completion.chunk",

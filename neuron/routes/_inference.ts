@@ -1,11 +1,12 @@
 // Private: the steps every inference route shares between parsing the body and streaming —
-// output cap, sampling, prompt length, admission — and the wiring of a generation to a seat.
+// output cap, sampling, logit bias, prompt length, admission — and the wiring of a generation to a seat.
 import { CortexError } from "@cortex/core/errors";
 import type { Seat } from "../engine/admission.ts";
 import { generate, type GenerationDelta, type OutputParsing } from "../engine/generation.ts";
 import { type ResolvedSampling, resolveSampling, type SamplingRequest } from "../engine/sampling.ts";
 import type { LoadedModel } from "../runtime/loaded_model.ts";
 import { unsupported } from "./_http.ts";
+import { parseLogitBias } from "./_token_params.ts";
 
 /** Everything a generation needs, checked and admitted: errors happen before any streaming. */
 export interface PreparedGeneration {
@@ -15,6 +16,10 @@ export interface PreparedGeneration {
   promptTokens: number[];
   /** Resolved sampling. */
   sampling: ResolvedSampling;
+  /** Token id → logit bias (empty: none). */
+  logitBias: ReadonlyMap<number, number>;
+  /** Alternatives per token when log-probabilities are asked for; undefined: not asked. */
+  topLogprobs?: number;
   /** Output cap. */
   maxTokens: number;
   /** Stop strings. */
@@ -35,6 +40,8 @@ export interface GenerationRequest extends SamplingRequest {
   max_completion_tokens?: number | null;
   /** Stop strings. */
   stop?: string | string[] | null;
+  /** Token id → logit bias. */
+  logit_bias?: Record<string, unknown> | null;
 }
 
 /** Validates, resolves and admits one request (may wait in the queue; 429 when full). */
@@ -42,7 +49,7 @@ export async function prepareGeneration(
   model: LoadedModel,
   request: GenerationRequest,
   promptTokens: number[],
-  options: { parsing?: OutputParsing; promptParam: string; signal?: AbortSignal },
+  options: { parsing?: OutputParsing; promptParam: string; signal?: AbortSignal; topLogprobs?: number },
 ): Promise<PreparedGeneration> {
   if (request.n !== null && request.n !== undefined && request.n !== 1) {
     throw unsupported("n", `n: only 1 choice per request is supported, got ${request.n}`);
@@ -73,11 +80,14 @@ export async function prepareGeneration(
     : (typeof request.stop === "string" ? [request.stop] : request.stop).filter((s) => s.length > 0);
   if (stop.length > 4) throw unsupported("stop", `stop: at most 4 stop sequences, got ${stop.length}`);
   const sampling = resolveSampling(request, model.generationConfig);
+  const logitBias = parseLogitBias(request.logit_bias, model.info.vocabSize);
   const seat = await model.admission.acquire(options.signal);
   return {
     model,
     promptTokens,
     sampling,
+    logitBias,
+    topLogprobs: options.topLogprobs,
     maxTokens: Math.min(requested ?? room, room),
     stop,
     parsing: options.parsing,
@@ -96,6 +106,8 @@ export async function* runGeneration(
       tokenizer: prepared.model.tokenizer,
       promptTokens: prepared.promptTokens,
       sampling: prepared.sampling,
+      logitBias: prepared.logitBias,
+      topLogprobs: prepared.topLogprobs,
       maxTokens: prepared.maxTokens,
       stopTokenIds: prepared.model.stopTokenIds,
       stop: prepared.stop,

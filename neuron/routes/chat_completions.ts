@@ -8,7 +8,7 @@
  */
 import { Hono } from "hono";
 import { toCortexError, toOpenAIErrorBody } from "@cortex/core/errors";
-import { ChatCompletionRequestSchema } from "@cortex/core/openai";
+import { ChatCompletionRequestSchema, checkChatParameters } from "@cortex/core/openai";
 import { ChatCompletionAccumulator } from "@cortex/core/translate";
 import { buildChatPrompt } from "../engine/chat_prompt.ts";
 import type { ModelRegistry } from "../runtime/registry.ts";
@@ -23,6 +23,15 @@ export function includeThinkingHeader(value: string | undefined): boolean {
 }
 
 /**
+ * Whether the prompt should open thinking: `reasoning_effort` decides when given (`none` and
+ * `minimal` turn it off, as the Responses translation does), else the `x-include-thinking` header.
+ */
+export function thinkingWanted(effort: string | null | undefined, header: boolean): boolean {
+  if (typeof effort !== "string") return header;
+  return effort !== "none" && effort !== "minimal";
+}
+
+/**
  * The chat-completions router.
  *
  * @example
@@ -34,19 +43,22 @@ export function chatCompletionsRoutes(registry: ModelRegistry): Hono {
   const app = new Hono();
   app.post("/v1/chat/completions", async (c) => {
     const request = await readJsonBody(c.req.raw, ChatCompletionRequestSchema);
+    checkChatParameters(request);
     const inlineThinking = includeThinkingHeader(c.req.header("x-include-thinking"));
     const model = registry.acquire(request.model);
-    const prompt = buildChatPrompt(model, request, inlineThinking);
+    const prompt = buildChatPrompt(model, request, thinkingWanted(request.reasoning_effort, inlineThinking));
     const prepared = await prepareGeneration(model, request, prompt.tokens, {
       parsing: prompt.parsing,
       promptParam: "messages",
       signal: c.req.raw.signal,
+      topLogprobs: request.logprobs === true ? request.top_logprobs ?? 0 : undefined,
     });
     const ids: ChatChunkOptions = {
       id: `chatcmpl-${randomHex()}`,
       created: Math.floor(Date.now() / 1000),
       model: request.model,
       inlineThinking,
+      logprobs: request.logprobs === true,
     };
     if (request.stream) {
       const includeUsage = request.stream_options?.include_usage === true;

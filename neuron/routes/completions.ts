@@ -1,17 +1,24 @@
 /**
  * `POST /v1/completions`: a raw prompt, no chat template (the tokenizer's own special
- * tokens, e.g. a BOS, are added) — for base models such as stories260K.
+ * tokens, e.g. a BOS, are added) or a prompt of token ids (fed as given) — for base models such
+ * as stories260K. `logprobs: N` returns OpenAI's legacy per-token log-probabilities.
  *
  * @module
  */
 import { Hono } from "hono";
 import { toCortexError, toOpenAIErrorBody } from "@cortex/core/errors";
-import { type Completion, CompletionRequestSchema } from "@cortex/core/openai";
-import type { GenerationDelta } from "../engine/generation.ts";
+import {
+  checkCompletionParameters,
+  type Completion,
+  type CompletionLogprobs,
+  CompletionRequestSchema,
+} from "@cortex/core/openai";
+import type { GenerationDelta, TokenLogprobs } from "../engine/generation.ts";
 import type { ModelRegistry } from "../runtime/registry.ts";
 import { usageOf } from "./_chat_chunks.ts";
 import { randomHex, readJsonBody } from "./_http.ts";
 import { prepareGeneration, runGeneration } from "./_inference.ts";
+import { completionPrompt } from "./_token_params.ts";
 import { sseResponse } from "./sse.ts";
 
 interface _Ids {
@@ -20,26 +27,50 @@ interface _Ids {
   model: string;
 }
 
+/** Legacy-shape log-probabilities of some tokens; `offset` is the text offset of the first. */
+function _legacyLogprobs(entries: readonly TokenLogprobs[], offset: number): CompletionLogprobs {
+  const out: CompletionLogprobs = { tokens: [], token_logprobs: [], top_logprobs: [], text_offset: [] };
+  for (const entry of entries) {
+    out.tokens.push(entry.text);
+    out.token_logprobs.push(entry.logprob);
+    const top: Record<string, number> = {};
+    for (const alternative of entry.top) {
+      if (!(alternative.text in top)) top[alternative.text] = alternative.logprob;
+    }
+    out.top_logprobs.push(top);
+    out.text_offset.push(offset);
+    offset += entry.text.length;
+  }
+  return out;
+}
+
 async function* _completionChunks(
   deltas: AsyncIterable<GenerationDelta>,
   ids: _Ids,
   echo: string | null,
+  withLogprobs: boolean,
 ): AsyncGenerator<Completion, void, undefined> {
+  let offset = echo?.length ?? 0;
   const chunk = (
     text: string,
     finish: Completion["choices"][number]["finish_reason"] = null,
-  ): Completion => ({
-    id: ids.id,
-    object: "text_completion",
-    created: ids.created,
-    model: ids.model,
-    choices: [{ index: 0, text, finish_reason: finish, logprobs: null }],
-  });
+    entries: readonly TokenLogprobs[] = [],
+  ): Completion => {
+    const logprobs = withLogprobs ? _legacyLogprobs(entries, offset) : null;
+    for (const entry of entries) offset += entry.text.length;
+    return {
+      id: ids.id,
+      object: "text_completion",
+      created: ids.created,
+      model: ids.model,
+      choices: [{ index: 0, text, finish_reason: finish, logprobs }],
+    };
+  };
   if (echo) yield chunk(echo);
   for await (const delta of deltas) {
-    if (delta.type === "text" || delta.type === "reasoning") yield chunk(delta.text);
+    if (delta.type === "text" || delta.type === "reasoning") yield chunk(delta.text, null, delta.logprobs);
     else if (delta.type === "finish") {
-      const last = chunk("", delta.finishReason);
+      const last = chunk("", delta.finishReason, delta.logprobs);
       if (delta.matchedStop) {
         (last.choices[0] as unknown as Record<string, unknown>).stop_reason = delta.matchedStop;
       }
@@ -56,25 +87,39 @@ async function* _completionChunks(
   }
 }
 
+function _appendLogprobs(into: CompletionLogprobs, more: CompletionLogprobs): void {
+  into.tokens.push(...more.tokens);
+  into.token_logprobs.push(...more.token_logprobs);
+  into.top_logprobs.push(...more.top_logprobs);
+  into.text_offset.push(...more.text_offset);
+}
+
 /** The text-completions router. */
 export function completionsRoutes(registry: ModelRegistry): Hono {
   const app = new Hono();
   app.post("/v1/completions", async (c) => {
     const request = await readJsonBody(c.req.raw, CompletionRequestSchema);
+    checkCompletionParameters(request);
     const model = registry.acquire(request.model);
-    const prompt = typeof request.prompt === "string" ? request.prompt : request.prompt[0];
-    const tokens = model.tokenizer.encode(prompt, { addSpecialTokens: true });
+    const prompt = completionPrompt(request.prompt, model.info.vocabSize);
+    const tokens = "ids" in prompt
+      ? prompt.ids
+      : model.tokenizer.encode(prompt.text, { addSpecialTokens: true });
+    const withLogprobs = request.logprobs !== null && request.logprobs !== undefined;
     const prepared = await prepareGeneration(model, request, tokens, {
       promptParam: "prompt",
       signal: c.req.raw.signal,
+      topLogprobs: withLogprobs ? request.logprobs! : undefined,
     });
     const ids = { id: `cmpl-${randomHex()}`, created: Math.floor(Date.now() / 1000), model: request.model };
-    const echo = request.echo ? prompt : null;
+    const echo = !request.echo ? null : "ids" in prompt ? model.tokenizer.decode(prompt.ids) : prompt.text;
+    const chunks = (signal: AbortSignal): AsyncGenerator<Completion, void, undefined> =>
+      _completionChunks(runGeneration(prepared, signal), ids, echo, withLogprobs);
     if (request.stream) {
       const includeUsage = request.stream_options?.include_usage === true;
       return sseResponse(async (sink) => {
         try {
-          for await (const chunk of _completionChunks(runGeneration(prepared, sink.signal), ids, echo)) {
+          for await (const chunk of chunks(sink.signal)) {
             if (chunk.choices.length === 0 && !includeUsage) continue;
             sink.send(chunk);
           }
@@ -88,15 +133,19 @@ export function completionsRoutes(registry: ModelRegistry): Hono {
     let finish: Completion["choices"][number]["finish_reason"] = null;
     let usage: Completion["usage"] = null;
     let stopReason: unknown = undefined;
-    for await (const chunk of _completionChunks(runGeneration(prepared, c.req.raw.signal), ids, echo)) {
+    const logprobs: CompletionLogprobs | null = withLogprobs
+      ? { tokens: [], token_logprobs: [], top_logprobs: [], text_offset: [] }
+      : null;
+    for await (const chunk of chunks(c.req.raw.signal)) {
       if (chunk.usage) usage = chunk.usage;
       for (const choice of chunk.choices) {
         text += choice.text;
         if (choice.finish_reason) finish = choice.finish_reason;
+        if (logprobs && choice.logprobs) _appendLogprobs(logprobs, choice.logprobs);
         if ("stop_reason" in choice) stopReason = (choice as unknown as Record<string, unknown>).stop_reason;
       }
     }
-    const choice: Record<string, unknown> = { index: 0, text, finish_reason: finish, logprobs: null };
+    const choice: Record<string, unknown> = { index: 0, text, finish_reason: finish, logprobs };
     if (stopReason !== undefined) choice.stop_reason = stopReason;
     return c.json({ ...ids, object: "text_completion", choices: [choice], usage });
   });

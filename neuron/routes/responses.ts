@@ -9,7 +9,7 @@
  */
 import { Hono } from "hono";
 import { toCortexError } from "@cortex/core/errors";
-import { ResponsesRequestSchema } from "@cortex/core/responses";
+import { checkResponsesParameters, ResponsesRequestSchema } from "@cortex/core/responses";
 import {
   ChatCompletionAccumulator,
   chatToResponsesResponse,
@@ -31,6 +31,7 @@ export function responsesRoutes(registry: ModelRegistry): Hono {
   const app = new Hono();
   app.post("/v1/responses", async (c) => {
     const request = await readJsonBody(c.req.raw, ResponsesRequestSchema);
+    checkResponsesParameters(request);
     const chat = responsesToChatRequest(request);
     const model = registry.acquire(request.model);
     const prompt = buildChatPrompt(model, chat, null);
