@@ -116,3 +116,45 @@ Deno.test("pipeline: without parsing, text passes through and concatenates to th
   assert.equal(joined(deltas, "text"), text);
   assert.ok(deltas.every((d) => d.type === "text" && d.text.length > 0));
 });
+
+/** Feeds `text` token by token with a fake log-probability per token (−position); returns the
+ * log-probabilities in the order the deltas (then the finish) carry them. */
+function carriedLogprobs(text: string, options: { parsing?: OutputParsing; stop?: string[] }): {
+  fed: number[];
+  carried: number[];
+  carriers: string[];
+} {
+  const pipeline = new OutputPipeline(tokenizer, options);
+  const fed: number[] = [];
+  const deltas: GenerationDelta[] = [];
+  for (const [i, id] of tokenizer.encode(text).entries()) {
+    fed.push(id);
+    const step = pipeline.push(id, { token: id, logprob: -i, top: [{ token: id, logprob: -i }] });
+    deltas.push(...step.deltas);
+    if (step.stopped) break;
+  }
+  deltas.push(...pipeline.finish());
+  const trailing = pipeline.takePendingLogprobs();
+  const carried = [...deltas.flatMap((d) => d.logprobs ?? []), ...trailing].map((entry) => {
+    assert.equal(entry.text, tokenizer.decode([entry.token], { skipSpecialTokens: false }));
+    assert.equal(entry.top[0].text, entry.text);
+    return entry.logprob;
+  });
+  return { fed, carried, carriers: deltas.filter((d) => d.logprobs).map((d) => d.type) };
+}
+
+Deno.test("pipeline: logprobs of tokens held back by tool-call parsing ride on later deltas, each exactly once", () => {
+  const { fed, carried, carriers } = carriedLogprobs(
+    '<think>hmm</think>Let me check.\n<tool_call>\n{"name": "get_weather", "arguments": {"city": "Paris"}}\n</tool_call>',
+    { parsing: { reasoning: true, startInThink: false, tools } },
+  );
+  assert.deepEqual(carried, fed.map((_, i) => -i));
+  assert.ok(carriers.includes("tool_call"), "the call's tokens ride on the tool_call delta");
+  assert.ok(carriers.includes("reasoning") && carriers.includes("text"));
+});
+
+Deno.test("pipeline: logprobs of tokens swallowed by a stop string are kept for the finish, in order", () => {
+  const { fed, carried } = carriedLogprobs("Hello there.\n\nGoodbye now.", { stop: ["\n\nGood"] });
+  assert.deepEqual(carried, fed.map((_, i) => -i));
+  assert.ok(fed.length < tokenizer.encode("Hello there.\n\nGoodbye now.").length, "the stop string ended it");
+});
