@@ -175,3 +175,21 @@ Deno.test("bad logprob counts and biases fail the step, naming the problem", asy
     await sequence.free();
   });
 });
+
+Deno.test("a tensor-parallel model returns the same biased tokens and logprobs as one device", async () => {
+  const plugin = Plugin.open({ cpuDevices: 2, cpuThreadsPerDevice: 1 });
+  try {
+    const single = await plugin.loadModel(FOLDER, { contextLength: 64, devices: [0] });
+    const sharded = await plugin.loadModel(FOLDER, { contextLength: 64, devices: [0, 1] });
+    const options = { topLogprobs: 4, logitBias: new Map([[516, -100], [87, -5]]) };
+    const one = await decode(single, options, 5);
+    const two = await decode(sharded, options, 5);
+    assert.deepEqual(two.map((r) => r.token), one.map((r) => r.token));
+    two.forEach((result, i) => {
+      assert.deepEqual(result.logprobs!.top.map((t) => t.token), one[i].logprobs!.top.map((t) => t.token));
+      assert.ok(Math.abs(result.logprobs!.logprob - one[i].logprobs!.logprob) < 1e-3);
+    });
+  } finally {
+    plugin.close();
+  }
+});
