@@ -27,6 +27,11 @@ const PROMPT_IDS = [400, 952, 986, 86, 565, 443, 358];
 const STOP_IDS = new Set([1017, 1015]); // config.json + generation_config.json eos ids
 const tokenizer = await ModelTokenizer.fromFolder(TINY_QWEN3);
 const tokenText = (id: number): string => tokenizer.decode([id], { skipSpecialTokens: false });
+/** The text each generated token adds to the output, as the neuron decodes it after the prompt. */
+function pieces(ids: number[]): string[] {
+  const stream = tokenizer.decodeStream(PROMPT_IDS.slice(-4));
+  return ids.map((id) => stream.push(id));
+}
 
 /** The engine's own greedy run through FFI: ids and each step's log-softmax (float64). */
 async function engineGreedy(
@@ -141,7 +146,8 @@ Deno.test({
     assert.equal(whole.usage!.completion_tokens, engine.ids.length);
     const lp = choice.logprobs!;
     assert.equal(lp.tokens.length, engine.ids.length, "one entry per generated token");
-    assert.deepEqual(lp.tokens, engine.ids.map(tokenText));
+    assert.deepEqual(lp.tokens, pieces(engine.ids));
+    assert.equal(lp.tokens.join(""), choice.text);
     let offset = 0;
     engine.ids.forEach((id, i) => {
       const reference = engine.logprobs[i];
@@ -175,7 +181,7 @@ Deno.test({
     const lp = whole.choices[0].logprobs!;
     assert.equal(whole.choices[0].finish_reason, "stop");
     assert.equal(lp.tokens.length, whole.usage!.completion_tokens);
-    assert.deepEqual(lp.tokens, engine.ids.slice(0, lp.tokens.length).map(tokenText));
+    assert.deepEqual(lp.tokens, pieces(engine.ids.slice(0, lp.tokens.length)));
     assert.deepEqual(joinLegacy(await streamCompletion(body)), lp);
     assert.equal((await complete({ prompt: PROMPT_IDS, max_tokens: 4 })).choices[0].logprobs, null);
   },
@@ -213,12 +219,13 @@ Deno.test({
     for (const entry of content) {
       assert.equal(typeof entry.token, "string");
       assert.ok(entry.logprob <= 0);
-      assert.deepEqual(entry.bytes, [...new TextEncoder().encode(entry.token)]);
       assert.equal(entry.top_logprobs.length, 3);
       assert.ok(entry.top_logprobs[0].logprob >= entry.top_logprobs[1].logprob);
       assert.ok(entry.top_logprobs[1].logprob >= entry.top_logprobs[2].logprob);
       assert.equal(entry.top_logprobs[0].token, entry.token, "greedy takes the most likely token");
     }
+    const bytes = content.flatMap((entry) => entry.bytes!);
+    assert.equal(new TextDecoder().decode(new Uint8Array(bytes)), content.map((e) => e.token).join(""));
     const chunks = await streamChat(body);
     const streamed: ChatTokenLogprob[] = chunks.flatMap((c) => c.choices[0]?.logprobs?.content ?? []);
     assert.deepEqual(streamed, content);
@@ -241,7 +248,7 @@ Deno.test({
     assert.notEqual(banned.choices[0].logprobs!.tokens[0], tokenText(engine.ids[0]));
     assert.equal(banned.choices[0].logprobs!.tokens[0], tokenText(topIds(engine.logprobs[0], 2)[1]));
     const forced = await complete({ ...base, logit_bias: { "7": 100 } });
-    assert.deepEqual(forced.choices[0].logprobs!.tokens, [7, 7, 7, 7].map(tokenText));
+    assert.deepEqual(forced.choices[0].logprobs!.tokens, pieces([7, 7, 7, 7]));
     assert.ok(
       forced.choices[0].logprobs!.token_logprobs.every((v) => v > -1e-3),
       "the bias shapes the logprobs",

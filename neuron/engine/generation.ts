@@ -21,13 +21,17 @@ import type { ModelTokenizer } from "./tokenizer.ts";
 export interface TokenAlternative {
   /** Token id. */
   token: number;
-  /** The token's text (special tokens included). */
+  /** The token's text on its own (special tokens included). */
   text: string;
+  /** The bytes the token stands for (`ModelTokenizer.tokenBytes`). */
+  bytes: number[];
   /** Natural-log probability. */
   logprob: number;
 }
 
-/** The log-probabilities of one generated token, with token texts. */
+/** The log-probabilities of one generated token, with token texts. Its `text` is the text it
+ * added to the output in context (so the texts of all tokens concatenate to the output; `""`
+ * while a UTF-8 character is incomplete), or its own text for a special token. */
 export interface TokenLogprobs extends TokenAlternative {
   /** The most likely tokens, most likely first. */
   top: TokenAlternative[];
@@ -197,8 +201,9 @@ export class OutputPipeline {
     token: number,
     logprobs: SampledLogprobs | null = null,
   ): { deltas: GenerationDelta[]; stopped: boolean } {
-    if (logprobs !== null) this.#pendingLogprobs.push(this.#withText(logprobs));
-    const match = this.#stops.push(this.#decoder.push(token));
+    const piece = this.#decoder.push(token);
+    if (logprobs !== null) this.#pendingLogprobs.push(this.#withText(logprobs, piece));
+    const match = this.#stops.push(piece);
     if (this.#feed(match.text)) this.reasoningTokens++;
     if (match.stopped) this.matchedStop = match.matched;
     return { deltas: this.#take(), stopped: match.stopped };
@@ -238,13 +243,21 @@ export class OutputPipeline {
     return out;
   }
 
-  #withText(logprobs: SampledLogprobs): TokenLogprobs {
-    const text = (token: number): string => this.#tokenizer.decode([token], { skipSpecialTokens: false });
+  #withText(logprobs: SampledLogprobs, piece: string): TokenLogprobs {
+    const tokenizer = this.#tokenizer;
+    const alone = (token: number): string => tokenizer.decode([token], { skipSpecialTokens: false });
+    const special = tokenizer.specialIds.has(logprobs.token);
     return {
       token: logprobs.token,
-      text: text(logprobs.token),
+      text: special ? alone(logprobs.token) : piece,
+      bytes: tokenizer.tokenBytes(logprobs.token),
       logprob: logprobs.logprob,
-      top: logprobs.top.map((t) => ({ token: t.token, text: text(t.token), logprob: t.logprob })),
+      top: logprobs.top.map((t) => ({
+        token: t.token,
+        text: alone(t.token),
+        bytes: tokenizer.tokenBytes(t.token),
+        logprob: t.logprob,
+      })),
     };
   }
 

@@ -135,11 +135,18 @@ function carriedLogprobs(text: string, options: { parsing?: OutputParsing; stop?
   }
   deltas.push(...pipeline.finish());
   const trailing = pipeline.takePendingLogprobs();
-  const carried = [...deltas.flatMap((d) => d.logprobs ?? []), ...trailing].map((entry) => {
-    assert.equal(entry.text, tokenizer.decode([entry.token], { skipSpecialTokens: false }));
-    assert.equal(entry.top[0].text, entry.text);
-    return entry.logprob;
-  });
+  const entries = [...deltas.flatMap((d) => d.logprobs ?? []), ...trailing];
+  assert.equal(
+    entries.map((e) => e.text).join(""),
+    tokenizer.decode(fed),
+    "token texts add up to the output",
+  );
+  assert.deepEqual(entries.flatMap((e) => e.bytes), [...new TextEncoder().encode(tokenizer.decode(fed))]);
+  for (const entry of entries) {
+    assert.equal(entry.top[0].text, tokenizer.decode([entry.token], { skipSpecialTokens: false }));
+    assert.deepEqual(entry.top[0].bytes, entry.bytes);
+  }
+  const carried = entries.map((entry) => entry.logprob);
   return { fed, carried, carriers: deltas.filter((d) => d.logprobs).map((d) => d.type) };
 }
 
@@ -154,7 +161,10 @@ Deno.test("pipeline: logprobs of tokens held back by tool-call parsing ride on l
 });
 
 Deno.test("pipeline: logprobs of tokens swallowed by a stop string are kept for the finish, in order", () => {
-  const { fed, carried } = carriedLogprobs("Hello there.\n\nGoodbye now.", { stop: ["\n\nGood"] });
+  const { fed, carried } = carriedLogprobs("Héllo thère — 漢字.\n\nGoodbye now.", { stop: ["\n\nGood"] });
   assert.deepEqual(carried, fed.map((_, i) => -i));
-  assert.ok(fed.length < tokenizer.encode("Hello there.\n\nGoodbye now.").length, "the stop string ended it");
+  assert.ok(
+    fed.length < tokenizer.encode("Héllo thère — 漢字.\n\nGoodbye now.").length,
+    "the stop string ended it",
+  );
 });

@@ -50,10 +50,15 @@ export class ModelTokenizer {
   readonly eosToken: string | null;
   /** Which marker pairs exist as single tokens. */
   readonly markers: MarkerSupport;
+  readonly #byteLevel: boolean;
+  readonly #byteFallback: boolean;
 
   /** Wraps parsed `tokenizer.json` and `tokenizer_config.json` contents. */
   constructor(tokenizerJson: unknown, config: TokenizerConfig = {}) {
     this.#tokenizer = new Tokenizer(tokenizerJson as object, config);
+    const json = tokenizerJson as { decoder?: unknown; model?: { byte_fallback?: unknown } };
+    this.#byteLevel = JSON.stringify(json.decoder ?? null).includes('"ByteLevel"');
+    this.#byteFallback = json.model?.byte_fallback === true;
     this.config = config;
     const special = new Set<number>();
     for (const [id, token] of this.#tokenizer.get_added_tokens_decoder()) {
@@ -100,6 +105,23 @@ export class ModelTokenizer {
     });
   }
 
+  /**
+   * The bytes one token stands for, out of context: a byte-level BPE token's own bytes; for a
+   * SentencePiece vocabulary with byte fallback, a `<0xNN>` token's byte or the piece's UTF-8
+   * (`▁` as a space) — so a token holding half a UTF-8 character says which half; else the UTF-8
+   * of its decoded text (special tokens included).
+   */
+  tokenBytes(id: number): number[] {
+    const raw = this.specialIds.has(id) ? undefined : this.#tokenizer.id_to_token(id);
+    if (raw !== undefined && this.#byteFallback) {
+      const byte = /^<0x([0-9A-Fa-f]{2})>$/.exec(raw);
+      return byte ? [parseInt(byte[1], 16)] : [..._utf8.encode(raw.replaceAll("\u2581", " "))];
+    }
+    const bytes = raw !== undefined && this.#byteLevel ? _byteLevelBytes(raw) : null;
+    if (bytes) return bytes;
+    return [..._utf8.encode(this.decode([id], { skipSpecialTokens: false }))];
+  }
+
   /** The id of a token string (added tokens included), or null when it is not in the vocabulary. */
   tokenId(token: string): number | null {
     return this.#tokenizer.token_to_id(token) ?? null;
@@ -109,6 +131,30 @@ export class ModelTokenizer {
   decodeStream(context: readonly number[] = []): DecodeStream {
     return new DecodeStream((ids) => this.decode(ids), context);
   }
+}
+
+const _utf8 = new TextEncoder();
+
+// GPT-2's byte ↔ printable-character table of byte-level BPE, inverted: character → byte.
+const _BYTE_OF_CHAR: ReadonlyMap<string, number> = (() => {
+  const map = new Map<string, number>();
+  let next = 256;
+  for (let byte = 0; byte < 256; byte++) {
+    const printable = (byte >= 0x21 && byte <= 0x7e) || (byte >= 0xa1 && byte <= 0xac) || byte >= 0xae;
+    map.set(String.fromCodePoint(printable ? byte : next++), byte);
+  }
+  return map;
+})();
+
+// A byte-level token's bytes, or null when a character is outside the table (an added token).
+function _byteLevelBytes(raw: string): number[] | null {
+  const bytes: number[] = [];
+  for (const char of raw) {
+    const byte = _BYTE_OF_CHAR.get(char);
+    if (byte === undefined) return null;
+    bytes.push(byte);
+  }
+  return bytes;
 }
 
 function _badFolder(message: string): CortexError {

@@ -96,3 +96,27 @@ Deno.test("tokenizer: a folder without tokenizer.json is a 422 naming the file",
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("tokenizer: token bytes concatenate to the text's UTF-8, halves of characters included", async () => {
+  const folders = [tinyQwen, ...(haveStories ? [stories] : [])];
+  for (const folder of folders) {
+    const tokenizer = await ModelTokenizer.fromFolder(folder);
+    const text = "Once upon a time, é — 漢字 😀 there was";
+    const ids = tokenizer.encode(text);
+    const expected = [...new TextEncoder().encode(tokenizer.decode(ids))];
+    const got = ids.flatMap((id) => tokenizer.tokenBytes(id));
+    // SentencePiece decoding strips the one leading space the ▁ of the first piece stands for.
+    const trimmed = got[0] === 0x20 && expected[0] !== 0x20 ? got.slice(1) : got;
+    assert.deepEqual(trimmed, expected, folder);
+    assert.ok(
+      ids.some((id) => new TextDecoder().decode(new Uint8Array(tokenizer.tokenBytes(id))).includes("\uFFFD")),
+      `${folder}: some token holds part of a character`,
+    );
+  }
+  const qwen = await ModelTokenizer.fromFolder(tinyQwen);
+  assert.deepEqual(
+    qwen.tokenBytes(1017),
+    [...new TextEncoder().encode("<|im_end|>")],
+    "special tokens: their text",
+  );
+});

@@ -17,14 +17,8 @@ export interface ChatChunkOptions {
   logprobs?: boolean;
 }
 
-const _encoder = new TextEncoder();
-
 function _alternative(alternative: TokenAlternative): Omit<ChatTokenLogprob, "top_logprobs"> {
-  return {
-    token: alternative.text,
-    logprob: alternative.logprob,
-    bytes: [..._encoder.encode(alternative.text)],
-  };
+  return { token: alternative.text, logprob: alternative.logprob, bytes: alternative.bytes };
 }
 
 /** Generated tokens' log-probabilities in the chat shape. */
