@@ -25,18 +25,24 @@ std::vector<size_t> bias_starts(const StepRequest& request) {
   return starts;
 }
 
+int32_t top_count(const StepRequest& request, size_t e) {
+  return request.top_logprobs.empty() ? 0 : request.top_logprobs[e];
+}
+
 void validate_logprobs_and_bias(const StepRequest& request, size_t e, size_t bias_start, int vocab) {
   const std::string where = "entry " + std::to_string(e) + ": ";
   const int32_t flags = request.flags[e];
   if (flags & CX_STEP_LOGPROBS) {
     if (!(flags & CX_STEP_SAMPLE)) throw Error(CX_ERR_INVALID_ARGUMENT, where
         + "log-probabilities are computed for the sampled token; CX_STEP_LOGPROBS needs CX_STEP_SAMPLE");
-    const int32_t top = request.top_logprobs.empty() ? 0 : request.top_logprobs[e];
+    const int32_t top = top_count(request, e);
     if (top < 0 || top > CX_MAX_TOP_LOGPROBS || top > vocab) throw Error(CX_ERR_INVALID_ARGUMENT, where
         + "top log-probabilities must be in [0, " + std::to_string(CX_MAX_TOP_LOGPROBS) + "], got "
         + std::to_string(top));
   }
   const int32_t pairs = request.bias_counts.empty() ? 0 : request.bias_counts[e];
+  if (pairs > 0 && !(flags & CX_STEP_SAMPLE)) throw Error(CX_ERR_INVALID_ARGUMENT, where
+      + "a logit bias applies to sampling; it needs CX_STEP_SAMPLE");
   for (int32_t j = 0; j < pairs; j++) {
     const int32_t token = request.bias_tokens[bias_start + static_cast<size_t>(j)];
     const float value = request.bias_values[bias_start + static_cast<size_t>(j)];
@@ -172,7 +178,7 @@ StepOutput run_step(Model& model, const StepRequest& request, SamplerScratch& sc
       const int32_t sampled = sample_token(row, c.vocab_size, params[e], sequence.sampler, scratch);
       sequence.sampler.produced(sampled);
       token = sampled;
-      if (flags & CX_STEP_LOGPROBS) log_probabilities(row, c.vocab_size, sampled, request.top_logprobs[e], scratch,
+      if (flags & CX_STEP_LOGPROBS) log_probabilities(row, c.vocab_size, sampled, top_count(request, e), scratch,
           out.top_ids, out.logprobs);
     }
     out.tokens.push_back(token);
