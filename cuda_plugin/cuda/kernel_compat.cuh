@@ -278,8 +278,9 @@ void launch(const char*, void (*kernel)(KArgs...), dim3 grid, dim3 block, size_t
 
 namespace cx {
 
-/** Element types of weights, numbered like cx::DType (F32 = 0, F16 = 1, BF16 = 2). */
-enum KernelDtype : int { kF32 = 0, kF16 = 1, kBF16 = 2 };
+/** Element types of weights, numbered like cx::DType (F32 = 0, F16 = 1, BF16 = 2, then the block-quantized
+ * types of quant.h, which kernels_quant.cuh handles). */
+enum KernelDtype : int { kF32 = 0, kF16 = 1, kBF16 = 2, kQ8_0 = 4, kQ4_0 = 5, kQ4_K = 6, kQ5_K = 7, kQ6_K = 8 };
 
 /** Element `i` of a weight of dtype D, widened to f32 with the shared cx_math conversions. */
 template <int D>
