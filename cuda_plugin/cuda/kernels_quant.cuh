@@ -97,6 +97,8 @@ CX_GLOBAL void CX_BOUNDS(256) matvec_quant_kernel(float* out, const float* x, co
   const int64_t r = warp * rows_per_warp + lane / lanes_per_row;
   const int part = lane % lanes_per_row;
   const int64_t row_blocks = k / Format::kElements;
+  // A 32-weight block unrolled whole stays in registers; a 256-weight one lives in local memory.
+  constexpr int kDotUnroll = Format::kElements == 32 ? 32 : 8;
   float acc[N];
   CX_UNROLL
   for (int i = 0; i < N; i++) acc[i] = 0.0f;
@@ -105,14 +107,20 @@ CX_GLOBAL void CX_BOUNDS(256) matvec_quant_kernel(float* out, const float* x, co
     float y[Format::kElements];
     for (int64_t b = part; b < row_blocks; b += lanes_per_row) {
       Format::dequantize(row + b, y);
+      // Weight j is loaded once for all N rows (y is in local memory for the 256-weight K blocks); the
+      // block's partial sums are added to the row totals, so long rows do not accumulate in one float.
+      const float* xb = x + b * Format::kElements;
+      float part[N];
       CX_UNROLL
-      for (int i = 0; i < N; i++) {
-        const float* xb = x + i * k + b * Format::kElements;
-        float sum = 0.0f;
+      for (int i = 0; i < N; i++) part[i] = 0.0f;
+      CX_UNROLL_BY(kDotUnroll)
+      for (int j = 0; j < Format::kElements; j++) {
+        const float wj = y[j];
         CX_UNROLL
-        for (int j = 0; j < Format::kElements; j++) sum += y[j] * xb[j];
-        acc[i] += sum;
+        for (int i = 0; i < N; i++) part[i] += wj * xb[i * k + j];
       }
+      CX_UNROLL
+      for (int i = 0; i < N; i++) acc[i] += part[i];
     }
   }
   // Every lane takes part in every shuffle (rows past d contribute zeros); masks below lanes_per_row

@@ -59,12 +59,25 @@ async function gpuComputeCapabilities(): Promise<{ name: string; capability: str
   return gpus;
 }
 
-async function hasNvcc(): Promise<boolean> {
+/** nvcc's CUDA release ("13.0"), or null without nvcc. */
+async function nvccRelease(): Promise<string | null> {
   try {
-    return (await new Deno.Command("nvcc", { args: ["--version"], stdout: "null", stderr: "null" }).output())
-      .success;
+    const output = await new Deno.Command("nvcc", { args: ["--version"], stdout: "piped", stderr: "null" })
+      .output();
+    if (!output.success) return null;
+    return decoder.decode(output.stdout).match(/release (\d+\.\d+)/)?.[1] ?? "unknown";
   } catch {
-    return false;
+    return null;
+  }
+}
+
+/** The newest CUDA the driver supports, from nvidia-smi's banner ("CUDA Version: 12.4"), or null. */
+async function driverCudaVersion(): Promise<string | null> {
+  try {
+    const output = await new Deno.Command("nvidia-smi", { stdout: "piped", stderr: "null" }).output();
+    return decoder.decode(output.stdout).match(/CUDA Version:\s*(\d+\.\d+)/)?.[1] ?? null;
+  } catch {
+    return null;
   }
 }
 
@@ -108,7 +121,17 @@ async function main(): Promise<void> {
       `no CUDA device: ${gpu.name} has compute capability ${gpu.capability}; the CUDA backend needs sm_80 or newer`,
     );
   }
-  if (!await hasNvcc()) fail("test:cuda: nvcc is not on PATH, so the CUDA backend cannot be built");
+  const nvcc = await nvccRelease();
+  if (nvcc === null) fail("test:cuda: nvcc is not on PATH, so the CUDA backend cannot be built");
+  // cudart is linked statically: a toolkit newer (major) than the driver finds no devices at all.
+  const driver = await driverCudaVersion();
+  if (driver !== null && parseInt(nvcc) > parseInt(driver)) {
+    fail(
+      `no CUDA device: nvcc is CUDA ${nvcc} but the driver supports CUDA ${driver}; use a CUDA ${
+        parseInt(driver)
+      }.x nvcc`,
+    );
+  }
 
   const suites = Deno.args.length > 0
     ? Deno.args
@@ -122,7 +145,11 @@ async function main(): Promise<void> {
       );
     }
   }
-  console.log(`test:cuda: ${gpu.name} (sm_${arch}); building the plugin for sm_${arch} only`);
+  console.log(
+    `test:cuda: ${gpu.name} (sm_${arch}, driver CUDA ${
+      driver ?? "?"
+    }, nvcc ${nvcc}); building for sm_${arch} only`,
+  );
 
   const buildCode = await deno(["task", "build:plugin"], { CORTEX_NVCC_ARCHS: arch }, "the plugin build");
   if (buildCode !== 0) fail(`test:cuda: the plugin build failed (exit ${buildCode})`);
