@@ -131,8 +131,7 @@ export interface ParityTarget {
  * device, as `deno task test:cuda` sets it; there, a missing CUDA device throws ("no CUDA device:
  * ...") instead of quietly testing the CPU.
  */
-export function parityTargets(): ParityTarget[] {
-  const wanted = Deno.env.get("CORTEX_TEST_DEVICE") ?? "";
+export function parityTargets(wanted: string = Deno.env.get("CORTEX_TEST_DEVICE") ?? ""): ParityTarget[] {
   if (wanted === "" || wanted === "cpu") {
     return cpuIsasToTest().map((cpuIsa) => ({
       label: cpuIsa,
@@ -181,34 +180,34 @@ export function parityTargets(): ParityTarget[] {
 /**
  * Greedy ids against a reference's. On a CPU path they must be identical. On a GPU, f32 sums in
  * another order may flip a near-tie, so they must be identical up to the first difference, and at
- * that step the reference's two best logits must lie within `tieMargin`. Returns how many leading
- * steps agree (compare per-step logits only over those).
+ * that step our own logits (`ourLogits`, one row of `vocab` per step) must rank the reference's id
+ * within `tieMargin` of the one we chose. Returns how many leading steps agree (compare per-step
+ * logits only over those: after a flip the sequences differ).
  */
 export function assertGreedyIds(
   target: ParityTarget,
-  ours: number[],
+  ours: { ids: number[]; logits: Float32Array },
   theirs: number[],
-  referenceLogits: Float32Array,
   vocab: number,
   tieMargin: number,
   what: string,
 ): number {
   if (!target.cuda) {
-    if (ours.length !== theirs.length || ours.some((id, i) => id !== theirs[i])) {
-      throw new Error(`${what}: greedy ids differ\nours:   ${ours}\ntheirs: ${theirs}`);
+    if (ours.ids.length !== theirs.length || ours.ids.some((id, i) => id !== theirs[i])) {
+      throw new Error(`${what}: greedy ids differ\nours:   ${ours.ids}\ntheirs: ${theirs}`);
     }
-    return ours.length;
+    return ours.ids.length;
   }
-  const steps = Math.min(ours.length, theirs.length);
+  const steps = Math.min(ours.ids.length, theirs.length);
   for (let s = 0; s < steps; s++) {
-    if (ours[s] === theirs[s]) continue;
-    const logits = row(referenceLogits, s, vocab);
-    const gap = logits[theirs[s]] - logits[ours[s]];
+    if (ours.ids[s] === theirs[s]) continue;
+    const logits = row(ours.logits, s, vocab);
+    const gap = logits[ours.ids[s]] - logits[theirs[s]];
     if (!(gap <= tieMargin)) {
       throw new Error(
-        `${what}: greedy id ${s} is ${ours[s]}, reference ${
+        `${what}: greedy id ${s} is ${ours.ids[s]}, reference ${
           theirs[s]
-        }, whose logit leads by ${gap} > ${tieMargin}`,
+        }; ours leads it by ${gap} > ${tieMargin}`,
       );
     }
     console.warn(
@@ -216,8 +215,8 @@ export function assertGreedyIds(
     );
     return s;
   }
-  if (ours.length !== theirs.length) {
-    throw new Error(`${what}: ${ours.length} greedy ids, reference ${theirs.length}`);
+  if (ours.ids.length !== theirs.length) {
+    throw new Error(`${what}: ${ours.ids.length} greedy ids, reference ${theirs.length}`);
   }
   return steps;
 }
