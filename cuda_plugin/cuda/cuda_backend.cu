@@ -126,9 +126,18 @@ class CudaBackend final : public Backend {
   }
 
   Tensor upload_weight(const TensorView& view, int64_t rows, int64_t cols) override {
-    if (view.dtype != DType::F32 && view.dtype != DType::F16 && view.dtype != DType::BF16) {
+    // Quantized weights are copied block for block (device bytes = view.bytes) and decoded by the kernels.
+    const bool supported = view.dtype == DType::F32 || view.dtype == DType::F16 || view.dtype == DType::BF16 ||
+                           dtype_is_quantized(view.dtype);
+    if (!supported) {
       throw Error(CX_ERR_UNSUPPORTED_ARCH, "tensor " + view.name + " has dtype " + view.dtype_tag +
-                                               "; the CUDA backend computes with F32, F16 and BF16");
+                                               "; the CUDA backend computes with F32, F16, BF16, Q8_0, Q4_0, Q4_K, "
+                                               "Q5_K and Q6_K");
+    }
+    if (dtype_is_quantized(view.dtype) && cols % dtype_block_elements(view.dtype) != 0) {
+      throw Error(CX_ERR_BAD_MODEL, "tensor " + view.name + " has " + std::to_string(cols) + " columns, not a multiple of " +
+                                        std::to_string(dtype_block_elements(view.dtype)) + " (the " +
+                                        dtype_name(view.dtype) + " block)");
     }
     Tensor tensor;
     tensor.dtype = view.dtype;
@@ -176,7 +185,13 @@ class CudaBackend final : public Backend {
       if (gemm_with_cublas(*cublas, out, x, w, n)) return;
       cublas_disabled_ = true;  // cuBLAS declined this shape/type: use the tiled kernel from now on
     }
-    launch_gemm_tiled(out, x, w, n, stream_);
+    if (!dtype_is_quantized(w.dtype)) return launch_gemm_tiled(out, x, w, n, stream_);
+    // The tiled kernel reads f32/f16/bf16: a quantized weight is dequantized slice by slice first.
+    gemm_by_slices(out, w, widen_slice(w), widen_slice_rows(w), stream_,
+                   [&](float* out_rows, const Tensor& slice, int64_t stride) {
+                     launch_gemm_tiled(out_rows, x, slice, n, stream_, stride);
+                     return true;
+                   });
   }
 
   void add_bias(float* x, const float* bias, int rows, int dim) override {
@@ -301,19 +316,26 @@ class CudaBackend final : public Backend {
       return cublas.gemm(out, d, w.data, CUDA_R_32F, x, CUDA_R_32F, d, n, k,
                          tensor_core_gemm_ ? kCublasComputeF32FastTf32 : kCublasComputeF32);
     }
-    if (tensor_core_gemm_) {
+    if (tensor_core_gemm_ && !dtype_is_quantized(w.dtype)) {
       void* narrow = ensure(narrow_scratch_, static_cast<size_t>(n) * static_cast<size_t>(k) * 2);
       launch_narrow(narrow, x, w.dtype, static_cast<int64_t>(n) * k, stream_);
       return cublas.gemm(out, d, w.data, cublas_type(w.dtype), narrow, cublas_type(w.dtype), d, n, k, kCublasComputeF32);
     }
-    const int64_t slice_rows = std::max<int64_t>(1, std::min<int64_t>(d, static_cast<int64_t>(kWidenScratchBytes / 4) / k));
-    float* widened = static_cast<float*>(ensure(widen_scratch_, static_cast<size_t>(slice_rows * k) * sizeof(float)));
-    for (int64_t r0 = 0; r0 < d; r0 += slice_rows) {
-      const int64_t rows = std::min(slice_rows, d - r0);
-      launch_widen(widened, w.data, w.dtype, r0 * k, rows * k, stream_);
-      if (!cublas.gemm(out + r0, d, widened, CUDA_R_32F, x, CUDA_R_32F, rows, n, k, kCublasComputeF32)) return false;
-    }
-    return true;
+    // 16-bit weights widened, quantized ones dequantized (quant.h), then SGEMM on each f32 slice.
+    return gemm_by_slices(out, w, widen_slice(w), widen_slice_rows(w), stream_,
+                          [&](float* out_rows, const Tensor& slice, int64_t stride) {
+                            return cublas.gemm(out_rows, stride, slice.data, CUDA_R_32F, x, CUDA_R_32F, slice.rows, n,
+                                               k, kCublasComputeF32);
+                          });
+  }
+
+  /** Weight rows per f32 slice of the widen scratch (64 MiB, at least one row). */
+  static int64_t widen_slice_rows(const Tensor& w) {
+    return std::max<int64_t>(1, std::min<int64_t>(w.rows, static_cast<int64_t>(kWidenScratchBytes / 4) / w.cols));
+  }
+
+  float* widen_slice(const Tensor& w) {
+    return static_cast<float*>(ensure(widen_scratch_, static_cast<size_t>(widen_slice_rows(w) * w.cols) * sizeof(float)));
   }
 
   const int index_;

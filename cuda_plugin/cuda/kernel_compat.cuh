@@ -28,6 +28,8 @@
 #define CX_SYNC() __syncthreads()
 #define CX_BOUNDS(threads) __launch_bounds__(threads)
 #define CX_UNROLL _Pragma("unroll")
+#define CX_PRAGMA(text) _Pragma(#text)
+#define CX_UNROLL_BY(count) CX_PRAGMA(unroll count)
 
 extern __shared__ __align__(16) unsigned char cx_dynamic_shared[];
 #define CX_DYNAMIC_SHARED(type, name) type* name = reinterpret_cast<type*>(cx_dynamic_shared)
@@ -83,6 +85,7 @@ using cudaStream_t = void*;
 #define CX_SYNC() ::cx_emu::block_barrier()
 #define CX_BOUNDS(threads)
 #define CX_UNROLL
+#define CX_UNROLL_BY(count) static_cast<void>(count);  // the count is for nvcc only
 #define CX_DYNAMIC_SHARED(type, name) type* name = reinterpret_cast<type*>(::cx_emu::state().dynamic_shared.data())
 #define threadIdx (::cx_emu::state().fibers[static_cast<size_t>(::cx_emu::state().current)].thread)
 #define blockIdx (::cx_emu::state().block_index)
@@ -278,8 +281,9 @@ void launch(const char*, void (*kernel)(KArgs...), dim3 grid, dim3 block, size_t
 
 namespace cx {
 
-/** Element types of weights, numbered like cx::DType (F32 = 0, F16 = 1, BF16 = 2). */
-enum KernelDtype : int { kF32 = 0, kF16 = 1, kBF16 = 2 };
+/** Element types of weights, numbered like cx::DType (F32 = 0, F16 = 1, BF16 = 2, then the block-quantized
+ * types of quant.h, which kernels_quant.cuh handles). */
+enum KernelDtype : int { kF32 = 0, kF16 = 1, kBF16 = 2, kQ8_0 = 4, kQ4_0 = 5, kQ4_K = 6, kQ5_K = 7, kQ6_K = 8 };
 
 /** Element `i` of a weight of dtype D, widened to f32 with the shared cx_math conversions. */
 template <int D>

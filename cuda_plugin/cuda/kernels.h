@@ -54,7 +54,8 @@ CX_HD size_t kv_offset(int slots, int context, int kv_heads, int head_dim, int l
 
 // --- elementwise (kernels_elementwise.cuh) ---
 
-/** out[i] = widen(table[tokens[i]]) for n rows of table.cols; an id outside [0, rows) yields NaNs. */
+/** out[i] = widen(table[tokens[i]]) for n rows of table.cols; an id outside [0, rows) yields NaNs.
+ * Quantized tables go to launch_embed_quant. */
 void launch_embed(float* out, const Tensor& table, const int32_t* tokens, int n, cudaStream_t stream);
 /** out[r] = RMSNorm(x[r]) · weight (out may equal x). */
 void launch_rmsnorm(float* out, const float* x, const float* weight, int rows, int dim, float eps,
@@ -73,7 +74,8 @@ void launch_swiglu(float* out, const float* gate, const float* up, int64_t count
 void launch_add(float* x, const float* y, int64_t count, cudaStream_t stream);
 /** out[j] = x[rows[j]] for m rows of dim. */
 void launch_gather_rows(float* out, const float* x, const int32_t* rows, int m, int dim, cudaStream_t stream);
-/** out[i] = widen(w[offset + i]) for `count` elements of a weight of dtype `dtype`. */
+/** out[i] = widen(w[offset + i]) for `count` elements of a weight of dtype `dtype` (quantized dtypes:
+ * launch_dequantize, whole blocks only). */
 void launch_widen(float* out, const void* w, DType dtype, int64_t offset, int64_t count, cudaStream_t stream);
 /** out[i] = x[i] rounded to bf16 or f16 (nearest-even), for the tensor-core GEMM path. */
 void launch_narrow(void* out, const float* x, DType dtype, int64_t count, cudaStream_t stream);
@@ -111,7 +113,38 @@ constexpr int kMatvecMaxRows = 8;
 /** out[n, w.rows] = x[n, w.cols] · wᵀ for 1 <= n <= kMatvecMaxRows: one warp per weight row, the
  * weight read once for all n rows, f32 accumulation. */
 void launch_matvec(float* out, const float* x, const Tensor& w, int n, cudaStream_t stream);
-/** The same product for any n with a shared-memory tiled kernel (the fallback without cuBLAS). */
-void launch_gemm_tiled(float* out, const float* x, const Tensor& w, int n, cudaStream_t stream);
+/** The same product for any n with a shared-memory tiled kernel (the fallback without cuBLAS), for
+ * f32/f16/bf16 weights; output row i starts at out + i * out_stride (0: w.rows). */
+void launch_gemm_tiled(float* out, const float* x, const Tensor& w, int n, cudaStream_t stream,
+                       int64_t out_stride = 0);
+
+/** out[n, w.rows] = x · wᵀ for a weight a GEMM cannot read directly (16-bit for exact cuBLAS, or block-
+ * quantized): `slice_rows` weight rows at a time are widened/dequantized to f32 into `scratch` (room for
+ * slice_rows × w.cols floats) and multiplied by `gemm_f32(out + r0, slice, rows, out_stride)`, an f32
+ * GEMM writing rows × n outputs with row stride out_stride. Returns false as soon as gemm_f32 does. */
+template <typename GemmF32>
+bool gemm_by_slices(float* out, const Tensor& w, float* scratch, int64_t slice_rows, cudaStream_t stream,
+                    GemmF32 gemm_f32) {
+  for (int64_t r0 = 0; r0 < w.rows; r0 += slice_rows) {
+    const int64_t rows = w.rows - r0 < slice_rows ? w.rows - r0 : slice_rows;
+    launch_widen(scratch, w.data, w.dtype, r0 * w.cols, rows * w.cols, stream);
+    Tensor slice;
+    slice.data = scratch;
+    slice.dtype = DType::F32;
+    slice.rows = rows;
+    slice.cols = w.cols;
+    if (!gemm_f32(out + r0, slice, w.rows)) return false;
+  }
+  return true;
+}
+
+// --- quantized weights (kernels_quant.cuh): Q8_0, Q4_0, Q4_K, Q5_K, Q6_K; cols a multiple of the block ---
+
+/** launch_embed for a quantized table: each row decoded with quant.h, bit-identical to dequantize_*. */
+void launch_embed_quant(float* out, const Tensor& table, const int32_t* tokens, int n, cudaStream_t stream);
+/** launch_matvec for a quantized weight (1 <= n <= kMatvecMaxRows): lanes walk blocks, f32 sums. */
+void launch_matvec_quant(float* out, const float* x, const Tensor& w, int n, cudaStream_t stream);
+/** out = `count` elements of a quantized weight from element `offset`, dequantized; both whole blocks. */
+void launch_dequantize(float* out, const void* w, DType dtype, int64_t offset, int64_t count, cudaStream_t stream);
 
 }  // namespace cx

@@ -17,14 +17,52 @@
 #include "kernels_attention.cuh"
 #include "kernels_elementwise.cuh"
 #include "kernels_matmul.cuh"
+#include "kernels_quant.cuh"
 #include "nccl_loader.h"
 #include "nvml_loader.h"
 
 namespace cx {
-// The two DType helpers the kernels use, as safetensors.cpp defines them (not linked here).
-size_t dtype_size(DType dtype) { return dtype == DType::F32 ? 4 : dtype == DType::Other ? 0 : 2; }
+// The DType helpers the kernels use, as safetensors.cpp defines them (not linked here); block sizes from quant.h.
+size_t dtype_size(DType dtype) {
+  return dtype == DType::F32 ? 4 : dtype == DType::F16 || dtype == DType::BF16 ? 2 : 0;
+}
 const char* dtype_name(DType dtype) {
-  return dtype == DType::F32 ? "f32" : dtype == DType::F16 ? "f16" : dtype == DType::BF16 ? "bf16" : "other";
+  switch (dtype) {
+    case DType::F32: return "f32";
+    case DType::F16: return "f16";
+    case DType::BF16: return "bf16";
+    case DType::Q8_0: return "q8_0";
+    case DType::Q4_0: return "q4_0";
+    case DType::Q4_K: return "q4_k";
+    case DType::Q5_K: return "q5_k";
+    case DType::Q6_K: return "q6_k";
+    default: return "other";
+  }
+}
+int64_t dtype_block_elements(DType dtype) {
+  switch (dtype) {
+    case DType::Q8_0: return kQk8_0;
+    case DType::Q4_0: return kQk4_0;
+    case DType::Q4_K:
+    case DType::Q5_K:
+    case DType::Q6_K: return kQkK;
+    default: return dtype == DType::Other ? 0 : 1;
+  }
+}
+bool dtype_is_quantized(DType dtype) { return dtype_block_elements(dtype) > 1; }
+size_t dtype_block_bytes(DType dtype) {
+  switch (dtype) {
+    case DType::Q8_0: return sizeof(BlockQ8_0);
+    case DType::Q4_0: return sizeof(BlockQ4_0);
+    case DType::Q4_K: return sizeof(BlockQ4_K);
+    case DType::Q5_K: return sizeof(BlockQ5_K);
+    case DType::Q6_K: return sizeof(BlockQ6_K);
+    default: return dtype_size(dtype);
+  }
+}
+size_t dtype_row_bytes(DType dtype, int64_t cols) {
+  const int64_t block = dtype_block_elements(dtype);
+  return block == 0 ? 0 : static_cast<size_t>(cols / block) * dtype_block_bytes(dtype);
 }
 }  // namespace cx
 
@@ -372,6 +410,200 @@ void check_matmul() {
   }
 }
 
+// --- block-quantized weights: every kernel against quant.h's dequantize_* on the host ---
+
+const DType kQuantDtypes[] = {DType::Q8_0, DType::Q4_0, DType::Q4_K, DType::Q5_K, DType::Q6_K};
+
+/** A quantized weight of random blocks whose f16 scales are finite and moderate (so the weights are
+ * about ±1), `misalign` bytes past a 16-byte boundary; `values` is its host dequantization. */
+struct HostQuant {
+  std::vector<uint8_t> storage;
+  Tensor tensor;
+  std::vector<float> values;
+};
+
+void set_half(uint8_t* at, float value) {
+  const uint16_t h = f32_to_f16(value);
+  std::memcpy(at, &h, 2);
+}
+
+/** Dequantizes one block of `dtype` at `block` into y with quant.h (the host reference). */
+void dequantize_block(DType dtype, const uint8_t* block, float* y) {
+  switch (dtype) {
+    case DType::Q8_0: return dequantize_q8_0(reinterpret_cast<const BlockQ8_0*>(block), y);
+    case DType::Q4_0: return dequantize_q4_0(reinterpret_cast<const BlockQ4_0*>(block), y);
+    case DType::Q4_K: return dequantize_q4_k(reinterpret_cast<const BlockQ4_K*>(block), y);
+    case DType::Q5_K: return dequantize_q5_k(reinterpret_cast<const BlockQ5_K*>(block), y);
+    case DType::Q6_K: return dequantize_q6_k(reinterpret_cast<const BlockQ6_K*>(block), y);
+    default: std::abort();
+  }
+}
+
+HostQuant make_quant(DType dtype, int64_t rows, int64_t cols, size_t misalign = 0) {
+  HostQuant w;
+  const size_t block_bytes = dtype_block_bytes(dtype);
+  const int64_t elements = dtype_block_elements(dtype);
+  const size_t blocks = static_cast<size_t>(rows * (cols / elements));
+  w.storage.assign(blocks * block_bytes + 16 + misalign, 0);
+  uint8_t* base = w.storage.data();
+  while (reinterpret_cast<uintptr_t>(base) % 16 != 0) base++;
+  base += misalign;
+  std::uniform_int_distribution<int> byte(0, 255);
+  std::uniform_real_distribution<float> scale(0.5f, 1.0f);
+  for (size_t b = 0; b < blocks; b++) {
+    uint8_t* block = base + b * block_bytes;
+    for (size_t i = 0; i < block_bytes; i++) block[i] = static_cast<uint8_t>(byte(rng));
+    const float sign = byte(rng) & 1 ? -1.0f : 1.0f;
+    switch (dtype) {
+      case DType::Q8_0: set_half(block, sign * scale(rng) / 127.0f); break;
+      case DType::Q4_0: set_half(block, sign * scale(rng) / 8.0f); break;
+      case DType::Q4_K:
+      case DType::Q5_K:  // d · sc · q − dmin · m with 6-bit sc, m and 4/5-bit q
+        set_half(block, scale(rng) / (63.0f * (dtype == DType::Q4_K ? 15.0f : 31.0f)));
+        set_half(block + 2, scale(rng) / 63.0f);
+        break;
+      case DType::Q6_K: set_half(block + 208, sign * scale(rng) / (128.0f * 32.0f)); break;
+      default: std::abort();
+    }
+  }
+  w.tensor.data = base;
+  w.tensor.dtype = dtype;
+  w.tensor.rows = rows;
+  w.tensor.cols = cols;
+  w.values.resize(static_cast<size_t>(rows * cols));
+  for (size_t b = 0; b < blocks; b++) dequantize_block(dtype, base + b * block_bytes, w.values.data() + b * elements);
+  return w;
+}
+
+/** Column counts to test per type: one block, a few, and more blocks than a warp has lanes. */
+std::vector<int64_t> quant_cols(DType dtype) {
+  const int64_t block = dtype_block_elements(dtype);
+  return block == 32 ? std::vector<int64_t>{32, 96, 1056} : std::vector<int64_t>{256, 768, 2304, 9472};
+}
+
+/** out[i, r] = x[i] · values[r] with the CPU backend's f32 dot over the dequantized rows. */
+std::vector<float> quant_reference(const HostQuant& w, const std::vector<float>& x, int n) {
+  std::vector<float> out(static_cast<size_t>(n) * w.tensor.rows);
+  for (int64_t r = 0; r < w.tensor.rows; r++) {
+    for (int i = 0; i < n; i++) {
+      out[static_cast<size_t>(i * w.tensor.rows + r)] =
+          dot(x.data() + i * w.tensor.cols, w.values.data() + r * w.tensor.cols, w.tensor.cols);
+    }
+  }
+  return out;
+}
+
+/** Worst error / tolerance over the quantized matmul checks (printed: how close the checks come). */
+double worst_quant_matmul_ratio = 0;
+
+/** Both sides sum k f32 products in different orders, so the tolerance grows like sqrt(k): 6e-7·sqrt(k)
+ * (3.4e-6 at k = 32, 5.8e-5 at k = 9472; the errors seen are about half that). A wrong block, nibble or
+ * scale gives errors of order 1e-2 and more. */
+void expect_quant_close(const std::vector<float>& got, const std::vector<float>& want, int64_t k,
+                        const std::string& what) {
+  const double error = got.size() == want.size() ? max_error(got.data(), want.data(), got.size()) : INFINITY;
+  const double tolerance = 6e-7 * std::sqrt(static_cast<double>(k));
+  worst_quant_matmul_ratio = std::max(worst_quant_matmul_ratio, error / tolerance);
+  expect(error <= tolerance, what + " (max error " + std::to_string(error) + ")");
+}
+
+void check_quant() {
+  for (DType dtype : kQuantDtypes) {
+    const std::string name = dtype_name(dtype);
+    const int64_t block = dtype_block_elements(dtype);
+    for (size_t misalign : {size_t{0}, size_t{2}}) {
+      const std::string where = misalign ? " (blocks 2 bytes past 16-byte alignment)" : "";
+      // Embedding: bit-identical to dequantize_*, NaN rows for ids outside the table.
+      const int64_t cols = 3 * block;
+      HostQuant table = make_quant(dtype, 7, cols, misalign);
+      const std::vector<int32_t> tokens = {6, 0, 3, 7, -1, 6};
+      std::vector<float> got(tokens.size() * static_cast<size_t>(cols), 0.0f);
+      launch_embed(got.data(), table.tensor, tokens.data(), static_cast<int>(tokens.size()), nullptr);
+      std::vector<float> want(got.size(), NAN);
+      for (size_t i = 0; i < tokens.size(); i++) {
+        if (tokens[i] >= 0 && tokens[i] < 7) {
+          std::memcpy(want.data() + i * cols, table.values.data() + tokens[i] * cols, sizeof(float) * cols);
+        }
+      }
+      expect(max_error(got.data(), want.data(), got.size()) == 0,
+             "embed " + name + where + " equals dequantize (ids 7 and -1 give NaN rows)");
+      bool identical = true;
+      for (size_t i = 0; i < got.size(); i++) {
+        if (!std::isnan(want[i])) identical = identical && std::memcmp(&got[i], &want[i], 4) == 0;
+      }
+      expect(identical, "embed " + name + where + " bits");
+
+      // Dequantization to f32 (the GEMM slices): rows 2..6 of the table, exactly.
+      std::vector<float> slice(static_cast<size_t>(5 * cols), NAN);
+      launch_widen(slice.data(), table.tensor.data, dtype, 2 * cols, 5 * cols, nullptr);
+      expect(std::memcmp(slice.data(), table.values.data() + 2 * cols, slice.size() * 4) == 0,
+             "dequantize " + name + where + " is bit-identical to dequantize_*");
+
+      // Decode matvec for every batch size up to 8, odd row counts, few and many blocks per row.
+      for (int64_t k : quant_cols(dtype)) {
+        for (int64_t d : {1, 13, 37}) {
+          if (k > 2304 && d > 13) continue;  // keeps the emulated run short
+          HostQuant w = make_quant(dtype, d, k, misalign);
+          for (int n : {1, 2, 3, 5, 8}) {
+            const std::vector<float> x = random_floats(static_cast<size_t>(n * k));
+            std::vector<float> out(static_cast<size_t>(n * d), NAN);
+            launch_matvec(out.data(), x.data(), w.tensor, n, nullptr);
+            expect_quant_close(out, quant_reference(w, x, n), k,
+                               "matvec " + name + where + " n " + std::to_string(n) + " d " + std::to_string(d) +
+                                   " k " + std::to_string(k));
+          }
+        }
+      }
+    }
+
+    // n > 8: dequantized slices (5 rows each, so the last is partial) times the tiled f32 GEMM, the
+    // path the backend takes without cuBLAS (with cuBLAS the same slices go to SGEMM).
+    for (int n : {9, 64}) {
+      for (int64_t d : {13, 37}) {
+        const int64_t k = quant_cols(dtype)[1];
+        HostQuant w = make_quant(dtype, d, k);
+        const std::vector<float> x = random_floats(static_cast<size_t>(n * k));
+        std::vector<float> scratch(static_cast<size_t>(5 * k), NAN);
+        std::vector<float> out(static_cast<size_t>(n * d), NAN);
+        const bool ok = gemm_by_slices(out.data(), w.tensor, scratch.data(), 5, nullptr,
+                                       [&](float* out_rows, const Tensor& f32_slice, int64_t stride) {
+                                         launch_gemm_tiled(out_rows, x.data(), f32_slice, n, nullptr, stride);
+                                         return true;
+                                       });
+        expect(ok, "gemm_by_slices completes");
+        expect_quant_close(out, quant_reference(w, x, n), k,
+                           "dequantized GEMM " + name + " n " + std::to_string(n) + " d " + std::to_string(d) +
+                               " k " + std::to_string(k));
+      }
+    }
+  }
+
+  // What the kernels refuse, by name.
+  HostQuant w = make_quant(DType::Q4_K, 2, 256);
+  Tensor ragged = w.tensor;
+  ragged.cols = 200;
+  std::vector<float> x(1024, 1.0f), out(8);
+  try {
+    launch_matvec(out.data(), x.data(), ragged, 1, nullptr);
+    expect(false, "a q4_k row that is not whole blocks is refused");
+  } catch (const Error& error) {
+    expect(std::string(error.what()).find("q4_k") != std::string::npos, std::string("ragged q4_k: ") + error.what());
+  }
+  Tensor other = w.tensor;
+  other.dtype = DType::Other;
+  for (int op = 0; op < 3; op++) {
+    try {
+      if (op == 0) launch_matvec(out.data(), x.data(), other, 1, nullptr);
+      if (op == 1) launch_embed(out.data(), other, std::vector<int32_t>{0}.data(), 1, nullptr);
+      if (op == 2) launch_widen(out.data(), other.data, other.dtype, 0, 4, nullptr);
+      expect(false, "dtype other is refused");
+    } catch (const Error& error) {
+      expect(error.code() == CX_ERR_UNSUPPORTED_ARCH && std::string(error.what()).find("dtype other") != std::string::npos,
+             std::string("dtype other refused by name: ") + error.what());
+    }
+  }
+}
+
 void check_kv_store() {
   KvCache cache;
   cache.layers = 2;
@@ -446,6 +678,8 @@ int main() {
   check_kv_store();
   check_matmul();
   check_attention();
+  check_quant();
+  std::printf("quantized matmul: worst error %.2f of the tolerance\n", worst_quant_matmul_ratio);
   std::printf("%d checks, %d failed\n", checks, failures);
   return failures == 0 ? 0 : 1;
 }

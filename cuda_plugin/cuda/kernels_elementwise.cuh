@@ -152,7 +152,9 @@ void launch_embed(float* out, const Tensor& table, const int32_t* tokens, int n,
     case DType::F32: return launch("embed", embed_kernel<kF32>, grid, kThreads, 0, stream, out, table.data, table.rows, table.cols, tokens, n);
     case DType::F16: return launch("embed", embed_kernel<kF16>, grid, kThreads, 0, stream, out, table.data, table.rows, table.cols, tokens, n);
     case DType::BF16: return launch("embed", embed_kernel<kBF16>, grid, kThreads, 0, stream, out, table.data, table.rows, table.cols, tokens, n);
-    default: unsupported_dtype("embedding", table.dtype);
+    default:
+      if (dtype_is_quantized(table.dtype)) return launch_embed_quant(out, table, tokens, n, stream);
+      unsupported_dtype("embedding", table.dtype);
   }
 }
 
@@ -217,7 +219,9 @@ void launch_widen(float* out, const void* w, DType dtype, int64_t offset, int64_
     case DType::F32: return launch("widen", widen_kernel<kF32>, grid, kThreads, 0, stream, out, w, offset, count);
     case DType::F16: return launch("widen", widen_kernel<kF16>, grid, kThreads, 0, stream, out, w, offset, count);
     case DType::BF16: return launch("widen", widen_kernel<kBF16>, grid, kThreads, 0, stream, out, w, offset, count);
-    default: unsupported_dtype("widen", dtype);
+    default:
+      if (dtype_is_quantized(dtype)) return launch_dequantize(out, w, dtype, offset, count, stream);
+      unsupported_dtype("widen", dtype);
   }
 }
 

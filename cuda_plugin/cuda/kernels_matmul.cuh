@@ -67,7 +67,7 @@ CX_GLOBAL void CX_BOUNDS(256) matvec_kernel(float* out, const float* x, const vo
 /** Grid (ceil(n/64), ceil(d/64)); x and W tiles of 64 × 16 staged in shared memory, k-major. */
 template <int D>
 CX_GLOBAL void CX_BOUNDS(256) gemm_tiled_kernel(float* out, const float* x, const void* w, int64_t n, int64_t d,
-                                                int64_t k) {
+                                                int64_t k, int64_t out_stride) {
   CX_SHARED float x_tile[kGemmTileK][kGemmTile + 4];
   CX_SHARED float w_tile[kGemmTileK][kGemmTile + 4];
   const int tid = static_cast<int>(threadIdx.x);
@@ -115,7 +115,7 @@ CX_GLOBAL void CX_BOUNDS(256) gemm_tiled_kernel(float* out, const float* x, cons
     CX_UNROLL
     for (int j = 0; j < 4; j++) {
       const int64_t column = d0 + tx * 4 + j;
-      if (column < d) out[row * d + column] = acc[i][j];
+      if (column < d) out[row * out_stride + column] = acc[i][j];
     }
   }
 }
@@ -153,20 +153,23 @@ void launch_matvec(float* out, const float* x, const Tensor& w, int n, cudaStrea
     case DType::F32: return launch_matvec_dtype<kF32>(out, x, w, n, stream);
     case DType::F16: return launch_matvec_dtype<kF16>(out, x, w, n, stream);
     case DType::BF16: return launch_matvec_dtype<kBF16>(out, x, w, n, stream);
-    default: throw Error(CX_ERR_UNSUPPORTED_ARCH, std::string("CUDA matmul does not support dtype ") + dtype_name(w.dtype));
+    default:
+      if (dtype_is_quantized(w.dtype)) return launch_matvec_quant(out, x, w, n, stream);
+      throw Error(CX_ERR_UNSUPPORTED_ARCH, std::string("CUDA matmul does not support dtype ") + dtype_name(w.dtype));
   }
 }
 
-void launch_gemm_tiled(float* out, const float* x, const Tensor& w, int n, cudaStream_t stream) {
+void launch_gemm_tiled(float* out, const float* x, const Tensor& w, int n, cudaStream_t stream, int64_t out_stride) {
   if (n <= 0 || w.rows <= 0) return;
   const int64_t row_tiles = (w.rows + kGemmTile - 1) / kGemmTile;
   if (row_tiles > 65535) throw Error(CX_ERR_UNSUPPORTED_ARCH, "weight too tall for the tiled GEMM");
   const dim3 grid(static_cast<unsigned>((n + kGemmTile - 1) / kGemmTile), static_cast<unsigned>(row_tiles));
   const int64_t rows = n;
+  const int64_t stride = out_stride > 0 ? out_stride : w.rows;
   switch (w.dtype) {
-    case DType::F32: return launch("gemm_tiled", gemm_tiled_kernel<kF32>, grid, kGemmThreads, 0, stream, out, x, w.data, rows, w.rows, w.cols);
-    case DType::F16: return launch("gemm_tiled", gemm_tiled_kernel<kF16>, grid, kGemmThreads, 0, stream, out, x, w.data, rows, w.rows, w.cols);
-    case DType::BF16: return launch("gemm_tiled", gemm_tiled_kernel<kBF16>, grid, kGemmThreads, 0, stream, out, x, w.data, rows, w.rows, w.cols);
+    case DType::F32: return launch("gemm_tiled", gemm_tiled_kernel<kF32>, grid, kGemmThreads, 0, stream, out, x, w.data, rows, w.rows, w.cols, stride);
+    case DType::F16: return launch("gemm_tiled", gemm_tiled_kernel<kF16>, grid, kGemmThreads, 0, stream, out, x, w.data, rows, w.rows, w.cols, stride);
+    case DType::BF16: return launch("gemm_tiled", gemm_tiled_kernel<kBF16>, grid, kGemmThreads, 0, stream, out, x, w.data, rows, w.rows, w.cols, stride);
     default: throw Error(CX_ERR_UNSUPPORTED_ARCH, std::string("CUDA matmul does not support dtype ") + dtype_name(w.dtype));
   }
 }

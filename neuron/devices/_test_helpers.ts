@@ -3,7 +3,7 @@
  * @module
  */
 
-import { type CpuIsa, type Model, Plugin } from "./mod.ts";
+import { type CpuIsa, type Model, Plugin, type PluginOptions } from "./mod.ts";
 
 /** Repository root (no trailing slash). */
 export const REPO_ROOT: string = new URL("../../", import.meta.url).pathname.replace(/\/$/, "");
@@ -105,6 +105,120 @@ export function cpuIsasToTest(): Exclude<CpuIsa, "auto">[] {
   } finally {
     plugin.close();
   }
+}
+
+/**
+ * One place a parity suite runs: a CPU kernel path, or a CUDA device. Every parity suite
+ * (parity_test.ts, gguf_parity_test.ts, ...) loops over `parityTargets()` and opens, loads and
+ * judges through its target, so `deno task test:cuda` can run the same file on a GPU.
+ */
+export interface ParityTarget {
+  /** For test names: "avx512", "avx2", "scalar" or "cuda:0". */
+  label: string;
+  /** True for a CUDA device (GPU arithmetic: other summation orders, cuBLAS, device libm). */
+  cuda: boolean;
+  /** Opens the plugin for this target (the caller closes it). */
+  open(): Plugin;
+  /** The device index to pass in `LoadOptions.devices` in a plugin `open()` returned. */
+  device(plugin: Plugin): number;
+  /** The suite's tolerance for this target: `cpu` on a CPU path, `cuda` on a GPU. */
+  tolerance(cpu: number, cuda: number): number;
+}
+
+/**
+ * Where the parity suites run. By default every CPU kernel path this machine has (AVX-512,
+ * AVX2, scalar). With `CORTEX_TEST_DEVICE=cuda` (or `cuda:N`, the N-th CUDA device) only that CUDA
+ * device, as `deno task test:cuda` sets it; there, a missing CUDA device throws ("no CUDA device:
+ * ...") instead of quietly testing the CPU.
+ */
+export function parityTargets(wanted: string = Deno.env.get("CORTEX_TEST_DEVICE") ?? ""): ParityTarget[] {
+  if (wanted === "" || wanted === "cpu") {
+    return cpuIsasToTest().map((cpuIsa) => ({
+      label: cpuIsa,
+      cuda: false,
+      open: (): Plugin => Plugin.open({ cpuIsa }),
+      device: (plugin: Plugin): number => {
+        const cpu = plugin.devices().find((device) => device.backend === "cpu");
+        if (!cpu || cpu.cpuIsa !== cpuIsa) throw new Error(`no CPU device running ${cpuIsa} kernels`);
+        return cpu.index;
+      },
+      tolerance: (cpu: number): number => cpu,
+    }));
+  }
+  const match = wanted.match(/^cuda(?::(\d+))?$/);
+  if (!match) {
+    throw new Error(`CORTEX_TEST_DEVICE must be cpu, cuda or cuda:N, got ${JSON.stringify(wanted)}`);
+  }
+  const ordinal = Number(match[1] ?? 0);
+  // One CPU thread: the CPU device is not used, and the GPU run should not compete with it.
+  const options: PluginOptions = { cpuThreadsPerDevice: 1 };
+  const probe = Plugin.open(options);
+  try {
+    const gpus = probe.devices().filter((device) => device.backend === "cuda");
+    if (gpus.length <= ordinal) {
+      throw new Error(
+        `no CUDA device: CORTEX_TEST_DEVICE=${wanted} but the plugin found ${gpus.length} CUDA device(s) ` +
+          `(is the plugin built with nvcc, and the driver loaded?)`,
+      );
+    }
+  } finally {
+    probe.close();
+  }
+  return [{
+    label: `cuda:${ordinal}`,
+    cuda: true,
+    open: (): Plugin => Plugin.open(options),
+    device: (plugin: Plugin): number => {
+      const gpu = plugin.devices().filter((device) => device.backend === "cuda")[ordinal];
+      if (!gpu) throw new Error(`no CUDA device: CUDA device ${ordinal} is gone`);
+      return gpu.index;
+    },
+    tolerance: (_cpu: number, cuda: number): number => cuda,
+  }];
+}
+
+/**
+ * Greedy ids against a reference's. On a CPU path they must be identical. On a GPU, f32 sums in
+ * another order may flip a near-tie, so they must be identical up to the first difference, and at
+ * that step our own logits (`ourLogits`, one row of `vocab` per step) must rank the reference's id
+ * within `tieMargin` of the one we chose. Returns how many leading steps agree (compare per-step
+ * logits only over those: after a flip the sequences differ).
+ */
+export function assertGreedyIds(
+  target: ParityTarget,
+  ours: { ids: number[]; logits: Float32Array },
+  theirs: number[],
+  vocab: number,
+  tieMargin: number,
+  what: string,
+): number {
+  if (!target.cuda) {
+    if (ours.ids.length !== theirs.length || ours.ids.some((id, i) => id !== theirs[i])) {
+      throw new Error(`${what}: greedy ids differ\nours:   ${ours.ids}\ntheirs: ${theirs}`);
+    }
+    return ours.ids.length;
+  }
+  const steps = Math.min(ours.ids.length, theirs.length);
+  for (let s = 0; s < steps; s++) {
+    if (ours.ids[s] === theirs[s]) continue;
+    const logits = row(ours.logits, s, vocab);
+    const gap = logits[ours.ids[s]] - logits[theirs[s]];
+    if (!(gap <= tieMargin)) {
+      throw new Error(
+        `${what}: greedy id ${s} is ${ours.ids[s]}, reference ${
+          theirs[s]
+        }; ours leads it by ${gap} > ${tieMargin}`,
+      );
+    }
+    console.warn(
+      `${what}: greedy ids agree for ${s} of ${steps} steps, then a near-tie (gap ${gap}) flipped`,
+    );
+    return s;
+  }
+  if (ours.ids.length !== theirs.length) {
+    throw new Error(`${what}: ${ours.ids.length} greedy ids, reference ${theirs.length}`);
+  }
+  return steps;
 }
 
 /** The logits of every position of `tokens`, prefilled into a fresh sequence of `model`. */
