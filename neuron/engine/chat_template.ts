@@ -27,7 +27,8 @@ export type TemplateSource =
   | "chat_template.jinja"
   | "chat_template.json"
   | "tokenizer_config.json"
-  | "chatml";
+  | "chatml"
+  | "gguf";
 
 /**
  * A compiled chat template.
