@@ -29,9 +29,9 @@ export interface ModelFolderInfo {
   /**
    * The weights' type as the engine will hold them: the stored dtype holding most elements
    * (`F32`, `BF16`, …), the ISQ target (`Q8_0`, …) when quantized at load, or the main type of
-   * a GGUF file.
+   * a GGUF file; null when the safetensors headers cannot be read.
    */
-  weightType: string;
+  weightType: string | null;
 }
 
 function _bad(message: string): CortexError {
@@ -77,7 +77,13 @@ export async function inspectModelFolder(
     } catch {
       throw _bad(`model folder ${path}: weight shard ${file} is missing`);
     }
-    tensors.push(...await readSafetensorsTensors(`${path}/${file}`));
+  }
+  try {
+    for (const file of weightFiles) tensors.push(...await readSafetensorsTensors(`${path}/${file}`));
+  } catch (error) {
+    // Without ISQ a broken shard is the engine's to name at load; ISQ needs the shapes now.
+    if (quant !== null) throw error;
+    tensors.length = 0;
   }
   if (quant !== null) weightBytes = isqWeightBytes(tensors, quant);
   try {
@@ -106,7 +112,7 @@ export async function inspectModelFolder(
     weightBytes,
     maxPositionEmbeddings: num("max_position_embeddings"),
     kvBytesPerToken: 2 * layers * kvHeads * headDim * 4,
-    weightType: quant !== null ? quant.toUpperCase() : _mainDtype(tensors),
+    weightType: quant !== null ? quant.toUpperCase() : tensors.length > 0 ? _mainDtype(tensors) : null,
   };
 }
 
