@@ -49,7 +49,14 @@ export function haveDemoModel(): boolean {
 /** One model entry: a folder, or a table with its `[[models]]` keys. */
 export type SpawnModel =
   | string
-  | { path?: string; source?: string; context_length?: number; max_sequences?: number; devices?: number[] };
+  | {
+    path?: string;
+    source?: string;
+    context_length?: number;
+    max_sequences?: number;
+    devices?: number[];
+    quant?: string;
+  };
 
 /** Options of {@linkcode spawnNeuron}. */
 export interface SpawnNeuronOptions {
