@@ -233,8 +233,51 @@ class _Cursor {
     const itemType = await this.u32(`item type of '${key}'`);
     const n = await this.count(`length of array '${key}'`, _minBytes(itemType, this.#name, key));
     const items: GgufValue[] = new Array(n);
-    for (let i = 0; i < n; i++) items[i] = (await this.entry(itemType, `${key}[${i}]`, depth + 1)).value;
+    for (let i = 0; i < n; i++) {
+      // Vocabularies hold 10^5 items: read from the buffer without awaiting when it can.
+      const fast = itemType === GgufValueType.ARRAY ? undefined : this.#bufferedScalar(itemType);
+      items[i] = fast !== undefined ? fast : (await this.entry(itemType, `${key}[${i}]`, depth + 1)).value;
+    }
     return { type, itemType, value: items };
+  }
+
+  /** A string, number or bool read from the buffer when wholly there; undefined otherwise. */
+  #bufferedScalar(type: number): GgufValue | undefined {
+    const at = this.#pos - this.#bufStart;
+    const left = this.#buf.length - at;
+    const view = new DataView(this.#buf.buffer, this.#buf.byteOffset + at, left);
+    let size: number;
+    let value: GgufValue;
+    switch (type) {
+      case GgufValueType.STRING: {
+        if (left < 8) return undefined;
+        const length = view.getBigUint64(0, true);
+        if (length > BigInt(left - 8)) return undefined;
+        size = 8 + Number(length);
+        try {
+          value = this.#decoder.decode(this.#buf.subarray(at + 8, at + size));
+        } catch {
+          return undefined; // the slow path names the error
+        }
+        break;
+      }
+      case GgufValueType.INT32:
+        if (left < 4) return undefined;
+        [size, value] = [4, view.getInt32(0, true)];
+        break;
+      case GgufValueType.UINT32:
+        if (left < 4) return undefined;
+        [size, value] = [4, view.getUint32(0, true)];
+        break;
+      case GgufValueType.FLOAT32:
+        if (left < 4) return undefined;
+        [size, value] = [4, view.getFloat32(0, true)];
+        break;
+      default:
+        return undefined;
+    }
+    this.#pos += size;
+    return value;
   }
 
   async scalar(type: number, key: string): Promise<GgufValue> {
