@@ -10,7 +10,11 @@ import { modelEntry, postForJson } from "./testing/http.ts";
 import { spawnNeuron } from "./testing/spawn_neuron.ts";
 
 const opts = { sanitizeResources: false, sanitizeOps: false };
-const FIXTURES = new URL("../../shared/fixtures/gguf/", import.meta.url).pathname;
+// The real path: ../shared is a symlink, and the neuron's read permission is for what it resolves to.
+const FIXTURES = await Deno.realPath(new URL("../../shared/fixtures/gguf/", import.meta.url)).then(
+  (path) => `${path}/`,
+  () => new URL("../../shared/fixtures/gguf/", import.meta.url).pathname,
+);
 const haveFixtures = await Deno.stat(FIXTURES).then(() => true, () => false);
 if (!haveFixtures) console.warn(`skipping GGUF serving HTTP tests: ${FIXTURES} is absent`);
 const QWEN = `${FIXTURES}qwen3-tiny`;
@@ -93,6 +97,7 @@ Deno.test({
     });
     const neuron = await spawnNeuron({
       modelsDir: dir,
+      allowRead: [FIXTURES],
       hub: { endpoint: hub.url, cache_dir: cacheDir },
       defaultModels: [],
     });

@@ -382,7 +382,8 @@ export class ModelRegistry {
       tool_call: loaded ? loaded.tokenizer.markers.toolCall : false,
       reasoning: loaded ? loaded.tokenizer.markers.reasoning : false,
       architecture: loaded ? loaded.info.architecture : slot.architecture,
-      weight_type: slot.weightType,
+      // The engine's own dtype once loaded (what it holds), the inspection's before.
+      weight_type: loaded ? String(loaded.info.dtype).toUpperCase() : slot.weightType,
       weight_bytes: loaded ? loaded.info.weightBytes : null,
       progress: slot.progress,
       error: slot.error ? { code: String(slot.error.code), message: slot.error.message } : null,

@@ -203,7 +203,7 @@ class _Cursor {
     if (n * minBytes > this.#left) {
       throw ggufError(
         this.#name,
-        `${what} ${n} cannot fit in the ${this.#left} bytes left: corrupt or truncated`,
+        `truncated or corrupt: ${what} ${n} cannot fit in the ${this.#left} bytes left`,
       );
     }
     return n;
