@@ -383,12 +383,18 @@ export class ModelRegistry {
       reasoning: loaded ? loaded.tokenizer.markers.reasoning : false,
       architecture: loaded ? loaded.info.architecture : slot.architecture,
       // The engine's own dtype once loaded (what it holds), the inspection's before.
-      weight_type: loaded ? String(loaded.info.dtype).toUpperCase() : slot.weightType,
+      weight_type: loaded ? _weightType(loaded) : slot.weightType,
       weight_bytes: loaded ? loaded.info.weightBytes : null,
       progress: slot.progress,
       error: slot.error ? { code: String(slot.error.code), message: slot.error.message } : null,
     };
   }
+}
+
+/** The engine's dominant matrix type (`weightDtype`, else the embedding's `dtype`), upper-cased. */
+function _weightType(loaded: LoadedModel): string {
+  const info = loaded.info as { weightDtype?: string; dtype: string };
+  return (info.weightDtype ?? info.dtype).toUpperCase();
 }
 
 function _unloadingError(modelId: string): CortexError {

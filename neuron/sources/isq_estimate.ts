@@ -18,15 +18,21 @@ const _BLOCKS: Readonly<Record<string, { elements: number; bytes: number }>> = {
   Q6_K: { elements: 256, bytes: 210 },
 };
 
-/** Checks an ISQ `quant` value; anything else is a 400 naming it and the supported ones. */
-export function checkIsqQuant(quant: string): void {
-  if (!ISQ_QUANTS.includes(quant.toLowerCase())) {
+/**
+ * The canonical ISQ type of a `quant` value (case and `_`/`-` ignored: `Q6K` → `q6_k`); anything
+ * else is a 400 naming it and the supported ones.
+ */
+export function checkIsqQuant(quant: string): string {
+  const wanted = quant.toLowerCase().replace(/[_-]/g, "");
+  const found = ISQ_QUANTS.find((q) => q.replace(/_/g, "") === wanted);
+  if (found === undefined) {
     throw fleetError(
       "invalid_request_body",
       `quant '${quant}' cannot be applied to safetensors weights (supported: ${ISQ_QUANTS.join(", ")})`,
       { param: "quant" },
     );
   }
+  return found;
 }
 
 /** The ggml type a tensor gets under `quant`. */
@@ -45,11 +51,11 @@ function _targetType(name: string, quant: string): string {
  * ```
  */
 export function isqWeightBytes(tensors: readonly SafetensorsTensor[], quant: string): number {
-  checkIsqQuant(quant);
+  const type = checkIsqQuant(quant);
   let bytes = 0;
   for (const t of tensors) {
     const elements = t.shape.reduce((a, b) => a * b, 1);
-    const block = _BLOCKS[_targetType(t.name, quant.toLowerCase())];
+    const block = _BLOCKS[_targetType(t.name, type)];
     if (t.shape.length === 2 && t.shape[1] % block.elements === 0) {
       bytes += t.shape[0] * (t.shape[1] / block.elements) * block.bytes;
     } else {

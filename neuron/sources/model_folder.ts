@@ -53,7 +53,7 @@ export async function inspectModelFolder(
   path: string,
   quant: string | null = null,
 ): Promise<ModelFolderInfo> {
-  if (quant !== null) checkIsqQuant(quant);
+  if (quant !== null) quant = checkIsqQuant(quant);
   let stat: Deno.FileInfo;
   try {
     stat = await Deno.stat(path);

@@ -8,6 +8,7 @@
 import { CortexError } from "@cortex/core/errors";
 import { type GgufModelInfo, inspectGgufModel } from "./gguf_model.ts";
 import { selectGgufFile } from "./gguf_select.ts";
+import { checkIsqQuant } from "./isq_estimate.ts";
 import { inspectModelFolder, type ModelFolderInfo } from "./model_folder.ts";
 
 /** A model path resolved for loading. */
@@ -65,8 +66,9 @@ export async function resolveModel(path: string, quant: string | null): Promise<
   if (!hasSafetensors && names.some((n) => n.toLowerCase().endsWith(".gguf"))) {
     return _gguf(await inspectGgufModel(`${path}/${selectGgufFile(names, quant, path)}`));
   }
-  const info = await inspectModelFolder(path, quant);
-  return { path, format: "safetensors", isqQuant: quant?.toLowerCase() ?? null, info, gguf: null };
+  const isqQuant = quant === null ? null : checkIsqQuant(quant);
+  const info = await inspectModelFolder(path, isqQuant);
+  return { path, format: "safetensors", isqQuant, info, gguf: null };
 }
 
 function _gguf(gguf: GgufModelInfo): ResolvedModel {

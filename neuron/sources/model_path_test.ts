@@ -85,6 +85,7 @@ Deno.test({
     assert.equal(isq.info.weightType, "Q8_0");
     const q8 = await readGgufHeader(`${QWEN}/qwen3-tiny-q8_0.gguf`);
     assert.equal(isq.info.weightBytes, q8.tensorBytes);
+    assert.equal((await resolveModel(`${QWEN}/hf`, "Q6K")).isqQuant, "q6_k", "case and '_' are ignored");
     await assert.rejects(
       resolveModel(`${QWEN}/hf`, "q3_k"),
       /quant 'q3_k' cannot be applied .*supported: q8_0, q4_0, q4_k, q5_k, q6_k, q4_k_m/,
