@@ -79,6 +79,8 @@ export interface NeuronDefaultModel {
   context_length?: number;
   /** KV slots. */
   max_sequences?: number;
+  /** Which `.gguf` to load, or the ISQ type (as `[[models]] quant`). */
+  quant?: string;
 }
 
 /** The whole `neuron.toml`. */
@@ -148,6 +150,7 @@ export const NeuronConfigSchema: Schema<NeuronConfig> = z.strictObject({
       devices: _deviceList.optional(),
       context_length: z.number().int().min(1).optional(),
       max_sequences: z.number().int().min(1).optional(),
+      quant: z.string().min(1).optional(),
     }),
   ])).default([]),
   admission: z.strictObject({
