@@ -127,7 +127,8 @@ export function ggufTokenizerFiles(header: GgufHeader, file: string): GgufTokeni
   }
   const tokenAt = (key: string): string | null => {
     const id = metaNumber(header, key, file);
-    if (id === null || id < 0) return null; // llama.cpp writes -1 (as u32 max) for "none" in old files
+    // Some converters write -1 (or its u32 form) for "no such token".
+    if (id === null || id < 0 || id === 0xffffffff) return null;
     if (id >= tokens.length) {
       throw ggufError(file, `${key} ${id} is outside the vocabulary of ${tokens.length}`);
     }
