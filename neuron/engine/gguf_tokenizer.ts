@@ -178,7 +178,8 @@ function _addedTokens(tokens: string[], types: number[]): Record<string, unknown
 }
 
 function _vocab(tokens: string[]): Record<string, number> {
-  const vocab: Record<string, number> = {};
+  // No prototype, so a token spelled "__proto__" is an entry like any other.
+  const vocab: Record<string, number> = Object.create(null);
   tokens.forEach((token, id) => {
     if (!Object.hasOwn(vocab, token)) vocab[token] = id;
   });
