@@ -326,3 +326,18 @@ Deno.test("cold-load timeout scales with model size and is capped", () => {
   assert.equal(coldLoadTimeoutMs(section, 2048), 120_000);
   assert.equal(coldLoadTimeoutMs(section, 1_000_000), 1_800_000);
 });
+
+Deno.test("neuron.toml: quant on [[models]] and default_models tables", () => {
+  const neuron = parseNeuronConfig(`
+default_models = [{ model_id = "g", quant = "q6k" }]
+[[models]]
+id = "g"
+path = "/m/qwen-gguf"
+quant = "q8_0"
+[[models]]
+id = "plain"
+path = "/m/plain"
+`);
+  assert.deepEqual(neuron.default_models, [{ model_id: "g", quant: "q6k" }]);
+  assert.deepEqual(neuron.models.map((m) => m.quant), ["q8_0", null]);
+});

@@ -26,7 +26,10 @@ export interface NeuronDevicesSection {
 export interface NeuronModelEntry {
   /** The id clients and the gateway use. */
   id: string;
-  /** A local Hugging Face folder (`config.json`, weights, tokenizer), or null. */
+  /**
+   * A local Hugging Face folder (`config.json`, weights, tokenizer), a `.gguf` file (first
+   * shard of a split file), or a folder of `.gguf` files; or null.
+   */
   path: string | null;
   /** A hub id `[scheme:]org/name` to fetch into the cache, or null. */
   source: string | null;
@@ -36,6 +39,12 @@ export interface NeuronModelEntry {
   max_sequences: number | null;
   /** Device indexes to load on (null: the neuron picks). */
   devices: number[] | null;
+  /**
+   * Which `.gguf` of a folder or hub repository (`q6k` finds `…-Q6_K.gguf`), or the type to
+   * quantize safetensors weights to at load (`q8_0`, `q4_0`, `q4_k`, `q5_k`, `q6_k`, `q4_k_m`);
+   * a load request's `quant` wins. Null: the first `.gguf`, or the weights as stored.
+   */
+  quant: string | null;
 }
 
 /** `[hub]`: a Hugging Face-compatible registry. */
@@ -70,6 +79,8 @@ export interface NeuronDefaultModel {
   context_length?: number;
   /** KV slots. */
   max_sequences?: number;
+  /** Which `.gguf` to load, or the ISQ type (as `[[models]] quant`). */
+  quant?: string;
 }
 
 /** The whole `neuron.toml`. */
@@ -124,6 +135,7 @@ export const NeuronConfigSchema: Schema<NeuronConfig> = z.strictObject({
     context_length: z.number().int().min(1).nullish().transform((v) => v ?? null),
     max_sequences: z.number().int().min(1).nullish().transform((v) => v ?? null),
     devices: _deviceList.nullish().transform((v) => v ?? null),
+    quant: z.string().min(1).nullish().transform((v) => v ?? null),
   })).default([]),
   hub: z.strictObject({
     endpoint: _httpUrl.default("https://huggingface.co"),
@@ -138,6 +150,7 @@ export const NeuronConfigSchema: Schema<NeuronConfig> = z.strictObject({
       devices: _deviceList.optional(),
       context_length: z.number().int().min(1).optional(),
       max_sequences: z.number().int().min(1).optional(),
+      quant: z.string().min(1).optional(),
     }),
   ])).default([]),
   admission: z.strictObject({

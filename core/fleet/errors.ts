@@ -18,6 +18,7 @@ export const FLEET_ERROR_STATUS: Readonly<Record<FleetErrorCode, number>> = Obje
   unsupported_media_type: 415,
   bad_model_folder: 422,
   unsupported_architecture: 422,
+  quant_not_found: 422,
   context_length_exceeded: 400,
   rate_limit_exceeded: 429,
   model_load_failed: 500,
@@ -33,6 +34,8 @@ export const FLEET_ERROR_STATUS: Readonly<Record<FleetErrorCode, number>> = Obje
  * - `model_busy` (409): unload refused while requests are in flight;
  * - `bad_model_folder` / `unsupported_architecture` (422): the folder lacks `config.json`,
  *   weights or tokenizer, or the architecture is not implemented;
+ * - `quant_not_found` (422): no `.gguf` of the folder or hub repository matches `quant`
+ *   (extras `offered`, `nearest`);
  * - `insufficient_memory` (507): extras `required_mb`, `available_mb`, `device`;
  * - `rate_limit_exceeded` (429) with `Retry-After` when the queue is full;
  * - `shutting_down` (503) while draining.
@@ -47,6 +50,7 @@ export type FleetErrorCode =
   | "unsupported_media_type"
   | "bad_model_folder"
   | "unsupported_architecture"
+  | "quant_not_found"
   | "context_length_exceeded"
   | "rate_limit_exceeded"
   | "model_load_failed"

@@ -50,6 +50,13 @@ export interface NeuronModelInfo {
   reasoning: boolean;
   /** Architecture from `config.json`, e.g. `Qwen3ForCausalLM`. */
   architecture: string | null;
+  /**
+   * The weights' type as held in memory: `F32`, `BF16`, the main type of a GGUF file
+   * (`Q8_0`, `Q4_K`, …) or the type quantized to at load; null until known.
+   */
+  weight_type?: string | null;
+  /** Bytes of weights the engine reserved, once loaded. */
+  weight_bytes?: number | null;
   /** Load progress while `loading`. */
   progress?: LoadProgress | null;
   /** Why the last load failed, when `failed`. */
@@ -137,6 +144,8 @@ export const NeuronModelInfoSchema: Schema<NeuronModelInfo> = z.looseObject({
   tool_call: z.boolean().default(false),
   reasoning: z.boolean().default(false),
   architecture: z.string().nullable().default(null),
+  weight_type: z.string().nullish(),
+  weight_bytes: z.number().min(0).nullish(),
   progress: _zod(LoadProgressSchema).nullish(),
   error: z.looseObject({ code: z.string(), message: z.string() }).nullish(),
 });

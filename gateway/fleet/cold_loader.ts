@@ -305,8 +305,13 @@ export class ColdLoader {
       if (this.#flights.has(key)) continue;
       const reload = async (): Promise<LoadOutcome> => {
         await this.#evictor.unload(node, info.id, "defrag");
+        const quant = this.#fleet.catalogue.profile(id)?.quant;
         const result = await node.client.load(
-          { model_id: info.id, ...(info.devices.length > 0 ? { devices: info.devices } : {}) },
+          {
+            model_id: info.id,
+            ...(info.devices.length > 0 ? { devices: info.devices } : {}),
+            ...(quant ? { quant } : {}), // a defrag reload keeps the profile's quantization
+          },
           coldLoadTimeoutMs(this.#options.coldLoad, info.memory_used_mb),
         );
         node.models.set(info.id, { ...info, devices: result.devices, memory_used_mb: result.memory_used_mb });

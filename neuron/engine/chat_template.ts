@@ -27,7 +27,8 @@ export type TemplateSource =
   | "chat_template.jinja"
   | "chat_template.json"
   | "tokenizer_config.json"
-  | "chatml";
+  | "chatml"
+  | "gguf";
 
 /**
  * A compiled chat template.
@@ -77,6 +78,31 @@ export class ChatTemplate {
     } catch (error) {
       throw new CortexError(
         `${folder}/${found.source}: chat template does not compile: ${(error as Error).message}`,
+        {
+          code: "bad_model_folder",
+          status: 422,
+        },
+      );
+    }
+  }
+
+  /**
+   * The template a GGUF file carries (`tokenizer.chat_template`, passed on as the
+   * `chat_template` of the synthesised tokenizer config); ChatML when it has none. A
+   * template that does not compile is a 422 `bad_model_folder` naming the file.
+   */
+  static fromGgufConfig(tokenizerConfig: TokenizerConfig, file: string): ChatTemplate {
+    const specials: Record<string, string> = {};
+    for (const key of ["bos_token", "eos_token", "pad_token", "unk_token"]) {
+      const value = _tokenText(tokenizerConfig[key]);
+      if (value !== null) specials[key] = value;
+    }
+    const text = typeof tokenizerConfig.chat_template === "string" ? tokenizerConfig.chat_template : null;
+    try {
+      return new ChatTemplate(text, "gguf", specials);
+    } catch (error) {
+      throw new CortexError(
+        `${file}: tokenizer.chat_template does not compile: ${(error as Error).message}`,
         {
           code: "bad_model_folder",
           status: 422,

@@ -6,13 +6,15 @@
  * @module
  */
 import { fleetError } from "@cortex/core/fleet";
-import type { CortexError } from "@cortex/core/errors";
+import { CortexError } from "@cortex/core/errors";
 import type { Model, ModelInfo } from "../devices/mod.ts";
 import { Admission, type AdmissionLimits } from "../engine/admission.ts";
 import { ChatTemplate } from "../engine/chat_template.ts";
 import { type GenerationConfig, readGenerationConfig } from "../engine/sampling.ts";
 import { Scheduler, type SchedulerOptions } from "../engine/scheduler.ts";
 import { ModelTokenizer } from "../engine/tokenizer.ts";
+import { ggufTokenizerFiles } from "../engine/gguf_tokenizer.ts";
+import type { GgufHeader } from "../sources/gguf/mod.ts";
 
 /** Serving assets read from a model folder before its weights are loaded. */
 export interface ModelAssets {
@@ -24,8 +26,34 @@ export interface ModelAssets {
   generationConfig: GenerationConfig;
 }
 
-/** Reads tokenizer, template and generation config (422 `bad_model_folder` on a broken file). */
-export async function readModelAssets(folder: string): Promise<ModelAssets> {
+/**
+ * Reads tokenizer, template and generation config (422 `bad_model_folder` on a broken file).
+ * For a `.gguf` file (`gguf` is its header) they come from the folder beside it when that
+ * holds a `tokenizer.json`, else from the file's `tokenizer.ggml.*` metadata.
+ */
+export async function readModelAssets(path: string, gguf: GgufHeader | null = null): Promise<ModelAssets> {
+  if (gguf === null) return await _folderAssets(path);
+  const dir = path.includes("/") ? path.slice(0, path.lastIndexOf("/")) || "/" : ".";
+  const besideIt = await Deno.stat(`${dir}/tokenizer.json`).then((s) => s.isFile, () => false);
+  if (besideIt) return await _folderAssets(dir);
+  const { tokenizerJson, config } = ggufTokenizerFiles(gguf, path);
+  let tokenizer: ModelTokenizer;
+  try {
+    tokenizer = new ModelTokenizer(tokenizerJson, config);
+  } catch (error) {
+    throw new CortexError(
+      `${path}: the tokenizer in its metadata is not usable: ${(error as Error).message}`,
+      {
+        code: "bad_model_folder",
+        status: 422,
+      },
+    );
+  }
+  const template = ChatTemplate.fromGgufConfig(config, path);
+  return { tokenizer, template, generationConfig: await readGenerationConfig(dir) };
+}
+
+async function _folderAssets(folder: string): Promise<ModelAssets> {
   const tokenizer = await ModelTokenizer.fromFolder(folder);
   const template = await ChatTemplate.fromFolder(folder, tokenizer.config);
   return { tokenizer, template, generationConfig: await readGenerationConfig(folder) };

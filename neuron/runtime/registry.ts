@@ -25,7 +25,7 @@ import {
 } from "@cortex/core/fleet";
 import type { DeviceInfo, Plugin } from "../devices/mod.ts";
 import { type CatalogEntry, describeSource, type ModelCatalog } from "../sources/catalog.ts";
-import { inspectModelFolder } from "../sources/model_folder.ts";
+import { resolveModel } from "../sources/model_path.ts";
 import type { SchedulerOptions } from "../engine/scheduler.ts";
 import { LoadedModel, readModelAssets } from "./loaded_model.ts";
 import { estimateNeed, loadErrorToCortex, pickDevices } from "./placement.ts";
@@ -39,6 +39,7 @@ interface _Slot {
   loading: Promise<LoadedModel> | null;
   loaded: LoadedModel | null;
   architecture: string | null;
+  weightType: string | null;
 }
 
 const _DEFAULT_CONTEXT_CAP = 4096;
@@ -106,6 +107,7 @@ export class ModelRegistry {
       loading: null,
       loaded: null,
       architecture: null,
+      weightType: null,
     };
     this.#slots.set(request.model_id, fresh);
     fresh.loading = this.#load(fresh, entry, request);
@@ -275,10 +277,19 @@ export class ModelRegistry {
   async #load(slot: _Slot, entry: CatalogEntry, request: LoadModelRequest): Promise<LoadedModel> {
     const started = performance.now();
     try {
-      const folder = await this.#catalog.materialize(entry, (progress) => (slot.progress = progress));
-      const inspected = await inspectModelFolder(folder);
+      const quant = request.quant || entry.quant;
+      const materialized = await this.#catalog.materialize(
+        entry,
+        (progress) => (slot.progress = progress),
+        undefined,
+        quant,
+      );
+      const resolved = await resolveModel(materialized, quant);
+      const folder = resolved.path;
+      const inspected = resolved.info;
       slot.architecture = inspected.architecture;
-      const assets = await readModelAssets(folder);
+      slot.weightType = inspected.weightType;
+      const assets = await readModelAssets(folder, resolved.gguf?.header ?? null);
       const contextLength = request.context_length ?? entry.contextLength ??
         Math.min(inspected.maxPositionEmbeddings ?? _DEFAULT_CONTEXT_CAP, _DEFAULT_CONTEXT_CAP);
       const maxSequences = request.max_sequences ?? entry.maxSequences ??
@@ -294,7 +305,8 @@ export class ModelRegistry {
       };
       let model;
       try {
-        model = await this.#plugin.loadModel(folder, { devices, contextLength, maxSequences });
+        const isq = resolved.isqQuant ? { quant: resolved.isqQuant } : {};
+        model = await this.#plugin.loadModel(folder, { devices, contextLength, maxSequences, ...isq });
       } catch (error) {
         throw loadErrorToCortex(
           error,
@@ -370,10 +382,19 @@ export class ModelRegistry {
       tool_call: loaded ? loaded.tokenizer.markers.toolCall : false,
       reasoning: loaded ? loaded.tokenizer.markers.reasoning : false,
       architecture: loaded ? loaded.info.architecture : slot.architecture,
+      // The engine's own dtype once loaded (what it holds), the inspection's before.
+      weight_type: loaded ? _weightType(loaded) : slot.weightType,
+      weight_bytes: loaded ? loaded.info.weightBytes : null,
       progress: slot.progress,
       error: slot.error ? { code: String(slot.error.code), message: slot.error.message } : null,
     };
   }
+}
+
+/** The engine's dominant matrix type (`weightDtype`, else the embedding's `dtype`), upper-cased. */
+function _weightType(loaded: LoadedModel): string {
+  const info = loaded.info as { weightDtype?: string; dtype: string };
+  return (info.weightDtype ?? info.dtype).toUpperCase();
 }
 
 function _unloadingError(modelId: string): CortexError {

@@ -1,8 +1,9 @@
 /**
  * Which models a neuron offers and where their weights are: `[[models]]` entries (a local
- * folder or a hub id), the sub-folders of `models_dir`, and any hub id `[scheme:]org/name`
- * asked for by a load request. Resolving a hub model downloads it into the hub cache (or
- * finds it there when offline).
+ * folder, a `.gguf` file or a hub id), the sub-folders and `.gguf` files of `models_dir`,
+ * and any hub id `[scheme:]org/name` asked for by a load request. Resolving a hub model
+ * downloads it into the hub cache (or finds it there when offline); for a GGUF-only
+ * repository only the `.gguf` that `quant` chooses is fetched.
  *
  * @module
  */
@@ -11,6 +12,7 @@ import type { NeuronConfig } from "@cortex/core/config";
 import { type LoadProgress, parseHubModelId } from "@cortex/core/fleet";
 import { findCachedSnapshot, readEnv, resolveHubCacheDir } from "./hub_cache.ts";
 import { downloadSnapshot } from "./hub_download.ts";
+import { isPrimaryGguf } from "./gguf_select.ts";
 
 /** Where a model's files come from. */
 export type ModelSource =
@@ -29,6 +31,8 @@ export interface CatalogEntry {
   maxSequences: number | null;
   /** Device indexes (null: the neuron picks). */
   devices: number[] | null;
+  /** The configured `quant` (null: none; a load request's wins). */
+  quant: string | null;
 }
 
 /** Hub schemes that mean the configured `[hub]`. */
@@ -71,7 +75,8 @@ export class ModelCatalog {
     const entries = this.#config.models.map((m) => this.#fromConfig(m));
     const ids = new Set(entries.map((e) => e.id));
     for (const name of await this.#scanModelsDir()) {
-      if (!ids.has(name)) entries.push(this.#fromModelsDir(name));
+      const entry = this.#fromModelsDir(name);
+      if (!ids.has(entry.id)) entries.push(entry);
     }
     return entries;
   }
@@ -80,8 +85,11 @@ export class ModelCatalog {
   async resolve(id: string): Promise<CatalogEntry | null> {
     const configured = this.#config.models.find((m) => m.id === id);
     if (configured) return this.#fromConfig(configured);
-    if (this.#config.models_dir && !id.includes("/") && (await this.#scanModelsDir()).includes(id)) {
-      return this.#fromModelsDir(id);
+    if (this.#config.models_dir && !id.includes("/")) {
+      const found = (await this.#scanModelsDir()).map((name) => this.#fromModelsDir(name)).find((e) =>
+        e.id === id
+      );
+      if (found) return found;
     }
     const hub = parseHubModelId(id);
     if (hub === null) return null;
@@ -92,17 +100,20 @@ export class ModelCatalog {
       contextLength: null,
       maxSequences: null,
       devices: null,
+      quant: null,
     };
   }
 
   /**
-   * The local folder of an entry, downloading a hub model when needed. With `hub.offline`
-   * or an unreachable hub, a cached snapshot is used; without one the load fails.
+   * The local path of an entry (a folder or a `.gguf` file), downloading a hub model when
+   * needed (`quant` picks the `.gguf` of a GGUF-only repository). With `hub.offline` or an
+   * unreachable hub, a cached snapshot is used; without one the load fails.
    */
   async materialize(
     entry: CatalogEntry,
     onProgress?: (p: LoadProgress) => void,
     signal?: AbortSignal,
+    quant: string | null = entry.quant,
   ): Promise<string> {
     if (entry.source.kind === "folder") return entry.source.path;
     const repo = entry.source.repo;
@@ -125,6 +136,7 @@ export class ModelCatalog {
         token: this.#token,
         onProgress,
         signal,
+        quant,
       });
     } catch (error) {
       if (error instanceof CortexError && error.code === "hub_unreachable") {
@@ -145,16 +157,20 @@ export class ModelCatalog {
       contextLength: m.context_length,
       maxSequences: m.max_sequences,
       devices: m.devices,
+      quant: m.quant,
     };
   }
 
   #fromModelsDir(name: string): CatalogEntry {
+    // A top-level `.gguf` file is offered under its name without the extension.
+    const file = /\.gguf$/i.test(name) ? name : null;
     return {
-      id: name,
+      id: file ? file.replace(/\.gguf$/i, "").replace(/-00001-of-\d{5}$/, "") : name,
       source: { kind: "folder", path: `${this.#config.models_dir}/${name}` },
       contextLength: null,
       maxSequences: null,
       devices: null,
+      quant: null,
     };
   }
 
@@ -164,16 +180,31 @@ export class ModelCatalog {
     const names: string[] = [];
     try {
       for await (const entry of Deno.readDir(dir)) {
-        if (!entry.isDirectory && !entry.isSymlink) continue;
-        try {
-          if ((await Deno.stat(`${dir}/${entry.name}/config.json`)).isFile) names.push(entry.name);
-        } catch {
-          // not a model folder
+        if (entry.isFile && isPrimaryGguf(entry.name)) {
+          names.push(entry.name);
+          continue;
         }
+        if (!entry.isDirectory && !entry.isSymlink) continue;
+        if (await _isModelFolder(`${dir}/${entry.name}`)) names.push(entry.name);
       }
     } catch {
       return [];
     }
     return names.sort();
   }
+}
+
+/** A folder with `config.json` (a Hugging Face model) or with a `.gguf` file. */
+async function _isModelFolder(path: string): Promise<boolean> {
+  try {
+    if ((await Deno.stat(`${path}/config.json`)).isFile) return true;
+  } catch {
+    // no config.json: look for a .gguf
+  }
+  try {
+    for await (const entry of Deno.readDir(path)) if (isPrimaryGguf(entry.name)) return true;
+  } catch {
+    // not a folder
+  }
+  return false;
 }

@@ -65,3 +65,33 @@ Deno.test("catalog: offline with nothing cached is a 404 naming the cache", asyn
     await Deno.remove(cache, { recursive: true });
   }
 });
+
+Deno.test("catalog: models_dir offers folders of .gguf files and top-level .gguf files; [[models]] carry quant", async () => {
+  await _withModelsDir(async (dir) => {
+    await Deno.mkdir(`${dir}/qwen-gguf`);
+    await Deno.writeTextFile(`${dir}/qwen-gguf/m-Q8_0.gguf`, "");
+    await Deno.writeTextFile(`${dir}/solo-Q4_K_M.gguf`, "");
+    await Deno.writeTextFile(`${dir}/big-00001-of-00002.gguf`, "");
+    await Deno.writeTextFile(`${dir}/big-00002-of-00002.gguf`, "");
+    const config = parseNeuronConfig(`
+models_dir = "${dir}"
+[[models]]
+id = "configured"
+path = "${dir}/qwen-gguf"
+quant = "q8_0"
+`);
+    const catalog = new ModelCatalog(config);
+    const list = await catalog.list();
+    assert.deepEqual(list.map((e) => e.id), ["configured", "alpha", "big", "qwen-gguf", "solo-Q4_K_M"]);
+    assert.equal(list[0].quant, "q8_0");
+    assert.deepEqual((await catalog.resolve("solo-Q4_K_M"))?.source, {
+      kind: "folder",
+      path: `${dir}/solo-Q4_K_M.gguf`,
+    });
+    assert.deepEqual((await catalog.resolve("big"))?.source, {
+      kind: "folder",
+      path: `${dir}/big-00001-of-00002.gguf`,
+    });
+    assert.equal(await catalog.resolve("big-00002-of-00002"), null, "later shards are not models");
+  });
+});

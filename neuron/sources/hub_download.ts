@@ -9,6 +9,7 @@
 import { CortexError } from "@cortex/core/errors";
 import type { LoadProgress } from "@cortex/core/fleet";
 import { findCachedSnapshot, repoCacheDir } from "./hub_cache.ts";
+import { ggufShards, selectGgufFile } from "./gguf_select.ts";
 
 /** Options of {@linkcode downloadSnapshot}. */
 export interface HubDownloadOptions {
@@ -26,8 +27,13 @@ export interface HubDownloadOptions {
   onProgress?: (progress: LoadProgress) => void;
   /** Cancels the download (partial files are kept for a later resume). */
   signal?: AbortSignal;
-  /** Which repository files to fetch (default: {@linkcode isModelFile}). */
+  /**
+   * Which repository files to fetch (default: {@linkcode isModelFile}, or for a repository
+   * with `.gguf` files and no safetensors, the `.gguf` that `quant` chooses plus those files).
+   */
   include?: (path: string) => boolean;
+  /** For a GGUF-only repository, which `.gguf` to fetch (see {@linkcode selectGgufFile}). */
+  quant?: string | null;
   /** `fetch` to use (default: the global one). */
   fetch?: typeof fetch;
 }
@@ -46,6 +52,19 @@ interface _Sibling {
 export function isModelFile(path: string): boolean {
   if (path.includes("/")) return false;
   return /\.(json|jinja|safetensors|txt|model)$/.test(path);
+}
+
+/** A repository with top-level `.gguf` files and no safetensors. */
+function _isGgufOnly(siblings: readonly _Sibling[]): boolean {
+  const top = siblings.map((s) => s.path).filter((p) => !p.includes("/"));
+  return top.some((p) => p.toLowerCase().endsWith(".gguf")) && !top.some((p) => p.endsWith(".safetensors"));
+}
+
+/** The chosen `.gguf` (every shard of it) and the small model files beside it. */
+function _ggufFiles(siblings: readonly _Sibling[], options: HubDownloadOptions): (path: string) => boolean {
+  const top = siblings.map((s) => s.path).filter((p) => !p.includes("/"));
+  const chosen = new Set(ggufShards(selectGgufFile(top, options.quant ?? null, options.repo), top));
+  return (path) => chosen.has(path) || (isModelFile(path) && !path.endsWith(".safetensors"));
 }
 
 function _hubError(message: string, status: number, code: string): CortexError {
@@ -80,9 +99,10 @@ export async function downloadSnapshot(options: HubDownloadOptions): Promise<str
     headers,
     options.signal,
   );
-  const include = options.include ?? isModelFile;
+  const ggufOnly = options.include === undefined && _isGgufOnly(siblings);
+  const include = options.include ?? (ggufOnly ? _ggufFiles(siblings, options) : isModelFile);
   const files = siblings.filter((s) => include(s.path));
-  if (!files.some((f) => f.path === "config.json")) {
+  if (!ggufOnly && !files.some((f) => f.path === "config.json")) {
     throw _hubError(
       `hub repository ${options.repo} has no config.json: not a model repository`,
       422,

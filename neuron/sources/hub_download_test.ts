@@ -189,3 +189,59 @@ async function _exists(path: string): Promise<boolean> {
     return false;
   }
 }
+
+Deno.test("hub download: a GGUF-only repo fetches only the .gguf that quant chooses, plus its small files", async () => {
+  const gguf = (tag: string) => new TextEncoder().encode(`GGUF ${tag} `.repeat(100));
+  const hub = await startHubTestDouble({
+    repos: {
+      "org/m-GGUF": {
+        files: {
+          "README.md": "# m",
+          "tokenizer.json": "{}",
+          "m-Q4_K_M.gguf": gguf("q4km"),
+          "m-Q8_0.gguf": gguf("q8"),
+          "m-BF16-00001-of-00002.gguf": gguf("a"),
+          "m-BF16-00002-of-00002.gguf": gguf("b"),
+        },
+      },
+    },
+  });
+  try {
+    await _withCache(async (cacheDir) => {
+      const folder = await downloadSnapshot({
+        endpoint: hub.url,
+        repo: "org/m-GGUF",
+        cacheDir,
+        quant: "q8_0",
+      });
+      const names: string[] = [];
+      for await (const e of Deno.readDir(folder)) names.push(e.name);
+      assert.deepEqual(names.sort(), ["m-Q8_0.gguf", "tokenizer.json"]);
+      assert.ok(!hub.requests.some((r) => r.path.includes("Q4_K_M")), "the other quant is never requested");
+      const split = await downloadSnapshot({
+        endpoint: hub.url,
+        repo: "org/m-GGUF",
+        cacheDir,
+        quant: "bf16",
+      });
+      assert.ok(
+        await _exists(`${split}/m-BF16-00002-of-00002.gguf`),
+        "every shard of a split file comes along",
+      );
+      await assert.rejects(
+        downloadSnapshot({ endpoint: hub.url, repo: "org/m-GGUF", cacheDir, quant: "q6_k" }),
+        (error: unknown) => {
+          assert.ok(error instanceof CortexError);
+          assert.equal(error.code, "quant_not_found");
+          assert.match(
+            error.message,
+            /quant 'q6_k' matches no \.gguf file in org\/m-GGUF; it offers m-Q4_K_M\.gguf, m-Q8_0\.gguf, m-BF16-00001-of-00002\.gguf \(nearest: m-Q4_K_M\.gguf\)/,
+          );
+          return true;
+        },
+      );
+    });
+  } finally {
+    await hub.close();
+  }
+});

@@ -7,6 +7,8 @@
  * @module
  */
 import { CortexError } from "@cortex/core/errors";
+import { checkIsqQuant, isqWeightBytes } from "./isq_estimate.ts";
+import { readSafetensorsTensors, type SafetensorsTensor } from "./safetensors_header.ts";
 
 /** What a model folder holds. */
 export interface ModelFolderInfo {
@@ -24,6 +26,12 @@ export interface ModelFolderInfo {
   maxPositionEmbeddings: number | null;
   /** KV-cache bytes per token per sequence, assuming f32 storage (an upper bound). */
   kvBytesPerToken: number;
+  /**
+   * The weights' type as the engine will hold them: the stored dtype holding most elements
+   * (`F32`, `BF16`, …), the ISQ target (`Q8_0`, …) when quantized at load, or the main type of
+   * a GGUF file; null when the safetensors headers cannot be read.
+   */
+  weightType: string | null;
 }
 
 function _bad(message: string): CortexError {
@@ -31,7 +39,8 @@ function _bad(message: string): CortexError {
 }
 
 /**
- * Inspects a folder; throws a 422 `bad_model_folder` naming what is missing.
+ * Inspects a folder; throws a 422 `bad_model_folder` naming what is missing. With `quant`
+ * (an ISQ type, see {@linkcode checkIsqQuant}) the weight bytes are those after quantizing.
  *
  * @example
  * ```ts
@@ -40,7 +49,11 @@ function _bad(message: string): CortexError {
  * info.architecture; // "Qwen3ForCausalLM"
  * ```
  */
-export async function inspectModelFolder(path: string): Promise<ModelFolderInfo> {
+export async function inspectModelFolder(
+  path: string,
+  quant: string | null = null,
+): Promise<ModelFolderInfo> {
+  if (quant !== null) quant = checkIsqQuant(quant);
   let stat: Deno.FileInfo;
   try {
     stat = await Deno.stat(path);
@@ -57,6 +70,7 @@ export async function inspectModelFolder(path: string): Promise<ModelFolderInfo>
     );
   }
   let weightBytes = 0;
+  const tensors: SafetensorsTensor[] = [];
   for (const file of weightFiles) {
     try {
       weightBytes += (await Deno.stat(`${path}/${file}`)).size;
@@ -64,6 +78,14 @@ export async function inspectModelFolder(path: string): Promise<ModelFolderInfo>
       throw _bad(`model folder ${path}: weight shard ${file} is missing`);
     }
   }
+  try {
+    for (const file of weightFiles) tensors.push(...await readSafetensorsTensors(`${path}/${file}`));
+  } catch (error) {
+    // Without ISQ a broken shard is the engine's to name at load; ISQ needs the shapes now.
+    if (quant !== null) throw error;
+    tensors.length = 0;
+  }
+  if (quant !== null) weightBytes = isqWeightBytes(tensors, quant);
   try {
     await Deno.stat(`${path}/tokenizer.json`);
   } catch {
@@ -90,7 +112,17 @@ export async function inspectModelFolder(path: string): Promise<ModelFolderInfo>
     weightBytes,
     maxPositionEmbeddings: num("max_position_embeddings"),
     kvBytesPerToken: 2 * layers * kvHeads * headDim * 4,
+    weightType: quant !== null ? quant.toUpperCase() : tensors.length > 0 ? _mainDtype(tensors) : null,
   };
+}
+
+/** The dtype holding the most elements. */
+function _mainDtype(tensors: readonly SafetensorsTensor[]): string {
+  const elements = new Map<string, number>();
+  for (const t of tensors) {
+    elements.set(t.dtype, (elements.get(t.dtype) ?? 0) + t.shape.reduce((a, b) => a * b, 1));
+  }
+  return [...elements].reduce((best, e) => (e[1] > best[1] ? e : best), ["F32", -1])[0];
 }
 
 async function _readConfig(path: string): Promise<Record<string, unknown>> {

@@ -49,7 +49,14 @@ export function haveDemoModel(): boolean {
 /** One model entry: a folder, or a table with its `[[models]]` keys. */
 export type SpawnModel =
   | string
-  | { path?: string; source?: string; context_length?: number; max_sequences?: number; devices?: number[] };
+  | {
+    path?: string;
+    source?: string;
+    context_length?: number;
+    max_sequences?: number;
+    devices?: number[];
+    quant?: string;
+  };
 
 /** Options of {@linkcode spawnNeuron}. */
 export interface SpawnNeuronOptions {
@@ -85,6 +92,8 @@ export interface SpawnNeuronOptions {
   testStepDelayMs?: number;
   /** Wait until `/health` reports activation `ready` (default true). */
   waitForModels?: boolean;
+  /** More paths the process may read (e.g. the targets of symlinks in `modelsDir`). */
+  allowRead?: string[];
   /** Longest wait for readiness in ms (default 60 000). */
   readyTimeoutMs?: number;
 }
@@ -187,6 +196,7 @@ export async function spawnNeuron(options: SpawnNeuronOptions = {}): Promise<Spa
     "CORTEX_TEST_STEP_DELAY_MS",
   ];
   if (options.modelsDir) readPaths.push(options.modelsDir);
+  readPaths.push(...options.allowRead ?? []);
   if (options.hub) {
     netHosts.push(new URL(options.hub.endpoint).host);
     readPaths.push(options.hub.cache_dir);
