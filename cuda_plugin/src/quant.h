@@ -20,9 +20,6 @@
 #include <stdint.h>
 
 #include "cx_math.h"
-#if !defined(__CUDACC__)
-#include "safetensors.h"
-#endif
 
 namespace cx {
 
@@ -162,6 +159,9 @@ CX_HD void dequantize_q6_k(const BlockQ6_K* b, float* y) {
 
 #if !defined(__CUDACC__)
 // Host-only (quant.cpp): quantizers for ISQ and for the activation blocks of the integer kernels.
+// DType is safetensors.h's (a scoped enum of int), declared here so this header stays free of the
+// standard library for the CPU kernel files compiled under ISA target pragmas.
+enum class DType;
 
 /** Quantizes k floats (k a multiple of the type's block) into one row of `type` (a quantized DType).
  * Q8_0 and Q4_0 are byte-identical to ggml's reference quantizers; Q4_K, Q5_K and Q6_K follow its
