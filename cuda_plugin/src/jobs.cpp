@@ -50,7 +50,8 @@ ModelRecord describe(const Model& model, const std::vector<int>& devices) {
 
 JobFn load_job(Runtime& runtime, int device, std::string path, int context, int max_sequences, std::string quant) {
   return [&runtime, device, path, context, max_sequences, quant](WorkerContext& w, JobResult& result) {
-    std::unique_ptr<Model> model = load_model(w.backend, path, context, max_sequences, 0, 1, quant);
+    std::unique_ptr<Model> model = load_model(w.backend, path, context, max_sequences, 0, 1, quant,
+        w.spec.cuda ? 0 : w.spec.threads);
     const int32_t handle = runtime.new_handle();
     runtime.register_model(handle, describe(*model, {device}));
     w.models[handle] = std::move(model);
@@ -119,7 +120,8 @@ JobFn tp_load_job(Runtime& runtime, std::vector<int> devices, int rank, std::sha
       if (status != CX_OK) throw Error(status, error, fatal);
       throw Error(CX_ERR_INTERNAL, std::string(kPeerFailedPrefix) + "another rank could not load its shard");
     };
-    attempt([&] { model = load_model(w.backend, path, context, max_sequences, rank, size, quant); });
+    attempt([&] { model = load_model(w.backend, path, context, max_sequences, rank, size, quant,
+        w.spec.cuda ? 0 : w.spec.threads); });
     settle();
     if (w.spec.cuda) {
       // Every rank reaches this together (make_nccl_collective blocks until all have joined).

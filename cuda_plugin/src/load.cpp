@@ -387,7 +387,7 @@ int reduction_chunks(const ModelConfig& full, int tp_size, int64_t block) {
 }
 
 std::unique_ptr<Model> load_model(Backend& backend, const std::string& path, int context, int max_sequences,
-    int tp_rank, int tp_size, const std::string& quant) {
+    int tp_rank, int tp_size, const std::string& quant, int threads) {
   const IsqScheme isq = parse_isq(quant);
   ModelSource source = open_source(path, isq);
   const ModelConfig& config = source.config;
@@ -428,7 +428,7 @@ std::unique_ptr<Model> load_model(Backend& backend, const std::string& path, int
   model->reserved_bytes = plan.bytes + kv_bytes;
   model->weight_bytes = plan.bytes;
   model->weight_dtype = plan.weight_dtype;
-  model->load_threads = std::max(1u, std::min(16u, std::thread::hardware_concurrency()));
+  model->load_threads = threads > 0 ? threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   model->files = std::move(source.tensors);
 
   const SafetensorsSet& f = model->files;
