@@ -4,8 +4,8 @@
 // quantize alike, so they equal their GGUFs too.
 import assert from "node:assert/strict";
 import { type Model, Plugin, PluginError } from "./mod.ts";
-import { MODELS_DIR } from "./_test_helpers.ts";
-import { fixtureModel, ggufFixturesAvailable, runProtocol } from "./_gguf_fixtures.ts";
+import { maxAbsDiff, MODELS_DIR } from "./_test_helpers.ts";
+import { fixtureModel, ggufFixturesAvailable, referenceVectors, runProtocol } from "./_gguf_fixtures.ts";
 
 const QWEN = `${MODELS_DIR}/tiny-qwen3-f32`;
 
@@ -96,4 +96,28 @@ if (ggufFixturesAvailable()) {
       }
     });
   }
+
+  Deno.test("ISQ q5_k: every matrix Q5_K but the Q6_K output, counted in quantized bytes", async () => {
+    const plugin = Plugin.open();
+    try {
+      const model = await plugin.loadModel(hf, { quant: "Q5_K" });
+      try {
+        assert.equal(model.info.weightDtype, "q5_k");
+        assert.equal(model.info.dtype, "q5_k");
+        // Rows × 256-wide blocks × block bytes (Q5_K 176, Q6_K 210), + f32 norms and RoPE frequencies.
+        const q5k = (rows: number, cols: number): number => rows * (cols / 256) * 176;
+        const layer = q5k(512, 256) + 2 * q5k(128, 256) + q5k(256, 512) + 2 * q5k(768, 256) + q5k(256, 768);
+        const vectors = 256 * 4 + 4 * (256 + 256 + 64 + 64) * 4 + 32 * 4;
+        assert.equal(model.info.weightBytes, q5k(512, 256) + 512 * 210 + 4 * layer + vectors);
+        const ours = await runProtocol(model, fixture, fixture.greedy["transformers-f32"]);
+        // Between Q6_K (about 1.1 from f32 here) and Q4_K (about 3.6): a broken Q5_K lands far away.
+        const diff = maxAbsDiff(ours.vectors, referenceVectors(fixture, "transformers-f32"));
+        assert.ok(diff < 3, `ISQ q5_k: ${diff} from transformers-f32`);
+      } finally {
+        await model.unload();
+      }
+    } finally {
+      plugin.close();
+    }
+  });
 }
