@@ -58,13 +58,11 @@ struct SimdKernels {
                  int64_t rows_x, int64_t rows_w);
   /** out[i·ldo + r] = x row i · w row r over k, for i < rows_x, r < rows_w, with x quantized per row
    * (`ldx` bytes apart): Q8_0 blocks for Q8_0 / Q4_0 weights, Q8_K blocks for the K types. Integer
-   * dot products per block; each ISA computes exactly the same f32 result (the order is fixed):
-   *  - Q8_0 / Q4_0: 8 f32 lanes; lane j of block t adds fma(p_j, dw·dx, lane) where p_j is the exact
-   *    integer Σ of the block's elements 4j..4j+3; the lanes then add as ((l0+l4)+(l2+l6)) +
-   *    ((l1+l5)+(l3+l7)).
-   *  - K types: per 256-block the exact integer dot Σ sc·q·x (and, for Q4_K / Q5_K, the integer
-   *    min term Σ m·bsum; for Q6_K the −32 offset is folded into the integer); the row sum s adds
-   *    s = fma(d·dx, isum, s), then s = fma(−(dmin·dx), msum, s) for Q4_K / Q5_K, block by block.
+   * dot products per block; each ISA computes exactly the same f32 result (the order is fixed): per
+   * block (32 weights, or 256 for the K types) the exact integer dot isum = Σ level·x (the K types'
+   * sub-block scales, and the offsets of Q4_0 / Q6_K, folded into the integer) and for Q4_K / Q5_K
+   * the integer min term msum = Σ m_j·(x summed over sub-block j); the row sum adds, block by block,
+   * s = fma(dw·dx, isum, s), then s = fma(−(dmin·dx), msum, s) for Q4_K / Q5_K.
    * k is summed as `chunks` equal consecutive runs of whole blocks (blocks % chunks == 0), each as
    * above from zero, the runs' sums added in pairwise_sum's order (cx_math.h). */
   void (*matmul_quant)(float* out, int64_t ldo, const void* x, int64_t ldx, const SimdQuantWeights& w, int chunks,
