@@ -49,6 +49,7 @@ const sources = [
   "cpu/kernels_avx512.cpp",
   "cpu/cpu_backend.cpp",
   "cpu/thread_pool.cpp",
+  "cpu/quant_repack.cpp",
   "src/quant.cpp",
   "src/safetensors.cpp",
   "src/json.cpp",
