@@ -16,6 +16,7 @@
 #include "cpu_simd.h"
 #include "error.h"
 #include "quant.h"
+#include "quant_repack.h"
 #include "thread_pool.h"
 
 namespace cx {
@@ -30,8 +31,9 @@ class CpuBackend final : public Backend {
  public:
   CpuBackend(const std::string& device_name, int threads, int64_t budget, const SimdKernels& kernels)
       : pool_(threads, device_name), budget_(budget), scratch_(static_cast<size_t>(pool_.size())),
-        k_(kernels), matmul_quant_(kernels.isa == kCpuIsaAvx512 && !has_avx512_vnni() ? matmul_quant_avx2
-                                                                                        : kernels.matmul_quant) {}
+        k_(kernels), interleave_quantized_(kernels.isa == kCpuIsaAvx512 && has_avx512_vnni()),
+        matmul_quant_(kernels.isa == kCpuIsaAvx512 && !interleave_quantized_ ? matmul_quant_avx2
+                                                                             : kernels.matmul_quant) {}
 
   int kernel_isa() const override { return k_.isa; }
 
@@ -76,7 +78,7 @@ class CpuBackend final : public Backend {
     tensor.dtype = view.dtype;
     tensor.rows = rows;
     tensor.cols = cols;
-    if (dtype_is_quantized(view.dtype)) return alias_quantized(view, tensor);
+    if (dtype_is_quantized(view.dtype)) return upload_quantized(view, tensor);
     if (rows >= kPackRows && cols % kPackCols == 0) return pack(view, tensor);
     // The mapping is page-aligned and safetensors offsets are normally element-aligned: alias it.
     if (reinterpret_cast<uintptr_t>(view.data) % dtype_size(view.dtype) == 0) {
@@ -98,9 +100,15 @@ class CpuBackend final : public Backend {
   void embed(float* out, const Tensor& table, const int32_t* tokens, int n) override {
     if (dtype_is_quantized(table.dtype)) {
       const size_t row_bytes = dtype_row_bytes(table.dtype, table.cols);
+      if (embed_row_.size() < row_bytes) embed_row_.resize(row_bytes);
       for (int i = 0; i < n; i++) {
-        dequantize_row(table.dtype, static_cast<const uint8_t*>(table.data) + static_cast<size_t>(tokens[i]) * row_bytes,
-                       out + static_cast<size_t>(i) * table.cols, table.cols);
+        const uint8_t* row = static_cast<const uint8_t*>(table.data) + static_cast<size_t>(tokens[i]) * row_bytes;
+        if (table.packed) {
+          quant_unpack_row(table.dtype, static_cast<const uint8_t*>(table.data), table.rows, table.cols, tokens[i],
+                           embed_row_.data());
+          row = embed_row_.data();
+        }
+        dequantize_row(table.dtype, row, out + static_cast<size_t>(i) * table.cols, table.cols);
       }
       return;
     }
@@ -241,15 +249,31 @@ class CpuBackend final : public Backend {
     pool_.run(tasks, task);
   }
 
-  // Quantized weights stay as the file has them (ggml's block rows, no repacking): the kernels read
-  // four rows at a time block by block, and unaligned loads cost nothing on the CPUs that run them.
-  Tensor alias_quantized(const TensorView& view, Tensor tensor) {
+  // Quantized weights: for the AVX-512 VNNI kernels, interleaved 16 rows at a time (quant_repack.h)
+  // into a copy of the same size; the other ISAs read the file's ggml rows in place.
+  Tensor upload_quantized(const TensorView& view, Tensor tensor) {
     if (view.bytes != tensor.bytes()) {
       throw Error(CX_ERR_BAD_MODEL, "tensor '" + view.name + "' holds " + std::to_string(view.bytes) + " bytes, not the "
           + std::to_string(tensor.bytes()) + " of " + std::to_string(tensor.rows) + " rows of "
           + std::to_string(tensor.cols) + " " + dtype_name(view.dtype) + " weights");
     }
-    tensor.data = view.data;
+    if (!interleave_quantized_ || tensor.rows < kQuantPackRows || !quant_packable(view.dtype)) {
+      tensor.data = view.data;
+      return tensor;
+    }
+    uint8_t* copy = static_cast<uint8_t*>(allocate(view.bytes));
+    if (view.bytes >= kHugePageBytes) ::madvise(copy, view.bytes, MADV_HUGEPAGE);
+    const int64_t groups = (tensor.rows + kQuantPackRows - 1) / kQuantPackRows;
+    const size_t row_bytes = dtype_row_bytes(view.dtype, tensor.cols);
+    parallel(groups, tensor.rows * tensor.cols, [&](int64_t g, int) {
+      const int64_t first = g * kQuantPackRows;
+      const int64_t count = std::min<int64_t>(kQuantPackRows, tensor.rows - first);
+      // A last, partial group stays plain: quant_pack copies rows it cannot interleave.
+      quant_pack(view.dtype, view.data + first * row_bytes, copy + first * row_bytes, count, tensor.cols);
+    });
+    tensor.data = copy;
+    tensor.owned = true;
+    tensor.packed = true;
     return tensor;
   }
 
@@ -265,27 +289,38 @@ class CpuBackend final : public Backend {
           + std::to_string(blocks) + " blocks cannot be split into " + std::to_string(chunks) + " equal k-chunks");
     }
     const bool k_type = dtype_block_elements(w.dtype) == kQkK;
-    const int64_t x_row_bytes = k_type ? k / kQkK * static_cast<int64_t>(sizeof(BlockQ8_K))
-                                       : k / kQk8_0 * static_cast<int64_t>(sizeof(BlockQ8_0));
+    const int64_t x_row_bytes = quant_activation_bytes(k_type, k);
     const size_t needed = static_cast<size_t>(n * x_row_bytes);
     if (activations_.size() < needed) activations_.resize(needed);
     uint8_t* xq = activations_.data();
     parallel(n, static_cast<int64_t>(n) * k * 8, [&](int64_t r, int) {
-      if (k_type) quantize_row_q8_k(x + r * k, reinterpret_cast<BlockQ8_K*>(xq + r * x_row_bytes), k);
-      else quantize_row_q8_0(x + r * k, reinterpret_cast<BlockQ8_0*>(xq + r * x_row_bytes), k);
+      uint8_t* row = xq + r * x_row_bytes;
+      if (k_type) {
+        quantize_row_q8_k(x + r * k, reinterpret_cast<BlockQ8_K*>(row), k);
+        return;
+      }
+      const BlockQ8_0* blocks_x = reinterpret_cast<BlockQ8_0*>(row);
+      quantize_row_q8_0(x + r * k, reinterpret_cast<BlockQ8_0*>(row), k);
+      int32_t* sums = reinterpret_cast<int32_t*>(row + quant_activation_sums(k));
+      for (int64_t b = 0; b < k / kQk8_0; b++) {
+        int32_t sum = 0;
+        for (int j = 0; j < kQk8_0; j++) sum += blocks_x[b].qs[j];
+        sums[b] = sum;
+      }
     });
     const int64_t row_bytes = static_cast<int64_t>(dtype_row_bytes(w.dtype, k));
     const int64_t x_tile = n <= 48 ? n : 48;
     const int64_t x_tiles = (n + x_tile - 1) / x_tile;
     const int64_t threads = pool_.size();
     int64_t row_tile = n <= 48 ? std::max<int64_t>(4, d / (threads * 8)) : 32;
-    row_tile = (row_tile + 3) / 4 * 4;
+    row_tile = (row_tile + kQuantPackRows - 1) / kQuantPackRows * kQuantPackRows;  // whole interleaved groups
     const int64_t row_tiles = (d + row_tile - 1) / row_tile;
     const int type = static_cast<int>(w.dtype);
     parallel(row_tiles * x_tiles, d * k * n, [&](int64_t t, int) {
       const int64_t i0 = (t % x_tiles) * x_tile;
       const int64_t r0 = (t / x_tiles) * row_tile;
-      const SimdQuantWeights block{static_cast<const uint8_t*>(w.data) + r0 * row_bytes, type, row_bytes, blocks};
+      const SimdQuantWeights block{static_cast<const uint8_t*>(w.data) + r0 * row_bytes, type, row_bytes, blocks,
+                                   w.packed};
       matmul_quant_(out + i0 * d + r0, d, xq + i0 * x_row_bytes, x_row_bytes, block, chunks,
                     std::min<int64_t>(n, i0 + x_tile) - i0, std::min(d, r0 + row_tile) - r0);
     });
@@ -324,8 +359,10 @@ class CpuBackend final : public Backend {
   int64_t used_ = 0;
   std::vector<std::vector<float>> scratch_;  // one per pool thread
   const SimdKernels& k_;
+  bool interleave_quantized_;                          // quantized weights get quant_repack.h's layout
   decltype(SimdKernels::matmul_quant) matmul_quant_;  // AVX-512 CPUs without VNNI use the AVX2 one
   std::vector<uint8_t> activations_;                 // quantized activation rows, kept between matmuls
+  std::vector<uint8_t> embed_row_;                   // one plain row of an interleaved embedding table
 };
 
 bool has_avx512_vnni() {

@@ -44,7 +44,17 @@ struct SimdQuantWeights {
   int type;           // SimdQuantType
   int64_t row_bytes;  // bytes from one row to the next
   int64_t blocks;     // quant blocks per row (k / 32 or k / 256)
+  bool packed;        // rows interleaved in groups of 16 (quant_repack.h); only the AVX-512 kernels read it
 };
+
+/** Bytes of one activation row of k values as matmul_quant takes it: for Q8_0 / Q4_0 weights, the
+ * Q8_0 blocks, then from the next multiple of 4 bytes one int32 per block, the sum of its levels;
+ * for the K types, the Q8_K blocks. Rows are padded to 64 bytes. */
+constexpr int64_t quant_activation_bytes(bool k_type, int64_t k) {
+  return k_type ? (k / 256 * 292 + 63) / 64 * 64 : ((k / 32 * 34 + 3) / 4 * 4 + k / 32 * 4 + 63) / 64 * 64;
+}
+/** Where the block sums of a Q8_0 activation row start. */
+constexpr int64_t quant_activation_sums(int64_t k) { return (k / 32 * 34 + 3) / 4 * 4; }
 
 /** One ISA's kernels. Every output element is one dot product accumulated in the ISA's vector lanes
  * in k order, then reduced in a fixed order, so it never depends on how rows are blocked. */
@@ -57,14 +67,13 @@ struct SimdKernels {
   void (*matmul)(float* out, int64_t ldo, const float* x, int64_t ldx, const SimdWeights& w, int chunks,
                  int64_t rows_x, int64_t rows_w);
   /** out[i·ldo + r] = x row i · w row r over k, for i < rows_x, r < rows_w, with x quantized per row
-   * (`ldx` bytes apart): Q8_0 blocks for Q8_0 / Q4_0 weights, Q8_K blocks for the K types. Integer
-   * dot products per block; each ISA computes exactly the same f32 result (the order is fixed):
-   *  - Q8_0 / Q4_0: 8 f32 lanes; lane j of block t adds fma(p_j, dw·dx, lane) where p_j is the exact
-   *    integer Σ of the block's elements 4j..4j+3; the lanes then add as ((l0+l4)+(l2+l6)) +
-   *    ((l1+l5)+(l3+l7)).
-   *  - K types: per 256-block the exact integer dot Σ sc·q·x (and, for Q4_K / Q5_K, the integer
-   *    min term Σ m·bsum; for Q6_K the −32 offset is folded into the integer); the row sum s adds
-   *    s = fma(d·dx, isum, s), then s = fma(−(dmin·dx), msum, s) for Q4_K / Q5_K, block by block.
+   * (`ldx` bytes apart, quant_activation_bytes): Q8_0 blocks and their sums for Q8_0 / Q4_0 weights,
+   * Q8_K blocks for the K types. Integer
+   * dot products per block; each ISA computes exactly the same f32 result (the order is fixed): per
+   * block (32 weights, or 256 for the K types) the exact integer dot isum = Σ level·x (the K types'
+   * sub-block scales, and the offsets of Q4_0 / Q6_K, folded into the integer) and for Q4_K / Q5_K
+   * the integer min term msum = Σ m_j·(x summed over sub-block j); the row sum adds, block by block,
+   * s = fma(dw·dx, isum, s), then s = fma(−(dmin·dx), msum, s) for Q4_K / Q5_K.
    * k is summed as `chunks` equal consecutive runs of whole blocks (blocks % chunks == 0), each as
    * above from zero, the runs' sums added in pairwise_sum's order (cx_math.h). */
   void (*matmul_quant)(float* out, int64_t ldo, const void* x, int64_t ldx, const SimdQuantWeights& w, int chunks,

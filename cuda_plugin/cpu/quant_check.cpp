@@ -10,6 +10,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <map>
@@ -20,6 +21,7 @@
 #include "backend.h"
 #include "cpu_simd.h"
 #include "quant.h"
+#include "quant_repack.h"
 #include "safetensors.h"
 
 using namespace cx;
@@ -242,9 +244,7 @@ QuantMatrix make_matrix(DType type, int64_t rows, int64_t cols, std::mt19937& rn
 
 bool k_type(DType type) { return dtype_block_elements(type) == kQkK; }
 
-int64_t activation_row_bytes(DType type, int64_t k) {
-  return k_type(type) ? k / kQkK * static_cast<int64_t>(sizeof(BlockQ8_K)) : k / kQk8_0 * static_cast<int64_t>(sizeof(BlockQ8_0));
-}
+int64_t activation_row_bytes(DType type, int64_t k) { return quant_activation_bytes(k_type(type), k); }
 
 std::vector<uint8_t> quantize_activations(DType type, const std::vector<float>& x, int64_t n, int64_t k) {
   const int64_t row = activation_row_bytes(type, k);
@@ -252,14 +252,23 @@ std::vector<uint8_t> quantize_activations(DType type, const std::vector<float>& 
   for (int64_t i = 0; i < n; i++) {
     if (k_type(type)) quantize_row_q8_k(x.data() + i * k, reinterpret_cast<BlockQ8_K*>(out.data() + i * row), k);
     else quantize_row_q8_0(x.data() + i * k, reinterpret_cast<BlockQ8_0*>(out.data() + i * row), k);
+    if (k_type(type)) continue;
+    for (int64_t b = 0; b < k / kQk8_0; b++) {  // the block sums the interleaved kernels need
+      const BlockQ8_0* block = reinterpret_cast<const BlockQ8_0*>(out.data() + i * row) + b;
+      int32_t sum = 0;
+      for (int j = 0; j < kQk8_0; j++) sum += block->qs[j];
+      std::memcpy(out.data() + i * row + quant_activation_sums(k) + 4 * b, &sum, 4);
+    }
   }
   return out;
 }
 
-std::vector<float> run_kernel(QuantFn fn, const QuantMatrix& w, const std::vector<uint8_t>& xq, int64_t n, int chunks) {
+std::vector<float> run_kernel(QuantFn fn, const QuantMatrix& w, const std::vector<uint8_t>& xq, int64_t n, int chunks,
+                              const uint8_t* packed = nullptr) {
   std::vector<float> out(static_cast<size_t>(n * w.rows), NAN);
   const int64_t row_bytes = static_cast<int64_t>(dtype_row_bytes(w.type, w.cols));
-  const SimdQuantWeights weights{w.bytes.data(), static_cast<int>(w.type), row_bytes, w.cols / dtype_block_elements(w.type)};
+  const SimdQuantWeights weights{packed != nullptr ? packed : w.bytes.data(), static_cast<int>(w.type), row_bytes,
+                                 w.cols / dtype_block_elements(w.type), packed != nullptr};
   fn(out.data(), w.rows, xq.data(), activation_row_bytes(w.type, w.cols), weights, chunks, n, w.rows);
   return out;
 }
@@ -281,8 +290,18 @@ void check_matmul() {
   const bool vnni = __builtin_cpu_supports("avx512vnni");
   std::mt19937 rng(7);
   for (DType type : types) {
-    const int64_t rows = 22, cols = 1024;  // 22: five groups of four rows and two single rows
+    // 38 rows: two interleaved groups of 16 and 6 plain rows (four, then two single ones).
+    const int64_t rows = 38, cols = 1024;
     const QuantMatrix w = make_matrix(type, rows, cols, rng);
+    std::vector<uint8_t> packed(w.bytes.size());
+    quant_pack(type, w.bytes.data(), packed.data(), rows, cols);
+    bool round_trip = true;
+    std::vector<uint8_t> plain_row(dtype_row_bytes(type, cols));
+    for (int64_t r = 0; r < rows; r++) {
+      quant_unpack_row(type, packed.data(), rows, cols, r, plain_row.data());
+      round_trip = round_trip && std::memcmp(plain_row.data(), w.bytes.data() + r * plain_row.size(), plain_row.size()) == 0;
+    }
+    check(round_trip, std::string(dtype_name(type)) + " interleaved rows unpack to the plain rows");
     const int64_t max_n = 64;
     std::vector<float> x(static_cast<size_t>(max_n * cols));
     std::normal_distribution<float> normal(0.0f, 1.0f);
@@ -322,6 +341,14 @@ void check_matmul() {
                 tname + " " + isa.name + " n=" + std::to_string(n) + " chunks=" + std::to_string(chunks)
                     + " equals scalar");
         }
+        if (isa.isa == kCpuIsaAvx512) {
+          for (int64_t n : {1, 3, 7, 64}) {
+            const std::vector<float> got = run_kernel(isa.fn, w, xq, n, chunks, packed.data());
+            check(same_bits(got, std::vector<float>(reference.begin(), reference.begin() + n * rows)),
+                  tname + " avx512 interleaved n=" + std::to_string(n) + " chunks=" + std::to_string(chunks)
+                      + " equals scalar");
+          }
+        }
         // One row at a time gives the rows of the batch of 64.
         bool rows_equal = true;
         for (int64_t i = 0; i < max_n; i++) {
@@ -354,12 +381,13 @@ void check_matmul() {
                       + std::to_string(n) + " chunks=" + std::to_string(chunks) + " equals the scalar kernel");
           }
         }
-        // embed: a token's row, dequantized.
+        // embed: a token's row, dequantized (from the interleaved copy on AVX-512 VNNI).
         std::vector<float> row(static_cast<size_t>(cols));
-        const int32_t token = 5;
-        backend->embed(row.data(), tensor, &token, 1);
-        check(std::memcmp(row.data(), w.dequantized.data() + token * cols, cols * sizeof(float)) == 0,
-              tname + " embed dequantizes the token's row");
+        for (int32_t token : {5, 17, 36}) {
+          backend->embed(row.data(), tensor, &token, 1);
+          check(std::memcmp(row.data(), w.dequantized.data() + token * cols, cols * sizeof(float)) == 0,
+                tname + " embed dequantizes row " + std::to_string(token));
+        }
         backend->release_weight(tensor);
       }
     }
@@ -391,20 +419,25 @@ void bench() {
       const QuantMatrix w = make_matrix(type, shape.first, shape.second, rng);
       std::vector<float> x(static_cast<size_t>(64 * shape.second), 0.5f);
       for (size_t i = 0; i < x.size(); i++) x[i] = std::sin(float(i));
-      for (const auto& isa : isas) {
+      std::vector<uint8_t> packed(w.bytes.size());
+      quant_pack(type, w.bytes.data(), packed.data(), shape.first, shape.second);
+      for (int variant = 0; variant < 4; variant++) {
+        const auto& isa = isas[variant < 3 ? variant : 2];
+        const uint8_t* layout = variant == 3 ? packed.data() : nullptr;
+        if (variant == 0 && std::getenv("QUANT_BENCH_SCALAR") == nullptr) continue;
         for (int64_t n : {int64_t(1), int64_t(64)}) {
           const std::vector<uint8_t> xq = quantize_activations(type, x, n, shape.second);
           int reps = 0;
           const auto start = std::chrono::steady_clock::now();
           double seconds = 0;
           do {
-            run_kernel(isa.fn, w, xq, n, 1);
+            run_kernel(isa.fn, w, xq, n, 1, layout);
             reps++;
             seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
           } while (seconds < 0.3);
           const double ms = seconds / reps * 1e3;
           std::printf("%-5s %5lldx%-5lld %-6s n=%-3lld %8.3f ms  %6.2f GB/s  %7.1f GMAC/s\n", dtype_name(type),
-                      (long long)shape.first, (long long)shape.second, isa.name, (long long)n, ms,
+                      (long long)shape.first, (long long)shape.second, variant == 3 ? "avx512i" : isa.name, (long long)n, ms,
                       w.bytes.size() / (ms * 1e-3) / 1e9, double(n) * shape.first * shape.second / (ms * 1e-3) / 1e9);
         }
       }

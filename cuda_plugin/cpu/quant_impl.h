@@ -9,7 +9,7 @@
 //   dot_ss(w, x)           I32: lane j = Σ w[4j..4j+3]·x[4j..4j+3], signed × signed
 //   pairs_us(u, x)         I16: lane i = u[2i]·x[2i] + u[2i+1]·x[2i+1], unsigned (≤ 63) × signed
 //   madd_acc(acc, p, s)    acc + (p[2j]·s[2j] + p[2j+1]·s[2j+1]);   scale16(a, b)  8 × a then 8 × b
-//   hsum(I32), zero32(), zerof(), fma_lanes(p, s, acc) = fma(float(p), s, acc), reduce(F8)
+//   hsum(I32), zero32()
 //   fma1(a, b, c), half(h)  scalar fused multiply-add and f16 → f32
 // Every integer here is exact (no saturation can occur for levels from ggml's formats and
 // activations in −127..127), so only the f32 steps define the result, and those are the same.
@@ -24,18 +24,17 @@ static inline int64_t block_bytes_of(int type) {
   }
 }
 
-// Q8_0 / Q4_0 weights against Q8_0 activations: XR activation rows × WR weight rows.
+// Q8_0 / Q4_0 weights against Q8_0 activations: XR activation rows × WR weight rows. Each block's
+// integer dot is exact; the row sum adds s = fma(dw·dx, isum, s) block by block.
 template <int TYPE, int XR, int WR>
 static void tile_32(float* out, int64_t ldo, const char* x, int64_t ldx, const char* w, int64_t row_bytes,
                     int64_t blocks, int chunks) {
   const int64_t per_chunk = blocks / chunks;
   float partial[kMaxPairwiseParts][XR][WR];
   for (int c = 0; c < chunks; c++) {
-    typename P::F8 acc[XR][WR];
-#pragma GCC unroll 4
+    float sum[XR][WR];
     for (int a = 0; a < XR; a++) {
-#pragma GCC unroll 4
-      for (int b = 0; b < WR; b++) acc[a][b] = P::zerof();
+      for (int b = 0; b < WR; b++) sum[a][b] = 0.0f;
     }
     for (int64_t t = c * per_chunk; t < (c + 1) * per_chunk; t++) {
       typename P::I8 xv[XR];
@@ -60,11 +59,13 @@ static void tile_32(float* out, int64_t ldo, const char* x, int64_t ldx, const c
           dw = P::half(wb->d);
         }
 #pragma GCC unroll 4
-        for (int a = 0; a < XR; a++) acc[a][b] = P::fma_lanes(P::dot_ss(wv, xv[a]), dw * dx[a], acc[a][b]);
+        for (int a = 0; a < XR; a++) {
+          sum[a][b] = P::fma1(dw * dx[a], static_cast<float>(P::hsum(P::dot_ss(wv, xv[a]))), sum[a][b]);
+        }
       }
     }
     for (int a = 0; a < XR; a++) {
-      for (int b = 0; b < WR; b++) partial[c][a][b] = P::reduce(acc[a][b]);
+      for (int b = 0; b < WR; b++) partial[c][a][b] = sum[a][b];
     }
   }
   for (int a = 0; a < XR; a++) {

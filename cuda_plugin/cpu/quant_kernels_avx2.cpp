@@ -16,7 +16,6 @@ struct P {
   using I8 = __m256i;
   using I16 = __m256i;
   using I32 = __m256i;
-  using F8 = __m256;
   static constexpr int kRowsX = 2;  // 16 ymm registers: 2 activation rows × 4 weight rows
 
   static I8 load(const void* p) { return _mm256_loadu_si256(static_cast<const __m256i*>(p)); }
@@ -47,14 +46,6 @@ struct P {
     s = _mm_add_epi32(s, _mm_shuffle_epi32(s, _MM_SHUFFLE(1, 0, 3, 2)));
     s = _mm_add_epi32(s, _mm_shuffle_epi32(s, _MM_SHUFFLE(2, 3, 0, 1)));
     return _mm_cvtsi128_si32(s);
-  }
-  static F8 zerof() { return _mm256_setzero_ps(); }
-  static F8 fma_lanes(I32 p, float s, F8 acc) { return _mm256_fmadd_ps(_mm256_cvtepi32_ps(p), _mm256_set1_ps(s), acc); }
-  static float reduce(F8 a) {
-    __m128 s = _mm_add_ps(_mm256_castps256_ps128(a), _mm256_extractf128_ps(a, 1));  // l[j] + l[j+4]
-    s = _mm_add_ps(s, _mm_movehl_ps(s, s));                                         // (0+2), (1+3)
-    s = _mm_add_ss(s, _mm_shuffle_ps(s, s, 1));
-    return _mm_cvtss_f32(s);
   }
   static float fma1(float a, float b, float c) {
     return _mm_cvtss_f32(_mm_fmadd_ss(_mm_set_ss(a), _mm_set_ss(b), _mm_set_ss(c)));

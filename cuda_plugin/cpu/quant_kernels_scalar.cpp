@@ -20,9 +20,6 @@ struct P {
   struct I32 {
     int32_t v[8];
   };
-  struct F8 {
-    float v[8];
-  };
   static constexpr int kRowsX = 4;
 
   static I8 load(const void* p) {
@@ -116,21 +113,6 @@ struct P {
     int sum = 0;
     for (int j = 0; j < 8; j++) sum += a.v[j];
     return sum;
-  }
-  static F8 zerof() {
-    F8 r;
-    for (int j = 0; j < 8; j++) r.v[j] = 0.0f;
-    return r;
-  }
-  static F8 fma_lanes(const I32& p, float s, F8 acc) {
-    for (int j = 0; j < 8; j++) acc.v[j] = fmaf(static_cast<float>(p.v[j]), s, acc.v[j]);
-    return acc;
-  }
-  static float reduce(const F8& a) {
-    float s4[4], s2[2];
-    for (int j = 0; j < 4; j++) s4[j] = a.v[j] + a.v[j + 4];
-    for (int j = 0; j < 2; j++) s2[j] = s4[j] + s4[j + 2];
-    return s2[0] + s2[1];
   }
   static float fma1(float a, float b, float c) { return fmaf(a, b, c); }
   static float half(uint16_t h) { return f16_to_f32(h); }
