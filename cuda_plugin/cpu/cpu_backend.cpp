@@ -15,6 +15,8 @@
 #include "cpu_kernels.h"
 #include "cpu_simd.h"
 #include "error.h"
+#include "quant.h"
+#include "quant_repack.h"
 #include "thread_pool.h"
 
 namespace cx {
@@ -23,11 +25,15 @@ namespace {
 constexpr size_t kMapThreshold = 1 << 16;  // buffers this large come from mmap (lazily zeroed pages)
 constexpr size_t kHugePageBytes = 2 << 20;
 
+bool has_avx512_vnni();
+
 class CpuBackend final : public Backend {
  public:
   CpuBackend(const std::string& device_name, int threads, int64_t budget, const SimdKernels& kernels)
       : pool_(threads, device_name), budget_(budget), scratch_(static_cast<size_t>(pool_.size())),
-        k_(kernels) {}
+        k_(kernels), interleave_quantized_(kernels.isa == kCpuIsaAvx512 && has_avx512_vnni()),
+        matmul_quant_(kernels.isa == kCpuIsaAvx512 && !interleave_quantized_ ? matmul_quant_avx2
+                                                                             : kernels.matmul_quant) {}
 
   int kernel_isa() const override { return k_.isa; }
 
@@ -72,6 +78,7 @@ class CpuBackend final : public Backend {
     tensor.dtype = view.dtype;
     tensor.rows = rows;
     tensor.cols = cols;
+    if (dtype_is_quantized(view.dtype)) return upload_quantized(view, tensor);
     if (rows >= kPackRows && cols % kPackCols == 0) return pack(view, tensor);
     // The mapping is page-aligned and safetensors offsets are normally element-aligned: alias it.
     if (reinterpret_cast<uintptr_t>(view.data) % dtype_size(view.dtype) == 0) {
@@ -91,6 +98,20 @@ class CpuBackend final : public Backend {
   }
 
   void embed(float* out, const Tensor& table, const int32_t* tokens, int n) override {
+    if (dtype_is_quantized(table.dtype)) {
+      const size_t row_bytes = dtype_row_bytes(table.dtype, table.cols);
+      if (embed_row_.size() < row_bytes) embed_row_.resize(row_bytes);
+      for (int i = 0; i < n; i++) {
+        const uint8_t* row = static_cast<const uint8_t*>(table.data) + static_cast<size_t>(tokens[i]) * row_bytes;
+        if (table.packed) {
+          quant_unpack_row(table.dtype, static_cast<const uint8_t*>(table.data), table.rows, table.cols, tokens[i],
+                           embed_row_.data());
+          row = embed_row_.data();
+        }
+        dequantize_row(table.dtype, row, out + static_cast<size_t>(i) * table.cols, table.cols);
+      }
+      return;
+    }
     for (int i = 0; i < n; i++) widen_row(table, tokens[i], out + static_cast<size_t>(i) * table.cols);
   }
 
@@ -106,6 +127,7 @@ class CpuBackend final : public Backend {
   void matmul(float* out, const float* x, const Tensor& w, int n) override { matmul_k_chunks(out, x, w, n, 1); }
 
   void matmul_k_chunks(float* out, const float* x, const Tensor& w, int n, int chunks) override {
+    if (dtype_is_quantized(w.dtype)) return matmul_quantized(out, x, w, n, chunks);
     const int64_t d = w.rows;
     const int64_t k = w.cols;
     const int dtype = w.dtype == DType::F32 ? kSimdF32 : w.dtype == DType::BF16 ? kSimdBf16 : kSimdF16;
@@ -227,6 +249,83 @@ class CpuBackend final : public Backend {
     pool_.run(tasks, task);
   }
 
+  // Quantized weights: for the AVX-512 VNNI kernels, interleaved 16 rows at a time (quant_repack.h)
+  // into a copy of the same size; the other ISAs read the file's ggml rows in place.
+  Tensor upload_quantized(const TensorView& view, Tensor tensor) {
+    if (view.bytes != tensor.bytes()) {
+      throw Error(CX_ERR_BAD_MODEL, "tensor '" + view.name + "' holds " + std::to_string(view.bytes) + " bytes, not the "
+          + std::to_string(tensor.bytes()) + " of " + std::to_string(tensor.rows) + " rows of "
+          + std::to_string(tensor.cols) + " " + dtype_name(view.dtype) + " weights");
+    }
+    if (!interleave_quantized_ || tensor.rows < kQuantPackRows || !quant_packable(view.dtype)) {
+      tensor.data = view.data;
+      return tensor;
+    }
+    uint8_t* copy = static_cast<uint8_t*>(allocate(view.bytes));
+    if (view.bytes >= kHugePageBytes) ::madvise(copy, view.bytes, MADV_HUGEPAGE);
+    const int64_t groups = (tensor.rows + kQuantPackRows - 1) / kQuantPackRows;
+    const size_t row_bytes = dtype_row_bytes(view.dtype, tensor.cols);
+    parallel(groups, tensor.rows * tensor.cols, [&](int64_t g, int) {
+      const int64_t first = g * kQuantPackRows;
+      const int64_t count = std::min<int64_t>(kQuantPackRows, tensor.rows - first);
+      // A last, partial group stays plain: quant_pack copies rows it cannot interleave.
+      quant_pack(view.dtype, view.data + first * row_bytes, copy + first * row_bytes, count, tensor.cols);
+    });
+    tensor.data = copy;
+    tensor.owned = true;
+    tensor.packed = true;
+    return tensor;
+  }
+
+  // x (n rows of k f32) times a quantized weight: the rows are quantized once (Q8_0 blocks for
+  // Q8_0 / Q4_0 weights, Q8_K for the K types, as llama.cpp does) into a buffer kept between calls,
+  // then the integer kernels run over (weight rows × batch rows) tiles like the f32 matmul.
+  void matmul_quantized(float* out, const float* x, const Tensor& w, int n, int chunks) {
+    const int64_t d = w.rows;
+    const int64_t k = w.cols;
+    const int64_t blocks = k / dtype_block_elements(w.dtype);
+    if (chunks < 1 || chunks > kMaxPairwiseParts || blocks % chunks != 0) {
+      throw Error(CX_ERR_INVALID_ARGUMENT, std::string("a ") + dtype_name(w.dtype) + " matmul over "
+          + std::to_string(blocks) + " blocks cannot be split into " + std::to_string(chunks) + " equal k-chunks");
+    }
+    const bool k_type = dtype_block_elements(w.dtype) == kQkK;
+    const int64_t x_row_bytes = quant_activation_bytes(k_type, k);
+    const size_t needed = static_cast<size_t>(n * x_row_bytes);
+    if (activations_.size() < needed) activations_.resize(needed);
+    uint8_t* xq = activations_.data();
+    parallel(n, static_cast<int64_t>(n) * k * 8, [&](int64_t r, int) {
+      uint8_t* row = xq + r * x_row_bytes;
+      if (k_type) {
+        quantize_row_q8_k(x + r * k, reinterpret_cast<BlockQ8_K*>(row), k);
+        return;
+      }
+      const BlockQ8_0* blocks_x = reinterpret_cast<BlockQ8_0*>(row);
+      quantize_row_q8_0(x + r * k, reinterpret_cast<BlockQ8_0*>(row), k);
+      int32_t* sums = reinterpret_cast<int32_t*>(row + quant_activation_sums(k));
+      for (int64_t b = 0; b < k / kQk8_0; b++) {
+        int32_t sum = 0;
+        for (int j = 0; j < kQk8_0; j++) sum += blocks_x[b].qs[j];
+        sums[b] = sum;
+      }
+    });
+    const int64_t row_bytes = static_cast<int64_t>(dtype_row_bytes(w.dtype, k));
+    const int64_t x_tile = n <= 48 ? n : 48;
+    const int64_t x_tiles = (n + x_tile - 1) / x_tile;
+    const int64_t threads = pool_.size();
+    int64_t row_tile = n <= 48 ? std::max<int64_t>(4, d / (threads * 8)) : 32;
+    row_tile = (row_tile + kQuantPackRows - 1) / kQuantPackRows * kQuantPackRows;  // whole interleaved groups
+    const int64_t row_tiles = (d + row_tile - 1) / row_tile;
+    const int type = static_cast<int>(w.dtype);
+    parallel(row_tiles * x_tiles, d * k * n, [&](int64_t t, int) {
+      const int64_t i0 = (t % x_tiles) * x_tile;
+      const int64_t r0 = (t / x_tiles) * row_tile;
+      const SimdQuantWeights block{static_cast<const uint8_t*>(w.data) + r0 * row_bytes, type, row_bytes, blocks,
+                                   w.packed};
+      matmul_quant_(out + i0 * d + r0, d, xq + i0 * x_row_bytes, x_row_bytes, block, chunks,
+                    std::min<int64_t>(n, i0 + x_tile) - i0, std::min(d, r0 + row_tile) - r0);
+    });
+  }
+
   // Copies a weight into the packed layout (cpu_simd.h); the loader then lets the mapped pages go.
   Tensor pack(const TensorView& view, Tensor tensor) {
     const int64_t element = dtype_size(view.dtype);
@@ -260,7 +359,16 @@ class CpuBackend final : public Backend {
   int64_t used_ = 0;
   std::vector<std::vector<float>> scratch_;  // one per pool thread
   const SimdKernels& k_;
+  bool interleave_quantized_;                          // quantized weights get quant_repack.h's layout
+  decltype(SimdKernels::matmul_quant) matmul_quant_;  // AVX-512 CPUs without VNNI use the AVX2 one
+  std::vector<uint8_t> activations_;                 // quantized activation rows, kept between matmuls
+  std::vector<uint8_t> embed_row_;                   // one plain row of an interleaved embedding table
 };
+
+bool has_avx512_vnni() {
+  __builtin_cpu_init();
+  return __builtin_cpu_supports("avx512vnni");
+}
 
 }  // namespace
 

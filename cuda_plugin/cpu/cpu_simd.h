@@ -35,6 +35,27 @@ struct SimdWeights {
   int64_t cols;      // the tensor's columns (k): elements from one row to the next
 };
 
+/** Block-quantized weight types the integer kernels read (cx::DType's values for them). */
+enum SimdQuantType : int { kSimdQ8_0 = 4, kSimdQ4_0 = 5, kSimdQ4_K = 6, kSimdQ5_K = 7, kSimdQ6_K = 8 };
+
+/** A block of quantized weight rows (ggml's block layouts, quant.h; rows `row_bytes` apart). */
+struct SimdQuantWeights {
+  const void* rows;   // the block's first row
+  int type;           // SimdQuantType
+  int64_t row_bytes;  // bytes from one row to the next
+  int64_t blocks;     // quant blocks per row (k / 32 or k / 256)
+  bool packed;        // rows interleaved in groups of 16 (quant_repack.h); only the AVX-512 kernels read it
+};
+
+/** Bytes of one activation row of k values as matmul_quant takes it: for Q8_0 / Q4_0 weights, the
+ * Q8_0 blocks, then from the next multiple of 4 bytes one int32 per block, the sum of its levels;
+ * for the K types, the Q8_K blocks. Rows are padded to 64 bytes. */
+constexpr int64_t quant_activation_bytes(bool k_type, int64_t k) {
+  return k_type ? (k / 256 * 292 + 63) / 64 * 64 : ((k / 32 * 34 + 3) / 4 * 4 + k / 32 * 4 + 63) / 64 * 64;
+}
+/** Where the block sums of a Q8_0 activation row start. */
+constexpr int64_t quant_activation_sums(int64_t k) { return (k / 32 * 34 + 3) / 4 * 4; }
+
 /** One ISA's kernels. Every output element is one dot product accumulated in the ISA's vector lanes
  * in k order, then reduced in a fixed order, so it never depends on how rows are blocked. */
 struct SimdKernels {
@@ -45,6 +66,18 @@ struct SimdKernels {
    * up to 6 rows of x and each x vector over 4 weight rows (blocked GEMM). */
   void (*matmul)(float* out, int64_t ldo, const float* x, int64_t ldx, const SimdWeights& w, int chunks,
                  int64_t rows_x, int64_t rows_w);
+  /** out[i·ldo + r] = x row i · w row r over k, for i < rows_x, r < rows_w, with x quantized per row
+   * (`ldx` bytes apart, quant_activation_bytes): Q8_0 blocks and their sums for Q8_0 / Q4_0 weights,
+   * Q8_K blocks for the K types. Integer
+   * dot products per block; each ISA computes exactly the same f32 result (the order is fixed): per
+   * block (32 weights, or 256 for the K types) the exact integer dot isum = Σ level·x (the K types'
+   * sub-block scales, and the offsets of Q4_0 / Q6_K, folded into the integer) and for Q4_K / Q5_K
+   * the integer min term msum = Σ m_j·(x summed over sub-block j); the row sum adds, block by block,
+   * s = fma(dw·dx, isum, s), then s = fma(−(dmin·dx), msum, s) for Q4_K / Q5_K.
+   * k is summed as `chunks` equal consecutive runs of whole blocks (blocks % chunks == 0), each as
+   * above from zero, the runs' sums added in pairwise_sum's order (cx_math.h). */
+  void (*matmul_quant)(float* out, int64_t ldo, const void* x, int64_t ldx, const SimdQuantWeights& w, int chunks,
+                       int64_t rows_x, int64_t rows_w);
   /** Σ a[i]·b[i]. */
   float (*dot)(const float* a, const float* b, int64_t n);
   /** Attention of `group` query heads (q, out: group × head_dim) that share one KV head over `count`
@@ -55,6 +88,14 @@ struct SimdKernels {
   /** Sums `bytes` bytes at `data` (the bandwidth probe's inner loop); the result defeats elimination. */
   float (*stream_sum)(const float* data, int64_t count);
 };
+
+/** The matmul_quant of each ISA (quant_kernels_*.cpp); the AVX-512 one uses AVX512-VNNI. */
+void matmul_quant_scalar(float* out, int64_t ldo, const void* x, int64_t ldx, const SimdQuantWeights& w, int chunks,
+                         int64_t rows_x, int64_t rows_w);
+void matmul_quant_avx2(float* out, int64_t ldo, const void* x, int64_t ldx, const SimdQuantWeights& w, int chunks,
+                       int64_t rows_x, int64_t rows_w);
+void matmul_quant_avx512(float* out, int64_t ldo, const void* x, int64_t ldx, const SimdQuantWeights& w, int chunks,
+                         int64_t rows_x, int64_t rows_w);
 
 const SimdKernels& simd_kernels_scalar();
 const SimdKernels& simd_kernels_avx2();

@@ -72,7 +72,9 @@ class Model {
   Weights weights;
   KvCache kv;
   RunState state;
-  DType dtype = DType::F32;
+  DType dtype = DType::F32;         // of the embedding table
+  DType weight_dtype = DType::F32;  // the type holding most matrix bytes ("q8_0" for a Q8_0 GGUF)
+  int load_threads = 1;             // host threads ISQ quantizes with at load (the CPU device's own)
   int64_t weight_bytes = 0;
   int64_t reserved_bytes = 0;
   std::vector<int32_t> slot_owner;  // sequence handle per KV slot, 0 when free
@@ -98,22 +100,26 @@ class Model {
   void free_state();
 };
 
-/** Reads config.json and the safetensors files of `folder`, checks every tensor, reserves memory on
- * the backend (weights + KV cache) and uploads. `context` <= 0 and `max_sequences` <= 0 pick defaults.
+/** Reads `path` — a folder (config.json + safetensors) or a .gguf file (or any shard of a split one) —,
+ * checks every tensor, reserves memory on the backend (weights + KV cache) and uploads. `context` <= 0
+ * and `max_sequences` <= 0 pick defaults. `quant` (isq.h, parse_isq; "" = none) quantizes a safetensors
+ * model's matrices at load, on `threads` host threads (<= 0: every core); with a GGUF path it is
+ * invalid_argument.
  * With `tp_size` > 1 it loads rank `tp_rank`'s Megatron shard: q/k/v/gate/up by output rows (heads
  * and intermediate split), o/down by input columns, everything else replicated; the KV cache holds
- * the rank's KV heads. The caller sets `collective`. */
-std::unique_ptr<Model> load_model(Backend& backend, const std::string& folder, int context, int max_sequences,
-    int tp_rank = 0, int tp_size = 1);
+ * the rank's KV heads; quantized matrices split by whole blocks. The caller sets `collective`. */
+std::unique_ptr<Model> load_model(Backend& backend, const std::string& path, int context, int max_sequences,
+    int tp_rank = 0, int tp_size = 1, const std::string& quant = "", int threads = 0);
 
 /** Throws unsupported_architecture naming the numbers unless heads, KV heads and intermediate_size
  * all divide by `tp_size`. */
 void check_tensor_parallel(const ModelConfig& config, int tp_size);
 
 /** How many k-chunks one rank of `tp_size` sums o_proj and down_proj in: the model is split into
- * 8, 4 or 2 chunks of whole heads and equal MLP slices (the most that divide both and that `tp_size`
- * divides), each rank taking its share; 1 when none fits. */
-int reduction_chunks(const ModelConfig& full, int tp_size);
+ * 8, 4 or 2 chunks of whole heads and equal MLP slices, each a whole number of `block`-wide
+ * quantization blocks (the most that divide all of these and that `tp_size` divides), each rank
+ * taking its share; 1 when none fits. */
+int reduction_chunks(const ModelConfig& full, int tp_size, int64_t block = 1);
 
 /** The token rows of one forward pass, on the host. */
 struct HostRows {

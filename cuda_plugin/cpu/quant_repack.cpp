@@ -1,0 +1,96 @@
+// quant_repack.cpp — quant_repack.h: where each byte of a plain ggml block goes in the interleaved
+// layout. Offsets are within one group block (kQuantPackRows × the type's block bytes); see the
+// kernels in quant_kernels_avx512.cpp for how they are read.
+#include "quant_repack.h"
+
+#include "quant.h"
+
+namespace cx {
+namespace {
+
+constexpr int64_t R = kQuantPackRows;
+
+// A field of n bytes per row as n planes of R bytes (one byte of every row together).
+int64_t planes(int64_t base, int r, int i) { return base + i * R + r; }
+// Two-byte values (f16 scales) as R consecutive halves.
+int64_t halves(int64_t base, int r, int i) { return base + r * 2 + i; }
+// Weight bytes in runs of 4 ("quads"): quad q of every row together, 4 bytes per row.
+int64_t quads(int64_t base, int r, int j) { return base + (j / 4) * (4 * R) + r * 4 + j % 4; }
+
+// The offset in the group block of byte `o` of row r's block.
+int64_t packed_offset(DType type, int r, int o) {
+  switch (type) {
+    case DType::Q8_0:  // d[R] | 8 quads of levels
+      return o < 2 ? halves(0, r, o) : quads(2 * R, r, o - 2);
+    case DType::Q4_0:  // d[R] | 4 quads of nibble bytes
+      return o < 2 ? halves(0, r, o) : quads(2 * R, r, o - 2);
+    case DType::Q4_K:  // d[R] | dmin[R] | 12 scale planes | 32 quads of nibble bytes
+      if (o < 2) return halves(0, r, o);
+      if (o < 4) return halves(2 * R, r, o - 2);
+      if (o < 16) return planes(4 * R, r, o - 4);
+      return quads(16 * R, r, o - 16);
+    case DType::Q5_K:  // as Q4_K with 8 quads of high bits before the nibbles
+      if (o < 2) return halves(0, r, o);
+      if (o < 4) return halves(2 * R, r, o - 2);
+      if (o < 16) return planes(4 * R, r, o - 4);
+      if (o < 48) return quads(16 * R, r, o - 16);
+      return quads(48 * R, r, o - 48);
+    case DType::Q6_K:  // 32 quads of low nibbles | 16 quads of high bits | 16 scale planes | d[R]
+      if (o < 128) return quads(0, r, o);
+      if (o < 192) return quads(128 * R, r, o - 128);
+      if (o < 208) return planes(192 * R, r, o - 192);
+      return halves(208 * R, r, o - 208);
+    default: return -1;
+  }
+}
+
+// Q8_0's levels are stored + 128 (unsigned) so vpdpbusd can take them as its unsigned operand.
+bool offset_levels(DType type, int o) { return type == DType::Q8_0 && o >= 2; }
+
+}  // namespace
+
+bool quant_packable(DType type) {
+  return type == DType::Q8_0 || type == DType::Q4_0 || type == DType::Q4_K || type == DType::Q5_K
+      || type == DType::Q6_K;
+}
+
+void quant_pack(DType type, const uint8_t* src, uint8_t* dst, int64_t rows, int64_t cols) {
+  const int64_t block_bytes = static_cast<int64_t>(dtype_block_bytes(type));
+  const int64_t row_bytes = static_cast<int64_t>(dtype_row_bytes(type, cols));
+  const int64_t blocks = row_bytes / block_bytes;
+  const int64_t packed_rows = rows / R * R;
+  for (int64_t g = 0; g < packed_rows; g += R) {
+    for (int64_t t = 0; t < blocks; t++) {
+      uint8_t* group_block = dst + g * row_bytes + t * R * block_bytes;
+      for (int r = 0; r < R; r++) {
+        const uint8_t* block = src + (g + r) * row_bytes + t * block_bytes;
+        for (int o = 0; o < block_bytes; o++) {
+          group_block[packed_offset(type, r, o)] = offset_levels(type, o) ? static_cast<uint8_t>(block[o] ^ 0x80)
+                                                                          : block[o];
+        }
+      }
+    }
+  }
+  for (int64_t i = packed_rows * row_bytes; i < rows * row_bytes; i++) dst[i] = src[i];
+}
+
+void quant_unpack_row(DType type, const uint8_t* packed, int64_t rows, int64_t cols, int64_t row, uint8_t* out) {
+  const int64_t block_bytes = static_cast<int64_t>(dtype_block_bytes(type));
+  const int64_t row_bytes = static_cast<int64_t>(dtype_row_bytes(type, cols));
+  const int64_t blocks = row_bytes / block_bytes;
+  if (row >= rows / R * R) {
+    for (int64_t i = 0; i < row_bytes; i++) out[i] = packed[row * row_bytes + i];
+    return;
+  }
+  const int64_t g = row / R * R;
+  const int r = static_cast<int>(row - g);
+  for (int64_t t = 0; t < blocks; t++) {
+    const uint8_t* group_block = packed + g * row_bytes + t * R * block_bytes;
+    for (int o = 0; o < block_bytes; o++) {
+      const uint8_t b = group_block[packed_offset(type, r, o)];
+      out[t * block_bytes + o] = offset_levels(type, o) ? static_cast<uint8_t>(b ^ 0x80) : b;
+    }
+  }
+}
+
+}  // namespace cx

@@ -1,0 +1,102 @@
+// The quantizers and the CPU backend's quantized matmul, checked natively: quant_check.cpp is compiled
+// with g++ together with the plugin sources it tests and run against ../shared/fixtures/gguf (the
+// fixture checks are skipped with a message when the fixtures are absent; the kernel checks always run).
+import assert from "node:assert/strict";
+
+const cpuDir = new URL(".", import.meta.url).pathname;
+const pluginDir = new URL("..", import.meta.url).pathname;
+const fixturesDir = new URL("../../../shared/fixtures/gguf", import.meta.url).pathname;
+
+function hasGpp(): boolean {
+  try {
+    return new Deno.Command("g++", { args: ["--version"], stdout: "null", stderr: "null" }).outputSync()
+      .success;
+  } catch {
+    return false;
+  }
+}
+
+function exists(path: string): boolean {
+  try {
+    Deno.statSync(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+const gpp = hasGpp();
+if (!gpp) console.warn("quant_test: g++ not found; skipping the native quantization checks");
+const haveFixtures = exists(`${fixturesDir}/qwen3-tiny/qwen3-tiny-f32.gguf`);
+if (!haveFixtures) {
+  console.warn(`quant_test: ${fixturesDir} absent; dequantization and quantizer identity checks skipped`);
+}
+
+async function run(program: string, args: string[]): Promise<{ code: number; text: string }> {
+  const { code, stdout, stderr } = await new Deno.Command(program, { args, stdout: "piped", stderr: "piped" })
+    .output();
+  const decoder = new TextDecoder();
+  return { code, text: decoder.decode(stdout) + decoder.decode(stderr) };
+}
+
+const sources = [
+  "cpu/quant_check.cpp",
+  "cpu/quant_kernels_scalar.cpp",
+  "cpu/quant_kernels_avx2.cpp",
+  "cpu/quant_kernels_avx512.cpp",
+  "cpu/kernels_scalar.cpp",
+  "cpu/kernels_avx2.cpp",
+  "cpu/kernels_avx512.cpp",
+  "cpu/cpu_backend.cpp",
+  "cpu/thread_pool.cpp",
+  "cpu/quant_repack.cpp",
+  "src/quant.cpp",
+  "src/safetensors.cpp",
+  "src/json.cpp",
+  "src/error.cpp",
+];
+
+Deno.test({
+  name: "quantizers match ggml and every ISA's quantized matmul matches the scalar one",
+  ignore: !gpp,
+  async fn() {
+    const dir = await Deno.makeTempDir({ prefix: "cx_quant_" });
+    try {
+      const binary = `${dir}/quant_check`;
+      const build = await run("g++", [
+        "-std=c++17",
+        "-O2",
+        // The plugin's baseline: no FMA contraction in the quantizers, which must round like ggml's.
+        "-march=x86-64-v2",
+        "-pthread",
+        "-Wall",
+        "-Wextra",
+        `-I${pluginDir}src`,
+        `-I${pluginDir}include`,
+        `-I${cpuDir}`,
+        ...sources.map((source) => `${pluginDir}${source}`),
+        "-o",
+        binary,
+      ]);
+      assert.equal(build.code, 0, `g++ failed:\n${build.text}`);
+      assert.doesNotMatch(build.text, /warning/, `g++ warned:\n${build.text}`);
+      const result = await run(binary, [haveFixtures ? fixturesDir : "-"]);
+      assert.equal(result.code, 0, `quant checks failed:\n${result.text}`);
+      const summary = result.text.match(/(\d+) checks, (\d+) failed/);
+      assert.ok(summary, `no summary line in:\n${result.text}`);
+      assert.equal(Number(summary[2]), 0);
+      assert.ok(Number(summary[1]) >= (haveFixtures ? 600 : 400), `only ${summary[1]} checks ran`);
+      if (haveFixtures) {
+        for (const type of ["q8_0", "q4_0", "q4_k", "q5_k", "q6_k"]) {
+          assert.match(
+            result.text,
+            new RegExp(`: ${type} \\d+/\\d+ tensors byte-identical`),
+            `no ${type} identity check`,
+          );
+        }
+      }
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
