@@ -53,6 +53,8 @@ async function timed<T>(work: () => Promise<T>): Promise<[T, number]> {
 /** `--write-gguf`: the bench model as a GGUF file, for llama-quantize and llama-bench. */
 async function writeBenchGguf(flags: BenchFlags & { writeGguf: string }): Promise<void> {
   await ensureBenchModel(MODEL_DIR, log);
+  const parent = flags.writeGguf.replace(/\/[^/]*$/, "");
+  if (parent !== flags.writeGguf && parent !== "") await Deno.mkdir(parent, { recursive: true });
   const [result, writeSeconds] = await timed(() =>
     writeQwen3Gguf(MODEL_DIR, flags.writeGguf, flags.ggufType)
   );
