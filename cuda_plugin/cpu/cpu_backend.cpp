@@ -15,6 +15,7 @@
 #include "cpu_kernels.h"
 #include "cpu_simd.h"
 #include "error.h"
+#include "quant.h"
 #include "thread_pool.h"
 
 namespace cx {
@@ -23,11 +24,14 @@ namespace {
 constexpr size_t kMapThreshold = 1 << 16;  // buffers this large come from mmap (lazily zeroed pages)
 constexpr size_t kHugePageBytes = 2 << 20;
 
+bool has_avx512_vnni();
+
 class CpuBackend final : public Backend {
  public:
   CpuBackend(const std::string& device_name, int threads, int64_t budget, const SimdKernels& kernels)
       : pool_(threads, device_name), budget_(budget), scratch_(static_cast<size_t>(pool_.size())),
-        k_(kernels) {}
+        k_(kernels), matmul_quant_(kernels.isa == kCpuIsaAvx512 && !has_avx512_vnni() ? matmul_quant_avx2
+                                                                                        : kernels.matmul_quant) {}
 
   int kernel_isa() const override { return k_.isa; }
 
@@ -72,6 +76,7 @@ class CpuBackend final : public Backend {
     tensor.dtype = view.dtype;
     tensor.rows = rows;
     tensor.cols = cols;
+    if (dtype_is_quantized(view.dtype)) return alias_quantized(view, tensor);
     if (rows >= kPackRows && cols % kPackCols == 0) return pack(view, tensor);
     // The mapping is page-aligned and safetensors offsets are normally element-aligned: alias it.
     if (reinterpret_cast<uintptr_t>(view.data) % dtype_size(view.dtype) == 0) {
@@ -91,6 +96,14 @@ class CpuBackend final : public Backend {
   }
 
   void embed(float* out, const Tensor& table, const int32_t* tokens, int n) override {
+    if (dtype_is_quantized(table.dtype)) {
+      const size_t row_bytes = dtype_row_bytes(table.dtype, table.cols);
+      for (int i = 0; i < n; i++) {
+        dequantize_row(table.dtype, static_cast<const uint8_t*>(table.data) + static_cast<size_t>(tokens[i]) * row_bytes,
+                       out + static_cast<size_t>(i) * table.cols, table.cols);
+      }
+      return;
+    }
     for (int i = 0; i < n; i++) widen_row(table, tokens[i], out + static_cast<size_t>(i) * table.cols);
   }
 
@@ -106,6 +119,7 @@ class CpuBackend final : public Backend {
   void matmul(float* out, const float* x, const Tensor& w, int n) override { matmul_k_chunks(out, x, w, n, 1); }
 
   void matmul_k_chunks(float* out, const float* x, const Tensor& w, int n, int chunks) override {
+    if (dtype_is_quantized(w.dtype)) return matmul_quantized(out, x, w, n, chunks);
     const int64_t d = w.rows;
     const int64_t k = w.cols;
     const int dtype = w.dtype == DType::F32 ? kSimdF32 : w.dtype == DType::BF16 ? kSimdBf16 : kSimdF16;
@@ -227,6 +241,56 @@ class CpuBackend final : public Backend {
     pool_.run(tasks, task);
   }
 
+  // Quantized weights stay as the file has them (ggml's block rows, no repacking): the kernels read
+  // four rows at a time block by block, and unaligned loads cost nothing on the CPUs that run them.
+  Tensor alias_quantized(const TensorView& view, Tensor tensor) {
+    if (view.bytes != tensor.bytes()) {
+      throw Error(CX_ERR_BAD_MODEL, "tensor '" + view.name + "' holds " + std::to_string(view.bytes) + " bytes, not the "
+          + std::to_string(tensor.bytes()) + " of " + std::to_string(tensor.rows) + " rows of "
+          + std::to_string(tensor.cols) + " " + dtype_name(view.dtype) + " weights");
+    }
+    tensor.data = view.data;
+    return tensor;
+  }
+
+  // x (n rows of k f32) times a quantized weight: the rows are quantized once (Q8_0 blocks for
+  // Q8_0 / Q4_0 weights, Q8_K for the K types, as llama.cpp does) into a buffer kept between calls,
+  // then the integer kernels run over (weight rows × batch rows) tiles like the f32 matmul.
+  void matmul_quantized(float* out, const float* x, const Tensor& w, int n, int chunks) {
+    const int64_t d = w.rows;
+    const int64_t k = w.cols;
+    const int64_t blocks = k / dtype_block_elements(w.dtype);
+    if (chunks < 1 || chunks > kMaxPairwiseParts || blocks % chunks != 0) {
+      throw Error(CX_ERR_INVALID_ARGUMENT, std::string("a ") + dtype_name(w.dtype) + " matmul over "
+          + std::to_string(blocks) + " blocks cannot be split into " + std::to_string(chunks) + " equal k-chunks");
+    }
+    const bool k_type = dtype_block_elements(w.dtype) == kQkK;
+    const int64_t x_row_bytes = k_type ? k / kQkK * static_cast<int64_t>(sizeof(BlockQ8_K))
+                                       : k / kQk8_0 * static_cast<int64_t>(sizeof(BlockQ8_0));
+    const size_t needed = static_cast<size_t>(n * x_row_bytes);
+    if (activations_.size() < needed) activations_.resize(needed);
+    uint8_t* xq = activations_.data();
+    parallel(n, static_cast<int64_t>(n) * k * 8, [&](int64_t r, int) {
+      if (k_type) quantize_row_q8_k(x + r * k, reinterpret_cast<BlockQ8_K*>(xq + r * x_row_bytes), k);
+      else quantize_row_q8_0(x + r * k, reinterpret_cast<BlockQ8_0*>(xq + r * x_row_bytes), k);
+    });
+    const int64_t row_bytes = static_cast<int64_t>(dtype_row_bytes(w.dtype, k));
+    const int64_t x_tile = n <= 48 ? n : 48;
+    const int64_t x_tiles = (n + x_tile - 1) / x_tile;
+    const int64_t threads = pool_.size();
+    int64_t row_tile = n <= 48 ? std::max<int64_t>(4, d / (threads * 8)) : 32;
+    row_tile = (row_tile + 3) / 4 * 4;
+    const int64_t row_tiles = (d + row_tile - 1) / row_tile;
+    const int type = static_cast<int>(w.dtype);
+    parallel(row_tiles * x_tiles, d * k * n, [&](int64_t t, int) {
+      const int64_t i0 = (t % x_tiles) * x_tile;
+      const int64_t r0 = (t / x_tiles) * row_tile;
+      const SimdQuantWeights block{static_cast<const uint8_t*>(w.data) + r0 * row_bytes, type, row_bytes, blocks};
+      matmul_quant_(out + i0 * d + r0, d, xq + i0 * x_row_bytes, x_row_bytes, block, chunks,
+                    std::min<int64_t>(n, i0 + x_tile) - i0, std::min(d, r0 + row_tile) - r0);
+    });
+  }
+
   // Copies a weight into the packed layout (cpu_simd.h); the loader then lets the mapped pages go.
   Tensor pack(const TensorView& view, Tensor tensor) {
     const int64_t element = dtype_size(view.dtype);
@@ -260,7 +324,14 @@ class CpuBackend final : public Backend {
   int64_t used_ = 0;
   std::vector<std::vector<float>> scratch_;  // one per pool thread
   const SimdKernels& k_;
+  decltype(SimdKernels::matmul_quant) matmul_quant_;  // AVX-512 CPUs without VNNI use the AVX2 one
+  std::vector<uint8_t> activations_;                 // quantized activation rows, kept between matmuls
 };
+
+bool has_avx512_vnni() {
+  __builtin_cpu_init();
+  return __builtin_cpu_supports("avx512vnni");
+}
 
 }  // namespace
 

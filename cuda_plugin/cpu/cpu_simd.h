@@ -35,6 +35,17 @@ struct SimdWeights {
   int64_t cols;      // the tensor's columns (k): elements from one row to the next
 };
 
+/** Block-quantized weight types the integer kernels read (cx::DType's values for them). */
+enum SimdQuantType : int { kSimdQ8_0 = 4, kSimdQ4_0 = 5, kSimdQ4_K = 6, kSimdQ5_K = 7, kSimdQ6_K = 8 };
+
+/** A block of quantized weight rows (ggml's block layouts, quant.h; rows `row_bytes` apart). */
+struct SimdQuantWeights {
+  const void* rows;   // the block's first row
+  int type;           // SimdQuantType
+  int64_t row_bytes;  // bytes from one row to the next
+  int64_t blocks;     // quant blocks per row (k / 32 or k / 256)
+};
+
 /** One ISA's kernels. Every output element is one dot product accumulated in the ISA's vector lanes
  * in k order, then reduced in a fixed order, so it never depends on how rows are blocked. */
 struct SimdKernels {
@@ -45,6 +56,19 @@ struct SimdKernels {
    * up to 6 rows of x and each x vector over 4 weight rows (blocked GEMM). */
   void (*matmul)(float* out, int64_t ldo, const float* x, int64_t ldx, const SimdWeights& w, int chunks,
                  int64_t rows_x, int64_t rows_w);
+  /** out[i·ldo + r] = x row i · w row r over k, for i < rows_x, r < rows_w, with x quantized per row
+   * (`ldx` bytes apart): Q8_0 blocks for Q8_0 / Q4_0 weights, Q8_K blocks for the K types. Integer
+   * dot products per block; each ISA computes exactly the same f32 result (the order is fixed):
+   *  - Q8_0 / Q4_0: 8 f32 lanes; lane j of block t adds fma(p_j, dw·dx, lane) where p_j is the exact
+   *    integer Σ of the block's elements 4j..4j+3; the lanes then add as ((l0+l4)+(l2+l6)) +
+   *    ((l1+l5)+(l3+l7)).
+   *  - K types: per 256-block the exact integer dot Σ sc·q·x (and, for Q4_K / Q5_K, the integer
+   *    min term Σ m·bsum; for Q6_K the −32 offset is folded into the integer); the row sum s adds
+   *    s = fma(d·dx, isum, s), then s = fma(−(dmin·dx), msum, s) for Q4_K / Q5_K, block by block.
+   * k is summed as `chunks` equal consecutive runs of whole blocks (blocks % chunks == 0), each as
+   * above from zero, the runs' sums added in pairwise_sum's order (cx_math.h). */
+  void (*matmul_quant)(float* out, int64_t ldo, const void* x, int64_t ldx, const SimdQuantWeights& w, int chunks,
+                       int64_t rows_x, int64_t rows_w);
   /** Σ a[i]·b[i]. */
   float (*dot)(const float* a, const float* b, int64_t n);
   /** Attention of `group` query heads (q, out: group × head_dim) that share one KV head over `count`
@@ -55,6 +79,14 @@ struct SimdKernels {
   /** Sums `bytes` bytes at `data` (the bandwidth probe's inner loop); the result defeats elimination. */
   float (*stream_sum)(const float* data, int64_t count);
 };
+
+/** The matmul_quant of each ISA (quant_kernels_*.cpp); the AVX-512 one uses AVX512-VNNI. */
+void matmul_quant_scalar(float* out, int64_t ldo, const void* x, int64_t ldx, const SimdQuantWeights& w, int chunks,
+                         int64_t rows_x, int64_t rows_w);
+void matmul_quant_avx2(float* out, int64_t ldo, const void* x, int64_t ldx, const SimdQuantWeights& w, int chunks,
+                       int64_t rows_x, int64_t rows_w);
+void matmul_quant_avx512(float* out, int64_t ldo, const void* x, int64_t ldx, const SimdQuantWeights& w, int chunks,
+                         int64_t rows_x, int64_t rows_w);
 
 const SimdKernels& simd_kernels_scalar();
 const SimdKernels& simd_kernels_avx2();

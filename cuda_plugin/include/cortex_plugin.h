@@ -28,7 +28,7 @@ extern "C" {
 #endif
 
 /** Version of this ABI; bumped on every incompatible change. */
-#define CX_ABI_VERSION 1
+#define CX_ABI_VERSION 2
 
 /** Status codes. Negative values are never returned as statuses. */
 typedef enum cx_status {
@@ -60,7 +60,8 @@ typedef enum cx_status {
 #define CX_MODEL_FIELD_CONTEXT 1         /* KV cache length per sequence */
 #define CX_MODEL_FIELD_HIDDEN 2
 #define CX_MODEL_FIELD_LAYERS 3
-#define CX_MODEL_FIELD_DTYPE 4           /* 0 = f32, 1 = f16, 2 = bf16 (of the embedding table) */
+#define CX_MODEL_FIELD_DTYPE 4           /* of the embedding table: 0 = f32, 1 = f16, 2 = bf16, 4 = q8_0,
+                                            5 = q4_0, 6 = q4_k, 7 = q5_k, 8 = q6_k */
 #define CX_MODEL_FIELD_WEIGHT_BYTES 5   /* summed over a tensor-parallel model's devices */
 #define CX_MODEL_FIELD_KV_BYTES 6
 #define CX_MODEL_FIELD_BOS 7             /* -1 when the config has none */
@@ -69,6 +70,7 @@ typedef enum cx_status {
 #define CX_MODEL_FIELD_DEVICES 10        /* up to 8 device indexes */
 #define CX_MODEL_FIELD_N_EOS 18
 #define CX_MODEL_FIELD_EOS 19            /* up to 8 eos ids */
+#define CX_MODEL_FIELD_WEIGHT_DTYPE 27   /* the type holding most matrix bytes (codes as CX_MODEL_FIELD_DTYPE) */
 #define CX_MODEL_FIELDS 32
 
 /* Step entry flags. */
@@ -113,14 +115,27 @@ CX_API int32_t cx_job_sizes(int32_t runtime, int32_t job, int64_t* out3, char* e
 CX_API int32_t cx_job_take(int32_t runtime, int32_t job, int64_t* ints, int64_t ints_cap, float* floats,
                            int64_t floats_cap);
 
-/** Load a Hugging Face folder (config.json + safetensors). Result ints: [model handle].
+/** Load a model: `path` is a Hugging Face folder (config.json + safetensors) or a .gguf file (a split
+ * GGUF by any of its `-0000K-of-0000N.gguf` shards; architectures qwen3 and llama; tensor types F32,
+ * F16, BF16, Q8_0, Q4_0, Q4_K, Q5_K, Q6_K, anything else CX_ERR_UNSUPPORTED_ARCH naming the tensor).
+ * Result ints: [model handle].
  * `context_length` <= 0: max_position_embeddings capped at 4096; `max_sequences` <= 0: 8.
  * `n_devices` > 1 (at most 8, distinct, all CPU or all CUDA): tensor parallelism, rank i on devices[i];
  * heads, KV heads and intermediate_size must divide by n_devices (else CX_ERR_UNSUPPORTED_ARCH). Every
  * later job on the model runs on all its devices and reports once, with rank 0's result. */
-CX_API int32_t cx_submit_load(int32_t runtime, const int32_t* devices, int32_t n_devices, const char* folder,
+CX_API int32_t cx_submit_load(int32_t runtime, const int32_t* devices, int32_t n_devices, const char* path,
                               int32_t context_length, int32_t max_sequences, int32_t* out_job, char* err,
                               int32_t err_cap);
+/** cx_submit_load with in-situ quantization: `quant` (NULL or "" = none) is q8_0, q4_0, q4_k, q5_k, q6_k or
+ * q4_k_m (case-insensitive, '_' optional: q80, q4k, q4km, q6k) and quantizes a safetensors model's matrices
+ * at load, the embedding and lm_head included (llama-quantize's per-tensor rules: the output matrix Q6_K
+ * unless q8_0; q4_k_m = llama.cpp's Q4_K_M mix). A matrix whose columns are not whole blocks of its type
+ * falls back to Q8_0 when cols % 32 == 0, else stays unquantized. Another value, or any quant with a .gguf
+ * path, is CX_ERR_INVALID_ARGUMENT. Tensor parallelism splits quantized columns by whole blocks (else
+ * CX_ERR_UNSUPPORTED_ARCH naming the tensor). Memory is reserved for the quantized bytes + KV cache. */
+CX_API int32_t cx_submit_load_ex(int32_t runtime, const int32_t* devices, int32_t n_devices, const char* path,
+                                 int32_t context_length, int32_t max_sequences, const char* quant, int32_t* out_job,
+                                 char* err, int32_t err_cap);
 /** Static facts of a loaded model: CX_MODEL_FIELDS int64s and the architecture name. */
 CX_API int32_t cx_model_info(int32_t runtime, int32_t model, int64_t* out, char* architecture,
                              int32_t architecture_cap, char* err, int32_t err_cap);

@@ -7,6 +7,7 @@
 
 #include "cortex_plugin.h"
 #include "error.h"
+#include "isq.h"
 #include "jobs.h"
 #include "nccl_loader.h"
 #include "runtime.h"
@@ -179,27 +180,36 @@ CX_API int32_t cx_job_take(int32_t runtime, int32_t job, int64_t* ints, int64_t 
   return call != CX_OK ? call : status;
 }
 
-CX_API int32_t cx_submit_load(int32_t runtime, const int32_t* devices, int32_t n_devices, const char* folder,
+CX_API int32_t cx_submit_load(int32_t runtime, const int32_t* devices, int32_t n_devices, const char* path,
                               int32_t context_length, int32_t max_sequences, int32_t* out_job, char* err,
                                   int32_t err_cap) {
+  return cx_submit_load_ex(runtime, devices, n_devices, path, context_length, max_sequences, nullptr, out_job, err,
+      err_cap);
+}
+
+CX_API int32_t cx_submit_load_ex(int32_t runtime, const int32_t* devices, int32_t n_devices, const char* path,
+                                 int32_t context_length, int32_t max_sequences, const char* quant, int32_t* out_job,
+                                 char* err, int32_t err_cap) {
   return guarded(err, err_cap, [&] {
     require_output(out_job, "out_job");
-    if (folder == nullptr || folder[0] == '\0') throw Error(CX_ERR_INVALID_ARGUMENT,
-        "folder must be a non-empty path");
+    if (path == nullptr || path[0] == '\0') throw Error(CX_ERR_INVALID_ARGUMENT,
+        "path must be a non-empty folder or .gguf file");
+    const std::string quant_text = quant == nullptr ? "" : quant;
+    parse_isq(quant_text);  // refuse a bad value at submit time, before any device work
     if (n_devices < 1 || devices == nullptr) throw Error(CX_ERR_INVALID_ARGUMENT,
         "at least one device index is required");
     auto rt = find_runtime(runtime);
     if (n_devices == 1) {
-      *out_job = rt->submit(devices[0], load_job(*rt, devices[0], std::string(folder), context_length,
-          max_sequences));
+      *out_job = rt->submit(devices[0], load_job(*rt, devices[0], std::string(path), context_length,
+          max_sequences, quant_text));
       return;
     }
     const std::vector<int> list(devices, devices + n_devices);
     auto nccl_id = prepare_tensor_parallel(*rt, list);
     const int32_t handle = rt->new_handle();
-    const std::string path(folder);
+    const std::string path_text(path);
     *out_job = rt->submit_gang(list, [&](int rank, const std::shared_ptr<TpOp>& op) {
-      return tp_load_job(*rt, list, rank, op, handle, path, context_length, max_sequences, nccl_id);
+      return tp_load_job(*rt, list, rank, op, handle, path_text, context_length, max_sequences, quant_text, nccl_id);
     });
   });
 }

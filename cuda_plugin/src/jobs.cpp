@@ -33,6 +33,7 @@ ModelRecord describe(const Model& model, const std::vector<int>& devices) {
   record.fields[CX_MODEL_FIELD_HIDDEN] = c.hidden_size;
   record.fields[CX_MODEL_FIELD_LAYERS] = c.layers;
   record.fields[CX_MODEL_FIELD_DTYPE] = static_cast<int64_t>(model.dtype);
+  record.fields[CX_MODEL_FIELD_WEIGHT_DTYPE] = static_cast<int64_t>(model.weight_dtype);
   record.fields[CX_MODEL_FIELD_WEIGHT_BYTES] = model.weight_bytes * ranks;
   record.fields[CX_MODEL_FIELD_KV_BYTES] = static_cast<int64_t>(model.kv.bytes()) * ranks;
   record.fields[CX_MODEL_FIELD_BOS] = c.bos_token_id;
@@ -47,9 +48,9 @@ ModelRecord describe(const Model& model, const std::vector<int>& devices) {
 
 }  // namespace
 
-JobFn load_job(Runtime& runtime, int device, std::string folder, int context, int max_sequences) {
-  return [&runtime, device, folder, context, max_sequences](WorkerContext& w, JobResult& result) {
-    std::unique_ptr<Model> model = load_model(w.backend, folder, context, max_sequences);
+JobFn load_job(Runtime& runtime, int device, std::string path, int context, int max_sequences, std::string quant) {
+  return [&runtime, device, path, context, max_sequences, quant](WorkerContext& w, JobResult& result) {
+    std::unique_ptr<Model> model = load_model(w.backend, path, context, max_sequences, 0, 1, quant);
     const int32_t handle = runtime.new_handle();
     runtime.register_model(handle, describe(*model, {device}));
     w.models[handle] = std::move(model);
@@ -88,8 +89,9 @@ JobFn step_job(int32_t model, StepRequest request) {
 }
 
 JobFn tp_load_job(Runtime& runtime, std::vector<int> devices, int rank, std::shared_ptr<TpOp> op, int32_t handle,
-    std::string folder, int context, int max_sequences, std::shared_ptr<const std::vector<uint8_t>> nccl_id) {
-  return [&runtime, devices, rank, op, handle, folder, context, max_sequences, nccl_id](WorkerContext& w,
+    std::string path, int context, int max_sequences, std::string quant,
+    std::shared_ptr<const std::vector<uint8_t>> nccl_id) {
+  return [&runtime, devices, rank, op, handle, path, context, max_sequences, quant, nccl_id](WorkerContext& w,
       JobResult& result) {
     const int size = static_cast<int>(devices.size());
     std::unique_ptr<Model> model;
@@ -117,7 +119,7 @@ JobFn tp_load_job(Runtime& runtime, std::vector<int> devices, int rank, std::sha
       if (status != CX_OK) throw Error(status, error, fatal);
       throw Error(CX_ERR_INTERNAL, std::string(kPeerFailedPrefix) + "another rank could not load its shard");
     };
-    attempt([&] { model = load_model(w.backend, folder, context, max_sequences, rank, size); });
+    attempt([&] { model = load_model(w.backend, path, context, max_sequences, rank, size, quant); });
     settle();
     if (w.spec.cuda) {
       // Every rank reaches this together (make_nccl_collective blocks until all have joined).

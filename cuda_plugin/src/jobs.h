@@ -12,7 +12,8 @@
 
 namespace cx {
 
-JobFn load_job(Runtime& runtime, int device, std::string folder, int context, int max_sequences);
+/** Loads `path` (folder or .gguf) on one device; `quant` as load_model's ("" = none). */
+JobFn load_job(Runtime& runtime, int device, std::string path, int context, int max_sequences, std::string quant);
 JobFn unload_job(Runtime& runtime, int32_t model);
 JobFn new_sequence_job(Runtime& runtime, int32_t model);
 JobFn free_sequence_job(int32_t model, int32_t sequence);
@@ -23,7 +24,8 @@ JobFn memory_query_job();
 /** Loads rank `rank`'s shard; ranks agree on success, so a failed rank leaves no shard behind.
  * `nccl_id` (CUDA ranks) is the communicator id rank 0 made at submit time. */
 JobFn tp_load_job(Runtime& runtime, std::vector<int> devices, int rank, std::shared_ptr<TpOp> op, int32_t handle,
-    std::string folder, int context, int max_sequences, std::shared_ptr<const std::vector<uint8_t>> nccl_id);
+    std::string path, int context, int max_sequences, std::string quant,
+    std::shared_ptr<const std::vector<uint8_t>> nccl_id);
 /** Opens sequence `sequence` (a handle made at submit time) on the rank's shard. */
 JobFn tp_new_sequence_job(int32_t model, int32_t sequence);
 /** One step on the rank's shard with the op's collective; only rank 0 reports tokens and logits. */

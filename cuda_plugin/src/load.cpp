@@ -1,11 +1,16 @@
-// load.cpp — config + safetensors → Model. Every tensor is checked (present, dtype, shape) and the
-// memory is reserved on the device before anything is uploaded, so a failed load leaves no trace.
+// load.cpp — config.json + safetensors, or a GGUF file → Model. Every tensor is checked (present,
+// dtype, shape) and the memory is reserved on the device before anything is uploaded, so a failed
+// load leaves no trace. Safetensors matrices may be quantized on the way (ISQ, isq.h).
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <map>
+#include <thread>
 
 #include "cx_math.h"
 #include "error.h"
+#include "gguf_model.h"
+#include "isq.h"
 #include "model.h"
 
 namespace cx {
@@ -95,17 +100,50 @@ std::string shape_text(const Shape& shape) {
   return text + "]";
 }
 
-// Finds a tensor and checks its dtype and shape against what config.json implies.
-const TensorView& require(const SafetensorsSet& files, const ModelConfig& config, const std::string& name,
-    const Shape& shape) {
-  const TensorView* view = files.find(name);
-  if (view == nullptr) throw Error(CX_ERR_BAD_MODEL, "missing tensor '" + name + "' (needed by "
+// Where the weights come from: a safetensors folder (config.json) or a GGUF file (its metadata).
+struct ModelSource {
+  ModelConfig config;
+  SafetensorsSet tensors;  // under HF names either way
+  std::string format;      // "config.json" or "the GGUF metadata", for messages
+};
+
+ModelSource open_source(const std::string& path, const IsqScheme& isq) {
+  ModelSource source;
+  if (is_gguf_path(path)) {
+    if (isq.active()) throw Error(CX_ERR_INVALID_ARGUMENT, "quant '" + isq.name + "' cannot apply to " + path
+        + ": the GGUF is already quantized; quant applies to safetensors models");
+    GgufModel gguf = open_gguf_model(path);
+    source.config = std::move(gguf.config);
+    source.tensors = std::move(gguf.tensors);
+    source.format = "the GGUF metadata";
+    return source;
+  }
+  source.config = read_model_config(path);
+  source.tensors = SafetensorsSet::open_folder(path);
+  source.format = "config.json";
+  return source;
+}
+
+// Finds a tensor and checks its dtype and shape against what the config implies. Matrices may be
+// block-quantized (whole blocks per row); vectors must be F32, F16 or BF16.
+const TensorView& require(const ModelSource& source, const std::string& name, const Shape& shape) {
+  const ModelConfig& config = source.config;
+  const std::string label = source.tensors.source_name(name);
+  const TensorView* view = source.tensors.find(name);
+  if (view == nullptr) throw Error(CX_ERR_BAD_MODEL, "missing tensor '" + label + "' (needed by "
       + config.architecture_name + ")");
-  if (view->dtype == DType::Other) throw Error(CX_ERR_BAD_MODEL, "tensor '" + name + "' has dtype " + view->dtype_tag
-      + "; supported: F32, F16, BF16");
+  if (view->dtype == DType::Other) throw Error(CX_ERR_BAD_MODEL, "tensor '" + label + "' has dtype " + view->dtype_tag
+      + "; supported: F32, F16, BF16, Q8_0, Q4_0, Q4_K, Q5_K, Q6_K");
   if (view->shape != shape) {
-    throw Error(CX_ERR_BAD_MODEL, "tensor '" + name + "' has shape " + view->shape_text()
-        + " but config.json implies " + shape_text(shape));
+    throw Error(CX_ERR_BAD_MODEL, "tensor '" + label + "' has shape " + view->shape_text()
+        + " but " + source.format + " implies " + shape_text(shape));
+  }
+  if (dtype_is_quantized(view->dtype)) {
+    if (shape.size() != 2) throw Error(CX_ERR_BAD_MODEL, "tensor '" + label + "' is " + view->dtype_tag
+        + "; only matrices may be quantized, this one is a vector");
+    const int64_t block = dtype_block_elements(view->dtype);
+    if (shape[1] % block != 0) throw Error(CX_ERR_BAD_MODEL, "tensor '" + label + "' has " + std::to_string(shape[1])
+        + " columns, not a multiple of the " + view->dtype_tag + " block of " + std::to_string(block));
   }
   return *view;
 }
@@ -117,30 +155,36 @@ struct Planned {
   std::string name;
   Shape shape;
   Split split;
+  MatrixRole role = MatrixRole::Embed;  // matrices only
+  int layer = 0;
+  DType dtype = DType::F32;  // as uploaded (after ISQ); matrices only
 };
 
 // The plan of one load: which tensors, and how many bytes this rank's shard takes on the device.
 struct LoadPlan {
-  std::vector<Planned> matrices;  // kept in file dtype
+  std::vector<Planned> matrices;  // kept in file dtype, or quantized at load (ISQ)
   std::vector<Planned> vectors;   // converted to f32
   int64_t bytes = 0;
+  DType weight_dtype = DType::F32;  // the type holding most matrix bytes
 };
 
-LoadPlan plan_tensors(const SafetensorsSet& files, const ModelConfig& c, int tp_size) {
+LoadPlan plan_tensors(const ModelSource& source, const IsqScheme& isq, int tp_size) {
+  const ModelConfig& c = source.config;
   LoadPlan plan;
   const int64_t dim = c.hidden_size, q_dim = c.q_dim(), kv_dim = c.kv_dim(), hidden = c.intermediate_size;
-  plan.matrices.push_back({"model.embed_tokens.weight", {c.vocab_size, dim}, Split::None});
-  if (!c.tie_word_embeddings) plan.matrices.push_back({"lm_head.weight", {c.vocab_size, dim}, Split::None});
+  plan.matrices.push_back({"model.embed_tokens.weight", {c.vocab_size, dim}, Split::None, MatrixRole::Embed, 0});
+  if (!c.tie_word_embeddings) plan.matrices.push_back({"lm_head.weight", {c.vocab_size, dim}, Split::None,
+      MatrixRole::Output, 0});
   plan.vectors.push_back({"model.norm.weight", {dim}, Split::None});
   for (int l = 0; l < c.layers; l++) {
     const std::string p = "model.layers." + std::to_string(l) + ".";
-    plan.matrices.push_back({p + "self_attn.q_proj.weight", {q_dim, dim}, Split::Rows});
-    plan.matrices.push_back({p + "self_attn.k_proj.weight", {kv_dim, dim}, Split::Rows});
-    plan.matrices.push_back({p + "self_attn.v_proj.weight", {kv_dim, dim}, Split::Rows});
-    plan.matrices.push_back({p + "self_attn.o_proj.weight", {dim, q_dim}, Split::Cols});
-    plan.matrices.push_back({p + "mlp.gate_proj.weight", {hidden, dim}, Split::Rows});
-    plan.matrices.push_back({p + "mlp.up_proj.weight", {hidden, dim}, Split::Rows});
-    plan.matrices.push_back({p + "mlp.down_proj.weight", {dim, hidden}, Split::Cols});
+    plan.matrices.push_back({p + "self_attn.q_proj.weight", {q_dim, dim}, Split::Rows, MatrixRole::Query, l});
+    plan.matrices.push_back({p + "self_attn.k_proj.weight", {kv_dim, dim}, Split::Rows, MatrixRole::Key, l});
+    plan.matrices.push_back({p + "self_attn.v_proj.weight", {kv_dim, dim}, Split::Rows, MatrixRole::Value, l});
+    plan.matrices.push_back({p + "self_attn.o_proj.weight", {dim, q_dim}, Split::Cols, MatrixRole::AttnOut, l});
+    plan.matrices.push_back({p + "mlp.gate_proj.weight", {hidden, dim}, Split::Rows, MatrixRole::Gate, l});
+    plan.matrices.push_back({p + "mlp.up_proj.weight", {hidden, dim}, Split::Rows, MatrixRole::Up, l});
+    plan.matrices.push_back({p + "mlp.down_proj.weight", {dim, hidden}, Split::Cols, MatrixRole::Down, l});
     plan.vectors.push_back({p + "input_layernorm.weight", {dim}, Split::None});
     plan.vectors.push_back({p + "post_attention_layernorm.weight", {dim}, Split::None});
     if (c.qk_norm) {
@@ -154,12 +198,37 @@ LoadPlan plan_tensors(const SafetensorsSet& files, const ModelConfig& c, int tp_
       plan.vectors.push_back({p + "self_attn.o_proj.bias", {dim}, Split::None});
     }
   }
+  std::map<DType, int64_t> bytes_by_type;
+  for (Planned& m : plan.matrices) {
+    const TensorView& view = require(source, m.name, m.shape);
+    const int64_t rows = m.shape[0], cols = m.shape[1];
+    m.dtype = dtype_is_quantized(view.dtype) ? view.dtype : isq_type(isq, m.role, m.layer, c.layers,
+        c.tie_word_embeddings, cols, view.dtype);
+    int64_t bytes = rows * static_cast<int64_t>(dtype_row_bytes(m.dtype, cols));
+    if (m.split == Split::Rows) bytes /= tp_size;
+    if (m.split == Split::Cols && tp_size > 1) {
+      const int64_t block = dtype_block_elements(m.dtype);
+      if ((cols / tp_size) % block != 0) {
+        throw Error(CX_ERR_UNSUPPORTED_ARCH, "tensor parallelism over " + std::to_string(tp_size) + " devices splits '"
+            + source.tensors.source_name(m.name) + "' into " + std::to_string(cols / tp_size) + " columns per rank, "
+            "not a whole number of " + dtype_name(m.dtype) + " blocks of " + std::to_string(block));
+      }
+      bytes = rows * static_cast<int64_t>(dtype_row_bytes(m.dtype, cols / tp_size));
+    }
+    plan.bytes += bytes;
+    bytes_by_type[m.dtype] += bytes;
+  }
   auto share = [&](int64_t bytes, Split split) { return split == Split::None ? bytes : bytes / tp_size; };
-  for (const Planned& m : plan.matrices) plan.bytes += share(static_cast<int64_t>(require(files, c, m.name,
-      m.shape).bytes), m.split);
-  for (const Planned& v : plan.vectors) plan.bytes += share(static_cast<int64_t>(require(files, c, v.name,
+  for (const Planned& v : plan.vectors) plan.bytes += share(static_cast<int64_t>(require(source, v.name,
       v.shape).elements()) * 4, v.split);
   plan.bytes += static_cast<int64_t>(c.head_dim / 2) * 4;  // inv_freq
+  int64_t most = -1;
+  for (const auto& [type, bytes] : bytes_by_type) {
+    if (bytes > most) {
+      most = bytes;
+      plan.weight_dtype = type;
+    }
+  }
   return plan;
 }
 
@@ -175,22 +244,42 @@ TensorView row_shard(const TensorView& view, int rank, int size) {
   return shard;
 }
 
-// Rank `rank` of `size`'s block of columns of a [rows, cols] matrix, copied into `storage`.
+// Rank `rank` of `size`'s block of columns of a [rows, cols] matrix, copied into `storage`. A
+// quantized row is cut between whole blocks (plan_tensors checked that the share is whole blocks).
 TensorView column_shard(const TensorView& view, int rank, int size, std::vector<uint8_t>& storage) {
   TensorView shard = view;
-  const size_t element = dtype_size(view.dtype);
   const size_t rows = static_cast<size_t>(view.shape[0]);
-  const size_t cols = static_cast<size_t>(view.shape[1]) / static_cast<size_t>(size);
-  const size_t row_bytes = static_cast<size_t>(view.shape[1]) * element;
-  storage.resize(rows * cols * element);
+  const int64_t cols = view.shape[1] / size;
+  const size_t row_bytes = dtype_row_bytes(view.dtype, view.shape[1]);
+  const size_t shard_bytes = dtype_row_bytes(view.dtype, cols);
+  storage.resize(rows * shard_bytes);
   for (size_t r = 0; r < rows; r++) {
-    std::memcpy(storage.data() + r * cols * element, view.data + r * row_bytes + static_cast<size_t>(rank) * cols
-        * element, cols * element);
+    std::memcpy(storage.data() + r * shard_bytes, view.data + r * row_bytes + static_cast<size_t>(rank) * shard_bytes,
+        shard_bytes);
   }
-  shard.shape[1] = static_cast<int64_t>(cols);
+  shard.shape[1] = cols;
   shard.data = storage.data();
   shard.bytes = storage.size();
   return shard;
+}
+
+// llama.cpp's converter stores each head's q/k rows interleaved for its pairwise RoPE: GGUF row
+// 2i + s of a head is HF row s·half + i. Puts them back in rotate-half order, whole rows at a time
+// (so quantized rows move as they are), into `storage`.
+TensorView unpermute_rope_rows(const TensorView& view, int head_dim, std::vector<uint8_t>& storage) {
+  const int64_t rows = view.shape[0];
+  const size_t row_bytes = view.bytes / static_cast<size_t>(rows);
+  const int half = head_dim / 2;
+  storage.resize(view.bytes);
+  for (int64_t r = 0; r < rows; r++) {
+    const int64_t head = r / head_dim, j = r % head_dim;
+    const int64_t from = head * head_dim + 2 * (j % half) + j / half;
+    std::memcpy(storage.data() + static_cast<size_t>(r) * row_bytes, view.data + static_cast<size_t>(from) * row_bytes,
+        row_bytes);
+  }
+  TensorView out = view;
+  out.data = storage.data();
+  return out;
 }
 
 float* upload_vector(Model& model, const TensorView& view) {
@@ -210,33 +299,50 @@ float* upload_vector(Model& model, const TensorView& view) {
   return device;
 }
 
-// A matrix of the mapped file. When the backend copied it, the mapped pages are let go.
-Tensor upload_matrix(Model& model, const TensorView& view) {
+// The rank's share of a planned matrix as the backend receives it: its rows, in rotate-half order,
+// its columns, quantized to the planned type. Untouched tensors go up as views of the mapping;
+// anything rearranged or quantized is built in host storage first (kept while the backend aliases
+// it), and the mapped pages are let go once the backend holds a copy.
+Tensor upload_planned(Model& model, const TensorView& full, const Planned& m) {
+  const bool split = model.tp_size > 1 && m.split != Split::None;
+  TensorView view = split && m.split == Split::Rows ? row_shard(full, model.tp_rank, model.tp_size) : full;
+  const TensorView mapped = view;
+  std::vector<uint8_t> storage, scratch;
+  const bool permuted = model.config.rope_rows_interleaved && (m.role == MatrixRole::Query
+      || m.role == MatrixRole::Key);
+  if (permuted) {
+    view = unpermute_rope_rows(view, model.config.head_dim, scratch);
+    storage.swap(scratch);
+  }
+  if (split && m.split == Split::Cols) {
+    view = column_shard(view, model.tp_rank, model.tp_size, scratch);
+    storage.swap(scratch);
+  }
+  if (m.dtype != view.dtype) {
+    view = quantize_view(view, m.dtype, scratch, model.load_threads);
+    storage.swap(scratch);
+  }
+  scratch = std::vector<uint8_t>();
   Tensor tensor = model.backend.upload_weight(view, view.shape[0], view.shape[1]);
-  if (tensor.owned) release_pages(view);
-  return tensor;
-}
-
-// The rank's shard of a matrix: rows come from the mapping, columns are copied out first (and kept
-// while the backend aliases them).
-Tensor upload_shard(Model& model, const TensorView& view, Split split) {
-  if (model.tp_size == 1 || split == Split::None) return upload_matrix(model, view);
-  if (split == Split::Rows) return upload_matrix(model, row_shard(view, model.tp_rank, model.tp_size));
-  std::vector<uint8_t> storage;
-  const TensorView shard = column_shard(view, model.tp_rank, model.tp_size, storage);
-  release_pages(view);
-  Tensor tensor = model.backend.upload_weight(shard, shard.shape[0], shard.shape[1]);
+  if (storage.empty()) {
+    if (tensor.owned) release_pages(mapped);
+    return tensor;
+  }
+  release_pages(split && m.split == Split::Cols ? full : mapped);
   if (!tensor.owned) model.shard_storage.push_back(std::move(storage));
   return tensor;
 }
 
-// inv_freq[i] = 1 / theta^(2i / head_dim), in f32 like transformers' default rotary embedding.
+// inv_freq[i] = 1 / theta^(2i / head_dim), in f32 like transformers' default rotary embedding; with
+// a GGUF rope_freqs tensor (Llama 3.1) each is divided by its factor, as llama.cpp does.
 float* upload_inv_freq(Model& model) {
   const int half = model.config.head_dim / 2;
+  const std::vector<float>& factors = model.config.rope_freq_factors;
   std::vector<float> host(static_cast<size_t>(half));
   for (int i = 0; i < half; i++) {
     const float exponent = static_cast<float>(2 * i) / static_cast<float>(model.config.head_dim);
     host[i] = 1.0f / powf(static_cast<float>(model.config.rope_theta), exponent);
+    if (!factors.empty()) host[i] /= factors[static_cast<size_t>(i)];
   }
   float* device = model.alloc_f32(static_cast<size_t>(half));
   model.backend.copy_to_device(device, host.data(), host.size() * sizeof(float));
@@ -276,9 +382,11 @@ int reduction_chunks(const ModelConfig& full, int tp_size) {
   return 1;
 }
 
-std::unique_ptr<Model> load_model(Backend& backend, const std::string& folder, int context, int max_sequences,
-    int tp_rank, int tp_size) {
-  ModelConfig config = read_model_config(folder);
+std::unique_ptr<Model> load_model(Backend& backend, const std::string& path, int context, int max_sequences,
+    int tp_rank, int tp_size, const std::string& quant) {
+  const IsqScheme isq = parse_isq(quant);
+  ModelSource source = open_source(path, isq);
+  const ModelConfig& config = source.config;
   check_tensor_parallel(config, tp_size);
   const int default_context = std::min(config.max_position_embeddings, 4096);
   if (context <= 0) context = default_context;
@@ -290,8 +398,7 @@ std::unique_ptr<Model> load_model(Backend& backend, const std::string& folder, i
   if (max_sequences > 1024) throw Error(CX_ERR_INVALID_ARGUMENT, "maxSequences " + std::to_string(max_sequences)
       + " is above the limit of 1024");
 
-  SafetensorsSet files = SafetensorsSet::open_folder(folder);
-  const LoadPlan plan = plan_tensors(files, config, tp_size);
+  const LoadPlan plan = plan_tensors(source, isq, tp_size);
   ModelConfig shard = config;  // the rank's share of heads and of the MLP
   shard.heads /= tp_size;
   shard.kv_heads /= tp_size;
@@ -310,22 +417,26 @@ std::unique_ptr<Model> load_model(Backend& backend, const std::string& folder, i
   const int64_t kv_bytes = static_cast<int64_t>(model->kv.bytes());
   const std::string rank_text = tp_size == 1 ? "" : " rank " + std::to_string(tp_rank) + "/"
       + std::to_string(tp_size);
-  backend.reserve(plan.bytes + kv_bytes, "model " + folder + rank_text + " (weights " + format_bytes(plan.bytes)
-      + " + KV cache " + format_bytes(kv_bytes) + " for " + std::to_string(max_sequences) + " sequences x " + std::to_string(context)
-      + " tokens)");
+  const std::string quant_text = isq.active() ? " quantized to " + isq.name : "";
+  backend.reserve(plan.bytes + kv_bytes, "model " + path + quant_text + rank_text + " (weights "
+      + format_bytes(plan.bytes) + " + KV cache " + format_bytes(kv_bytes) + " for " + std::to_string(max_sequences)
+      + " sequences x " + std::to_string(context) + " tokens)");
   model->reserved_bytes = plan.bytes + kv_bytes;
   model->weight_bytes = plan.bytes;
-  model->files = std::move(files);
+  model->weight_dtype = plan.weight_dtype;
+  model->load_threads = std::max(1u, std::min(16u, std::thread::hardware_concurrency()));
+  model->files = std::move(source.tensors);
 
   const SafetensorsSet& f = model->files;
   Weights& w = model->weights;
-  w.embed = upload_matrix(*model, *f.find("model.embed_tokens.weight"));
-  w.lm_head = c.tie_word_embeddings ? w.embed : upload_matrix(*model, *f.find("lm_head.weight"));
+  std::map<std::string, const Planned*> planned;
+  for (const Planned& m : plan.matrices) planned[m.name] = &m;
+  auto matrix = [&](const std::string& name) { return upload_planned(*model, *f.find(name), *planned.at(name)); };
+  w.embed = matrix("model.embed_tokens.weight");
+  w.lm_head = c.tie_word_embeddings ? w.embed : matrix("lm_head.weight");
   w.final_norm = upload_vector(*model, *f.find("model.norm.weight"));
   w.inv_freq = upload_inv_freq(*model);
   model->dtype = w.embed.dtype;
-  auto rows = [&](const std::string& name) { return upload_shard(*model, *f.find(name), Split::Rows); };
-  auto cols = [&](const std::string& name) { return upload_shard(*model, *f.find(name), Split::Cols); };
   auto vec = [&](const std::string& name) { return upload_vector(*model, *f.find(name)); };
   auto vec_rows = [&](const std::string& name) {
     return upload_vector(*model, row_shard(*f.find(name), model->tp_rank, model->tp_size));
@@ -333,13 +444,13 @@ std::unique_ptr<Model> load_model(Backend& backend, const std::string& folder, i
   for (int l = 0; l < c.layers; l++) {
     const std::string p = "model.layers." + std::to_string(l) + ".";
     LayerWeights layer;
-    layer.wq = rows(p + "self_attn.q_proj.weight");
-    layer.wk = rows(p + "self_attn.k_proj.weight");
-    layer.wv = rows(p + "self_attn.v_proj.weight");
-    layer.wo = cols(p + "self_attn.o_proj.weight");
-    layer.w_gate = rows(p + "mlp.gate_proj.weight");
-    layer.w_up = rows(p + "mlp.up_proj.weight");
-    layer.w_down = cols(p + "mlp.down_proj.weight");
+    layer.wq = matrix(p + "self_attn.q_proj.weight");
+    layer.wk = matrix(p + "self_attn.k_proj.weight");
+    layer.wv = matrix(p + "self_attn.v_proj.weight");
+    layer.wo = matrix(p + "self_attn.o_proj.weight");
+    layer.w_gate = matrix(p + "mlp.gate_proj.weight");
+    layer.w_up = matrix(p + "mlp.up_proj.weight");
+    layer.w_down = matrix(p + "mlp.down_proj.weight");
     layer.attn_norm = vec(p + "input_layernorm.weight");
     layer.ffn_norm = vec(p + "post_attention_layernorm.weight");
     if (c.qk_norm) {

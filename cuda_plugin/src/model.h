@@ -72,7 +72,9 @@ class Model {
   Weights weights;
   KvCache kv;
   RunState state;
-  DType dtype = DType::F32;
+  DType dtype = DType::F32;         // of the embedding table
+  DType weight_dtype = DType::F32;  // the type holding most matrix bytes ("q8_0" for a Q8_0 GGUF)
+  int load_threads = 1;             // threads ISQ quantizes with at load
   int64_t weight_bytes = 0;
   int64_t reserved_bytes = 0;
   std::vector<int32_t> slot_owner;  // sequence handle per KV slot, 0 when free
@@ -98,13 +100,15 @@ class Model {
   void free_state();
 };
 
-/** Reads config.json and the safetensors files of `folder`, checks every tensor, reserves memory on
- * the backend (weights + KV cache) and uploads. `context` <= 0 and `max_sequences` <= 0 pick defaults.
+/** Reads `path` — a folder (config.json + safetensors) or a .gguf file (or any shard of a split one) —,
+ * checks every tensor, reserves memory on the backend (weights + KV cache) and uploads. `context` <= 0
+ * and `max_sequences` <= 0 pick defaults. `quant` (isq.h, parse_isq; "" = none) quantizes a safetensors
+ * model's matrices at load; with a GGUF path it is invalid_argument.
  * With `tp_size` > 1 it loads rank `tp_rank`'s Megatron shard: q/k/v/gate/up by output rows (heads
  * and intermediate split), o/down by input columns, everything else replicated; the KV cache holds
- * the rank's KV heads. The caller sets `collective`. */
-std::unique_ptr<Model> load_model(Backend& backend, const std::string& folder, int context, int max_sequences,
-    int tp_rank = 0, int tp_size = 1);
+ * the rank's KV heads; quantized matrices split by whole blocks. The caller sets `collective`. */
+std::unique_ptr<Model> load_model(Backend& backend, const std::string& path, int context, int max_sequences,
+    int tp_rank = 0, int tp_size = 1, const std::string& quant = "");
 
 /** Throws unsupported_architecture naming the numbers unless heads, KV heads and intermediate_size
  * all divide by `tp_size`. */

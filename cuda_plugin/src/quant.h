@@ -157,4 +157,22 @@ CX_HD void dequantize_q6_k(const BlockQ6_K* b, float* y) {
   }
 }
 
+#if !defined(__CUDACC__)
+// Host-only (quant.cpp): quantizers for ISQ and for the activation blocks of the integer kernels.
+// DType is safetensors.h's (a scoped enum of int), declared here so this header stays free of the
+// standard library for the CPU kernel files compiled under ISA target pragmas.
+enum class DType;
+
+/** Quantizes k floats (k a multiple of the type's block) into one row of `type` (a quantized DType).
+ * Q8_0 and Q4_0 are byte-identical to ggml's reference quantizers; Q4_K, Q5_K and Q6_K follow its
+ * reference algorithms (no importance matrix). */
+void quantize_row(DType type, const float* x, void* out, int64_t k);
+/** Widens a row of k elements of any engine DType (F32, F16, BF16 or quantized) to f32. */
+void dequantize_row(DType type, const void* row, float* y, int64_t k);
+/** Q8_0 blocks of k floats (activations for Q8_0 / Q4_0 weights, and Q8_0 weights). */
+void quantize_row_q8_0(const float* x, BlockQ8_0* y, int64_t k);
+/** Q8_K blocks of k floats (activations for Q4_K / Q5_K / Q6_K weights). */
+void quantize_row_q8_k(const float* x, BlockQ8_K* y, int64_t k);
+#endif
+
 }  // namespace cx

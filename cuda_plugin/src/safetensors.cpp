@@ -236,6 +236,16 @@ const TensorView* SafetensorsSet::find(const std::string& name) const {
   return it == tensors_.end() ? nullptr : &it->second;
 }
 
+void SafetensorsSet::add_view(const std::string& name, TensorView view, const std::string& source_name) {
+  if (source_name != name) source_names_[name] = source_name;
+  tensors_[name] = std::move(view);
+}
+
+std::string SafetensorsSet::source_name(const std::string& name) const {
+  auto it = source_names_.find(name);
+  return it == source_names_.end() ? name : it->second;
+}
+
 void release_pages(const TensorView& view) {
   const uintptr_t page = static_cast<uintptr_t>(::sysconf(_SC_PAGESIZE));
   const uintptr_t begin = (reinterpret_cast<uintptr_t>(view.data) + page - 1) / page * page;

@@ -65,7 +65,8 @@ struct TensorView {
  * into a MappedFile. */
 void release_pages(const TensorView& view);
 
-/** Every tensor of a model folder, with the files that back them kept mapped. */
+/** Every tensor of a model, with the files that back them kept mapped: a safetensors folder, or a GGUF
+ * model whose tensors gguf_model.cpp adds under their Hugging Face names (`adopt`, `add_view`). */
 class SafetensorsSet {
  public:
   /** Opens `folder`/model.safetensors.index.json if present, else `folder`/model.safetensors. */
@@ -73,11 +74,18 @@ class SafetensorsSet {
   /** The tensor called `name` or nullptr. */
   const TensorView* find(const std::string& name) const;
   const std::map<std::string, TensorView>& tensors() const { return tensors_; }
+  /** Keeps `file` mapped as long as the set lives (for views into it added with add_view). */
+  void adopt(std::shared_ptr<MappedFile> file) { files_.push_back(std::move(file)); }
+  /** Adds `view` under `name`; `source_name` is what the file calls it, for messages. */
+  void add_view(const std::string& name, TensorView view, const std::string& source_name);
+  /** What the file calls the tensor the loader calls `name` (the same name for safetensors). */
+  std::string source_name(const std::string& name) const;
 
  private:
   void add_file(const std::string& folder, const std::string& file_name);
   std::vector<std::shared_ptr<MappedFile>> files_;
   std::map<std::string, TensorView> tensors_;
+  std::map<std::string, std::string> source_names_;  // loader name → file's name, where they differ
 };
 
 }  // namespace cx

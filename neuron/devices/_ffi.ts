@@ -7,7 +7,7 @@
 import { PluginError } from "./errors.ts";
 
 /** ABI version this wrapper was written against (CX_ABI_VERSION). */
-export const EXPECTED_ABI_VERSION = 1;
+export const EXPECTED_ABI_VERSION = 2;
 
 /** Field counts and indexes mirrored from cortex_plugin.h. */
 export const CX = Object.freeze({
@@ -37,6 +37,10 @@ const SYMBOLS = {
   cx_job_take: { parameters: ["i32", "i32", "buffer", "i64", "buffer", "i64"], result: "i32" },
   cx_submit_load: {
     parameters: ["i32", "buffer", "i32", "buffer", "i32", "i32", "buffer", "buffer", "i32"],
+    result: "i32",
+  },
+  cx_submit_load_ex: {
+    parameters: ["i32", "buffer", "i32", "buffer", "i32", "i32", "buffer", "buffer", "buffer", "i32"],
     result: "i32",
   },
   cx_model_info: { parameters: ["i32", "i32", "buffer", "buffer", "i32", "buffer", "i32"], result: "i32" },

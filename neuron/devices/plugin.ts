@@ -16,9 +16,20 @@ import {
 import { type JobOutput, JobQueue } from "./_jobs.ts";
 import { codeForStatus, PluginError } from "./errors.ts";
 import { type JobSubmitter, Model } from "./model.ts";
-import type { CpuIsa, DeviceInfo, LoadOptions, ModelInfo, PluginOptions } from "./types.ts";
+import type { CpuIsa, DeviceInfo, LoadOptions, ModelInfo, PluginOptions, WeightDType } from "./types.ts";
 
-const DTYPES = ["f32", "f16", "bf16"] as const;
+// DType codes of CX_MODEL_FIELD_DTYPE / CX_MODEL_FIELD_WEIGHT_DTYPE (3 = a type the engine cannot use).
+const DTYPES: readonly (WeightDType | null)[] = [
+  "f32",
+  "f16",
+  "bf16",
+  null,
+  "q8_0",
+  "q4_0",
+  "q4_k",
+  "q5_k",
+  "q6_k",
+];
 const CPU_ISAS: readonly CpuIsa[] = ["auto", "scalar", "avx2", "avx512"];
 const ERROR_CAP = 4096;
 
@@ -120,21 +131,32 @@ export class Plugin {
     return { totalBytes: Number(ints[0]), freeBytes: Number(ints[1]) };
   }
 
-  /** Loads a Hugging Face model folder (config.json + safetensors) onto a device. */
-  async loadModel(folder: string, options: LoadOptions = {}): Promise<Model> {
+  /**
+   * Loads a model onto a device: a Hugging Face folder (config.json + safetensors) or a `.gguf`
+   * file (a split GGUF by any of its shards). `options.quant` quantizes a safetensors model at load.
+   *
+   * @example
+   * ```ts
+   * const gguf = await plugin.loadModel("/models/Qwen3-0.6B-Q8_0.gguf");
+   * const isq = await plugin.loadModel("/models/Qwen3-0.6B", { quant: "q4_k_m" });
+   * ```
+   */
+  async loadModel(path: string, options: LoadOptions = {}): Promise<Model> {
     checkCount("contextLength", options.contextLength, 1, 2 ** 31 - 1);
     checkCount("maxSequences", options.maxSequences, 1, 1024);
     const devices = options.devices ?? [this.#defaultDevice()];
     const deviceIndexes = Int32Array.from(devices);
-    const path = cString(folder);
+    const pathText = cString(path);
+    const quant = cString(options.quant ?? "");
     const { ints } = await this.#submit((job, err, cap) =>
-      this.#lib.symbols.cx_submit_load(
+      this.#lib.symbols.cx_submit_load_ex(
         this.#runtime,
         deviceIndexes,
         deviceIndexes.length,
-        path,
+        pathText,
         options.contextLength ?? 0,
         options.maxSequences ?? 0,
+        quant,
         job,
         err,
         cap,
@@ -265,6 +287,7 @@ export class Plugin {
       hiddenSize: field(2),
       layers: field(3),
       dtype: DTYPES[field(4)] ?? "f32",
+      weightDtype: DTYPES[field(27)] ?? "f32",
       weightBytes: field(5),
       kvCacheBytes: field(6),
       bosTokenId: bos < 0 ? null : bos,

@@ -62,7 +62,17 @@ export interface LoadOptions {
   contextLength?: number;
   /** KV slots, i.e. sequences that can live at once (default 8). */
   maxSequences?: number;
+  /**
+   * In-situ quantization of a safetensors model at load: "q8_0", "q4_0", "q4_k", "q5_k", "q6_k" or
+   * "q4_k_m" (case-insensitive, "_" optional: "q80", "Q4_K_M", "q6k"); the embedding and lm_head
+   * included, with llama-quantize's per-tensor rules. Another value, or any value with a `.gguf`
+   * path, rejects with `invalid_argument`. Default: none.
+   */
+  quant?: string;
 }
+
+/** Weight types the engine computes with (ModelInfo.dtype / weightDtype). */
+export type WeightDType = "f32" | "f16" | "bf16" | "q8_0" | "q4_0" | "q4_k" | "q5_k" | "q6_k";
 
 /** Static facts of a loaded model. */
 export interface ModelInfo {
@@ -71,7 +81,10 @@ export interface ModelInfo {
   contextLength: number;
   hiddenSize: number;
   layers: number;
-  dtype: "f32" | "f16" | "bf16";
+  /** Type of the embedding table. */
+  dtype: WeightDType;
+  /** The type holding most of the matrix bytes ("q8_0" for a Q8_0 GGUF or ISQ q8_0; "q4_k" for Q4_K_M). */
+  weightDtype: WeightDType;
   /** Bytes of weights reserved, summed over the devices of a tensor-parallel model. */
   weightBytes: number;
   /** Bytes of KV cache reserved, summed over the devices (each rank holds its KV heads). */

@@ -1,0 +1,437 @@
+// quant_check.cpp — checks of the quantizers (src/quant.cpp) and the CPU backend's quantized matmul,
+// run by quant_test.ts: (a) dequantize_row of the fixture GGUF tensors equals the rows ggml itself
+// dequantized, bit for bit; (b) quantize_row of the F32 GGUF's tensors reproduces llama-quantize's
+// bytes; (c) every ISA's integer matmul equals the scalar one bit for bit, rows do not depend on the
+// batch, tile or thread count, and the product is within the activation-quantization bound of the
+// f32 product. `quant_check FIXTURES_DIR` (…/gguf; "-" to skip a and b); `quant_check --bench`
+// prints matvec timings per type and ISA instead.
+//
+// The GGUF parsing here is the least that finds a tensor's bytes, for this test only.
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <map>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "backend.h"
+#include "cpu_simd.h"
+#include "quant.h"
+#include "safetensors.h"
+
+using namespace cx;
+
+namespace {
+
+int g_checks = 0;
+int g_failed = 0;
+
+void check(bool ok, const std::string& what) {
+  g_checks++;
+  if (!ok) {
+    g_failed++;
+    std::printf("FAIL %s\n", what.c_str());
+  }
+}
+
+// ---- a minimal GGUF reader: tensor name → (ggml type, dims, bytes) ----
+
+struct GgufTensor {
+  uint32_t type = 0;
+  std::vector<int64_t> dims;  // ne0 (row length) first
+  const uint8_t* data = nullptr;
+};
+
+struct Gguf {
+  std::vector<uint8_t> bytes;
+  std::map<std::string, GgufTensor> tensors;
+};
+
+bool read_file(const std::string& path, std::vector<uint8_t>* out) {
+  std::ifstream file(path, std::ios::binary);
+  if (!file) return false;
+  out->assign(std::istreambuf_iterator<char>(file), std::istreambuf_iterator<char>());
+  return true;
+}
+
+struct Cursor {
+  const uint8_t* p;
+  template <typename T>
+  T get() {
+    T v;
+    std::memcpy(&v, p, sizeof(T));
+    p += sizeof(T);
+    return v;
+  }
+  std::string str() {
+    const uint64_t n = get<uint64_t>();
+    std::string s(reinterpret_cast<const char*>(p), n);
+    p += n;
+    return s;
+  }
+  void skip_value(uint32_t type) {
+    static const int kSizes[] = {1, 1, 2, 2, 4, 4, 4, 1, 0, 0, 8, 8, 8};
+    if (type == 8) {
+      str();
+    } else if (type == 9) {
+      const uint32_t element = get<uint32_t>();
+      const uint64_t count = get<uint64_t>();
+      for (uint64_t i = 0; i < count; i++) skip_value(element);
+    } else {
+      p += kSizes[type];
+    }
+  }
+};
+
+bool open_gguf(const std::string& path, Gguf* g) {
+  if (!read_file(path, &g->bytes) || g->bytes.size() < 24 || std::memcmp(g->bytes.data(), "GGUF", 4) != 0) return false;
+  Cursor c{g->bytes.data() + 4};
+  c.get<uint32_t>();  // version
+  const uint64_t n_tensors = c.get<uint64_t>();
+  const uint64_t n_kv = c.get<uint64_t>();
+  uint64_t alignment = 32;
+  for (uint64_t i = 0; i < n_kv; i++) {
+    const std::string key = c.str();
+    const uint32_t type = c.get<uint32_t>();
+    if (key == "general.alignment" && type == 4) alignment = c.get<uint32_t>();
+    else c.skip_value(type);
+  }
+  std::vector<std::pair<std::string, uint64_t>> offsets;
+  for (uint64_t i = 0; i < n_tensors; i++) {
+    GgufTensor t;
+    const std::string name = c.str();
+    const uint32_t n_dims = c.get<uint32_t>();
+    for (uint32_t d = 0; d < n_dims; d++) t.dims.push_back(static_cast<int64_t>(c.get<uint64_t>()));
+    t.type = c.get<uint32_t>();
+    offsets.emplace_back(name, c.get<uint64_t>());
+    g->tensors[name] = t;
+  }
+  const uint64_t header = static_cast<uint64_t>(c.p - g->bytes.data());
+  const uint64_t data_start = (header + alignment - 1) / alignment * alignment;
+  for (const auto& [name, offset] : offsets) g->tensors[name].data = g->bytes.data() + data_start + offset;
+  return true;
+}
+
+// ggml type numbers → the engine's DType (Other where the engine has none).
+DType dtype_of_ggml(uint32_t type) {
+  switch (type) {
+    case 0: return DType::F32;
+    case 1: return DType::F16;
+    case 30: return DType::BF16;
+    case 8: return DType::Q8_0;
+    case 2: return DType::Q4_0;
+    case 12: return DType::Q4_K;
+    case 13: return DType::Q5_K;
+    case 14: return DType::Q6_K;
+    default: return DType::Other;
+  }
+}
+
+// ---- (a) dequantization against ggml's own rows ----
+
+void check_dequant(const std::string& fixtures) {
+  const std::string model = "qwen3-tiny";
+  const std::string dir = fixtures + "/" + model + "/ref/ggml-dequant/";
+  const char* cases[][2] = {
+      {"bf16", "blk.0.ffn_down.weight"},   {"q4_0", "blk.0.ffn_down.weight"},   {"q4_0", "output.weight"},
+      {"q4_k_m", "blk.0.ffn_down.weight"}, {"q4_k_m", "blk.2.ffn_down.weight"}, {"q6_k", "blk.0.ffn_down.weight"},
+      {"q8_0", "blk.0.ffn_down.weight"},
+  };
+  std::map<std::string, Gguf> files;
+  for (const auto& entry : cases) {
+    const std::string quant = entry[0], tensor = entry[1];
+    const std::string stem = model + "-" + quant;
+    if (!files.count(stem)) check(open_gguf(fixtures + "/" + model + "/" + stem + ".gguf", &files[stem]), "open " + stem);
+    const auto found = files[stem].tensors.find(tensor);
+    if (found == files[stem].tensors.end()) {
+      check(false, stem + " has no " + tensor);
+      continue;
+    }
+    const GgufTensor& t = found->second;
+    const DType type = dtype_of_ggml(t.type);
+    std::vector<uint8_t> expected;
+    check(read_file(dir + stem + "." + tensor + ".rows0-7.bin", &expected), "read ggml rows of " + stem + " " + tensor);
+    const int64_t cols = t.dims[0];
+    std::vector<float> row(static_cast<size_t>(cols));
+    int equal_rows = 0;
+    for (int r = 0; r < 8; r++) {
+      dequantize_row(type, t.data + r * dtype_row_bytes(type, cols), row.data(), cols);
+      if (expected.size() >= (r + 1) * cols * sizeof(float)
+          && std::memcmp(row.data(), expected.data() + r * cols * sizeof(float), cols * sizeof(float)) == 0) {
+        equal_rows++;
+      }
+    }
+    std::printf("dequant %s %s (%s): %d/8 rows bit-identical to ggml\n", stem.c_str(), tensor.c_str(), dtype_name(type),
+                equal_rows);
+    check(equal_rows == 8, "dequantize_row " + stem + " " + tensor);
+  }
+}
+
+// ---- (b) quantize_row against llama-quantize's files ----
+
+void check_quantize(const std::string& fixtures, const std::string& model) {
+  const std::string base = fixtures + "/" + model + "/" + model + "-";
+  Gguf f32;
+  if (!open_gguf(base + "f32.gguf", &f32)) {
+    check(false, "open the F32 GGUF");
+    return;
+  }
+  for (const char* quant : {"q8_0", "q4_0", "q4_k_m", "q6_k"}) {
+    Gguf q;
+    if (!std::ifstream(base + quant + ".gguf")) continue;  // not every model has every quant
+    if (!open_gguf(base + quant + ".gguf", &q)) {
+      check(false, std::string("open ") + quant);
+      continue;
+    }
+    std::map<std::string, std::pair<int, int>> per_type;  // type → (identical tensors, tensors)
+    for (const auto& [name, t] : q.tensors) {
+      const DType type = dtype_of_ggml(t.type);
+      if (!dtype_is_quantized(type)) continue;
+      const GgufTensor& source = f32.tensors.at(name);
+      const int64_t cols = t.dims[0];
+      int64_t rows = 1;
+      for (size_t d = 1; d < t.dims.size(); d++) rows *= t.dims[d];
+      const size_t row_bytes = dtype_row_bytes(type, cols);
+      std::vector<uint8_t> mine(row_bytes);
+      int64_t differing_rows = 0;
+      for (int64_t r = 0; r < rows; r++) {
+        quantize_row(type, reinterpret_cast<const float*>(source.data) + r * cols, mine.data(), cols);
+        if (std::memcmp(mine.data(), t.data + r * row_bytes, row_bytes) != 0) differing_rows++;
+      }
+      auto& count = per_type[dtype_name(type)];
+      count.second++;
+      if (differing_rows == 0) count.first++;
+      else std::printf("quantize %s %s (%s): %lld of %lld rows differ\n", quant, name.c_str(), dtype_name(type),
+                       static_cast<long long>(differing_rows), static_cast<long long>(rows));
+      check(differing_rows == 0, std::string("quantize_row ") + quant + " " + name);
+    }
+    for (const auto& [type, count] : per_type) {
+      std::printf("quantize %s-%s: %s %d/%d tensors byte-identical to llama-quantize\n", model.c_str(), quant,
+                  type.c_str(), count.first, count.second);
+    }
+  }
+}
+
+// ---- (c) the integer matmul ----
+
+using QuantFn = void (*)(float*, int64_t, const void*, int64_t, const SimdQuantWeights&, int, int64_t, int64_t);
+
+struct QuantMatrix {
+  DType type;
+  int64_t rows, cols;
+  std::vector<uint8_t> bytes;
+  std::vector<float> dequantized;
+};
+
+QuantMatrix make_matrix(DType type, int64_t rows, int64_t cols, std::mt19937& rng) {
+  QuantMatrix m{type, rows, cols, std::vector<uint8_t>(rows * dtype_row_bytes(type, cols)),
+                std::vector<float>(static_cast<size_t>(rows * cols))};
+  std::normal_distribution<float> normal(0.0f, 0.1f);
+  std::vector<float> row(static_cast<size_t>(cols));
+  for (int64_t r = 0; r < rows; r++) {
+    for (auto& v : row) v = normal(rng);
+    if (r % 5 == 3) row[0] = 2.5f;  // an outlier: blocks with one large value
+    quantize_row(type, row.data(), m.bytes.data() + r * dtype_row_bytes(type, cols), cols);
+    dequantize_row(type, m.bytes.data() + r * dtype_row_bytes(type, cols), m.dequantized.data() + r * cols, cols);
+  }
+  return m;
+}
+
+bool k_type(DType type) { return dtype_block_elements(type) == kQkK; }
+
+int64_t activation_row_bytes(DType type, int64_t k) {
+  return k_type(type) ? k / kQkK * static_cast<int64_t>(sizeof(BlockQ8_K)) : k / kQk8_0 * static_cast<int64_t>(sizeof(BlockQ8_0));
+}
+
+std::vector<uint8_t> quantize_activations(DType type, const std::vector<float>& x, int64_t n, int64_t k) {
+  const int64_t row = activation_row_bytes(type, k);
+  std::vector<uint8_t> out(static_cast<size_t>(n * row));
+  for (int64_t i = 0; i < n; i++) {
+    if (k_type(type)) quantize_row_q8_k(x.data() + i * k, reinterpret_cast<BlockQ8_K*>(out.data() + i * row), k);
+    else quantize_row_q8_0(x.data() + i * k, reinterpret_cast<BlockQ8_0*>(out.data() + i * row), k);
+  }
+  return out;
+}
+
+std::vector<float> run_kernel(QuantFn fn, const QuantMatrix& w, const std::vector<uint8_t>& xq, int64_t n, int chunks) {
+  std::vector<float> out(static_cast<size_t>(n * w.rows), NAN);
+  const int64_t row_bytes = static_cast<int64_t>(dtype_row_bytes(w.type, w.cols));
+  const SimdQuantWeights weights{w.bytes.data(), static_cast<int>(w.type), row_bytes, w.cols / dtype_block_elements(w.type)};
+  fn(out.data(), w.rows, xq.data(), activation_row_bytes(w.type, w.cols), weights, chunks, n, w.rows);
+  return out;
+}
+
+bool same_bits(const std::vector<float>& a, const std::vector<float>& b) {
+  return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size() * sizeof(float)) == 0;
+}
+
+void check_matmul() {
+  const DType types[] = {DType::Q8_0, DType::Q4_0, DType::Q4_K, DType::Q5_K, DType::Q6_K};
+  const struct {
+    const char* name;
+    QuantFn fn;
+    int isa;
+  } isas[] = {{"scalar", matmul_quant_scalar, kCpuIsaScalar}, {"avx2", matmul_quant_avx2, kCpuIsaAvx2},
+              {"avx512", matmul_quant_avx512, kCpuIsaAvx512}};
+  const int best_isa = detect_cpu_isa();
+  __builtin_cpu_init();
+  const bool vnni = __builtin_cpu_supports("avx512vnni");
+  std::mt19937 rng(7);
+  for (DType type : types) {
+    const int64_t rows = 22, cols = 1024;  // 22: five groups of four rows and two single rows
+    const QuantMatrix w = make_matrix(type, rows, cols, rng);
+    const int64_t max_n = 64;
+    std::vector<float> x(static_cast<size_t>(max_n * cols));
+    std::normal_distribution<float> normal(0.0f, 1.0f);
+    for (auto& v : x) v = normal(rng);
+    const std::vector<uint8_t> xq = quantize_activations(type, x, max_n, cols);
+    const std::string tname = dtype_name(type);
+    for (int chunks : {1, 2}) {
+      const std::vector<float> reference = run_kernel(matmul_quant_scalar, w, xq, max_n, chunks);
+      // Within the bound of activation quantization of the f32 product of the dequantized weights.
+      int outside = 0;
+      const int64_t block = k_type(type) ? kQkK : kQk8_0;
+      for (int64_t i = 0; i < max_n; i++) {
+        for (int64_t r = 0; r < rows; r++) {
+          double exact = 0, bound = 0;
+          for (int64_t b0 = 0; b0 < cols; b0 += block) {
+            double amax = 0;
+            for (int64_t j = b0; j < b0 + block; j++) amax = std::max(amax, std::fabs(double(x[i * cols + j])));
+            for (int64_t j = b0; j < b0 + block; j++) {
+              const double wv = w.dequantized[r * cols + j];
+              exact += wv * x[i * cols + j];
+              bound += std::fabs(wv) * (0.57 * amax / 127 + 1e-6 * std::fabs(double(x[i * cols + j])));
+            }
+          }
+          if (std::fabs(reference[i * rows + r] - exact) > bound + 1e-5) outside++;
+        }
+      }
+      check(outside == 0, tname + " scalar matmul within the activation-quantization bound (chunks "
+          + std::to_string(chunks) + "): " + std::to_string(outside) + " outside");
+      for (const auto& isa : isas) {
+        if (isa.isa > best_isa || (isa.isa == kCpuIsaAvx512 && !vnni)) {
+          std::printf("%s: not supported by this CPU, skipped\n", isa.name);
+          continue;
+        }
+        for (int64_t n : {1, 3, 7, 64}) {
+          const std::vector<float> got = run_kernel(isa.fn, w, xq, n, chunks);
+          check(same_bits(got, std::vector<float>(reference.begin(), reference.begin() + n * rows)),
+                tname + " " + isa.name + " n=" + std::to_string(n) + " chunks=" + std::to_string(chunks)
+                    + " equals scalar");
+        }
+        // One row at a time gives the rows of the batch of 64.
+        bool rows_equal = true;
+        for (int64_t i = 0; i < max_n; i++) {
+          const std::vector<uint8_t> one(xq.begin() + i * activation_row_bytes(type, cols),
+                                         xq.begin() + (i + 1) * activation_row_bytes(type, cols));
+          const std::vector<float> got = run_kernel(isa.fn, w, one, 1, chunks);
+          rows_equal = rows_equal && std::memcmp(got.data(), reference.data() + i * rows, rows * sizeof(float)) == 0;
+        }
+        check(rows_equal, tname + " " + isa.name + " single rows equal the batch's (chunks " + std::to_string(chunks) + ")");
+      }
+    }
+    // The backend: threads, tiles, activation quantization and k-chunks, against the scalar kernel.
+    for (int isa = kCpuIsaScalar; isa <= best_isa; isa++) {
+      for (int threads : {1, 2}) {
+        auto backend = make_cpu_backend("cpu", threads, int64_t(1) << 30, isa);
+        TensorView view;
+        view.name = "w";
+        view.dtype = type;
+        view.shape = {rows, cols};
+        view.data = w.bytes.data();
+        view.bytes = w.bytes.size();
+        Tensor tensor = backend->upload_weight(view, rows, cols);
+        for (int chunks : {1, 2}) {
+          const std::vector<float> reference = run_kernel(matmul_quant_scalar, w, xq, max_n, chunks);
+          for (int n : {1, 3, 7, 64}) {
+            std::vector<float> out(static_cast<size_t>(n * rows), NAN);
+            backend->matmul_k_chunks(out.data(), x.data(), tensor, n, chunks);
+            check(same_bits(out, std::vector<float>(reference.begin(), reference.begin() + n * rows)),
+                  tname + " backend isa " + std::to_string(isa) + " threads " + std::to_string(threads) + " n="
+                      + std::to_string(n) + " chunks=" + std::to_string(chunks) + " equals the scalar kernel");
+          }
+        }
+        // embed: a token's row, dequantized.
+        std::vector<float> row(static_cast<size_t>(cols));
+        const int32_t token = 5;
+        backend->embed(row.data(), tensor, &token, 1);
+        check(std::memcmp(row.data(), w.dequantized.data() + token * cols, cols * sizeof(float)) == 0,
+              tname + " embed dequantizes the token's row");
+        backend->release_weight(tensor);
+      }
+    }
+  }
+  // Quantizer edge cases: all-zero blocks, and Q8_0 / Q4_0 of a known block.
+  std::vector<float> zeros(256, 0.0f);
+  for (DType type : types) {
+    std::vector<uint8_t> out(dtype_row_bytes(type, 256), 0xAB);
+    quantize_row(type, zeros.data(), out.data(), 256);
+    std::vector<float> back(256, 1.0f);
+    dequantize_row(type, out.data(), back.data(), 256);
+    bool all_zero = true;
+    for (float v : back) all_zero = all_zero && v == 0.0f;
+    check(all_zero, std::string(dtype_name(type)) + " of zeros dequantizes to zeros");
+  }
+}
+
+// ---- --bench: matvec timings ----
+
+void bench() {
+  const DType types[] = {DType::Q8_0, DType::Q4_0, DType::Q4_K, DType::Q5_K, DType::Q6_K};
+  const struct {
+    const char* name;
+    QuantFn fn;
+  } isas[] = {{"scalar", matmul_quant_scalar}, {"avx2", matmul_quant_avx2}, {"avx512", matmul_quant_avx512}};
+  std::mt19937 rng(1);
+  for (DType type : types) {
+    for (auto shape : {std::pair<int64_t, int64_t>{1024, 3072}, std::pair<int64_t, int64_t>{3072, 1024}}) {
+      const QuantMatrix w = make_matrix(type, shape.first, shape.second, rng);
+      std::vector<float> x(static_cast<size_t>(64 * shape.second), 0.5f);
+      for (size_t i = 0; i < x.size(); i++) x[i] = std::sin(float(i));
+      for (const auto& isa : isas) {
+        for (int64_t n : {int64_t(1), int64_t(64)}) {
+          const std::vector<uint8_t> xq = quantize_activations(type, x, n, shape.second);
+          int reps = 0;
+          const auto start = std::chrono::steady_clock::now();
+          double seconds = 0;
+          do {
+            run_kernel(isa.fn, w, xq, n, 1);
+            reps++;
+            seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+          } while (seconds < 0.3);
+          const double ms = seconds / reps * 1e3;
+          std::printf("%-5s %5lldx%-5lld %-6s n=%-3lld %8.3f ms  %6.2f GB/s  %7.1f GMAC/s\n", dtype_name(type),
+                      (long long)shape.first, (long long)shape.second, isa.name, (long long)n, ms,
+                      w.bytes.size() / (ms * 1e-3) / 1e9, double(n) * shape.first * shape.second / (ms * 1e-3) / 1e9);
+        }
+      }
+    }
+  }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc > 1 && std::string(argv[1]) == "--bench") {
+    bench();
+    return 0;
+  }
+  const std::string fixtures = argc > 1 ? argv[1] : "-";
+  try {
+    if (fixtures != "-") {
+      check_dequant(fixtures);
+      for (const char* model : {"qwen3-tiny", "qwen3moe-tiny", "llama31-tiny"}) check_quantize(fixtures, model);
+    } else {
+      std::printf("fixtures not given: dequantization and quantizer identity checks skipped\n");
+    }
+    check_matmul();
+  } catch (const std::exception& e) {
+    std::printf("FAIL exception: %s\n", e.what());
+    g_failed++;
+  }
+  std::printf("%d checks, %d failed\n", g_checks, g_failed);
+  return g_failed == 0 ? 0 : 1;
+}
