@@ -5,6 +5,7 @@
  * @module
  */
 
+import { ggmlRowBytes, ggmlType } from "./_gguf_format.ts";
 import type { GgufTensorInfo } from "./_gguf_reader.ts";
 
 /**
@@ -24,10 +25,9 @@ export function ggufBytesPerToken(tensors: readonly GgufTensorInfo[]): number {
 /**
  * Bytes per decode token of a tied-embedding model loaded from safetensors (the bench model, at
  * bf16 or quantized at load), from the engine's `weightBytes`, which counts the embedding matrix
- * once: that matrix is the lm_head, read whole, so the only bytes to add are the one embedding row,
- * taken at the model's mean bytes per parameter (under quantization its exact type is the loader's
- * choice; a row is ~2 KB of ~600 MB, so the approximation moves the figure by < 1e-5).
+ * once: that matrix is the lm_head, read whole, so the only bytes to add are the one embedding row
+ * the token looks up, `hiddenSize` values of `embeddingDtype` (ModelInfo.dtype: "bf16", "q8_0", "q6_k", …).
  */
-export function tiedBytesPerToken(weightBytes: number, parameters: number, hiddenSize: number): number {
-  return weightBytes + Math.round((hiddenSize * weightBytes) / parameters);
+export function tiedBytesPerToken(weightBytes: number, embeddingDtype: string, hiddenSize: number): number {
+  return weightBytes + ggmlRowBytes(ggmlType(embeddingDtype.toUpperCase()), hiddenSize);
 }

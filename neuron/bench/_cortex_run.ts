@@ -105,23 +105,21 @@ export class CortexBench {
     try {
       const device = plugin.devices()[0];
       log(`device: ${device.name}, ${device.threads} threads, ${device.cpuIsa} kernels`);
-      // `quant` is the gguf branch's LoadOptions field; typed loosely so this file builds before it lands.
-      const load: LoadOptions & { quant?: string } = {
+      const load: LoadOptions = {
         devices: [device.index],
         contextLength: options.contextLength,
         maxSequences: 8,
       };
       if (options.quant !== undefined) load.quant = options.quant;
       const [model, loadSeconds] = await seconds(() => plugin.loadModel(options.path, load));
-      const dtype = model.info.dtype as string;
+      const dtype = model.info.weightDtype;
       if (options.quant !== undefined && ["f32", "f16", "bf16"].includes(dtype)) {
         await model.unload();
-        throw new Error(
-          `asked for --quant ${options.quant} but the engine loaded ${dtype} weights: this plugin does not quantize at load`,
-        );
+        throw new Error(`asked for --quant ${options.quant} but the engine loaded ${dtype} matrices`);
       }
       log(
-        `loaded ${options.path} as ${dtype}, ${(model.info.weightBytes / 2 ** 20).toFixed(1)} MiB of weights`,
+        `loaded ${options.path}: ${dtype} matrices, ${model.info.dtype} embedding, ` +
+          `${(model.info.weightBytes / 2 ** 20).toFixed(1)} MiB of weights`,
       );
       const [, firstStepSeconds] = await seconds(async () => {
         const warm = await model.newSequence();

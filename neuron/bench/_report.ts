@@ -21,7 +21,10 @@ export interface CortexReportInput {
   modelGenerated: boolean;
   modelGenerateSeconds: number;
   quant: string | null;
+  /** The type holding most of the matrix bytes (ModelInfo.weightDtype). */
   weightDtype: string;
+  /** The embedding table's type (ModelInfo.dtype). */
+  embeddingDtype: string;
   weightBytes: number;
   kvCacheBytes: number;
   bytesPerToken: number;
@@ -48,6 +51,7 @@ export function cortexReport(input: CortexReportInput): Record<string, unknown> 
     modelGenerateSeconds: input.modelGenerated ? round(input.modelGenerateSeconds, 2) : 0,
     quant: input.quant,
     weightDtype: input.weightDtype,
+    embeddingDtype: input.embeddingDtype,
     weightBytes: input.weightBytes,
     kvCacheBytes: input.kvCacheBytes,
     device: input.device,

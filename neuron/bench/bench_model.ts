@@ -54,11 +54,6 @@ function planTensors(): TensorPlan[] {
   return tensors;
 }
 
-/** Parameters of the bench model (every tensor's elements, the tied embedding counted once). */
-export function benchModelParameters(): number {
-  return planTensors().reduce((sum, t) => sum + t.shape.reduce((a, b) => a * b, 1), 0);
-}
-
 function configJson(): string {
   return JSON.stringify(
     {

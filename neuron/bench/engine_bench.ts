@@ -36,7 +36,7 @@ import { type BenchFlags, parseBenchFlags } from "./_flags.ts";
 import { type GgufHeader, readGgufHeader } from "./_gguf_reader.ts";
 import { type LlamaPass, llamaPassArgs, runLlamaPass } from "./_llama_bench.ts";
 import { cortexReport, type CortexReportInput, sideBySideReport } from "./_report.ts";
-import { benchModelParameters, ensureBenchModel, QWEN3_0_6B_SHAPE } from "./bench_model.ts";
+import { ensureBenchModel, QWEN3_0_6B_SHAPE } from "./bench_model.ts";
 import { writeQwen3Gguf } from "./qwen3_gguf.ts";
 
 const REPO_ROOT = new URL("../../", import.meta.url).pathname.replace(/\/$/, "");
@@ -95,7 +95,7 @@ async function main(): Promise<void> {
     const info = bench.model.info;
     const bytesPerToken = header
       ? ggufBytesPerToken(header.tensors)
-      : tiedBytesPerToken(info.weightBytes, benchModelParameters(), QWEN3_0_6B_SHAPE.hidden_size);
+      : tiedBytesPerToken(info.weightBytes, info.dtype, QWEN3_0_6B_SHAPE.hidden_size);
     const decode8 = await bench.decodeBatch8(Math.max(4, Math.floor(flags.steps / 2)));
     log(`decode batch 8: ${decode8.toFixed(2)} tok/s`);
 
@@ -135,7 +135,8 @@ async function main(): Promise<void> {
       modelGenerated: generated,
       modelGenerateSeconds: generateSeconds,
       quant: flags.quant ?? null,
-      weightDtype: info.dtype,
+      weightDtype: info.weightDtype,
+      embeddingDtype: info.dtype,
       weightBytes: info.weightBytes,
       kvCacheBytes: info.kvCacheBytes,
       bytesPerToken,

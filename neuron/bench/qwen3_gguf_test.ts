@@ -6,6 +6,8 @@ import {
 } from "../devices/_safetensors_writer.ts";
 import { benchVocab, byteSymbols, TOKEN_TYPE } from "./_bench_vocab.ts";
 import { ggufBytesPerToken, tiedBytesPerToken } from "./_bytes_per_token.ts";
+import { GREEDY, Plugin } from "../devices/mod.ts";
+import { logitsOf, maxAbsDiff } from "../devices/_test_helpers.ts";
 import { ggmlRowBytes, ggmlType } from "./_gguf_format.ts";
 import { readGgufHeader } from "./_gguf_reader.ts";
 import { writeGguf } from "./_gguf_writer.ts";
@@ -158,6 +160,51 @@ Deno.test("writeQwen3Gguf: bf16 rounds matrices to nearest even, keeps norms f32
   }
 });
 
+Deno.test("the engine loads the converter's GGUF (f32 and bf16, tied and untied) and computes what it computes from the safetensors", async () => {
+  const dir = await Deno.makeTempDir();
+  const plugin = Plugin.open({ cpuDevices: 1, cpuThreadsPerDevice: 1 });
+  const prompt = [1, 40, 300, 7, 99, 256, 3];
+  try {
+    for (const tied of [false, true]) {
+      for (const dtype of ["F32", "BF16"] as const) {
+        const hf = `${dir}/${dtype}-${tied}`;
+        await writeSyntheticModel(hf, { ...SHAPE, dtype, tied });
+        await writeQwen3Gguf(hf, `${hf}.gguf`, dtype === "F32" ? "f32" : "bf16");
+        const fromFolder = await plugin.loadModel(hf, { contextLength: 32, maxSequences: 1 });
+        const fromGguf = await plugin.loadModel(`${hf}.gguf`, { contextLength: 32, maxSequences: 1 });
+        try {
+          const label = `${dtype} tied=${tied}`;
+          assert.equal(fromGguf.info.weightDtype, dtype.toLowerCase(), label);
+          // Same tensors and types at f32; at bf16 the GGUF's norm gains are f32, so the totals differ by a few KB.
+          if (dtype === "F32") assert.equal(fromGguf.info.weightBytes, fromFolder.info.weightBytes, label);
+          const expected = await logitsOf(fromFolder, prompt);
+          const actual = await logitsOf(fromGguf, prompt);
+          assert.ok(maxAbsDiff(actual, expected) <= 1e-5, `${label}: ${maxAbsDiff(actual, expected)}`);
+          const greedy = async (model: typeof fromGguf): Promise<number[]> => {
+            const sequence = await model.newSequence();
+            const out: number[] = [];
+            let feed = prompt;
+            for (let i = 0; i < 8; i++) {
+              const [result] = await model.step([{ sequence, tokens: feed, sampling: GREEDY }]);
+              out.push(result.token!);
+              feed = [result.token!];
+            }
+            await sequence.free();
+            return out;
+          };
+          assert.deepEqual(await greedy(fromGguf), await greedy(fromFolder), label);
+        } finally {
+          await fromFolder.unload();
+          await fromGguf.unload();
+        }
+      }
+    }
+  } finally {
+    plugin.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 Deno.test("writeQwen3Gguf: refuses other architectures, unknown tensors, and lm_head beside tied embeddings", async () => {
   const dir = await Deno.makeTempDir();
   try {
@@ -297,8 +344,10 @@ Deno.test({
   },
 });
 
-Deno.test("tiedBytesPerToken adds one embedding row at the mean bytes per parameter", () => {
-  assert.equal(tiedBytesPerToken(1000, 500, 10), 1020);
-  // The bench model at bf16: 2 bytes a parameter, so the row is 1024 × 2 bytes.
-  assert.equal(tiedBytesPerToken(2 * 596049920, 596049920, 1024), 2 * 596049920 + 2048);
+Deno.test("tiedBytesPerToken adds one embedding row of the embedding's type", () => {
+  // The bench model at bf16: its row is 1024 × 2 bytes; quantized, 1024 values are 32 Q8_0 or 4 Q6_K blocks.
+  assert.equal(tiedBytesPerToken(2 * 596049920, "bf16", 1024), 2 * 596049920 + 2048);
+  assert.equal(tiedBytesPerToken(1000, "q8_0", 1024), 1000 + 32 * 34);
+  assert.equal(tiedBytesPerToken(1000, "q6_k", 1024), 1000 + 4 * 210);
+  assert.throws(() => tiedBytesPerToken(1000, "q4_k", 1000), /not a whole number of 256-blocks/);
 });
