@@ -84,19 +84,22 @@ async function main(): Promise<void> {
   if (flags.gguf !== undefined) header = await readGgufHeader(flags.gguf);
   else [generated, generateSeconds] = await timed(() => ensureBenchModel(MODEL_DIR, log));
 
+  const batch8Steps = Math.max(4, Math.floor(flags.steps / 2));
   const bench = await CortexBench.open({
     path: flags.gguf ?? MODEL_DIR,
     threads: flags.threads,
     isa: flags.isa,
     quant: flags.quant,
-    contextLength: flags.prompt + flags.rounds * (flags.steps + 1) + 8,
+    // The longest sequence: a pass's (prompt, then rounds of one untimed + `steps` steps) or batch 8's
+    // last (a 23-token prompt, one untimed + `batch8Steps` steps).
+    contextLength: Math.max(flags.prompt + flags.rounds * (flags.steps + 1), 23 + 1 + batch8Steps) + 8,
   }, log);
   try {
     const info = bench.model.info;
     const bytesPerToken = header
       ? ggufBytesPerToken(header.tensors)
       : tiedBytesPerToken(info.weightBytes, info.dtype, QWEN3_0_6B_SHAPE.hidden_size);
-    const decode8 = await bench.decodeBatch8(Math.max(4, Math.floor(flags.steps / 2)));
+    const decode8 = await bench.decodeBatch8(batch8Steps);
     log(`decode batch 8: ${decode8.toFixed(2)} tok/s`);
 
     const llamaOptions = flags.llamaBench === undefined ? null : {
