@@ -128,7 +128,12 @@ export async function runLlamaBench(binary: string, args: string[]): Promise<Lla
   }
   const stderr = new TextDecoder().decode(output.stderr).trim().split("\n").slice(-8).join("\n");
   if (!output.success) {
-    const how = output.signal ? `was killed by ${output.signal}` : `exited with status ${output.code}`;
+    let how = output.signal ? `was killed by ${output.signal}` : `exited with status ${output.code}`;
+    if (output.signal === "SIGILL") {
+      how +=
+        " (an instruction this CPU or VM does not allow: a llama.cpp built with -march=native elsewhere, " +
+        "or with AMX the kernel does not enable; rebuild it for this machine)";
+    }
     throw new Error(`llama-bench ${args.join(" ")} ${how}; its stderr ends:\n${stderr}`);
   }
   const tests = parseLlamaBenchJson(new TextDecoder().decode(output.stdout));

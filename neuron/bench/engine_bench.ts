@@ -164,4 +164,11 @@ async function main(): Promise<void> {
   }
 }
 
-if (import.meta.main) await main();
+if (import.meta.main) {
+  try {
+    await main();
+  } catch (error) {
+    log((error as Error).message);
+    Deno.exit(1);
+  }
+}
