@@ -243,8 +243,16 @@ void GgufSet::add_file(const std::string& path, int split_index) {
     if (ne[0] % block != 0) throw Error(CX_ERR_BAD_MODEL, where + " has rows of " + std::to_string(ne[0])
         + " elements, not a multiple of the " + view.dtype_tag + " block of " + std::to_string(block));
     uint64_t rows = 1;
-    for (uint32_t d = 1; d < n_dims; d++) rows *= static_cast<uint64_t>(ne[d]);
-    view.bytes = static_cast<size_t>(rows * dtype_row_bytes(view.dtype, ne[0]));
+    for (uint32_t d = 1; d < n_dims; d++) {
+      rows *= static_cast<uint64_t>(ne[d]);
+      if (rows > (uint64_t{1} << 40)) throw Error(CX_ERR_BAD_MODEL, where + " has an absurd row count");
+    }
+    const uint64_t row_bytes = dtype_row_bytes(view.dtype, ne[0]);
+    if (row_bytes > 0 && rows > file->size() / row_bytes) {
+      throw Error(CX_ERR_BAD_MODEL, name + " is truncated: " + where + " (" + view.dtype_tag + " "
+          + view.shape_text() + ") needs more bytes than the file's " + std::to_string(file->size()));
+    }
+    view.bytes = static_cast<size_t>(rows * row_bytes);
     if (info.offset % static_cast<uint64_t>(alignment) != 0) throw Error(CX_ERR_BAD_MODEL, where + " has offset "
         + std::to_string(info.offset) + ", not a multiple of the alignment " + std::to_string(alignment));
     infos.push_back(std::move(info));

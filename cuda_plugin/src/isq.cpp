@@ -13,10 +13,6 @@
 
 namespace cx {
 
-// Declared weak so that a build without quant.cpp links and refuses ISQ with a message instead of
-// failing to link; with quant.cpp present the reference resolves to it.
-void quantize_row(DType type, const float* x, void* out, int64_t k) __attribute__((weak));
-
 IsqScheme parse_isq(const std::string& quant) {
   IsqScheme scheme;
   if (quant.empty()) return scheme;
@@ -68,10 +64,6 @@ DType isq_type(const IsqScheme& scheme, MatrixRole role, int layer, int layers, 
 }
 
 TensorView quantize_view(const TensorView& view, DType target, std::vector<uint8_t>& storage, int threads) {
-  if (quantize_row == nullptr) {
-    throw Error(CX_ERR_UNSUPPORTED_ARCH, "this plugin was built without the quantizers (quant.cpp); cannot "
-        "quantize '" + view.name + "' to " + dtype_name(target));
-  }
   const int64_t rows = view.shape[0], cols = view.shape[1];
   const size_t in_row = static_cast<size_t>(cols) * dtype_size(view.dtype);
   const size_t out_row = dtype_row_bytes(target, cols);

@@ -166,6 +166,7 @@ struct LoadPlan {
   std::vector<Planned> vectors;   // converted to f32
   int64_t bytes = 0;
   DType weight_dtype = DType::F32;  // the type holding most matrix bytes
+  int64_t reduction_block = 1;      // the widest block of an o_proj / down_proj (k-chunks keep whole blocks)
 };
 
 LoadPlan plan_tensors(const ModelSource& source, const IsqScheme& isq, int tp_size) {
@@ -217,6 +218,7 @@ LoadPlan plan_tensors(const ModelSource& source, const IsqScheme& isq, int tp_si
     }
     plan.bytes += bytes;
     bytes_by_type[m.dtype] += bytes;
+    if (m.split == Split::Cols) plan.reduction_block = std::max(plan.reduction_block, dtype_block_elements(m.dtype));
   }
   auto share = [&](int64_t bytes, Split split) { return split == Split::None ? bytes : bytes / tp_size; };
   for (const Planned& v : plan.vectors) plan.bytes += share(static_cast<int64_t>(require(source, v.name,
@@ -373,9 +375,11 @@ void check_tensor_parallel(const ModelConfig& c, int tp_size) {
   }
 }
 
-int reduction_chunks(const ModelConfig& full, int tp_size) {
+int reduction_chunks(const ModelConfig& full, int tp_size, int64_t block) {
+  const int64_t q_dim = full.q_dim();
   for (int chunks : {8, 4, 2}) {
-    if (full.heads % chunks == 0 && full.intermediate_size % chunks == 0 && chunks % tp_size == 0) {
+    if (full.heads % chunks == 0 && full.intermediate_size % chunks == 0 && chunks % tp_size == 0
+        && (q_dim / chunks) % block == 0 && (full.intermediate_size / chunks) % block == 0) {
       return chunks / tp_size;
     }
   }
@@ -407,7 +411,7 @@ std::unique_ptr<Model> load_model(Backend& backend, const std::string& path, int
   auto model = std::make_unique<Model>(backend, std::move(shard), context, max_sequences);
   model->tp_rank = tp_rank;
   model->tp_size = tp_size;
-  model->k_chunks = reduction_chunks(config, tp_size);
+  model->k_chunks = reduction_chunks(config, tp_size, plan.reduction_block);
   const ModelConfig& c = model->config;
   model->kv.layers = c.layers;
   model->kv.slots = max_sequences;

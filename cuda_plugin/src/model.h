@@ -115,9 +115,10 @@ std::unique_ptr<Model> load_model(Backend& backend, const std::string& path, int
 void check_tensor_parallel(const ModelConfig& config, int tp_size);
 
 /** How many k-chunks one rank of `tp_size` sums o_proj and down_proj in: the model is split into
- * 8, 4 or 2 chunks of whole heads and equal MLP slices (the most that divide both and that `tp_size`
- * divides), each rank taking its share; 1 when none fits. */
-int reduction_chunks(const ModelConfig& full, int tp_size);
+ * 8, 4 or 2 chunks of whole heads and equal MLP slices, each a whole number of `block`-wide
+ * quantization blocks (the most that divide all of these and that `tp_size` divides), each rank
+ * taking its share; 1 when none fits. */
+int reduction_chunks(const ModelConfig& full, int tp_size, int64_t block = 1);
 
 /** The token rows of one forward pass, on the host. */
 struct HostRows {

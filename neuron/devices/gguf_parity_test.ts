@@ -30,73 +30,89 @@ const QUANT_DTYPES: Record<string, string> = {
   q6_k: "q6_k",
 };
 
+// Every qwen3-tiny file (the issue's acceptance), and llama31-tiny's quantized files (Llama 3.1 RoPE,
+// tied Q8_0 / Q6_K embeddings); llama31-tiny's F32 file has its own test below.
+const ARCHITECTURES: Record<string, string> = {
+  "qwen3-tiny": "Qwen3ForCausalLM",
+  "llama31-tiny": "LlamaForCausalLM",
+};
+
 if (ggufFixturesAvailable()) {
-  const fixture = fixtureModel("qwen3-tiny");
-  const f32Reference = referenceVectors(fixture, "transformers-f32");
-  for (const cpuIsa of cpuIsasToTest()) {
-    for (const file of Object.keys(fixture.ggufs).sort()) {
-      const quant = quantLabel(fixture, file);
-      Deno.test(`${file} [${cpuIsa}]: as close to transformers as llama.cpp, over 102 vectors`, async () => {
-        const llamaRef = `llamacpp-${quant}`;
-        const llama = referenceVectors(fixture, llamaRef);
-        const plugin = Plugin.open({ cpuIsa });
-        try {
-          const model = await plugin.loadModel(`${fixture.dir}/${file}`);
+  for (const [name, architecture] of Object.entries(ARCHITECTURES)) {
+    const fixture = fixtureModel(name);
+    const f32Reference = referenceVectors(fixture, "transformers-f32");
+    const files = Object.keys(fixture.ggufs).sort().filter((file) =>
+      name === "qwen3-tiny" || quantLabel(fixture, file) !== "f32"
+    );
+    for (const cpuIsa of cpuIsasToTest()) {
+      for (const file of files) {
+        const quant = quantLabel(fixture, file);
+        Deno.test(`${file} [${cpuIsa}]: as close to transformers as llama.cpp, over 102 vectors`, async () => {
+          const llamaRef = `llamacpp-${quant}`;
+          const llama = referenceVectors(fixture, llamaRef);
+          const plugin = Plugin.open({ cpuIsa });
           try {
-            assert.equal(model.info.architecture, "Qwen3ForCausalLM");
-            assert.equal(model.info.weightDtype, QUANT_DTYPES[quant], `weight dtype of ${file}`);
-            // Fed llama.cpp's greedy ids; a reference's rows count where its own greedy path is the same.
-            const ours = await runProtocol(model, fixture, fixture.greedy[llamaRef]);
-            const vocab = fixture.vocab;
-            assert.equal(ours.vectors.length, 102 * vocab);
-            const f32Rows = sharedRows(fixture.greedy[llamaRef], fixture.greedy["transformers-f32"], fixture);
-            const oursToF32 = maxAbsDiffRows(ours.vectors, f32Reference, f32Rows, vocab);
-            const llamaToF32 = maxAbsDiffRows(llama, f32Reference, f32Rows, vocab);
-            if (quant === "f32") {
-              assert.equal(f32Rows.length, 102, "llama.cpp's F32 greedy path equals transformers'");
-              assert.ok(oursToF32 <= 1e-4, `${file}: ${oursToF32} from transformers-f32 > 1e-4`);
-              const oursToLlama = maxAbsDiff(ours.vectors, llama);
-              assert.ok(oursToLlama <= 1e-4, `${file}: ${oursToLlama} from llama.cpp > 1e-4`);
-              for (const p of PROMPTS) {
-                assert.equal(ours.top1[p].length, GEN_STEPS);
-                assert.deepEqual(
-                  ours.top1[p],
-                  fixture.greedy[llamaRef][p],
-                  `${file} ${p}: greedy ids differ`,
-                );
+            const model = await plugin.loadModel(`${fixture.dir}/${file}`);
+            try {
+              assert.equal(model.info.architecture, architecture);
+              assert.equal(model.info.weightDtype, QUANT_DTYPES[quant], `weight dtype of ${file}`);
+              // Fed llama.cpp's greedy ids; a reference's rows count where its own greedy path is the same.
+              const ours = await runProtocol(model, fixture, fixture.greedy[llamaRef]);
+              const vocab = fixture.vocab;
+              assert.equal(ours.vectors.length, 102 * vocab);
+              const f32Rows = sharedRows(
+                fixture.greedy[llamaRef],
+                fixture.greedy["transformers-f32"],
+                fixture,
+              );
+              const oursToF32 = maxAbsDiffRows(ours.vectors, f32Reference, f32Rows, vocab);
+              const llamaToF32 = maxAbsDiffRows(llama, f32Reference, f32Rows, vocab);
+              if (quant === "f32") {
+                assert.equal(f32Rows.length, 102, "llama.cpp's F32 greedy path equals transformers'");
+                assert.ok(oursToF32 <= 1e-4, `${file}: ${oursToF32} from transformers-f32 > 1e-4`);
+                const oursToLlama = maxAbsDiff(ours.vectors, llama);
+                assert.ok(oursToLlama <= 1e-4, `${file}: ${oursToLlama} from llama.cpp > 1e-4`);
+                for (const p of PROMPTS) {
+                  assert.equal(ours.top1[p].length, GEN_STEPS);
+                  assert.deepEqual(
+                    ours.top1[p],
+                    fixture.greedy[llamaRef][p],
+                    `${file} ${p}: greedy ids differ`,
+                  );
+                }
+                return;
               }
-              return;
+              // (a1) no further from transformers-f32 than 1.1 × llama.cpp's own distance.
+              assert.ok(
+                oursToF32 <= 1.1 * llamaToF32,
+                `${file}: ${oursToF32} from transformers-f32 > 1.1 × llama.cpp's ${llamaToF32} (${f32Rows.length} rows)`,
+              );
+              const dequantRef = `transformers-dequant-${quant}`;
+              assert.ok(hasReference(fixture, dequantRef), `missing ${dequantRef}`);
+              const dequant = referenceVectors(fixture, dequantRef);
+              const rows = sharedRows(fixture.greedy[llamaRef], fixture.greedy[dequantRef], fixture);
+              // (a2) the same weights multiplied in f32: our rounding no worse than 1.25 × llama.cpp's.
+              const oursToDequant = maxAbsDiffRows(ours.vectors, dequant, rows, vocab);
+              const llamaToDequant = maxAbsDiffRows(llama, dequant, rows, vocab);
+              assert.ok(
+                oursToDequant <= 1.25 * llamaToDequant,
+                `${file}: ${oursToDequant} from ${dequantRef} > 1.25 × llama.cpp's ${llamaToDequant} (${rows.length} rows)`,
+              );
+              // (a3) top-1 agreement with the dequantized reference at least llama.cpp's.
+              const oursTop1 = top1AgreementRows(ours.vectors, dequant, rows, vocab);
+              const llamaTop1 = top1AgreementRows(llama, dequant, rows, vocab);
+              assert.ok(
+                oursTop1 >= llamaTop1,
+                `${file}: top-1 agreement ${oursTop1} < llama.cpp's ${llamaTop1}`,
+              );
+            } finally {
+              await model.unload();
             }
-            // (a1) no further from transformers-f32 than 1.1 × llama.cpp's own distance.
-            assert.ok(
-              oursToF32 <= 1.1 * llamaToF32,
-              `${file}: ${oursToF32} from transformers-f32 > 1.1 × llama.cpp's ${llamaToF32} (${f32Rows.length} rows)`,
-            );
-            const dequantRef = `transformers-dequant-${quant}`;
-            assert.ok(hasReference(fixture, dequantRef), `missing ${dequantRef}`);
-            const dequant = referenceVectors(fixture, dequantRef);
-            const rows = sharedRows(fixture.greedy[llamaRef], fixture.greedy[dequantRef], fixture);
-            // (a2) the same weights multiplied in f32: our rounding no worse than 1.25 × llama.cpp's.
-            const oursToDequant = maxAbsDiffRows(ours.vectors, dequant, rows, vocab);
-            const llamaToDequant = maxAbsDiffRows(llama, dequant, rows, vocab);
-            assert.ok(
-              oursToDequant <= 1.25 * llamaToDequant,
-              `${file}: ${oursToDequant} from ${dequantRef} > 1.25 × llama.cpp's ${llamaToDequant} (${rows.length} rows)`,
-            );
-            // (a3) top-1 agreement with the dequantized reference at least llama.cpp's.
-            const oursTop1 = top1AgreementRows(ours.vectors, dequant, rows, vocab);
-            const llamaTop1 = top1AgreementRows(llama, dequant, rows, vocab);
-            assert.ok(
-              oursTop1 >= llamaTop1,
-              `${file}: top-1 agreement ${oursTop1} < llama.cpp's ${llamaTop1}`,
-            );
           } finally {
-            await model.unload();
+            plugin.close();
           }
-        } finally {
-          plugin.close();
-        }
-      });
+        });
+      }
     }
   }
 
