@@ -99,20 +99,27 @@ static void group_packed(float* out, int64_t ldo, const char* x, int64_t ldx, co
       if (TYPE == kSimdQ8_0 || TYPE == kSimdQ4_0) {
         const __m512 dw = halves16(blk);
         const uint8_t* qs = blk + 2 * kG;
-        __m512i acc[XR];
+        // Two accumulators per row (even and odd quads): vpdpbusd's latency, not its throughput,
+        // would bound one chain; integer sums are exact, so the split changes nothing.
+        __m512i acc[XR], acc2[XR];
         const BlockQ8_0* xb[XR];
         for (int a = 0; a < XR; a++) {
           xb[a] = reinterpret_cast<const BlockQ8_0*>(x + a * ldx) + t;
           int32_t xsum;
           __builtin_memcpy(&xsum, x + a * ldx + quant_activation_sums(k) + 4 * t, 4);
           acc[a] = _mm512_set1_epi32((TYPE == kSimdQ8_0 ? -128 : -8) * xsum);
+          acc2[a] = _mm512_setzero_si512();
         }
         if (TYPE == kSimdQ8_0) {
 #pragma GCC unroll 8
-          for (int q = 0; q < 8; q++) {
-            const __m512i wv = load64(qs + 64 * q);
+          for (int q = 0; q < 8; q += 2) {
+            const __m512i w0 = load64(qs + 64 * q);
+            const __m512i w1 = load64(qs + 64 * (q + 1));
 #pragma GCC unroll 4
-            for (int a = 0; a < XR; a++) acc[a] = _mm512_dpbusd_epi32(acc[a], wv, bcast4(xb[a]->qs + 4 * q));
+            for (int a = 0; a < XR; a++) {
+              acc[a] = _mm512_dpbusd_epi32(acc[a], w0, bcast4(xb[a]->qs + 4 * q));
+              acc2[a] = _mm512_dpbusd_epi32(acc2[a], w1, bcast4(xb[a]->qs + 4 * (q + 1)));
+            }
           }
         } else {
 #pragma GCC unroll 4
@@ -123,10 +130,11 @@ static void group_packed(float* out, int64_t ldo, const char* x, int64_t ldx, co
 #pragma GCC unroll 4
             for (int a = 0; a < XR; a++) {
               acc[a] = _mm512_dpbusd_epi32(acc[a], lo, bcast4(xb[a]->qs + 4 * q));
-              acc[a] = _mm512_dpbusd_epi32(acc[a], hi, bcast4(xb[a]->qs + 16 + 4 * q));
+              acc2[a] = _mm512_dpbusd_epi32(acc2[a], hi, bcast4(xb[a]->qs + 16 + 4 * q));
             }
           }
         }
+        for (int a = 0; a < XR; a++) acc[a] = _mm512_add_epi32(acc[a], acc2[a]);
         for (int a = 0; a < XR; a++) {
           const __m512 s = _mm512_mul_ps(dw, _mm512_set1_ps(_cvtsh_ss(xb[a]->d)));
           sum[a] = _mm512_fmadd_ps(s, _mm512_maskz_cvtepi32_ps(kAll16, acc[a]), sum[a]);
@@ -168,8 +176,8 @@ static void group_packed(float* out, int64_t ldo, const char* x, int64_t ldx, co
         const __m512i one = _mm512_set1_epi8(1);
 #pragma GCC unroll 1
         for (int i = 0; i < 4; i++) {
-          __m512i lo_acc[XR], hi_acc[XR];
-          for (int a = 0; a < XR; a++) lo_acc[a] = hi_acc[a] = _mm512_setzero_si512();
+          __m512i lo_acc[XR], hi_acc[XR], lo_acc2[XR], hi_acc2[XR];  // even and odd quads (latency)
+          for (int a = 0; a < XR; a++) lo_acc[a] = hi_acc[a] = lo_acc2[a] = hi_acc2[a] = _mm512_setzero_si512();
 #pragma GCC unroll 8
           for (int q = 0; q < 8; q++) {
             const __m512i wv = load64(qs + 64 * (8 * i + q));
@@ -182,9 +190,18 @@ static void group_packed(float* out, int64_t ldo, const char* x, int64_t ldx, co
             }
 #pragma GCC unroll 4
             for (int a = 0; a < XR; a++) {
-              lo_acc[a] = _mm512_dpbusd_epi32(lo_acc[a], lo, bcast4(xb[a]->qs + 64 * i + 4 * q));
-              hi_acc[a] = _mm512_dpbusd_epi32(hi_acc[a], hi, bcast4(xb[a]->qs + 64 * i + 32 + 4 * q));
+              if (q % 2 == 0) {
+                lo_acc[a] = _mm512_dpbusd_epi32(lo_acc[a], lo, bcast4(xb[a]->qs + 64 * i + 4 * q));
+                hi_acc[a] = _mm512_dpbusd_epi32(hi_acc[a], hi, bcast4(xb[a]->qs + 64 * i + 32 + 4 * q));
+              } else {
+                lo_acc2[a] = _mm512_dpbusd_epi32(lo_acc2[a], lo, bcast4(xb[a]->qs + 64 * i + 4 * q));
+                hi_acc2[a] = _mm512_dpbusd_epi32(hi_acc2[a], hi, bcast4(xb[a]->qs + 64 * i + 32 + 4 * q));
+              }
             }
+          }
+          for (int a = 0; a < XR; a++) {
+            lo_acc[a] = _mm512_add_epi32(lo_acc[a], lo_acc2[a]);
+            hi_acc[a] = _mm512_add_epi32(hi_acc[a], hi_acc2[a]);
           }
           const __m512i sc_lo = _mm512_load_si512(sc[2 * i]);
           const __m512i sc_hi = _mm512_load_si512(sc[2 * i + 1]);
