@@ -383,6 +383,37 @@ void check_matmul() {
                       + std::to_string(n) + " chunks=" + std::to_string(chunks) + " equals the scalar kernel");
           }
         }
+        // Tensor parallelism: two column halves (whole blocks), each its own tensor, multiplied apart and
+        // added in pairwise_sum's order, equal the whole weight in 2 k-chunks.
+        {
+          const size_t row_bytes = dtype_row_bytes(type, cols), half_bytes = row_bytes / 2;
+          std::vector<uint8_t> halves[2] = {std::vector<uint8_t>(rows * half_bytes), std::vector<uint8_t>(rows * half_bytes)};
+          std::vector<float> x_half[2] = {std::vector<float>(max_n * cols / 2), std::vector<float>(max_n * cols / 2)};
+          std::vector<float> part[2];
+          for (int h = 0; h < 2; h++) {
+            for (int64_t r = 0; r < rows; r++) {
+              std::memcpy(halves[h].data() + r * half_bytes, w.bytes.data() + r * row_bytes + h * half_bytes, half_bytes);
+            }
+            for (int64_t i = 0; i < max_n; i++) {
+              std::memcpy(x_half[h].data() + i * cols / 2, x.data() + i * cols + h * cols / 2, cols / 2 * sizeof(float));
+            }
+            TensorView half_view = view;
+            half_view.data = halves[h].data();
+            half_view.bytes = halves[h].size();
+            Tensor half = backend->upload_weight(half_view, rows, cols / 2);
+            part[h].assign(static_cast<size_t>(max_n * rows), NAN);
+            backend->matmul(part[h].data(), x_half[h].data(), half, static_cast<int>(max_n));
+            backend->release_weight(half);
+          }
+          std::vector<float> whole(static_cast<size_t>(max_n * rows), NAN), combined(whole.size());
+          backend->matmul_k_chunks(whole.data(), x.data(), tensor, static_cast<int>(max_n), 2);
+          for (size_t i = 0; i < whole.size(); i++) {
+            const float pair[2] = {part[0][i], part[1][i]};
+            combined[i] = pairwise_sum(pair, 1, 2);
+          }
+          check(same_bits(whole, combined), tname + " backend isa " + std::to_string(isa) + " threads "
+              + std::to_string(threads) + ": two column shards added pairwise equal 2 k-chunks");
+        }
         // embed: a token's row, dequantized (from the interleaved copy on AVX-512 VNNI).
         std::vector<float> row(static_cast<size_t>(cols));
         for (int32_t token : {5, 17, 36}) {
