@@ -295,6 +295,10 @@ class CpuBackend final : public Backend {
     uint8_t* xq = activations_.data();
     parallel(n, static_cast<int64_t>(n) * k * 8, [&](int64_t r, int) {
       uint8_t* row = xq + r * x_row_bytes;
+      if (interleave_quantized_) {
+        quantize_activation_row_avx512(x + r * k, row, k, k_type);
+        return;
+      }
       if (k_type) {
         quantize_row_q8_k(x + r * k, reinterpret_cast<BlockQ8_K*>(row), k);
         return;

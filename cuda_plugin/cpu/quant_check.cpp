@@ -250,7 +250,7 @@ int64_t activation_row_bytes(DType type, int64_t k) { return quant_activation_by
 
 std::vector<uint8_t> quantize_activations(DType type, const std::vector<float>& x, int64_t n, int64_t k) {
   const int64_t row = activation_row_bytes(type, k);
-  std::vector<uint8_t> out(static_cast<size_t>(n * row));
+  std::vector<uint8_t> out(static_cast<size_t>(n * row), 0);
   for (int64_t i = 0; i < n; i++) {
     if (k_type(type)) quantize_row_q8_k(x.data() + i * k, reinterpret_cast<BlockQ8_K*>(out.data() + i * row), k);
     else quantize_row_q8_0(x.data() + i * k, reinterpret_cast<BlockQ8_0*>(out.data() + i * row), k);
@@ -422,6 +422,29 @@ void check_matmul() {
                 tname + " embed dequantizes row " + std::to_string(token));
         }
         backend->release_weight(tensor);
+      }
+    }
+  }
+  // The AVX-512 activation quantizer writes the bytes of the generic one (ties, zeros, signs included).
+  if (best_isa == kCpuIsaAvx512 && vnni) {
+    const int64_t k = 1024;
+    std::vector<float> x(static_cast<size_t>(k));
+    std::normal_distribution<float> normal(0.0f, 1.0f);
+    for (int trial = 0; trial < 4; trial++) {
+      for (auto& v : x) v = normal(rng);
+      if (trial == 1) {  // exact halves after scaling: the largest magnitude 127 makes the scale 1
+        for (int64_t j = 0; j < k; j++) x[j] = (j % 32 == 0 ? -127.0f : static_cast<float>(j % 7) - 3.5f);
+      }
+      if (trial == 2) {
+        for (int64_t j = 0; j < k; j++) x[j] = j < 300 ? 0.0f : x[j];
+      }
+      for (bool kt : {false, true}) {
+        std::vector<uint8_t> want(static_cast<size_t>(quant_activation_bytes(kt, k)), 0), got(want.size(), 0);
+        const std::vector<uint8_t> generic = quantize_activations(kt ? DType::Q4_K : DType::Q8_0, x, 1, k);
+        quantize_activation_row_avx512(x.data(), got.data(), k, kt);
+        check(generic.size() == got.size() && std::memcmp(generic.data(), got.data(), got.size()) == 0,
+              std::string("AVX-512 activation quantizer (") + (kt ? "q8_k" : "q8_0") + ", case " + std::to_string(trial)
+                  + ") writes the generic bytes");
       }
     }
   }

@@ -313,7 +313,94 @@ static void matmul_quant_avx512_impl(float* out, int64_t ldo, const void* x, int
   }
 }
 
+
+// Horizontal max / sum: the upper 256 bits folded onto the lower with a (full-mask) shuffle, then
+// 128-bit steps. (Masked forms: GCC 12's unmasked extracts trip -Wmaybe-uninitialized, bug 105593.)
+static inline float max16(__m512 v) {
+  const __m512 m8 = _mm512_maskz_max_ps(kAll16, v, _mm512_mask_shuffle_f32x4(v, kAll16, v, v, _MM_SHUFFLE(1, 0, 3, 2)));
+  const __m512 m4 = _mm512_maskz_max_ps(kAll16, m8, _mm512_mask_shuffle_f32x4(m8, kAll16, m8, m8, _MM_SHUFFLE(2, 3, 0, 1)));
+  __m128 q = _mm512_mask_extractf32x4_ps(_mm_setzero_ps(), 0xf, m4, 0);
+  q = _mm_max_ps(q, _mm_movehl_ps(q, q));
+  q = _mm_max_ss(q, _mm_shuffle_ps(q, q, 1));
+  return _mm_cvtss_f32(q);
+}
+static inline int32_t sum16(__m512i v) {
+  const __m512i s8 = _mm512_add_epi32(v, _mm512_mask_shuffle_i32x4(v, kAll16, v, v, _MM_SHUFFLE(1, 0, 3, 2)));
+  const __m512i s4 = _mm512_add_epi32(s8, _mm512_mask_shuffle_i32x4(s8, kAll16, s8, s8, _MM_SHUFFLE(2, 3, 0, 1)));
+  __m128i s = _mm512_mask_extracti32x4_epi32(_mm_setzero_si128(), 0xf, s4, 0);
+  s = _mm_add_epi32(s, _mm_shuffle_epi32(s, _MM_SHUFFLE(1, 0, 3, 2)));
+  s = _mm_add_epi32(s, _mm_shuffle_epi32(s, _MM_SHUFFLE(2, 3, 0, 1)));
+  return _mm_cvtsi128_si32(s);
+}
+
+// One activation row as matmul_quant takes it (cpu_simd.h), byte for byte what quantize_row_q8_0 /
+// quantize_row_q8_k and the block sums give: the same multiplies, roundings and comparisons, 16 lanes
+// at a time (a maximum does not depend on the order it is taken in).
+static void quantize_activation_row_impl(const float* x, uint8_t* row, int64_t k, bool k_type) {
+  const __m512i sign_off = _mm512_set1_epi32(0x7fffffff);
+  const auto magnitude = [sign_off](__m512 v) {
+    return _mm512_castsi512_ps(_mm512_and_si512(_mm512_castps_si512(v), sign_off));
+  };
+  if (!k_type) {
+    BlockQ8_0* blocks = reinterpret_cast<BlockQ8_0*>(row);
+    int32_t* sums = reinterpret_cast<int32_t*>(row + quant_activation_sums(k));
+    for (int64_t b = 0; b < k / 32; b++) {
+      const __m512 v0 = _mm512_loadu_ps(x + 32 * b), v1 = _mm512_loadu_ps(x + 32 * b + 16);
+      const float amax = max16(_mm512_maskz_max_ps(kAll16, magnitude(v0), magnitude(v1)));
+      const float d = amax / 127;
+      const float id = d != 0 ? 1.0f / d : 0.0f;
+      blocks[b].d = static_cast<uint16_t>(_cvtss_sh(d, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
+      const __m512 scale = _mm512_set1_ps(id);
+      __m512i total = _mm512_setzero_si512();
+      for (int h = 0; h < 2; h++) {
+        const __m512 v = _mm512_mul_ps(h == 0 ? v0 : v1, scale);
+        __m512i q = _mm512_maskz_cvttps_epi32(kAll16, v);
+        const __m512 fraction = _mm512_sub_ps(v, _mm512_maskz_cvtepi32_ps(kAll16, q));
+        const __mmask16 up = _mm512_cmp_ps_mask(fraction, _mm512_set1_ps(0.5f), _CMP_GE_OQ);
+        const __mmask16 down = _mm512_cmp_ps_mask(fraction, _mm512_set1_ps(-0.5f), _CMP_LE_OQ);
+        q = _mm512_mask_add_epi32(q, up, q, _mm512_set1_epi32(1));
+        q = _mm512_mask_sub_epi32(q, down, q, _mm512_set1_epi32(1));
+        total = _mm512_add_epi32(total, q);
+        _mm_storeu_si128(reinterpret_cast<__m128i*>(blocks[b].qs + 16 * h), _mm512_maskz_cvtepi32_epi8(kAll16, q));
+      }
+      sums[b] = sum16(total);
+    }
+    return;
+  }
+  BlockQ8_K* blocks = reinterpret_cast<BlockQ8_K*>(row);
+  for (int64_t b = 0; b < k / 256; b++) {
+    const float* xb = x + 256 * b;
+    __m512 m = _mm512_setzero_ps();
+    for (int j = 0; j < 256; j += 16) m = _mm512_maskz_max_ps(kAll16, m, magnitude(_mm512_loadu_ps(xb + j)));
+    const float amax = max16(m);
+    BlockQ8_K& out = blocks[b];
+    if (amax == 0) {
+      __builtin_memset(&out, 0, sizeof(out));
+      continue;
+    }
+    float max = 0;  // the first value of that magnitude, with its sign
+    for (int j = 0; j < 256; j++) {
+      if (__builtin_fabsf(xb[j]) == amax) {
+        max = xb[j];
+        break;
+      }
+    }
+    const float iscale = -127.f / max;
+    const __m512 scale = _mm512_set1_ps(iscale);
+    for (int j = 0; j < 256; j += 16) {
+      __m512i q = _mm512_maskz_cvtps_epi32(kAll16, _mm512_mul_ps(_mm512_loadu_ps(xb + j), scale));  // nearest, ties to even
+      q = _mm512_maskz_min_epi32(kAll16, q, _mm512_set1_epi32(127));
+      _mm_storeu_si128(reinterpret_cast<__m128i*>(out.qs + j), _mm512_maskz_cvtepi32_epi8(kAll16, q));
+      out.bsums[j / 16] = static_cast<int16_t>(sum16(q));
+    }
+    out.d = 1 / iscale;
+  }
+}
 }  // namespace
+
+void quantize_activation_row_avx512(const float* x, uint8_t* row, int64_t k, bool k_type) {
+  quantize_activation_row_impl(x, row, k, k_type);
+}
 
 void matmul_quant_avx512(float* out, int64_t ldo, const void* x, int64_t ldx, const SimdQuantWeights& w, int chunks,
                          int64_t rows_x, int64_t rows_w) {
