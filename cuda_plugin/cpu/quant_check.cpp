@@ -343,11 +343,11 @@ void check_matmul() {
                 tname + " " + isa.name + " n=" + std::to_string(n) + " chunks=" + std::to_string(chunks)
                     + " equals scalar");
         }
-        if (isa.isa == kCpuIsaAvx512) {
+        if (isa.isa >= kCpuIsaAvx2) {
           for (int64_t n : {1, 3, 7, 64}) {
             const std::vector<float> got = run_kernel(isa.fn, w, xq, n, chunks, packed.data());
             check(same_bits(got, std::vector<float>(reference.begin(), reference.begin() + n * rows)),
-                  tname + " avx512 interleaved n=" + std::to_string(n) + " chunks=" + std::to_string(chunks)
+                  tname + " " + isa.name + " interleaved n=" + std::to_string(n) + " chunks=" + std::to_string(chunks)
                       + " equals scalar");
           }
         }
@@ -477,9 +477,9 @@ void bench() {
       for (size_t i = 0; i < x.size(); i++) x[i] = std::sin(float(i));
       std::vector<uint8_t> packed(w.bytes.size());
       quant_pack(type, w.bytes.data(), packed.data(), shape.first, shape.second);
-      for (int variant = 0; variant < 4; variant++) {
-        const auto& isa = isas[variant < 3 ? variant : 2];
-        const uint8_t* layout = variant == 3 ? packed.data() : nullptr;
+      for (int variant = 0; variant < 5; variant++) {
+        const auto& isa = isas[variant < 3 ? variant : variant - 2];  // 3: avx2, 4: avx512 interleaved
+        const uint8_t* layout = variant >= 3 ? packed.data() : nullptr;
         if (variant == 0 && std::getenv("QUANT_BENCH_SCALAR") == nullptr) continue;
         for (int64_t n : {int64_t(1), int64_t(64)}) {
           const std::vector<uint8_t> xq = quantize_activations(type, x, n, shape.second);
@@ -494,7 +494,7 @@ void bench() {
           }
           const double ms = best * 1e3;
           std::printf("%-5s %5lldx%-5lld %-6s n=%-3lld %8.3f ms  %6.2f GB/s  %7.1f GMAC/s\n", dtype_name(type),
-                      (long long)shape.first, (long long)shape.second, variant == 3 ? "avx512i" : isa.name, (long long)n, ms,
+                      (long long)shape.first, (long long)shape.second, variant == 4 ? "avx512i" : variant == 3 ? "avx2i" : isa.name, (long long)n, ms,
                       w.bytes.size() / (ms * 1e-3) / 1e9, double(n) * shape.first * shape.second / (ms * 1e-3) / 1e9);
         }
       }
