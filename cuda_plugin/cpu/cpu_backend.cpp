@@ -2,7 +2,9 @@
 // spread over the device's thread pool. Matmul and attention run the SIMD kernels of cpu_simd.h
 // for the device's CpuIsa (AVX-512, AVX2 or scalar, picked at run time); bf16/f16 weights stay in
 // their dtype and are widened in registers. Matmul is a blocked GEMM: tasks are (weight rows ×
-// batch rows) tiles, so in prefill each weight tile is read once per 48 prompt rows.
+// batch rows) tiles, so in prefill each weight tile is read once per 48 prompt rows. Block-quantized
+// weights (Q8_0 ... Q6_K) are multiplied as integers against activations quantized once per matmul
+// (cpu_simd.h's matmul_quant), interleaved 16 rows at a time on AVX2 / AVX-512 (quant_repack.h).
 #include <sys/mman.h>
 
 #include <algorithm>
@@ -31,9 +33,9 @@ class CpuBackend final : public Backend {
  public:
   CpuBackend(const std::string& device_name, int threads, int64_t budget, const SimdKernels& kernels)
       : pool_(threads, device_name), budget_(budget), scratch_(static_cast<size_t>(pool_.size())),
-        k_(kernels), interleave_quantized_(kernels.isa == kCpuIsaAvx512 && has_avx512_vnni()),
-        matmul_quant_(kernels.isa == kCpuIsaAvx512 && !interleave_quantized_ ? matmul_quant_avx2
-                                                                             : kernels.matmul_quant) {}
+        k_(kernels), interleave_quantized_(kernels.isa >= kCpuIsaAvx2),
+        avx512_vnni_(kernels.isa == kCpuIsaAvx512 && has_avx512_vnni()),
+        matmul_quant_(kernels.isa == kCpuIsaAvx512 && !avx512_vnni_ ? matmul_quant_avx2 : kernels.matmul_quant) {}
 
   int kernel_isa() const override { return k_.isa; }
 
@@ -249,8 +251,8 @@ class CpuBackend final : public Backend {
     pool_.run(tasks, task);
   }
 
-  // Quantized weights: for the AVX-512 VNNI kernels, interleaved 16 rows at a time (quant_repack.h)
-  // into a copy of the same size; the other ISAs read the file's ggml rows in place.
+  // Quantized weights: for the AVX2 and AVX-512 kernels, interleaved 16 rows at a time
+  // (quant_repack.h) into a copy of the same size; the scalar path reads the file's ggml rows in place.
   Tensor upload_quantized(const TensorView& view, Tensor tensor) {
     if (view.bytes != tensor.bytes()) {
       throw Error(CX_ERR_BAD_MODEL, "tensor '" + view.name + "' holds " + std::to_string(view.bytes) + " bytes, not the "
@@ -295,6 +297,10 @@ class CpuBackend final : public Backend {
     uint8_t* xq = activations_.data();
     parallel(n, static_cast<int64_t>(n) * k * 8, [&](int64_t r, int) {
       uint8_t* row = xq + r * x_row_bytes;
+      if (avx512_vnni_) {
+        quantize_activation_row_avx512(x + r * k, row, k, k_type);
+        return;
+      }
       if (k_type) {
         quantize_row_q8_k(x + r * k, reinterpret_cast<BlockQ8_K*>(row), k);
         return;
@@ -360,6 +366,7 @@ class CpuBackend final : public Backend {
   std::vector<std::vector<float>> scratch_;  // one per pool thread
   const SimdKernels& k_;
   bool interleave_quantized_;                          // quantized weights get quant_repack.h's layout
+  bool avx512_vnni_;                                   // the AVX-512 VNNI kernels and activation quantizer
   decltype(SimdKernels::matmul_quant) matmul_quant_;  // AVX-512 CPUs without VNNI use the AVX2 one
   std::vector<uint8_t> activations_;                 // quantized activation rows, kept between matmuls
   std::vector<uint8_t> embed_row_;                   // one plain row of an interleaved embedding table

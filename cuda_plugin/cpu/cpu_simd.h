@@ -97,6 +97,10 @@ void matmul_quant_avx2(float* out, int64_t ldo, const void* x, int64_t ldx, cons
 void matmul_quant_avx512(float* out, int64_t ldo, const void* x, int64_t ldx, const SimdQuantWeights& w, int chunks,
                          int64_t rows_x, int64_t rows_w);
 
+/** One activation row for matmul_quant (quant_activation_bytes), with AVX-512: the same bytes as
+ * quantize_row_q8_0 + block sums, or quantize_row_q8_k (quant.h), which the other ISAs call. */
+void quantize_activation_row_avx512(const float* x, uint8_t* row, int64_t k, bool k_type);
+
 const SimdKernels& simd_kernels_scalar();
 const SimdKernels& simd_kernels_avx2();
 const SimdKernels& simd_kernels_avx512();

@@ -321,12 +321,25 @@ void check_row_length(DType type, int64_t k) {
 
 void quantize_row_q8_0(const float* x, BlockQ8_0* y, int64_t k) {
   for (int64_t b = 0; b < k / kQk8_0; b++, x += kQk8_0) {
+    // The largest magnitude, in 8 lanes (a maximum does not depend on the order it is taken in).
+    float lanes[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+    for (int j = 0; j < kQk8_0; j += 8) {
+      for (int l = 0; l < 8; l++) lanes[l] = lanes[l] > fabsf(x[j + l]) ? lanes[l] : fabsf(x[j + l]);
+    }
     float amax = 0;
-    for (int j = 0; j < kQk8_0; j++) amax = amax > fabsf(x[j]) ? amax : fabsf(x[j]);
+    for (int l = 0; l < 8; l++) amax = amax > lanes[l] ? amax : lanes[l];
     const float d = amax / 127;
     const float id = d != 0 ? 1.0f / d : 0.0f;
     y[b].d = f32_to_f16(d);
-    for (int j = 0; j < kQk8_0; j++) y[b].qs[j] = static_cast<int8_t>(roundf(x[j] * id));  // ties away from 0
+    // roundf (ties away from zero) without the library call: truncate, then step away from zero when
+    // the fraction (exact: v − trunc(v)) is at least one half.
+    for (int j = 0; j < kQk8_0; j++) {
+      const float v = x[j] * id;
+      int q = static_cast<int>(v);
+      const float fraction = v - static_cast<float>(q);
+      q += (fraction >= 0.5f) - (fraction <= -0.5f);
+      y[b].qs[j] = static_cast<int8_t>(q);
+    }
   }
 }
 

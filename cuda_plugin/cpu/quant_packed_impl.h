@@ -1,0 +1,244 @@
+// quant_packed_impl.h — matmul_quant over the interleaved layout of quant_repack.h, written once over
+// a set of 16-lane primitives G (quant_kernels_avx512.cpp: one zmm, vpdpbusd; quant_kernels_avx2.cpp:
+// two ymm, maddubs + madd). Included by those files inside their anonymous namespace, after
+// quant_impl.h (whose plain kernels take the rows after the last group).
+//
+// Each 64-byte load holds 4 consecutive weights of 16 rows; dot4 multiplies them (unsigned) with the
+// same 4 activations (signed, broadcast), so the 16 int32 lanes are the 16 rows' dot products and no
+// horizontal sums are needed. Offsets that make the weights unsigned (Q4_0's 8, Q6_K's 32, and
+// Q8_0's 128 where dot4_q8 takes the stored bytes as they are) start the integer accumulator at
+// −offset·Σx. The f32 steps are the same as everywhere else (cpu_simd.h), lane by lane.
+
+constexpr int kG = 16;  // rows per group (kQuantPackRows)
+
+template <int TYPE, int XR>
+static void group_packed(float* out, int64_t ldo, const char* x, int64_t ldx, const uint8_t* g, int64_t blocks,
+                         int64_t k, int chunks) {
+  const int64_t per_chunk = blocks / chunks;
+  const int64_t block_bytes = kG * block_bytes_of(TYPE);
+  alignas(64) float partial[kMaxPairwiseParts][XR][kG];
+  const typename G::V low4 = G::splat8(0x0F);
+  for (int c = 0; c < chunks; c++) {
+    typename G::F sum[XR];
+    for (int a = 0; a < XR; a++) sum[a] = G::zerof();
+    for (int64_t t = c * per_chunk; t < (c + 1) * per_chunk; t++) {
+      const uint8_t* blk = g + t * block_bytes;
+      __builtin_prefetch(blk + 4 * block_bytes, 0, 3);
+      if (TYPE == kSimdQ8_0 || TYPE == kSimdQ4_0) {
+        const typename G::F dw = G::halves16(blk);
+        const uint8_t* qs = blk + 2 * kG;
+        // Two accumulators per row (even and odd quads): vpdpbusd's latency, not its throughput,
+        // would bound one chain; integer sums are exact, so the split changes nothing.
+        typename G::V acc[XR], acc2[XR];
+        const BlockQ8_0* xb[XR];
+        for (int a = 0; a < XR; a++) {
+          xb[a] = reinterpret_cast<const BlockQ8_0*>(x + a * ldx) + t;
+          int32_t xsum;
+          __builtin_memcpy(&xsum, x + a * ldx + quant_activation_sums(k) + 4 * t, 4);
+          acc[a] = G::splat32(TYPE == kSimdQ8_0 ? G::kQ8Offset * xsum : -8 * xsum);
+          acc2[a] = G::zero();
+        }
+        if (TYPE == kSimdQ8_0) {
+#pragma GCC unroll 8
+          for (int q = 0; q < 8; q += 2) {
+            const typename G::V w0 = G::load(qs + 64 * q);
+            const typename G::V w1 = G::load(qs + 64 * (q + 1));
+#pragma GCC unroll 4
+            for (int a = 0; a < XR; a++) {
+              acc[a] = G::dot4_q8(acc[a], w0, G::bcast4(xb[a]->qs + 4 * q));
+              acc2[a] = G::dot4_q8(acc2[a], w1, G::bcast4(xb[a]->qs + 4 * (q + 1)));
+            }
+          }
+        } else {
+#pragma GCC unroll 4
+          for (int q = 0; q < 4; q++) {
+            const typename G::V wv = G::load(qs + 64 * q);
+            const typename G::V lo = G::and_(wv, low4);
+            const typename G::V hi = G::and_(G::srl16(wv, 4), low4);
+#pragma GCC unroll 4
+            for (int a = 0; a < XR; a++) {
+              acc[a] = G::dot4(acc[a], lo, G::bcast4(xb[a]->qs + 4 * q));
+              acc2[a] = G::dot4(acc2[a], hi, G::bcast4(xb[a]->qs + 16 + 4 * q));
+            }
+          }
+        }
+        for (int a = 0; a < XR; a++) acc[a] = G::add(acc[a], acc2[a]);
+        for (int a = 0; a < XR; a++) {
+          const typename G::F s = G::mulf(dw, G::splatf(_cvtsh_ss(xb[a]->d)));
+          sum[a] = G::fma(s, G::tof(acc[a]), sum[a]);
+        }
+      } else if (TYPE == kSimdQ4_K || TYPE == kSimdQ5_K) {
+        const typename G::F dw = G::halves16(blk);
+        const typename G::F dmin = G::halves16(blk + 2 * kG);
+        const uint8_t* planes = blk + 4 * kG;
+        const uint8_t* qh = blk + 16 * kG;
+        const uint8_t* qs = blk + (TYPE == kSimdQ5_K ? 48 : 16) * kG;
+        // The 6-bit scales and mins of the 16 rows, unpacked from the 12 planes (k_scale_min).
+        alignas(64) int32_t sc[8][kG], mn[8][kG];
+        for (int j = 0; j < 4; j++) {
+          const typename G::V six = G::splat32(63);
+          G::store(sc[j], G::and_(G::bytes_to_i32(planes + j * kG), six));
+          G::store(mn[j], G::and_(G::bytes_to_i32(planes + (j + 4) * kG), six));
+        }
+        for (int j = 4; j < 8; j++) {
+          const typename G::V b_hi = G::bytes_to_i32(planes + (j + 4) * kG);
+          const typename G::V b_lo = G::bytes_to_i32(planes + (j - 4) * kG);
+          const typename G::V b_mid = G::bytes_to_i32(planes + j * kG);
+          const typename G::V fifteen = G::splat32(15);
+          G::store(sc[j], G::or_(G::and_(b_hi, fifteen),
+                                                    G::sll32(G::srl32(b_lo, 6), 4)));
+          G::store(mn[j], G::or_(G::srl32(b_hi, 4),
+                                                    G::sll32(G::srl32(b_mid, 6), 4)));
+        }
+        typename G::V isum[XR], msum[XR];
+        const BlockQ8_K* xb[XR];
+        for (int a = 0; a < XR; a++) {
+          xb[a] = reinterpret_cast<const BlockQ8_K*>(x + a * ldx) + t;
+          isum[a] = G::zero();
+          msum[a] = G::zero();
+          for (int j = 0; j < 8; j++) {
+            const int32_t bsum = xb[a]->bsums[2 * j] + xb[a]->bsums[2 * j + 1];
+            msum[a] = G::add(msum[a], G::mul(G::load(mn[j]), G::splat32(bsum)));
+          }
+        }
+        const typename G::V one = G::splat8(1);
+#pragma GCC unroll 1
+        for (int i = 0; i < 4; i++) {
+          typename G::V lo_acc[XR], hi_acc[XR], lo_acc2[XR], hi_acc2[XR];  // even and odd quads (latency)
+          for (int a = 0; a < XR; a++) lo_acc[a] = hi_acc[a] = lo_acc2[a] = hi_acc2[a] = G::zero();
+#pragma GCC unroll 8
+          for (int q = 0; q < 8; q++) {
+            const typename G::V wv = G::load(qs + 64 * (8 * i + q));
+            typename G::V lo = G::and_(wv, low4);
+            typename G::V hi = G::and_(G::srl16(wv, 4), low4);
+            if (TYPE == kSimdQ5_K) {
+              const typename G::V hv = G::load(qh + 64 * q);
+              lo = G::or_(lo, G::sll16(G::and_(G::srl16(hv, 2 * i), one), 4));
+              hi = G::or_(hi, G::sll16(G::and_(G::srl16(hv, 2 * i + 1), one), 4));
+            }
+#pragma GCC unroll 4
+            for (int a = 0; a < XR; a++) {
+              if (q % 2 == 0) {
+                lo_acc[a] = G::dot4(lo_acc[a], lo, G::bcast4(xb[a]->qs + 64 * i + 4 * q));
+                hi_acc[a] = G::dot4(hi_acc[a], hi, G::bcast4(xb[a]->qs + 64 * i + 32 + 4 * q));
+              } else {
+                lo_acc2[a] = G::dot4(lo_acc2[a], lo, G::bcast4(xb[a]->qs + 64 * i + 4 * q));
+                hi_acc2[a] = G::dot4(hi_acc2[a], hi, G::bcast4(xb[a]->qs + 64 * i + 32 + 4 * q));
+              }
+            }
+          }
+          for (int a = 0; a < XR; a++) {
+            lo_acc[a] = G::add(lo_acc[a], lo_acc2[a]);
+            hi_acc[a] = G::add(hi_acc[a], hi_acc2[a]);
+          }
+          const typename G::V sc_lo = G::load(sc[2 * i]);
+          const typename G::V sc_hi = G::load(sc[2 * i + 1]);
+          for (int a = 0; a < XR; a++) {
+            isum[a] = G::add(isum[a], G::mul(lo_acc[a], sc_lo));
+            isum[a] = G::add(isum[a], G::mul(hi_acc[a], sc_hi));
+          }
+        }
+        for (int a = 0; a < XR; a++) {
+          const typename G::F dx = G::splatf(xb[a]->d);
+          sum[a] = G::fma(G::mulf(dw, dx), G::tof(isum[a]), sum[a]);
+          sum[a] = G::fnma(G::mulf(dmin, dx), G::tof(msum[a]), sum[a]);
+        }
+      } else {  // Q6_K
+        const uint8_t* ql = blk;
+        const uint8_t* qh = blk + 128 * kG;
+        const uint8_t* scales = blk + 192 * kG;
+        const typename G::F dw = G::halves16(blk + 208 * kG);
+        const typename G::V three = G::splat8(3);
+        typename G::V isum[XR];
+        const BlockQ8_K* xb[XR];
+        for (int a = 0; a < XR; a++) {
+          xb[a] = reinterpret_cast<const BlockQ8_K*>(x + a * ldx) + t;
+          isum[a] = G::zero();
+        }
+#pragma GCC unroll 1
+        for (int h = 0; h < 2; h++) {
+#pragma GCC unroll 1
+          for (int s = 0; s < 2; s++) {
+#pragma GCC unroll 2
+            for (int u = 0; u < 2; u++) {
+              const int sub_lo = 8 * h + 2 * s + u, sub_hi = 8 * h + 4 + 2 * s + u;
+              typename G::V lo_acc[XR], hi_acc[XR];
+              for (int a = 0; a < XR; a++) {
+                lo_acc[a] = G::splat32(-32 * xb[a]->bsums[sub_lo]);
+                hi_acc[a] = G::splat32(-32 * xb[a]->bsums[sub_hi]);
+              }
+#pragma GCC unroll 4
+              for (int q = 4 * u; q < 4 * u + 4; q++) {
+                const typename G::V wv = G::load(ql + 64 * ((2 * h + s) * 8 + q));
+                const typename G::V hv = G::load(qh + 64 * (8 * h + q));
+                const typename G::V lo = G::or_(G::and_(wv, low4),
+                    G::sll16(G::and_(G::srl16(hv, 2 * s), three), 4));
+                const typename G::V hi = G::or_(G::and_(G::srl16(wv, 4), low4),
+                    G::sll16(G::and_(G::srl16(hv, 4 + 2 * s), three), 4));
+#pragma GCC unroll 4
+                for (int a = 0; a < XR; a++) {
+                  lo_acc[a] = G::dot4(lo_acc[a], lo, G::bcast4(xb[a]->qs + 128 * h + 32 * s + 4 * q));
+                  hi_acc[a] = G::dot4(hi_acc[a], hi, G::bcast4(xb[a]->qs + 128 * h + 64 + 32 * s + 4 * q));
+                }
+              }
+              const typename G::V sc_lo = G::sbytes_to_i32(scales + sub_lo * kG);
+              const typename G::V sc_hi = G::sbytes_to_i32(scales + sub_hi * kG);
+              for (int a = 0; a < XR; a++) {
+                isum[a] = G::add(isum[a], G::mul(lo_acc[a], sc_lo));
+                isum[a] = G::add(isum[a], G::mul(hi_acc[a], sc_hi));
+              }
+            }
+          }
+        }
+        for (int a = 0; a < XR; a++) {
+          const typename G::F s = G::mulf(dw, G::splatf(xb[a]->d));
+          sum[a] = G::fma(s, G::tof(isum[a]), sum[a]);
+        }
+      }
+    }
+    for (int a = 0; a < XR; a++) G::storef(partial[c][a], sum[a]);
+  }
+  for (int a = 0; a < XR; a++) {
+    for (int r = 0; r < kG; r++) out[a * ldo + r] = pairwise_sum(&partial[0][a][r], XR * kG, chunks);
+  }
+}
+
+template <int TYPE>
+static void matmul_packed_type(float* out, int64_t ldo, const char* x, int64_t ldx, const SimdQuantWeights& w,
+                               int chunks, int64_t rows_x, int64_t rows_w) {
+  const uint8_t* first = static_cast<const uint8_t*>(w.rows);
+  const int64_t k = w.blocks * (TYPE == kSimdQ8_0 || TYPE == kSimdQ4_0 ? 32 : 256);
+  const int64_t grouped = rows_w / kG * kG;
+  for (int64_t r = 0; r < grouped; r += kG) {
+    const uint8_t* g = first + r * w.row_bytes;
+    for (int64_t i = 0; i < rows_x; i += 4) {
+      float* o = out + i * ldo + r;
+      const char* xs = x + i * ldx;
+      switch (rows_x - i >= 4 ? 4 : rows_x - i) {
+        case 4: group_packed<TYPE, 4>(o, ldo, xs, ldx, g, w.blocks, k, chunks); break;
+        case 3: group_packed<TYPE, 3>(o, ldo, xs, ldx, g, w.blocks, k, chunks); break;
+        case 2: group_packed<TYPE, 2>(o, ldo, xs, ldx, g, w.blocks, k, chunks); break;
+        default: group_packed<TYPE, 1>(o, ldo, xs, ldx, g, w.blocks, k, chunks); break;
+      }
+    }
+  }
+  if (grouped < rows_w) {  // the plain rows after the last group
+    const SimdQuantWeights tail{first + grouped * w.row_bytes, w.type, w.row_bytes, w.blocks, false};
+    matmul_quant_type<TYPE>(out + grouped, ldo, x, ldx, tail, chunks, rows_x, rows_w - grouped);
+  }
+}
+
+static void matmul_quant_packed_impl(float* out, int64_t ldo, const void* x, int64_t ldx, const SimdQuantWeights& w,
+                                     int chunks, int64_t rows_x, int64_t rows_w) {
+  if (!w.packed) return matmul_quant_impl(out, ldo, x, ldx, w, chunks, rows_x, rows_w);
+  const char* xs = static_cast<const char*>(x);
+  switch (w.type) {
+    case kSimdQ8_0: matmul_packed_type<kSimdQ8_0>(out, ldo, xs, ldx, w, chunks, rows_x, rows_w); break;
+    case kSimdQ4_0: matmul_packed_type<kSimdQ4_0>(out, ldo, xs, ldx, w, chunks, rows_x, rows_w); break;
+    case kSimdQ4_K: matmul_packed_type<kSimdQ4_K>(out, ldo, xs, ldx, w, chunks, rows_x, rows_w); break;
+    case kSimdQ5_K: matmul_packed_type<kSimdQ5_K>(out, ldo, xs, ldx, w, chunks, rows_x, rows_w); break;
+    default: matmul_packed_type<kSimdQ6_K>(out, ldo, xs, ldx, w, chunks, rows_x, rows_w); break;
+  }
+}
+
+
