@@ -16,3 +16,4 @@
 export * from "./types.ts";
 export * from "./read_header.ts";
 export * from "./metadata.ts";
+export * from "./write.ts";
