@@ -46,6 +46,16 @@ export interface GgufWriteOptions {
   offsets?: readonly number[];
 }
 
+/** A metadata entry holding one value of scalar `type`. */
+export function ggufScalar(type: GgufValueType, value: GgufValue): GgufMetadataEntry {
+  return { type, itemType: null, value };
+}
+
+/** A metadata entry holding an array of `itemType` values. */
+export function ggufArray(itemType: GgufValueType, values: GgufValue[]): GgufMetadataEntry {
+  return { type: GgufValueType.ARRAY, itemType, value: values };
+}
+
 /** Where the bytes go: a file or memory. */
 interface _Sink {
   position: number;
