@@ -9,6 +9,7 @@ import {
   bytesSource,
   encodeGguf,
   type GgufMetadataEntry,
+  ggufScalar,
   type GgufTensorSource,
   GgufValueType,
   parseGgufHeader,
@@ -61,10 +62,6 @@ function writeGguf(file: GgufFile): Promise<Uint8Array> {
   });
 }
 
-function entry(type: GgufValueType, value: string | number): GgufMetadataEntry {
-  return { type, itemType: null, value };
-}
-
 /** A copy of `file` with metadata `key` replaced (or added, last) by `value`. */
 function withKv(file: GgufFile, key: string, value: GgufMetadataEntry): GgufFile {
   const metadata = new Map([...file.metadata].filter(([k]) => k !== key));
@@ -79,9 +76,9 @@ function splitGguf(file: GgufFile, count: number): GgufFile[] {
     ...file,
     metadata: new Map([
       ...(k === 0 ? file.metadata : []),
-      ["split.no", entry(GgufValueType.UINT16, k)],
-      ["split.count", entry(GgufValueType.UINT16, count)],
-      ["split.tensors.count", entry(GgufValueType.INT32, file.tensors.length)],
+      ["split.no", ggufScalar(GgufValueType.UINT16, k)],
+      ["split.count", ggufScalar(GgufValueType.UINT16, count)],
+      ["split.tensors.count", ggufScalar(GgufValueType.INT32, file.tensors.length)],
     ]),
     tensors: file.tensors.slice(k * per, (k + 1) * per),
   }));
@@ -119,7 +116,7 @@ if (ggufFixturesAvailable()) {
       await withTempDir(async (dir) => {
         await Deno.writeFile(`${dir}/v2.gguf`, await writeGguf({ ...original, version: 2 }));
         assert.deepEqual(await logitsOfFile(plugin, `${dir}/v2.gguf`), expected);
-        const aligned = withKv(original, "general.alignment", entry(GgufValueType.UINT32, 64));
+        const aligned = withKv(original, "general.alignment", ggufScalar(GgufValueType.UINT32, 64));
         await Deno.writeFile(`${dir}/aligned.gguf`, await writeGguf(aligned));
         assert.deepEqual(await logitsOfFile(plugin, `${dir}/aligned.gguf`), expected);
       });
@@ -159,7 +156,9 @@ if (ggufFixturesAvailable()) {
         ],
         [
           "rope scaling",
-          await writeGguf(withKv(original, "qwen3.rope.scaling.type", entry(GgufValueType.STRING, "yarn"))),
+          await writeGguf(
+            withKv(original, "qwen3.rope.scaling.type", ggufScalar(GgufValueType.STRING, "yarn")),
+          ),
           "unsupported_architecture",
           /rope scaling 'yarn'/,
         ],
@@ -174,7 +173,9 @@ if (ggufFixturesAvailable()) {
         ],
         [
           "qwen3moe",
-          await writeGguf(withKv(original, "general.architecture", entry(GgufValueType.STRING, "qwen3moe"))),
+          await writeGguf(
+            withKv(original, "general.architecture", ggufScalar(GgufValueType.STRING, "qwen3moe")),
+          ),
           "unsupported_architecture",
           /GGUF architecture 'qwen3moe', which is not supported \(supported: qwen3, llama\)/,
         ],
