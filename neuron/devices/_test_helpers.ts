@@ -238,3 +238,36 @@ export async function withTempDir(body: (dir: string) => Promise<void>): Promise
     await Deno.remove(dir, { recursive: true });
   }
 }
+
+/** Runs `body` with `folder` loaded (context `contextLength`) on a fresh plugin, closed afterwards. */
+export async function withModel(
+  folder: string,
+  contextLength: number,
+  body: (model: Model) => Promise<void>,
+): Promise<void> {
+  const plugin = Plugin.open();
+  try {
+    await body(await plugin.loadModel(folder, { contextLength }));
+  } finally {
+    plugin.close();
+  }
+}
+
+/** log-softmax in double precision of `logits` plus `bias`: the reference native log-probabilities must match. */
+export function logSoftmax(
+  logits: Float32Array,
+  bias: ReadonlyMap<number, number> = new Map(),
+): Float64Array {
+  const biased = Float64Array.from(logits, (value, token) => value + (bias.get(token) ?? 0));
+  let max = -Infinity;
+  for (const value of biased) max = Math.max(max, value);
+  let total = 0;
+  for (const value of biased) total += Math.exp(value - max);
+  const logTotal = max + Math.log(total);
+  return biased.map((value) => value - logTotal);
+}
+
+/** The `count` ids of highest log-probability, the lower id first on a tie. */
+export function topIds(logprobs: Float64Array, count: number): number[] {
+  return Array.from(logprobs.keys()).sort((a, b) => logprobs[b] - logprobs[a] || a - b).slice(0, count);
+}

@@ -15,6 +15,9 @@
  */
 import type { Completion, CompletionLogprobs } from "@cortex/core/openai";
 import { GREEDY, type Model } from "../devices/mod.ts";
+import { logSoftmax } from "../devices/_test_helpers.ts";
+
+export { topIds } from "../devices/_test_helpers.ts";
 
 /** A greedy run: the generated ids and each step's log-softmax (float64), stop token excluded. */
 export interface GreedyRun {
@@ -47,21 +50,6 @@ export async function engineGreedy(
   } finally {
     await sequence.free();
   }
-}
-
-/** The log-softmax of `logits`, in float64. */
-export function logSoftmax(logits: Float32Array): Float64Array {
-  let max = -Infinity;
-  for (const value of logits) max = Math.max(max, value);
-  let total = 0;
-  for (const value of logits) total += Math.exp(value - max);
-  const logTotal = max + Math.log(total);
-  return Float64Array.from(logits, (value) => value - logTotal);
-}
-
-/** The `count` ids of highest log-probability, the lower id first on a tie. */
-export function topIds(logprobs: Float64Array, count: number): number[] {
-  return Array.from(logprobs.keys()).sort((a, b) => logprobs[b] - logprobs[a] || a - b).slice(0, count);
 }
 
 /** The legacy log-probabilities of streamed completion chunks, joined in order. */
