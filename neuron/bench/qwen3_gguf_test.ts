@@ -6,8 +6,8 @@ import {
 } from "../devices/_safetensors_writer.ts";
 import { benchVocab, byteSymbols, TOKEN_TYPE } from "./_bench_vocab.ts";
 import { ggufBytesPerToken, tiedBytesPerToken } from "./_bytes_per_token.ts";
-import { GREEDY, Plugin } from "../devices/mod.ts";
-import { logitsOf, maxAbsDiff } from "../devices/_test_helpers.ts";
+import { Plugin } from "../devices/mod.ts";
+import { greedyIds, logitsOf, maxAbsDiff } from "../devices/_test_helpers.ts";
 import {
   ggmlTensorBytes,
   ggufScalar,
@@ -184,19 +184,11 @@ Deno.test("the engine loads the converter's GGUF (f32 and bf16, tied and untied)
           const expected = await logitsOf(fromFolder, prompt);
           const actual = await logitsOf(fromGguf, prompt);
           assert.ok(maxAbsDiff(actual, expected) <= 1e-5, `${label}: ${maxAbsDiff(actual, expected)}`);
-          const greedy = async (model: typeof fromGguf): Promise<number[]> => {
-            const sequence = await model.newSequence();
-            const out: number[] = [];
-            let feed = prompt;
-            for (let i = 0; i < 8; i++) {
-              const [result] = await model.step([{ sequence, tokens: feed, sampling: GREEDY }]);
-              out.push(result.token!);
-              feed = [result.token!];
-            }
-            await sequence.free();
-            return out;
-          };
-          assert.deepEqual(await greedy(fromGguf), await greedy(fromFolder), label);
+          assert.deepEqual(
+            await greedyIds(fromGguf, prompt, 8),
+            await greedyIds(fromFolder, prompt, 8),
+            label,
+          );
         } finally {
           await fromFolder.unload();
           await fromGguf.unload();

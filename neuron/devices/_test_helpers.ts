@@ -3,7 +3,7 @@
  * @module
  */
 
-import { type CpuIsa, type Model, Plugin, type PluginOptions } from "./mod.ts";
+import { type CpuIsa, GREEDY, type Model, Plugin, type PluginOptions } from "./mod.ts";
 
 /** Repository root (no trailing slash). */
 export const REPO_ROOT: string = new URL("../../", import.meta.url).pathname.replace(/\/$/, "");
@@ -227,6 +227,20 @@ export async function logitsOf(model: Model, tokens: number[]): Promise<Float32A
   const [result] = await model.step([{ sequence, tokens, allLogits: true }]);
   await sequence.free();
   return result.logits!;
+}
+
+/** `steps` greedy tokens of `model` after `prompt`, on a fresh sequence freed afterwards. */
+export async function greedyIds(model: Model, prompt: number[], steps: number): Promise<number[]> {
+  const sequence = await model.newSequence();
+  const out: number[] = [];
+  let feed = prompt;
+  for (let i = 0; i < steps; i++) {
+    const [result] = await model.step([{ sequence, tokens: feed, sampling: GREEDY }]);
+    out.push(result.token!);
+    feed = [result.token!];
+  }
+  await sequence.free();
+  return out;
 }
 
 /** Runs `body` with a fresh temporary folder, removed afterwards. */
