@@ -8,7 +8,12 @@
 import assert from "node:assert/strict";
 import { type Completion, type CompletionLogprobs, CompletionSchema } from "@cortex/core/openai";
 import { type Model, Plugin } from "./devices/mod.ts";
-import { fixtureModel, ggufFixturesAvailable, PROMPTS } from "./devices/_gguf_fixtures.ts";
+import {
+  fixtureModel,
+  ggufFixturesAvailable,
+  ggufFixturesRealPath,
+  PROMPTS,
+} from "./devices/_gguf_fixtures.ts";
 import type { ModelTokenizer } from "./engine/tokenizer.ts";
 import { readModelAssets } from "./runtime/loaded_model.ts";
 import { readGgufHeader } from "./sources/gguf/mod.ts";
@@ -37,8 +42,7 @@ Deno.test({
   ...opts,
   fn: async () => {
     const fixture = fixtureModel("qwen3-tiny");
-    // The real path: ../shared is a symlink, and the neuron's read permission is for what it resolves to.
-    const dir = await Deno.realPath(fixture.dir);
+    const dir = `${ggufFixturesRealPath()}${fixture.name}`;
     for (const file of Object.values(FILES)) {
       assert.ok(file.endsWith(".gguf"));
       assert.ok((await Deno.stat(`${dir}/${file}`)).isFile);

@@ -4,6 +4,7 @@
 // bad magic, unknown architecture, unsupported tensor type) are 422s naming the problem while
 // the neuron stays healthy with its device memory unchanged.
 import assert from "node:assert/strict";
+import { ggufFixturesAvailable, ggufFixturesRealPath } from "./devices/_gguf_fixtures.ts";
 import { GgufValueType } from "./sources/gguf/types.ts";
 import { encodeGguf } from "./sources/gguf/write.ts";
 import { startHubTestDouble } from "./testing/hub_test_double.ts";
@@ -11,13 +12,8 @@ import { modelEntry, postForJson } from "./testing/http.ts";
 import { spawnNeuron } from "./testing/spawn_neuron.ts";
 
 const opts = { sanitizeResources: false, sanitizeOps: false };
-// The real path: ../shared is a symlink, and the neuron's read permission is for what it resolves to.
-const FIXTURES = await Deno.realPath(new URL("../../shared/fixtures/gguf/", import.meta.url)).then(
-  (path) => `${path}/`,
-  () => new URL("../../shared/fixtures/gguf/", import.meta.url).pathname,
-);
-const haveFixtures = await Deno.stat(FIXTURES).then(() => true, () => false);
-if (!haveFixtures) console.warn(`skipping GGUF source HTTP tests: ${FIXTURES} is absent`);
+const FIXTURES = ggufFixturesRealPath();
+const haveFixtures = ggufFixturesAvailable();
 
 interface _Error {
   error: { code: string; message: string; offered?: string[]; nearest?: string };
