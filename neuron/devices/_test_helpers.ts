@@ -3,7 +3,16 @@
  * @module
  */
 
-import { type CpuIsa, GREEDY, type Model, Plugin, type PluginOptions } from "./mod.ts";
+import assert from "node:assert/strict";
+import {
+  type CpuIsa,
+  GREEDY,
+  type Model,
+  Plugin,
+  PluginError,
+  type PluginErrorCode,
+  type PluginOptions,
+} from "./mod.ts";
 
 /** Repository root (no trailing slash). */
 export const REPO_ROOT: string = new URL("../../", import.meta.url).pathname.replace(/\/$/, "");
@@ -284,4 +293,18 @@ export function logSoftmax(
 /** The `count` ids of highest log-probability, the lower id first on a tie. */
 export function topIds(logprobs: Float64Array, count: number): number[] {
   return Array.from(logprobs.keys()).sort((a, b) => logprobs[b] - logprobs[a] || a - b).slice(0, count);
+}
+
+/**
+ * An `assert.rejects` check: the error is a PluginError with `code` and a message matching `pattern`
+ * (`label` prefixes the assertion messages).
+ */
+export function pluginError(code: PluginErrorCode, pattern: RegExp, label = ""): (error: unknown) => boolean {
+  const at = label ? `${label}: ` : "";
+  return (error: unknown): boolean => {
+    assert.ok(error instanceof PluginError, `${at}expected a PluginError, got ${error}`);
+    assert.equal(error.code, code, `${at}code of "${error.message}"`);
+    assert.match(error.message, pattern, label || undefined);
+    return true;
+  };
 }

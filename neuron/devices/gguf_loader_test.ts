@@ -2,8 +2,8 @@
 // v2 and other alignments load alike, and each structural fault or unsupported feature is refused
 // with the right code and a message naming it.
 import assert from "node:assert/strict";
-import { type Model, Plugin, PluginError, type PluginErrorCode } from "./mod.ts";
-import { logitsOf, withTempDir } from "./_test_helpers.ts";
+import { type Model, Plugin, type PluginErrorCode } from "./mod.ts";
+import { logitsOf, pluginError, withTempDir } from "./_test_helpers.ts";
 import { GGUF_FIXTURES, ggufFixturesAvailable } from "./_gguf_fixtures.ts";
 import {
   bytesSource,
@@ -25,15 +25,6 @@ async function logitsOfFile(plugin: Plugin, path: string): Promise<Float32Array>
   } finally {
     await model.unload();
   }
-}
-
-function rejectsWith(code: PluginErrorCode, pattern: RegExp): (error: unknown) => boolean {
-  return (error: unknown): boolean => {
-    assert.ok(error instanceof PluginError, `expected a PluginError, got ${error}`);
-    assert.equal(error.code, code, error.message);
-    assert.match(error.message, pattern);
-    return true;
-  };
 }
 
 /** A GGUF file as the tests derive others from it. `offsets` overrides the data offsets written. */
@@ -102,7 +93,7 @@ if (ggufFixturesAvailable()) {
         assert.deepEqual(await logitsOfFile(plugin, name(1)), expected);
         assert.deepEqual(await logitsOfFile(plugin, name(3)), expected);
         await Deno.remove(name(2));
-        await assert.rejects(plugin.loadModel(name(1)), rejectsWith("not_found", /-00002-of-00003\.gguf/));
+        await assert.rejects(plugin.loadModel(name(1)), pluginError("not_found", /-00002-of-00003\.gguf/));
       });
     } finally {
       plugin.close();
@@ -193,7 +184,7 @@ if (ggufFixturesAvailable()) {
         for (const [label, bytes, code, pattern] of cases) {
           const path = `${dir}/${label.replaceAll(" ", "-")}.gguf`;
           await Deno.writeFile(path, bytes);
-          await assert.rejects(plugin.loadModel(path), rejectsWith(code, pattern), label);
+          await assert.rejects(plugin.loadModel(path), pluginError(code, pattern), label);
         }
       });
       assert.equal((await plugin.queryMemory(0)).freeBytes, baseline);

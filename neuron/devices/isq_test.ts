@@ -3,8 +3,8 @@
 // equal the GGUF's bit for bit; q4_0, q4_k_m and q6_k pick llama-quantize's per-tensor types and
 // quantize alike, so they equal their GGUFs too.
 import assert from "node:assert/strict";
-import { type Model, Plugin, PluginError } from "./mod.ts";
-import { maxAbsDiff, MODELS_DIR } from "./_test_helpers.ts";
+import { type Model, Plugin } from "./mod.ts";
+import { maxAbsDiff, MODELS_DIR, pluginError } from "./_test_helpers.ts";
 import {
   type FixtureModel,
   fixtureModel,
@@ -15,22 +15,14 @@ import {
 
 const QWEN = `${MODELS_DIR}/tiny-qwen3-f32`;
 
-function invalidArgument(pattern: RegExp): (error: unknown) => boolean {
-  return (error: unknown): boolean => {
-    assert.ok(error instanceof PluginError, `expected a PluginError, got ${error}`);
-    assert.equal(error.code, "invalid_argument", error.message);
-    assert.match(error.message, pattern);
-    return true;
-  };
-}
-
 Deno.test("an unknown quant is refused naming the value and the accepted list", async () => {
   const plugin = Plugin.open();
   try {
     for (const quant of ["q3_k", "int8", "q8"]) {
       await assert.rejects(
         plugin.loadModel(QWEN, { quant }),
-        invalidArgument(
+        pluginError(
+          "invalid_argument",
           new RegExp(`quant '${quant}' is not supported; accepted: q8_0, q4_0, q4_k, q5_k, q6_k, q4_k_m`),
         ),
       );
@@ -77,7 +69,7 @@ if (ggufFixturesAvailable()) {
     try {
       await assert.rejects(
         plugin.loadModel(`${fixture.dir}/qwen3-tiny-f32.gguf`, { quant: "q8_0" }),
-        invalidArgument(/the GGUF is already quantized; quant applies to safetensors/),
+        pluginError("invalid_argument", /the GGUF is already quantized; quant applies to safetensors/),
       );
     } finally {
       plugin.close();
