@@ -4,20 +4,16 @@
 // bad magic, unknown architecture, unsupported tensor type) are 422s naming the problem while
 // the neuron stays healthy with its device memory unchanged.
 import assert from "node:assert/strict";
+import { ggufFixturesAvailable, ggufFixturesRealPath } from "./devices/_gguf_fixtures.ts";
 import { GgufValueType } from "./sources/gguf/types.ts";
-import { writeTestGguf } from "./sources/gguf/_test_writer.ts";
+import { encodeGguf } from "./sources/gguf/write.ts";
 import { startHubTestDouble } from "./testing/hub_test_double.ts";
 import { modelEntry, postForJson } from "./testing/http.ts";
 import { spawnNeuron } from "./testing/spawn_neuron.ts";
 
 const opts = { sanitizeResources: false, sanitizeOps: false };
-// The real path: ../shared is a symlink, and the neuron's read permission is for what it resolves to.
-const FIXTURES = await Deno.realPath(new URL("../../shared/fixtures/gguf/", import.meta.url)).then(
-  (path) => `${path}/`,
-  () => new URL("../../shared/fixtures/gguf/", import.meta.url).pathname,
-);
-const haveFixtures = await Deno.stat(FIXTURES).then(() => true, () => false);
-if (!haveFixtures) console.warn(`skipping GGUF source HTTP tests: ${FIXTURES} is absent`);
+const FIXTURES = ggufFixturesRealPath();
+const haveFixtures = ggufFixturesAvailable();
 
 interface _Error {
   error: { code: string; message: string; offered?: string[]; nearest?: string };
@@ -36,17 +32,27 @@ Deno.test({
     const dir = await Deno.makeTempDir({ prefix: "neuron-bad-gguf-" });
     const meta = (arch: string) =>
       new Map([["general.architecture", { type: GgufValueType.STRING, itemType: null, value: arch }]]);
-    const good = writeTestGguf(meta("qwen3"), [{ name: "w", dims: [1024], typeId: 8, bytes: 1088 }]);
+    const good = await encodeGguf(meta("qwen3"), [{
+      name: "w",
+      type: "Q8_0",
+      dims: [1024],
+      data: new Uint8Array(1088),
+    }]);
     await Deno.writeFile(`${dir}/truncated.gguf`, good.subarray(0, good.length - 200));
     await Deno.writeFile(`${dir}/header-cut.gguf`, good.subarray(0, 30));
     await Deno.writeFile(`${dir}/magic.gguf`, new TextEncoder().encode("PK\x03\x04 this is a zip"));
     const v7 = good.slice();
     new DataView(v7.buffer).setUint32(4, 7, true);
     await Deno.writeFile(`${dir}/version.gguf`, v7);
-    await Deno.writeFile(`${dir}/mamba.gguf`, writeTestGguf(meta("mamba")));
+    await Deno.writeFile(`${dir}/mamba.gguf`, await encodeGguf(meta("mamba"), []));
     await Deno.writeFile(
       `${dir}/iq2.gguf`,
-      writeTestGguf(meta("qwen3"), [{ name: "blk.0.ffn_up.weight", dims: [256], typeId: 10, bytes: 84 }]),
+      await encodeGguf(meta("qwen3"), [{
+        name: "blk.0.ffn_up.weight",
+        type: "Q2_K",
+        dims: [256],
+        data: new Uint8Array(84),
+      }]),
     );
     const cases: [string, string, RegExp][] = [
       ["truncated", "bad_model_folder", /tensor 'w' .* runs past the end of the file/],

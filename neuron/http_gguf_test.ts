@@ -4,19 +4,15 @@
 // from the file's metadata, and reports the weight type and bytes in /models; a models_dir
 // folder of several GGUFs loads the one quant names; a GGUF-only hub repo loads its Q8_0 file.
 import assert from "node:assert/strict";
+import { ggufFixturesAvailable, ggufFixturesRealPath } from "./devices/_gguf_fixtures.ts";
 import { NeuronModelListSchema } from "@cortex/core/fleet";
 import { startHubTestDouble } from "./testing/hub_test_double.ts";
 import { modelEntry, postForJson } from "./testing/http.ts";
 import { spawnNeuron } from "./testing/spawn_neuron.ts";
 
 const opts = { sanitizeResources: false, sanitizeOps: false };
-// The real path: ../shared is a symlink, and the neuron's read permission is for what it resolves to.
-const FIXTURES = await Deno.realPath(new URL("../../shared/fixtures/gguf/", import.meta.url)).then(
-  (path) => `${path}/`,
-  () => new URL("../../shared/fixtures/gguf/", import.meta.url).pathname,
-);
-const haveFixtures = await Deno.stat(FIXTURES).then(() => true, () => false);
-if (!haveFixtures) console.warn(`skipping GGUF serving HTTP tests: ${FIXTURES} is absent`);
+const FIXTURES = ggufFixturesRealPath();
+const haveFixtures = ggufFixturesAvailable();
 const QWEN = `${FIXTURES}qwen3-tiny`;
 
 interface _Choice {

@@ -10,11 +10,11 @@ import {
   ChatCompletionSchema,
   type ChatTokenLogprob,
   type Completion,
-  type CompletionLogprobs,
   CompletionSchema,
 } from "@cortex/core/openai";
-import { GREEDY, Plugin } from "./devices/mod.ts";
+import { Plugin } from "./devices/mod.ts";
 import { ModelTokenizer } from "./engine/tokenizer.ts";
+import { engineGreedy as greedyRun, type GreedyRun, joinLegacy, topIds } from "./testing/engine_greedy.ts";
 import { postForJson, postJson } from "./testing/http.ts";
 import { readSse, sseJson } from "./testing/sse_client.ts";
 import { killOnUnload, spawnNeuron, TINY_QWEN3 } from "./testing/spawn_neuron.ts";
@@ -34,41 +34,18 @@ function pieces(ids: number[]): string[] {
 }
 
 /** The engine's own greedy run through FFI: ids and each step's log-softmax (float64). */
-async function engineGreedy(
-  prompt: number[],
-  steps: number,
-): Promise<{ ids: number[]; logprobs: Float64Array[] }> {
+async function engineGreedy(prompt: number[], steps: number): Promise<GreedyRun> {
   const plugin = Plugin.open();
   try {
-    const model = await plugin.loadModel(TINY_QWEN3, { contextLength: 256 });
-    const sequence = await model.newSequence();
-    const ids: number[] = [];
-    const logprobs: Float64Array[] = [];
-    let feed = prompt;
-    for (let i = 0; i < steps; i++) {
-      const [result] = await model.step([{ sequence, tokens: feed, sampling: GREEDY, wantLogits: true }]);
-      if (STOP_IDS.has(result.token!)) break;
-      ids.push(result.token!);
-      logprobs.push(logSoftmax(result.logits!));
-      feed = [result.token!];
-    }
-    return { ids, logprobs };
+    return await greedyRun(
+      await plugin.loadModel(TINY_QWEN3, { contextLength: 256 }),
+      prompt,
+      steps,
+      STOP_IDS,
+    );
   } finally {
     plugin.close();
   }
-}
-
-function logSoftmax(logits: Float32Array): Float64Array {
-  let max = -Infinity;
-  for (const value of logits) max = Math.max(max, value);
-  let total = 0;
-  for (const value of logits) total += Math.exp(value - max);
-  const logTotal = max + Math.log(total);
-  return Float64Array.from(logits, (value) => value - logTotal);
-}
-
-function topIds(logprobs: Float64Array, count: number): number[] {
-  return Array.from(logprobs.keys()).sort((a, b) => logprobs[b] - logprobs[a] || a - b).slice(0, count);
 }
 
 async function complete(body: Record<string, unknown>): Promise<Completion> {
@@ -116,21 +93,6 @@ async function refused(path: string, body: Record<string, unknown>, param: strin
   assert.equal(envelope.error.param, param, JSON.stringify(json));
   assert.match(envelope.error.message, new RegExp(param.replace(/[.[\]]/g, "\\$&")));
   return envelope.error.message;
-}
-
-function joinLegacy(chunks: Completion[]): CompletionLogprobs {
-  const out: CompletionLogprobs = { tokens: [], token_logprobs: [], top_logprobs: [], text_offset: [] };
-  for (const chunk of chunks) {
-    for (const choice of chunk.choices) {
-      const lp = choice.logprobs;
-      if (!lp) continue;
-      out.tokens.push(...lp.tokens);
-      out.token_logprobs.push(...lp.token_logprobs);
-      out.top_logprobs.push(...lp.top_logprobs);
-      out.text_offset.push(...lp.text_offset);
-    }
-  }
-  return out;
 }
 
 Deno.test({

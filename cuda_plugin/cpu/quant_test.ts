@@ -2,41 +2,17 @@
 // with g++ together with the plugin sources it tests and run against ../shared/fixtures/gguf (the
 // fixture checks are skipped with a message when the fixtures are absent; the kernel checks always run).
 import assert from "node:assert/strict";
+import { exists, hasGpp, run } from "../_native_tools.ts";
 
 const cpuDir = new URL(".", import.meta.url).pathname;
 const pluginDir = new URL("..", import.meta.url).pathname;
 const fixturesDir = new URL("../../../shared/fixtures/gguf", import.meta.url).pathname;
-
-function hasGpp(): boolean {
-  try {
-    return new Deno.Command("g++", { args: ["--version"], stdout: "null", stderr: "null" }).outputSync()
-      .success;
-  } catch {
-    return false;
-  }
-}
-
-function exists(path: string): boolean {
-  try {
-    Deno.statSync(path);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 const gpp = hasGpp();
 if (!gpp) console.warn("quant_test: g++ not found; skipping the native quantization checks");
 const haveFixtures = exists(`${fixturesDir}/qwen3-tiny/qwen3-tiny-f32.gguf`);
 if (!haveFixtures) {
   console.warn(`quant_test: ${fixturesDir} absent; dequantization and quantizer identity checks skipped`);
-}
-
-async function run(program: string, args: string[]): Promise<{ code: number; text: string }> {
-  const { code, stdout, stderr } = await new Deno.Command(program, { args, stdout: "piped", stderr: "piped" })
-    .output();
-  const decoder = new TextDecoder();
-  return { code, text: decoder.decode(stdout) + decoder.decode(stderr) };
 }
 
 const sources = [

@@ -2,28 +2,13 @@
 // against the emulation in kernel_compat.cuh and compares every op with the CPU backend's loops.
 // No GPU is needed; g++ is (the plugin build needs it too), and the test is skipped without it.
 import assert from "node:assert/strict";
+import { hasGpp, run } from "../_native_tools.ts";
 
 const cudaDir = new URL(".", import.meta.url).pathname;
 const pluginDir = new URL("..", import.meta.url).pathname;
 
-function hasGpp(): boolean {
-  try {
-    return new Deno.Command("g++", { args: ["--version"], stdout: "null", stderr: "null" }).outputSync()
-      .success;
-  } catch {
-    return false;
-  }
-}
-
 const gpp = hasGpp();
 if (!gpp) console.warn("kernels_test: g++ not found; skipping the emulated CUDA kernel checks");
-
-async function run(program: string, args: string[]): Promise<{ code: number; text: string }> {
-  const { code, stdout, stderr } = await new Deno.Command(program, { args, stdout: "piped", stderr: "piped" })
-    .output();
-  const decoder = new TextDecoder();
-  return { code, text: decoder.decode(stdout) + decoder.decode(stderr) };
-}
 
 Deno.test({
   name: "CUDA kernels under host emulation match the CPU backend op by op",

@@ -8,6 +8,7 @@
  * the N-th CUDA device.
  * @module
  */
+import { exists } from "../_native_tools.ts";
 
 const repoRoot = new URL("../../", import.meta.url).pathname.replace(/\/$/, "");
 const startedAt = Date.now();
@@ -20,15 +21,6 @@ const defaultSuites = ["neuron/devices/parity_test.ts", "neuron/devices/gguf_par
 function fail(line: string): never {
   console.error(line);
   Deno.exit(1);
-}
-
-function exists(path: string): boolean {
-  try {
-    Deno.statSync(path);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 /** Compute capabilities of the GPUs nvidia-smi lists (e.g. ["9.0"]), or a "no CUDA device" failure. */

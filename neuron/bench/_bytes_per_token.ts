@@ -5,8 +5,7 @@
  * @module
  */
 
-import { ggmlRowBytes, ggmlType } from "./_gguf_format.ts";
-import type { GgufTensorInfo } from "./_gguf_reader.ts";
+import { ggmlTensorBytes, type GgufTensorInfo } from "../sources/gguf/mod.ts";
 
 /**
  * Bytes per decode token of a GGUF file, exactly, from its tensor table: all tensors but
@@ -29,5 +28,5 @@ export function ggufBytesPerToken(tensors: readonly GgufTensorInfo[]): number {
  * the token looks up, `hiddenSize` values of `embeddingDtype` (ModelInfo.dtype: "bf16", "q8_0", "q6_k", …).
  */
 export function tiedBytesPerToken(weightBytes: number, embeddingDtype: string, hiddenSize: number): number {
-  return weightBytes + ggmlRowBytes(ggmlType(embeddingDtype.toUpperCase()), hiddenSize);
+  return weightBytes + ggmlTensorBytes(embeddingDtype.toUpperCase(), [hiddenSize]);
 }

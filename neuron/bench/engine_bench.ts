@@ -33,7 +33,7 @@
 import { ggufBytesPerToken, tiedBytesPerToken } from "./_bytes_per_token.ts";
 import { CortexBench, type CortexPass } from "./_cortex_run.ts";
 import { type BenchFlags, parseBenchFlags } from "./_flags.ts";
-import { type GgufHeader, readGgufHeader } from "./_gguf_reader.ts";
+import { type GgufHeader, metaString, readGgufHeader } from "../sources/gguf/mod.ts";
 import { type LlamaPass, llamaPassArgs, runLlamaPass } from "./_llama_bench.ts";
 import { cortexReport, type CortexReportInput, sideBySideReport } from "./_report.ts";
 import { ensureBenchModel, QWEN3_0_6B_SHAPE } from "./bench_model.ts";
@@ -129,12 +129,12 @@ async function main(): Promise<void> {
 
     const input: CortexReportInput = {
       model: header
-        ? `GGUF ${header.metadata.get("general.architecture")} (${header.tensors.length} tensors)`
+        ? `GGUF ${metaString(header, "general.architecture")} (${header.tensors.length} tensors)`
         : "Qwen3-0.6B shape, random bf16 weights (tied embeddings)" +
           (flags.quant ? `, quantized to ${flags.quant} at load` : ""),
       modelFolder: header ? null : MODEL_DIR,
       modelFile: flags.gguf ?? null,
-      modelFileBytes: header?.fileBytes ?? null,
+      modelFileBytes: header?.fileSize ?? null,
       modelGenerated: generated,
       modelGenerateSeconds: generateSeconds,
       quant: flags.quant ?? null,

@@ -10,8 +10,14 @@
  */
 
 import { benchVocab } from "./_bench_vocab.ts";
-import type { GgufValue } from "./_gguf_format.ts";
-import { type GgufTensorSource, writeGguf } from "./_gguf_writer.ts";
+import {
+  ggufArray,
+  type GgufMetadataEntry,
+  ggufScalar,
+  type GgufTensorSource,
+  GgufValueType,
+  writeGguf,
+} from "../sources/gguf/mod.ts";
 
 /** Tensor types the converter writes. */
 export type Qwen3GgufType = "f32" | "bf16";
@@ -133,7 +139,7 @@ function configNumber(config: Record<string, unknown>, key: string, fallback?: n
 export function qwen3Metadata(
   config: Record<string, unknown>,
   type: Qwen3GgufType,
-): Record<string, GgufValue> {
+): Record<string, GgufMetadataEntry> {
   const architectures = config.architectures as string[] | undefined;
   if (config.model_type !== "qwen3" && !architectures?.includes("Qwen3ForCausalLM")) {
     throw new Error(
@@ -146,10 +152,8 @@ export function qwen3Metadata(
   if (config.rope_scaling) {
     throw new Error(`config.json: rope_scaling ${JSON.stringify(config.rope_scaling)} is not written`);
   }
-  const u32 = (key: string, fallback?: number): GgufValue => ({
-    type: "u32",
-    value: configNumber(config, key, fallback),
-  });
+  const u32 = (key: string, fallback?: number): GgufMetadataEntry =>
+    ggufScalar(GgufValueType.UINT32, configNumber(config, key, fallback));
   const heads = configNumber(config, "num_attention_heads");
   const headDim = configNumber(config, "head_dim", configNumber(config, "hidden_size") / heads);
   const vocabSize = configNumber(config, "vocab_size");
@@ -159,32 +163,37 @@ export function qwen3Metadata(
   if (bos !== null) specials.set(bos, "<|endoftext|>");
   if (eosList[0] !== undefined && !specials.has(eosList[0])) specials.set(eosList[0], "<|im_end|>");
   const vocab = benchVocab(vocabSize, specials);
-  const metadata: Record<string, GgufValue> = {
-    "general.architecture": { type: "string", value: "qwen3" },
-    "general.type": { type: "string", value: "model" },
-    "general.name": { type: "string", value: "cortex bench qwen3" },
+  const metadata: Record<string, GgufMetadataEntry> = {
+    "general.architecture": ggufScalar(GgufValueType.STRING, "qwen3"),
+    "general.type": ggufScalar(GgufValueType.STRING, "model"),
+    "general.name": ggufScalar(GgufValueType.STRING, "cortex bench qwen3"),
     "qwen3.block_count": u32("num_hidden_layers"),
     "qwen3.context_length": u32("max_position_embeddings"),
     "qwen3.embedding_length": u32("hidden_size"),
     "qwen3.feed_forward_length": u32("intermediate_size"),
     "qwen3.attention.head_count": u32("num_attention_heads"),
     "qwen3.attention.head_count_kv": u32("num_key_value_heads", heads),
-    "qwen3.rope.freq_base": { type: "f32", value: configNumber(config, "rope_theta", 10000) },
-    "qwen3.attention.layer_norm_rms_epsilon": { type: "f32", value: configNumber(config, "rms_norm_eps") },
-    "qwen3.attention.key_length": { type: "u32", value: headDim },
-    "qwen3.attention.value_length": { type: "u32", value: headDim },
+    "qwen3.rope.freq_base": ggufScalar(GgufValueType.FLOAT32, configNumber(config, "rope_theta", 10000)),
+    "qwen3.attention.layer_norm_rms_epsilon": ggufScalar(
+      GgufValueType.FLOAT32,
+      configNumber(config, "rms_norm_eps"),
+    ),
+    "qwen3.attention.key_length": ggufScalar(GgufValueType.UINT32, headDim),
+    "qwen3.attention.value_length": ggufScalar(GgufValueType.UINT32, headDim),
     // llama_ftype: 0 = ALL_F32, 32 = MOSTLY_BF16.
-    "general.file_type": { type: "u32", value: type === "f32" ? 0 : 32 },
-    "general.quantization_version": { type: "u32", value: 2 },
-    "tokenizer.ggml.model": { type: "string", value: "gpt2" },
-    "tokenizer.ggml.pre": { type: "string", value: "qwen2" },
-    "tokenizer.ggml.tokens": { type: "array", itemType: "string", values: vocab.tokens },
-    "tokenizer.ggml.token_type": { type: "array", itemType: "i32", values: vocab.tokenTypes },
-    "tokenizer.ggml.merges": { type: "array", itemType: "string", values: vocab.merges },
+    "general.file_type": ggufScalar(GgufValueType.UINT32, type === "f32" ? 0 : 32),
+    "general.quantization_version": ggufScalar(GgufValueType.UINT32, 2),
+    "tokenizer.ggml.model": ggufScalar(GgufValueType.STRING, "gpt2"),
+    "tokenizer.ggml.pre": ggufScalar(GgufValueType.STRING, "qwen2"),
+    "tokenizer.ggml.tokens": ggufArray(GgufValueType.STRING, vocab.tokens),
+    "tokenizer.ggml.token_type": ggufArray(GgufValueType.INT32, vocab.tokenTypes),
+    "tokenizer.ggml.merges": ggufArray(GgufValueType.STRING, vocab.merges),
   };
-  if (bos !== null) metadata["tokenizer.ggml.bos_token_id"] = { type: "u32", value: bos };
-  if (eosList[0] !== undefined) metadata["tokenizer.ggml.eos_token_id"] = { type: "u32", value: eosList[0] };
-  metadata["tokenizer.ggml.add_bos_token"] = { type: "bool", value: false };
+  if (bos !== null) metadata["tokenizer.ggml.bos_token_id"] = ggufScalar(GgufValueType.UINT32, bos);
+  if (eosList[0] !== undefined) {
+    metadata["tokenizer.ggml.eos_token_id"] = ggufScalar(GgufValueType.UINT32, eosList[0]);
+  }
+  metadata["tokenizer.ggml.add_bos_token"] = ggufScalar(GgufValueType.BOOL, false);
   return metadata;
 }
 

@@ -27,6 +27,18 @@ export interface FixtureModel {
   dir: string;
 }
 
+/**
+ * The fixtures folder with symlinks resolved, ending in `/` (`../shared` is a symlink, and a spawned
+ * neuron's read permission is for what it resolves to); the unresolved path when it is absent.
+ */
+export function ggufFixturesRealPath(): string {
+  try {
+    return `${Deno.realPathSync(GGUF_FIXTURES)}/`;
+  } catch {
+    return `${GGUF_FIXTURES}/`;
+  }
+}
+
 /** True when the GGUF fixtures exist; logs why a test is skipped otherwise. */
 export function ggufFixturesAvailable(): boolean {
   try {

@@ -3,7 +3,16 @@
  * @module
  */
 
-import { type CpuIsa, type Model, Plugin, type PluginOptions } from "./mod.ts";
+import assert from "node:assert/strict";
+import {
+  type CpuIsa,
+  GREEDY,
+  type Model,
+  Plugin,
+  PluginError,
+  type PluginErrorCode,
+  type PluginOptions,
+} from "./mod.ts";
 
 /** Repository root (no trailing slash). */
 export const REPO_ROOT: string = new URL("../../", import.meta.url).pathname.replace(/\/$/, "");
@@ -229,6 +238,20 @@ export async function logitsOf(model: Model, tokens: number[]): Promise<Float32A
   return result.logits!;
 }
 
+/** `steps` greedy tokens of `model` after `prompt`, on a fresh sequence freed afterwards. */
+export async function greedyIds(model: Model, prompt: number[], steps: number): Promise<number[]> {
+  const sequence = await model.newSequence();
+  const out: number[] = [];
+  let feed = prompt;
+  for (let i = 0; i < steps; i++) {
+    const [result] = await model.step([{ sequence, tokens: feed, sampling: GREEDY }]);
+    out.push(result.token!);
+    feed = [result.token!];
+  }
+  await sequence.free();
+  return out;
+}
+
 /** Runs `body` with a fresh temporary folder, removed afterwards. */
 export async function withTempDir(body: (dir: string) => Promise<void>): Promise<void> {
   const dir = await Deno.makeTempDir({ prefix: "cortex-test-" });
@@ -237,4 +260,51 @@ export async function withTempDir(body: (dir: string) => Promise<void>): Promise
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+}
+
+/** Runs `body` with `folder` loaded (context `contextLength`) on a fresh plugin, closed afterwards. */
+export async function withModel(
+  folder: string,
+  contextLength: number,
+  body: (model: Model) => Promise<void>,
+): Promise<void> {
+  const plugin = Plugin.open();
+  try {
+    await body(await plugin.loadModel(folder, { contextLength }));
+  } finally {
+    plugin.close();
+  }
+}
+
+/** log-softmax in double precision of `logits` plus `bias`: the reference native log-probabilities must match. */
+export function logSoftmax(
+  logits: Float32Array,
+  bias: ReadonlyMap<number, number> = new Map(),
+): Float64Array {
+  const biased = Float64Array.from(logits, (value, token) => value + (bias.get(token) ?? 0));
+  let max = -Infinity;
+  for (const value of biased) max = Math.max(max, value);
+  let total = 0;
+  for (const value of biased) total += Math.exp(value - max);
+  const logTotal = max + Math.log(total);
+  return biased.map((value) => value - logTotal);
+}
+
+/** The `count` ids of highest log-probability, the lower id first on a tie. */
+export function topIds(logprobs: Float64Array, count: number): number[] {
+  return Array.from(logprobs.keys()).sort((a, b) => logprobs[b] - logprobs[a] || a - b).slice(0, count);
+}
+
+/**
+ * An `assert.rejects` check: the error is a PluginError with `code` and a message matching `pattern`
+ * (`label` prefixes the assertion messages).
+ */
+export function pluginError(code: PluginErrorCode, pattern: RegExp, label = ""): (error: unknown) => boolean {
+  const at = label ? `${label}: ` : "";
+  return (error: unknown): boolean => {
+    assert.ok(error instanceof PluginError, `${at}expected a PluginError, got ${error}`);
+    assert.equal(error.code, code, `${at}code of "${error.message}"`);
+    assert.match(error.message, pattern, label || undefined);
+    return true;
+  };
 }

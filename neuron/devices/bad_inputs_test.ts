@@ -2,7 +2,7 @@
 // never in a crash or a poisoned device.
 import assert from "node:assert/strict";
 import { GREEDY, Plugin, PluginError, type PluginErrorCode } from "./mod.ts";
-import { MODELS_DIR, STORIES_DIR, storiesAvailable } from "./_test_helpers.ts";
+import { MODELS_DIR, pluginError, STORIES_DIR, storiesAvailable } from "./_test_helpers.ts";
 import {
   encodeSafetensors,
   syntheticConfig,
@@ -23,15 +23,6 @@ const SHAPE: SyntheticShape = {
   dtype: "F32",
   tied: true,
 };
-
-function expectError(code: PluginErrorCode, pattern: RegExp): (error: unknown) => boolean {
-  return (error: unknown): boolean => {
-    assert.ok(error instanceof PluginError, `expected a PluginError, got ${error}`);
-    assert.equal(error.code, code, `code of: ${error.message}`);
-    assert.match(error.message, pattern);
-    return true;
-  };
-}
 
 /** Writes a model folder whose config/tensors are edited by the callbacks. */
 async function writeModel(
@@ -133,13 +124,13 @@ Deno.test("bad model folders are refused with precise errors", async (t) => {
     ];
     for (const c of cases) {
       await t.step(c.name, async () => {
-        await assert.rejects(plugin.loadModel(c.folder), expectError(c.code, c.pattern));
+        await assert.rejects(plugin.loadModel(c.folder), pluginError(c.code, c.pattern));
       });
     }
     await t.step("contextLength beyond max_position_embeddings", async () => {
       await assert.rejects(
         plugin.loadModel(QWEN, { contextLength: 100_000 }),
-        expectError(
+        pluginError(
           "invalid_argument",
           /contextLength 100000 exceeds the model's max_position_embeddings 512/,
         ),
@@ -148,15 +139,15 @@ Deno.test("bad model folders are refused with precise errors", async (t) => {
     await t.step("unknown device and tensor parallel", async () => {
       await assert.rejects(
         plugin.loadModel(QWEN, { devices: [7] }),
-        expectError("not_found", /device 7 does not exist/),
+        pluginError("not_found", /device 7 does not exist/),
       );
       await assert.rejects(
         plugin.loadModel(QWEN, { devices: [0, 0] }),
-        expectError("invalid_argument", /device 0 appears twice in devices/),
+        pluginError("invalid_argument", /device 0 appears twice in devices/),
       );
       await assert.rejects(
         plugin.loadModel(QWEN, { devices: [0, 7] }),
-        expectError("not_found", /device 7 does not exist/),
+        pluginError("not_found", /device 7 does not exist/),
       );
     });
     assert.equal(plugin.devices()[0].poisoned, false);
@@ -176,7 +167,7 @@ Deno.test("a model larger than the device budget is refused with the numbers", a
   try {
     await assert.rejects(
       plugin.loadModel(QWEN, { contextLength: 64 }),
-      expectError(
+      pluginError(
         "out_of_memory",
         /weights [\d.]+ MiB \(\d+ bytes\) \+ KV cache .* needs .* but the device has 0\.2 MiB \(200000 bytes\) free/,
       ),
@@ -199,14 +190,14 @@ Deno.test("bad steps fail precisely and change no sequence", async (t) => {
     await t.step("token id >= vocab", async () => {
       await assert.rejects(
         model.step([{ sequence: good, tokens: [5] }, { sequence: other, tokens: [1, 512] }]),
-        expectError(
+        pluginError(
           "invalid_argument",
           /entry 1: token id 512 at index 1 is outside the vocabulary \[0, 512\)/,
         ),
       );
       await assert.rejects(
         model.step([{ sequence: good, tokens: [-1] }]),
-        expectError("invalid_argument", /token id -1/),
+        pluginError("invalid_argument", /token id -1/),
       );
       assert.equal(good.position, 3, "the valid entry of a failed step did not advance");
       assert.equal(other.position, 0);
@@ -214,7 +205,7 @@ Deno.test("bad steps fail precisely and change no sequence", async (t) => {
     await t.step("past the context length", async () => {
       await assert.rejects(
         model.step([{ sequence: good, tokens: new Array(14).fill(5) }]),
-        expectError(
+        pluginError(
           "context_overflow",
           /sequence \d+ holds 3 tokens; 14 more would pass its context length of 16/,
         ),
@@ -223,43 +214,43 @@ Deno.test("bad steps fail precisely and change no sequence", async (t) => {
       assert.equal(good.position, 16);
       await assert.rejects(
         model.step([{ sequence: good, tokens: [5], sampling: GREEDY }]),
-        expectError("context_overflow", /16/),
+        pluginError("context_overflow", /16/),
       );
     });
     await t.step("no free KV slot", async () => {
       await assert.rejects(
         model.newSequence(),
-        expectError("out_of_memory", /no free KV slot: all 2 sequence slots/),
+        pluginError("out_of_memory", /no free KV slot: all 2 sequence slots/),
       );
     });
     await t.step("bad sampling parameters", async () => {
       await assert.rejects(
         model.step([{ sequence: other, tokens: [1], sampling: { ...GREEDY, temperature: 1, topP: 0 } }]),
-        expectError("invalid_argument", /entry 0 sampling topP must be in \(0, 1\]/),
+        pluginError("invalid_argument", /entry 0 sampling topP must be in \(0, 1\]/),
       );
       await assert.rejects(
         model.step([{ sequence: other, tokens: [1], sampling: { ...GREEDY, seed: 1.5 } }]),
-        expectError("invalid_argument", /seed must be a non-negative integer/),
+        pluginError("invalid_argument", /seed must be a non-negative integer/),
       );
     });
     await t.step("same sequence twice, freed sequence, empty step", async () => {
       await assert.rejects(
         model.step([{ sequence: other, tokens: [1] }, { sequence: other, tokens: [2] }]),
-        expectError("invalid_argument", /appears twice in one step/),
+        pluginError("invalid_argument", /appears twice in one step/),
       );
       await other.free();
       await assert.rejects(
         model.step([{ sequence: other, tokens: [1] }]),
-        expectError("invalid_argument", /was freed/),
+        pluginError("invalid_argument", /was freed/),
       );
-      await assert.rejects(model.step([]), expectError("invalid_argument", /at least one entry/));
+      await assert.rejects(model.step([]), pluginError("invalid_argument", /at least one entry/));
       await assert.rejects(
         model.step([{ sequence: good, tokens: [] }]),
-        expectError("invalid_argument", /at least one token/),
+        pluginError("invalid_argument", /at least one token/),
       );
     });
     await model.unload();
-    await assert.rejects(model.newSequence(), expectError("invalid_argument", /was unloaded/));
+    await assert.rejects(model.newSequence(), pluginError("invalid_argument", /was unloaded/));
     assert.equal(plugin.devices()[0].poisoned, false);
   } finally {
     plugin.close();
@@ -267,7 +258,7 @@ Deno.test("bad steps fail precisely and change no sequence", async (t) => {
 });
 
 Deno.test("options are validated before anything native happens", () => {
-  assert.throws(() => Plugin.open({ cpuDevices: -1 }), expectError("invalid_argument", /cpuDevices/));
+  assert.throws(() => Plugin.open({ cpuDevices: -1 }), pluginError("invalid_argument", /cpuDevices/));
   assert.throws(
     () => Plugin.open({ libraryPath: "/nonexistent/libcortex_plugin.so" }),
     (e: unknown) => e instanceof PluginError,
@@ -275,5 +266,5 @@ Deno.test("options are validated before anything native happens", () => {
   const plugin = Plugin.open();
   plugin.close();
   plugin.close();
-  assert.throws(() => plugin.devices(), expectError("internal", /closed/));
+  assert.throws(() => plugin.devices(), pluginError("internal", /closed/));
 });

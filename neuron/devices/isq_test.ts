@@ -3,20 +3,17 @@
 // equal the GGUF's bit for bit; q4_0, q4_k_m and q6_k pick llama-quantize's per-tensor types and
 // quantize alike, so they equal their GGUFs too.
 import assert from "node:assert/strict";
-import { type Model, Plugin, PluginError } from "./mod.ts";
-import { maxAbsDiff, MODELS_DIR } from "./_test_helpers.ts";
-import { fixtureModel, ggufFixturesAvailable, referenceVectors, runProtocol } from "./_gguf_fixtures.ts";
+import { type Model, Plugin } from "./mod.ts";
+import { maxAbsDiff, MODELS_DIR, pluginError } from "./_test_helpers.ts";
+import {
+  type FixtureModel,
+  fixtureModel,
+  ggufFixturesAvailable,
+  referenceVectors,
+  runProtocol,
+} from "./_gguf_fixtures.ts";
 
 const QWEN = `${MODELS_DIR}/tiny-qwen3-f32`;
-
-function invalidArgument(pattern: RegExp): (error: unknown) => boolean {
-  return (error: unknown): boolean => {
-    assert.ok(error instanceof PluginError, `expected a PluginError, got ${error}`);
-    assert.equal(error.code, "invalid_argument", error.message);
-    assert.match(error.message, pattern);
-    return true;
-  };
-}
 
 Deno.test("an unknown quant is refused naming the value and the accepted list", async () => {
   const plugin = Plugin.open();
@@ -24,7 +21,8 @@ Deno.test("an unknown quant is refused naming the value and the accepted list", 
     for (const quant of ["q3_k", "int8", "q8"]) {
       await assert.rejects(
         plugin.loadModel(QWEN, { quant }),
-        invalidArgument(
+        pluginError(
+          "invalid_argument",
           new RegExp(`quant '${quant}' is not supported; accepted: q8_0, q4_0, q4_k, q5_k, q6_k, q4_k_m`),
         ),
       );
@@ -33,6 +31,34 @@ Deno.test("an unknown quant is refused naming the value and the accepted list", 
     plugin.close();
   }
 });
+
+/**
+ * Loads `file`.gguf of the qwen3-tiny fixture and ISQ `quant` of its HF folder, runs `check` on the two, and asserts
+ * that the protocol (teacher-forced with llama.cpp's greedy ids of that file) gives the same vectors.
+ */
+async function isqEqualsGguf(
+  fixture: FixtureModel,
+  file: string,
+  quant: string,
+  check: (isq: Model, gguf: Model) => void,
+): Promise<void> {
+  const plugin = Plugin.open();
+  const models: Model[] = [];
+  try {
+    const gguf = await plugin.loadModel(`${fixture.dir}/qwen3-tiny-${file}.gguf`);
+    models.push(gguf);
+    const isq = await plugin.loadModel(`${fixture.dir}/hf`, { quant });
+    models.push(isq);
+    check(isq, gguf);
+    const forced = fixture.greedy[`llamacpp-${file}`];
+    const fromGguf = await runProtocol(gguf, fixture, forced);
+    const fromIsq = await runProtocol(isq, fixture, forced);
+    assert.deepEqual(fromIsq.vectors, fromGguf.vectors);
+  } finally {
+    for (const model of models) await model.unload();
+    plugin.close();
+  }
+}
 
 if (ggufFixturesAvailable()) {
   const fixture = fixtureModel("qwen3-tiny");
@@ -43,7 +69,7 @@ if (ggufFixturesAvailable()) {
     try {
       await assert.rejects(
         plugin.loadModel(`${fixture.dir}/qwen3-tiny-f32.gguf`, { quant: "q8_0" }),
-        invalidArgument(/the GGUF is already quantized; quant applies to safetensors/),
+        pluginError("invalid_argument", /the GGUF is already quantized; quant applies to safetensors/),
       );
     } finally {
       plugin.close();
@@ -51,49 +77,23 @@ if (ggufFixturesAvailable()) {
   });
 
   Deno.test("ISQ q8_0 of the HF folder equals qwen3-tiny-q8_0.gguf bit for bit", async () => {
-    const plugin = Plugin.open();
-    const models: Model[] = [];
-    try {
-      const gguf = await plugin.loadModel(`${fixture.dir}/qwen3-tiny-q8_0.gguf`);
-      models.push(gguf);
-      // The original cortex's spelling, upper case and without the underscore.
-      const isq = await plugin.loadModel(hf, { quant: "Q80" });
-      models.push(isq);
+    // The original cortex's spelling, upper case and without the underscore.
+    await isqEqualsGguf(fixture, "q8_0", "Q80", (isq, gguf) => {
       assert.equal(isq.info.weightDtype, "q8_0");
       assert.equal(isq.info.dtype, "q8_0");
       assert.equal(isq.info.weightBytes, gguf.info.weightBytes);
-      const forced = fixture.greedy["llamacpp-q8_0"];
-      const fromGguf = await runProtocol(gguf, fixture, forced);
-      const fromIsq = await runProtocol(isq, fixture, forced);
-      assert.deepEqual(fromIsq.vectors, fromGguf.vectors);
-    } finally {
-      for (const model of models) await model.unload();
-      plugin.close();
-    }
+    });
   });
 
   // llama-quantize's per-tensor types (Q6_K output, Q4_K_M's Q6_K attn_v / ffn_down on layers 2 and 3)
   // and the reference quantizers: the same bytes as each GGUF, so the same logits.
   for (const [quant, file] of [["q4_0", "q4_0"], ["q4km", "q4_k_m"], ["q6_k", "q6_k"]]) {
     Deno.test(`ISQ ${quant} of the HF folder equals qwen3-tiny-${file}.gguf bit for bit`, async () => {
-      const plugin = Plugin.open();
-      const models: Model[] = [];
-      try {
-        const gguf = await plugin.loadModel(`${fixture.dir}/qwen3-tiny-${file}.gguf`);
-        models.push(gguf);
-        const isq = await plugin.loadModel(hf, { quant });
-        models.push(isq);
+      await isqEqualsGguf(fixture, file, quant, (isq, gguf) => {
         assert.equal(isq.info.weightDtype, gguf.info.weightDtype);
         assert.equal(isq.info.dtype, gguf.info.dtype);
         assert.equal(isq.info.weightBytes, gguf.info.weightBytes);
-        const forced = fixture.greedy[`llamacpp-${file}`];
-        const fromGguf = await runProtocol(gguf, fixture, forced);
-        const fromIsq = await runProtocol(isq, fixture, forced);
-        assert.deepEqual(fromIsq.vectors, fromGguf.vectors);
-      } finally {
-        for (const model of models) await model.unload();
-        plugin.close();
-      }
+      });
     });
   }
 

@@ -3,34 +3,11 @@
 // entries with different biases stay independent.
 import assert from "node:assert/strict";
 import { GREEDY, type Model, Plugin, type SamplingParams, type StepEntry } from "./mod.ts";
-import { argmax, MODELS_DIR } from "./_test_helpers.ts";
+import { argmax, logSoftmax, MODELS_DIR, topIds, withModel as withFolder } from "./_test_helpers.ts";
 
 const FOLDER = `${MODELS_DIR}/tiny-qwen3-f32`;
 const PROMPT = [400, 952, 986, 86, 565, 443, 358];
-
-async function withModel(body: (model: Model) => Promise<void>): Promise<void> {
-  const plugin = Plugin.open();
-  try {
-    await body(await plugin.loadModel(FOLDER, { contextLength: 128 }));
-  } finally {
-    plugin.close();
-  }
-}
-
-/** log-softmax in double precision, the reference the native values must match. */
-function logSoftmax(logits: Float32Array, bias: ReadonlyMap<number, number> = new Map()): Float64Array {
-  const biased = Float64Array.from(logits, (value, token) => value + (bias.get(token) ?? 0));
-  let max = -Infinity;
-  for (const value of biased) max = Math.max(max, value);
-  let total = 0;
-  for (const value of biased) total += Math.exp(value - max);
-  const logTotal = max + Math.log(total);
-  return biased.map((value) => value - logTotal);
-}
-
-function topTokens(logprobs: Float64Array, count: number): number[] {
-  return Array.from(logprobs.keys()).sort((a, b) => logprobs[b] - logprobs[a] || a - b).slice(0, count);
-}
+const withModel = (body: (model: Model) => Promise<void>): Promise<void> => withFolder(FOLDER, 128, body);
 
 /** Runs `steps` decode steps of one sequence with `entry` options; returns each step's result. */
 async function decode(model: Model, options: Partial<StepEntry>, steps: number) {
@@ -59,7 +36,7 @@ Deno.test("logprobs equal the log-softmax of the step's own logits, top-N in des
       const lp = result.logprobs!;
       assert.equal(lp.token, result.token);
       assert.ok(Math.abs(lp.logprob - reference[lp.token]) < 1e-5, `${lp.logprob} vs ${reference[lp.token]}`);
-      assert.deepEqual(lp.top.map((t) => t.token), topTokens(reference, 5));
+      assert.deepEqual(lp.top.map((t) => t.token), topIds(reference, 5));
       for (const t of lp.top) assert.ok(Math.abs(t.logprob - reference[t.token]) < 1e-5);
       assert.equal(lp.top[0].token, argmax(result.logits!), "greedy picks the most likely token");
       assert.ok(lp.logprob <= 0);
@@ -83,7 +60,7 @@ Deno.test("logprobs at temperature 1 describe the model's distribution, not the 
     for (const result of await decode(model, { sampling, topLogprobs: 3 }, 6)) {
       const reference = logSoftmax(result.logits!);
       assert.ok(Math.abs(result.logprobs!.logprob - reference[result.token!]) < 1e-5);
-      assert.ok(topTokens(reference, 3).includes(result.token!), "top-k 3 keeps the sample among the top 3");
+      assert.ok(topIds(reference, 3).includes(result.token!), "top-k 3 keeps the sample among the top 3");
     }
   });
 });
@@ -95,7 +72,7 @@ Deno.test("logit bias: -100 on the greedy token changes it, +100 forces a token,
     const ban = new Map([[greedy, -100]]);
     const [banned] = await decode(model, { logitBias: ban, topLogprobs: 2 }, 1);
     assert.notEqual(banned.token, greedy);
-    assert.equal(banned.token, topTokens(logSoftmax(plain.logits!), 2)[1], "the runner-up wins");
+    assert.equal(banned.token, topIds(logSoftmax(plain.logits!), 2)[1], "the runner-up wins");
     assert.deepEqual(banned.logits, plain.logits, "returned logits stay unbiased");
     const biasedReference = logSoftmax(banned.logits!, ban);
     assert.ok(Math.abs(banned.logprobs!.logprob - biasedReference[banned.token!]) < 1e-5);

@@ -2,8 +2,8 @@
 // plain copy: a down_proj whose k-chunks start inside a 16-column block (gathered loads on the
 // 16-lane paths, aligned loads on AVX2's 8 lanes) and matrices whose row count leaves a plain tail.
 import assert from "node:assert/strict";
-import { GREEDY, Plugin } from "./mod.ts";
-import { cpuIsasToTest, logitsOf, maxAbsDiff, withTempDir } from "./_test_helpers.ts";
+import { Plugin } from "./mod.ts";
+import { cpuIsasToTest, greedyIds, logitsOf, maxAbsDiff, withTempDir } from "./_test_helpers.ts";
 import { SMALL_QWEN3, type SyntheticShape, writeSyntheticModel } from "./_safetensors_writer.ts";
 
 /** SMALL_QWEN3 in bf16, tied, with a vocab of 98. Heads 6 and intermediate 80 → down_proj is summed in
@@ -21,14 +21,7 @@ Deno.test("packed weights with unaligned k-chunks and a plain row tail give one 
       try {
         const model = await plugin.loadModel(dir, { contextLength: 32 });
         const logits = await logitsOf(model, PROMPT);
-        const sequence = await model.newSequence();
-        const tokens: number[] = [];
-        let feed = PROMPT;
-        for (let i = 0; i < 8; i++) {
-          const [result] = await model.step([{ sequence, tokens: feed, sampling: GREEDY }]);
-          tokens.push(result.token!);
-          feed = [result.token!];
-        }
+        const tokens = await greedyIds(model, PROMPT, 8);
         runs.push({ cpuIsa, logits, tokens });
       } finally {
         plugin.close();

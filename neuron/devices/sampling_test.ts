@@ -1,10 +1,11 @@
 // Native sampling: seeded, per-sequence, with top-k / top-p / min-p truncation and penalties.
 import assert from "node:assert/strict";
-import { GREEDY, type Model, Plugin, type SamplingParams } from "./mod.ts";
-import { argmax, MODELS_DIR } from "./_test_helpers.ts";
+import { GREEDY, type Model, type SamplingParams } from "./mod.ts";
+import { argmax, MODELS_DIR, withModel as withFolder } from "./_test_helpers.ts";
 
 const FOLDER = `${MODELS_DIR}/tiny-qwen3-f32`;
 const PROMPT = [400, 952, 986, 86, 565, 443, 358];
+const withModel = (body: (model: Model) => Promise<void>): Promise<void> => withFolder(FOLDER, 128, body);
 const RANDOM: SamplingParams = { ...GREEDY, temperature: 1, seed: 42 };
 
 /** Generates `count` tokens; returns them with the raw logits each was drawn from. */
@@ -25,15 +26,6 @@ async function generate(model: Model, sampling: SamplingParams, count: number) {
 
 function descendingOrder(values: Float32Array): number[] {
   return Array.from(values.keys()).sort((a, b) => values[b] - values[a] || a - b);
-}
-
-async function withModel(body: (model: Model) => Promise<void>): Promise<void> {
-  const plugin = Plugin.open();
-  try {
-    await body(await plugin.loadModel(FOLDER, { contextLength: 128 }));
-  } finally {
-    plugin.close();
-  }
 }
 
 Deno.test("the same seed gives the same tokens; another seed gives others", async () => {

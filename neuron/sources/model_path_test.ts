@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { CortexError } from "@cortex/core/errors";
 import { readGgufHeader } from "./gguf/mod.ts";
 import { GgufValueType } from "./gguf/types.ts";
-import { writeTestGguf } from "./gguf/_test_writer.ts";
+import { encodeGguf } from "./gguf/write.ts";
 import { resolveModel } from "./model_path.ts";
 
 const FIXTURES = new URL("../../../shared/fixtures/gguf/", import.meta.url).pathname;
@@ -98,7 +98,7 @@ Deno.test("bad GGUF files are 422s naming the problem", async () => {
   try {
     const meta = (arch: string) =>
       new Map([["general.architecture", { type: GgufValueType.STRING, itemType: null, value: arch }]]);
-    await Deno.writeFile(`${dir}/mamba.gguf`, writeTestGguf(meta("mamba")));
+    await Deno.writeFile(`${dir}/mamba.gguf`, await encodeGguf(meta("mamba"), []));
     await rejects422(
       resolveModel(`${dir}/mamba.gguf`, null),
       /architecture 'mamba' is not supported \(supported: llama, qwen3\)/,
@@ -106,18 +106,23 @@ Deno.test("bad GGUF files are 422s naming the problem", async () => {
     );
     await Deno.writeFile(
       `${dir}/q2k.gguf`,
-      writeTestGguf(meta("qwen3"), [{
+      await encodeGguf(meta("qwen3"), [{
         name: "blk.0.ffn_up.weight",
+        type: "Q2_K",
         dims: [256, 4],
-        typeId: 10,
-        bytes: 4 * 84,
+        data: new Uint8Array(4 * 84),
       }]),
     );
     await rejects422(
       resolveModel(`${dir}/q2k.gguf`, null),
       /tensor 'blk\.0\.ffn_up\.weight' has type Q2_K, which the engine does not compute with/,
     );
-    const good = writeTestGguf(meta("qwen3"), [{ name: "w", dims: [1024], typeId: 8, bytes: 1088 }]);
+    const good = await encodeGguf(meta("qwen3"), [{
+      name: "w",
+      type: "Q8_0",
+      dims: [1024],
+      data: new Uint8Array(1088),
+    }]);
     await Deno.writeFile(`${dir}/cut.gguf`, good.subarray(0, good.length - 100));
     await rejects422(resolveModel(`${dir}/cut.gguf`, null), /tensor 'w' .* runs past the end/);
     await Deno.writeFile(`${dir}/magic.gguf`, new TextEncoder().encode("not a gguf at all"));

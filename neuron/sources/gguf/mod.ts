@@ -1,7 +1,8 @@
 /**
- * GGUF headers read in TypeScript: metadata, tensor infos and alignment, without touching the
- * tensor data, for model inspection, memory estimates and the tokenizer and chat template a
- * GGUF file carries.
+ * GGUF files in TypeScript: headers read (metadata, tensor infos and alignment, without touching
+ * the tensor data) for model inspection, memory estimates and the tokenizer and chat template a
+ * GGUF file carries; and GGUF files written, streamed to disk or to memory (the bench's converter,
+ * the tests' derived and broken files).
  *
  * @example
  * ```ts ignore
@@ -16,3 +17,4 @@
 export * from "./types.ts";
 export * from "./read_header.ts";
 export * from "./metadata.ts";
+export * from "./write.ts";

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { CortexError } from "@cortex/core/errors";
 import { bytesSource, metaArray, metaString, parseGgufHeader, readGgufHeader } from "./mod.ts";
 import { type GgufMetadataEntry, type GgufValue, GgufValueType } from "./types.ts";
-import { type TestTensor, writeTestGguf } from "./_test_writer.ts";
+import { encodeGguf } from "./write.ts";
 
 const FIXTURES = new URL("../../../../shared/fixtures/gguf/", import.meta.url).pathname;
 const haveFixtures = await Deno.stat(FIXTURES).then(() => true, () => false);
@@ -71,6 +71,29 @@ function randomMetadata(r: () => number): Map<string, GgufMetadataEntry> {
   return metadata;
 }
 
+/** A tensor of a test file: its data is `bytes` zeros. */
+interface TestTensor {
+  name: string;
+  dims: number[];
+  typeId: number;
+  bytes: number;
+}
+
+/** A GGUF v`version` file of `metadata` and zero-filled `tensors`, written as given (no checks). */
+function writeTestGguf(
+  metadata: Map<string, GgufMetadataEntry>,
+  tensors: TestTensor[] = [],
+  version: 2 | 3 = 3,
+): Promise<Uint8Array> {
+  const sources = tensors.map((t) => ({
+    name: t.name,
+    type: t.typeId,
+    dims: t.dims,
+    data: new Uint8Array(t.bytes),
+  }));
+  return encodeGguf(metadata, sources, { version, check: false });
+}
+
 function randomTensors(r: () => number): TestTensor[] {
   return Array.from({ length: Math.floor(r() * 4) }, (_, i) => {
     const q8 = r() < 0.5;
@@ -96,7 +119,7 @@ Deno.test("random metadata and tensor infos round-trip through the header reader
     const r = rng(seed);
     const metadata = randomMetadata(r);
     const tensors = randomTensors(r);
-    const bytes = writeTestGguf(metadata, tensors, r() < 0.5 ? 2 : 3);
+    const bytes = await writeTestGguf(metadata, tensors, r() < 0.5 ? 2 : 3);
     const header = await parseGgufHeader(bytesSource(bytes), "t.gguf");
     assert.deepEqual(header.metadata, metadata, `seed ${seed}`);
     assert.deepEqual(
@@ -122,7 +145,7 @@ Deno.test("every truncation of a header is a clear 422, never a crash", async ()
       itemType: GgufValueType.STRING,
       value: ["<s>", "a", "▁b"],
     });
-    const bytes = writeTestGguf(
+    const bytes = await writeTestGguf(
       metadata,
       randomTensors(r).concat([{ name: "x", dims: [16], typeId: 0, bytes: 64 }]),
     );
@@ -134,7 +157,7 @@ Deno.test("every truncation of a header is a clear 422, never a crash", async ()
 
 Deno.test("bad magic, unknown version, unknown types and a tensor past the end are named", async () => {
   // 1088 bytes = 17 × 64: the data ends the file with no padding after it
-  const good = writeTestGguf(new Map(), [{ name: "w", dims: [1024], typeId: 8, bytes: 1088 }]);
+  const good = await writeTestGguf(new Map(), [{ name: "w", dims: [1024], typeId: 8, bytes: 1088 }]);
   const badMagic = good.slice();
   badMagic.set([0x50, 0x4b, 3, 4]);
   await expectGgufError(badMagic, /bad magic "PK\\x03\\x04"/);
@@ -142,17 +165,24 @@ Deno.test("bad magic, unknown version, unknown types and a tensor past the end a
   new DataView(v9.buffer).setUint32(4, 9, true);
   await expectGgufError(v9, /unknown GGUF version 9/);
   await expectGgufError(
-    writeTestGguf(new Map(), [{ name: "w", dims: [256], typeId: 16, bytes: 66 }]),
+    await writeTestGguf(new Map(), [{ name: "w", dims: [256], typeId: 16, bytes: 66 }]),
     /tensor 'w' has ggml type 16/,
   );
   await expectGgufError(
-    writeTestGguf(new Map([["k", { type: 13 as GgufValueType, itemType: null, value: 0 }]])),
+    await (async () => {
+      // A u8 entry 'k' whose type id (after the 24-byte header and the key's 8 + 1 bytes) becomes 13.
+      const bytes = await writeTestGguf(
+        new Map([["k", { type: GgufValueType.UINT8, itemType: null, value: 0 }]]),
+      );
+      new DataView(bytes.buffer).setUint32(33, 13, true);
+      return bytes;
+    })(),
     /'k' has unknown metadata value type 13/,
   );
   const short = good.subarray(0, good.length - 1);
   await expectGgufError(short, /tensor 'w' \(Q8_0, 1088 bytes at data offset 0\) runs past the end/);
   await expectGgufError(
-    writeTestGguf(new Map(), [{ name: "w", dims: [33], typeId: 8, bytes: 34 }]),
+    await writeTestGguf(new Map(), [{ name: "w", dims: [33], typeId: 8, bytes: 34 }]),
     /rows of 33 elements, not a multiple of its block of 32/,
   );
 });

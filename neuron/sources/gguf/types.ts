@@ -74,6 +74,30 @@ export const GGML_TYPES: ReadonlyMap<number, GgmlTypeInfo> = new Map<number, Ggm
   [30, { name: "BF16", blockElements: 1, blockBytes: 2 }],
 ]);
 
+/** The ggml type with this id or name, and its id; throws naming it when the table does not hold it. */
+export function ggmlType(idOrName: number | string): GgmlTypeInfo & { id: number } {
+  for (const [id, info] of GGML_TYPES) {
+    if (id === idOrName || info.name === idOrName) return { id, ...info };
+  }
+  throw new Error(
+    `ggml tensor type ${JSON.stringify(idOrName)} is not known here ` +
+      `(${[...GGML_TYPES.values()].map((t) => t.name).join(", ")})`,
+  );
+}
+
+/** Bytes of a tensor of ggml type `type` with GGUF dims `dims` (dims[0] = row length, whole blocks). */
+export function ggmlTensorBytes(type: number | string, dims: readonly number[]): number {
+  const info = ggmlType(type);
+  const row = dims[0] ?? 1;
+  if (row % info.blockElements !== 0) {
+    throw new Error(
+      `a ${info.name} row of ${row} values is not a whole number of ${info.blockElements}-blocks`,
+    );
+  }
+  const rows = dims.slice(1).reduce((a, b) => a * b, 1);
+  return (row / info.blockElements) * info.blockBytes * rows;
+}
+
 /** The tensor types the engine computes with (others are refused before a load). */
 export const ENGINE_TENSOR_TYPES: ReadonlySet<string> = new Set([
   "F32",
