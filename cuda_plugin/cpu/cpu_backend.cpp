@@ -14,6 +14,7 @@
 #include "backend.h"
 #include "cpu_kernels.h"
 #include "cpu_simd.h"
+#include "hybrid_kernels.h"
 #include "error.h"
 #include "quant.h"
 #include "quant_repack.h"
@@ -236,6 +237,48 @@ class CpuBackend final : public Backend {
       std::memcpy(out + static_cast<size_t>(j) * dim, x + static_cast<size_t>(rows[j]) * dim,
           sizeof(float) * static_cast<size_t>(dim));
     }
+  }
+
+  // Hybrid ops (hybrid_kernels.h): channels and value heads are independent, each walking the rows.
+  bool has_hybrid_ops() const override { return true; }
+
+  void rope_partial(float* x, const int32_t* positions, int n, int heads, int head_dim, int rotary_dim,
+      const float* inv_freq) override {
+    ensure_scratch(static_cast<size_t>(rotary_dim));
+    parallel(n, static_cast<int64_t>(n) * heads * rotary_dim * 8, [&](int64_t r, int thread) {
+      rope_partial_row(x + r * heads * head_dim, positions[r], heads, head_dim, rotary_dim, inv_freq,
+          scratch_[static_cast<size_t>(thread)].data());
+    });
+  }
+
+  void sigmoid_gate(float* x, const float* gate, int64_t count) override {
+    for (int64_t i = 0; i < count; i++) x[i] *= sigmoid(gate[i]);
+  }
+
+  void conv1d_silu(float* out, const float* x, float* conv_state, const float* weight, const BatchRows& rows,
+      const DeltaNetShape& shape) override {
+    parallel(shape.channels(), static_cast<int64_t>(rows.n) * shape.channels() * shape.kernel * 4,
+        [&](int64_t channel, int) { conv1d_silu_channel(out, x, conv_state, weight, rows, shape,
+            static_cast<int>(channel)); });
+  }
+
+  void gated_delta_rule(float* out, const float* qkv, const float* b, const float* a, const float* a_log,
+      const float* dt_bias, float* state, const BatchRows& rows, const DeltaNetShape& shape) override {
+    ensure_scratch(static_cast<size_t>(2 * shape.k_dim + shape.v_dim));
+    parallel(shape.v_heads, static_cast<int64_t>(rows.n) * shape.v_heads * shape.k_dim * shape.v_dim * 5,
+        [&](int64_t head, int thread) { delta_rule_head(out, qkv, b, a, a_log, dt_bias, state, rows, shape,
+            static_cast<int>(head), scratch_[static_cast<size_t>(thread)].data()); });
+  }
+
+  void gated_rmsnorm(float* out, const float* x, const float* z, const float* weight, int rows, int dim,
+      float eps) override {
+    parallel(rows, static_cast<int64_t>(rows) * dim * 4, [&](int64_t r, int) {
+      const float* in = x + r * dim;
+      const float* gate = z + r * dim;
+      float* o = out + r * dim;
+      const float scale = rms_scale(k_.dot(in, in, dim), dim, eps);
+      for (int j = 0; j < dim; j++) o[j] = gated_rmsnorm_element(in[j], scale, weight[j], gate[j]);
+    });
   }
 
  private:

@@ -61,6 +61,18 @@ struct BatchRows {
   const int32_t* positions = nullptr;  // position of each row in its sequence
 };
 
+/** The shapes of one Gated DeltaNet layer (Qwen3.5 / Qwen3-Next) on one device. Its input rows hold
+ * [q (k_heads·k_dim) | k (k_heads·k_dim) | v (v_heads·v_dim)]; value head h reads key head
+ * h / (v_heads / k_heads). Per-sequence states, by KV slot: conv [slot][channel][kernel - 1] and
+ * recurrent [slot][v_head][k_dim][v_dim], f32. */
+struct DeltaNetShape {
+  int k_heads = 0, v_heads = 0, k_dim = 0, v_dim = 0, kernel = 0;
+
+  int channels() const { return 2 * k_heads * k_dim + v_heads * v_dim; }
+  size_t conv_state_floats() const { return static_cast<size_t>(channels()) * (kernel - 1); }
+  size_t recurrent_state_floats() const { return static_cast<size_t>(v_heads) * k_dim * v_dim; }
+};
+
 /** A compute backend bound to one device. Used only from that device's worker thread. */
 class Backend {
  public:
@@ -113,6 +125,42 @@ class Backend {
   virtual void add(float* x, const float* y, int64_t count) = 0;
   /** out[j] = x[rows[j]] for m rows of `dim`. */
   virtual void gather_rows(float* out, const float* x, const int32_t* rows, int m, int dim) = 0;
+
+  // Hybrid (Qwen3.5 / Qwen3-Next) ops. A backend without them says so and the loader refuses those models.
+  virtual bool has_hybrid_ops() const { return false; }
+  /** Rotate-half RoPE over the first `rotary_dim` of each head of x[n, heads, head_dim]. */
+  virtual void rope_partial(float* x, const int32_t* positions, int n, int heads, int head_dim, int rotary_dim,
+      const float* inv_freq) {
+    (void)x, (void)positions, (void)n, (void)heads, (void)head_dim, (void)rotary_dim, (void)inv_freq;
+    throw Error(CX_ERR_UNSUPPORTED_ARCH, "this backend has no partial-rotary RoPE");
+  }
+  /** x[i] *= σ(gate[i]) — the output gate of gated attention. */
+  virtual void sigmoid_gate(float* x, const float* gate, int64_t count) {
+    (void)x, (void)gate, (void)count;
+    throw Error(CX_ERR_UNSUPPORTED_ARCH, "this backend has no gated-attention output op");
+  }
+  /** Causal depthwise conv1d + SiLU over x[n, channels] (weight [channels][kernel]), row by row in
+   * each sequence's order, through the rows' conv states (zeroed where a row is at position 0). */
+  virtual void conv1d_silu(float* out, const float* x, float* conv_state, const float* weight, const BatchRows& rows,
+      const DeltaNetShape& shape) {
+    (void)out, (void)x, (void)conv_state, (void)weight, (void)rows, (void)shape;
+    throw Error(CX_ERR_UNSUPPORTED_ARCH, "this backend has no causal conv1d");
+  }
+  /** The gated delta rule, recurrent form: per row and value head, L2-normalised q and k (q also
+   * scaled by k_dim^-½), β = σ(b), decay = exp(-exp(A_log) · softplus(a + dt_bias)); S ← decay·S;
+   * S += k ⊗ β(v − Sᵀk); out = Sᵀq. Reads qkv[n, channels], b and a [n, v_heads]; writes out[n,
+   * v_heads·v_dim]; the rows' recurrent states carry over (zeroed at position 0). */
+  virtual void gated_delta_rule(float* out, const float* qkv, const float* b, const float* a, const float* a_log,
+      const float* dt_bias, float* state, const BatchRows& rows, const DeltaNetShape& shape) {
+    (void)out, (void)qkv, (void)b, (void)a, (void)a_log, (void)dt_bias, (void)state, (void)rows, (void)shape;
+    throw Error(CX_ERR_UNSUPPORTED_ARCH, "this backend has no gated delta rule");
+  }
+  /** out[r] = weight · RMSNorm(x[r]) · silu(z[r]) for `rows` rows of `dim` (out may equal x). */
+  virtual void gated_rmsnorm(float* out, const float* x, const float* z, const float* weight, int rows, int dim,
+      float eps) {
+    (void)out, (void)x, (void)z, (void)weight, (void)rows, (void)dim, (void)eps;
+    throw Error(CX_ERR_UNSUPPORTED_ARCH, "this backend has no gated RMSNorm");
+  }
 
   /** Streams a `bytes` buffer with the backend's own compute threads and returns the best read
    * bandwidth seen, in bytes per second (the bound decode speed is judged against). Backends that

@@ -7,6 +7,7 @@
 #include <cmath>
 
 #include "error.h"
+#include "hybrid.h"
 #include "json.h"
 #include "safetensors.h"
 
@@ -99,6 +100,7 @@ ModelConfig read_model_config(const std::string& folder) {
     throw Error(CX_ERR_BAD_MODEL, "config.json has no 'architectures' list");
   }
   config.architecture_name = architectures->array[0].string;
+  if (is_hybrid_architecture(config.architecture_name)) return read_hybrid_config(root, config.architecture_name);
   if (config.architecture_name == "LlamaForCausalLM") {
     config.architecture = Architecture::Llama;
   } else if (config.architecture_name == "Qwen3ForCausalLM") {
@@ -106,7 +108,8 @@ ModelConfig read_model_config(const std::string& folder) {
     config.qk_norm = true;
   } else {
     throw Error(CX_ERR_UNSUPPORTED_ARCH, "architecture '" + config.architecture_name
-        + "' is not supported (supported: LlamaForCausalLM, Qwen3ForCausalLM)");
+        + "' is not supported (supported: LlamaForCausalLM, Qwen3ForCausalLM, Qwen3_5ForConditionalGeneration, "
+        "Qwen3_5ForCausalLM, Qwen3NextForCausalLM)");
   }
 
   config.hidden_size = required_int(root, "hidden_size");

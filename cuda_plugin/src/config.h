@@ -8,7 +8,7 @@
 namespace cx {
 
 /** Architectures the engine runs. */
-enum class Architecture { Llama, Qwen3 };
+enum class Architecture { Llama, Qwen3, Qwen3_5, Qwen3Next };
 
 /** Hyper-parameters of a decoder-only transformer (llama2.c's Config, plus what Qwen3 adds). */
 struct ModelConfig {
@@ -34,6 +34,22 @@ struct ModelConfig {
   std::vector<float> rope_freq_factors;
   int bos_token_id = -1;
   std::vector<int> eos_token_ids;
+  // Qwen3.5 / Qwen3-Next hybrids (hybrid_config.cpp): Gated DeltaNet layers between gated full-attention
+  // layers. Empty linear_layers = every layer is plain attention.
+  bool norm_plus_one = false;      // RMSNorms (not the gated one) apply (1 + w)
+  bool attn_output_gate = false;   // q_proj doubled: per head [query | gate]; attention output · σ(gate)
+  int rotary_dim = 0;              // partial rotary: RoPE over the first rotary_dim of each head (0: all)
+  std::vector<uint8_t> linear_layers;  // per layer: 1 = Gated DeltaNet ("linear_attention")
+  int linear_k_heads = 0, linear_v_heads = 0, linear_k_dim = 0, linear_v_dim = 0, linear_conv_kernel = 0;
+  bool fused_linear_proj = false;  // qwen3_next: in_proj_qkvz / in_proj_ba grouped per key head
+  std::string text_prefix;         // "model.language_model." in the conditional-generation layout
+
+  bool hybrid() const { return !linear_layers.empty(); }
+  bool is_linear(int layer) const { return hybrid() && linear_layers[static_cast<size_t>(layer)] != 0; }
+  int linear_key_dim() const { return linear_k_heads * linear_k_dim; }
+  int linear_value_dim() const { return linear_v_heads * linear_v_dim; }
+  int linear_conv_dim() const { return 2 * linear_key_dim() + linear_value_dim(); }
+  int rope_dim() const { return rotary_dim > 0 ? rotary_dim : head_dim; }
 
   int q_dim() const { return heads * head_dim; }
   int kv_dim() const { return kv_heads * head_dim; }

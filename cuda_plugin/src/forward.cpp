@@ -7,11 +7,13 @@
 #include <atomic>
 
 #include "error.h"
+#include "hybrid.h"
 #include "model.h"
 
 namespace cx {
 
 void forward(Model& model, const HostRows& host, float* logits, const std::atomic<bool>& cancel) {
+  if (model.config.hybrid()) return forward_hybrid(model, host, logits, cancel);
   Backend& be = model.backend;
   const ModelConfig& c = model.config;
   const Weights& w = model.weights;

@@ -10,6 +10,7 @@
 #include "cx_math.h"
 #include "error.h"
 #include "gguf_model.h"
+#include "hybrid.h"
 #include "isq.h"
 #include "model.h"
 
@@ -24,9 +25,11 @@ Model::~Model() {
   for (auto& [pointer, bytes] : buffers) backend.deallocate(pointer, bytes);
   if (kv.keys != nullptr) backend.deallocate(kv.keys, kv.bytes() / 2);
   if (kv.values != nullptr) backend.deallocate(kv.values, kv.bytes() / 2);
+  for (auto& [pointer, bytes] : linear.row_buffers) backend.deallocate(pointer, bytes);
   for (auto& layer : weights.layers) {
     for (Tensor* t : {&layer.wq, &layer.wk, &layer.wv, &layer.wo, &layer.w_gate, &layer.w_up,
-        &layer.w_down}) backend.release_weight(*t);
+        &layer.w_down, &layer.w_qgate, &layer.in_qkv, &layer.in_z, &layer.in_b, &layer.in_a,
+        &layer.out_proj}) backend.release_weight(*t);
   }
   if (weights.lm_head.data != weights.embed.data) backend.release_weight(weights.lm_head);
   backend.release_weight(weights.embed);
@@ -105,6 +108,7 @@ struct ModelSource {
   ModelConfig config;
   SafetensorsSet tensors;  // under HF names either way
   std::string format;      // "config.json" or "the GGUF metadata", for messages
+  std::vector<std::vector<uint8_t>> derived;  // rows a hybrid's tensors were rearranged into
 };
 
 ModelSource open_source(const std::string& path, const IsqScheme& isq) {
@@ -121,6 +125,7 @@ ModelSource open_source(const std::string& path, const IsqScheme& isq) {
   source.config = read_model_config(path);
   source.tensors = SafetensorsSet::open_folder(path);
   source.format = "config.json";
+  if (source.config.hybrid()) prepare_hybrid_tensors(source.config, source.tensors, source.derived);
   return source;
 }
 
@@ -169,6 +174,22 @@ struct LoadPlan {
   int64_t reduction_block = 1;      // the widest block of an o_proj / down_proj (k-chunks keep whole blocks)
 };
 
+// A Gated DeltaNet layer's tensors (hybrid.h; the fused Qwen3-Next projections are already split).
+void plan_linear_layer(LoadPlan& plan, const ModelConfig& c, const std::string& p, int l) {
+  const int64_t dim = c.hidden_size, channels = c.linear_conv_dim(), value_dim = c.linear_value_dim();
+  const int64_t v_heads = c.linear_v_heads;
+  const std::string a = p + "linear_attn.";
+  plan.matrices.push_back({a + "in_proj_qkv.weight", {channels, dim}, Split::Rows, MatrixRole::Query, l});
+  plan.matrices.push_back({a + "in_proj_z.weight", {value_dim, dim}, Split::Rows, MatrixRole::Query, l});
+  plan.matrices.push_back({a + "in_proj_b.weight", {v_heads, dim}, Split::Rows, MatrixRole::Query, l});
+  plan.matrices.push_back({a + "in_proj_a.weight", {v_heads, dim}, Split::Rows, MatrixRole::Query, l});
+  plan.matrices.push_back({a + "out_proj.weight", {dim, value_dim}, Split::Cols, MatrixRole::AttnOut, l});
+  plan.vectors.push_back({a + "conv1d.weight", {channels, 1, c.linear_conv_kernel}, Split::Rows});
+  plan.vectors.push_back({a + "A_log", {v_heads}, Split::Rows});
+  plan.vectors.push_back({a + "dt_bias", {v_heads}, Split::Rows});
+  plan.vectors.push_back({a + "norm.weight", {c.linear_v_dim}, Split::None});
+}
+
 LoadPlan plan_tensors(const ModelSource& source, const IsqScheme& isq, int tp_size) {
   const ModelConfig& c = source.config;
   LoadPlan plan;
@@ -179,16 +200,22 @@ LoadPlan plan_tensors(const ModelSource& source, const IsqScheme& isq, int tp_si
   plan.vectors.push_back({"model.norm.weight", {dim}, Split::None});
   for (int l = 0; l < c.layers; l++) {
     const std::string p = "model.layers." + std::to_string(l) + ".";
+    if (c.is_linear(l)) {
+      plan_linear_layer(plan, c, p, l);
+    } else {
+    if (c.attn_output_gate) plan.matrices.push_back({p + "self_attn.q_gate.weight", {q_dim, dim}, Split::Rows,
+        MatrixRole::Query, l});
     plan.matrices.push_back({p + "self_attn.q_proj.weight", {q_dim, dim}, Split::Rows, MatrixRole::Query, l});
     plan.matrices.push_back({p + "self_attn.k_proj.weight", {kv_dim, dim}, Split::Rows, MatrixRole::Key, l});
     plan.matrices.push_back({p + "self_attn.v_proj.weight", {kv_dim, dim}, Split::Rows, MatrixRole::Value, l});
     plan.matrices.push_back({p + "self_attn.o_proj.weight", {dim, q_dim}, Split::Cols, MatrixRole::AttnOut, l});
+    }
     plan.matrices.push_back({p + "mlp.gate_proj.weight", {hidden, dim}, Split::Rows, MatrixRole::Gate, l});
     plan.matrices.push_back({p + "mlp.up_proj.weight", {hidden, dim}, Split::Rows, MatrixRole::Up, l});
     plan.matrices.push_back({p + "mlp.down_proj.weight", {dim, hidden}, Split::Cols, MatrixRole::Down, l});
     plan.vectors.push_back({p + "input_layernorm.weight", {dim}, Split::None});
     plan.vectors.push_back({p + "post_attention_layernorm.weight", {dim}, Split::None});
-    if (c.qk_norm) {
+    if (c.qk_norm && !c.is_linear(l)) {
       plan.vectors.push_back({p + "self_attn.q_norm.weight", {c.head_dim}, Split::None});
       plan.vectors.push_back({p + "self_attn.k_norm.weight", {c.head_dim}, Split::None});
     }
@@ -223,7 +250,7 @@ LoadPlan plan_tensors(const ModelSource& source, const IsqScheme& isq, int tp_si
   auto share = [&](int64_t bytes, Split split) { return split == Split::None ? bytes : bytes / tp_size; };
   for (const Planned& v : plan.vectors) plan.bytes += share(static_cast<int64_t>(require(source, v.name,
       v.shape).elements()) * 4, v.split);
-  plan.bytes += static_cast<int64_t>(c.head_dim / 2) * 4;  // inv_freq
+  plan.bytes += static_cast<int64_t>(c.rope_dim() / 2) * 4;  // inv_freq
   int64_t most = -1;
   for (const auto& [type, bytes] : bytes_by_type) {
     if (bytes > most) {
@@ -284,7 +311,8 @@ TensorView unpermute_rope_rows(const TensorView& view, int head_dim, std::vector
   return out;
 }
 
-float* upload_vector(Model& model, const TensorView& view) {
+// `plus_one`: a (1 + w) RMSNorm weight (the hybrids), stored as w and uploaded as 1 + w.
+float* upload_vector(Model& model, const TensorView& view, bool plus_one = false) {
   const size_t n = static_cast<size_t>(view.elements());
   std::vector<float> host(n);
   for (size_t i = 0; i < n; i++) {
@@ -295,6 +323,9 @@ float* upload_vector(Model& model, const TensorView& view) {
     }
     std::memcpy(&half, view.data + 2 * i, 2);
     host[i] = view.dtype == DType::BF16 ? bf16_to_f32(half) : f16_to_f32(half);
+  }
+  if (plus_one) {
+    for (float& value : host) value = 1.0f + value;
   }
   float* device = model.alloc_f32(n);
   model.backend.copy_to_device(device, host.data(), n * sizeof(float));
@@ -338,11 +369,11 @@ Tensor upload_planned(Model& model, const TensorView& full, const Planned& m) {
 // inv_freq[i] = 1 / theta^(2i / head_dim), in f32 like transformers' default rotary embedding; with
 // a GGUF rope_freqs tensor (Llama 3.1) each is divided by its factor, as llama.cpp does.
 float* upload_inv_freq(Model& model) {
-  const int half = model.config.head_dim / 2;
+  const int half = model.config.rope_dim() / 2;
   const std::vector<float>& factors = model.config.rope_freq_factors;
   std::vector<float> host(static_cast<size_t>(half));
   for (int i = 0; i < half; i++) {
-    const float exponent = static_cast<float>(2 * i) / static_cast<float>(model.config.head_dim);
+    const float exponent = static_cast<float>(2 * i) / static_cast<float>(model.config.rope_dim());
     host[i] = 1.0f / powf(static_cast<float>(model.config.rope_theta), exponent);
     if (!factors.empty()) host[i] /= factors[static_cast<size_t>(i)];
   }
@@ -392,6 +423,11 @@ std::unique_ptr<Model> load_model(Backend& backend, const std::string& path, int
   ModelSource source = open_source(path, isq);
   const ModelConfig& config = source.config;
   check_tensor_parallel(config, tp_size);
+  if (config.hybrid() && !backend.has_hybrid_ops()) throw Error(CX_ERR_UNSUPPORTED_ARCH, config.architecture_name
+      + " (Gated DeltaNet layers) runs on CPU devices only for now; this device's backend lacks the hybrid ops");
+  if (config.hybrid() && tp_size > 1) throw Error(CX_ERR_UNSUPPORTED_ARCH, "tensor parallelism over "
+      + std::to_string(tp_size) + " devices is not implemented for " + config.architecture_name
+      + " (Gated DeltaNet layers); load it on one device");
   const int default_context = std::min(config.max_position_embeddings, 4096);
   if (context <= 0) context = default_context;
   if (context > config.max_position_embeddings) {
@@ -413,12 +449,12 @@ std::unique_ptr<Model> load_model(Backend& backend, const std::string& path, int
   model->tp_size = tp_size;
   model->k_chunks = reduction_chunks(config, tp_size, plan.reduction_block);
   const ModelConfig& c = model->config;
-  model->kv.layers = c.layers;
+  model->kv.layers = c.hybrid() ? attention_layer_count(c) : c.layers;
   model->kv.slots = max_sequences;
   model->kv.context = context;
   model->kv.kv_heads = c.kv_heads;
   model->kv.head_dim = c.head_dim;
-  const int64_t kv_bytes = static_cast<int64_t>(model->kv.bytes());
+  const int64_t kv_bytes = static_cast<int64_t>(model->kv.bytes()) + hybrid_state_bytes(c, max_sequences);
   const std::string rank_text = tp_size == 1 ? "" : " rank " + std::to_string(tp_rank) + "/"
       + std::to_string(tp_size);
   const std::string quant_text = isq.active() ? " quantized to " + isq.name : "";
@@ -430,6 +466,7 @@ std::unique_ptr<Model> load_model(Backend& backend, const std::string& path, int
   model->weight_dtype = plan.weight_dtype;
   model->load_threads = threads > 0 ? threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   model->files = std::move(source.tensors);
+  for (auto& rows : source.derived) model->shard_storage.push_back(std::move(rows));
 
   const SafetensorsSet& f = model->files;
   Weights& w = model->weights;
@@ -438,28 +475,44 @@ std::unique_ptr<Model> load_model(Backend& backend, const std::string& path, int
   auto matrix = [&](const std::string& name) { return upload_planned(*model, *f.find(name), *planned.at(name)); };
   w.embed = matrix("model.embed_tokens.weight");
   w.lm_head = c.tie_word_embeddings ? w.embed : matrix("lm_head.weight");
-  w.final_norm = upload_vector(*model, *f.find("model.norm.weight"));
+  w.final_norm = upload_vector(*model, *f.find("model.norm.weight"), c.norm_plus_one);
   w.inv_freq = upload_inv_freq(*model);
   model->dtype = w.embed.dtype;
-  auto vec = [&](const std::string& name) { return upload_vector(*model, *f.find(name)); };
+  auto vec = [&](const std::string& name, bool plus_one = false) {
+    return upload_vector(*model, *f.find(name), plus_one);
+  };
   auto vec_rows = [&](const std::string& name) {
     return upload_vector(*model, row_shard(*f.find(name), model->tp_rank, model->tp_size));
   };
   for (int l = 0; l < c.layers; l++) {
     const std::string p = "model.layers." + std::to_string(l) + ".";
     LayerWeights layer;
-    layer.wq = matrix(p + "self_attn.q_proj.weight");
-    layer.wk = matrix(p + "self_attn.k_proj.weight");
-    layer.wv = matrix(p + "self_attn.v_proj.weight");
-    layer.wo = matrix(p + "self_attn.o_proj.weight");
+    if (c.is_linear(l)) {
+      const std::string a = p + "linear_attn.";
+      layer.in_qkv = matrix(a + "in_proj_qkv.weight");
+      layer.in_z = matrix(a + "in_proj_z.weight");
+      layer.in_b = matrix(a + "in_proj_b.weight");
+      layer.in_a = matrix(a + "in_proj_a.weight");
+      layer.out_proj = matrix(a + "out_proj.weight");
+      layer.conv_weight = vec(a + "conv1d.weight");
+      layer.a_log = vec(a + "A_log");
+      layer.dt_bias = vec(a + "dt_bias");
+      layer.linear_norm = vec(a + "norm.weight");
+    } else {
+      if (c.attn_output_gate) layer.w_qgate = matrix(p + "self_attn.q_gate.weight");
+      layer.wq = matrix(p + "self_attn.q_proj.weight");
+      layer.wk = matrix(p + "self_attn.k_proj.weight");
+      layer.wv = matrix(p + "self_attn.v_proj.weight");
+      layer.wo = matrix(p + "self_attn.o_proj.weight");
+    }
     layer.w_gate = matrix(p + "mlp.gate_proj.weight");
     layer.w_up = matrix(p + "mlp.up_proj.weight");
     layer.w_down = matrix(p + "mlp.down_proj.weight");
-    layer.attn_norm = vec(p + "input_layernorm.weight");
-    layer.ffn_norm = vec(p + "post_attention_layernorm.weight");
-    if (c.qk_norm) {
-      layer.q_norm = vec(p + "self_attn.q_norm.weight");
-      layer.k_norm = vec(p + "self_attn.k_norm.weight");
+    layer.attn_norm = vec(p + "input_layernorm.weight", c.norm_plus_one);
+    layer.ffn_norm = vec(p + "post_attention_layernorm.weight", c.norm_plus_one);
+    if (c.qk_norm && !c.is_linear(l)) {
+      layer.q_norm = vec(p + "self_attn.q_norm.weight", c.norm_plus_one);
+      layer.k_norm = vec(p + "self_attn.k_norm.weight", c.norm_plus_one);
     }
     if (c.attention_bias) {
       layer.q_bias = vec_rows(p + "self_attn.q_proj.bias");
@@ -469,6 +522,7 @@ std::unique_ptr<Model> load_model(Backend& backend, const std::string& path, int
     }
     w.layers.push_back(layer);
   }
+  if (c.hybrid()) allocate_linear_states(*model);
   model->kv.keys = static_cast<float*>(backend.allocate(model->kv.bytes() / 2));
   model->kv.values = static_cast<float*>(backend.allocate(model->kv.bytes() / 2));
   return model;

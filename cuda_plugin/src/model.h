@@ -29,6 +29,12 @@ struct LayerWeights {
   float* o_bias = nullptr;
   Tensor wq, wk, wv, wo;          // [q_dim, dim], [kv_dim, dim] ×2, [dim, q_dim]
   Tensor w_gate, w_up, w_down;    // [hidden, dim] ×2, [dim, hidden]
+  // Hybrids (hybrid.h): the output-gate half of q_proj [q_dim, dim]; a Gated DeltaNet layer's
+  // projections, conv [channels][kernel], A_log / dt_bias [v_heads], gated-norm weight [v_dim].
+  Tensor w_qgate;
+  Tensor in_qkv, in_z, in_b, in_a, out_proj;
+  float *conv_weight = nullptr, *a_log = nullptr, *dt_bias = nullptr, *linear_norm = nullptr;
+  int state_layer = 0;  // the KV cache layer (attention) or linear-state layer (DeltaNet) it uses
 };
 
 struct Weights {
@@ -46,6 +52,18 @@ struct RunState {
   float *x = nullptr, *xb = nullptr, *q = nullptr, *k = nullptr, *v = nullptr, *att = nullptr;
   float *hb = nullptr, *hb2 = nullptr, *logits = nullptr;
   int32_t *tokens = nullptr, *slots = nullptr, *positions = nullptr, *gather = nullptr;
+};
+
+/** A hybrid model's per-sequence DeltaNet states, by KV slot (shapes in DeltaNetShape), and the
+ * activation buffers its linear layers add to RunState. */
+struct LinearStates {
+  DeltaNetShape shape;
+  int layers = 0;
+  float* conv = nullptr;       // [layer][slot][conv_state_floats]
+  float* recurrent = nullptr;  // [layer][slot][recurrent_state_floats]
+  int rows = 0;
+  float *qkv = nullptr, *mixed = nullptr, *z = nullptr, *b = nullptr, *a = nullptr, *core = nullptr, *gate = nullptr;
+  std::vector<std::pair<void*, size_t>> row_buffers;  // the row buffers above, freed when they grow
 };
 
 /** A sequence: a KV slot, how many tokens it holds, and what the sampler must remember. */
@@ -72,6 +90,7 @@ class Model {
   Weights weights;
   KvCache kv;
   RunState state;
+  LinearStates linear;  // hybrids only
   DType dtype = DType::F32;         // of the embedding table
   DType weight_dtype = DType::F32;  // the type holding most matrix bytes ("q8_0" for a Q8_0 GGUF)
   int load_threads = 1;             // host threads ISQ quantizes with at load (the CPU device's own)

@@ -1,0 +1,167 @@
+// The Qwen3.5 / Qwen3-Next hybrids (Gated DeltaNet + gated attention) against transformers f32
+// references (neuron/testdata/reference, tools/fixtures/make_engine4_models.py), on every CPU kernel
+// path; per-sequence DeltaNet states under continuous batching; refusals of what is not implemented.
+import assert from "node:assert/strict";
+import { GREEDY, type Model, PluginError } from "./mod.ts";
+import {
+  assertGreedyIds,
+  loadReference,
+  logitsOf,
+  maxAbsDiff,
+  MODELS_DIR,
+  parityTargets,
+  type Reference,
+  row,
+} from "./_test_helpers.ts";
+
+// The issue's bound: transformers' own cached-vs-uncached spread is up to 6e-5 on such models, and
+// its prefill runs the chunked delta rule where ours is recurrent; real mistakes move logits ≥ 1.4e-3.
+const TOLERANCE = 3e-4;
+
+async function greedy(
+  model: Model,
+  ids: number[],
+  count: number,
+): Promise<{ ids: number[]; logits: Float32Array }> {
+  const vocab = model.info.vocabSize;
+  const sequence = await model.newSequence();
+  const out: number[] = [];
+  const logits = new Float32Array(count * vocab);
+  try {
+    let feed = ids;
+    for (let s = 0; s < count; s++) {
+      const [result] = await model.step([{ sequence, tokens: feed, sampling: GREEDY, wantLogits: true }]);
+      logits.set(result.logits!, s * vocab);
+      out.push(result.token!);
+      feed = [result.token!];
+    }
+    return { ids: out, logits };
+  } finally {
+    await sequence.free();
+  }
+}
+
+async function checkParity(model: Model, reference: Reference, label: string): Promise<void> {
+  const vocab = reference.vocab_size;
+  for (const prompt of reference.prompts) {
+    const what = `${reference.model} ${prompt.name} [${label}]`;
+    const diff = maxAbsDiff(await logitsOf(model, prompt.ids), reference.read(prompt.logits));
+    assert.ok(diff <= TOLERANCE, `${what}: prompt logits max abs diff ${diff} > ${TOLERANCE}`);
+    if (!prompt.greedy) continue;
+    const decoded = await greedy(model, prompt.ids, prompt.greedy.new_tokens);
+    assert.equal(prompt.greedy.new_tokens, 64);
+    const agreed = assertGreedyIds(
+      { label, cuda: false } as never,
+      decoded,
+      prompt.greedy.ids,
+      vocab,
+      2 * TOLERANCE,
+      what,
+    );
+    const stepDiff = maxAbsDiff(
+      decoded.logits.subarray(0, agreed * vocab),
+      reference.read(prompt.greedy.logits).subarray(0, agreed * vocab),
+    );
+    assert.ok(stepDiff <= TOLERANCE, `${what}: greedy-step logits diff ${stepDiff} > ${TOLERANCE}`);
+  }
+}
+
+const targets = parityTargets();
+for (const target of targets) {
+  Deno.test(`tiny-qwen3_5-f32 [${target.label}]: prompt logits and 64 greedy steps within 3e-4 of transformers`, async () => {
+    const plugin = target.open();
+    try {
+      const reference = loadReference("tiny-qwen3_5-f32");
+      assert.ok(
+        reference.prompts.some((p) => p.ids.length > 64),
+        "a prompt longer than the delta rule's chunk of 64",
+      );
+      const model = await plugin.loadModel(`${MODELS_DIR}/tiny-qwen3_5-f32`, {
+        devices: [target.device(plugin)],
+      });
+      try {
+        assert.equal(model.info.architecture, "Qwen3_5ForConditionalGeneration");
+        await checkParity(model, reference, target.label);
+      } finally {
+        await model.unload();
+      }
+    } finally {
+      plugin.close();
+    }
+  });
+}
+
+Deno.test("tiny-qwen3_5-f32: 8 concurrent sequences of mixed lengths, prefilled and decoded in shared steps, equal each alone; a reused slot starts from a zero state", async () => {
+  const target = targets[0];
+  const plugin = target.open();
+  try {
+    const model = await plugin.loadModel(`${MODELS_DIR}/tiny-qwen3_5-f32`, {
+      devices: [target.device(plugin)],
+      maxSequences: 8,
+      contextLength: 256,
+    });
+    const vocab = model.info.vocabSize;
+    try {
+      const prompts = Array.from(
+        { length: 8 },
+        (_, i) => Array.from({ length: 3 + 17 * i }, (_, t) => (31 * i + 7 * t + 5) % vocab),
+      );
+      const alone: number[][] = [];
+      for (const prompt of prompts) alone.push((await greedy(model, prompt, 6)).ids);
+
+      // Together: every step carries each sequence's next chunk (prefill in two parts, then decode).
+      const sequences = await Promise.all(prompts.map(() => model.newSequence()));
+      const feeds = prompts.map((p) => p.slice(0, Math.ceil(p.length / 2)));
+      const rest = prompts.map((p) => p.slice(Math.ceil(p.length / 2)));
+      await model.step(sequences.map((sequence, i) => ({ sequence, tokens: feeds[i] })));
+      const together: number[][] = prompts.map(() => []);
+      let next = rest;
+      for (let s = 0; s < 6; s++) {
+        const results = await model.step(
+          sequences.map((sequence, i) => ({ sequence, tokens: next[i], sampling: GREEDY })),
+        );
+        next = results.map((r) => [r.token!]);
+        results.forEach((r, i) => together[i].push(r.token!));
+      }
+      assert.deepEqual(together, alone);
+      for (const sequence of sequences) await sequence.free();
+
+      // Slots were used and freed; a fresh sequence's logits equal the first run's.
+      const first = await logitsOf(model, prompts[3]);
+      const again = await logitsOf(model, prompts[3]);
+      assert.equal(
+        maxAbsDiff(row(first, prompts[3].length - 1, vocab), row(again, prompts[3].length - 1, vocab)),
+        0,
+      );
+    } finally {
+      await model.unload();
+    }
+  } finally {
+    plugin.close();
+  }
+});
+
+Deno.test("hybrids not implemented yet are refused naming what is missing", async () => {
+  const target = targets[0];
+  const plugin = target.open();
+  try {
+    for (
+      const [name, words] of [
+        ["tiny-qwen3-next-f32", /num_experts/],
+        ["tiny-qwen3_5-moe-f32", /qwen3_5_moe/],
+      ] as const
+    ) {
+      await assert.rejects(
+        plugin.loadModel(`${MODELS_DIR}/${name}`, { devices: [target.device(plugin)] }),
+        (error: unknown) => {
+          assert.ok(error instanceof PluginError, String(error));
+          assert.equal(error.code, "unsupported_architecture");
+          assert.match(error.message, words);
+          return true;
+        },
+      );
+    }
+  } finally {
+    plugin.close();
+  }
+});
