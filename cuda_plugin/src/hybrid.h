@@ -23,9 +23,12 @@ ModelConfig read_hybrid_config(const Json& root, const std::string& architecture
 /** Puts a hybrid checkpoint's tensors under the names and layouts the loader plans with: the text
  * model's `model.language_model.*` as `model.*`; each q_proj split into its query rows (q_proj) and
  * output-gate rows (q_gate); Qwen3-Next's fused in_proj_qkvz / in_proj_ba de-interleaved per key-head
- * group into in_proj_qkv, in_proj_z, in_proj_b, in_proj_a. Rearranged rows live in `storage`. */
+ * group into in_proj_qkv, in_proj_z, in_proj_b, in_proj_a. With `tp_size` > 1 the rows of in_proj_qkv
+ * and conv1d.weight ([q | k | v] channels) are ordered rank by rank ([q_r | k_r | v_r] for each rank r,
+ * by heads), so that each rank's share is one block of rows like every other row split. Rearranged
+ * rows live in `storage`. */
 void prepare_hybrid_tensors(const ModelConfig& config, SafetensorsSet& tensors,
-    std::vector<std::vector<uint8_t>>& storage);
+    std::vector<std::vector<uint8_t>>& storage, int tp_size = 1);
 
 /** Allocates a hybrid model's DeltaNet states (every slot, every linear layer) and sets each layer's
  * state_layer. Returns the bytes allocated (already reserved by the caller: hybrid_state_bytes). */

@@ -48,7 +48,6 @@ void forward_hybrid(Model& model, const HostRows& host, float* logits, const std
   RunState& s = model.state;
   LinearStates& ls = model.linear;
   const DeltaNetShape& shape = ls.shape;
-  const int value_dim = shape.v_heads * shape.v_dim;
 
   be.copy_to_device(s.tokens, host.tokens.data(), sizeof(int32_t) * n);
   be.copy_to_device(s.slots, host.slots.data(), sizeof(int32_t) * n);
@@ -80,7 +79,6 @@ void forward_hybrid(Model& model, const HostRows& host, float* logits, const std
       be.gated_delta_rule(ls.core, ls.mixed, ls.b, ls.a, L.a_log, L.dt_bias, recurrent, rows, shape);
       be.gated_rmsnorm(ls.core, ls.core, ls.z, L.linear_norm, n * shape.v_heads, shape.v_dim, c.rms_norm_eps);
       be.matmul_k_chunks(s.xb, ls.core, L.out_proj, n, model.k_chunks);
-      (void)value_dim;
     } else {
       // Gated attention: x += o_proj(attention(rope(norm(q)), rope(norm(k)), v) · σ(gate)).
       be.matmul(s.q, s.xb, L.wq, n);

@@ -93,9 +93,28 @@ void split_fused_projections(const ModelConfig& c, SafetensorsSet& tensors, cons
   tensors.add_view(p + "linear_attn.in_proj_a.weight", a_view, ba_source + " (a rows)");
 }
 
+// [q | k | v] channel rows regrouped rank by rank: [q_0 | k_0 | v_0 | q_1 | k_1 | v_1 | ...].
+void group_channels_by_rank(const ModelConfig& c, SafetensorsSet& tensors, const std::string& name, int tp_size,
+    std::vector<std::vector<uint8_t>>& storage) {
+  const TensorView* view = tensors.find(name);
+  if (view == nullptr || view->shape.empty() || view->shape[0] != c.linear_conv_dim()) return;  // the plan reports it
+  const int64_t key_dim = c.linear_key_dim(), value_dim = c.linear_value_dim();
+  const int64_t key_share = key_dim / tp_size, value_share = value_dim / tp_size;
+  std::vector<int64_t> order;
+  for (int64_t r = 0; r < tp_size; r++) {
+    for (int64_t j = 0; j < key_share; j++) order.push_back(r * key_share + j);
+    for (int64_t j = 0; j < key_share; j++) order.push_back(key_dim + r * key_share + j);
+    for (int64_t j = 0; j < value_share; j++) order.push_back(2 * key_dim + r * value_share + j);
+  }
+  const std::string source = tensors.source_name(name);
+  TensorView grouped = pick_rows(*view, order, source + " (channels by rank)", storage);
+  tensors.add_view(name, grouped, source + " (channels by rank)");
+}
+
 }  // namespace
 
-void prepare_hybrid_tensors(const ModelConfig& c, SafetensorsSet& tensors, std::vector<std::vector<uint8_t>>& storage) {
+void prepare_hybrid_tensors(const ModelConfig& c, SafetensorsSet& tensors, std::vector<std::vector<uint8_t>>& storage,
+    int tp_size) {
   if (!c.text_prefix.empty()) {
     std::vector<std::pair<std::string, TensorView>> text;
     for (const auto& [name, view] : tensors.tensors()) {
@@ -107,8 +126,12 @@ void prepare_hybrid_tensors(const ModelConfig& c, SafetensorsSet& tensors, std::
     const std::string p = "model.layers." + std::to_string(l) + ".";
     if (!c.is_linear(l)) {
       split_query_gate(c, tensors, p, storage);
-    } else if (c.fused_linear_proj) {
-      split_fused_projections(c, tensors, p, storage);
+      continue;
+    }
+    if (c.fused_linear_proj) split_fused_projections(c, tensors, p, storage);
+    if (tp_size > 1 && c.linear_k_heads % tp_size == 0) {
+      group_channels_by_rank(c, tensors, p + "linear_attn.in_proj_qkv.weight", tp_size, storage);
+      group_channels_by_rank(c, tensors, p + "linear_attn.conv1d.weight", tp_size, storage);
     }
   }
 }

@@ -111,7 +111,7 @@ struct ModelSource {
   std::vector<std::vector<uint8_t>> derived;  // rows a hybrid's tensors were rearranged into
 };
 
-ModelSource open_source(const std::string& path, const IsqScheme& isq) {
+ModelSource open_source(const std::string& path, const IsqScheme& isq, int tp_size) {
   ModelSource source;
   if (is_gguf_path(path)) {
     if (isq.active()) throw Error(CX_ERR_INVALID_ARGUMENT, "quant '" + isq.name + "' cannot apply to " + path
@@ -125,7 +125,7 @@ ModelSource open_source(const std::string& path, const IsqScheme& isq) {
   source.config = read_model_config(path);
   source.tensors = SafetensorsSet::open_folder(path);
   source.format = "config.json";
-  if (source.config.hybrid()) prepare_hybrid_tensors(source.config, source.tensors, source.derived);
+  if (source.config.hybrid()) prepare_hybrid_tensors(source.config, source.tensors, source.derived, tp_size);
   return source;
 }
 
@@ -410,6 +410,7 @@ int reduction_chunks(const ModelConfig& full, int tp_size, int64_t block) {
   const int64_t q_dim = full.q_dim();
   for (int chunks : {8, 4, 2}) {
     if (full.heads % chunks == 0 && full.intermediate_size % chunks == 0 && chunks % tp_size == 0
+        && (!full.hybrid() || full.linear_v_heads % chunks == 0)
         && (q_dim / chunks) % block == 0 && (full.intermediate_size / chunks) % block == 0) {
       return chunks / tp_size;
     }
@@ -420,14 +421,14 @@ int reduction_chunks(const ModelConfig& full, int tp_size, int64_t block) {
 std::unique_ptr<Model> load_model(Backend& backend, const std::string& path, int context, int max_sequences,
     int tp_rank, int tp_size, const std::string& quant, int threads) {
   const IsqScheme isq = parse_isq(quant);
-  ModelSource source = open_source(path, isq);
+  ModelSource source = open_source(path, isq, tp_size);
   const ModelConfig& config = source.config;
   check_tensor_parallel(config, tp_size);
   if (config.hybrid() && !backend.has_hybrid_ops()) throw Error(CX_ERR_UNSUPPORTED_ARCH, config.architecture_name
       + " (Gated DeltaNet layers) runs on CPU devices only for now; this device's backend lacks the hybrid ops");
-  if (config.hybrid() && tp_size > 1) throw Error(CX_ERR_UNSUPPORTED_ARCH, "tensor parallelism over "
-      + std::to_string(tp_size) + " devices is not implemented for " + config.architecture_name
-      + " (Gated DeltaNet layers); load it on one device");
+  if (config.hybrid() && config.linear_k_heads % tp_size != 0) throw Error(CX_ERR_UNSUPPORTED_ARCH,
+      "tensor parallelism over " + std::to_string(tp_size) + " devices needs linear_num_key_heads ("
+      + std::to_string(config.linear_k_heads) + ") divisible by " + std::to_string(tp_size));
   const int default_context = std::min(config.max_position_embeddings, 4096);
   if (context <= 0) context = default_context;
   if (context > config.max_position_embeddings) {
@@ -443,6 +444,8 @@ std::unique_ptr<Model> load_model(Backend& backend, const std::string& path, int
   shard.heads /= tp_size;
   shard.kv_heads /= tp_size;
   shard.intermediate_size /= tp_size;
+  shard.linear_k_heads /= tp_size;  // DeltaNet layers split by heads too
+  shard.linear_v_heads /= tp_size;
 
   auto model = std::make_unique<Model>(backend, std::move(shard), context, max_sequences);
   model->tp_rank = tp_rank;
@@ -494,9 +497,9 @@ std::unique_ptr<Model> load_model(Backend& backend, const std::string& path, int
       layer.in_b = matrix(a + "in_proj_b.weight");
       layer.in_a = matrix(a + "in_proj_a.weight");
       layer.out_proj = matrix(a + "out_proj.weight");
-      layer.conv_weight = vec(a + "conv1d.weight");
-      layer.a_log = vec(a + "A_log");
-      layer.dt_bias = vec(a + "dt_bias");
+      layer.conv_weight = vec_rows(a + "conv1d.weight");
+      layer.a_log = vec_rows(a + "A_log");
+      layer.dt_bias = vec_rows(a + "dt_bias");
       layer.linear_norm = vec(a + "norm.weight");
     } else {
       if (c.attn_output_gate) layer.w_qgate = matrix(p + "self_attn.q_gate.weight");

@@ -2,7 +2,7 @@
 // references (neuron/testdata/reference, tools/fixtures/make_engine4_models.py), on every CPU kernel
 // path; per-sequence DeltaNet states under continuous batching; refusals of what is not implemented.
 import assert from "node:assert/strict";
-import { GREEDY, type Model, PluginError } from "./mod.ts";
+import { GREEDY, type Model, Plugin, PluginError } from "./mod.ts";
 import {
   assertGreedyIds,
   loadReference,
@@ -161,6 +161,52 @@ Deno.test("hybrids not implemented yet are refused naming what is missing", asyn
         },
       );
     }
+  } finally {
+    plugin.close();
+  }
+});
+
+Deno.test("tiny-qwen3_5-f32: tensor parallelism over 2 CPU devices (DeltaNet and gated attention split by heads) equals one device bit for bit", async () => {
+  const plugin = Plugin.open({ cpuDevices: 2, cpuThreadsPerDevice: 1 });
+  try {
+    const cpus = plugin.devices().filter((device) => device.backend === "cpu").map((device) => device.index);
+    assert.equal(cpus.length, 2);
+    const prompts = [
+      Array.from({ length: 80 }, (_, t) => (13 * t + 2) % 1024),
+      Array.from({ length: 5 }, (_, t) => (29 * t + 11) % 1024),
+    ];
+    const runs: { logits: Float32Array[]; tokens: number[] }[] = [];
+    for (const devices of [[cpus[0]], cpus]) {
+      const model = await plugin.loadModel(`${MODELS_DIR}/tiny-qwen3_5-f32`, { devices, contextLength: 128 });
+      try {
+        const sequences = await Promise.all(prompts.map(() => model.newSequence()));
+        const out = { logits: [] as Float32Array[], tokens: [] as number[] };
+        let feeds = prompts;
+        for (let s = 0; s < 8; s++) {
+          const results = await model.step(
+            sequences.map((sequence, i) => ({
+              sequence,
+              tokens: feeds[i],
+              sampling: GREEDY,
+              allLogits: true,
+            })),
+          );
+          for (const result of results) {
+            out.logits.push(result.logits!);
+            out.tokens.push(result.token!);
+          }
+          feeds = results.map((result) => [result.token!]);
+        }
+        for (const sequence of sequences) await sequence.free();
+        runs.push(out);
+      } finally {
+        await model.unload();
+      }
+    }
+    assert.deepEqual(runs[1].tokens, runs[0].tokens);
+    runs[0].logits.forEach((logits, i) =>
+      assert.equal(maxAbsDiff(runs[1].logits[i], logits), 0, `output ${i}`)
+    );
   } finally {
     plugin.close();
   }
