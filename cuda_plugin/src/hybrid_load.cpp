@@ -25,9 +25,13 @@ TensorView pick_rows(const TensorView& view, const std::vector<int64_t>& picks, 
   return picked;
 }
 
-const TensorView& find_shaped(const SafetensorsSet& tensors, const std::string& name, int64_t rows, int64_t cols) {
+const TensorView& find_shaped(const ModelConfig& c, const SafetensorsSet& tensors, const std::string& name,
+    int64_t rows, int64_t cols) {
   const TensorView* view = tensors.find(name);
-  if (view == nullptr) throw Error(CX_ERR_BAD_MODEL, "missing tensor '" + tensors.source_name(name) + "'");
+  if (view == nullptr) {
+    const std::string file_name = c.text_prefix.empty() ? name : c.text_prefix + name.substr(6);  // past "model."
+    throw Error(CX_ERR_BAD_MODEL, "missing tensor '" + file_name + "' (needed by " + c.architecture_name + ")");
+  }
   if (view->shape != std::vector<int64_t>{rows, cols}) {
     throw Error(CX_ERR_BAD_MODEL, "tensor '" + tensors.source_name(name) + "' has shape " + view->shape_text()
         + " but config.json implies [" + std::to_string(rows) + ", " + std::to_string(cols) + "]");
@@ -39,7 +43,7 @@ const TensorView& find_shaped(const SafetensorsSet& tensors, const std::string& 
 void split_query_gate(const ModelConfig& c, SafetensorsSet& tensors, const std::string& p,
     std::vector<std::vector<uint8_t>>& storage) {
   const std::string name = p + "self_attn.q_proj.weight";
-  const TensorView& view = find_shaped(tensors, name, 2LL * c.q_dim(), c.hidden_size);
+  const TensorView& view = find_shaped(c, tensors, name, 2LL * c.q_dim(), c.hidden_size);
   const std::string source = tensors.source_name(name);
   std::vector<int64_t> query, gate;
   for (int64_t h = 0; h < c.heads; h++) {
@@ -62,7 +66,7 @@ void split_fused_projections(const ModelConfig& c, SafetensorsSet& tensors, cons
   const int64_t r = c.linear_v_heads / c.linear_k_heads;
   const int64_t group = 2 * dk + 2 * r * dv;
   const std::string qkvz_name = p + "linear_attn.in_proj_qkvz.weight";
-  const TensorView& qkvz = find_shaped(tensors, qkvz_name, nk * group, c.hidden_size);
+  const TensorView& qkvz = find_shaped(c, tensors, qkvz_name, nk * group, c.hidden_size);
   std::vector<int64_t> q, k, v, z;
   for (int64_t g = 0; g < nk; g++) {
     for (int64_t j = 0; j < dk; j++) q.push_back(g * group + j);
@@ -80,7 +84,7 @@ void split_fused_projections(const ModelConfig& c, SafetensorsSet& tensors, cons
   tensors.add_view(p + "linear_attn.in_proj_z.weight", z_view, qkvz_source + " (z rows)");
 
   const std::string ba_name = p + "linear_attn.in_proj_ba.weight";
-  const TensorView& ba = find_shaped(tensors, ba_name, 2 * nk * r, c.hidden_size);
+  const TensorView& ba = find_shaped(c, tensors, ba_name, 2 * nk * r, c.hidden_size);
   std::vector<int64_t> b, a;
   for (int64_t g = 0; g < nk; g++) {
     for (int64_t j = 0; j < r; j++) b.push_back(g * 2 * r + j);
