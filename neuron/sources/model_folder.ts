@@ -8,6 +8,7 @@
  */
 import { CortexError } from "@cortex/core/errors";
 import { checkIsqQuant, isqWeightBytes } from "./isq_estimate.ts";
+import { attentionLayerCount, sequenceStateBytes } from "./hybrid_layers.ts";
 import { readSafetensorsTensors, type SafetensorsTensor } from "./safetensors_header.ts";
 
 /** What a model folder holds. */
@@ -26,6 +27,8 @@ export interface ModelFolderInfo {
   maxPositionEmbeddings: number | null;
   /** KV-cache bytes per token per sequence, assuming f32 storage (an upper bound). */
   kvBytesPerToken: number;
+  /** Fixed per-sequence state bytes besides the KV cache (hybrids' DeltaNet layers); absent: none. */
+  stateBytesPerSequence?: number;
   /**
    * The weights' type as the engine will hold them: the stored dtype holding most elements
    * (`F32`, `BF16`, …), the ISQ target (`Q8_0`, …) when quantized at load, or the main type of
@@ -97,7 +100,6 @@ export async function inspectModelFolder(
       unknown
     >;
   const num = (key: string): number | null => (typeof text[key] === "number" ? text[key] as number : null);
-  const layers = num("num_hidden_layers") ?? 0;
   const heads = num("num_attention_heads") ?? 1;
   const kvHeads = num("num_key_value_heads") ?? heads;
   const headDim = num("head_dim") ?? Math.floor((num("hidden_size") ?? 0) / heads);
@@ -111,7 +113,8 @@ export async function inspectModelFolder(
     weightFiles,
     weightBytes,
     maxPositionEmbeddings: num("max_position_embeddings"),
-    kvBytesPerToken: 2 * layers * kvHeads * headDim * 4,
+    kvBytesPerToken: 2 * attentionLayerCount(text) * kvHeads * headDim * 4,
+    stateBytesPerSequence: sequenceStateBytes(text),
     weightType: quant !== null ? quant.toUpperCase() : tensors.length > 0 ? _mainDtype(tensors) : null,
   };
 }
