@@ -234,6 +234,39 @@ class CudaBackend final : public Backend {
     launch_gather_rows(out, x, rows, m, dim, stream_);
   }
 
+  // Hybrid ops (kernels_hybrid.cuh).
+  bool has_hybrid_ops() const override { return true; }
+
+  void rope_partial(float* x, const int32_t* positions, int n, int heads, int head_dim, int rotary_dim,
+      const float* inv_freq) override {
+    bind();
+    launch_rope_partial(x, positions, n, heads, head_dim, rotary_dim, inv_freq, stream_);
+  }
+
+  void sigmoid_gate(float* x, const float* gate, int64_t count) override {
+    bind();
+    launch_sigmoid_gate(x, gate, count, stream_);
+  }
+
+  void conv1d_silu(float* out, const float* x, float* conv_state, const float* weight, const BatchRows& rows,
+      const DeltaNetShape& shape) override {
+    bind();
+    launch_conv1d_silu(out, x, conv_state, weight, rows.slots, rows.positions, rows.n, shape, stream_);
+  }
+
+  void gated_delta_rule(float* out, const float* qkv, const float* b, const float* a, const float* a_log,
+      const float* dt_bias, float* state, const BatchRows& rows, const DeltaNetShape& shape) override {
+    bind();
+    launch_gated_delta_rule(out, qkv, b, a, a_log, dt_bias, state, rows.slots, rows.positions, rows.n, shape,
+        stream_);
+  }
+
+  void gated_rmsnorm(float* out, const float* x, const float* z, const float* weight, int rows, int dim,
+      float eps) override {
+    bind();
+    launch_gated_rmsnorm(out, x, z, weight, rows, dim, eps, stream_);
+  }
+
  private:
   struct Scratch {
     void* pointer = nullptr;

@@ -80,6 +80,19 @@ void launch_widen(float* out, const void* w, DType dtype, int64_t offset, int64_
 /** out[i] = x[i] rounded to bf16 or f16 (nearest-even), for the tensor-core GEMM path. */
 void launch_narrow(void* out, const float* x, DType dtype, int64_t count, cudaStream_t stream);
 
+// --- hybrids (kernels_hybrid.cuh): Backend's hybrid ops, with the batch's slots and positions ---
+
+void launch_rope_partial(float* x, const int32_t* positions, int n, int heads, int head_dim, int rotary_dim,
+    const float* inv_freq, cudaStream_t stream);
+void launch_sigmoid_gate(float* x, const float* gate, int64_t count, cudaStream_t stream);
+void launch_conv1d_silu(float* out, const float* x, float* conv_state, const float* weight, const int32_t* slots,
+    const int32_t* positions, int n, const DeltaNetShape& shape, cudaStream_t stream);
+void launch_gated_delta_rule(float* out, const float* qkv, const float* b, const float* a, const float* a_log,
+    const float* dt_bias, float* recurrent, const int32_t* slots, const int32_t* positions, int n,
+    const DeltaNetShape& shape, cudaStream_t stream);
+void launch_gated_rmsnorm(float* out, const float* x, const float* z, const float* weight, int rows, int dim,
+    float eps, cudaStream_t stream);
+
 #if defined(__CUDACC__)
 /** Whether the current device can run this build's kernels (false, with the CUDA error in `why`,
  * on an architecture the plugin was not compiled for). */

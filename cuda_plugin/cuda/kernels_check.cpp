@@ -16,6 +16,8 @@
 #include "cuda_backend.h"  // included without CORTEX_WITH_CUDA: the g++ fallbacks
 #include "kernels_attention.cuh"
 #include "kernels_elementwise.cuh"
+#include "kernels_hybrid.cuh"
+#include "hybrid_kernels.h"
 #include "kernels_matmul.cuh"
 #include "kernels_quant.cuh"
 #include "nccl_loader.h"
@@ -294,6 +296,95 @@ void check_rope() {
     std::vector<float> got = x;
     launch_rope(got.data(), positions.data(), n, heads, head_dim, inv_freq.data(), nullptr);
     expect_close(got, want, 0, "rope head_dim " + std::to_string(head_dim));
+  }
+}
+
+// The hybrid ops against cpu/hybrid_kernels.h: two sequences in one batch (slot 1 from position 0,
+// slot 0 continuing at position 3 from a state left by earlier steps), run for two steps so the
+// conv and recurrent states carry over.
+void check_hybrid() {
+  for (int rotary_dim : {16, 64}) {
+    const int n = 3, heads = 2, head_dim = 64;
+    const std::vector<int32_t> positions = {0, 9, 31000};
+    std::vector<float> inv_freq(static_cast<size_t>(rotary_dim / 2));
+    for (int i = 0; i < rotary_dim / 2; i++) {
+      inv_freq[static_cast<size_t>(i)] = 1.0f / std::pow(1e7f, 2.0f * static_cast<float>(i) / static_cast<float>(rotary_dim));
+    }
+    const std::vector<float> x = random_floats(static_cast<size_t>(n) * heads * head_dim);
+    std::vector<float> want = x, got = x, trig(static_cast<size_t>(rotary_dim));
+    for (int r = 0; r < n; r++) {
+      rope_partial_row(want.data() + static_cast<size_t>(r) * heads * head_dim, positions[static_cast<size_t>(r)],
+          heads, head_dim, rotary_dim, inv_freq.data(), trig.data());
+    }
+    launch_rope_partial(got.data(), positions.data(), n, heads, head_dim, rotary_dim, inv_freq.data(), nullptr);
+    expect_close(got, want, 0, "rope_partial rotary_dim " + std::to_string(rotary_dim));
+  }
+  {
+    const std::vector<float> gate = random_floats(1000, 6.0f), x = random_floats(1000);
+    std::vector<float> want = x, got = x;
+    for (size_t i = 0; i < x.size(); i++) want[i] *= sigmoid(gate[i]);
+    launch_sigmoid_gate(got.data(), gate.data(), static_cast<int64_t>(got.size()), nullptr);
+    expect_close(got, want, 0, "sigmoid_gate");
+  }
+  for (const DeltaNetShape shape : {DeltaNetShape{2, 4, 16, 16, 4}, DeltaNetShape{1, 3, 48, 128, 4},
+           DeltaNetShape{2, 2, 64, 40, 2}}) {
+    const std::string label = " k_heads " + std::to_string(shape.k_heads) + " v_heads " + std::to_string(shape.v_heads)
+        + " k_dim " + std::to_string(shape.k_dim) + " v_dim " + std::to_string(shape.v_dim);
+    const int slots = 2, channels = shape.channels(), value_dim = shape.v_heads * shape.v_dim;
+    std::vector<float> conv_want = random_floats(slots * shape.conv_state_floats());
+    std::vector<float> rec_want = random_floats(slots * shape.recurrent_state_floats(), 0.3f);
+    std::vector<float> conv_got = conv_want, rec_got = rec_want;
+    const std::vector<float> weight = random_floats(static_cast<size_t>(channels) * shape.kernel);
+    const std::vector<float> a_log = random_floats(static_cast<size_t>(shape.v_heads)), dt_bias =
+        random_floats(static_cast<size_t>(shape.v_heads));
+    const std::vector<float> norm = random_floats(static_cast<size_t>(shape.v_dim));
+    for (int step = 0; step < 2; step++) {
+      const std::vector<int32_t> row_slots = {1, 1, 1, 0, 0};
+      std::vector<int32_t> positions = {0, 1, 2, 3, 4};
+      for (int r = 0; r < 5; r++) positions[static_cast<size_t>(r)] += step * (r < 3 ? 3 : 2);
+      const int n = 5;
+      BatchRows rows;
+      rows.n = n;
+      rows.slots = row_slots.data();
+      rows.positions = positions.data();
+      const std::vector<float> x = random_floats(static_cast<size_t>(n) * channels, 2.0f);
+      std::vector<float> mixed_want(x.size()), mixed_got(x.size());
+      for (int c = 0; c < channels; c++) conv1d_silu_channel(mixed_want.data(), x.data(), conv_want.data(),
+          weight.data(), rows, shape, c);
+      launch_conv1d_silu(mixed_got.data(), x.data(), conv_got.data(), weight.data(), rows.slots, rows.positions, n,
+          shape, nullptr);
+      expect_close(mixed_got, mixed_want, 0, "conv1d_silu" + label);
+      expect_close(conv_got, conv_want, 0, "conv1d_silu state" + label);
+
+      const std::vector<float> b = random_floats(static_cast<size_t>(n) * shape.v_heads, 3.0f);
+      const std::vector<float> a = random_floats(static_cast<size_t>(n) * shape.v_heads, 3.0f);
+      std::vector<float> out_want(static_cast<size_t>(n) * value_dim), out_got(out_want.size());
+      std::vector<float> scratch(static_cast<size_t>(2 * shape.k_dim + shape.v_dim));
+      for (int h = 0; h < shape.v_heads; h++) delta_rule_head(out_want.data(), mixed_want.data(), b.data(), a.data(),
+          a_log.data(), dt_bias.data(), rec_want.data(), rows, shape, h, scratch.data());
+      launch_gated_delta_rule(out_got.data(), mixed_want.data(), b.data(), a.data(), a_log.data(), dt_bias.data(),
+          rec_got.data(), rows.slots, rows.positions, n, shape, nullptr);
+      // The q/k norms are block reductions here and sequential sums on the CPU.
+      expect_close(out_got, out_want, 2e-6, "gated_delta_rule" + label);
+      expect_close(rec_got, rec_want, 2e-6, "gated_delta_rule state" + label);
+      rec_got = rec_want;  // each step starts equal, so the next one checks the carry alone
+
+      const std::vector<float> z = random_floats(out_want.size(), 4.0f);
+      std::vector<float> norm_want(out_want.size()), norm_got(out_want.size());
+      for (int r = 0; r < n * shape.v_heads; r++) {
+        const float* in = out_want.data() + static_cast<size_t>(r) * shape.v_dim;
+        float squares = 0.0f;
+        for (int j = 0; j < shape.v_dim; j++) squares += in[j] * in[j];
+        const float scale = rms_scale(squares, shape.v_dim, 1e-6f);
+        for (int j = 0; j < shape.v_dim; j++) {
+          norm_want[static_cast<size_t>(r) * shape.v_dim + j] =
+              gated_rmsnorm_element(in[j], scale, norm[static_cast<size_t>(j)], z[static_cast<size_t>(r) * shape.v_dim + j]);
+        }
+      }
+      launch_gated_rmsnorm(norm_got.data(), out_want.data(), z.data(), norm.data(), n * shape.v_heads, shape.v_dim,
+          1e-6f, nullptr);
+      expect_close(norm_got, norm_want, 2e-6, "gated_rmsnorm" + label);
+    }
   }
 }
 
@@ -675,6 +766,7 @@ int main() {
   check_rmsnorm();
   check_elementwise();
   check_rope();
+  check_hybrid();
   check_kv_store();
   check_matmul();
   check_attention();

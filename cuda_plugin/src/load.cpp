@@ -425,7 +425,7 @@ std::unique_ptr<Model> load_model(Backend& backend, const std::string& path, int
   const ModelConfig& config = source.config;
   check_tensor_parallel(config, tp_size);
   if (config.hybrid() && !backend.has_hybrid_ops()) throw Error(CX_ERR_UNSUPPORTED_ARCH, config.architecture_name
-      + " (Gated DeltaNet layers) runs on CPU devices only for now; this device's backend lacks the hybrid ops");
+      + " (Gated DeltaNet layers) cannot run on this device: its backend lacks the hybrid ops");
   if (config.hybrid() && config.linear_k_heads % tp_size != 0) throw Error(CX_ERR_UNSUPPORTED_ARCH,
       "tensor parallelism over " + std::to_string(tp_size) + " devices needs linear_num_key_heads ("
       + std::to_string(config.linear_k_heads) + ") divisible by " + std::to_string(tp_size));
