@@ -50,3 +50,36 @@ export function sequenceStateBytes(text: TextConfig): number {
   const channels = 2 * keyHeads * keyDim + valueHeads * valueDim;
   return linear * (channels * (kernel - 1) + valueHeads * keyDim * valueDim) * 4;
 }
+
+const _UNSERVED_PREFIXES = ["model.visual.", "mtp."];
+const _DTYPE_BYTES: Record<string, number> = {
+  F64: 8,
+  F32: 4,
+  I32: 4,
+  F16: 2,
+  BF16: 2,
+  I16: 2,
+  F8_E4M3: 1,
+  I8: 1,
+  U8: 1,
+};
+
+/**
+ * Whether the engine leaves a tensor in the file: a vision tower (`model.visual.*`, Qwen3.5's
+ * conditional-generation layout serves its text model) or a multi-token-prediction head (`mtp.*`).
+ */
+export function isUnservedTensor(name: string): boolean {
+  return _UNSERVED_PREFIXES.some((prefix) => name.startsWith(prefix));
+}
+
+/** The bytes of the tensors the engine does not load (see {@linkcode isUnservedTensor}). */
+export function unservedTensorBytes(
+  tensors: readonly { name: string; dtype: string; shape: number[] }[],
+): number {
+  let bytes = 0;
+  for (const tensor of tensors) {
+    if (!isUnservedTensor(tensor.name)) continue;
+    bytes += tensor.shape.reduce((a, b) => a * b, 1) * (_DTYPE_BYTES[tensor.dtype] ?? 0);
+  }
+  return bytes;
+}

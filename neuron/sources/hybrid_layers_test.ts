@@ -1,5 +1,11 @@
 import assert from "node:assert/strict";
-import { attentionLayerCount, linearLayers, sequenceStateBytes } from "./hybrid_layers.ts";
+import {
+  attentionLayerCount,
+  isUnservedTensor,
+  linearLayers,
+  sequenceStateBytes,
+  unservedTensorBytes,
+} from "./hybrid_layers.ts";
 
 const CONFIGS = new URL("../testdata/configs/", import.meta.url).pathname;
 
@@ -35,4 +41,26 @@ Deno.test("hybrid layers: Qwen3.6-27B keeps KV in 16 of 64 layers and 48 DeltaNe
   assert.equal(sequenceStateBytes(text), 48 * (10240 * 3 + 48 * 128 * 128) * 4);
   const next = JSON.parse(await Deno.readTextFile(`${CONFIGS}/Qwen3-Next-80B-A3B-Instruct/config.json`));
   assert.equal(attentionLayerCount(next), next.num_hidden_layers / 4);
+});
+
+Deno.test("hybrid layers: the vision tower and MTP head are not counted as loaded weights", async () => {
+  const { inspectModelFolder } = await import("./model_folder.ts");
+  const { readSafetensorsTensors } = await import("./safetensors_header.ts");
+  const folder = new URL("../testdata/models/tiny-qwen3_5-f32", import.meta.url).pathname;
+  const tensors = await readSafetensorsTensors(`${folder}/model.safetensors`);
+  const unserved = tensors.filter((t) => isUnservedTensor(t.name));
+  assert.ok(
+    unserved.some((t) => t.name.startsWith("model.visual.")) &&
+      unserved.some((t) => t.name.startsWith("mtp.")),
+  );
+  const info = await inspectModelFolder(folder);
+  const fileBytes = (await Deno.stat(`${folder}/model.safetensors`)).size;
+  const text = tensors.filter((t) => !isUnservedTensor(t.name))
+    .reduce((sum, t) => sum + t.shape.reduce((a, b) => a * b, 1) * 4, 0);
+  assert.equal(info.weightBytes, fileBytes - unservedTensorBytes(tensors));
+  // What remains is the text model's f32 tensors plus the safetensors header.
+  assert.ok(
+    info.weightBytes >= text && info.weightBytes - text < 64 * 1024,
+    `${info.weightBytes} vs ${text}`,
+  );
 });

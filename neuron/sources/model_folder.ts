@@ -8,7 +8,12 @@
  */
 import { CortexError } from "@cortex/core/errors";
 import { checkIsqQuant, isqWeightBytes } from "./isq_estimate.ts";
-import { attentionLayerCount, sequenceStateBytes } from "./hybrid_layers.ts";
+import {
+  attentionLayerCount,
+  isUnservedTensor,
+  sequenceStateBytes,
+  unservedTensorBytes,
+} from "./hybrid_layers.ts";
 import { readSafetensorsTensors, type SafetensorsTensor } from "./safetensors_header.ts";
 
 /** What a model folder holds. */
@@ -88,7 +93,9 @@ export async function inspectModelFolder(
     if (quant !== null) throw error;
     tensors.length = 0;
   }
-  if (quant !== null) weightBytes = isqWeightBytes(tensors, quant);
+  // A vision tower or MTP head in the files is not loaded (the engine serves the text model).
+  if (quant !== null) weightBytes = isqWeightBytes(tensors.filter((t) => !isUnservedTensor(t.name)), quant);
+  else weightBytes -= unservedTensorBytes(tensors);
   try {
     await Deno.stat(`${path}/tokenizer.json`);
   } catch {
