@@ -69,38 +69,41 @@ CX_GLOBAL void conv1d_silu_kernel(float* out, const float* x, float* conv_state,
   }
 }
 
-/** One block per value head; thread j owns column j of the head's state S[k_dim][v_dim] (the delta
- * rule never mixes columns), so the state is read and written coalesced. Shared memory holds the
- * row's normalised q and k (2·k_dim floats). Rows are walked in order. */
-CX_GLOBAL void CX_BOUNDS(1024) gated_delta_rule_kernel(float* out, const float* qkv, const float* b,
+/** Blocks (value head, column tile): thread j of tile t owns column t·blockDim + j of the head's state
+ * S[k_dim][v_dim] (the delta rule never mixes columns), so the state is read and written coalesced and
+ * a head's columns spread over several SMs. Shared memory holds the row's normalised q and k (2·k_dim
+ * floats, each tile computing them alike). Rows are walked in order. */
+CX_GLOBAL void CX_BOUNDS(64) gated_delta_rule_kernel(float* out, const float* qkv, const float* b,
     const float* a, const float* a_log, const float* dt_bias, float* recurrent, const int32_t* slots,
     const int32_t* positions, int n, DeltaNetShape shape) {
   CX_SHARED float scratch[32];
   CX_DYNAMIC_SHARED(float, qk);
   const int head = static_cast<int>(blockIdx.x);
   const int dk = shape.k_dim, dv = shape.v_dim;
+  const int column = static_cast<int>(blockIdx.y * blockDim.x + threadIdx.x);
   const int channels = shape_channels(shape);
   const int key_head = head / (shape.v_heads / shape.k_heads);
   const int key_dim = shape.k_heads * dk;
   const float q_scale = 1.0f / sqrtf(static_cast<float>(dk));
-  const int j = static_cast<int>(threadIdx.x);
+  const int t = static_cast<int>(threadIdx.x);
   for (int r = 0; r < n; r++) {
     const float* row = qkv + static_cast<int64_t>(r) * channels;
     const float* q_in = row + static_cast<int64_t>(key_head) * dk;
     const float* k_in = row + key_dim + static_cast<int64_t>(key_head) * dk;
     float qq = 0.0f, kk = 0.0f;
-    for (int i = j; i < dk; i += blockDim.x) {
+    for (int i = t; i < dk; i += blockDim.x) {
       qq += q_in[i] * q_in[i];
       kk += k_in[i] * k_in[i];
     }
     const float q_norm = l2_inverse_norm(block_sum(qq, scratch));
     const float k_norm = l2_inverse_norm(block_sum(kk, scratch));
-    for (int i = j; i < dk; i += blockDim.x) {
+    for (int i = t; i < dk; i += blockDim.x) {
       qk[i] = q_in[i] * q_norm * q_scale;
       qk[dk + i] = k_in[i] * k_norm;
     }
     CX_SYNC();
-    if (j < dv) {
+    if (column < dv) {
+      const int j = column;
       float* s = recurrent + static_cast<size_t>(slots[r]) * shape_recurrent_floats(shape)
           + static_cast<size_t>(head) * dk * dv + j;
       if (positions[r] == 0) {
@@ -174,11 +177,12 @@ void launch_gated_delta_rule(float* out, const float* qkv, const float* b, const
     const float* dt_bias, float* recurrent, const int32_t* slots, const int32_t* positions, int n,
     const DeltaNetShape& shape, cudaStream_t stream) {
   if (n <= 0) return;
-  if (shape.v_dim > 1024) throw Error(CX_ERR_UNSUPPORTED_ARCH, "the CUDA gated delta rule needs linear_value_head_dim "
-      "<= 1024, got " + std::to_string(shape.v_dim));
-  launch("gated_delta_rule", gated_delta_rule_kernel, static_cast<unsigned>(shape.v_heads),
-      static_cast<unsigned>(threads_for(shape.v_dim)), sizeof(float) * 2 * static_cast<size_t>(shape.k_dim), stream,
-      out, qkv, b, a, a_log, dt_bias, recurrent, slots, positions, n, shape);
+  // 64-column tiles: a 128-wide head is two blocks, so 48 heads fill 96 SMs.
+  const int threads = threads_for(shape.v_dim < 64 ? shape.v_dim : 64);
+  const dim3 grid(static_cast<unsigned>(shape.v_heads), static_cast<unsigned>((shape.v_dim + threads - 1) / threads));
+  launch("gated_delta_rule", gated_delta_rule_kernel, grid, static_cast<unsigned>(threads),
+      sizeof(float) * 2 * static_cast<size_t>(shape.k_dim), stream, out, qkv, b, a, a_log, dt_bias, recurrent, slots,
+      positions, n, shape);
 }
 
 void launch_gated_rmsnorm(float* out, const float* x, const float* z, const float* weight, int rows, int dim,
