@@ -255,6 +255,13 @@ class CpuBackend final : public Backend {
     for (int64_t i = 0; i < count; i++) x[i] *= sigmoid(gate[i]);
   }
 
+  void sigmoid_scale_rows(float* y, const float* gate, int rows, int dim) override {
+    for (int64_t r = 0; r < rows; r++) {
+      const float scale = sigmoid(gate[r]);
+      for (int j = 0; j < dim; j++) y[r * dim + j] *= scale;
+    }
+  }
+
   void conv1d_silu(float* out, const float* x, float* conv_state, const float* weight, const BatchRows& rows,
       const DeltaNetShape& shape) override {
     parallel(shape.channels(), static_cast<int64_t>(rows.n) * shape.channels() * shape.kernel * 4,

@@ -248,6 +248,11 @@ class CudaBackend final : public Backend {
     launch_sigmoid_gate(x, gate, count, stream_);
   }
 
+  void sigmoid_scale_rows(float* y, const float* gate, int rows, int dim) override {
+    bind();
+    launch_sigmoid_scale_rows(y, gate, rows, dim, stream_);
+  }
+
   void conv1d_silu(float* out, const float* x, float* conv_state, const float* weight, const BatchRows& rows,
       const DeltaNetShape& shape) override {
     bind();

@@ -85,6 +85,7 @@ void launch_narrow(void* out, const float* x, DType dtype, int64_t count, cudaSt
 void launch_rope_partial(float* x, const int32_t* positions, int n, int heads, int head_dim, int rotary_dim,
     const float* inv_freq, cudaStream_t stream);
 void launch_sigmoid_gate(float* x, const float* gate, int64_t count, cudaStream_t stream);
+void launch_sigmoid_scale_rows(float* y, const float* gate, int rows, int dim, cudaStream_t stream);
 void launch_conv1d_silu(float* out, const float* x, float* conv_state, const float* weight, const int32_t* slots,
     const int32_t* positions, int n, const DeltaNetShape& shape, cudaStream_t stream);
 void launch_gated_delta_rule(float* out, const float* qkv, const float* b, const float* a, const float* a_log,

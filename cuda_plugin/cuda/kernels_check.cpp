@@ -326,6 +326,16 @@ void check_hybrid() {
     launch_sigmoid_gate(got.data(), gate.data(), static_cast<int64_t>(got.size()), nullptr);
     expect_close(got, want, 0, "sigmoid_gate");
   }
+  {
+    const int rows = 5, dim = 37;
+    const std::vector<float> gate = random_floats(rows, 6.0f), y = random_floats(static_cast<size_t>(rows) * dim);
+    std::vector<float> want = y, got = y;
+    for (int r = 0; r < rows; r++) {
+      for (int j = 0; j < dim; j++) want[static_cast<size_t>(r) * dim + j] *= sigmoid(gate[static_cast<size_t>(r)]);
+    }
+    launch_sigmoid_scale_rows(got.data(), gate.data(), rows, dim, nullptr);
+    expect_close(got, want, 0, "sigmoid_scale_rows");
+  }
   for (const DeltaNetShape shape : {DeltaNetShape{2, 4, 16, 16, 4}, DeltaNetShape{1, 3, 48, 128, 4},
            DeltaNetShape{2, 2, 64, 40, 2}}) {
     const std::string label = " k_heads " + std::to_string(shape.k_heads) + " v_heads " + std::to_string(shape.v_heads)

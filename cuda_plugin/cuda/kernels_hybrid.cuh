@@ -45,6 +45,13 @@ CX_GLOBAL void sigmoid_gate_kernel(float* x, const float* gate, int64_t count) {
   }
 }
 
+CX_GLOBAL void sigmoid_scale_rows_kernel(float* y, const float* gate, int64_t count, int dim) {
+  for (int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < count;
+       i += static_cast<int64_t>(gridDim.x) * blockDim.x) {
+    y[i] *= sigmoid(gate[i / dim]);
+  }
+}
+
 /** One thread per channel, walking the rows in order (a sequence's rows carry its conv state). */
 CX_GLOBAL void conv1d_silu_kernel(float* out, const float* x, float* conv_state, const float* weight,
     const int32_t* slots, const int32_t* positions, int n, DeltaNetShape shape) {
@@ -164,6 +171,13 @@ void launch_sigmoid_gate(float* x, const float* gate, int64_t count, cudaStream_
   if (count <= 0) return;
   launch("sigmoid_gate", sigmoid_gate_kernel, grid_for(count, kHybridThreads), kHybridThreads, 0, stream, x, gate,
       count);
+}
+
+void launch_sigmoid_scale_rows(float* y, const float* gate, int rows, int dim, cudaStream_t stream) {
+  const int64_t count = static_cast<int64_t>(rows) * dim;
+  if (count <= 0) return;
+  launch("sigmoid_scale_rows", sigmoid_scale_rows_kernel, grid_for(count, kHybridThreads), kHybridThreads, 0, stream,
+      y, gate, count, dim);
 }
 
 void launch_conv1d_silu(float* out, const float* x, float* conv_state, const float* weight, const int32_t* slots,

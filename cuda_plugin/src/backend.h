@@ -139,6 +139,11 @@ class Backend {
     (void)x, (void)gate, (void)count;
     throw Error(CX_ERR_UNSUPPORTED_ARCH, "this backend has no gated-attention output op");
   }
+  /** y[r] *= σ(gate[r]) for `rows` rows of `dim` — the shared expert's gate (one logit per row). */
+  virtual void sigmoid_scale_rows(float* y, const float* gate, int rows, int dim) {
+    (void)y, (void)gate, (void)rows, (void)dim;
+    throw Error(CX_ERR_UNSUPPORTED_ARCH, "this backend has no shared-expert gate op");
+  }
   /** Causal depthwise conv1d + SiLU over x[n, channels] (weight [channels][kernel]), row by row in
    * each sequence's order, through the rows' conv states (zeroed where a row is at position 0). */
   virtual void conv1d_silu(float* out, const float* x, float* conv_state, const float* weight, const BatchRows& rows,
