@@ -15,6 +15,7 @@
 #include "cpu_kernels.h"
 #include "cpu_simd.h"
 #include "error.h"
+#include "moe_math.h"
 #include "quant.h"
 #include "quant_repack.h"
 #include "thread_pool.h"
@@ -236,6 +237,19 @@ class CpuBackend final : public Backend {
       std::memcpy(out + static_cast<size_t>(j) * dim, x + static_cast<size_t>(rows[j]) * dim,
           sizeof(float) * static_cast<size_t>(dim));
     }
+  }
+
+  void moe_combine(float* out, const float* y, const int32_t* rows, const float* weights, int n, int k,
+      int dim) override {
+    parallel(n, static_cast<int64_t>(n) * k * dim * 2, [&](int64_t t, int) {
+      float* o = out + t * dim;
+      for (int i = 0; i < dim; i++) o[i] = 0.0f;
+      for (int j = 0; j < k; j++) {
+        const float* row = y + static_cast<int64_t>(rows[t * k + j]) * dim;
+        const float w = weights[t * k + j];
+        for (int i = 0; i < dim; i++) o[i] = moe_weighted_add(o[i], row[i], w);
+      }
+    });
   }
 
  private:

@@ -8,7 +8,7 @@
 namespace cx {
 
 /** Architectures the engine runs. */
-enum class Architecture { Llama, Qwen3 };
+enum class Architecture { Llama, Qwen3, Qwen3Moe };
 
 /** Hyper-parameters of a decoder-only transformer (llama2.c's Config, plus what Qwen3 adds). */
 struct ModelConfig {
@@ -34,9 +34,20 @@ struct ModelConfig {
   std::vector<float> rope_freq_factors;
   int bos_token_id = -1;
   std::vector<int> eos_token_ids;
+  // Qwen3-MoE (moe.cpp): a sparse layer routes each token to `experts_per_token` of `num_experts`
+  // SwiGLU experts of width moe_intermediate_size; sparse_layers[l] says which layers are sparse
+  // (decoder_sparse_step, mlp_only_layers); the others are dense MLPs of intermediate_size.
+  int num_experts = 0;
+  int experts_per_token = 0;
+  int moe_intermediate_size = 0;
+  bool norm_topk_prob = false;
+  std::vector<bool> sparse_layers;
 
   int q_dim() const { return heads * head_dim; }
   int kv_dim() const { return kv_heads * head_dim; }
+  bool is_sparse(int layer) const {
+    return layer < static_cast<int>(sparse_layers.size()) && sparse_layers[static_cast<size_t>(layer)];
+  }
 };
 
 /** Reads and validates `folder`/config.json. Throws cx::Error (bad_model, unsupported_architecture). */

@@ -12,6 +12,7 @@
 #include "gguf_model.h"
 #include "isq.h"
 #include "model.h"
+#include "moe.h"
 
 namespace cx {
 
@@ -27,7 +28,11 @@ Model::~Model() {
   for (auto& layer : weights.layers) {
     for (Tensor* t : {&layer.wq, &layer.wk, &layer.wv, &layer.wo, &layer.w_gate, &layer.w_up,
         &layer.w_down}) backend.release_weight(*t);
+    for (ExpertWeights& expert : layer.experts) {
+      for (Tensor* t : {&expert.w_gate, &expert.w_up, &expert.w_down}) backend.release_weight(*t);
+    }
   }
+  moe.reset();
   if (weights.lm_head.data != weights.embed.data) backend.release_weight(weights.lm_head);
   backend.release_weight(weights.embed);
   backend.unreserve(reserved_bytes);
@@ -120,6 +125,7 @@ ModelSource open_source(const std::string& path, const IsqScheme& isq) {
   }
   source.config = read_model_config(path);
   source.tensors = SafetensorsSet::open_folder(path);
+  if (source.config.architecture == Architecture::Qwen3Moe) add_fused_expert_views(source.tensors, source.config);
   source.format = "config.json";
   return source;
 }
@@ -183,9 +189,22 @@ LoadPlan plan_tensors(const ModelSource& source, const IsqScheme& isq, int tp_si
     plan.matrices.push_back({p + "self_attn.k_proj.weight", {kv_dim, dim}, Split::Rows, MatrixRole::Key, l});
     plan.matrices.push_back({p + "self_attn.v_proj.weight", {kv_dim, dim}, Split::Rows, MatrixRole::Value, l});
     plan.matrices.push_back({p + "self_attn.o_proj.weight", {dim, q_dim}, Split::Cols, MatrixRole::AttnOut, l});
-    plan.matrices.push_back({p + "mlp.gate_proj.weight", {hidden, dim}, Split::Rows, MatrixRole::Gate, l});
-    plan.matrices.push_back({p + "mlp.up_proj.weight", {hidden, dim}, Split::Rows, MatrixRole::Up, l});
-    plan.matrices.push_back({p + "mlp.down_proj.weight", {dim, hidden}, Split::Cols, MatrixRole::Down, l});
+    if (c.is_sparse(l)) {  // moe.h: a replicated f32 router and every expert, split like the MLP
+      const int64_t expert_hidden = c.moe_intermediate_size;
+      plan.vectors.push_back({p + "mlp.gate.weight", {c.num_experts, dim}, Split::None});
+      for (int e = 0; e < c.num_experts; e++) {
+        plan.matrices.push_back({expert_tensor_name(l, e, "gate_proj"), {expert_hidden, dim}, Split::Rows,
+            MatrixRole::Gate, l});
+        plan.matrices.push_back({expert_tensor_name(l, e, "up_proj"), {expert_hidden, dim}, Split::Rows,
+            MatrixRole::Up, l});
+        plan.matrices.push_back({expert_tensor_name(l, e, "down_proj"), {dim, expert_hidden}, Split::Cols,
+            MatrixRole::Down, l});
+      }
+    } else {
+      plan.matrices.push_back({p + "mlp.gate_proj.weight", {hidden, dim}, Split::Rows, MatrixRole::Gate, l});
+      plan.matrices.push_back({p + "mlp.up_proj.weight", {hidden, dim}, Split::Rows, MatrixRole::Up, l});
+      plan.matrices.push_back({p + "mlp.down_proj.weight", {dim, hidden}, Split::Cols, MatrixRole::Down, l});
+    }
     plan.vectors.push_back({p + "input_layernorm.weight", {dim}, Split::None});
     plan.vectors.push_back({p + "post_attention_layernorm.weight", {dim}, Split::None});
     if (c.qk_norm) {
@@ -367,10 +386,13 @@ void check_tensor_parallel(const ModelConfig& c, int tp_size) {
   check("num_attention_heads", c.heads);
   check("num_key_value_heads", c.kv_heads);
   check("intermediate_size", c.intermediate_size);
+  if (c.num_experts > 0) check("moe_intermediate_size", c.moe_intermediate_size);
   if (!bad.empty()) {
     throw Error(CX_ERR_UNSUPPORTED_ARCH, "tensor parallelism over " + std::to_string(tp_size) + " devices needs "
         + "num_attention_heads (" + std::to_string(c.heads) + "), num_key_value_heads (" + std::to_string(c.kv_heads)
-        + ") and intermediate_size (" + std::to_string(c.intermediate_size) + ") divisible by "
+        + ") and intermediate_size (" + std::to_string(c.intermediate_size) + ")"
+        + (c.num_experts > 0 ? " and moe_intermediate_size (" + std::to_string(c.moe_intermediate_size) + ")" : "")
+        + " divisible by "
         + std::to_string(tp_size) + "; " + c.architecture_name + " has " + bad);
   }
 }
@@ -378,8 +400,10 @@ void check_tensor_parallel(const ModelConfig& c, int tp_size) {
 int reduction_chunks(const ModelConfig& full, int tp_size, int64_t block) {
   const int64_t q_dim = full.q_dim();
   for (int chunks : {8, 4, 2}) {
+    const bool experts_fit = full.num_experts == 0 || (full.moe_intermediate_size % chunks == 0
+        && (full.moe_intermediate_size / chunks) % block == 0);
     if (full.heads % chunks == 0 && full.intermediate_size % chunks == 0 && chunks % tp_size == 0
-        && (q_dim / chunks) % block == 0 && (full.intermediate_size / chunks) % block == 0) {
+        && (q_dim / chunks) % block == 0 && (full.intermediate_size / chunks) % block == 0 && experts_fit) {
       return chunks / tp_size;
     }
   }
@@ -407,6 +431,7 @@ std::unique_ptr<Model> load_model(Backend& backend, const std::string& path, int
   shard.heads /= tp_size;
   shard.kv_heads /= tp_size;
   shard.intermediate_size /= tp_size;
+  shard.moe_intermediate_size /= tp_size;
 
   auto model = std::make_unique<Model>(backend, std::move(shard), context, max_sequences);
   model->tp_rank = tp_rank;
@@ -452,9 +477,26 @@ std::unique_ptr<Model> load_model(Backend& backend, const std::string& path, int
     layer.wk = matrix(p + "self_attn.k_proj.weight");
     layer.wv = matrix(p + "self_attn.v_proj.weight");
     layer.wo = matrix(p + "self_attn.o_proj.weight");
-    layer.w_gate = matrix(p + "mlp.gate_proj.weight");
-    layer.w_up = matrix(p + "mlp.up_proj.weight");
-    layer.w_down = matrix(p + "mlp.down_proj.weight");
+    if (c.is_sparse(l)) {
+      const TensorView& router = *f.find(p + "mlp.gate.weight");
+      if (dtype_is_quantized(router.dtype)) throw Error(CX_ERR_UNSUPPORTED_ARCH, "router '"
+          + f.source_name(p + "mlp.gate.weight") + "' is " + router.dtype_tag + "; only F32, F16 or BF16 routers are "
+          "supported");
+      layer.router.data = upload_vector(*model, router);
+      layer.router.rows = c.num_experts;
+      layer.router.cols = c.hidden_size;
+      for (int e = 0; e < c.num_experts; e++) {
+        ExpertWeights expert;
+        expert.w_gate = matrix(expert_tensor_name(l, e, "gate_proj"));
+        expert.w_up = matrix(expert_tensor_name(l, e, "up_proj"));
+        expert.w_down = matrix(expert_tensor_name(l, e, "down_proj"));
+        layer.experts.push_back(expert);
+      }
+    } else {
+      layer.w_gate = matrix(p + "mlp.gate_proj.weight");
+      layer.w_up = matrix(p + "mlp.up_proj.weight");
+      layer.w_down = matrix(p + "mlp.down_proj.weight");
+    }
     layer.attn_norm = vec(p + "input_layernorm.weight");
     layer.ffn_norm = vec(p + "post_attention_layernorm.weight");
     if (c.qk_norm) {

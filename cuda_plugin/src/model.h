@@ -17,6 +17,13 @@
 
 namespace cx {
 
+/** One expert of a Qwen3-MoE layer: a SwiGLU MLP of width moe_intermediate_size (the rank's share). */
+struct ExpertWeights {
+  Tensor w_gate, w_up, w_down;  // [moe_hidden, dim] ×2, [dim, moe_hidden]
+};
+
+struct MoeState;  // moe.h: routing tables and expert activations of one forward pass
+
 /** One transformer block's weights. Vectors are f32 device buffers; matrices keep the file dtype. */
 struct LayerWeights {
   float* attn_norm = nullptr;
@@ -28,7 +35,9 @@ struct LayerWeights {
   float* v_bias = nullptr;
   float* o_bias = nullptr;
   Tensor wq, wk, wv, wo;          // [q_dim, dim], [kv_dim, dim] ×2, [dim, q_dim]
-  Tensor w_gate, w_up, w_down;    // [hidden, dim] ×2, [dim, hidden]
+  Tensor w_gate, w_up, w_down;    // [hidden, dim] ×2, [dim, hidden]; empty in a sparse layer
+  Tensor router;                  // sparse layers: [experts, dim] f32, replicated on every rank
+  std::vector<ExpertWeights> experts;  // sparse layers, by expert index
 };
 
 struct Weights {
@@ -90,6 +99,7 @@ class Model {
   // all-reduce, every tensor-parallel degree that divides the model's chunk count adds alike.
   int k_chunks = 1;
   std::vector<std::vector<uint8_t>> shard_storage;  // column shards copied out of the mapping
+  std::unique_ptr<MoeState> moe;  // sparse layers' buffers (moe.cpp), made on first use
 
   /** Allocates a zeroed f32 device buffer owned by the model. */
   float* alloc_f32(size_t count);
