@@ -4,7 +4,8 @@
 // as the per-expert one, and the memory accounting counts every expert.
 import assert from "node:assert/strict";
 import { GREEDY, type Model, Plugin, type Sequence } from "./mod.ts";
-import { cpuIsasToTest, maxAbsDiff, withTempDir } from "./_test_helpers.ts";
+import { cpuIsasToTest, maxAbsDiff, MODELS_DIR, withTempDir } from "./_test_helpers.ts";
+import { PluginError } from "./errors.ts";
 import { encodeSafetensors, type TensorSpec } from "./_safetensors_writer.ts";
 import { GGUF_FIXTURES, ggufFixturesAvailable } from "./_gguf_fixtures.ts";
 
@@ -65,15 +66,15 @@ if (ggufFixturesAvailable()) {
     }
   }
 
-  for (const file of ["hf", "qwen3moe-tiny-q8_0.gguf"]) {
-    Deno.test(`qwen3moe ${file}: TP=2 over CPU devices equals one device bit for bit`, async () => {
+  for (const file of ["hf", "qwen3moe-tiny-q8_0.gguf", `${MODELS_DIR}/tiny-qwen3-moe-f32`]) {
+    Deno.test(`qwen3moe ${file.split("/").pop()}: TP=2 over CPU devices equals one device bit for bit`, async () => {
       for (const cpuIsa of cpuIsasToTest()) {
         const plugin = Plugin.open({ cpuDevices: 2, cpuThreadsPerDevice: 1, cpuIsa });
         try {
           const cpus = plugin.devices().filter((device) => device.backend === "cpu").map((device) =>
             device.index
           );
-          const path = `${MOE_DIR}/${file}`;
+          const path = file.startsWith("/") ? file : `${MOE_DIR}/${file}`;
           const single = await plugin.loadModel(path, { contextLength: 64, devices: [cpus[0]] });
           const expected = await together(single, PROMPTS.slice(0, 3));
           await single.unload();
@@ -176,3 +177,49 @@ if (ggufFixturesAvailable()) {
     }
   });
 }
+
+Deno.test("qwen3moe: config keys that change inference and are not implemented are refused by name", async () => {
+  const folder = `${MODELS_DIR}/tiny-qwen3-moe-f32`;
+  const base = JSON.parse(Deno.readTextFileSync(`${folder}/config.json`));
+  const cases: [string, Record<string, unknown>, string, RegExp][] = [
+    [
+      "shared expert",
+      { shared_expert_intermediate_size: 64 },
+      "unsupported_architecture",
+      /shared_expert_intermediate_size/,
+    ],
+    [
+      "expert counts disagree",
+      { num_local_experts: 4 },
+      "bad_model",
+      /num_experts 8 and num_local_experts 4/,
+    ],
+    [
+      "top-k above the experts",
+      { num_experts_per_tok: 9 },
+      "bad_model",
+      /num_experts_per_tok 9 exceeds the 8 experts/,
+    ],
+    ["dense layer out of range", { mlp_only_layers: [7] }, "bad_model", /mlp_only_layers/],
+    ["no expert width", { moe_intermediate_size: null }, "bad_model", /moe_intermediate_size/],
+  ];
+  const plugin = Plugin.open();
+  try {
+    await withTempDir(async (dir) => {
+      for (const [label, change, code, pattern] of cases) {
+        const model = `${dir}/${label.replaceAll(" ", "-")}`;
+        Deno.mkdirSync(model);
+        Deno.symlinkSync(`${folder}/model.safetensors`, `${model}/model.safetensors`);
+        Deno.writeTextFileSync(`${model}/config.json`, JSON.stringify({ ...base, ...change }));
+        await assert.rejects(plugin.loadModel(model), (error: unknown) => {
+          assert.ok(error instanceof PluginError, label);
+          assert.equal(error.code, code, `${label}: ${error.message}`);
+          assert.match(error.message, pattern, label);
+          return true;
+        });
+      }
+    });
+  } finally {
+    plugin.close();
+  }
+});
