@@ -16,6 +16,7 @@
 #include "cpu_simd.h"
 #include "hybrid_kernels.h"
 #include "error.h"
+#include "moe_math.h"
 #include "quant.h"
 #include "quant_repack.h"
 #include "thread_pool.h"
@@ -285,6 +286,19 @@ class CpuBackend final : public Backend {
       float* o = out + r * dim;
       const float scale = rms_scale(k_.dot(in, in, dim), dim, eps);
       for (int j = 0; j < dim; j++) o[j] = gated_rmsnorm_element(in[j], scale, weight[j], gate[j]);
+    });
+  }
+
+  void moe_combine(float* out, const float* y, const int32_t* rows, const float* weights, int n, int k,
+      int dim) override {
+    parallel(n, static_cast<int64_t>(n) * k * dim * 2, [&](int64_t t, int) {
+      float* o = out + t * dim;
+      for (int i = 0; i < dim; i++) o[i] = 0.0f;
+      for (int j = 0; j < k; j++) {
+        const float* row = y + static_cast<int64_t>(rows[t * k + j]) * dim;
+        const float w = weights[t * k + j];
+        for (int i = 0; i < dim; i++) o[i] = moe_weighted_add(o[i], row[i], w);
+      }
     });
   }
 

@@ -272,6 +272,12 @@ class CudaBackend final : public Backend {
     launch_gated_rmsnorm(out, x, z, weight, rows, dim, eps, stream_);
   }
 
+  void moe_combine(float* out, const float* y, const int32_t* rows, const float* weights, int n, int k,
+                   int dim) override {
+    bind();
+    launch_moe_combine(out, y, rows, weights, n, k, dim, stream_);
+  }
+
  private:
   struct Scratch {
     void* pointer = nullptr;

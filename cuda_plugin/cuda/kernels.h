@@ -74,6 +74,9 @@ void launch_swiglu(float* out, const float* gate, const float* up, int64_t count
 void launch_add(float* x, const float* y, int64_t count, cudaStream_t stream);
 /** out[j] = x[rows[j]] for m rows of dim. */
 void launch_gather_rows(float* out, const float* x, const int32_t* rows, int m, int dim, cudaStream_t stream);
+/** Backend::moe_combine (kernels_moe.cuh). */
+void launch_moe_combine(float* out, const float* y, const int32_t* rows, const float* weights, int n, int k, int dim,
+                        cudaStream_t stream);
 /** out[i] = widen(w[offset + i]) for `count` elements of a weight of dtype `dtype` (quantized dtypes:
  * launch_dequantize, whole blocks only). */
 void launch_widen(float* out, const void* w, DType dtype, int64_t offset, int64_t count, cudaStream_t stream);

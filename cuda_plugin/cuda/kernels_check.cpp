@@ -19,6 +19,7 @@
 #include "kernels_hybrid.cuh"
 #include "hybrid_kernels.h"
 #include "kernels_matmul.cuh"
+#include "kernels_moe.cuh"
 #include "kernels_quant.cuh"
 #include "nccl_loader.h"
 #include "nvml_loader.h"
@@ -275,6 +276,33 @@ void check_elementwise() {
     std::memcpy(want.data() + j * dim, x.data() + static_cast<size_t>(pick[j]) * dim, sizeof(float) * dim);
   }
   expect_close(got, want, 0, "gather_rows");
+}
+
+// moe_combine against the CPU backend's loop (cpu_backend.cpp: moe_weighted_add over the choices in
+// order, from zero), exactly: top-2 and top-8 choices over rows gathered per expert.
+void check_moe_combine() {
+  std::mt19937 rng(16);
+  std::uniform_real_distribution<float> value(-2.0f, 2.0f);
+  for (int k : {2, 8}) {
+    const int n = 5, dim = 300, assigned = n * k;
+    std::vector<float> y(static_cast<size_t>(assigned) * dim), weights(static_cast<size_t>(assigned));
+    for (float& v : y) v = value(rng);
+    for (float& w : weights) w = std::fabs(value(rng)) / 4.0f;
+    std::vector<int32_t> rows(static_cast<size_t>(assigned));
+    for (int i = 0; i < assigned; i++) rows[static_cast<size_t>(i)] = (i * 7 + 3) % assigned;  // a permutation
+    std::vector<float> got(static_cast<size_t>(n) * dim, 1.0f), want(got.size(), 0.0f);
+    launch_moe_combine(got.data(), y.data(), rows.data(), weights.data(), n, k, dim, nullptr);
+    for (int t = 0; t < n; t++) {
+      for (int j = 0; j < k; j++) {
+        const size_t at = static_cast<size_t>(t) * k + j;
+        for (int i = 0; i < dim; i++) {
+          float& o = want[static_cast<size_t>(t) * dim + i];
+          o = moe_weighted_add(o, y[static_cast<size_t>(rows[at]) * dim + i], weights[at]);
+        }
+      }
+    }
+    expect_close(got, want, 0, ("moe_combine top-" + std::to_string(k)).c_str());
+  }
 }
 
 void check_rope() {
@@ -775,6 +803,7 @@ int main() {
   check_embed();
   check_rmsnorm();
   check_elementwise();
+  check_moe_combine();
   check_rope();
   check_hybrid();
   check_kv_store();

@@ -125,6 +125,10 @@ class Backend {
   virtual void add(float* x, const float* y, int64_t count) = 0;
   /** out[j] = x[rows[j]] for m rows of `dim`. */
   virtual void gather_rows(float* out, const float* x, const int32_t* rows, int m, int dim) = 0;
+  /** Mixture of experts: out[t] = Σ_j weights[t·k + j] · y[rows[t·k + j]] for n tokens of `dim`,
+   * added in order j from zero with moe_weighted_add (moe_math.h). */
+  virtual void moe_combine(float* out, const float* y, const int32_t* rows, const float* weights, int n, int k,
+      int dim) = 0;
 
   // Hybrid (Qwen3.5 / Qwen3-Next) ops. A backend without them says so and the loader refuses those models.
   virtual bool has_hybrid_ops() const { return false; }

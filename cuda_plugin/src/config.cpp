@@ -9,6 +9,7 @@
 #include "error.h"
 #include "hybrid.h"
 #include "json.h"
+#include "moe_math.h"
 #include "safetensors.h"
 
 namespace cx {
@@ -79,6 +80,50 @@ void read_special_tokens(const Json& root, ModelConfig& config) {
   }
 }
 
+// Qwen3MoeForCausalLM: the expert count in either spelling (hub: num_experts, transformers 5.x:
+// num_local_experts), top-k, expert width, norm_topk_prob, and which layers are sparse exactly as
+// transformers decides it: not in mlp_only_layers and (layer + 1) % decoder_sparse_step == 0.
+// Ignored because they only matter in training: router_aux_loss_coef, output_router_logits.
+void read_moe(const Json& root, ModelConfig& config) {
+  const Json* local = member(root, "num_local_experts");
+  config.num_experts = local != nullptr ? required_int(root, "num_local_experts") : required_int(root, "num_experts");
+  if (local != nullptr && member(root, "num_experts") != nullptr && required_int(root, "num_experts")
+      != config.num_experts) {
+    throw Error(CX_ERR_BAD_MODEL, "config.json gives num_experts " + std::to_string(required_int(root, "num_experts"))
+        + " and num_local_experts " + std::to_string(config.num_experts) + "; they must agree");
+  }
+  config.experts_per_token = required_int(root, "num_experts_per_tok");
+  if (config.experts_per_token > config.num_experts) throw Error(CX_ERR_BAD_MODEL, "config.json num_experts_per_tok "
+      + std::to_string(config.experts_per_token) + " exceeds the " + std::to_string(config.num_experts) + " experts");
+  if (config.experts_per_token > kMaxExpertsPerToken) throw Error(CX_ERR_UNSUPPORTED_ARCH, "config.json "
+      "num_experts_per_tok " + std::to_string(config.experts_per_token) + " is above the limit of "
+      + std::to_string(kMaxExpertsPerToken));
+  config.moe_intermediate_size = required_int(root, "moe_intermediate_size");
+  config.norm_topk_prob = optional_bool(root, "norm_topk_prob", false);
+  const int step = optional_int(root, "decoder_sparse_step", 1);
+  std::vector<bool> dense(static_cast<size_t>(config.layers), false);
+  const Json* only = member(root, "mlp_only_layers");
+  if (only != nullptr) {
+    if (!only->is_array()) throw Error(CX_ERR_BAD_MODEL, "config.json 'mlp_only_layers' must be a list of layers");
+    for (const Json& layer : only->array) {
+      if (!layer.is_number() || layer.number != std::floor(layer.number) || layer.number < 0
+          || layer.number >= config.layers) {
+        throw Error(CX_ERR_BAD_MODEL, "config.json 'mlp_only_layers' holds a value that is not a layer index below "
+            + std::to_string(config.layers));
+      }
+      dense[static_cast<size_t>(layer.number)] = true;
+    }
+  }
+  config.sparse_layers.assign(static_cast<size_t>(config.layers), false);
+  for (int l = 0; l < config.layers; l++) {
+    config.sparse_layers[static_cast<size_t>(l)] = !dense[static_cast<size_t>(l)] && (l + 1) % step == 0;
+  }
+  for (const char* key : {"shared_expert_intermediate_size", "n_shared_experts", "first_k_dense_replace"}) {
+    if (member(root, key) != nullptr) throw Error(CX_ERR_UNSUPPORTED_ARCH, std::string("config.json sets '") + key
+        + "', which Qwen3MoeForCausalLM does not have; shared experts are not supported");
+  }
+}
+
 }  // namespace
 
 ModelConfig read_model_config(const std::string& folder) {
@@ -106,10 +151,13 @@ ModelConfig read_model_config(const std::string& folder) {
   } else if (config.architecture_name == "Qwen3ForCausalLM") {
     config.architecture = Architecture::Qwen3;
     config.qk_norm = true;
+  } else if (config.architecture_name == "Qwen3MoeForCausalLM") {
+    config.architecture = Architecture::Qwen3Moe;
+    config.qk_norm = true;
   } else {
     throw Error(CX_ERR_UNSUPPORTED_ARCH, "architecture '" + config.architecture_name
-        + "' is not supported (supported: LlamaForCausalLM, Qwen3ForCausalLM, Qwen3_5ForConditionalGeneration, "
-        "Qwen3_5ForCausalLM, Qwen3NextForCausalLM)");
+        + "' is not supported (supported: LlamaForCausalLM, Qwen3ForCausalLM, Qwen3MoeForCausalLM, "
+        "Qwen3_5ForConditionalGeneration, Qwen3_5ForCausalLM, Qwen3_5MoeForConditionalGeneration, Qwen3NextForCausalLM)");
   }
 
   config.hidden_size = required_int(root, "hidden_size");
@@ -144,6 +192,7 @@ ModelConfig read_model_config(const std::string& folder) {
   }
   read_rope(root, config);
   read_special_tokens(root, config);
+  if (config.architecture == Architecture::Qwen3Moe) read_moe(root, config);
   return config;
 }
 

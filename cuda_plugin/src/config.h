@@ -8,7 +8,7 @@
 namespace cx {
 
 /** Architectures the engine runs. */
-enum class Architecture { Llama, Qwen3, Qwen3_5, Qwen3Next };
+enum class Architecture { Llama, Qwen3, Qwen3Moe, Qwen3_5, Qwen3Next };
 
 /** Hyper-parameters of a decoder-only transformer (llama2.c's Config, plus what Qwen3 adds). */
 struct ModelConfig {
@@ -28,12 +28,20 @@ struct ModelConfig {
   bool attention_bias = false;
   bool qk_norm = false;  // Qwen3: RMSNorm over each head of q and k before RoPE
   // GGUF llama: the converter stored attn_q / attn_k rows in llama.cpp's interleaved-RoPE order within
-  // each head; the loader puts them back in rotate-half order (load.cpp, unpermute_rope_rows).
+  // each head; the loader puts them back in rotate-half order (tensor_layout.cpp, unpermute_rope_rows).
   bool rope_rows_interleaved = false;
   // GGUF rope_freqs (Llama 3.1 scaling): inv_freq[i] is divided by rope_freq_factors[i]; empty = none.
   std::vector<float> rope_freq_factors;
   int bos_token_id = -1;
   std::vector<int> eos_token_ids;
+  // Qwen3-MoE (moe.cpp): a sparse layer routes each token to `experts_per_token` of `num_experts`
+  // SwiGLU experts of width moe_intermediate_size; sparse_layers[l] says which layers are sparse
+  // (decoder_sparse_step, mlp_only_layers); the others are dense MLPs of intermediate_size.
+  int num_experts = 0;
+  int experts_per_token = 0;
+  int moe_intermediate_size = 0;
+  bool norm_topk_prob = false;
+  std::vector<bool> sparse_layers;
   // Qwen3.5 / Qwen3-Next hybrids (hybrid_config.cpp): Gated DeltaNet layers between gated full-attention
   // layers. Empty linear_layers = every layer is plain attention.
   bool norm_plus_one = false;      // RMSNorms (not the gated one) apply (1 + w)
@@ -43,6 +51,7 @@ struct ModelConfig {
   int linear_k_heads = 0, linear_v_heads = 0, linear_k_dim = 0, linear_v_dim = 0, linear_conv_kernel = 0;
   bool fused_linear_proj = false;  // qwen3_next: in_proj_qkvz / in_proj_ba grouped per key head
   std::string text_prefix;         // "model.language_model." in the conditional-generation layout
+  int shared_expert_intermediate_size = 0;  // sparse layers' σ-gated shared expert (0: none)
 
   bool hybrid() const { return !linear_layers.empty(); }
   bool is_linear(int layer) const { return hybrid() && linear_layers[static_cast<size_t>(layer)] != 0; }
@@ -53,6 +62,9 @@ struct ModelConfig {
 
   int q_dim() const { return heads * head_dim; }
   int kv_dim() const { return kv_heads * head_dim; }
+  bool is_sparse(int layer) const {
+    return layer < static_cast<int>(sparse_layers.size()) && sparse_layers[static_cast<size_t>(layer)];
+  }
 };
 
 /** Reads and validates `folder`/config.json. Throws cx::Error (bad_model, unsupported_architecture). */

@@ -9,6 +9,7 @@
 #include "error.h"
 #include "hybrid.h"
 #include "model.h"
+#include "moe.h"
 
 namespace cx {
 
@@ -62,13 +63,17 @@ void forward(Model& model, const HostRows& host, float* logits, const std::atomi
     if (c.attention_bias) be.add_bias(s.xb, L.o_bias, n, dim);
     be.add(s.x, s.xb, static_cast<int64_t>(n) * dim);
 
-    // MLP: x += down(silu(gate(h)) · up(h)) with h = RMSNorm(x).
+    // MLP: x += down(silu(gate(h)) · up(h)) with h = RMSNorm(x); a sparse layer's experts (moe.cpp).
     be.rmsnorm(s.xb, s.x, L.ffn_norm, n, dim, c.rms_norm_eps);
-    be.matmul(s.hb, s.xb, L.w_gate, n);
-    be.matmul(s.hb2, s.xb, L.w_up, n);
-    be.swiglu(s.hb, s.hb, s.hb2, static_cast<int64_t>(n) * c.intermediate_size);
-    be.matmul_k_chunks(s.xb, s.hb, L.w_down, n, model.k_chunks);
-    if (model.collective) model.collective->all_reduce_sum(s.xb, static_cast<int64_t>(n) * dim);
+    if (c.is_sparse(l)) {
+      moe_block(model, L, s.xb, n);
+    } else {
+      be.matmul(s.hb, s.xb, L.w_gate, n);
+      be.matmul(s.hb2, s.xb, L.w_up, n);
+      be.swiglu(s.hb, s.hb, s.hb2, static_cast<int64_t>(n) * c.intermediate_size);
+      be.matmul_k_chunks(s.xb, s.hb, L.w_down, n, model.k_chunks);
+      if (model.collective) model.collective->all_reduce_sum(s.xb, static_cast<int64_t>(n) * dim);
+    }
     be.add(s.x, s.xb, static_cast<int64_t>(n) * dim);
   }
   if (m == 0) return;

@@ -2,6 +2,7 @@
 // text model's keys under `text_config` (the conditional-generation layout, weights under
 // `model.language_model.*`, beside a vision tower the engine does not load); Qwen3-Next is flat. Every
 // key is known: one that changes inference and is not implemented is refused naming it.
+#include <algorithm>
 #include <cmath>
 #include <set>
 
@@ -139,6 +140,43 @@ void read_tokens(const Json& object, ModelConfig& c) {
   }
 }
 
+// Sparse MLP layers (moe.h) with a σ-gated shared expert. Qwen3-Next: every decoder_sparse_step-th
+// layer outside mlp_only_layers when num_experts > 0; Qwen3.5-MoE: every layer, top-k always renormalised.
+void read_experts(const Json& text, ModelConfig& c, bool qwen3_5_moe) {
+  c.num_experts = std::max(get_int(text, "num_experts", 0), get_int(text, "num_local_experts", 0));
+  c.sparse_layers.assign(static_cast<size_t>(c.layers), false);
+  if (c.num_experts == 0) {
+    if (qwen3_5_moe) throw Error(CX_ERR_BAD_MODEL, "config.json of " + c.architecture_name + " has no num_experts");
+    return;
+  }
+  c.experts_per_token = get_int(text, "num_experts_per_tok", 0, true);
+  c.moe_intermediate_size = get_int(text, "moe_intermediate_size", 0, true);
+  c.shared_expert_intermediate_size = get_int(text, "shared_expert_intermediate_size", 0);
+  c.norm_topk_prob = qwen3_5_moe || get_bool(text, "norm_topk_prob", true);
+  if (c.experts_per_token < 1 || c.experts_per_token > c.num_experts || c.moe_intermediate_size < 1) {
+    throw Error(CX_ERR_BAD_MODEL, "config.json num_experts_per_tok (" + std::to_string(c.experts_per_token)
+        + ") must be in [1, num_experts] and moe_intermediate_size positive");
+  }
+  const int step = qwen3_5_moe ? 1 : get_int(text, "decoder_sparse_step", 1);
+  if (step < 1) throw Error(CX_ERR_BAD_MODEL, "config.json decoder_sparse_step must be positive");
+  std::set<int> dense;
+  const Json* only = member(text, "mlp_only_layers");
+  if (only != nullptr && !qwen3_5_moe) {
+    if (!only->is_array()) throw Error(CX_ERR_BAD_MODEL, "config.json mlp_only_layers must be a list of layer indexes");
+    for (const Json& index : only->array) {
+      if (index.is_number()) dense.insert(static_cast<int>(index.number));
+    }
+  }
+  bool any_dense = false;
+  for (int l = 0; l < c.layers; l++) {
+    const bool sparse = dense.count(l) == 0 && (l + 1) % step == 0;
+    c.sparse_layers[static_cast<size_t>(l)] = sparse;
+    any_dense = any_dense || !sparse;
+  }
+  if (any_dense && c.intermediate_size < 1) throw Error(CX_ERR_BAD_MODEL, "config.json has dense MLP layers but no "
+      "intermediate_size");
+}
+
 }  // namespace
 
 bool is_hybrid_architecture(const std::string& name) {
@@ -150,10 +188,7 @@ ModelConfig read_hybrid_config(const Json& root, const std::string& architecture
   ModelConfig c;
   c.architecture_name = architecture_name;
   const bool next = architecture_name == "Qwen3NextForCausalLM";
-  if (architecture_name.rfind("Qwen3_5Moe", 0) == 0) {
-    throw Error(CX_ERR_UNSUPPORTED_ARCH, "architecture '" + architecture_name + "' (qwen3_5_moe) is not supported yet: "
-        "its mixture-of-experts blocks are not implemented (qwen3_5 dense and qwen3_next without experts are)");
-  }
+  const bool qwen3_5_moe = architecture_name.rfind("Qwen3_5Moe", 0) == 0;
   c.architecture = next ? Architecture::Qwen3Next : Architecture::Qwen3_5;
   const Json* nested = member(root, "text_config");
   if (nested != nullptr && !nested->is_object()) throw Error(CX_ERR_BAD_MODEL, "config.json 'text_config' must be "
@@ -161,10 +196,10 @@ ModelConfig read_hybrid_config(const Json& root, const std::string& architecture
   const Json& text = nested != nullptr ? *nested : root;
   refuse_unknown_keys(root, "");
   if (nested != nullptr) refuse_unknown_keys(text, " text_config");
-  c.text_prefix = architecture_name == "Qwen3_5ForConditionalGeneration" ? "model.language_model." : "";
+  c.text_prefix = architecture_name.find("ForConditionalGeneration") != std::string::npos ? "model.language_model." : "";
 
   c.hidden_size = get_int(text, "hidden_size", 0, true);
-  c.intermediate_size = get_int(text, "intermediate_size", 0, true);
+  c.intermediate_size = get_int(text, "intermediate_size", 0, !qwen3_5_moe);  // qwen3_5_moe: every MLP is sparse
   c.layers = get_int(text, "num_hidden_layers", 0, true);
   c.heads = get_int(text, "num_attention_heads", 0, true);
   c.kv_heads = get_int(text, "num_key_value_heads", c.heads);
@@ -193,12 +228,6 @@ ModelConfig read_hybrid_config(const Json& root, const std::string& architecture
   const Json* act = member(text, "hidden_act");
   if (act != nullptr && (!act->is_string() || act->string != "silu")) throw Error(CX_ERR_UNSUPPORTED_ARCH,
       "hidden_act '" + (act->is_string() ? act->string : std::string("?")) + "' is not supported (only silu)");
-  const int experts = std::max(get_int(text, "num_experts", 0), get_int(text, "num_local_experts", 0));
-  if (experts > 0) {
-    throw Error(CX_ERR_UNSUPPORTED_ARCH, "config.json asks for " + std::to_string(experts) + " experts (num_experts); "
-        "the mixture-of-experts blocks of " + architecture_name + " are not implemented yet");
-  }
-
   c.norm_plus_one = true;
   c.attn_output_gate = true;
   c.qk_norm = true;
@@ -215,6 +244,7 @@ ModelConfig read_hybrid_config(const Json& root, const std::string& architecture
         + std::to_string(c.linear_k_heads) + ")");
   }
   read_layer_types(text, c);
+  read_experts(text, c, qwen3_5_moe);
   read_hybrid_rope(text, root, c);
   read_tokens(text, c);
   read_tokens(root, c);

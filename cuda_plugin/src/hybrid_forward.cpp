@@ -7,6 +7,7 @@
 
 #include "error.h"
 #include "hybrid.h"
+#include "moe.h"
 
 namespace cx {
 namespace {
@@ -31,6 +32,11 @@ void ensure_linear_rows(Model& model, int rows) {
   ls.b = floats(n * static_cast<size_t>(ls.shape.v_heads));
   ls.a = floats(n * static_cast<size_t>(ls.shape.v_heads));
   ls.gate = floats(n * static_cast<size_t>(c.q_dim()));
+  const size_t shared_hidden = static_cast<size_t>(c.shared_expert_intermediate_size);
+  ls.shared = floats(n * static_cast<size_t>(c.hidden_size));
+  ls.shared_logit = floats(n);
+  ls.shared_gate = floats(n * shared_hidden);
+  ls.shared_up = floats(n * shared_hidden);
   ls.rows = rows;
 }
 
@@ -97,13 +103,30 @@ void forward_hybrid(Model& model, const HostRows& host, float* logits, const std
     if (model.collective) model.collective->all_reduce_sum(s.xb, static_cast<int64_t>(n) * dim);
     be.add(s.x, s.xb, static_cast<int64_t>(n) * dim);
 
-    // MLP: x += down(silu(gate(h)) · up(h)) with h = RMSNorm(x).
+    // MLP: x += down(silu(gate(h)) · up(h)) with h = RMSNorm(x); a sparse layer's routed experts
+    // (moe.cpp) plus its shared expert scaled by σ(shared_expert_gate · h).
     be.rmsnorm(s.xb, s.x, L.ffn_norm, n, dim, c.rms_norm_eps);
-    be.matmul(s.hb, s.xb, L.w_gate, n);
-    be.matmul(s.hb2, s.xb, L.w_up, n);
-    be.swiglu(s.hb, s.hb, s.hb2, static_cast<int64_t>(n) * c.intermediate_size);
-    be.matmul_k_chunks(s.xb, s.hb, L.w_down, n, model.k_chunks);
-    if (model.collective) model.collective->all_reduce_sum(s.xb, static_cast<int64_t>(n) * dim);
+    if (c.is_sparse(l)) {
+      const bool shared = c.shared_expert_intermediate_size > 0;
+      if (shared) {
+        const ExpertWeights& e = L.shared_expert;
+        be.matmul(ls.shared_gate, s.xb, e.w_gate, n);
+        be.matmul(ls.shared_up, s.xb, e.w_up, n);
+        be.swiglu(ls.shared_gate, ls.shared_gate, ls.shared_up, static_cast<int64_t>(n) * c.shared_expert_intermediate_size);
+        be.matmul_k_chunks(ls.shared, ls.shared_gate, e.w_down, n, model.k_chunks);
+        if (model.collective) model.collective->all_reduce_sum(ls.shared, static_cast<int64_t>(n) * dim);
+        be.matmul(ls.shared_logit, s.xb, L.shared_expert_gate, n);
+        be.sigmoid_scale_rows(ls.shared, ls.shared_logit, n, dim);
+      }
+      moe_block(model, L, s.xb, n);
+      if (shared) be.add(s.xb, ls.shared, static_cast<int64_t>(n) * dim);
+    } else {
+      be.matmul(s.hb, s.xb, L.w_gate, n);
+      be.matmul(s.hb2, s.xb, L.w_up, n);
+      be.swiglu(s.hb, s.hb, s.hb2, static_cast<int64_t>(n) * c.intermediate_size);
+      be.matmul_k_chunks(s.xb, s.hb, L.w_down, n, model.k_chunks);
+      if (model.collective) model.collective->all_reduce_sum(s.xb, static_cast<int64_t>(n) * dim);
+    }
     be.add(s.x, s.xb, static_cast<int64_t>(n) * dim);
   }
   if (m == 0) return;

@@ -4,6 +4,7 @@
 
 #include "error.h"
 #include "hybrid.h"
+#include "moe.h"
 
 namespace cx {
 namespace {
@@ -126,6 +127,7 @@ void prepare_hybrid_tensors(const ModelConfig& c, SafetensorsSet& tensors, std::
     }
     for (auto& [name, view] : text) tensors.add_view(name, view, view.name);
   }
+  if (c.num_experts > 0) add_fused_expert_views(tensors, c);  // qwen3_5_moe's gate_up_proj / down_proj
   for (int l = 0; l < c.layers; l++) {
     const std::string p = "model.layers." + std::to_string(l) + ".";
     if (!c.is_linear(l)) {

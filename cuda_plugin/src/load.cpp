@@ -13,6 +13,8 @@
 #include "hybrid.h"
 #include "isq.h"
 #include "model.h"
+#include "moe.h"
+#include "tensor_layout.h"
 
 namespace cx {
 
@@ -29,8 +31,14 @@ Model::~Model() {
   for (auto& layer : weights.layers) {
     for (Tensor* t : {&layer.wq, &layer.wk, &layer.wv, &layer.wo, &layer.w_gate, &layer.w_up,
         &layer.w_down, &layer.w_qgate, &layer.in_qkv, &layer.in_z, &layer.in_b, &layer.in_a,
-        &layer.out_proj}) backend.release_weight(*t);
+        &layer.out_proj, &layer.shared_expert.w_gate, &layer.shared_expert.w_up, &layer.shared_expert.w_down}) {
+      backend.release_weight(*t);
+    }
+    for (ExpertWeights& expert : layer.experts) {
+      for (Tensor* t : {&expert.w_gate, &expert.w_up, &expert.w_down}) backend.release_weight(*t);
+    }
   }
+  moe.reset();
   if (weights.lm_head.data != weights.embed.data) backend.release_weight(weights.lm_head);
   backend.release_weight(weights.embed);
   backend.unreserve(reserved_bytes);
@@ -124,6 +132,7 @@ ModelSource open_source(const std::string& path, const IsqScheme& isq, int tp_si
   }
   source.config = read_model_config(path);
   source.tensors = SafetensorsSet::open_folder(path);
+  if (source.config.architecture == Architecture::Qwen3Moe) add_fused_expert_views(source.tensors, source.config);
   source.format = "config.json";
   if (source.config.hybrid()) prepare_hybrid_tensors(source.config, source.tensors, source.derived, tp_size);
   return source;
@@ -190,6 +199,16 @@ void plan_linear_layer(LoadPlan& plan, const ModelConfig& c, const std::string& 
   plan.vectors.push_back({a + "norm.weight", {c.linear_v_dim}, Split::None});
 }
 
+// A hybrid sparse layer's shared expert (split like the MLP) and its σ gate (replicated, f32).
+void plan_shared_expert(LoadPlan& plan, const ModelConfig& c, const std::string& p, int l) {
+  const int64_t dim = c.hidden_size, hidden = c.shared_expert_intermediate_size;
+  const std::string e = p + "mlp.shared_expert.";
+  plan.matrices.push_back({e + "gate_proj.weight", {hidden, dim}, Split::Rows, MatrixRole::Gate, l});
+  plan.matrices.push_back({e + "up_proj.weight", {hidden, dim}, Split::Rows, MatrixRole::Up, l});
+  plan.matrices.push_back({e + "down_proj.weight", {dim, hidden}, Split::Cols, MatrixRole::Down, l});
+  plan.vectors.push_back({p + "mlp.shared_expert_gate.weight", {1, dim}, Split::None});
+}
+
 LoadPlan plan_tensors(const ModelSource& source, const IsqScheme& isq, int tp_size) {
   const ModelConfig& c = source.config;
   LoadPlan plan;
@@ -210,9 +229,23 @@ LoadPlan plan_tensors(const ModelSource& source, const IsqScheme& isq, int tp_si
     plan.matrices.push_back({p + "self_attn.v_proj.weight", {kv_dim, dim}, Split::Rows, MatrixRole::Value, l});
     plan.matrices.push_back({p + "self_attn.o_proj.weight", {dim, q_dim}, Split::Cols, MatrixRole::AttnOut, l});
     }
-    plan.matrices.push_back({p + "mlp.gate_proj.weight", {hidden, dim}, Split::Rows, MatrixRole::Gate, l});
-    plan.matrices.push_back({p + "mlp.up_proj.weight", {hidden, dim}, Split::Rows, MatrixRole::Up, l});
-    plan.matrices.push_back({p + "mlp.down_proj.weight", {dim, hidden}, Split::Cols, MatrixRole::Down, l});
+    if (c.is_sparse(l)) {  // moe.h: a replicated f32 router and every expert, split like the MLP
+      const int64_t expert_hidden = c.moe_intermediate_size;
+      plan.vectors.push_back({p + "mlp.gate.weight", {c.num_experts, dim}, Split::None});
+      for (int e = 0; e < c.num_experts; e++) {
+        plan.matrices.push_back({expert_tensor_name(l, e, "gate_proj"), {expert_hidden, dim}, Split::Rows,
+            MatrixRole::Gate, l});
+        plan.matrices.push_back({expert_tensor_name(l, e, "up_proj"), {expert_hidden, dim}, Split::Rows,
+            MatrixRole::Up, l});
+        plan.matrices.push_back({expert_tensor_name(l, e, "down_proj"), {dim, expert_hidden}, Split::Cols,
+            MatrixRole::Down, l});
+      }
+      if (c.shared_expert_intermediate_size > 0) plan_shared_expert(plan, c, p, l);
+    } else {
+      plan.matrices.push_back({p + "mlp.gate_proj.weight", {hidden, dim}, Split::Rows, MatrixRole::Gate, l});
+      plan.matrices.push_back({p + "mlp.up_proj.weight", {hidden, dim}, Split::Rows, MatrixRole::Up, l});
+      plan.matrices.push_back({p + "mlp.down_proj.weight", {dim, hidden}, Split::Cols, MatrixRole::Down, l});
+    }
     plan.vectors.push_back({p + "input_layernorm.weight", {dim}, Split::None});
     plan.vectors.push_back({p + "post_attention_layernorm.weight", {dim}, Split::None});
     if (c.qk_norm && !c.is_linear(l)) {
@@ -259,56 +292,6 @@ LoadPlan plan_tensors(const ModelSource& source, const IsqScheme& isq, int tp_si
     }
   }
   return plan;
-}
-
-// Rank `rank` of `size`'s block of rows of a [rows, cols] (or [rows]) tensor: a view into the mapping.
-TensorView row_shard(const TensorView& view, int rank, int size) {
-  if (size == 1) return view;
-  TensorView shard = view;
-  const int64_t rows = view.shape[0] / size;
-  const size_t row_bytes = view.bytes / static_cast<size_t>(view.shape[0]);
-  shard.shape[0] = rows;
-  shard.data = view.data + static_cast<size_t>(rank) * static_cast<size_t>(rows) * row_bytes;
-  shard.bytes = static_cast<size_t>(rows) * row_bytes;
-  return shard;
-}
-
-// Rank `rank` of `size`'s block of columns of a [rows, cols] matrix, copied into `storage`. A
-// quantized row is cut between whole blocks (plan_tensors checked that the share is whole blocks).
-TensorView column_shard(const TensorView& view, int rank, int size, std::vector<uint8_t>& storage) {
-  TensorView shard = view;
-  const size_t rows = static_cast<size_t>(view.shape[0]);
-  const int64_t cols = view.shape[1] / size;
-  const size_t row_bytes = dtype_row_bytes(view.dtype, view.shape[1]);
-  const size_t shard_bytes = dtype_row_bytes(view.dtype, cols);
-  storage.resize(rows * shard_bytes);
-  for (size_t r = 0; r < rows; r++) {
-    std::memcpy(storage.data() + r * shard_bytes, view.data + r * row_bytes + static_cast<size_t>(rank) * shard_bytes,
-        shard_bytes);
-  }
-  shard.shape[1] = cols;
-  shard.data = storage.data();
-  shard.bytes = storage.size();
-  return shard;
-}
-
-// llama.cpp's converter stores each head's q/k rows interleaved for its pairwise RoPE: GGUF row
-// 2i + s of a head is HF row s·half + i. Puts them back in rotate-half order, whole rows at a time
-// (so quantized rows move as they are), into `storage`.
-TensorView unpermute_rope_rows(const TensorView& view, int head_dim, std::vector<uint8_t>& storage) {
-  const int64_t rows = view.shape[0];
-  const size_t row_bytes = view.bytes / static_cast<size_t>(rows);
-  const int half = head_dim / 2;
-  storage.resize(view.bytes);
-  for (int64_t r = 0; r < rows; r++) {
-    const int64_t head = r / head_dim, j = r % head_dim;
-    const int64_t from = head * head_dim + 2 * (j % half) + j / half;
-    std::memcpy(storage.data() + static_cast<size_t>(r) * row_bytes, view.data + static_cast<size_t>(from) * row_bytes,
-        row_bytes);
-  }
-  TensorView out = view;
-  out.data = storage.data();
-  return out;
 }
 
 // `plus_one`: a (1 + w) RMSNorm weight (the hybrids), stored as w and uploaded as 1 + w.
@@ -398,10 +381,13 @@ void check_tensor_parallel(const ModelConfig& c, int tp_size) {
   check("num_attention_heads", c.heads);
   check("num_key_value_heads", c.kv_heads);
   check("intermediate_size", c.intermediate_size);
+  if (c.num_experts > 0) check("moe_intermediate_size", c.moe_intermediate_size);
   if (!bad.empty()) {
     throw Error(CX_ERR_UNSUPPORTED_ARCH, "tensor parallelism over " + std::to_string(tp_size) + " devices needs "
         + "num_attention_heads (" + std::to_string(c.heads) + "), num_key_value_heads (" + std::to_string(c.kv_heads)
-        + ") and intermediate_size (" + std::to_string(c.intermediate_size) + ") divisible by "
+        + ") and intermediate_size (" + std::to_string(c.intermediate_size) + ")"
+        + (c.num_experts > 0 ? " and moe_intermediate_size (" + std::to_string(c.moe_intermediate_size) + ")" : "")
+        + " divisible by "
         + std::to_string(tp_size) + "; " + c.architecture_name + " has " + bad);
   }
 }
@@ -409,9 +395,13 @@ void check_tensor_parallel(const ModelConfig& c, int tp_size) {
 int reduction_chunks(const ModelConfig& full, int tp_size, int64_t block) {
   const int64_t q_dim = full.q_dim();
   for (int chunks : {8, 4, 2}) {
+    const bool experts_fit = full.num_experts == 0 || (full.moe_intermediate_size % chunks == 0
+        && (full.moe_intermediate_size / chunks) % block == 0);
     if (full.heads % chunks == 0 && full.intermediate_size % chunks == 0 && chunks % tp_size == 0
-        && (!full.hybrid() || full.linear_v_heads % chunks == 0)
-        && (q_dim / chunks) % block == 0 && (full.intermediate_size / chunks) % block == 0) {
+        && (!full.hybrid() || (full.linear_v_heads % chunks == 0
+            && full.shared_expert_intermediate_size % chunks == 0
+            && (full.shared_expert_intermediate_size / chunks) % block == 0))
+        && (q_dim / chunks) % block == 0 && (full.intermediate_size / chunks) % block == 0 && experts_fit) {
       return chunks / tp_size;
     }
   }
@@ -426,9 +416,11 @@ std::unique_ptr<Model> load_model(Backend& backend, const std::string& path, int
   check_tensor_parallel(config, tp_size);
   if (config.hybrid() && !backend.has_hybrid_ops()) throw Error(CX_ERR_UNSUPPORTED_ARCH, config.architecture_name
       + " (Gated DeltaNet layers) cannot run on this device: its backend lacks the hybrid ops");
-  if (config.hybrid() && config.linear_k_heads % tp_size != 0) throw Error(CX_ERR_UNSUPPORTED_ARCH,
+  if (config.hybrid() && (config.linear_k_heads % tp_size != 0
+      || config.shared_expert_intermediate_size % tp_size != 0)) throw Error(CX_ERR_UNSUPPORTED_ARCH,
       "tensor parallelism over " + std::to_string(tp_size) + " devices needs linear_num_key_heads ("
-      + std::to_string(config.linear_k_heads) + ") divisible by " + std::to_string(tp_size));
+      + std::to_string(config.linear_k_heads) + ") and shared_expert_intermediate_size ("
+      + std::to_string(config.shared_expert_intermediate_size) + ") divisible by " + std::to_string(tp_size));
   const int default_context = std::min(config.max_position_embeddings, 4096);
   if (context <= 0) context = default_context;
   if (context > config.max_position_embeddings) {
@@ -446,6 +438,8 @@ std::unique_ptr<Model> load_model(Backend& backend, const std::string& path, int
   shard.intermediate_size /= tp_size;
   shard.linear_k_heads /= tp_size;  // DeltaNet layers split by heads too
   shard.linear_v_heads /= tp_size;
+  shard.shared_expert_intermediate_size /= tp_size;
+  shard.moe_intermediate_size /= tp_size;
 
   auto model = std::make_unique<Model>(backend, std::move(shard), context, max_sequences);
   model->tp_rank = tp_rank;
@@ -508,9 +502,35 @@ std::unique_ptr<Model> load_model(Backend& backend, const std::string& path, int
       layer.wv = matrix(p + "self_attn.v_proj.weight");
       layer.wo = matrix(p + "self_attn.o_proj.weight");
     }
-    layer.w_gate = matrix(p + "mlp.gate_proj.weight");
-    layer.w_up = matrix(p + "mlp.up_proj.weight");
-    layer.w_down = matrix(p + "mlp.down_proj.weight");
+    if (c.is_sparse(l)) {
+      const TensorView& router = *f.find(p + "mlp.gate.weight");
+      if (dtype_is_quantized(router.dtype)) throw Error(CX_ERR_UNSUPPORTED_ARCH, "router '"
+          + f.source_name(p + "mlp.gate.weight") + "' is " + router.dtype_tag + "; only F32, F16 or BF16 routers are "
+          "supported");
+      layer.router.data = upload_vector(*model, router);
+      layer.router.rows = c.num_experts;
+      layer.router.cols = c.hidden_size;
+      for (int e = 0; e < c.num_experts; e++) {
+        ExpertWeights expert;
+        expert.w_gate = matrix(expert_tensor_name(l, e, "gate_proj"));
+        expert.w_up = matrix(expert_tensor_name(l, e, "up_proj"));
+        expert.w_down = matrix(expert_tensor_name(l, e, "down_proj"));
+        layer.experts.push_back(expert);
+      }
+      if (c.shared_expert_intermediate_size > 0) {
+        const std::string e = p + "mlp.shared_expert.";
+        layer.shared_expert.w_gate = matrix(e + "gate_proj.weight");
+        layer.shared_expert.w_up = matrix(e + "up_proj.weight");
+        layer.shared_expert.w_down = matrix(e + "down_proj.weight");
+        layer.shared_expert_gate.data = vec(p + "mlp.shared_expert_gate.weight");
+        layer.shared_expert_gate.rows = 1;
+        layer.shared_expert_gate.cols = c.hidden_size;
+      }
+    } else {
+      layer.w_gate = matrix(p + "mlp.gate_proj.weight");
+      layer.w_up = matrix(p + "mlp.up_proj.weight");
+      layer.w_down = matrix(p + "mlp.down_proj.weight");
+    }
     layer.attn_norm = vec(p + "input_layernorm.weight", c.norm_plus_one);
     layer.ffn_norm = vec(p + "post_attention_layernorm.weight", c.norm_plus_one);
     if (c.qk_norm && !c.is_linear(l)) {

@@ -123,10 +123,16 @@ if (ggufFixturesAvailable()) {
           /tensor 'blk\.0\.attn_q\.bias', which the engine's Qwen3ForCausalLM graph has no place for/,
         ],
         [
-          "qwen3moe",
-          writeGguf(withKv(original, stringKv("general.architecture", "qwen3moe"))),
+          "mamba",
+          writeGguf(withKv(original, stringKv("general.architecture", "mamba"))),
           "unsupported_architecture",
-          /GGUF architecture 'qwen3moe', which is not supported \(supported: qwen3, llama\)/,
+          /GGUF architecture 'mamba', which is not supported \(supported: qwen3, qwen3moe, llama\)/,
+        ],
+        [
+          "qwen3moe without its metadata",
+          writeGguf(withKv(original, stringKv("general.architecture", "qwen3moe"))),
+          "bad_model",
+          /has no metadata 'qwen3moe\.embedding_length'/,
         ],
         [
           "missing metadata",

@@ -1,10 +1,12 @@
-// The Qwen3.5 / Qwen3-Next hybrids (Gated DeltaNet + gated attention) against transformers f32
-// references (neuron/testdata/reference, tools/fixtures/make_engine4_models.py), on every CPU kernel
-// path; per-sequence DeltaNet states under continuous batching; refusals of what is not implemented.
+// The Qwen3.5 / Qwen3-Next hybrids (Gated DeltaNet + gated attention; dense and MoE with a shared
+// expert) against transformers references (neuron/testdata/reference, tools/fixtures/
+// make_engine4_models.py), on every CPU kernel path; per-sequence DeltaNet states under continuous
+// batching; tensor parallelism.
 import assert from "node:assert/strict";
-import { GREEDY, type Model, Plugin, PluginError } from "./mod.ts";
+import { GREEDY, type Model, Plugin } from "./mod.ts";
 import {
   assertGreedyIds,
+  cosine,
   loadReference,
   logitsOf,
   maxAbsDiff,
@@ -67,21 +69,54 @@ async function checkParity(model: Model, reference: Reference, label: string): P
 }
 
 const targets = parityTargets();
+/** The f32 hybrids: qwen3_5 dense (vision tower and MTP head in the file), qwen3_next (fused projections,
+ * experts with a shared expert), qwen3_5_moe (fused expert tensors). */
+const F32_MODELS = ["tiny-qwen3_5-f32", "tiny-qwen3-next-f32", "tiny-qwen3_5-moe-f32"];
 for (const target of targets) {
-  Deno.test(`tiny-qwen3_5-f32 [${target.label}]: prompt logits and 64 greedy steps within 3e-4 of transformers`, async () => {
+  for (const name of F32_MODELS) {
+    Deno.test(`${name} [${target.label}]: prompt logits and 64 greedy steps within 3e-4 of transformers`, async () => {
+      const plugin = target.open();
+      try {
+        const reference = loadReference(name);
+        assert.ok(
+          reference.prompts.some((p) => p.ids.length > 64),
+          "a prompt longer than the delta rule's chunk of 64",
+        );
+        const model = await plugin.loadModel(`${MODELS_DIR}/${name}`, { devices: [target.device(plugin)] });
+        try {
+          const config = JSON.parse(await Deno.readTextFile(`${MODELS_DIR}/${name}/config.json`));
+          assert.equal(model.info.architecture, config.architectures[0]);
+          await checkParity(model, reference, target.label);
+        } finally {
+          await model.unload();
+        }
+      } finally {
+        plugin.close();
+      }
+    });
+  }
+
+  Deno.test(`tiny-qwen3_5-moe-bf16 [${target.label}]: cosine >= 0.9999 per position, greedy ids identical`, async () => {
     const plugin = target.open();
     try {
-      const reference = loadReference("tiny-qwen3_5-f32");
-      assert.ok(
-        reference.prompts.some((p) => p.ids.length > 64),
-        "a prompt longer than the delta rule's chunk of 64",
-      );
-      const model = await plugin.loadModel(`${MODELS_DIR}/tiny-qwen3_5-f32`, {
+      const reference = loadReference("tiny-qwen3_5-moe-bf16");
+      const vocab = reference.vocab_size;
+      const model = await plugin.loadModel(`${MODELS_DIR}/tiny-qwen3_5-moe-bf16`, {
         devices: [target.device(plugin)],
       });
       try {
-        assert.equal(model.info.architecture, "Qwen3_5ForConditionalGeneration");
-        await checkParity(model, reference, target.label);
+        assert.equal(model.info.dtype, "bf16");
+        for (const prompt of reference.prompts) {
+          const ours = await logitsOf(model, prompt.ids);
+          const theirs = reference.read(prompt.logits);
+          for (let r = 0; r < prompt.ids.length; r++) {
+            const similarity = cosine(row(ours, r, vocab), row(theirs, r, vocab));
+            assert.ok(similarity >= 0.9999, `${prompt.name} position ${r}: cosine ${similarity}`);
+          }
+          if (!prompt.greedy) continue;
+          const decoded = await greedy(model, prompt.ids, prompt.greedy.new_tokens);
+          assert.deepEqual(decoded.ids, prompt.greedy.ids, `${prompt.name} greedy ids`);
+        }
       } finally {
         await model.unload();
       }
@@ -91,123 +126,104 @@ for (const target of targets) {
   });
 }
 
-Deno.test("tiny-qwen3_5-f32: 8 concurrent sequences of mixed lengths, prefilled and decoded in shared steps, equal each alone; a reused slot starts from a zero state", async () => {
-  const target = targets[0];
-  const plugin = target.open();
-  try {
-    const model = await plugin.loadModel(`${MODELS_DIR}/tiny-qwen3_5-f32`, {
-      devices: [target.device(plugin)],
-      maxSequences: 8,
-      contextLength: 256,
-    });
-    const vocab = model.info.vocabSize;
+for (const name of F32_MODELS) {
+  Deno.test(`${name}: 8 concurrent sequences of mixed lengths, prefilled and decoded in shared steps, equal each alone; a reused slot starts from a zero state`, async () => {
+    const target = targets[0];
+    const plugin = target.open();
     try {
-      const prompts = Array.from(
-        { length: 8 },
-        (_, i) => Array.from({ length: 3 + 17 * i }, (_, t) => (31 * i + 7 * t + 5) % vocab),
-      );
-      const alone: number[][] = [];
-      for (const prompt of prompts) alone.push((await greedy(model, prompt, 6)).ids);
-
-      // Together: every step carries each sequence's next chunk (prefill in two parts, then decode).
-      const sequences = await Promise.all(prompts.map(() => model.newSequence()));
-      const feeds = prompts.map((p) => p.slice(0, Math.ceil(p.length / 2)));
-      const rest = prompts.map((p) => p.slice(Math.ceil(p.length / 2)));
-      await model.step(sequences.map((sequence, i) => ({ sequence, tokens: feeds[i] })));
-      const together: number[][] = prompts.map(() => []);
-      let next = rest;
-      for (let s = 0; s < 6; s++) {
-        const results = await model.step(
-          sequences.map((sequence, i) => ({ sequence, tokens: next[i], sampling: GREEDY })),
-        );
-        next = results.map((r) => [r.token!]);
-        results.forEach((r, i) => together[i].push(r.token!));
-      }
-      assert.deepEqual(together, alone);
-      for (const sequence of sequences) await sequence.free();
-
-      // Slots were used and freed; a fresh sequence's logits equal the first run's.
-      const first = await logitsOf(model, prompts[3]);
-      const again = await logitsOf(model, prompts[3]);
-      assert.equal(
-        maxAbsDiff(row(first, prompts[3].length - 1, vocab), row(again, prompts[3].length - 1, vocab)),
-        0,
-      );
-    } finally {
-      await model.unload();
-    }
-  } finally {
-    plugin.close();
-  }
-});
-
-Deno.test("hybrids not implemented yet are refused naming what is missing", async () => {
-  const target = targets[0];
-  const plugin = target.open();
-  try {
-    for (
-      const [name, words] of [
-        ["tiny-qwen3-next-f32", /num_experts/],
-        ["tiny-qwen3_5-moe-f32", /qwen3_5_moe/],
-      ] as const
-    ) {
-      await assert.rejects(
-        plugin.loadModel(`${MODELS_DIR}/${name}`, { devices: [target.device(plugin)] }),
-        (error: unknown) => {
-          assert.ok(error instanceof PluginError, String(error));
-          assert.equal(error.code, "unsupported_architecture");
-          assert.match(error.message, words);
-          return true;
-        },
-      );
-    }
-  } finally {
-    plugin.close();
-  }
-});
-
-Deno.test("tiny-qwen3_5-f32: tensor parallelism over 2 CPU devices (DeltaNet and gated attention split by heads) equals one device bit for bit", async () => {
-  const plugin = Plugin.open({ cpuDevices: 2, cpuThreadsPerDevice: 1 });
-  try {
-    const cpus = plugin.devices().filter((device) => device.backend === "cpu").map((device) => device.index);
-    assert.equal(cpus.length, 2);
-    const prompts = [
-      Array.from({ length: 80 }, (_, t) => (13 * t + 2) % 1024),
-      Array.from({ length: 5 }, (_, t) => (29 * t + 11) % 1024),
-    ];
-    const runs: { logits: Float32Array[]; tokens: number[] }[] = [];
-    for (const devices of [[cpus[0]], cpus]) {
-      const model = await plugin.loadModel(`${MODELS_DIR}/tiny-qwen3_5-f32`, { devices, contextLength: 128 });
+      const model = await plugin.loadModel(`${MODELS_DIR}/${name}`, {
+        devices: [target.device(plugin)],
+        maxSequences: 8,
+        contextLength: 256,
+      });
+      const vocab = model.info.vocabSize;
       try {
+        const prompts = Array.from(
+          { length: 8 },
+          (_, i) => Array.from({ length: 3 + 17 * i }, (_, t) => (31 * i + 7 * t + 5) % vocab),
+        );
+        const alone: number[][] = [];
+        for (const prompt of prompts) alone.push((await greedy(model, prompt, 6)).ids);
+
+        // Together: every step carries each sequence's next chunk (prefill in two parts, then decode).
         const sequences = await Promise.all(prompts.map(() => model.newSequence()));
-        const out = { logits: [] as Float32Array[], tokens: [] as number[] };
-        let feeds = prompts;
-        for (let s = 0; s < 8; s++) {
+        const feeds = prompts.map((p) => p.slice(0, Math.ceil(p.length / 2)));
+        const rest = prompts.map((p) => p.slice(Math.ceil(p.length / 2)));
+        await model.step(sequences.map((sequence, i) => ({ sequence, tokens: feeds[i] })));
+        const together: number[][] = prompts.map(() => []);
+        let next = rest;
+        for (let s = 0; s < 6; s++) {
           const results = await model.step(
-            sequences.map((sequence, i) => ({
-              sequence,
-              tokens: feeds[i],
-              sampling: GREEDY,
-              allLogits: true,
-            })),
+            sequences.map((sequence, i) => ({ sequence, tokens: next[i], sampling: GREEDY })),
           );
-          for (const result of results) {
-            out.logits.push(result.logits!);
-            out.tokens.push(result.token!);
-          }
-          feeds = results.map((result) => [result.token!]);
+          next = results.map((r) => [r.token!]);
+          results.forEach((r, i) => together[i].push(r.token!));
         }
+        assert.deepEqual(together, alone);
         for (const sequence of sequences) await sequence.free();
-        runs.push(out);
+
+        // Slots were used and freed; a fresh sequence's logits equal the first run's.
+        const first = await logitsOf(model, prompts[3]);
+        const again = await logitsOf(model, prompts[3]);
+        assert.equal(
+          maxAbsDiff(row(first, prompts[3].length - 1, vocab), row(again, prompts[3].length - 1, vocab)),
+          0,
+        );
       } finally {
         await model.unload();
       }
+    } finally {
+      plugin.close();
     }
-    assert.deepEqual(runs[1].tokens, runs[0].tokens);
-    runs[0].logits.forEach((logits, i) =>
-      assert.equal(maxAbsDiff(runs[1].logits[i], logits), 0, `output ${i}`)
-    );
-  } finally {
-    plugin.close();
-  }
-});
+  });
+}
+
+for (const name of F32_MODELS) {
+  Deno.test(`${name}: tensor parallelism over 2 CPU devices (DeltaNet and gated attention split by heads, experts by columns) equals one device bit for bit`, async () => {
+    const plugin = Plugin.open({ cpuDevices: 2, cpuThreadsPerDevice: 1 });
+    try {
+      const cpus = plugin.devices().filter((device) => device.backend === "cpu").map((device) =>
+        device.index
+      );
+      assert.equal(cpus.length, 2);
+      const prompts = [
+        Array.from({ length: 80 }, (_, t) => (13 * t + 2) % 1024),
+        Array.from({ length: 5 }, (_, t) => (29 * t + 11) % 1024),
+      ];
+      const runs: { logits: Float32Array[]; tokens: number[] }[] = [];
+      for (const devices of [[cpus[0]], cpus]) {
+        const model = await plugin.loadModel(`${MODELS_DIR}/${name}`, { devices, contextLength: 128 });
+        try {
+          const sequences = await Promise.all(prompts.map(() => model.newSequence()));
+          const out = { logits: [] as Float32Array[], tokens: [] as number[] };
+          let feeds = prompts;
+          for (let s = 0; s < 8; s++) {
+            const results = await model.step(
+              sequences.map((sequence, i) => ({
+                sequence,
+                tokens: feeds[i],
+                sampling: GREEDY,
+                allLogits: true,
+              })),
+            );
+            for (const result of results) {
+              out.logits.push(result.logits!);
+              out.tokens.push(result.token!);
+            }
+            feeds = results.map((result) => [result.token!]);
+          }
+          for (const sequence of sequences) await sequence.free();
+          runs.push(out);
+        } finally {
+          await model.unload();
+        }
+      }
+      assert.deepEqual(runs[1].tokens, runs[0].tokens);
+      runs[0].logits.forEach((logits, i) =>
+        assert.equal(maxAbsDiff(runs[1].logits[i], logits), 0, `output ${i}`)
+      );
+    } finally {
+      plugin.close();
+    }
+  });
+}
