@@ -77,7 +77,8 @@ Deno.test("bad model folders are refused with precise errors", async (t) => {
         name: "unknown architecture",
         folder: await writeModel(root, "gpt2", { config: (c) => c.architectures = ["GPT2LMHeadModel"] }),
         code: "unsupported_architecture",
-        pattern: /'GPT2LMHeadModel' is not supported \(supported: LlamaForCausalLM, Qwen3ForCausalLM\)/,
+        pattern:
+          /'GPT2LMHeadModel' is not supported \(supported: LlamaForCausalLM, Qwen3ForCausalLM, .*Qwen3NextForCausalLM\)/,
       },
       {
         name: "truncated safetensors",
