@@ -18,7 +18,7 @@ export const GGUF_WRITE_TYPES = Object.freeze(["f32", "bf16"] as const);
 const ISAS: readonly CpuIsa[] = ["auto", "avx512", "avx2", "scalar"];
 
 /** Generated bench models: Qwen3-0.6B's shape, or Qwen3-30B-A3B's experts with few layers. */
-export const BENCH_ARCHS = Object.freeze(["qwen3", "qwen3_moe"] as const);
+export const BENCH_ARCHS = Object.freeze(["qwen3", "qwen3_moe", "qwen3_next"] as const);
 
 /** The parsed command line. */
 export interface BenchFlags {
@@ -44,9 +44,9 @@ export interface BenchFlags {
   /** Write the bench model as GGUF to this path, then exit. */
   writeGguf?: string;
   ggufType: typeof GGUF_WRITE_TYPES[number];
-  /** Which generated model to bench (bench_model.ts or bench_moe_model.ts). */
+  /** Which generated model to bench (bench_model.ts, bench_moe_model.ts, bench_next_model.ts). */
   arch: typeof BENCH_ARCHS[number];
-  /** Layers of the qwen3_moe model (default 4). */
+  /** Layers of the qwen3_moe / qwen3_next model (default 4). */
   layers: number;
 }
 
@@ -140,8 +140,8 @@ export function parseBenchFlags(args: readonly string[]): BenchFlags {
   if (seen.has("--arch") && (flags.gguf !== undefined || flags.writeGguf !== undefined)) {
     throw new Error("--arch picks the generated model; it cannot go with --gguf or --write-gguf");
   }
-  if (seen.has("--layers") && flags.arch !== "qwen3_moe") {
-    throw new Error("--layers applies to --arch qwen3_moe");
+  if (seen.has("--layers") && flags.arch === "qwen3") {
+    throw new Error("--layers applies to --arch qwen3_moe or qwen3_next");
   }
   if (seen.has("--gguf-type") && flags.writeGguf === undefined) {
     throw new Error("--gguf-type needs --write-gguf");

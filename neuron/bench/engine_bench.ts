@@ -27,7 +27,9 @@
  * `--alternate N` (N passes, each cortex then llama.cpp; every pass printed, top-level figures are
  * medians), `--write-gguf PATH [--gguf-type f32|bf16]` (write the bench model as GGUF and exit),
  * `--arch qwen3_moe [--layers N]` (bench_moe_model.ts: Qwen3-30B-A3B's 128 experts, top-8, hidden
- * 2048, in N layers, default 4; bytesPerToken counts the active experts only).
+ * 2048, in N layers, default 4; bytesPerToken counts the active experts only); `--arch qwen3_next
+ * [--layers N]` (bench_next_model.ts: Qwen3-Next-80B-A3B's DeltaNet / gated-attention layers, 512
+ * experts top-10 plus the shared expert, in N layers, default 4).
  * See neuron/devices/README.md for the commands that make quantized GGUF files with llama-quantize.
  * @module
  */
@@ -40,6 +42,7 @@ import { type LlamaPass, llamaPassArgs, runLlamaPass } from "./_llama_bench.ts";
 import { cortexReport, type CortexReportInput, sideBySideReport } from "./_report.ts";
 import { ensureBenchModel, QWEN3_0_6B_SHAPE } from "./bench_model.ts";
 import { ensureMoeBenchModel, moeBytesPerToken } from "./bench_moe_model.ts";
+import { ensureNextBenchModel, nextBytesPerToken } from "./bench_next_model.ts";
 import { writeQwen3Gguf } from "./qwen3_gguf.ts";
 
 const REPO_ROOT = new URL("../../", import.meta.url).pathname.replace(/\/$/, "");
@@ -85,10 +88,17 @@ async function main(): Promise<void> {
   let generated = false;
   let generateSeconds = 0;
   const moe = flags.arch === "qwen3_moe";
-  const modelDir = moe ? `${MODEL_DIR}-moe-${flags.layers}` : MODEL_DIR;
+  const next = flags.arch === "qwen3_next";
+  const modelDir = moe
+    ? `${MODEL_DIR}-moe-${flags.layers}`
+    : next
+    ? `${MODEL_DIR}-next-${flags.layers}`
+    : MODEL_DIR;
   if (flags.gguf !== undefined) header = await readGgufHeader(flags.gguf);
   else if (moe) {
     [generated, generateSeconds] = await timed(() => ensureMoeBenchModel(modelDir, flags.layers, log));
+  } else if (next) {
+    [generated, generateSeconds] = await timed(() => ensureNextBenchModel(modelDir, flags.layers, log));
   } else [generated, generateSeconds] = await timed(() => ensureBenchModel(MODEL_DIR, log));
 
   const batch8Steps = Math.max(4, Math.floor(flags.steps / 2));
@@ -107,6 +117,8 @@ async function main(): Promise<void> {
       ? ggufBytesPerToken(header.tensors)
       : moe
       ? moeBytesPerToken(info.weightBytes, info.dtype, flags.layers, flags.quant)
+      : next
+      ? nextBytesPerToken(info.weightBytes, info.dtype, flags.layers, flags.quant)
       : tiedBytesPerToken(info.weightBytes, info.dtype, QWEN3_0_6B_SHAPE.hidden_size);
     const decode8 = await bench.decodeBatch8(batch8Steps);
     log(`decode batch 8: ${decode8.toFixed(2)} tok/s`);
