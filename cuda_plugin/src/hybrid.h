@@ -16,12 +16,14 @@ namespace cx {
 /** True for the config.json architectures this file reads (dense and MoE Qwen3.5, Qwen3-Next). */
 bool is_hybrid_architecture(const std::string& name);
 
-/** Reads a hybrid's config.json (flat, or nested under text_config). Throws unsupported_architecture
- * naming any key, rope type or layer type that is not implemented (MoE variants included, for now). */
+/** Reads a hybrid's config.json (flat, or nested under text_config), experts included (moe.h's fields
+ * plus shared_expert_intermediate_size). Throws unsupported_architecture naming any key, rope type or
+ * layer type that is not implemented. */
 ModelConfig read_hybrid_config(const Json& root, const std::string& architecture_name);
 
 /** Puts a hybrid checkpoint's tensors under the names and layouts the loader plans with: the text
- * model's `model.language_model.*` as `model.*`; each q_proj split into its query rows (q_proj) and
+ * model's `model.language_model.*` as `model.*` (the vision tower and MTP head stay unused); fused
+ * expert tensors as per-expert views (moe.h); each q_proj split into its query rows (q_proj) and
  * output-gate rows (q_gate); Qwen3-Next's fused in_proj_qkvz / in_proj_ba de-interleaved per key-head
  * group into in_proj_qkv, in_proj_z, in_proj_b, in_proj_a. With `tp_size` > 1 the rows of in_proj_qkv
  * and conv1d.weight ([q | k | v] channels) are ordered rank by rank ([q_r | k_r | v_r] for each rank r,
