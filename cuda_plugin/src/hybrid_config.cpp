@@ -49,6 +49,7 @@ bool get_bool(const Json& object, const std::string& key, bool fallback) {
 // multi-token-prediction head that plain decoding never runs), and those this file reads.
 const std::set<std::string> kIgnoredKeys = {
     "_name_or_path", "architectures", "model_type", "transformers_version", "torch_dtype", "dtype", "use_cache",
+    "cortex_bench_generator",
     "initializer_range", "attention_dropout", "output_router_logits", "router_aux_loss_coef", "pad_token_id",
     "vision_config", "image_token_id", "video_token_id", "vision_start_token_id", "vision_end_token_id",
     "mtp_num_hidden_layers", "mtp_use_dedicated_embeddings", "mamba_ssm_dtype", "text_config", "bos_token_id",
