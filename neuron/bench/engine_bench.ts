@@ -153,6 +153,8 @@ async function main(): Promise<void> {
         ? `GGUF ${header.metadata.get("general.architecture")} (${header.tensors.length} tensors)`
         : (moe
           ? `Qwen3-30B-A3B shape (128 experts, top-8) in ${flags.layers} layers, random bf16 weights`
+          : next
+          ? `Qwen3-Next-80B-A3B shape (DeltaNet + gated attention, 512 experts top-10 + shared) in ${flags.layers} layers, random bf16 weights`
           : "Qwen3-0.6B shape, random bf16 weights (tied embeddings)") +
           (flags.quant ? `, quantized to ${flags.quant} at load` : ""),
       modelFolder: header ? null : modelDir,
