@@ -222,12 +222,12 @@ LoadPlan plan_tensors(const ModelSource& source, const IsqScheme& isq, int tp_si
     if (c.is_linear(l)) {
       plan_linear_layer(plan, c, p, l);
     } else {
-    if (c.attn_output_gate) plan.matrices.push_back({p + "self_attn.q_gate.weight", {q_dim, dim}, Split::Rows,
-        MatrixRole::Query, l});
-    plan.matrices.push_back({p + "self_attn.q_proj.weight", {q_dim, dim}, Split::Rows, MatrixRole::Query, l});
-    plan.matrices.push_back({p + "self_attn.k_proj.weight", {kv_dim, dim}, Split::Rows, MatrixRole::Key, l});
-    plan.matrices.push_back({p + "self_attn.v_proj.weight", {kv_dim, dim}, Split::Rows, MatrixRole::Value, l});
-    plan.matrices.push_back({p + "self_attn.o_proj.weight", {dim, q_dim}, Split::Cols, MatrixRole::AttnOut, l});
+      if (c.attn_output_gate) plan.matrices.push_back({p + "self_attn.q_gate.weight", {q_dim, dim}, Split::Rows,
+          MatrixRole::Query, l});
+      plan.matrices.push_back({p + "self_attn.q_proj.weight", {q_dim, dim}, Split::Rows, MatrixRole::Query, l});
+      plan.matrices.push_back({p + "self_attn.k_proj.weight", {kv_dim, dim}, Split::Rows, MatrixRole::Key, l});
+      plan.matrices.push_back({p + "self_attn.v_proj.weight", {kv_dim, dim}, Split::Rows, MatrixRole::Value, l});
+      plan.matrices.push_back({p + "self_attn.o_proj.weight", {dim, q_dim}, Split::Cols, MatrixRole::AttnOut, l});
     }
     if (c.is_sparse(l)) {  // moe.h: a replicated f32 router and every expert, split like the MLP
       const int64_t expert_hidden = c.moe_intermediate_size;
@@ -398,7 +398,7 @@ int reduction_chunks(const ModelConfig& full, int tp_size, int64_t block) {
     const bool experts_fit = full.num_experts == 0 || (full.moe_intermediate_size % chunks == 0
         && (full.moe_intermediate_size / chunks) % block == 0);
     if (full.heads % chunks == 0 && full.intermediate_size % chunks == 0 && chunks % tp_size == 0
-        && (!full.hybrid() || (full.linear_v_heads % chunks == 0
+        && (!full.hybrid() || (full.linear_v_heads % chunks == 0 && (full.linear_value_dim() / chunks) % block == 0
             && full.shared_expert_intermediate_size % chunks == 0
             && (full.shared_expert_intermediate_size / chunks) % block == 0))
         && (q_dim / chunks) % block == 0 && (full.intermediate_size / chunks) % block == 0 && experts_fit) {
