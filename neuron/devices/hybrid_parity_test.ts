@@ -227,3 +227,28 @@ for (const name of F32_MODELS) {
     }
   });
 }
+
+Deno.test("hybrids quantized at load (ISQ q8_0): every matrix k-chunk holds whole blocks, logits stay near f32", async () => {
+  const plugin = Plugin.open();
+  try {
+    for (const name of F32_MODELS) {
+      const reference = loadReference(name);
+      const prompt = reference.prompts.find((p) => p.name === "prompt_7")!;
+      const model = await plugin.loadModel(`${MODELS_DIR}/${name}`, { quant: "q8_0" });
+      try {
+        assert.equal(model.info.weightDtype, "q8_0");
+        const ours = await logitsOf(model, prompt.ids);
+        const theirs = reference.read(prompt.logits);
+        for (let r = 0; r < prompt.ids.length; r++) {
+          // Tiny random models are sensitive (head dims of 16); q8_0 keeps them within a few percent.
+          const similarity = cosine(row(ours, r, reference.vocab_size), row(theirs, r, reference.vocab_size));
+          assert.ok(similarity > 0.95, `${name} position ${r}: cosine ${similarity}`);
+        }
+      } finally {
+        await model.unload();
+      }
+    }
+  } finally {
+    plugin.close();
+  }
+});
