@@ -272,10 +272,25 @@ class CpuBackend final : public Backend {
 
   void gated_delta_rule(float* out, const float* qkv, const float* b, const float* a, const float* a_log,
       const float* dt_bias, float* state, const BatchRows& rows, const DeltaNetShape& shape) override {
-    ensure_scratch(static_cast<size_t>(2 * shape.k_dim + shape.v_dim));
+    // A sequence's run of several rows (prefill) takes the chunked form, a single row (decode) the recurrent.
+    ensure_scratch(std::max(static_cast<size_t>(2 * shape.k_dim + shape.v_dim), delta_chunk_scratch_floats(shape)));
     parallel(shape.v_heads, static_cast<int64_t>(rows.n) * shape.v_heads * shape.k_dim * shape.v_dim * 5,
-        [&](int64_t head, int thread) { delta_rule_head(out, qkv, b, a, a_log, dt_bias, state, rows, shape,
-            static_cast<int>(head), scratch_[static_cast<size_t>(thread)].data()); });
+        [&](int64_t head, int thread) {
+          float* scratch = scratch_[static_cast<size_t>(thread)].data();
+          for (int first = 0; first < rows.n;) {
+            int end = first + 1;
+            while (end < rows.n && rows.slots[end] == rows.slots[first]
+                && rows.positions[end] == rows.positions[end - 1] + 1) end++;
+            if (end - first > 1) {
+              delta_rule_head_chunked(out, qkv, b, a, a_log, dt_bias, state, rows, shape, static_cast<int>(head), first,
+                  end - first, scratch);
+            } else {
+              delta_rule_head(out, qkv, b, a, a_log, dt_bias, state, rows, shape, static_cast<int>(head), scratch, first,
+                  1);
+            }
+            first = end;
+          }
+        });
   }
 
   void gated_rmsnorm(float* out, const float* x, const float* z, const float* weight, int rows, int dim,

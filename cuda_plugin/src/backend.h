@@ -155,7 +155,8 @@ class Backend {
     (void)out, (void)x, (void)conv_state, (void)weight, (void)rows, (void)shape;
     throw Error(CX_ERR_UNSUPPORTED_ARCH, "this backend has no causal conv1d");
   }
-  /** The gated delta rule, recurrent form: per row and value head, L2-normalised q and k (q also
+  /** The gated delta rule (a backend may compute a sequence's run of rows in the chunked form, the
+   * same algebra): per row and value head, L2-normalised q and k (q also
    * scaled by k_dim^-½), β = σ(b), decay = exp(-exp(A_log) · softplus(a + dt_bias)); S ← decay·S;
    * S += k ⊗ β(v − Sᵀk); out = Sᵀq. Reads qkv[n, channels], b and a [n, v_heads]; writes out[n,
    * v_heads·v_dim]; the rows' recurrent states carry over (zeroed at position 0). */

@@ -12,6 +12,9 @@ CX_HD float sigmoid(float x) { return 1.0f / (1.0f + expf(-x)); }
 /** softplus(x) = log(1 + e^x), linear above 20 like torch.nn.functional.softplus. */
 CX_HD float softplus(float x) { return x > 20.0f ? x : log1pf(expf(x)); }
 
+/** The DeltaNet log decay of one token: g = -exp(A_log) · softplus(a + dt_bias). */
+CX_HD float delta_log_decay(float a, float a_log, float dt_bias) { return -expf(a_log) * softplus(a + dt_bias); }
+
 /** The DeltaNet state decay of one token: exp(g) with g = -exp(A_log) · softplus(a + dt_bias). */
 CX_HD float delta_decay(float a, float a_log, float dt_bias) { return expf(-expf(a_log) * softplus(a + dt_bias)); }
 
