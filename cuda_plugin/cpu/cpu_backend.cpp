@@ -186,11 +186,11 @@ class CpuBackend final : public Backend {
     }
   }
 
-  void rope(float* x, const int32_t* positions, int n, int heads, int head_dim, const float* inv_freq) override {
+  void rope(float* x, const int32_t* positions, int n, int heads, int head_dim, const RopeSpec& spec) override {
     ensure_scratch(static_cast<size_t>(head_dim));
     parallel(n, static_cast<int64_t>(n) * heads * head_dim * 8, [&](int64_t r, int thread) {
-      rope_row(x + r * heads * head_dim, positions[r], heads, head_dim, inv_freq,
-          scratch_[static_cast<size_t>(thread)].data());
+      rope_row(x + r * heads * head_dim, positions[r], heads, head_dim, spec.rotary_dim, spec.inv_freq,
+          spec.attention_scale, scratch_[static_cast<size_t>(thread)].data());
     });
   }
 

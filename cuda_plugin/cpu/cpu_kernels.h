@@ -54,13 +54,15 @@ static inline void rmsnorm_row(float* out, const float* x, const float* weight, 
   for (int j = 0; j < dim; j++) out[j] = rmsnorm_element(x[j], scale, weight[j]);
 }
 
-/** Rotate-half RoPE over every head of one row; `trig` holds head_dim floats of scratch. */
-static inline void rope_row(float* x, int32_t position, int heads, int head_dim, const float* inv_freq, float* trig) {
-  const int half = head_dim / 2;
+/** Rotate-half RoPE over the first `rotary_dim` dims of every head of one row, cos and sin scaled by
+ * `attention_scale` as transformers scales them; `trig` holds rotary_dim floats of scratch. */
+static inline void rope_row(float* x, int32_t position, int heads, int head_dim, int rotary_dim, const float* inv_freq,
+                            float attention_scale, float* trig) {
+  const int half = rotary_dim / 2;
   for (int i = 0; i < half; i++) {
     const float angle = rope_angle(position, inv_freq[i]);
-    trig[i] = cosf(angle);
-    trig[half + i] = sinf(angle);
+    trig[i] = cosf(angle) * attention_scale;
+    trig[half + i] = sinf(angle) * attention_scale;
   }
   for (int h = 0; h < heads; h++) {
     float* head = x + static_cast<int64_t>(h) * head_dim;

@@ -199,9 +199,9 @@ class CudaBackend final : public Backend {
     launch_add_bias(x, bias, rows, dim, stream_);
   }
 
-  void rope(float* x, const int32_t* positions, int n, int heads, int head_dim, const float* inv_freq) override {
+  void rope(float* x, const int32_t* positions, int n, int heads, int head_dim, const RopeSpec& spec) override {
     bind();
-    launch_rope(x, positions, n, heads, head_dim, inv_freq, stream_);
+    launch_rope(x, positions, n, heads, head_dim, spec.rotary_dim, spec.inv_freq, spec.attention_scale, stream_);
   }
 
   void kv_store(KvCache& cache, int layer, const float* k, const float* v, const BatchRows& rows) override {

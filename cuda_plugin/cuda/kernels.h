@@ -62,9 +62,10 @@ void launch_rmsnorm(float* out, const float* x, const float* weight, int rows, i
                     cudaStream_t stream);
 /** x[r] += bias. */
 void launch_add_bias(float* x, const float* bias, int rows, int dim, cudaStream_t stream);
-/** Rotate-half RoPE in place on x[n, heads, head_dim]. */
-void launch_rope(float* x, const int32_t* positions, int n, int heads, int head_dim, const float* inv_freq,
-                 cudaStream_t stream);
+/** Rotate-half RoPE in place on the first rotary_dim dims of each head of x[n, heads, head_dim], cos
+ * and sin scaled by attention_scale (backend.h, RopeSpec). */
+void launch_rope(float* x, const int32_t* positions, int n, int heads, int head_dim, int rotary_dim,
+                 const float* inv_freq, float attention_scale, cudaStream_t stream);
 /** cache[layer][slots[r]][positions[r]] = k[r], v[r]; rows whose slot/position are out of range are skipped. */
 void launch_kv_store(const KvCache& cache, int layer, const float* k, const float* v, const int32_t* slots,
                      const int32_t* positions, int n, cudaStream_t stream);

@@ -276,24 +276,37 @@ void check_elementwise() {
 }
 
 void check_rope() {
-  for (int head_dim : {8, 64, 128}) {
+  struct RopeCase {
+    int head_dim, rotary_dim;
+    float attention_scale;
+  };
+  // Full rotary, partial rotary (the pass-through dims must come back untouched), YaRN's scale.
+  for (const RopeCase& c : {RopeCase{8, 8, 1.0f}, RopeCase{64, 64, 1.0f}, RopeCase{128, 128, 1.0f},
+           RopeCase{64, 16, 1.0f}, RopeCase{128, 32, 1.0f}, RopeCase{64, 64, 1.1386294f}, RopeCase{64, 16, 1.2f}}) {
     const int n = 4;
     const int heads = 3;
+    const int head_dim = c.head_dim;
     const std::vector<int32_t> positions = {0, 1, 517, 40000};
-    std::vector<float> inv_freq(static_cast<size_t>(head_dim / 2));
-    for (int i = 0; i < head_dim / 2; i++) {
-      inv_freq[static_cast<size_t>(i)] = 1.0f / std::pow(1e6f, 2.0f * static_cast<float>(i) / static_cast<float>(head_dim));
+    std::vector<float> inv_freq(static_cast<size_t>(c.rotary_dim / 2));
+    for (int i = 0; i < c.rotary_dim / 2; i++) {
+      inv_freq[static_cast<size_t>(i)] = 1.0f / std::pow(1e6f, 2.0f * static_cast<float>(i) / static_cast<float>(c.rotary_dim));
     }
     const std::vector<float> x = random_floats(static_cast<size_t>(n) * heads * head_dim);
     std::vector<float> want = x;
     std::vector<float> trig(static_cast<size_t>(head_dim));
     for (int r = 0; r < n; r++) {
-      rope_row(want.data() + static_cast<size_t>(r) * heads * head_dim, positions[r], heads, head_dim, inv_freq.data(),
-               trig.data());
+      rope_row(want.data() + static_cast<size_t>(r) * heads * head_dim, positions[r], heads, head_dim, c.rotary_dim,
+               inv_freq.data(), c.attention_scale, trig.data());
     }
     std::vector<float> got = x;
-    launch_rope(got.data(), positions.data(), n, heads, head_dim, inv_freq.data(), nullptr);
-    expect_close(got, want, 0, "rope head_dim " + std::to_string(head_dim));
+    launch_rope(got.data(), positions.data(), n, heads, head_dim, c.rotary_dim, inv_freq.data(), c.attention_scale,
+                nullptr);
+    const std::string label = "rope head_dim " + std::to_string(head_dim) + " rotary_dim " + std::to_string(c.rotary_dim);
+    expect_close(got, want, 0, label);
+    for (size_t e = 0; e < x.size(); e++) {
+      const int dim = static_cast<int>(e % static_cast<size_t>(head_dim));
+      if (dim >= c.rotary_dim) expect(got[e] == x[e], label + ": pass-through dim " + std::to_string(dim) + " kept");
+    }
   }
 }
 

@@ -1,5 +1,5 @@
-// config.cpp — config.json → ModelConfig. Accepts transformers 4.x and 5.x spellings
-// (rope_theta at top level or inside rope_parameters / rope_scaling).
+// config.cpp — config.json → ModelConfig. Accepts transformers 4.x and 5.x spellings (rope.h reads
+// rope_parameters / rope_scaling and rope_theta wherever they are).
 #include "config.h"
 
 #include <sys/stat.h>
@@ -8,6 +8,7 @@
 
 #include "error.h"
 #include "json.h"
+#include "rope.h"
 #include "safetensors.h"
 
 namespace cx {
@@ -45,25 +46,6 @@ bool optional_bool(const Json& object, const std::string& key, bool fallback) {
   if (value->kind != Json::Kind::Bool) throw Error(CX_ERR_BAD_MODEL, "config.json '" + key
       + "' must be true or false");
   return value->boolean;
-}
-
-// rope_scaling / rope_parameters: only the plain ("default") rotary embedding is implemented.
-void read_rope(const Json& root, ModelConfig& config) {
-  config.rope_theta = optional_number(root, "rope_theta", config.rope_theta);
-  for (const char* key : {"rope_parameters", "rope_scaling"}) {
-    const Json* rope = member(root, key);
-    if (rope == nullptr) continue;
-    if (!rope->is_object()) throw Error(CX_ERR_BAD_MODEL, std::string("config.json '") + key + "' must be an object");
-    config.rope_theta = optional_number(*rope, "rope_theta", config.rope_theta);
-    const Json* type = member(*rope, "rope_type");
-    if (type == nullptr) type = member(*rope, "type");
-    if (type != nullptr && (!type->is_string() || type->string != "default")) {
-      const std::string name = type->is_string() ? type->string : "?";
-      throw Error(CX_ERR_UNSUPPORTED_ARCH, std::string("config.json '") + key + "' asks for rope type '" + name
-          + "'; only 'default' rotary embeddings are supported");
-    }
-  }
-  if (!(config.rope_theta > 0)) throw Error(CX_ERR_BAD_MODEL, "config.json rope_theta must be positive");
 }
 
 void read_special_tokens(const Json& root, ModelConfig& config) {
@@ -139,7 +121,7 @@ ModelConfig read_model_config(const std::string& folder) {
     throw Error(CX_ERR_UNSUPPORTED_ARCH, "hidden_act '" + (act->is_string() ? act->string : std::string("?"))
         + "' is not supported (only silu)");
   }
-  read_rope(root, config);
+  read_rope_config(root, config);
   read_special_tokens(root, config);
   return config;
 }

@@ -12,6 +12,7 @@
 #include "gguf_model.h"
 #include "isq.h"
 #include "model.h"
+#include "rope.h"
 
 namespace cx {
 
@@ -223,7 +224,7 @@ LoadPlan plan_tensors(const ModelSource& source, const IsqScheme& isq, int tp_si
   auto share = [&](int64_t bytes, Split split) { return split == Split::None ? bytes : bytes / tp_size; };
   for (const Planned& v : plan.vectors) plan.bytes += share(static_cast<int64_t>(require(source, v.name,
       v.shape).elements()) * 4, v.split);
-  plan.bytes += static_cast<int64_t>(c.head_dim / 2) * 4;  // inv_freq
+  plan.bytes += static_cast<int64_t>((c.rotary_dim > 0 ? c.rotary_dim : c.head_dim) / 2) * 4;  // inv_freq
   int64_t most = -1;
   for (const auto& [type, bytes] : bytes_by_type) {
     if (bytes > most) {
@@ -335,20 +336,16 @@ Tensor upload_planned(Model& model, const TensorView& full, const Planned& m) {
   return tensor;
 }
 
-// inv_freq[i] = 1 / theta^(2i / head_dim), in f32 like transformers' default rotary embedding; with
-// a GGUF rope_freqs tensor (Llama 3.1) each is divided by its factor, as llama.cpp does.
-float* upload_inv_freq(Model& model) {
-  const int half = model.config.head_dim / 2;
-  const std::vector<float>& factors = model.config.rope_freq_factors;
-  std::vector<float> host(static_cast<size_t>(half));
-  for (int i = 0; i < half; i++) {
-    const float exponent = static_cast<float>(2 * i) / static_cast<float>(model.config.head_dim);
-    host[i] = 1.0f / powf(static_cast<float>(model.config.rope_theta), exponent);
-    if (!factors.empty()) host[i] /= factors[static_cast<size_t>(i)];
-  }
-  float* device = model.alloc_f32(static_cast<size_t>(half));
-  model.backend.copy_to_device(device, host.data(), host.size() * sizeof(float));
-  return device;
+// The RoPE table (rope.h: the config's rope type, or a GGUF's rope_freqs factors) on the device.
+RopeSpec upload_rope(Model& model) {
+  const RopeTable table = rope_table(model.config);
+  RopeSpec spec;
+  spec.rotary_dim = static_cast<int>(table.inv_freq.size()) * 2;
+  spec.attention_scale = table.attention_scale;
+  float* device = model.alloc_f32(table.inv_freq.size());
+  model.backend.copy_to_device(device, table.inv_freq.data(), table.inv_freq.size() * sizeof(float));
+  spec.inv_freq = device;
+  return spec;
 }
 
 }  // namespace
@@ -439,7 +436,7 @@ std::unique_ptr<Model> load_model(Backend& backend, const std::string& path, int
   w.embed = matrix("model.embed_tokens.weight");
   w.lm_head = c.tie_word_embeddings ? w.embed : matrix("lm_head.weight");
   w.final_norm = upload_vector(*model, *f.find("model.norm.weight"));
-  w.inv_freq = upload_inv_freq(*model);
+  w.rope = upload_rope(*model);
   model->dtype = w.embed.dtype;
   auto vec = [&](const std::string& name) { return upload_vector(*model, *f.find(name)); };
   auto vec_rows = [&](const std::string& name) {
