@@ -210,12 +210,12 @@ class CudaBackend final : public Backend {
   }
 
   void attention(float* out, const float* q, const KvCache& cache, int layer, const BatchRows& rows, int heads,
-                 int kv_heads, int head_dim) override {
+                 int kv_heads, int head_dim, int window) override {
     bind();
     const AttentionPlan plan = plan_attention(rows.n, heads, cache.context, multiprocessors_);
     const size_t floats = attention_workspace_floats(plan, rows.n, heads, head_dim);
     float* workspace = floats > 0 ? static_cast<float*>(ensure(attention_scratch_, floats * sizeof(float))) : nullptr;
-    launch_attention(out, q, cache, layer, rows.slots, rows.positions, rows.n, heads, kv_heads, head_dim, plan,
+    launch_attention(out, q, cache, layer, rows.slots, rows.positions, rows.n, heads, kv_heads, head_dim, window, plan,
                      workspace, stream_);
   }
 

@@ -102,9 +102,10 @@ AttentionPlan plan_attention(int rows, int heads, int context, int multiprocesso
 size_t attention_workspace_floats(const AttentionPlan& plan, int rows, int heads, int head_dim);
 /** Largest head_dim the attention kernel supports. */
 constexpr int kMaxAttentionHeadDim = 512;
-/** Causal GQA attention of q[rows, heads, head_dim] over positions 0..positions[r] of slot slots[r]. */
+/** Causal GQA attention of q[rows, heads, head_dim] over positions 0..positions[r] of slot slots[r]
+ * (with `window` > 0 only the last `window` of them: attention_start in cx_math.h). */
 void launch_attention(float* out, const float* q, const KvCache& cache, int layer, const int32_t* slots,
-                      const int32_t* positions, int rows, int heads, int kv_heads, int head_dim,
+                      const int32_t* positions, int rows, int heads, int kv_heads, int head_dim, int window,
                       const AttentionPlan& plan, float* workspace, cudaStream_t stream);
 
 // --- matmul (kernels_matmul.cuh) ---

@@ -320,6 +320,8 @@ void check_attention() {
       {2, 2, 128, 260, 1},  {2, 1, 256, 200, 50}, {3, 1, 96, 150, 1000}, {2, 1, 6, 140, 1},
       {1, 1, 512, 130, 1000},
   };
+  // Each case also with a sliding window of 100 positions (Qwen3 use_sliding_window).
+  for (int window : {0, 100}) {
   for (const AttentionCase& c : cases) {
     KvCache cache;
     cache.layers = 2;
@@ -344,18 +346,19 @@ void check_attention() {
       for (int h = 0; h < c.heads; h++) {
         const size_t at = (static_cast<size_t>(r) * c.heads + h) * c.head_dim;
         attend_head(want.data() + at, q.data() + at, cache, layer, slots[r], positions[r], h / (c.heads / c.kv_heads),
-                    c.head_dim, scores.data());
+                    c.head_dim, scores.data(), window);
       }
     }
     const AttentionPlan plan = plan_attention(rows, c.heads, c.context, c.multiprocessors);
     std::vector<float> workspace(attention_workspace_floats(plan, rows, c.heads, c.head_dim), NAN);
     std::vector<float> got(q.size(), NAN);
     launch_attention(got.data(), q.data(), cache, layer, slots.data(), positions.data(), rows, c.heads, c.kv_heads,
-                     c.head_dim, plan, workspace.empty() ? nullptr : workspace.data(), nullptr);
+                     c.head_dim, window, plan, workspace.empty() ? nullptr : workspace.data(), nullptr);
     expect_close(got, want, 2e-6,
                  "attention heads " + std::to_string(c.heads) + "/" + std::to_string(c.kv_heads) + " head_dim " +
                      std::to_string(c.head_dim) + " context " + std::to_string(c.context) + " splits " +
-                     std::to_string(plan.splits));
+                     std::to_string(plan.splits) + " window " + std::to_string(window));
+  }
   }
   // The plan covers the context exactly once, with whole tiles.
   bool plans_ok = true;

@@ -113,10 +113,11 @@ class Backend {
   virtual void rope(float* x, const int32_t* positions, int n, int heads, int head_dim, const RopeSpec& spec) = 0;
   /** Writes k[n, kv_dim] and v[n, kv_dim] into the cache at each row's (slot, position). */
   virtual void kv_store(KvCache& cache, int layer, const float* k, const float* v, const BatchRows& rows) = 0;
-  /** Causal GQA attention of q[n, heads, head_dim] over each row's slot, positions 0..position. */
+  /** Causal GQA attention of q[n, heads, head_dim] over each row's slot, positions 0..position, or
+   * with `window` > 0 only the last `window` of them (cx_math.h, attention_start). */
   virtual void attention(float* out, const float* q, const KvCache& cache, int layer, const BatchRows& rows,
       int heads,
-                         int kv_heads, int head_dim) = 0;
+                         int kv_heads, int head_dim, int window = 0) = 0;
   /** out[i] = silu(gate[i]) · up[i]. */
   virtual void swiglu(float* out, const float* gate, const float* up, int64_t count) = 0;
   /** x[i] += y[i]. */
