@@ -15,6 +15,13 @@ import {
   type ParityTarget,
   parityTargets,
 } from "./_test_helpers.ts";
+import {
+  fixtureModel,
+  ggufFixturesAvailable,
+  PROMPTS,
+  referenceVectors,
+  runProtocol,
+} from "./_gguf_fixtures.ts";
 
 /** The issue's acceptance bound for f32 weights (transformers' own cached-vs-uncached spread is 6e-5). */
 const F32_TOLERANCE = { cpu: 3e-4, cuda: 5e-4 };
@@ -183,4 +190,34 @@ for (const name of ["tiny-qwen3-swa-f32", "tiny-qwen3-yarn-f32", "tiny-llama31-f
       }
     }
   });
+}
+
+// ../shared/fixtures/gguf/llama31-tiny/hf: the safetensors Llama 3.1 (llama3 scaling, 5.x
+// `rope_parameters` spelling, original context 8192 of 131072) the GGUF files were converted from,
+// teacher-forced through the fixture's protocol with transformers' own greedy ids.
+if (ggufFixturesAvailable()) {
+  const llama31 = fixtureModel("llama31-tiny");
+  for (const target of parityTargets()) {
+    Deno.test(`llama31-tiny/hf [${target.label}]: the safetensors Llama 3.1 matches transformers-f32`, async () => {
+      const plugin = target.open();
+      try {
+        const model = await plugin.loadModel(`${llama31.dir}/hf`, { devices: [target.device(plugin)] });
+        try {
+          assert.equal(model.info.architecture, "LlamaForCausalLM");
+          const forced = llama31.greedy["transformers-f32"];
+          const ours = await runProtocol(model, llama31, forced);
+          const diff = maxAbsDiff(ours.vectors, referenceVectors(llama31, "transformers-f32"));
+          const tolerance = target.tolerance(F32_TOLERANCE.cpu, F32_TOLERANCE.cuda);
+          assert.ok(diff <= tolerance, `llama31-tiny/hf: ${diff} from transformers-f32 > ${tolerance}`);
+          for (const p of PROMPTS) {
+            assert.deepEqual(ours.top1[p], forced[p], `llama31-tiny/hf ${p}: greedy ids`);
+          }
+        } finally {
+          await model.unload();
+        }
+      } finally {
+        plugin.close();
+      }
+    });
+  }
 }
