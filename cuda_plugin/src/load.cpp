@@ -108,6 +108,39 @@ struct ModelSource {
   std::string format;      // "config.json" or "the GGUF metadata", for messages
 };
 
+// A config with fewer layers than the file holds would run a truncated model (transformers loads
+// it, warning of unexpected keys): refused, naming both counts.
+void check_layer_count(const ModelSource& source) {
+  const std::string prefix = "model.layers.";
+  int file_layers = 0;
+  for (const auto& [name, view] : source.tensors.tensors()) {
+    if (name.compare(0, prefix.size(), prefix) != 0) continue;
+    const size_t end = name.find('.', prefix.size());
+    const std::string index = name.substr(prefix.size(), end == std::string::npos ? std::string::npos
+        : end - prefix.size());
+    if (index.empty() || index.find_first_not_of("0123456789") != std::string::npos || index.size() > 9) continue;
+    file_layers = std::max(file_layers, std::stoi(index) + 1);
+  }
+  if (file_layers > source.config.layers) {
+    throw Error(CX_ERR_BAD_MODEL, source.format + " says num_hidden_layers " + std::to_string(source.config.layers)
+        + " but the weights hold " + std::to_string(file_layers) + " layers (model.layers.0 to model.layers."
+        + std::to_string(file_layers - 1) + "); refusing to run a truncated model");
+  }
+}
+
+// tie_word_embeddings with an lm_head.weight in the file that differs from the embedding: transformers
+// 5.x does not tie them then ("both are present in the checkpoints with different values, so we will
+// NOT tie them") and uses the file's lm_head, so we do too. An identical copy stays tied.
+void untie_distinct_lm_head(ModelSource& source) {
+  if (!source.config.tie_word_embeddings) return;
+  const TensorView* head = source.tensors.find("lm_head.weight");
+  const TensorView* embed = source.tensors.find("model.embed_tokens.weight");
+  if (head == nullptr || embed == nullptr) return;
+  const bool same = head->dtype == embed->dtype && head->shape == embed->shape && head->bytes == embed->bytes
+      && std::memcmp(head->data, embed->data, head->bytes) == 0;
+  if (!same) source.config.tie_word_embeddings = false;
+}
+
 ModelSource open_source(const std::string& path, const IsqScheme& isq) {
   ModelSource source;
   if (is_gguf_path(path)) {
@@ -122,6 +155,8 @@ ModelSource open_source(const std::string& path, const IsqScheme& isq) {
   source.config = read_model_config(path);
   source.tensors = SafetensorsSet::open_folder(path);
   source.format = "config.json";
+  check_layer_count(source);
+  untie_distinct_lm_head(source);
   return source;
 }
 
