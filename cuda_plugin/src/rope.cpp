@@ -38,7 +38,7 @@ std::vector<std::string> keys_of(const std::string& type) {
 
 double yarn_mscale(double scale, double mscale) { return scale <= 1 ? 1.0 : 0.1 * mscale * std::log(scale) + 1.0; }
 
-void read_scaling(const Json& rope, const std::string& key, ModelConfig& config) {
+void read_scaling(const Json& rope, const std::string& key, ModelConfig& config, bool text_mrope) {
   const std::string where = key + ".";
   RopeScaling& s = config.rope_scaling;
   const Json* type = member(rope, "rope_type");
@@ -53,6 +53,7 @@ void read_scaling(const Json& rope, const std::string& key, ModelConfig& config)
   const std::vector<std::string> allowed = keys_of(s.type);
   for (const auto& [name, value] : rope.object) {
     if (name == "rope_type" || name == "type" || name == "rope_theta" || name == "partial_rotary_factor") continue;
+    if (text_mrope && (name == "mrope_section" || name == "mrope_interleaved")) continue;
     if (std::find(allowed.begin(), allowed.end(), name) != allowed.end()) continue;
     throw Error(CX_ERR_UNSUPPORTED_ARCH, "config.json '" + where + name + "' is not supported with rope type '"
         + s.type + "'" + (allowed.empty() ? std::string() : " (it reads: " + [&] {
@@ -130,7 +131,7 @@ void read_rope_config(const Json& object, ModelConfig& config, const RopeReadOpt
   if (rope != nullptr) {
     config.rope_theta = number_of(*rope, key + ".", "rope_theta", config.rope_theta);
     partial = number_of(*rope, key + ".", "partial_rotary_factor", partial);
-    read_scaling(*rope, key, config);
+    read_scaling(*rope, key, config, options.text_mrope);
   }
   if (!(config.rope_theta > 0)) throw Error(CX_ERR_BAD_MODEL, "config.json rope_theta must be positive");
   if (!(partial > 0 && partial <= 1)) throw Error(CX_ERR_BAD_MODEL, "config.json partial_rotary_factor "
@@ -144,6 +145,17 @@ void read_rope_config(const Json& object, ModelConfig& config, const RopeReadOpt
     throw Error(CX_ERR_BAD_MODEL, "partial_rotary_factor " + std::to_string(partial) + " of head_dim "
         + std::to_string(config.head_dim) + " rotates " + std::to_string(config.rotary_dim)
         + " dims; rotary embeddings need a positive even number");
+  }
+  const Json* section = rope != nullptr && options.text_mrope ? member(*rope, "mrope_section") : nullptr;
+  if (section != nullptr) {
+    double total = 0;
+    for (const Json& part : section->is_array() ? section->array : std::vector<Json>()) {
+      total += part.is_number() ? part.number : 0;
+    }
+    if (!section->is_array() || total != config.rotary_dim / 2) {
+      throw Error(CX_ERR_BAD_MODEL, "config.json '" + key + ".mrope_section' must list frequencies adding up to "
+          "rotary_dim / 2 = " + std::to_string(config.rotary_dim / 2));
+    }
   }
 }
 

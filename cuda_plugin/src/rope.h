@@ -15,6 +15,10 @@ namespace cx {
 struct RopeReadOptions {
   bool partial_rotary = false;
   double default_partial_rotary_factor = 1.0;
+  // qwen3_5's text model: rope_parameters may carry M-RoPE's `mrope_section` / `mrope_interleaved`.
+  // A text-only position is the same on all three axes, so M-RoPE is then plain RoPE; the section
+  // must still cover rotary_dim / 2 frequencies.
+  bool text_mrope = false;
 };
 
 /** Reads the RoPE settings of one (text) config object into config.rope_theta, config.rope_scaling

@@ -48,6 +48,7 @@ void check_case(const cx::Json& c) {
   cx::RopeReadOptions options;
   options.partial_rotary = c.get("partial_rotary")->boolean;
   options.default_partial_rotary_factor = c.get("default_partial_rotary_factor")->number;
+  options.text_mrope = c.get("text_mrope") != nullptr && c.get("text_mrope")->boolean;
   try {
     const cx::RopeTable table = cx::rope_table(config_for(*c.get("config"), options));
     const std::vector<cx::Json>& want = c.get("inv_freq")->array;
@@ -101,6 +102,9 @@ void check_refusals() {
        CX_ERR_UNSUPPORTED_ARCH, "'partial_rotary_factor'"},
       {R"({"partial_rotary_factor": 1.5})", true, CX_ERR_BAD_MODEL, "partial_rotary_factor"},
       {R"({"rope_theta": -1})", false, CX_ERR_BAD_MODEL, "rope_theta"},
+      // M-RoPE keys only where the architecture reads them (qwen3_5's text model).
+      {R"({"rope_parameters": {"rope_type": "default", "mrope_section": [16, 8, 8]}})", false,
+       CX_ERR_UNSUPPORTED_ARCH, "'rope_parameters.mrope_section'"},
   };
   for (const Refusal& r : refusals) {
     const cx::Json json = cx::parse_json(r.json, std::strlen(r.json), "case");

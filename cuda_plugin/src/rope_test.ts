@@ -56,7 +56,7 @@ Deno.test({
       const summary = result.text.match(/(\d+) checks, (\d+) failed/);
       assert.ok(summary, `no summary line in:\n${result.text}`);
       assert.equal(Number(summary[2]), 0);
-      // 9 transformers tables (3 checks each) and 13 refusals.
+      // 10 transformers tables (3 checks each) and 14 refusals.
       assert.ok(Number(summary[1]) >= 40, `only ${summary[1]} checks ran`);
     } finally {
       await Deno.remove(dir, { recursive: true });
