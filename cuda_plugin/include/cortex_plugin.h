@@ -142,7 +142,8 @@ CX_API int32_t cx_submit_load(int32_t runtime, const int32_t* devices, int32_t n
 CX_API int32_t cx_submit_load_ex(int32_t runtime, const int32_t* devices, int32_t n_devices, const char* path,
                                  int32_t context_length, int32_t max_sequences, const char* quant, int32_t* out_job,
                                  char* err, int32_t err_cap);
-/** Static facts of a loaded model: CX_MODEL_FIELDS int64s and the architecture name. */
+/** Static facts of a loaded model: CX_MODEL_FIELDS int64s and the architecture name (the Hugging Face class
+ * name, also for a GGUF: qwen3 → Qwen3ForCausalLM, llama → LlamaForCausalLM). */
 CX_API int32_t cx_model_info(int32_t runtime, int32_t model, int64_t* out, char* architecture,
                              int32_t architecture_cap, char* err, int32_t err_cap);
 /** Unload a model (frees weights, KV cache and its sequences). */

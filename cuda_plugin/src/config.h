@@ -46,7 +46,7 @@ struct ModelConfig {
   bool attention_bias = false;
   bool qk_norm = false;  // Qwen3: RMSNorm over each head of q and k before RoPE
   // GGUF llama: the converter stored attn_q / attn_k rows in llama.cpp's interleaved-RoPE order within
-  // each head; the loader puts them back in rotate-half order (load.cpp, unpermute_rope_rows).
+  // each head; the loader puts them back in rotate-half order (tensor_layout.cpp, unpermute_rope_rows).
   bool rope_rows_interleaved = false;
   // GGUF rope_freqs (Llama 3.1 scaling): inv_freq[i] is divided by rope_freq_factors[i]; empty = none.
   std::vector<float> rope_freq_factors;

@@ -13,6 +13,8 @@
 #include "isq.h"
 #include "model.h"
 #include "rope.h"
+#include "silent_checks.h"
+#include "tensor_layout.h"
 
 namespace cx {
 
@@ -108,39 +110,6 @@ struct ModelSource {
   std::string format;      // "config.json" or "the GGUF metadata", for messages
 };
 
-// A config with fewer layers than the file holds would run a truncated model (transformers loads
-// it, warning of unexpected keys): refused, naming both counts.
-void check_layer_count(const ModelSource& source) {
-  const std::string prefix = "model.layers.";
-  int file_layers = 0;
-  for (const auto& [name, view] : source.tensors.tensors()) {
-    if (name.compare(0, prefix.size(), prefix) != 0) continue;
-    const size_t end = name.find('.', prefix.size());
-    const std::string index = name.substr(prefix.size(), end == std::string::npos ? std::string::npos
-        : end - prefix.size());
-    if (index.empty() || index.find_first_not_of("0123456789") != std::string::npos || index.size() > 9) continue;
-    file_layers = std::max(file_layers, std::stoi(index) + 1);
-  }
-  if (file_layers > source.config.layers) {
-    throw Error(CX_ERR_BAD_MODEL, source.format + " says num_hidden_layers " + std::to_string(source.config.layers)
-        + " but the weights hold " + std::to_string(file_layers) + " layers (model.layers.0 to model.layers."
-        + std::to_string(file_layers - 1) + "); refusing to run a truncated model");
-  }
-}
-
-// tie_word_embeddings with an lm_head.weight in the file that differs from the embedding: transformers
-// 5.x does not tie them then ("both are present in the checkpoints with different values, so we will
-// NOT tie them") and uses the file's lm_head, so we do too. An identical copy stays tied.
-void untie_distinct_lm_head(ModelSource& source) {
-  if (!source.config.tie_word_embeddings) return;
-  const TensorView* head = source.tensors.find("lm_head.weight");
-  const TensorView* embed = source.tensors.find("model.embed_tokens.weight");
-  if (head == nullptr || embed == nullptr) return;
-  const bool same = head->dtype == embed->dtype && head->shape == embed->shape && head->bytes == embed->bytes
-      && std::memcmp(head->data, embed->data, head->bytes) == 0;
-  if (!same) source.config.tie_word_embeddings = false;
-}
-
 ModelSource open_source(const std::string& path, const IsqScheme& isq) {
   ModelSource source;
   if (is_gguf_path(path)) {
@@ -155,8 +124,8 @@ ModelSource open_source(const std::string& path, const IsqScheme& isq) {
   source.config = read_model_config(path);
   source.tensors = SafetensorsSet::open_folder(path);
   source.format = "config.json";
-  check_layer_count(source);
-  untie_distinct_lm_head(source);
+  check_layer_count(source.config, source.tensors, source.format);
+  untie_distinct_lm_head(source.config, source.tensors);
   return source;
 }
 
@@ -268,56 +237,6 @@ LoadPlan plan_tensors(const ModelSource& source, const IsqScheme& isq, int tp_si
     }
   }
   return plan;
-}
-
-// Rank `rank` of `size`'s block of rows of a [rows, cols] (or [rows]) tensor: a view into the mapping.
-TensorView row_shard(const TensorView& view, int rank, int size) {
-  if (size == 1) return view;
-  TensorView shard = view;
-  const int64_t rows = view.shape[0] / size;
-  const size_t row_bytes = view.bytes / static_cast<size_t>(view.shape[0]);
-  shard.shape[0] = rows;
-  shard.data = view.data + static_cast<size_t>(rank) * static_cast<size_t>(rows) * row_bytes;
-  shard.bytes = static_cast<size_t>(rows) * row_bytes;
-  return shard;
-}
-
-// Rank `rank` of `size`'s block of columns of a [rows, cols] matrix, copied into `storage`. A
-// quantized row is cut between whole blocks (plan_tensors checked that the share is whole blocks).
-TensorView column_shard(const TensorView& view, int rank, int size, std::vector<uint8_t>& storage) {
-  TensorView shard = view;
-  const size_t rows = static_cast<size_t>(view.shape[0]);
-  const int64_t cols = view.shape[1] / size;
-  const size_t row_bytes = dtype_row_bytes(view.dtype, view.shape[1]);
-  const size_t shard_bytes = dtype_row_bytes(view.dtype, cols);
-  storage.resize(rows * shard_bytes);
-  for (size_t r = 0; r < rows; r++) {
-    std::memcpy(storage.data() + r * shard_bytes, view.data + r * row_bytes + static_cast<size_t>(rank) * shard_bytes,
-        shard_bytes);
-  }
-  shard.shape[1] = cols;
-  shard.data = storage.data();
-  shard.bytes = storage.size();
-  return shard;
-}
-
-// llama.cpp's converter stores each head's q/k rows interleaved for its pairwise RoPE: GGUF row
-// 2i + s of a head is HF row s·half + i. Puts them back in rotate-half order, whole rows at a time
-// (so quantized rows move as they are), into `storage`.
-TensorView unpermute_rope_rows(const TensorView& view, int head_dim, std::vector<uint8_t>& storage) {
-  const int64_t rows = view.shape[0];
-  const size_t row_bytes = view.bytes / static_cast<size_t>(rows);
-  const int half = head_dim / 2;
-  storage.resize(view.bytes);
-  for (int64_t r = 0; r < rows; r++) {
-    const int64_t head = r / head_dim, j = r % head_dim;
-    const int64_t from = head * head_dim + 2 * (j % half) + j / half;
-    std::memcpy(storage.data() + static_cast<size_t>(r) * row_bytes, view.data + static_cast<size_t>(from) * row_bytes,
-        row_bytes);
-  }
-  TensorView out = view;
-  out.data = storage.data();
-  return out;
 }
 
 float* upload_vector(Model& model, const TensorView& view) {

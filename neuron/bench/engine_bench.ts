@@ -1,12 +1,15 @@
 /**
  * `deno task bench:engine`: the native engine on a Qwen3-0.6B-shaped random bf16 model (written
- * once into `.cache/bench-model/` by `bench_model.ts`). Prints one JSON object: load time, prefill
- * tok/s for a 512-token prompt, decode tok/s at batch 1 (continuing that prompt, so attention reads
- * 512+ cached positions per layer) and at batch 8 (short prompts), peak RSS, the read bandwidth the
- * device measures with its own threads, and decode's fraction of the bandwidth bound (weight bytes
- * read per token ÷ bandwidth).
+ * once into `.cache/bench-model/` by `bench_model.ts`), optionally quantized at load (`--quant`), or
+ * on a GGUF file (`--gguf`), optionally side by side with llama.cpp's `llama-bench` on that file.
+ * Prints one JSON document: load time, prefill tok/s for a 512-token prompt, decode tok/s at batch 1
+ * (continuing that prompt, so attention reads 512+ cached positions per layer) and at batch 8 (short
+ * prompts), peak RSS, the weight type and bytes, the weight bytes one decode token reads
+ * (`bytesPerToken`: every matrix incl. the lm_head, one embedding row), the read bandwidth the
+ * device measures with its own threads, and decode's fraction of the bandwidth bound
+ * (bytesPerToken ÷ bandwidth).
  *
- * Peak RSS is read after the load, batch 8 and the prefill, before the bandwidth probes (their
+ * Peak RSS is read after the load, batch 8 and the first prefill, before the bandwidth probes (their
  * 1 GiB buffers are not the engine's; the decode rounds after it add ~30 MB of KV positions).
  *
  * Batch 1 is measured in rounds, each a bandwidth probe followed at once by a run of decode steps,
@@ -16,183 +19,156 @@
  * and the medians.
  *
  * Flags: `--threads N` (compute threads, default all cores), `--prompt N` (default 512),
- * `--steps N` (decode steps per round, default 24), `--rounds N` (batch-1 rounds, default 5),
- * `--isa auto|avx512|avx2|scalar`.
+ * `--steps N` (decode steps per round, default 24), `--rounds N` (batch-1 rounds per pass, default 5),
+ * `--isa auto|avx512|avx2|scalar`, `--quant q8_0|q4_0|q4_k|q5_k|q6_k|q4_k_m` (quantize the bench
+ * model at load), `--gguf PATH` (bench that file instead), `--llama-bench PATH` (with `--gguf`: also
+ * run llama.cpp's llama-bench binary on the file with the same thread count and print
+ * `{cortex, llama_cpp, ratio, passes}`), `--llama-args "..."` (extra llama-bench arguments),
+ * `--alternate N` (N passes, each cortex then llama.cpp; every pass printed, top-level figures are
+ * medians), `--write-gguf PATH [--gguf-type f32|bf16]` (write the bench model as GGUF and exit).
+ * See neuron/devices/README.md for the commands that make quantized GGUF files with llama-quantize.
  * @module
  */
 
-import { type CpuIsa, GREEDY, type Model, Plugin, type Sequence } from "../devices/mod.ts";
-import { ensureBenchModel } from "./bench_model.ts";
+import { ggufBytesPerToken, tiedBytesPerToken } from "./_bytes_per_token.ts";
+import { CortexBench, type CortexPass } from "./_cortex_run.ts";
+import { type BenchFlags, parseBenchFlags } from "./_flags.ts";
+import { type GgufHeader, readGgufHeader } from "./_gguf_reader.ts";
+import { type LlamaPass, llamaPassArgs, runLlamaPass } from "./_llama_bench.ts";
+import { cortexReport, type CortexReportInput, sideBySideReport } from "./_report.ts";
+import { ensureBenchModel, QWEN3_0_6B_SHAPE } from "./bench_model.ts";
+import { writeQwen3Gguf } from "./qwen3_gguf.ts";
 
 const REPO_ROOT = new URL("../../", import.meta.url).pathname.replace(/\/$/, "");
 const MODEL_DIR = `${REPO_ROOT}/.cache/bench-model`;
 
-interface BenchFlags {
-  threads?: number;
-  prompt: number;
-  steps: number;
-  rounds: number;
-  isa: CpuIsa;
-}
+const log = (line: string): void => console.error(`bench:engine: ${line}`);
 
-function parseFlags(args: string[]): BenchFlags {
-  const flags: BenchFlags = { prompt: 512, steps: 24, rounds: 5, isa: "auto" };
-  for (let i = 0; i < args.length; i += 2) {
-    const [name, value] = [args[i], args[i + 1]];
-    if (value === undefined) throw new Error(`flag ${name} needs a value`);
-    if (name === "--threads") flags.threads = Number(value);
-    else if (name === "--prompt") flags.prompt = Number(value);
-    else if (name === "--steps") flags.steps = Number(value);
-    else if (name === "--rounds") flags.rounds = Number(value);
-    else if (name === "--isa") flags.isa = value as CpuIsa;
-    else throw new Error(`unknown flag ${name} (known: --threads, --prompt, --steps, --rounds, --isa)`);
-  }
-  return flags;
-}
-
-/** Deterministic token ids in [1000, 101000) (the id values do not change the work). */
-function tokens(count: number, seed: number): number[] {
-  let s = seed >>> 0 || 1;
-  return Array.from({ length: count }, () => {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    return 1000 + (s % 100000);
-  });
-}
-
-/** VmHWM of this process. Deno refuses to read /proc/<own pid> without unrestricted permissions, so `cat` reads it. */
-function peakRssBytes(): number | null {
-  try {
-    const { stdout } = new Deno.Command("cat", { args: [`/proc/${Deno.pid}/status`], stderr: "null" })
-      .outputSync();
-    const match = new TextDecoder().decode(stdout).match(/^VmHWM:\s+(\d+) kB/m);
-    return match ? Number(match[1]) * 1024 : null;
-  } catch {
-    return null;
-  }
-}
-
-/** The middle value (the mean of the two middle ones for an even count). */
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
-}
-
-async function seconds<T>(work: () => Promise<T>): Promise<[T, number]> {
+async function timed<T>(work: () => Promise<T>): Promise<[T, number]> {
   const start = performance.now();
   const value = await work();
   return [value, (performance.now() - start) / 1000];
 }
 
-/** Decode tokens/s for `batch` sequences that each hold a short prompt already. */
-async function decodeRate(model: Model, sequences: Sequence[], steps: number): Promise<number> {
-  let feed = sequences.map(() => 7);
-  // One untimed step settles the path (buffers are sized for the batch there).
-  const first = await model.step(
-    sequences.map((sequence, i) => ({ sequence, tokens: [feed[i]], sampling: GREEDY })),
+/** `--write-gguf`: the bench model as a GGUF file, for llama-quantize and llama-bench. */
+async function writeBenchGguf(flags: BenchFlags & { writeGguf: string }): Promise<void> {
+  await ensureBenchModel(MODEL_DIR, log);
+  const parent = flags.writeGguf.replace(/\/[^/]*$/, "");
+  if (parent !== flags.writeGguf && parent !== "") await Deno.mkdir(parent, { recursive: true });
+  const [result, writeSeconds] = await timed(() =>
+    writeQwen3Gguf(MODEL_DIR, flags.writeGguf, flags.ggufType)
   );
-  feed = first.map((r) => r.token!);
-  const [, elapsed] = await seconds(async () => {
-    for (let s = 0; s < steps; s++) {
-      const results = await model.step(
-        sequences.map((sequence, i) => ({ sequence, tokens: [feed[i]], sampling: GREEDY })),
-      );
-      feed = results.map((r) => r.token!);
-    }
-  });
-  return (steps * sequences.length) / elapsed;
+  log(`wrote ${(result.bytes / 2 ** 30).toFixed(2)} GiB to ${result.path}`);
+  const header = await readGgufHeader(result.path);
+  console.log(JSON.stringify(
+    {
+      ggufFile: result.path,
+      type: result.type,
+      bytes: result.bytes,
+      tensors: result.tensors,
+      bytesPerToken: ggufBytesPerToken(header.tensors),
+      writeSeconds: Math.round(writeSeconds * 100) / 100,
+    },
+    null,
+    2,
+  ));
 }
 
 async function main(): Promise<void> {
-  const flags = parseFlags(Deno.args);
-  const log = (line: string): void => console.error(`bench:engine: ${line}`);
-  const [wrote, generateSeconds] = await seconds(() => ensureBenchModel(MODEL_DIR, log));
-  const plugin = Plugin.open({ cpuDevices: 1, cpuThreadsPerDevice: flags.threads, cpuIsa: flags.isa });
+  const flags = parseBenchFlags(Deno.args);
+  if (flags.writeGguf !== undefined) return await writeBenchGguf({ ...flags, writeGguf: flags.writeGguf });
+
+  let header: GgufHeader | null = null;
+  let generated = false;
+  let generateSeconds = 0;
+  if (flags.gguf !== undefined) header = await readGgufHeader(flags.gguf);
+  else [generated, generateSeconds] = await timed(() => ensureBenchModel(MODEL_DIR, log));
+
+  const batch8Steps = Math.max(4, Math.floor(flags.steps / 2));
+  const bench = await CortexBench.open({
+    path: flags.gguf ?? MODEL_DIR,
+    threads: flags.threads,
+    isa: flags.isa,
+    quant: flags.quant,
+    // The longest sequence: a pass's (prompt, then rounds of one untimed + `steps` steps) or batch 8's
+    // last (a 23-token prompt, one untimed + `batch8Steps` steps).
+    contextLength: Math.max(flags.prompt + flags.rounds * (flags.steps + 1), 23 + 1 + batch8Steps) + 8,
+  }, log);
   try {
-    const device = plugin.devices()[0];
-    log(`device: ${device.name}, ${device.threads} threads, ${device.cpuIsa} kernels`);
-    const [model, loadSeconds] = await seconds(() =>
-      plugin.loadModel(MODEL_DIR, {
-        devices: [device.index],
-        contextLength: flags.prompt + flags.rounds * (flags.steps + 1) + 8,
-        maxSequences: 8,
-      })
-    );
-    // Page the mapped weights in (a short prefill touches every matrix) before anything is timed.
-    const [, firstTokenSeconds] = await seconds(async () => {
-      const warm = await model.newSequence();
-      await model.step([{ sequence: warm, tokens: tokens(8, 1), sampling: GREEDY }]);
-      await warm.free();
-    });
-
-    const batch: Sequence[] = [];
-    for (let i = 0; i < 8; i++) {
-      const sequence = await model.newSequence();
-      await model.step([{ sequence, tokens: tokens(16 + i, 10 + i) }]);
-      batch.push(sequence);
-    }
-    const decode8 = await decodeRate(model, batch, Math.max(4, Math.floor(flags.steps / 2)));
+    const info = bench.model.info;
+    const bytesPerToken = header
+      ? ggufBytesPerToken(header.tensors)
+      : tiedBytesPerToken(info.weightBytes, info.dtype, QWEN3_0_6B_SHAPE.hidden_size);
+    const decode8 = await bench.decodeBatch8(batch8Steps);
     log(`decode batch 8: ${decode8.toFixed(2)} tok/s`);
-    for (const sequence of batch) await sequence.free();
 
-    const prompt = tokens(flags.prompt, 2);
-    const main = await model.newSequence();
-    const [, prefillSeconds] = await seconds(() =>
-      model.step([{ sequence: main, tokens: prompt, sampling: GREEDY }])
-    );
-    log(`prefill ${flags.prompt} tokens: ${prefillSeconds.toFixed(2)} s`);
-    // The engine's peak, read before the bandwidth probes (each maps a 1 GiB buffer of its own).
-    const enginePeakRss = peakRssBytes();
-    const weightBytes = model.info.weightBytes;
-    const rounds = [];
-    for (let index = 0; index < flags.rounds; index++) {
-      const bandwidth = await plugin.measureReadBandwidth(device.index, 2 ** 30);
-      const decode = await decodeRate(model, [main], flags.steps);
-      const fraction = decode / (bandwidth / weightBytes);
-      log(
-        `round ${index + 1}: bandwidth ${(bandwidth / 1e9).toFixed(1)} GB/s, decode batch 1 ` +
-          `${decode.toFixed(2)} tok/s, fraction ${fraction.toFixed(3)}`,
-      );
-      rounds.push({
-        memoryReadBandwidthBytesPerSecond: Math.round(bandwidth),
-        decodeTokensPerSecond: round(decode, 2),
-        decodeFractionOfBandwidthBound: round(fraction, 3),
-      });
-    }
-    await main.free();
-
-    const bandwidth = median(rounds.map((r) => r.memoryReadBandwidthBytesPerSecond));
-    const report = {
-      model: "Qwen3-0.6B shape, random bf16 weights (tied embeddings)",
-      modelFolder: MODEL_DIR,
-      modelGenerated: wrote,
-      modelGenerateSeconds: wrote ? round(generateSeconds, 2) : 0,
-      device: { name: device.name, threads: device.threads, kernels: device.cpuIsa },
-      loadSeconds: round(loadSeconds, 3),
-      firstStepSeconds: round(firstTokenSeconds, 3),
-      promptTokens: flags.prompt,
-      prefillSeconds: round(prefillSeconds, 3),
-      prefillTokensPerSecond: round(flags.prompt / prefillSeconds, 1),
-      decodeBatch1TokensPerSecond: round(median(rounds.map((r) => r.decodeTokensPerSecond)), 2),
-      decodeBatch1ContextTokens: flags.prompt,
-      decodeBatch8TokensPerSecond: round(decode8, 2),
-      peakRssBytes: enginePeakRss,
-      weightBytesPerToken: weightBytes,
-      memoryReadBandwidthBytesPerSecond: Math.round(bandwidth),
-      decodeBoundTokensPerSecond: round(bandwidth / weightBytes, 2),
-      decodeFractionOfBandwidthBound: round(median(rounds.map((r) => r.decodeFractionOfBandwidthBound)), 3),
-      decodeBatch1Rounds: rounds,
+    const llamaOptions = flags.llamaBench === undefined ? null : {
+      binary: flags.llamaBench,
+      gguf: flags.gguf!,
+      threads: bench.device.threads,
+      prompt: flags.prompt,
+      steps: flags.steps,
+      repetitions: flags.rounds,
+      extraArgs: flags.llamaArgs,
     };
-    console.log(JSON.stringify(report, null, 2));
-    await model.unload();
+    const passes: CortexPass[] = [];
+    const llamaPasses: LlamaPass[] = [];
+    for (let p = 0; p < flags.alternate; p++) {
+      if (flags.alternate > 1) log(`pass ${p + 1} of ${flags.alternate}: cortex`);
+      passes.push(await bench.pass(flags.prompt, flags.steps, flags.rounds, bytesPerToken, log));
+      if (llamaOptions) {
+        log(`pass ${p + 1} of ${flags.alternate}: llama-bench, ${llamaOptions.threads} threads`);
+        const pass = await runLlamaPass(llamaOptions);
+        log(
+          `llama.cpp prefill ${pass.prefill.tokensPerSecond.toFixed(1)} tok/s, ` +
+            `decode ${pass.decode.tokensPerSecond.toFixed(2)} tok/s`,
+        );
+        llamaPasses.push(pass);
+      }
+    }
+
+    const input: CortexReportInput = {
+      model: header
+        ? `GGUF ${header.metadata.get("general.architecture")} (${header.tensors.length} tensors)`
+        : "Qwen3-0.6B shape, random bf16 weights (tied embeddings)" +
+          (flags.quant ? `, quantized to ${flags.quant} at load` : ""),
+      modelFolder: header ? null : MODEL_DIR,
+      modelFile: flags.gguf ?? null,
+      modelFileBytes: header?.fileBytes ?? null,
+      modelGenerated: generated,
+      modelGenerateSeconds: generateSeconds,
+      quant: flags.quant ?? null,
+      weightDtype: info.weightDtype,
+      embeddingDtype: info.dtype,
+      weightBytes: info.weightBytes,
+      kvCacheBytes: info.kvCacheBytes,
+      bytesPerToken,
+      device: { name: bench.device.name, threads: bench.device.threads, kernels: bench.device.cpuIsa },
+      loadSeconds: bench.loadSeconds,
+      firstStepSeconds: bench.firstStepSeconds,
+      promptTokens: flags.prompt,
+      decodeBatch8TokensPerSecond: decode8,
+      passes,
+    };
+    const document = llamaOptions
+      ? sideBySideReport(input, {
+        binary: llamaOptions.binary,
+        gguf: llamaOptions.gguf,
+        args: llamaPassArgs(llamaOptions),
+        passes: llamaPasses,
+      })
+      : cortexReport(input);
+    console.log(JSON.stringify(document, null, 2));
   } finally {
-    plugin.close();
+    await bench.close();
   }
 }
 
-function round(value: number, digits: number): number {
-  const scale = 10 ** digits;
-  return Math.round(value * scale) / scale;
+if (import.meta.main) {
+  try {
+    await main();
+  } catch (error) {
+    log((error as Error).message);
+    Deno.exit(1);
+  }
 }
-
-if (import.meta.main) await main();

@@ -1,0 +1,169 @@
+/**
+ * Assembles the bench's JSON documents from plain measurements: cortex's report (the same keys in
+ * every mode), and the side-by-side document `{cortex, llama_cpp, ratio, passes}` when llama.cpp's
+ * llama-bench ran on the same GGUF file. Medians are taken over every sample of every pass.
+ * @module
+ */
+
+import type { CortexPass } from "./_cortex_run.ts";
+import type { LlamaPass } from "./_llama_bench.ts";
+import { median, round } from "./_stats.ts";
+
+/** Everything cortex's report is made of. */
+export interface CortexReportInput {
+  /** What the weights are, in words. */
+  model: string;
+  /** The safetensors folder, or null for a GGUF run. */
+  modelFolder: string | null;
+  /** The GGUF file, or null for a safetensors run. */
+  modelFile: string | null;
+  modelFileBytes: number | null;
+  modelGenerated: boolean;
+  modelGenerateSeconds: number;
+  quant: string | null;
+  /** The type holding most of the matrix bytes (ModelInfo.weightDtype). */
+  weightDtype: string;
+  /** The embedding table's type (ModelInfo.dtype). */
+  embeddingDtype: string;
+  weightBytes: number;
+  kvCacheBytes: number;
+  bytesPerToken: number;
+  device: { name: string; threads: number; kernels: string | null };
+  loadSeconds: number;
+  firstStepSeconds: number;
+  promptTokens: number;
+  decodeBatch8TokensPerSecond: number;
+  passes: CortexPass[];
+}
+
+/** cortex's report: the keys of the single-pass report, medians over the passes, and `passes` when there are several. */
+export function cortexReport(input: CortexReportInput): Record<string, unknown> {
+  const rounds = input.passes.flatMap((pass, p) =>
+    pass.rounds.map((r) => (input.passes.length > 1 ? { pass: p + 1, ...r } : r))
+  );
+  const bandwidth = median(rounds.map((r) => r.memoryReadBandwidthBytesPerSecond));
+  const prefillSeconds = median(input.passes.map((p) => p.prefillSeconds));
+  const report: Record<string, unknown> = {
+    model: input.model,
+    ...(input.modelFolder !== null ? { modelFolder: input.modelFolder } : {}),
+    ...(input.modelFile !== null ? { modelFile: input.modelFile, modelFileBytes: input.modelFileBytes } : {}),
+    modelGenerated: input.modelGenerated,
+    modelGenerateSeconds: input.modelGenerated ? round(input.modelGenerateSeconds, 2) : 0,
+    quant: input.quant,
+    weightDtype: input.weightDtype,
+    embeddingDtype: input.embeddingDtype,
+    weightBytes: input.weightBytes,
+    kvCacheBytes: input.kvCacheBytes,
+    device: input.device,
+    loadSeconds: round(input.loadSeconds, 3),
+    firstStepSeconds: round(input.firstStepSeconds, 3),
+    promptTokens: input.promptTokens,
+    prefillSeconds: round(prefillSeconds, 3),
+    prefillTokensPerSecond: round(median(input.passes.map((p) => p.prefillTokensPerSecond)), 1),
+    decodeBatch1TokensPerSecond: round(median(rounds.map((r) => r.decodeTokensPerSecond)), 2),
+    decodeBatch1ContextTokens: input.promptTokens,
+    decodeBatch8TokensPerSecond: round(input.decodeBatch8TokensPerSecond, 2),
+    peakRssBytes: input.passes[0]?.peakRssBytes ?? null,
+    bytesPerToken: input.bytesPerToken,
+    memoryReadBandwidthBytesPerSecond: Math.round(bandwidth),
+    decodeBoundTokensPerSecond: round(bandwidth / input.bytesPerToken, 2),
+    decodeFractionOfBandwidthBound: round(median(rounds.map((r) => r.decodeFractionOfBandwidthBound)), 3),
+    decodeBatch1Rounds: rounds,
+  };
+  if (input.passes.length > 1) {
+    report.passes = input.passes.map((pass, p) => ({
+      pass: p + 1,
+      prefillTokensPerSecond: pass.prefillTokensPerSecond,
+      decodeBatch1TokensPerSecond: pass.decodeBatch1TokensPerSecond,
+      decodeFractionOfBandwidthBound: pass.decodeFractionOfBandwidthBound,
+    }));
+  }
+  return report;
+}
+
+/** How llama-bench was run, for the document. */
+export interface LlamaRunInput {
+  binary: string;
+  gguf: string;
+  args: { prefill: string[]; decode: string[] };
+  passes: LlamaPass[];
+}
+
+/** The `llama_cpp` part: build and model facts from its first test, medians over every repetition of every pass. */
+export function llamaReport(input: LlamaRunInput): Record<string, unknown> {
+  const first = input.passes[0].prefill;
+  const decode = input.passes[0].decode;
+  return {
+    binary: input.binary,
+    modelFile: input.gguf,
+    buildCommit: first.buildCommit,
+    buildNumber: first.buildNumber,
+    cpuInfo: first.cpuInfo,
+    backends: first.backends,
+    modelType: first.modelType,
+    modelSizeBytes: first.modelSizeBytes,
+    threads: first.threads,
+    batch: first.nBatch,
+    ubatch: first.nUbatch,
+    kvCacheTypes: `${first.typeK}/${first.typeV}`,
+    promptTokens: first.nPrompt,
+    prefillTokensPerSecond: round(median(input.passes.flatMap((p) => p.prefill.samplesTokensPerSecond)), 1),
+    decodeTokens: decode.nGen,
+    decodeContextTokens: decode.nDepth,
+    decodeTokensPerSecond: round(median(input.passes.flatMap((p) => p.decode.samplesTokensPerSecond)), 2),
+    args: input.args,
+    passes: input.passes.map((pass, p) => ({
+      pass: p + 1,
+      prefillTokensPerSecond: round(median(pass.prefill.samplesTokensPerSecond), 1),
+      prefillSamplesTokensPerSecond: pass.prefill.samplesTokensPerSecond.map((s) => round(s, 2)),
+      decodeTokensPerSecond: round(median(pass.decode.samplesTokensPerSecond), 2),
+      decodeSamplesTokensPerSecond: pass.decode.samplesTokensPerSecond.map((s) => round(s, 2)),
+    })),
+  };
+}
+
+/**
+ * The side-by-side document: `{cortex, llama_cpp, ratio: {decode, prefill}, passes}`, ratio = cortex ÷
+ * llama.cpp (above 1: cortex is faster), from the medians and, in `passes`, pass by pass.
+ */
+export function sideBySideReport(
+  cortex: CortexReportInput,
+  llama: LlamaRunInput,
+): Record<string, unknown> {
+  if (cortex.passes.length !== llama.passes.length) {
+    throw new Error(`${cortex.passes.length} cortex passes but ${llama.passes.length} llama.cpp passes`);
+  }
+  const ours = cortexReport(cortex);
+  const theirs = llamaReport(llama);
+  return {
+    cortex: ours,
+    llama_cpp: theirs,
+    ratio: {
+      decode: round(
+        (ours.decodeBatch1TokensPerSecond as number) / (theirs.decodeTokensPerSecond as number),
+        3,
+      ),
+      prefill: round((ours.prefillTokensPerSecond as number) / (theirs.prefillTokensPerSecond as number), 3),
+    },
+    passes: cortex.passes.map((pass, p) => {
+      const other = llama.passes[p];
+      const llamaDecode = median(other.decode.samplesTokensPerSecond);
+      const llamaPrefill = median(other.prefill.samplesTokensPerSecond);
+      return {
+        pass: p + 1,
+        cortex: {
+          prefillTokensPerSecond: pass.prefillTokensPerSecond,
+          decodeBatch1TokensPerSecond: pass.decodeBatch1TokensPerSecond,
+        },
+        llama_cpp: {
+          prefillTokensPerSecond: round(llamaPrefill, 1),
+          decodeTokensPerSecond: round(llamaDecode, 2),
+        },
+        ratio: {
+          decode: round(pass.decodeBatch1TokensPerSecond / llamaDecode, 3),
+          prefill: round(pass.prefillTokensPerSecond / llamaPrefill, 3),
+        },
+      };
+    }),
+  };
+}
