@@ -36,6 +36,17 @@ const folders: Record<string, string> = {
   }),
   partial: await variant("partial", (c) => c.partial_rotary_factor = 0.5),
 };
+const nanFolder = await variant("nan", () => {});
+{
+  // model.norm.weight all NaN: every logit is NaN.
+  const path = `${nanFolder}/model.safetensors`;
+  const bytes = await Deno.readFile(path);
+  const headerLength = Number(new DataView(bytes.buffer).getBigUint64(0, true));
+  const header = JSON.parse(new TextDecoder().decode(bytes.subarray(8, 8 + headerLength)));
+  const [start, end] = header["model.norm.weight"].data_offsets as [number, number];
+  new Float32Array(bytes.buffer, 8 + headerLength + start, (end - start) / 4).fill(NaN);
+  await Deno.writeFile(path, bytes);
+}
 
 const neuron = await spawnNeuron({
   models: {
@@ -44,6 +55,7 @@ const neuron = await spawnNeuron({
     linear: `${testdata}/tiny-qwen3-linear-rope-f32`,
     swa: `${testdata}/tiny-qwen3-swa-f32`,
     ...folders,
+    nan: nanFolder,
   },
   defaultModels: [],
   allowRead: [scratch],
@@ -87,5 +99,27 @@ Deno.test({
       assert.equal(envelope.error.code, "unsupported_architecture", id);
       assert.match(envelope.error.message, mention);
     }
+  },
+});
+
+Deno.test({
+  name: "http: NaN logits answer 500 in the envelope naming them, streaming or not (never an empty 200)",
+  ...opts,
+  fn: async () => {
+    assert.equal((await load({ model_id: "nan" })).status, 200);
+    const request = { model: "nan", messages: [{ role: "user", content: "hi" }], max_tokens: 4 };
+    const plain = await postForJson(`${neuron.url}/v1/chat/completions`, request);
+    assert.equal(plain.status, 500, JSON.stringify(plain.body));
+    assert.match(OpenAIErrorBodySchema.parse(plain.body).error.message, /non-finite logit/);
+    const streamed = await fetch(`${neuron.url}/v1/chat/completions`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ ...request, stream: true }),
+    });
+    const text = await streamed.text();
+    // The stream has begun (200, role chunk) when the prefill fails: the failure arrives as an error event.
+    assert.equal(streamed.status, 200);
+    assert.match(text, /data: \{"error":\{"message":"engine error: the model produced a non-finite logit/);
+    assert.doesNotMatch(text, /"finish_reason":"(stop|length)"/, "no normal ending after the failure");
   },
 });
