@@ -188,11 +188,11 @@ class CpuBackend final : public Backend {
     }
   }
 
-  void rope(float* x, const int32_t* positions, int n, int heads, int head_dim, const float* inv_freq) override {
+  void rope(float* x, const int32_t* positions, int n, int heads, int head_dim, const RopeSpec& spec) override {
     ensure_scratch(static_cast<size_t>(head_dim));
     parallel(n, static_cast<int64_t>(n) * heads * head_dim * 8, [&](int64_t r, int thread) {
-      rope_row(x + r * heads * head_dim, positions[r], heads, head_dim, inv_freq,
-          scratch_[static_cast<size_t>(thread)].data());
+      rope_row(x + r * heads * head_dim, positions[r], heads, head_dim, spec.rotary_dim, spec.inv_freq,
+          spec.attention_scale, scratch_[static_cast<size_t>(thread)].data());
     });
   }
 
@@ -209,18 +209,22 @@ class CpuBackend final : public Backend {
   }
 
   void attention(float* out, const float* q, const KvCache& cache, int layer, const BatchRows& rows, int heads,
-                 int kv_heads, int head_dim) override {
+                 int kv_heads, int head_dim, int window) override {
     const int group = heads / kv_heads;
     ensure_scratch(static_cast<size_t>(group) * cache.context);
     int64_t work = 0;
-    for (int r = 0; r < rows.n; r++) work += static_cast<int64_t>(rows.positions[r] + 1) * heads * head_dim * 2;
+    for (int r = 0; r < rows.n; r++) {
+      work += static_cast<int64_t>(rows.positions[r] + 1 - attention_start(rows.positions[r], window)) * heads
+          * head_dim * 2;
+    }
     // One task per (row, KV head): the group of query heads sharing that KV head reads it once.
     parallel(static_cast<int64_t>(rows.n) * kv_heads, work, [&](int64_t task, int thread) {
       const int r = static_cast<int>(task / kv_heads);
       const int kv_head = static_cast<int>(task % kv_heads);
       const size_t q_at = (static_cast<size_t>(r) * heads + static_cast<size_t>(kv_head) * group) * head_dim;
-      const size_t base = cache.offset(layer, rows.slots[r], kv_head, 0);
-      k_.attend(out + q_at, q + q_at, group, cache.keys + base, cache.values + base, rows.positions[r] + 1, head_dim,
+      const int start = attention_start(rows.positions[r], window);
+      const size_t base = cache.offset(layer, rows.slots[r], kv_head, start);
+      k_.attend(out + q_at, q + q_at, group, cache.keys + base, cache.values + base, rows.positions[r] + 1 - start, head_dim,
                 scratch_[static_cast<size_t>(thread)].data());
     });
   }
@@ -242,15 +246,6 @@ class CpuBackend final : public Backend {
 
   // Hybrid ops (hybrid_kernels.h): channels and value heads are independent, each walking the rows.
   bool has_hybrid_ops() const override { return true; }
-
-  void rope_partial(float* x, const int32_t* positions, int n, int heads, int head_dim, int rotary_dim,
-      const float* inv_freq) override {
-    ensure_scratch(static_cast<size_t>(rotary_dim));
-    parallel(n, static_cast<int64_t>(n) * heads * rotary_dim * 8, [&](int64_t r, int thread) {
-      rope_partial_row(x + r * heads * head_dim, positions[r], heads, head_dim, rotary_dim, inv_freq,
-          scratch_[static_cast<size_t>(thread)].data());
-    });
-  }
 
   void sigmoid_gate(float* x, const float* gate, int64_t count) override {
     for (int64_t i = 0; i < count; i++) x[i] *= sigmoid(gate[i]);

@@ -198,19 +198,4 @@ static inline void delta_rule_head_chunked(float* out, const float* qkv, const f
   }
 }
 
-/** Rotate-half RoPE over the first `rotary_dim` of each head of one row; `trig` holds rotary_dim floats. */
-static inline void rope_partial_row(float* x, int32_t position, int heads, int head_dim, int rotary_dim,
-    const float* inv_freq, float* trig) {
-  const int half = rotary_dim / 2;
-  for (int i = 0; i < half; i++) {
-    const float angle = rope_angle(position, inv_freq[i]);
-    trig[i] = cosf(angle);
-    trig[half + i] = sinf(angle);
-  }
-  for (int h = 0; h < heads; h++) {
-    float* head = x + static_cast<int64_t>(h) * head_dim;
-    for (int i = 0; i < half; i++) rope_rotate(head + i, head + half + i, trig[i], trig[half + i]);
-  }
-}
-
 }  // namespace cx

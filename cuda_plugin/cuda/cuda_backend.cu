@@ -199,9 +199,9 @@ class CudaBackend final : public Backend {
     launch_add_bias(x, bias, rows, dim, stream_);
   }
 
-  void rope(float* x, const int32_t* positions, int n, int heads, int head_dim, const float* inv_freq) override {
+  void rope(float* x, const int32_t* positions, int n, int heads, int head_dim, const RopeSpec& spec) override {
     bind();
-    launch_rope(x, positions, n, heads, head_dim, inv_freq, stream_);
+    launch_rope(x, positions, n, heads, head_dim, spec.rotary_dim, spec.inv_freq, spec.attention_scale, stream_);
   }
 
   void kv_store(KvCache& cache, int layer, const float* k, const float* v, const BatchRows& rows) override {
@@ -210,12 +210,12 @@ class CudaBackend final : public Backend {
   }
 
   void attention(float* out, const float* q, const KvCache& cache, int layer, const BatchRows& rows, int heads,
-                 int kv_heads, int head_dim) override {
+                 int kv_heads, int head_dim, int window) override {
     bind();
     const AttentionPlan plan = plan_attention(rows.n, heads, cache.context, multiprocessors_);
     const size_t floats = attention_workspace_floats(plan, rows.n, heads, head_dim);
     float* workspace = floats > 0 ? static_cast<float*>(ensure(attention_scratch_, floats * sizeof(float))) : nullptr;
-    launch_attention(out, q, cache, layer, rows.slots, rows.positions, rows.n, heads, kv_heads, head_dim, plan,
+    launch_attention(out, q, cache, layer, rows.slots, rows.positions, rows.n, heads, kv_heads, head_dim, window, plan,
                      workspace, stream_);
   }
 
@@ -236,12 +236,6 @@ class CudaBackend final : public Backend {
 
   // Hybrid ops (kernels_hybrid.cuh).
   bool has_hybrid_ops() const override { return true; }
-
-  void rope_partial(float* x, const int32_t* positions, int n, int heads, int head_dim, int rotary_dim,
-      const float* inv_freq) override {
-    bind();
-    launch_rope_partial(x, positions, n, heads, head_dim, rotary_dim, inv_freq, stream_);
-  }
 
   void sigmoid_gate(float* x, const float* gate, int64_t count) override {
     bind();

@@ -306,24 +306,37 @@ void check_moe_combine() {
 }
 
 void check_rope() {
-  for (int head_dim : {8, 64, 128}) {
+  struct RopeCase {
+    int head_dim, rotary_dim;
+    float attention_scale;
+  };
+  // Full rotary, partial rotary (the pass-through dims must come back untouched), YaRN's scale.
+  for (const RopeCase& c : {RopeCase{8, 8, 1.0f}, RopeCase{64, 64, 1.0f}, RopeCase{128, 128, 1.0f},
+           RopeCase{64, 16, 1.0f}, RopeCase{128, 32, 1.0f}, RopeCase{64, 64, 1.1386294f}, RopeCase{64, 16, 1.2f}}) {
     const int n = 4;
     const int heads = 3;
+    const int head_dim = c.head_dim;
     const std::vector<int32_t> positions = {0, 1, 517, 40000};
-    std::vector<float> inv_freq(static_cast<size_t>(head_dim / 2));
-    for (int i = 0; i < head_dim / 2; i++) {
-      inv_freq[static_cast<size_t>(i)] = 1.0f / std::pow(1e6f, 2.0f * static_cast<float>(i) / static_cast<float>(head_dim));
+    std::vector<float> inv_freq(static_cast<size_t>(c.rotary_dim / 2));
+    for (int i = 0; i < c.rotary_dim / 2; i++) {
+      inv_freq[static_cast<size_t>(i)] = 1.0f / std::pow(1e6f, 2.0f * static_cast<float>(i) / static_cast<float>(c.rotary_dim));
     }
     const std::vector<float> x = random_floats(static_cast<size_t>(n) * heads * head_dim);
     std::vector<float> want = x;
     std::vector<float> trig(static_cast<size_t>(head_dim));
     for (int r = 0; r < n; r++) {
-      rope_row(want.data() + static_cast<size_t>(r) * heads * head_dim, positions[r], heads, head_dim, inv_freq.data(),
-               trig.data());
+      rope_row(want.data() + static_cast<size_t>(r) * heads * head_dim, positions[r], heads, head_dim, c.rotary_dim,
+               inv_freq.data(), c.attention_scale, trig.data());
     }
     std::vector<float> got = x;
-    launch_rope(got.data(), positions.data(), n, heads, head_dim, inv_freq.data(), nullptr);
-    expect_close(got, want, 0, "rope head_dim " + std::to_string(head_dim));
+    launch_rope(got.data(), positions.data(), n, heads, head_dim, c.rotary_dim, inv_freq.data(), c.attention_scale,
+                nullptr);
+    const std::string label = "rope head_dim " + std::to_string(head_dim) + " rotary_dim " + std::to_string(c.rotary_dim);
+    expect_close(got, want, 0, label);
+    for (size_t e = 0; e < x.size(); e++) {
+      const int dim = static_cast<int>(e % static_cast<size_t>(head_dim));
+      if (dim >= c.rotary_dim) expect(got[e] == x[e], label + ": pass-through dim " + std::to_string(dim) + " kept");
+    }
   }
 }
 
@@ -331,22 +344,6 @@ void check_rope() {
 // slot 0 continuing at position 3 from a state left by earlier steps), run for two steps so the
 // conv and recurrent states carry over.
 void check_hybrid() {
-  for (int rotary_dim : {16, 64}) {
-    const int n = 3, heads = 2, head_dim = 64;
-    const std::vector<int32_t> positions = {0, 9, 31000};
-    std::vector<float> inv_freq(static_cast<size_t>(rotary_dim / 2));
-    for (int i = 0; i < rotary_dim / 2; i++) {
-      inv_freq[static_cast<size_t>(i)] = 1.0f / std::pow(1e7f, 2.0f * static_cast<float>(i) / static_cast<float>(rotary_dim));
-    }
-    const std::vector<float> x = random_floats(static_cast<size_t>(n) * heads * head_dim);
-    std::vector<float> want = x, got = x, trig(static_cast<size_t>(rotary_dim));
-    for (int r = 0; r < n; r++) {
-      rope_partial_row(want.data() + static_cast<size_t>(r) * heads * head_dim, positions[static_cast<size_t>(r)],
-          heads, head_dim, rotary_dim, inv_freq.data(), trig.data());
-    }
-    launch_rope_partial(got.data(), positions.data(), n, heads, head_dim, rotary_dim, inv_freq.data(), nullptr);
-    expect_close(got, want, 0, "rope_partial rotary_dim " + std::to_string(rotary_dim));
-  }
   {
     const std::vector<float> gate = random_floats(1000, 6.0f), x = random_floats(1000);
     std::vector<float> want = x, got = x;
@@ -436,6 +433,8 @@ void check_attention() {
       {2, 2, 128, 260, 1},  {2, 1, 256, 200, 50}, {3, 1, 96, 150, 1000}, {2, 1, 6, 140, 1},
       {1, 1, 512, 130, 1000},
   };
+  // Each case also with a sliding window of 100 positions (Qwen3 use_sliding_window).
+  for (int window : {0, 100}) {
   for (const AttentionCase& c : cases) {
     KvCache cache;
     cache.layers = 2;
@@ -460,18 +459,19 @@ void check_attention() {
       for (int h = 0; h < c.heads; h++) {
         const size_t at = (static_cast<size_t>(r) * c.heads + h) * c.head_dim;
         attend_head(want.data() + at, q.data() + at, cache, layer, slots[r], positions[r], h / (c.heads / c.kv_heads),
-                    c.head_dim, scores.data());
+                    c.head_dim, scores.data(), window);
       }
     }
     const AttentionPlan plan = plan_attention(rows, c.heads, c.context, c.multiprocessors);
     std::vector<float> workspace(attention_workspace_floats(plan, rows, c.heads, c.head_dim), NAN);
     std::vector<float> got(q.size(), NAN);
     launch_attention(got.data(), q.data(), cache, layer, slots.data(), positions.data(), rows, c.heads, c.kv_heads,
-                     c.head_dim, plan, workspace.empty() ? nullptr : workspace.data(), nullptr);
+                     c.head_dim, window, plan, workspace.empty() ? nullptr : workspace.data(), nullptr);
     expect_close(got, want, 2e-6,
                  "attention heads " + std::to_string(c.heads) + "/" + std::to_string(c.kv_heads) + " head_dim " +
                      std::to_string(c.head_dim) + " context " + std::to_string(c.context) + " splits " +
-                     std::to_string(plan.splits));
+                     std::to_string(plan.splits) + " window " + std::to_string(window));
+  }
   }
   // The plan covers the context exactly once, with whole tiles.
   bool plans_ok = true;

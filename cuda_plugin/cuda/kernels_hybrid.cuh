@@ -1,5 +1,5 @@
-// kernels_hybrid.cuh — the Qwen3.5 / Qwen3-Next hybrid ops: partial-rotary RoPE, the gated-attention
-// output gate, the causal conv1d of Gated DeltaNet with its per-slot state, the gated delta rule
+// kernels_hybrid.cuh — the Qwen3.5 / Qwen3-Next hybrid ops: the gated-attention output gate, the
+// shared expert's gate, the causal conv1d of Gated DeltaNet with its per-slot state, the gated delta rule
 // (recurrent form) and the gated RMSNorm. Per-element math from hybrid_math.h, as the CPU backend's
 // (cpu/hybrid_kernels.h). Compiled by kernels_hybrid.cu (nvcc) and kernels_check.cpp (host emulation).
 #pragma once
@@ -20,22 +20,6 @@ CX_DEVICE size_t shape_conv_floats(const DeltaNetShape& s) {
 }
 CX_DEVICE size_t shape_recurrent_floats(const DeltaNetShape& s) {
   return static_cast<size_t>(s.v_heads) * s.k_dim * s.v_dim;
-}
-
-/** One thread per (row, head, pair) of the first rotary_dim of each head. */
-CX_GLOBAL void rope_partial_kernel(float* x, const int32_t* positions, int64_t n, int heads, int head_dim,
-    int rotary_dim, const float* inv_freq) {
-  const int half = rotary_dim / 2;
-  const int64_t per_row = static_cast<int64_t>(heads) * half;
-  for (int64_t idx = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; idx < n * per_row;
-       idx += static_cast<int64_t>(gridDim.x) * blockDim.x) {
-    const int64_t r = idx / per_row;
-    const int h = static_cast<int>((idx % per_row) / half);
-    const int i = static_cast<int>(idx % half);
-    const float angle = rope_angle(positions[r], inv_freq[i]);
-    float* head = x + (r * heads + h) * head_dim;
-    rope_rotate(head + i, head + half + i, cosf(angle), sinf(angle));
-  }
 }
 
 CX_GLOBAL void sigmoid_gate_kernel(float* x, const float* gate, int64_t count) {
@@ -158,14 +142,6 @@ int threads_for(int width) {
 }
 
 }  // namespace
-
-void launch_rope_partial(float* x, const int32_t* positions, int n, int heads, int head_dim, int rotary_dim,
-    const float* inv_freq, cudaStream_t stream) {
-  const int64_t count = static_cast<int64_t>(n) * heads * (rotary_dim / 2);
-  if (count <= 0) return;
-  launch("rope_partial", rope_partial_kernel, grid_for(count, kHybridThreads), kHybridThreads, 0, stream, x,
-      positions, static_cast<int64_t>(n), heads, head_dim, rotary_dim, inv_freq);
-}
 
 void launch_sigmoid_gate(float* x, const float* gate, int64_t count, cudaStream_t stream) {
   if (count <= 0) return;

@@ -53,6 +53,16 @@ struct KvCache {
   size_t bytes() const { return 2 * sizeof(float) * static_cast<size_t>(layers) * slots * context * kv_dim(); }
 };
 
+/** How RoPE rotates each head (transformers' rotary embedding): the first `rotary_dim` dims of a head
+ * are rotated in rotate-half order within that slice (partial_rotary_factor < 1 leaves the rest as
+ * they are), with `inv_freq` holding rotary_dim / 2 frequencies; cos and sin are multiplied by
+ * `attention_scale` (YaRN's attention factor; 1 otherwise). */
+struct RopeSpec {
+  const float* inv_freq = nullptr;  // device pointer
+  int rotary_dim = 0;
+  float attention_scale = 1.0f;
+};
+
 /** The rows of one batched forward pass (device pointers, `n` entries each). */
 struct BatchRows {
   int n = 0;
@@ -111,14 +121,15 @@ class Backend {
   }
   /** x[r] += bias for `rows` rows of `dim`. */
   virtual void add_bias(float* x, const float* bias, int rows, int dim) = 0;
-  /** Rotate-half RoPE in place on x[n, heads, head_dim] at each row's position. */
-  virtual void rope(float* x, const int32_t* positions, int n, int heads, int head_dim, const float* inv_freq) = 0;
+  /** Rotate-half RoPE (`spec`) in place on x[n, heads, head_dim] at each row's position. */
+  virtual void rope(float* x, const int32_t* positions, int n, int heads, int head_dim, const RopeSpec& spec) = 0;
   /** Writes k[n, kv_dim] and v[n, kv_dim] into the cache at each row's (slot, position). */
   virtual void kv_store(KvCache& cache, int layer, const float* k, const float* v, const BatchRows& rows) = 0;
-  /** Causal GQA attention of q[n, heads, head_dim] over each row's slot, positions 0..position. */
+  /** Causal GQA attention of q[n, heads, head_dim] over each row's slot, positions 0..position, or
+   * with `window` > 0 only the last `window` of them (cx_math.h, attention_start). */
   virtual void attention(float* out, const float* q, const KvCache& cache, int layer, const BatchRows& rows,
       int heads,
-                         int kv_heads, int head_dim) = 0;
+                         int kv_heads, int head_dim, int window = 0) = 0;
   /** out[i] = silu(gate[i]) · up[i]. */
   virtual void swiglu(float* out, const float* gate, const float* up, int64_t count) = 0;
   /** x[i] += y[i]. */
@@ -132,12 +143,6 @@ class Backend {
 
   // Hybrid (Qwen3.5 / Qwen3-Next) ops. A backend without them says so and the loader refuses those models.
   virtual bool has_hybrid_ops() const { return false; }
-  /** Rotate-half RoPE over the first `rotary_dim` of each head of x[n, heads, head_dim]. */
-  virtual void rope_partial(float* x, const int32_t* positions, int n, int heads, int head_dim, int rotary_dim,
-      const float* inv_freq) {
-    (void)x, (void)positions, (void)n, (void)heads, (void)head_dim, (void)rotary_dim, (void)inv_freq;
-    throw Error(CX_ERR_UNSUPPORTED_ARCH, "this backend has no partial-rotary RoPE");
-  }
   /** x[i] *= σ(gate[i]) — the output gate of gated attention. */
   virtual void sigmoid_gate(float* x, const float* gate, int64_t count) {
     (void)x, (void)gate, (void)count;

@@ -1,15 +1,17 @@
-// config.cpp — config.json → ModelConfig. Accepts transformers 4.x and 5.x spellings
-// (rope_theta at top level or inside rope_parameters / rope_scaling).
+// config.cpp — config.json → ModelConfig. Accepts transformers 4.x and 5.x spellings (rope.h reads
+// rope_parameters / rope_scaling and rope_theta wherever they are).
 #include "config.h"
 
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <cmath>
 
 #include "error.h"
 #include "hybrid.h"
 #include "json.h"
 #include "moe_math.h"
+#include "rope.h"
 #include "safetensors.h"
 
 namespace cx {
@@ -34,6 +36,17 @@ int optional_int(const Json& object, const std::string& key, int fallback) {
   return member(object, key) == nullptr ? fallback : required_int(object, key);
 }
 
+// Like optional_int, but 0 is allowed (max_window_layers: 0 = every layer slides).
+int optional_int0(const Json& object, const std::string& key, int fallback) {
+  const Json* value = member(object, key);
+  if (value == nullptr) return fallback;
+  if (!value->is_number() || value->number != std::floor(value->number) || value->number < 0
+      || value->number > 2147483647.0) {
+    throw Error(CX_ERR_BAD_MODEL, "config.json '" + key + "' must be a non-negative integer");
+  }
+  return static_cast<int>(value->number);
+}
+
 double optional_number(const Json& object, const std::string& key, double fallback) {
   const Json* value = member(object, key);
   if (value == nullptr) return fallback;
@@ -49,23 +62,39 @@ bool optional_bool(const Json& object, const std::string& key, bool fallback) {
   return value->boolean;
 }
 
-// rope_scaling / rope_parameters: only the plain ("default") rotary embedding is implemented.
-void read_rope(const Json& root, ModelConfig& config) {
-  config.rope_theta = optional_number(root, "rope_theta", config.rope_theta);
-  for (const char* key : {"rope_parameters", "rope_scaling"}) {
-    const Json* rope = member(root, key);
-    if (rope == nullptr) continue;
-    if (!rope->is_object()) throw Error(CX_ERR_BAD_MODEL, std::string("config.json '") + key + "' must be an object");
-    config.rope_theta = optional_number(*rope, "rope_theta", config.rope_theta);
-    const Json* type = member(*rope, "rope_type");
-    if (type == nullptr) type = member(*rope, "type");
-    if (type != nullptr && (!type->is_string() || type->string != "default")) {
-      const std::string name = type->is_string() ? type->string : "?";
-      throw Error(CX_ERR_UNSUPPORTED_ARCH, std::string("config.json '") + key + "' asks for rope type '" + name
-          + "'; only 'default' rotary embeddings are supported");
+// Qwen3's sliding window, as transformers 5.17's Qwen3Config reads it: sliding_window counts only with
+// use_sliding_window; layer_types (when absent: layers from max_window_layers on slide) says which
+// layers use it; a sliding layer attends to the last sliding_window positions (key > query − window).
+void read_sliding_window(const Json& root, ModelConfig& config) {
+  const bool use = optional_bool(root, "use_sliding_window", false);
+  // Absent: Qwen3Config's default of 4096; null: no window.
+  const bool absent = root.get("sliding_window") == nullptr;
+  const int window = !use ? 0 : absent ? 4096 : optional_int(root, "sliding_window", 0);
+  const Json* types = member(root, "layer_types");
+  std::vector<bool> sliding(static_cast<size_t>(config.layers), false);
+  if (types != nullptr) {
+    if (!types->is_array() || types->array.size() != static_cast<size_t>(config.layers)) {
+      throw Error(CX_ERR_BAD_MODEL, "config.json 'layer_types' must list one type for each of the "
+          + std::to_string(config.layers) + " layers");
     }
+    for (size_t l = 0; l < sliding.size(); l++) {
+      const Json& type = types->array[l];
+      const std::string name = type.is_string() ? type.string : "?";
+      if (name != "full_attention" && name != "sliding_attention") throw Error(CX_ERR_UNSUPPORTED_ARCH,
+          "config.json 'layer_types' names '" + name + "' for layer " + std::to_string(l)
+          + "; supported: full_attention, sliding_attention");
+      sliding[l] = name == "sliding_attention";
+    }
+  } else if (window > 0) {
+    const int first = optional_int0(root, "max_window_layers", 28);
+    for (int l = first; l < config.layers; l++) sliding[static_cast<size_t>(l)] = true;
   }
-  if (!(config.rope_theta > 0)) throw Error(CX_ERR_BAD_MODEL, "config.json rope_theta must be positive");
+  const bool any = std::find(sliding.begin(), sliding.end(), true) != sliding.end();
+  if (!any) return;
+  if (window <= 0) throw Error(CX_ERR_UNSUPPORTED_ARCH, "config.json 'layer_types' has sliding_attention layers but "
+      "use_sliding_window / sliding_window give no window");
+  config.attention_windows.assign(static_cast<size_t>(config.layers), 0);
+  for (size_t l = 0; l < sliding.size(); l++) config.attention_windows[l] = sliding[l] ? window : 0;
 }
 
 void read_special_tokens(const Json& root, ModelConfig& config) {
@@ -190,7 +219,8 @@ ModelConfig read_model_config(const std::string& folder) {
     throw Error(CX_ERR_UNSUPPORTED_ARCH, "hidden_act '" + (act->is_string() ? act->string : std::string("?"))
         + "' is not supported (only silu)");
   }
-  read_rope(root, config);
+  read_rope_config(root, config);
+  if (config.architecture == Architecture::Qwen3) read_sliding_window(root, config);
   read_special_tokens(root, config);
   if (config.architecture == Architecture::Qwen3Moe) read_moe(root, config);
   return config;

@@ -54,10 +54,10 @@ void forward(Model& model, const HostRows& host, float* logits, const std::atomi
       be.rmsnorm(s.q, s.q, L.q_norm, n * c.heads, c.head_dim, c.rms_norm_eps);
       be.rmsnorm(s.k, s.k, L.k_norm, n * c.kv_heads, c.head_dim, c.rms_norm_eps);
     }
-    be.rope(s.q, s.positions, n, c.heads, c.head_dim, w.inv_freq);
-    be.rope(s.k, s.positions, n, c.kv_heads, c.head_dim, w.inv_freq);
+    be.rope(s.q, s.positions, n, c.heads, c.head_dim, w.rope);
+    be.rope(s.k, s.positions, n, c.kv_heads, c.head_dim, w.rope);
     be.kv_store(model.kv, l, s.k, s.v, rows);
-    be.attention(s.att, s.q, model.kv, l, rows, c.heads, c.kv_heads, c.head_dim);
+    be.attention(s.att, s.q, model.kv, l, rows, c.heads, c.kv_heads, c.head_dim, c.layer_window(l));
     be.matmul_k_chunks(s.xb, s.att, L.wo, n, model.k_chunks);
     if (model.collective) model.collective->all_reduce_sum(s.xb, static_cast<int64_t>(n) * dim);
     if (c.attention_bias) be.add_bias(s.xb, L.o_bias, n, dim);

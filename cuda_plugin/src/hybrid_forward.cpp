@@ -93,8 +93,8 @@ void forward_hybrid(Model& model, const HostRows& host, float* logits, const std
       be.matmul(s.v, s.xb, L.wv, n);
       be.rmsnorm(s.q, s.q, L.q_norm, n * c.heads, c.head_dim, c.rms_norm_eps);
       be.rmsnorm(s.k, s.k, L.k_norm, n * c.kv_heads, c.head_dim, c.rms_norm_eps);
-      be.rope_partial(s.q, s.positions, n, c.heads, c.head_dim, c.rope_dim(), w.inv_freq);
-      be.rope_partial(s.k, s.positions, n, c.kv_heads, c.head_dim, c.rope_dim(), w.inv_freq);
+      be.rope(s.q, s.positions, n, c.heads, c.head_dim, w.rope);  // partial: w.rope.rotary_dim
+      be.rope(s.k, s.positions, n, c.kv_heads, c.head_dim, w.rope);
       be.kv_store(model.kv, L.state_layer, s.k, s.v, rows);
       be.attention(s.att, s.q, model.kv, L.state_layer, rows, c.heads, c.kv_heads, c.head_dim);
       be.sigmoid_gate(s.att, ls.gate, static_cast<int64_t>(n) * c.q_dim());

@@ -14,6 +14,8 @@
 #include "isq.h"
 #include "model.h"
 #include "moe.h"
+#include "rope.h"
+#include "silent_checks.h"
 #include "tensor_layout.h"
 
 namespace cx {
@@ -135,6 +137,8 @@ ModelSource open_source(const std::string& path, const IsqScheme& isq, int tp_si
   if (source.config.architecture == Architecture::Qwen3Moe) add_fused_expert_views(source.tensors, source.config);
   source.format = "config.json";
   if (source.config.hybrid()) prepare_hybrid_tensors(source.config, source.tensors, source.derived, tp_size);
+  check_layer_count(source.config, source.tensors, source.format);
+  untie_distinct_lm_head(source.config, source.tensors);
   return source;
 }
 
@@ -283,7 +287,7 @@ LoadPlan plan_tensors(const ModelSource& source, const IsqScheme& isq, int tp_si
   auto share = [&](int64_t bytes, Split split) { return split == Split::None ? bytes : bytes / tp_size; };
   for (const Planned& v : plan.vectors) plan.bytes += share(static_cast<int64_t>(require(source, v.name,
       v.shape).elements()) * 4, v.split);
-  plan.bytes += static_cast<int64_t>(c.rope_dim() / 2) * 4;  // inv_freq
+  plan.bytes += static_cast<int64_t>((c.rotary_dim > 0 ? c.rotary_dim : c.head_dim) / 2) * 4;  // inv_freq
   int64_t most = -1;
   for (const auto& [type, bytes] : bytes_by_type) {
     if (bytes > most) {
@@ -349,20 +353,16 @@ Tensor upload_planned(Model& model, const TensorView& full, const Planned& m) {
   return tensor;
 }
 
-// inv_freq[i] = 1 / theta^(2i / head_dim), in f32 like transformers' default rotary embedding; with
-// a GGUF rope_freqs tensor (Llama 3.1) each is divided by its factor, as llama.cpp does.
-float* upload_inv_freq(Model& model) {
-  const int half = model.config.rope_dim() / 2;
-  const std::vector<float>& factors = model.config.rope_freq_factors;
-  std::vector<float> host(static_cast<size_t>(half));
-  for (int i = 0; i < half; i++) {
-    const float exponent = static_cast<float>(2 * i) / static_cast<float>(model.config.rope_dim());
-    host[i] = 1.0f / powf(static_cast<float>(model.config.rope_theta), exponent);
-    if (!factors.empty()) host[i] /= factors[static_cast<size_t>(i)];
-  }
-  float* device = model.alloc_f32(static_cast<size_t>(half));
-  model.backend.copy_to_device(device, host.data(), host.size() * sizeof(float));
-  return device;
+// The RoPE table (rope.h: the config's rope type, or a GGUF's rope_freqs factors) on the device.
+RopeSpec upload_rope(Model& model) {
+  const RopeTable table = rope_table(model.config);
+  RopeSpec spec;
+  spec.rotary_dim = static_cast<int>(table.inv_freq.size()) * 2;
+  spec.attention_scale = table.attention_scale;
+  float* device = model.alloc_f32(table.inv_freq.size());
+  model.backend.copy_to_device(device, table.inv_freq.data(), table.inv_freq.size() * sizeof(float));
+  spec.inv_freq = device;
+  return spec;
 }
 
 }  // namespace
@@ -473,7 +473,7 @@ std::unique_ptr<Model> load_model(Backend& backend, const std::string& path, int
   w.embed = matrix("model.embed_tokens.weight");
   w.lm_head = c.tie_word_embeddings ? w.embed : matrix("lm_head.weight");
   w.final_norm = upload_vector(*model, *f.find("model.norm.weight"), c.norm_plus_one);
-  w.inv_freq = upload_inv_freq(*model);
+  w.rope = upload_rope(*model);
   model->dtype = w.embed.dtype;
   auto vec = [&](const std::string& name, bool plus_one = false) {
     return upload_vector(*model, *f.find(name), plus_one);

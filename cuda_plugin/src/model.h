@@ -53,7 +53,7 @@ struct Weights {
   Tensor embed;    // [vocab, dim]
   Tensor lm_head;  // [vocab, dim]; the same memory as embed when tied
   float* final_norm = nullptr;
-  float* inv_freq = nullptr;  // [head_dim / 2] RoPE frequencies
+  RopeSpec rope;  // inv_freq: [rotary_dim / 2] RoPE frequencies on the device
   std::vector<LayerWeights> layers;
 };
 
