@@ -223,3 +223,20 @@ Deno.test("qwen3moe: config keys that change inference and are not implemented a
     plugin.close();
   }
 });
+
+Deno.test("qwen3moe: the HF folder quantized at load to q8_0 is llama-quantize's Q8_0 GGUF, logit for logit", async () => {
+  const plugin = Plugin.open({ cpuThreadsPerDevice: 2 });
+  try {
+    const gguf = await plugin.loadModel(`${MOE_DIR}/qwen3moe-tiny-q8_0.gguf`, { contextLength: 64 });
+    const expected = await together(gguf, PROMPTS.slice(0, 3));
+    const ggufBytes = gguf.info.weightBytes;
+    await gguf.unload();
+    const isq = await plugin.loadModel(`${MOE_DIR}/hf`, { contextLength: 64, quant: "q8_0" });
+    assert.equal(isq.info.weightDtype, "q8_0");
+    assert.equal(isq.info.weightBytes, ggufBytes);
+    assertIdentical("ISQ q8_0 vs the Q8_0 GGUF", await together(isq, PROMPTS.slice(0, 3)), expected);
+    await isq.unload();
+  } finally {
+    plugin.close();
+  }
+});
