@@ -16,7 +16,9 @@
 #include "backend.h"
 #include "cpu_kernels.h"
 #include "cpu_simd.h"
+#include "hybrid_kernels.h"
 #include "error.h"
+#include "moe_math.h"
 #include "quant.h"
 #include "quant_repack.h"
 #include "thread_pool.h"
@@ -188,11 +190,11 @@ class CpuBackend final : public Backend {
     }
   }
 
-  void rope(float* x, const int32_t* positions, int n, int heads, int head_dim, const float* inv_freq) override {
+  void rope(float* x, const int32_t* positions, int n, int heads, int head_dim, const RopeSpec& spec) override {
     ensure_scratch(static_cast<size_t>(head_dim));
     parallel(n, static_cast<int64_t>(n) * heads * head_dim * 8, [&](int64_t r, int thread) {
-      rope_row(x + r * heads * head_dim, positions[r], heads, head_dim, inv_freq,
-          scratch_[static_cast<size_t>(thread)].data());
+      rope_row(x + r * heads * head_dim, positions[r], heads, head_dim, spec.rotary_dim, spec.inv_freq,
+          spec.attention_scale, scratch_[static_cast<size_t>(thread)].data());
     });
   }
 
@@ -209,18 +211,22 @@ class CpuBackend final : public Backend {
   }
 
   void attention(float* out, const float* q, const KvCache& cache, int layer, const BatchRows& rows, int heads,
-                 int kv_heads, int head_dim) override {
+                 int kv_heads, int head_dim, int window) override {
     const int group = heads / kv_heads;
     ensure_scratch(static_cast<size_t>(group) * cache.context);
     int64_t work = 0;
-    for (int r = 0; r < rows.n; r++) work += static_cast<int64_t>(rows.positions[r] + 1) * heads * head_dim * 2;
+    for (int r = 0; r < rows.n; r++) {
+      work += static_cast<int64_t>(rows.positions[r] + 1 - attention_start(rows.positions[r], window)) * heads
+          * head_dim * 2;
+    }
     // One task per (row, KV head): the group of query heads sharing that KV head reads it once.
     parallel(static_cast<int64_t>(rows.n) * kv_heads, work, [&](int64_t task, int thread) {
       const int r = static_cast<int>(task / kv_heads);
       const int kv_head = static_cast<int>(task % kv_heads);
       const size_t q_at = (static_cast<size_t>(r) * heads + static_cast<size_t>(kv_head) * group) * head_dim;
-      const size_t base = cache.offset(layer, rows.slots[r], kv_head, 0);
-      k_.attend(out + q_at, q + q_at, group, cache.keys + base, cache.values + base, rows.positions[r] + 1, head_dim,
+      const int start = attention_start(rows.positions[r], window);
+      const size_t base = cache.offset(layer, rows.slots[r], kv_head, start);
+      k_.attend(out + q_at, q + q_at, group, cache.keys + base, cache.values + base, rows.positions[r] + 1 - start, head_dim,
                 scratch_[static_cast<size_t>(thread)].data());
     });
   }
@@ -238,6 +244,74 @@ class CpuBackend final : public Backend {
       std::memcpy(out + static_cast<size_t>(j) * dim, x + static_cast<size_t>(rows[j]) * dim,
           sizeof(float) * static_cast<size_t>(dim));
     }
+  }
+
+  // Hybrid ops (hybrid_kernels.h): channels and value heads are independent, each walking the rows.
+  bool has_hybrid_ops() const override { return true; }
+
+  void sigmoid_gate(float* x, const float* gate, int64_t count) override {
+    for (int64_t i = 0; i < count; i++) x[i] *= sigmoid(gate[i]);
+  }
+
+  void sigmoid_scale_rows(float* y, const float* gate, int rows, int dim) override {
+    for (int64_t r = 0; r < rows; r++) {
+      const float scale = sigmoid(gate[r]);
+      for (int j = 0; j < dim; j++) y[r * dim + j] *= scale;
+    }
+  }
+
+  void conv1d_silu(float* out, const float* x, float* conv_state, const float* weight, const BatchRows& rows,
+      const DeltaNetShape& shape) override {
+    parallel(shape.channels(), static_cast<int64_t>(rows.n) * shape.channels() * shape.kernel * 4,
+        [&](int64_t channel, int) { conv1d_silu_channel(out, x, conv_state, weight, rows, shape,
+            static_cast<int>(channel)); });
+  }
+
+  void gated_delta_rule(float* out, const float* qkv, const float* b, const float* a, const float* a_log,
+      const float* dt_bias, float* state, const BatchRows& rows, const DeltaNetShape& shape) override {
+    // A sequence's run of several rows (prefill) takes the chunked form, a single row (decode) the recurrent.
+    ensure_scratch(std::max(static_cast<size_t>(2 * shape.k_dim + shape.v_dim), delta_chunk_scratch_floats(shape)));
+    parallel(shape.v_heads, static_cast<int64_t>(rows.n) * shape.v_heads * shape.k_dim * shape.v_dim * 5,
+        [&](int64_t head, int thread) {
+          float* scratch = scratch_[static_cast<size_t>(thread)].data();
+          for (int first = 0; first < rows.n;) {
+            int end = first + 1;
+            while (end < rows.n && rows.slots[end] == rows.slots[first]
+                && rows.positions[end] == rows.positions[end - 1] + 1) end++;
+            if (end - first > 1) {
+              delta_rule_head_chunked(out, qkv, b, a, a_log, dt_bias, state, rows, shape, static_cast<int>(head), first,
+                  end - first, scratch);
+            } else {
+              delta_rule_head(out, qkv, b, a, a_log, dt_bias, state, rows, shape, static_cast<int>(head), scratch, first,
+                  1);
+            }
+            first = end;
+          }
+        });
+  }
+
+  void gated_rmsnorm(float* out, const float* x, const float* z, const float* weight, int rows, int dim,
+      float eps) override {
+    parallel(rows, static_cast<int64_t>(rows) * dim * 4, [&](int64_t r, int) {
+      const float* in = x + r * dim;
+      const float* gate = z + r * dim;
+      float* o = out + r * dim;
+      const float scale = rms_scale(k_.dot(in, in, dim), dim, eps);
+      for (int j = 0; j < dim; j++) o[j] = gated_rmsnorm_element(in[j], scale, weight[j], gate[j]);
+    });
+  }
+
+  void moe_combine(float* out, const float* y, const int32_t* rows, const float* weights, int n, int k,
+      int dim) override {
+    parallel(n, static_cast<int64_t>(n) * k * dim * 2, [&](int64_t t, int) {
+      float* o = out + t * dim;
+      for (int i = 0; i < dim; i++) o[i] = 0.0f;
+      for (int j = 0; j < k; j++) {
+        const float* row = y + static_cast<int64_t>(rows[t * k + j]) * dim;
+        const float w = weights[t * k + j];
+        for (int i = 0; i < dim; i++) o[i] = moe_weighted_add(o[i], row[i], w);
+      }
+    });
   }
 
  private:

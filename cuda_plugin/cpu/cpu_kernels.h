@@ -54,13 +54,15 @@ static inline void rmsnorm_row(float* out, const float* x, const float* weight, 
   for (int j = 0; j < dim; j++) out[j] = rmsnorm_element(x[j], scale, weight[j]);
 }
 
-/** Rotate-half RoPE over every head of one row; `trig` holds head_dim floats of scratch. */
-static inline void rope_row(float* x, int32_t position, int heads, int head_dim, const float* inv_freq, float* trig) {
-  const int half = head_dim / 2;
+/** Rotate-half RoPE over the first `rotary_dim` dims of every head of one row, cos and sin scaled by
+ * `attention_scale` as transformers scales them; `trig` holds rotary_dim floats of scratch. */
+static inline void rope_row(float* x, int32_t position, int heads, int head_dim, int rotary_dim, const float* inv_freq,
+                            float attention_scale, float* trig) {
+  const int half = rotary_dim / 2;
   for (int i = 0; i < half; i++) {
     const float angle = rope_angle(position, inv_freq[i]);
-    trig[i] = cosf(angle);
-    trig[half + i] = sinf(angle);
+    trig[i] = cosf(angle) * attention_scale;
+    trig[half + i] = sinf(angle) * attention_scale;
   }
   for (int h = 0; h < heads; h++) {
     float* head = x + static_cast<int64_t>(h) * head_dim;
@@ -68,24 +70,26 @@ static inline void rope_row(float* x, int32_t position, int heads, int head_dim,
   }
 }
 
-/** Attention of one query head over positions 0..position of its slot; `scores` holds context floats. */
+/** Attention of one query head over positions attention_start(position, window)..position of its
+ * slot (window 0: all); `scores` holds context floats. */
 static inline void attend_head(float* out, const float* q, const KvCache& cache, int layer, int slot, int position,
-                               int kv_head, int head_dim, float* scores) {
+                               int kv_head, int head_dim, float* scores, int window = 0) {
   const float scale = 1.0f / sqrtf(static_cast<float>(head_dim));
   float max_score = -INFINITY;
-  for (int t = 0; t <= position; t++) {
+  const int start = attention_start(position, window);
+  for (int t = start; t <= position; t++) {
     const float* key = cache.keys + cache.offset(layer, slot, kv_head, t);
     scores[t] = dot(q, key, head_dim) * scale;
     max_score = scores[t] > max_score ? scores[t] : max_score;
   }
   float total = 0;
-  for (int t = 0; t <= position; t++) {
+  for (int t = start; t <= position; t++) {
     scores[t] = expf(scores[t] - max_score);
     total += scores[t];
   }
   const float inv_total = 1.0f / total;
   for (int j = 0; j < head_dim; j++) out[j] = 0;
-  for (int t = 0; t <= position; t++) {
+  for (int t = start; t <= position; t++) {
     const float* value = cache.values + cache.offset(layer, slot, kv_head, t);
     const float p = scores[t] * inv_total;
     for (int j = 0; j < head_dim; j++) out[j] += p * value[j];

@@ -199,9 +199,9 @@ class CudaBackend final : public Backend {
     launch_add_bias(x, bias, rows, dim, stream_);
   }
 
-  void rope(float* x, const int32_t* positions, int n, int heads, int head_dim, const float* inv_freq) override {
+  void rope(float* x, const int32_t* positions, int n, int heads, int head_dim, const RopeSpec& spec) override {
     bind();
-    launch_rope(x, positions, n, heads, head_dim, inv_freq, stream_);
+    launch_rope(x, positions, n, heads, head_dim, spec.rotary_dim, spec.inv_freq, spec.attention_scale, stream_);
   }
 
   void kv_store(KvCache& cache, int layer, const float* k, const float* v, const BatchRows& rows) override {
@@ -210,12 +210,12 @@ class CudaBackend final : public Backend {
   }
 
   void attention(float* out, const float* q, const KvCache& cache, int layer, const BatchRows& rows, int heads,
-                 int kv_heads, int head_dim) override {
+                 int kv_heads, int head_dim, int window) override {
     bind();
     const AttentionPlan plan = plan_attention(rows.n, heads, cache.context, multiprocessors_);
     const size_t floats = attention_workspace_floats(plan, rows.n, heads, head_dim);
     float* workspace = floats > 0 ? static_cast<float*>(ensure(attention_scratch_, floats * sizeof(float))) : nullptr;
-    launch_attention(out, q, cache, layer, rows.slots, rows.positions, rows.n, heads, kv_heads, head_dim, plan,
+    launch_attention(out, q, cache, layer, rows.slots, rows.positions, rows.n, heads, kv_heads, head_dim, window, plan,
                      workspace, stream_);
   }
 
@@ -232,6 +232,44 @@ class CudaBackend final : public Backend {
   void gather_rows(float* out, const float* x, const int32_t* rows, int m, int dim) override {
     bind();
     launch_gather_rows(out, x, rows, m, dim, stream_);
+  }
+
+  // Hybrid ops (kernels_hybrid.cuh).
+  bool has_hybrid_ops() const override { return true; }
+
+  void sigmoid_gate(float* x, const float* gate, int64_t count) override {
+    bind();
+    launch_sigmoid_gate(x, gate, count, stream_);
+  }
+
+  void sigmoid_scale_rows(float* y, const float* gate, int rows, int dim) override {
+    bind();
+    launch_sigmoid_scale_rows(y, gate, rows, dim, stream_);
+  }
+
+  void conv1d_silu(float* out, const float* x, float* conv_state, const float* weight, const BatchRows& rows,
+      const DeltaNetShape& shape) override {
+    bind();
+    launch_conv1d_silu(out, x, conv_state, weight, rows.slots, rows.positions, rows.n, shape, stream_);
+  }
+
+  void gated_delta_rule(float* out, const float* qkv, const float* b, const float* a, const float* a_log,
+      const float* dt_bias, float* state, const BatchRows& rows, const DeltaNetShape& shape) override {
+    bind();
+    launch_gated_delta_rule(out, qkv, b, a, a_log, dt_bias, state, rows.slots, rows.positions, rows.n, shape,
+        stream_);
+  }
+
+  void gated_rmsnorm(float* out, const float* x, const float* z, const float* weight, int rows, int dim,
+      float eps) override {
+    bind();
+    launch_gated_rmsnorm(out, x, z, weight, rows, dim, eps, stream_);
+  }
+
+  void moe_combine(float* out, const float* y, const int32_t* rows, const float* weights, int n, int k,
+                   int dim) override {
+    bind();
+    launch_moe_combine(out, y, rows, weights, n, k, dim, stream_);
   }
 
  private:

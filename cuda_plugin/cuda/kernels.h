@@ -62,9 +62,10 @@ void launch_rmsnorm(float* out, const float* x, const float* weight, int rows, i
                     cudaStream_t stream);
 /** x[r] += bias. */
 void launch_add_bias(float* x, const float* bias, int rows, int dim, cudaStream_t stream);
-/** Rotate-half RoPE in place on x[n, heads, head_dim]. */
-void launch_rope(float* x, const int32_t* positions, int n, int heads, int head_dim, const float* inv_freq,
-                 cudaStream_t stream);
+/** Rotate-half RoPE in place on the first rotary_dim dims of each head of x[n, heads, head_dim], cos
+ * and sin scaled by attention_scale (backend.h, RopeSpec). */
+void launch_rope(float* x, const int32_t* positions, int n, int heads, int head_dim, int rotary_dim,
+                 const float* inv_freq, float attention_scale, cudaStream_t stream);
 /** cache[layer][slots[r]][positions[r]] = k[r], v[r]; rows whose slot/position are out of range are skipped. */
 void launch_kv_store(const KvCache& cache, int layer, const float* k, const float* v, const int32_t* slots,
                      const int32_t* positions, int n, cudaStream_t stream);
@@ -74,11 +75,26 @@ void launch_swiglu(float* out, const float* gate, const float* up, int64_t count
 void launch_add(float* x, const float* y, int64_t count, cudaStream_t stream);
 /** out[j] = x[rows[j]] for m rows of dim. */
 void launch_gather_rows(float* out, const float* x, const int32_t* rows, int m, int dim, cudaStream_t stream);
+/** Backend::moe_combine (kernels_moe.cuh). */
+void launch_moe_combine(float* out, const float* y, const int32_t* rows, const float* weights, int n, int k, int dim,
+                        cudaStream_t stream);
 /** out[i] = widen(w[offset + i]) for `count` elements of a weight of dtype `dtype` (quantized dtypes:
  * launch_dequantize, whole blocks only). */
 void launch_widen(float* out, const void* w, DType dtype, int64_t offset, int64_t count, cudaStream_t stream);
 /** out[i] = x[i] rounded to bf16 or f16 (nearest-even), for the tensor-core GEMM path. */
 void launch_narrow(void* out, const float* x, DType dtype, int64_t count, cudaStream_t stream);
+
+// --- hybrids (kernels_hybrid.cuh): Backend's hybrid ops, with the batch's slots and positions ---
+
+void launch_sigmoid_gate(float* x, const float* gate, int64_t count, cudaStream_t stream);
+void launch_sigmoid_scale_rows(float* y, const float* gate, int rows, int dim, cudaStream_t stream);
+void launch_conv1d_silu(float* out, const float* x, float* conv_state, const float* weight, const int32_t* slots,
+    const int32_t* positions, int n, const DeltaNetShape& shape, cudaStream_t stream);
+void launch_gated_delta_rule(float* out, const float* qkv, const float* b, const float* a, const float* a_log,
+    const float* dt_bias, float* recurrent, const int32_t* slots, const int32_t* positions, int n,
+    const DeltaNetShape& shape, cudaStream_t stream);
+void launch_gated_rmsnorm(float* out, const float* x, const float* z, const float* weight, int rows, int dim,
+    float eps, cudaStream_t stream);
 
 #if defined(__CUDACC__)
 /** Whether the current device can run this build's kernels (false, with the CUDA error in `why`,
@@ -101,9 +117,10 @@ AttentionPlan plan_attention(int rows, int heads, int context, int multiprocesso
 size_t attention_workspace_floats(const AttentionPlan& plan, int rows, int heads, int head_dim);
 /** Largest head_dim the attention kernel supports. */
 constexpr int kMaxAttentionHeadDim = 512;
-/** Causal GQA attention of q[rows, heads, head_dim] over positions 0..positions[r] of slot slots[r]. */
+/** Causal GQA attention of q[rows, heads, head_dim] over positions 0..positions[r] of slot slots[r]
+ * (with `window` > 0 only the last `window` of them: attention_start in cx_math.h). */
 void launch_attention(float* out, const float* q, const KvCache& cache, int layer, const int32_t* slots,
-                      const int32_t* positions, int rows, int heads, int kv_heads, int head_dim,
+                      const int32_t* positions, int rows, int heads, int kv_heads, int head_dim, int window,
                       const AttentionPlan& plan, float* workspace, cudaStream_t stream);
 
 // --- matmul (kernels_matmul.cuh) ---

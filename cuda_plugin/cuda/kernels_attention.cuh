@@ -51,7 +51,8 @@ template <bool kVec4>
 CX_GLOBAL void CX_BOUNDS(128)
     attention_kernel(float* out, float* partial, const float* q, const float* keys, const float* values,
                      int slots, int context, int layer, const int32_t* row_slots,
-                     const int32_t* positions, int heads, int kv_heads, int head_dim, float scale, int chunk) {
+                     const int32_t* positions, int heads, int kv_heads, int head_dim, float scale, int chunk,
+                     int window) {
   CX_SHARED float scratch[32];
   CX_DYNAMIC_SHARED(float, shared);
   float* q_shared = shared;                      // head_dim
@@ -67,7 +68,8 @@ CX_GLOBAL void CX_BOUNDS(128)
   int length = positions[r] + 1;
   if (length > context) length = context;
   const bool valid_slot = slot >= 0 && slot < slots;
-  const int start = split * chunk;
+  // The splits tile [first, first + context), so a sliding window's positions are covered too.
+  const int start = attention_start(positions[r], window) + split * chunk;
   int end = start + chunk < length ? start + chunk : length;
   if (!valid_slot) end = start;  // an invalid row attends to nothing (its output is NaN)
 
@@ -197,7 +199,7 @@ size_t attention_workspace_floats(const AttentionPlan& plan, int rows, int heads
 }
 
 void launch_attention(float* out, const float* q, const KvCache& cache, int layer, const int32_t* slots,
-                      const int32_t* positions, int rows, int heads, int kv_heads, int head_dim,
+                      const int32_t* positions, int rows, int heads, int kv_heads, int head_dim, int window,
                       const AttentionPlan& plan, float* workspace, cudaStream_t stream) {
   if (rows <= 0 || heads <= 0) return;
   if (head_dim < 1 || head_dim > kMaxAttentionHeadDim) {
@@ -219,7 +221,7 @@ void launch_attention(float* out, const float* q, const KvCache& cache, int laye
   auto kernel = vec4 ? attention_kernel<true> : attention_kernel<false>;
   launch("attention", kernel, grid, kAttnThreads, shared_bytes, stream, out, workspace, q, cache.keys, cache.values,
          cache.slots, cache.context, layer, slots, positions, heads, kv_heads, head_dim, scale,
-         plan.chunk);
+         plan.chunk, window);
   if (plan.splits > 1) {
     launch("attention_merge", attention_merge_kernel, dim3(static_cast<unsigned>(rows), static_cast<unsigned>(heads)),
            kAttnThreads, 0, stream, out, static_cast<const float*>(workspace), heads, head_dim, plan.splits);

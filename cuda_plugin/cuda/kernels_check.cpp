@@ -16,7 +16,10 @@
 #include "cuda_backend.h"  // included without CORTEX_WITH_CUDA: the g++ fallbacks
 #include "kernels_attention.cuh"
 #include "kernels_elementwise.cuh"
+#include "kernels_hybrid.cuh"
+#include "hybrid_kernels.h"
 #include "kernels_matmul.cuh"
+#include "kernels_moe.cuh"
 #include "kernels_quant.cuh"
 #include "nccl_loader.h"
 #include "nvml_loader.h"
@@ -275,25 +278,148 @@ void check_elementwise() {
   expect_close(got, want, 0, "gather_rows");
 }
 
+// moe_combine against the CPU backend's loop (cpu_backend.cpp: moe_weighted_add over the choices in
+// order, from zero), exactly: top-2 and top-8 choices over rows gathered per expert.
+void check_moe_combine() {
+  std::mt19937 rng(16);
+  std::uniform_real_distribution<float> value(-2.0f, 2.0f);
+  for (int k : {2, 8}) {
+    const int n = 5, dim = 300, assigned = n * k;
+    std::vector<float> y(static_cast<size_t>(assigned) * dim), weights(static_cast<size_t>(assigned));
+    for (float& v : y) v = value(rng);
+    for (float& w : weights) w = std::fabs(value(rng)) / 4.0f;
+    std::vector<int32_t> rows(static_cast<size_t>(assigned));
+    for (int i = 0; i < assigned; i++) rows[static_cast<size_t>(i)] = (i * 7 + 3) % assigned;  // a permutation
+    std::vector<float> got(static_cast<size_t>(n) * dim, 1.0f), want(got.size(), 0.0f);
+    launch_moe_combine(got.data(), y.data(), rows.data(), weights.data(), n, k, dim, nullptr);
+    for (int t = 0; t < n; t++) {
+      for (int j = 0; j < k; j++) {
+        const size_t at = static_cast<size_t>(t) * k + j;
+        for (int i = 0; i < dim; i++) {
+          float& o = want[static_cast<size_t>(t) * dim + i];
+          o = moe_weighted_add(o, y[static_cast<size_t>(rows[at]) * dim + i], weights[at]);
+        }
+      }
+    }
+    expect_close(got, want, 0, ("moe_combine top-" + std::to_string(k)).c_str());
+  }
+}
+
 void check_rope() {
-  for (int head_dim : {8, 64, 128}) {
+  struct RopeCase {
+    int head_dim, rotary_dim;
+    float attention_scale;
+  };
+  // Full rotary, partial rotary (the pass-through dims must come back untouched), YaRN's scale.
+  for (const RopeCase& c : {RopeCase{8, 8, 1.0f}, RopeCase{64, 64, 1.0f}, RopeCase{128, 128, 1.0f},
+           RopeCase{64, 16, 1.0f}, RopeCase{128, 32, 1.0f}, RopeCase{64, 64, 1.1386294f}, RopeCase{64, 16, 1.2f}}) {
     const int n = 4;
     const int heads = 3;
+    const int head_dim = c.head_dim;
     const std::vector<int32_t> positions = {0, 1, 517, 40000};
-    std::vector<float> inv_freq(static_cast<size_t>(head_dim / 2));
-    for (int i = 0; i < head_dim / 2; i++) {
-      inv_freq[static_cast<size_t>(i)] = 1.0f / std::pow(1e6f, 2.0f * static_cast<float>(i) / static_cast<float>(head_dim));
+    std::vector<float> inv_freq(static_cast<size_t>(c.rotary_dim / 2));
+    for (int i = 0; i < c.rotary_dim / 2; i++) {
+      inv_freq[static_cast<size_t>(i)] = 1.0f / std::pow(1e6f, 2.0f * static_cast<float>(i) / static_cast<float>(c.rotary_dim));
     }
     const std::vector<float> x = random_floats(static_cast<size_t>(n) * heads * head_dim);
     std::vector<float> want = x;
     std::vector<float> trig(static_cast<size_t>(head_dim));
     for (int r = 0; r < n; r++) {
-      rope_row(want.data() + static_cast<size_t>(r) * heads * head_dim, positions[r], heads, head_dim, inv_freq.data(),
-               trig.data());
+      rope_row(want.data() + static_cast<size_t>(r) * heads * head_dim, positions[r], heads, head_dim, c.rotary_dim,
+               inv_freq.data(), c.attention_scale, trig.data());
     }
     std::vector<float> got = x;
-    launch_rope(got.data(), positions.data(), n, heads, head_dim, inv_freq.data(), nullptr);
-    expect_close(got, want, 0, "rope head_dim " + std::to_string(head_dim));
+    launch_rope(got.data(), positions.data(), n, heads, head_dim, c.rotary_dim, inv_freq.data(), c.attention_scale,
+                nullptr);
+    const std::string label = "rope head_dim " + std::to_string(head_dim) + " rotary_dim " + std::to_string(c.rotary_dim);
+    expect_close(got, want, 0, label);
+    for (size_t e = 0; e < x.size(); e++) {
+      const int dim = static_cast<int>(e % static_cast<size_t>(head_dim));
+      if (dim >= c.rotary_dim) expect(got[e] == x[e], label + ": pass-through dim " + std::to_string(dim) + " kept");
+    }
+  }
+}
+
+// The hybrid ops against cpu/hybrid_kernels.h: two sequences in one batch (slot 1 from position 0,
+// slot 0 continuing at position 3 from a state left by earlier steps), run for two steps so the
+// conv and recurrent states carry over.
+void check_hybrid() {
+  {
+    const std::vector<float> gate = random_floats(1000, 6.0f), x = random_floats(1000);
+    std::vector<float> want = x, got = x;
+    for (size_t i = 0; i < x.size(); i++) want[i] *= sigmoid(gate[i]);
+    launch_sigmoid_gate(got.data(), gate.data(), static_cast<int64_t>(got.size()), nullptr);
+    expect_close(got, want, 0, "sigmoid_gate");
+  }
+  {
+    const int rows = 5, dim = 37;
+    const std::vector<float> gate = random_floats(rows, 6.0f), y = random_floats(static_cast<size_t>(rows) * dim);
+    std::vector<float> want = y, got = y;
+    for (int r = 0; r < rows; r++) {
+      for (int j = 0; j < dim; j++) want[static_cast<size_t>(r) * dim + j] *= sigmoid(gate[static_cast<size_t>(r)]);
+    }
+    launch_sigmoid_scale_rows(got.data(), gate.data(), rows, dim, nullptr);
+    expect_close(got, want, 0, "sigmoid_scale_rows");
+  }
+  for (const DeltaNetShape shape : {DeltaNetShape{2, 4, 16, 16, 4}, DeltaNetShape{1, 3, 48, 128, 4},
+           DeltaNetShape{2, 2, 64, 40, 2}}) {
+    const std::string label = " k_heads " + std::to_string(shape.k_heads) + " v_heads " + std::to_string(shape.v_heads)
+        + " k_dim " + std::to_string(shape.k_dim) + " v_dim " + std::to_string(shape.v_dim);
+    const int slots = 2, channels = shape.channels(), value_dim = shape.v_heads * shape.v_dim;
+    std::vector<float> conv_want = random_floats(slots * shape.conv_state_floats());
+    std::vector<float> rec_want = random_floats(slots * shape.recurrent_state_floats(), 0.3f);
+    std::vector<float> conv_got = conv_want, rec_got = rec_want;
+    const std::vector<float> weight = random_floats(static_cast<size_t>(channels) * shape.kernel);
+    const std::vector<float> a_log = random_floats(static_cast<size_t>(shape.v_heads)), dt_bias =
+        random_floats(static_cast<size_t>(shape.v_heads));
+    const std::vector<float> norm = random_floats(static_cast<size_t>(shape.v_dim));
+    for (int step = 0; step < 2; step++) {
+      const std::vector<int32_t> row_slots = {1, 1, 1, 0, 0};
+      std::vector<int32_t> positions = {0, 1, 2, 3, 4};
+      for (int r = 0; r < 5; r++) positions[static_cast<size_t>(r)] += step * (r < 3 ? 3 : 2);
+      const int n = 5;
+      BatchRows rows;
+      rows.n = n;
+      rows.slots = row_slots.data();
+      rows.positions = positions.data();
+      const std::vector<float> x = random_floats(static_cast<size_t>(n) * channels, 2.0f);
+      std::vector<float> mixed_want(x.size()), mixed_got(x.size());
+      for (int c = 0; c < channels; c++) conv1d_silu_channel(mixed_want.data(), x.data(), conv_want.data(),
+          weight.data(), rows, shape, c);
+      launch_conv1d_silu(mixed_got.data(), x.data(), conv_got.data(), weight.data(), rows.slots, rows.positions, n,
+          shape, nullptr);
+      expect_close(mixed_got, mixed_want, 0, "conv1d_silu" + label);
+      expect_close(conv_got, conv_want, 0, "conv1d_silu state" + label);
+
+      const std::vector<float> b = random_floats(static_cast<size_t>(n) * shape.v_heads, 3.0f);
+      const std::vector<float> a = random_floats(static_cast<size_t>(n) * shape.v_heads, 3.0f);
+      std::vector<float> out_want(static_cast<size_t>(n) * value_dim), out_got(out_want.size());
+      std::vector<float> scratch(static_cast<size_t>(2 * shape.k_dim + shape.v_dim));
+      for (int h = 0; h < shape.v_heads; h++) delta_rule_head(out_want.data(), mixed_want.data(), b.data(), a.data(),
+          a_log.data(), dt_bias.data(), rec_want.data(), rows, shape, h, scratch.data());
+      launch_gated_delta_rule(out_got.data(), mixed_want.data(), b.data(), a.data(), a_log.data(), dt_bias.data(),
+          rec_got.data(), rows.slots, rows.positions, n, shape, nullptr);
+      // The q/k norms are block reductions here and sequential sums on the CPU.
+      expect_close(out_got, out_want, 2e-6, "gated_delta_rule" + label);
+      expect_close(rec_got, rec_want, 2e-6, "gated_delta_rule state" + label);
+      rec_got = rec_want;  // each step starts equal, so the next one checks the carry alone
+
+      const std::vector<float> z = random_floats(out_want.size(), 4.0f);
+      std::vector<float> norm_want(out_want.size()), norm_got(out_want.size());
+      for (int r = 0; r < n * shape.v_heads; r++) {
+        const float* in = out_want.data() + static_cast<size_t>(r) * shape.v_dim;
+        float squares = 0.0f;
+        for (int j = 0; j < shape.v_dim; j++) squares += in[j] * in[j];
+        const float scale = rms_scale(squares, shape.v_dim, 1e-6f);
+        for (int j = 0; j < shape.v_dim; j++) {
+          norm_want[static_cast<size_t>(r) * shape.v_dim + j] =
+              gated_rmsnorm_element(in[j], scale, norm[static_cast<size_t>(j)], z[static_cast<size_t>(r) * shape.v_dim + j]);
+        }
+      }
+      launch_gated_rmsnorm(norm_got.data(), out_want.data(), z.data(), norm.data(), n * shape.v_heads, shape.v_dim,
+          1e-6f, nullptr);
+      expect_close(norm_got, norm_want, 2e-6, "gated_rmsnorm" + label);
+    }
   }
 }
 
@@ -307,6 +433,8 @@ void check_attention() {
       {2, 2, 128, 260, 1},  {2, 1, 256, 200, 50}, {3, 1, 96, 150, 1000}, {2, 1, 6, 140, 1},
       {1, 1, 512, 130, 1000},
   };
+  // Each case also with a sliding window of 100 positions (Qwen3 use_sliding_window).
+  for (int window : {0, 100}) {
   for (const AttentionCase& c : cases) {
     KvCache cache;
     cache.layers = 2;
@@ -331,18 +459,19 @@ void check_attention() {
       for (int h = 0; h < c.heads; h++) {
         const size_t at = (static_cast<size_t>(r) * c.heads + h) * c.head_dim;
         attend_head(want.data() + at, q.data() + at, cache, layer, slots[r], positions[r], h / (c.heads / c.kv_heads),
-                    c.head_dim, scores.data());
+                    c.head_dim, scores.data(), window);
       }
     }
     const AttentionPlan plan = plan_attention(rows, c.heads, c.context, c.multiprocessors);
     std::vector<float> workspace(attention_workspace_floats(plan, rows, c.heads, c.head_dim), NAN);
     std::vector<float> got(q.size(), NAN);
     launch_attention(got.data(), q.data(), cache, layer, slots.data(), positions.data(), rows, c.heads, c.kv_heads,
-                     c.head_dim, plan, workspace.empty() ? nullptr : workspace.data(), nullptr);
+                     c.head_dim, window, plan, workspace.empty() ? nullptr : workspace.data(), nullptr);
     expect_close(got, want, 2e-6,
                  "attention heads " + std::to_string(c.heads) + "/" + std::to_string(c.kv_heads) + " head_dim " +
                      std::to_string(c.head_dim) + " context " + std::to_string(c.context) + " splits " +
-                     std::to_string(plan.splits));
+                     std::to_string(plan.splits) + " window " + std::to_string(window));
+  }
   }
   // The plan covers the context exactly once, with whole tiles.
   bool plans_ok = true;
@@ -674,7 +803,9 @@ int main() {
   check_embed();
   check_rmsnorm();
   check_elementwise();
+  check_moe_combine();
   check_rope();
+  check_hybrid();
   check_kv_store();
   check_matmul();
   check_attention();

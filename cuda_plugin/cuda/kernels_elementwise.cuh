@@ -57,10 +57,11 @@ CX_GLOBAL void add_bias_kernel(float* x, const float* bias, int64_t count, int d
   }
 }
 
-/** One thread per (row, head, pair); the pair is (i, i + head_dim/2) as in rotate_half. */
-CX_GLOBAL void rope_kernel(float* x, const int32_t* positions, int64_t n, int heads, int head_dim,
-                           const float* inv_freq) {
-  const int half = head_dim / 2;
+/** One thread per (row, head, pair); the pair is (i, i + rotary_dim/2) as in rotate_half over the
+ * head's first rotary_dim dims; cos and sin are scaled by attention_scale. */
+CX_GLOBAL void rope_kernel(float* x, const int32_t* positions, int64_t n, int heads, int head_dim, int rotary_dim,
+                           const float* inv_freq, float attention_scale) {
+  const int half = rotary_dim / 2;
   const int64_t per_row = static_cast<int64_t>(heads) * half;
   for (int64_t idx = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; idx < n * per_row;
        idx += static_cast<int64_t>(gridDim.x) * blockDim.x) {
@@ -69,7 +70,7 @@ CX_GLOBAL void rope_kernel(float* x, const int32_t* positions, int64_t n, int he
     const int i = static_cast<int>(idx % half);
     const float angle = rope_angle(positions[r], inv_freq[i]);
     float* head = x + (r * heads + h) * head_dim;
-    rope_rotate(head + i, head + half + i, cosf(angle), sinf(angle));
+    rope_rotate(head + i, head + half + i, cosf(angle) * attention_scale, sinf(angle) * attention_scale);
   }
 }
 
@@ -178,12 +179,12 @@ void launch_add_bias(float* x, const float* bias, int rows, int dim, cudaStream_
   launch("add_bias", add_bias_kernel, grid_for(count, kThreads), kThreads, 0, stream, x, bias, count, dim);
 }
 
-void launch_rope(float* x, const int32_t* positions, int n, int heads, int head_dim, const float* inv_freq,
-                 cudaStream_t stream) {
-  const int64_t count = static_cast<int64_t>(n) * heads * (head_dim / 2);
+void launch_rope(float* x, const int32_t* positions, int n, int heads, int head_dim, int rotary_dim,
+                 const float* inv_freq, float attention_scale, cudaStream_t stream) {
+  const int64_t count = static_cast<int64_t>(n) * heads * (rotary_dim / 2);
   if (count <= 0) return;
   launch("rope", rope_kernel, grid_for(count, kThreads), kThreads, 0, stream, x, positions, static_cast<int64_t>(n),
-         heads, head_dim, inv_freq);
+         heads, head_dim, rotary_dim, inv_freq, attention_scale);
 }
 
 void launch_kv_store(const KvCache& cache, int layer, const float* k, const float* v, const int32_t* slots,

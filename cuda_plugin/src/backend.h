@@ -53,12 +53,34 @@ struct KvCache {
   size_t bytes() const { return 2 * sizeof(float) * static_cast<size_t>(layers) * slots * context * kv_dim(); }
 };
 
+/** How RoPE rotates each head (transformers' rotary embedding): the first `rotary_dim` dims of a head
+ * are rotated in rotate-half order within that slice (partial_rotary_factor < 1 leaves the rest as
+ * they are), with `inv_freq` holding rotary_dim / 2 frequencies; cos and sin are multiplied by
+ * `attention_scale` (YaRN's attention factor; 1 otherwise). */
+struct RopeSpec {
+  const float* inv_freq = nullptr;  // device pointer
+  int rotary_dim = 0;
+  float attention_scale = 1.0f;
+};
+
 /** The rows of one batched forward pass (device pointers, `n` entries each). */
 struct BatchRows {
   int n = 0;
   const int32_t* tokens = nullptr;
   const int32_t* slots = nullptr;      // KV slot of each row's sequence
   const int32_t* positions = nullptr;  // position of each row in its sequence
+};
+
+/** The shapes of one Gated DeltaNet layer (Qwen3.5 / Qwen3-Next) on one device. Its input rows hold
+ * [q (k_heads·k_dim) | k (k_heads·k_dim) | v (v_heads·v_dim)]; value head h reads key head
+ * h / (v_heads / k_heads). Per-sequence states, by KV slot: conv [slot][channel][kernel - 1] and
+ * recurrent [slot][v_head][k_dim][v_dim], f32. */
+struct DeltaNetShape {
+  int k_heads = 0, v_heads = 0, k_dim = 0, v_dim = 0, kernel = 0;
+
+  int channels() const { return 2 * k_heads * k_dim + v_heads * v_dim; }
+  size_t conv_state_floats() const { return static_cast<size_t>(channels()) * (kernel - 1); }
+  size_t recurrent_state_floats() const { return static_cast<size_t>(v_heads) * k_dim * v_dim; }
 };
 
 /** A compute backend bound to one device. Used only from that device's worker thread. */
@@ -99,20 +121,61 @@ class Backend {
   }
   /** x[r] += bias for `rows` rows of `dim`. */
   virtual void add_bias(float* x, const float* bias, int rows, int dim) = 0;
-  /** Rotate-half RoPE in place on x[n, heads, head_dim] at each row's position. */
-  virtual void rope(float* x, const int32_t* positions, int n, int heads, int head_dim, const float* inv_freq) = 0;
+  /** Rotate-half RoPE (`spec`) in place on x[n, heads, head_dim] at each row's position. */
+  virtual void rope(float* x, const int32_t* positions, int n, int heads, int head_dim, const RopeSpec& spec) = 0;
   /** Writes k[n, kv_dim] and v[n, kv_dim] into the cache at each row's (slot, position). */
   virtual void kv_store(KvCache& cache, int layer, const float* k, const float* v, const BatchRows& rows) = 0;
-  /** Causal GQA attention of q[n, heads, head_dim] over each row's slot, positions 0..position. */
+  /** Causal GQA attention of q[n, heads, head_dim] over each row's slot, positions 0..position, or
+   * with `window` > 0 only the last `window` of them (cx_math.h, attention_start). */
   virtual void attention(float* out, const float* q, const KvCache& cache, int layer, const BatchRows& rows,
       int heads,
-                         int kv_heads, int head_dim) = 0;
+                         int kv_heads, int head_dim, int window = 0) = 0;
   /** out[i] = silu(gate[i]) · up[i]. */
   virtual void swiglu(float* out, const float* gate, const float* up, int64_t count) = 0;
   /** x[i] += y[i]. */
   virtual void add(float* x, const float* y, int64_t count) = 0;
   /** out[j] = x[rows[j]] for m rows of `dim`. */
   virtual void gather_rows(float* out, const float* x, const int32_t* rows, int m, int dim) = 0;
+  /** Mixture of experts: out[t] = Σ_j weights[t·k + j] · y[rows[t·k + j]] for n tokens of `dim`,
+   * added in order j from zero with moe_weighted_add (moe_math.h). */
+  virtual void moe_combine(float* out, const float* y, const int32_t* rows, const float* weights, int n, int k,
+      int dim) = 0;
+
+  // Hybrid (Qwen3.5 / Qwen3-Next) ops. A backend without them says so and the loader refuses those models.
+  virtual bool has_hybrid_ops() const { return false; }
+  /** x[i] *= σ(gate[i]) — the output gate of gated attention. */
+  virtual void sigmoid_gate(float* x, const float* gate, int64_t count) {
+    (void)x, (void)gate, (void)count;
+    throw Error(CX_ERR_UNSUPPORTED_ARCH, "this backend has no gated-attention output op");
+  }
+  /** y[r] *= σ(gate[r]) for `rows` rows of `dim` — the shared expert's gate (one logit per row). */
+  virtual void sigmoid_scale_rows(float* y, const float* gate, int rows, int dim) {
+    (void)y, (void)gate, (void)rows, (void)dim;
+    throw Error(CX_ERR_UNSUPPORTED_ARCH, "this backend has no shared-expert gate op");
+  }
+  /** Causal depthwise conv1d + SiLU over x[n, channels] (weight [channels][kernel]), row by row in
+   * each sequence's order, through the rows' conv states (zeroed where a row is at position 0). */
+  virtual void conv1d_silu(float* out, const float* x, float* conv_state, const float* weight, const BatchRows& rows,
+      const DeltaNetShape& shape) {
+    (void)out, (void)x, (void)conv_state, (void)weight, (void)rows, (void)shape;
+    throw Error(CX_ERR_UNSUPPORTED_ARCH, "this backend has no causal conv1d");
+  }
+  /** The gated delta rule (a backend may compute a sequence's run of rows in the chunked form, the
+   * same algebra): per row and value head, L2-normalised q and k (q also
+   * scaled by k_dim^-½), β = σ(b), decay = exp(-exp(A_log) · softplus(a + dt_bias)); S ← decay·S;
+   * S += k ⊗ β(v − Sᵀk); out = Sᵀq. Reads qkv[n, channels], b and a [n, v_heads]; writes out[n,
+   * v_heads·v_dim]; the rows' recurrent states carry over (zeroed at position 0). */
+  virtual void gated_delta_rule(float* out, const float* qkv, const float* b, const float* a, const float* a_log,
+      const float* dt_bias, float* state, const BatchRows& rows, const DeltaNetShape& shape) {
+    (void)out, (void)qkv, (void)b, (void)a, (void)a_log, (void)dt_bias, (void)state, (void)rows, (void)shape;
+    throw Error(CX_ERR_UNSUPPORTED_ARCH, "this backend has no gated delta rule");
+  }
+  /** out[r] = weight · RMSNorm(x[r]) · silu(z[r]) for `rows` rows of `dim` (out may equal x). */
+  virtual void gated_rmsnorm(float* out, const float* x, const float* z, const float* weight, int rows, int dim,
+      float eps) {
+    (void)out, (void)x, (void)z, (void)weight, (void)rows, (void)dim, (void)eps;
+    throw Error(CX_ERR_UNSUPPORTED_ARCH, "this backend has no gated RMSNorm");
+  }
 
   /** Streams a `bytes` buffer with the backend's own compute threads and returns the best read
    * bandwidth seen, in bytes per second (the bound decode speed is judged against). Backends that

@@ -67,6 +67,12 @@ CX_HD float rms_scale(float sum_squares, int dim, float eps) {
 /** RMSNorm of one element, in Hugging Face's order: weight · (x · scale). */
 CX_HD float rmsnorm_element(float x, float scale, float weight) { return weight * (x * scale); }
 
+/** The first position a query at `position` attends to: with a sliding window of `window` positions
+ * (transformers: key > query − window) the last `window` ones, itself included; 0 when window <= 0. */
+CX_HD int attention_start(int position, int window) {
+  return window > 0 && position + 1 > window ? position + 1 - window : 0;
+}
+
 /** Rotary angle of frequency `inv_freq` at `position`, computed in f32 like transformers does. */
 CX_HD float rope_angle(int32_t position, float inv_freq) { return static_cast<float>(position) * inv_freq; }
 

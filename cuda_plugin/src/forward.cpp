@@ -7,11 +7,14 @@
 #include <atomic>
 
 #include "error.h"
+#include "hybrid.h"
 #include "model.h"
+#include "moe.h"
 
 namespace cx {
 
 void forward(Model& model, const HostRows& host, float* logits, const std::atomic<bool>& cancel) {
+  if (model.config.hybrid()) return forward_hybrid(model, host, logits, cancel);
   Backend& be = model.backend;
   const ModelConfig& c = model.config;
   const Weights& w = model.weights;
@@ -51,22 +54,26 @@ void forward(Model& model, const HostRows& host, float* logits, const std::atomi
       be.rmsnorm(s.q, s.q, L.q_norm, n * c.heads, c.head_dim, c.rms_norm_eps);
       be.rmsnorm(s.k, s.k, L.k_norm, n * c.kv_heads, c.head_dim, c.rms_norm_eps);
     }
-    be.rope(s.q, s.positions, n, c.heads, c.head_dim, w.inv_freq);
-    be.rope(s.k, s.positions, n, c.kv_heads, c.head_dim, w.inv_freq);
+    be.rope(s.q, s.positions, n, c.heads, c.head_dim, w.rope);
+    be.rope(s.k, s.positions, n, c.kv_heads, c.head_dim, w.rope);
     be.kv_store(model.kv, l, s.k, s.v, rows);
-    be.attention(s.att, s.q, model.kv, l, rows, c.heads, c.kv_heads, c.head_dim);
+    be.attention(s.att, s.q, model.kv, l, rows, c.heads, c.kv_heads, c.head_dim, c.layer_window(l));
     be.matmul_k_chunks(s.xb, s.att, L.wo, n, model.k_chunks);
     if (model.collective) model.collective->all_reduce_sum(s.xb, static_cast<int64_t>(n) * dim);
     if (c.attention_bias) be.add_bias(s.xb, L.o_bias, n, dim);
     be.add(s.x, s.xb, static_cast<int64_t>(n) * dim);
 
-    // MLP: x += down(silu(gate(h)) · up(h)) with h = RMSNorm(x).
+    // MLP: x += down(silu(gate(h)) · up(h)) with h = RMSNorm(x); a sparse layer's experts (moe.cpp).
     be.rmsnorm(s.xb, s.x, L.ffn_norm, n, dim, c.rms_norm_eps);
-    be.matmul(s.hb, s.xb, L.w_gate, n);
-    be.matmul(s.hb2, s.xb, L.w_up, n);
-    be.swiglu(s.hb, s.hb, s.hb2, static_cast<int64_t>(n) * c.intermediate_size);
-    be.matmul_k_chunks(s.xb, s.hb, L.w_down, n, model.k_chunks);
-    if (model.collective) model.collective->all_reduce_sum(s.xb, static_cast<int64_t>(n) * dim);
+    if (c.is_sparse(l)) {
+      moe_block(model, L, s.xb, n);
+    } else {
+      be.matmul(s.hb, s.xb, L.w_gate, n);
+      be.matmul(s.hb2, s.xb, L.w_up, n);
+      be.swiglu(s.hb, s.hb, s.hb2, static_cast<int64_t>(n) * c.intermediate_size);
+      be.matmul_k_chunks(s.xb, s.hb, L.w_down, n, model.k_chunks);
+      if (model.collective) model.collective->all_reduce_sum(s.xb, static_cast<int64_t>(n) * dim);
+    }
     be.add(s.x, s.xb, static_cast<int64_t>(n) * dim);
   }
   if (m == 0) return;

@@ -8,6 +8,8 @@
 #include <cstring>
 
 #include "error.h"
+#include "moe.h"
+#include "moe_math.h"
 
 namespace cx {
 namespace {
@@ -66,6 +68,7 @@ const char* layer_tensor_name(const std::string& suffix) {
       {"ffn_gate.weight", "mlp.gate_proj.weight"},
       {"ffn_up.weight", "mlp.up_proj.weight"},
       {"ffn_down.weight", "mlp.down_proj.weight"},
+      {"ffn_gate_inp.weight", "mlp.gate.weight"},  // qwen3moe's router; its experts: moe.h
   };
   for (const auto& row : table) {
     if (suffix == row[0]) return row[1];
@@ -107,14 +110,41 @@ ModelConfig gguf_model_config(const GgufSet& gguf) {
     config.architecture = Architecture::Llama;
     config.architecture_name = "LlamaForCausalLM";
     config.rope_rows_interleaved = true;
+  } else if (arch == "qwen3moe") {
+    config.architecture = Architecture::Qwen3Moe;
+    config.architecture_name = "Qwen3MoeForCausalLM";
+    config.qk_norm = true;
   } else {
     throw Error(CX_ERR_UNSUPPORTED_ARCH, file + " has GGUF architecture '" + arch
-        + "', which is not supported (supported: qwen3, llama)");
+        + "', which is not supported (supported: qwen3, qwen3moe, llama)");
   }
   const std::string p = arch + ".";
   config.hidden_size = metadata_int(gguf, p + "embedding_length", 0, true);
   config.layers = metadata_int(gguf, p + "block_count", 0, true);
-  config.intermediate_size = metadata_int(gguf, p + "feed_forward_length", 0, true);
+  const bool moe = config.architecture == Architecture::Qwen3Moe;
+  if (moe) {
+    // llama.cpp's qwen3moe graph: every layer sparse, softmax gating, top-k weights always renormalised.
+    config.num_experts = metadata_int(gguf, p + "expert_count", 0, true);
+    config.experts_per_token = metadata_int(gguf, p + "expert_used_count", 0, true);
+    config.moe_intermediate_size = metadata_int(gguf, p + "expert_feed_forward_length", 0, true);
+    if (config.experts_per_token > config.num_experts || config.experts_per_token > kMaxExpertsPerToken) {
+      throw Error(CX_ERR_BAD_MODEL, file + ": expert_used_count " + std::to_string(config.experts_per_token)
+          + " exceeds expert_count " + std::to_string(config.num_experts) + " or the limit of "
+          + std::to_string(kMaxExpertsPerToken));
+    }
+    config.norm_topk_prob = true;
+    config.sparse_layers.assign(static_cast<size_t>(config.layers), true);
+    const GgufValue* scale = gguf.find_value(p + "expert_weights_scale");
+    if (scale != nullptr && (!scale->is_number() || (scale->number != 0 && scale->number != 1))) {
+      throw Error(CX_ERR_UNSUPPORTED_ARCH, file + ": " + p + "expert_weights_scale "
+          + (scale->is_number() ? std::to_string(scale->number) : std::string("?")) + " is not supported");
+    }
+    for (const char* key : {"expert_shared_count", "expert_shared_feed_forward_length", "leading_dense_block_count"}) {
+      if (gguf.find_value(p + key) != nullptr) throw Error(CX_ERR_UNSUPPORTED_ARCH, file + " sets " + p + key
+          + ", which llama.cpp's qwen3moe graph does not use; shared experts and dense blocks are not supported");
+    }
+  }
+  config.intermediate_size = metadata_int(gguf, p + "feed_forward_length", config.moe_intermediate_size, !moe);
   config.heads = metadata_int(gguf, p + "attention.head_count", 0, true);
   config.kv_heads = metadata_int(gguf, p + "attention.head_count_kv", config.heads, false);
   if (config.heads % config.kv_heads != 0) {
@@ -190,6 +220,8 @@ GgufModel open_gguf_model(const std::string& path) {
   for (const auto& file : gguf.files()) model.tensors.adopt(file);
   for (const auto& [name, view] : gguf.tensors()) {
     if (name == "rope_freqs.weight") continue;  // read into config.rope_freq_factors
+    if (model.config.num_experts > 0 && add_gguf_expert_views(model.tensors, name, view, model.config.layers,
+        model.config.num_experts)) continue;
     const std::string hf = hf_name(name, model.config.layers);
     if (hf.empty()) {
       throw Error(CX_ERR_UNSUPPORTED_ARCH, view.file + " holds tensor '" + name + "', which the engine's "

@@ -10,8 +10,12 @@
 #include "cx_math.h"
 #include "error.h"
 #include "gguf_model.h"
+#include "hybrid.h"
 #include "isq.h"
 #include "model.h"
+#include "moe.h"
+#include "rope.h"
+#include "silent_checks.h"
 #include "tensor_layout.h"
 
 namespace cx {
@@ -25,10 +29,18 @@ Model::~Model() {
   for (auto& [pointer, bytes] : buffers) backend.deallocate(pointer, bytes);
   if (kv.keys != nullptr) backend.deallocate(kv.keys, kv.bytes() / 2);
   if (kv.values != nullptr) backend.deallocate(kv.values, kv.bytes() / 2);
+  for (auto& [pointer, bytes] : linear.row_buffers) backend.deallocate(pointer, bytes);
   for (auto& layer : weights.layers) {
     for (Tensor* t : {&layer.wq, &layer.wk, &layer.wv, &layer.wo, &layer.w_gate, &layer.w_up,
-        &layer.w_down}) backend.release_weight(*t);
+        &layer.w_down, &layer.w_qgate, &layer.in_qkv, &layer.in_z, &layer.in_b, &layer.in_a,
+        &layer.out_proj, &layer.shared_expert.w_gate, &layer.shared_expert.w_up, &layer.shared_expert.w_down}) {
+      backend.release_weight(*t);
+    }
+    for (ExpertWeights& expert : layer.experts) {
+      for (Tensor* t : {&expert.w_gate, &expert.w_up, &expert.w_down}) backend.release_weight(*t);
+    }
   }
+  moe.reset();
   if (weights.lm_head.data != weights.embed.data) backend.release_weight(weights.lm_head);
   backend.release_weight(weights.embed);
   backend.unreserve(reserved_bytes);
@@ -106,9 +118,10 @@ struct ModelSource {
   ModelConfig config;
   SafetensorsSet tensors;  // under HF names either way
   std::string format;      // "config.json" or "the GGUF metadata", for messages
+  std::vector<std::vector<uint8_t>> derived;  // rows a hybrid's tensors were rearranged into
 };
 
-ModelSource open_source(const std::string& path, const IsqScheme& isq) {
+ModelSource open_source(const std::string& path, const IsqScheme& isq, int tp_size) {
   ModelSource source;
   if (is_gguf_path(path)) {
     if (isq.active()) throw Error(CX_ERR_INVALID_ARGUMENT, "quant '" + isq.name + "' cannot apply to " + path
@@ -121,7 +134,11 @@ ModelSource open_source(const std::string& path, const IsqScheme& isq) {
   }
   source.config = read_model_config(path);
   source.tensors = SafetensorsSet::open_folder(path);
+  if (source.config.architecture == Architecture::Qwen3Moe) add_fused_expert_views(source.tensors, source.config);
   source.format = "config.json";
+  if (source.config.hybrid()) prepare_hybrid_tensors(source.config, source.tensors, source.derived, tp_size);
+  check_layer_count(source.config, source.tensors, source.format);
+  untie_distinct_lm_head(source.config, source.tensors);
   return source;
 }
 
@@ -170,6 +187,32 @@ struct LoadPlan {
   int64_t reduction_block = 1;      // the widest block of an o_proj / down_proj (k-chunks keep whole blocks)
 };
 
+// A Gated DeltaNet layer's tensors (hybrid.h; the fused Qwen3-Next projections are already split).
+void plan_linear_layer(LoadPlan& plan, const ModelConfig& c, const std::string& p, int l) {
+  const int64_t dim = c.hidden_size, channels = c.linear_conv_dim(), value_dim = c.linear_value_dim();
+  const int64_t v_heads = c.linear_v_heads;
+  const std::string a = p + "linear_attn.";
+  plan.matrices.push_back({a + "in_proj_qkv.weight", {channels, dim}, Split::Rows, MatrixRole::Query, l});
+  plan.matrices.push_back({a + "in_proj_z.weight", {value_dim, dim}, Split::Rows, MatrixRole::Query, l});
+  plan.matrices.push_back({a + "in_proj_b.weight", {v_heads, dim}, Split::Rows, MatrixRole::Query, l});
+  plan.matrices.push_back({a + "in_proj_a.weight", {v_heads, dim}, Split::Rows, MatrixRole::Query, l});
+  plan.matrices.push_back({a + "out_proj.weight", {dim, value_dim}, Split::Cols, MatrixRole::AttnOut, l});
+  plan.vectors.push_back({a + "conv1d.weight", {channels, 1, c.linear_conv_kernel}, Split::Rows});
+  plan.vectors.push_back({a + "A_log", {v_heads}, Split::Rows});
+  plan.vectors.push_back({a + "dt_bias", {v_heads}, Split::Rows});
+  plan.vectors.push_back({a + "norm.weight", {c.linear_v_dim}, Split::None});
+}
+
+// A hybrid sparse layer's shared expert (split like the MLP) and its σ gate (replicated, f32).
+void plan_shared_expert(LoadPlan& plan, const ModelConfig& c, const std::string& p, int l) {
+  const int64_t dim = c.hidden_size, hidden = c.shared_expert_intermediate_size;
+  const std::string e = p + "mlp.shared_expert.";
+  plan.matrices.push_back({e + "gate_proj.weight", {hidden, dim}, Split::Rows, MatrixRole::Gate, l});
+  plan.matrices.push_back({e + "up_proj.weight", {hidden, dim}, Split::Rows, MatrixRole::Up, l});
+  plan.matrices.push_back({e + "down_proj.weight", {dim, hidden}, Split::Cols, MatrixRole::Down, l});
+  plan.vectors.push_back({p + "mlp.shared_expert_gate.weight", {1, dim}, Split::None});
+}
+
 LoadPlan plan_tensors(const ModelSource& source, const IsqScheme& isq, int tp_size) {
   const ModelConfig& c = source.config;
   LoadPlan plan;
@@ -180,16 +223,36 @@ LoadPlan plan_tensors(const ModelSource& source, const IsqScheme& isq, int tp_si
   plan.vectors.push_back({"model.norm.weight", {dim}, Split::None});
   for (int l = 0; l < c.layers; l++) {
     const std::string p = "model.layers." + std::to_string(l) + ".";
-    plan.matrices.push_back({p + "self_attn.q_proj.weight", {q_dim, dim}, Split::Rows, MatrixRole::Query, l});
-    plan.matrices.push_back({p + "self_attn.k_proj.weight", {kv_dim, dim}, Split::Rows, MatrixRole::Key, l});
-    plan.matrices.push_back({p + "self_attn.v_proj.weight", {kv_dim, dim}, Split::Rows, MatrixRole::Value, l});
-    plan.matrices.push_back({p + "self_attn.o_proj.weight", {dim, q_dim}, Split::Cols, MatrixRole::AttnOut, l});
-    plan.matrices.push_back({p + "mlp.gate_proj.weight", {hidden, dim}, Split::Rows, MatrixRole::Gate, l});
-    plan.matrices.push_back({p + "mlp.up_proj.weight", {hidden, dim}, Split::Rows, MatrixRole::Up, l});
-    plan.matrices.push_back({p + "mlp.down_proj.weight", {dim, hidden}, Split::Cols, MatrixRole::Down, l});
+    if (c.is_linear(l)) {
+      plan_linear_layer(plan, c, p, l);
+    } else {
+      if (c.attn_output_gate) plan.matrices.push_back({p + "self_attn.q_gate.weight", {q_dim, dim}, Split::Rows,
+          MatrixRole::Query, l});
+      plan.matrices.push_back({p + "self_attn.q_proj.weight", {q_dim, dim}, Split::Rows, MatrixRole::Query, l});
+      plan.matrices.push_back({p + "self_attn.k_proj.weight", {kv_dim, dim}, Split::Rows, MatrixRole::Key, l});
+      plan.matrices.push_back({p + "self_attn.v_proj.weight", {kv_dim, dim}, Split::Rows, MatrixRole::Value, l});
+      plan.matrices.push_back({p + "self_attn.o_proj.weight", {dim, q_dim}, Split::Cols, MatrixRole::AttnOut, l});
+    }
+    if (c.is_sparse(l)) {  // moe.h: a replicated f32 router and every expert, split like the MLP
+      const int64_t expert_hidden = c.moe_intermediate_size;
+      plan.vectors.push_back({p + "mlp.gate.weight", {c.num_experts, dim}, Split::None});
+      for (int e = 0; e < c.num_experts; e++) {
+        plan.matrices.push_back({expert_tensor_name(l, e, "gate_proj"), {expert_hidden, dim}, Split::Rows,
+            MatrixRole::Gate, l});
+        plan.matrices.push_back({expert_tensor_name(l, e, "up_proj"), {expert_hidden, dim}, Split::Rows,
+            MatrixRole::Up, l});
+        plan.matrices.push_back({expert_tensor_name(l, e, "down_proj"), {dim, expert_hidden}, Split::Cols,
+            MatrixRole::Down, l});
+      }
+      if (c.shared_expert_intermediate_size > 0) plan_shared_expert(plan, c, p, l);
+    } else {
+      plan.matrices.push_back({p + "mlp.gate_proj.weight", {hidden, dim}, Split::Rows, MatrixRole::Gate, l});
+      plan.matrices.push_back({p + "mlp.up_proj.weight", {hidden, dim}, Split::Rows, MatrixRole::Up, l});
+      plan.matrices.push_back({p + "mlp.down_proj.weight", {dim, hidden}, Split::Cols, MatrixRole::Down, l});
+    }
     plan.vectors.push_back({p + "input_layernorm.weight", {dim}, Split::None});
     plan.vectors.push_back({p + "post_attention_layernorm.weight", {dim}, Split::None});
-    if (c.qk_norm) {
+    if (c.qk_norm && !c.is_linear(l)) {
       plan.vectors.push_back({p + "self_attn.q_norm.weight", {c.head_dim}, Split::None});
       plan.vectors.push_back({p + "self_attn.k_norm.weight", {c.head_dim}, Split::None});
     }
@@ -224,7 +287,7 @@ LoadPlan plan_tensors(const ModelSource& source, const IsqScheme& isq, int tp_si
   auto share = [&](int64_t bytes, Split split) { return split == Split::None ? bytes : bytes / tp_size; };
   for (const Planned& v : plan.vectors) plan.bytes += share(static_cast<int64_t>(require(source, v.name,
       v.shape).elements()) * 4, v.split);
-  plan.bytes += static_cast<int64_t>(c.head_dim / 2) * 4;  // inv_freq
+  plan.bytes += static_cast<int64_t>((c.rotary_dim > 0 ? c.rotary_dim : c.head_dim) / 2) * 4;  // inv_freq
   int64_t most = -1;
   for (const auto& [type, bytes] : bytes_by_type) {
     if (bytes > most) {
@@ -235,7 +298,8 @@ LoadPlan plan_tensors(const ModelSource& source, const IsqScheme& isq, int tp_si
   return plan;
 }
 
-float* upload_vector(Model& model, const TensorView& view) {
+// `plus_one`: a (1 + w) RMSNorm weight (the hybrids), stored as w and uploaded as 1 + w.
+float* upload_vector(Model& model, const TensorView& view, bool plus_one = false) {
   const size_t n = static_cast<size_t>(view.elements());
   std::vector<float> host(n);
   for (size_t i = 0; i < n; i++) {
@@ -246,6 +310,9 @@ float* upload_vector(Model& model, const TensorView& view) {
     }
     std::memcpy(&half, view.data + 2 * i, 2);
     host[i] = view.dtype == DType::BF16 ? bf16_to_f32(half) : f16_to_f32(half);
+  }
+  if (plus_one) {
+    for (float& value : host) value = 1.0f + value;
   }
   float* device = model.alloc_f32(n);
   model.backend.copy_to_device(device, host.data(), n * sizeof(float));
@@ -286,20 +353,16 @@ Tensor upload_planned(Model& model, const TensorView& full, const Planned& m) {
   return tensor;
 }
 
-// inv_freq[i] = 1 / theta^(2i / head_dim), in f32 like transformers' default rotary embedding; with
-// a GGUF rope_freqs tensor (Llama 3.1) each is divided by its factor, as llama.cpp does.
-float* upload_inv_freq(Model& model) {
-  const int half = model.config.head_dim / 2;
-  const std::vector<float>& factors = model.config.rope_freq_factors;
-  std::vector<float> host(static_cast<size_t>(half));
-  for (int i = 0; i < half; i++) {
-    const float exponent = static_cast<float>(2 * i) / static_cast<float>(model.config.head_dim);
-    host[i] = 1.0f / powf(static_cast<float>(model.config.rope_theta), exponent);
-    if (!factors.empty()) host[i] /= factors[static_cast<size_t>(i)];
-  }
-  float* device = model.alloc_f32(static_cast<size_t>(half));
-  model.backend.copy_to_device(device, host.data(), host.size() * sizeof(float));
-  return device;
+// The RoPE table (rope.h: the config's rope type, or a GGUF's rope_freqs factors) on the device.
+RopeSpec upload_rope(Model& model) {
+  const RopeTable table = rope_table(model.config);
+  RopeSpec spec;
+  spec.rotary_dim = static_cast<int>(table.inv_freq.size()) * 2;
+  spec.attention_scale = table.attention_scale;
+  float* device = model.alloc_f32(table.inv_freq.size());
+  model.backend.copy_to_device(device, table.inv_freq.data(), table.inv_freq.size() * sizeof(float));
+  spec.inv_freq = device;
+  return spec;
 }
 
 }  // namespace
@@ -318,10 +381,13 @@ void check_tensor_parallel(const ModelConfig& c, int tp_size) {
   check("num_attention_heads", c.heads);
   check("num_key_value_heads", c.kv_heads);
   check("intermediate_size", c.intermediate_size);
+  if (c.num_experts > 0) check("moe_intermediate_size", c.moe_intermediate_size);
   if (!bad.empty()) {
     throw Error(CX_ERR_UNSUPPORTED_ARCH, "tensor parallelism over " + std::to_string(tp_size) + " devices needs "
         + "num_attention_heads (" + std::to_string(c.heads) + "), num_key_value_heads (" + std::to_string(c.kv_heads)
-        + ") and intermediate_size (" + std::to_string(c.intermediate_size) + ") divisible by "
+        + ") and intermediate_size (" + std::to_string(c.intermediate_size) + ")"
+        + (c.num_experts > 0 ? " and moe_intermediate_size (" + std::to_string(c.moe_intermediate_size) + ")" : "")
+        + " divisible by "
         + std::to_string(tp_size) + "; " + c.architecture_name + " has " + bad);
   }
 }
@@ -329,8 +395,13 @@ void check_tensor_parallel(const ModelConfig& c, int tp_size) {
 int reduction_chunks(const ModelConfig& full, int tp_size, int64_t block) {
   const int64_t q_dim = full.q_dim();
   for (int chunks : {8, 4, 2}) {
+    const bool experts_fit = full.num_experts == 0 || (full.moe_intermediate_size % chunks == 0
+        && (full.moe_intermediate_size / chunks) % block == 0);
     if (full.heads % chunks == 0 && full.intermediate_size % chunks == 0 && chunks % tp_size == 0
-        && (q_dim / chunks) % block == 0 && (full.intermediate_size / chunks) % block == 0) {
+        && (!full.hybrid() || (full.linear_v_heads % chunks == 0 && (full.linear_value_dim() / chunks) % block == 0
+            && full.shared_expert_intermediate_size % chunks == 0
+            && (full.shared_expert_intermediate_size / chunks) % block == 0))
+        && (q_dim / chunks) % block == 0 && (full.intermediate_size / chunks) % block == 0 && experts_fit) {
       return chunks / tp_size;
     }
   }
@@ -340,9 +411,16 @@ int reduction_chunks(const ModelConfig& full, int tp_size, int64_t block) {
 std::unique_ptr<Model> load_model(Backend& backend, const std::string& path, int context, int max_sequences,
     int tp_rank, int tp_size, const std::string& quant, int threads) {
   const IsqScheme isq = parse_isq(quant);
-  ModelSource source = open_source(path, isq);
+  ModelSource source = open_source(path, isq, tp_size);
   const ModelConfig& config = source.config;
   check_tensor_parallel(config, tp_size);
+  if (config.hybrid() && !backend.has_hybrid_ops()) throw Error(CX_ERR_UNSUPPORTED_ARCH, config.architecture_name
+      + " (Gated DeltaNet layers) cannot run on this device: its backend lacks the hybrid ops");
+  if (config.hybrid() && (config.linear_k_heads % tp_size != 0
+      || config.shared_expert_intermediate_size % tp_size != 0)) throw Error(CX_ERR_UNSUPPORTED_ARCH,
+      "tensor parallelism over " + std::to_string(tp_size) + " devices needs linear_num_key_heads ("
+      + std::to_string(config.linear_k_heads) + ") and shared_expert_intermediate_size ("
+      + std::to_string(config.shared_expert_intermediate_size) + ") divisible by " + std::to_string(tp_size));
   const int default_context = std::min(config.max_position_embeddings, 4096);
   if (context <= 0) context = default_context;
   if (context > config.max_position_embeddings) {
@@ -358,18 +436,22 @@ std::unique_ptr<Model> load_model(Backend& backend, const std::string& path, int
   shard.heads /= tp_size;
   shard.kv_heads /= tp_size;
   shard.intermediate_size /= tp_size;
+  shard.linear_k_heads /= tp_size;  // DeltaNet layers split by heads too
+  shard.linear_v_heads /= tp_size;
+  shard.shared_expert_intermediate_size /= tp_size;
+  shard.moe_intermediate_size /= tp_size;
 
   auto model = std::make_unique<Model>(backend, std::move(shard), context, max_sequences);
   model->tp_rank = tp_rank;
   model->tp_size = tp_size;
   model->k_chunks = reduction_chunks(config, tp_size, plan.reduction_block);
   const ModelConfig& c = model->config;
-  model->kv.layers = c.layers;
+  model->kv.layers = c.hybrid() ? attention_layer_count(c) : c.layers;
   model->kv.slots = max_sequences;
   model->kv.context = context;
   model->kv.kv_heads = c.kv_heads;
   model->kv.head_dim = c.head_dim;
-  const int64_t kv_bytes = static_cast<int64_t>(model->kv.bytes());
+  const int64_t kv_bytes = static_cast<int64_t>(model->kv.bytes()) + hybrid_state_bytes(c, max_sequences);
   const std::string rank_text = tp_size == 1 ? "" : " rank " + std::to_string(tp_rank) + "/"
       + std::to_string(tp_size);
   const std::string quant_text = isq.active() ? " quantized to " + isq.name : "";
@@ -381,6 +463,7 @@ std::unique_ptr<Model> load_model(Backend& backend, const std::string& path, int
   model->weight_dtype = plan.weight_dtype;
   model->load_threads = threads > 0 ? threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   model->files = std::move(source.tensors);
+  for (auto& rows : source.derived) model->shard_storage.push_back(std::move(rows));
 
   const SafetensorsSet& f = model->files;
   Weights& w = model->weights;
@@ -389,28 +472,70 @@ std::unique_ptr<Model> load_model(Backend& backend, const std::string& path, int
   auto matrix = [&](const std::string& name) { return upload_planned(*model, *f.find(name), *planned.at(name)); };
   w.embed = matrix("model.embed_tokens.weight");
   w.lm_head = c.tie_word_embeddings ? w.embed : matrix("lm_head.weight");
-  w.final_norm = upload_vector(*model, *f.find("model.norm.weight"));
-  w.inv_freq = upload_inv_freq(*model);
+  w.final_norm = upload_vector(*model, *f.find("model.norm.weight"), c.norm_plus_one);
+  w.rope = upload_rope(*model);
   model->dtype = w.embed.dtype;
-  auto vec = [&](const std::string& name) { return upload_vector(*model, *f.find(name)); };
+  auto vec = [&](const std::string& name, bool plus_one = false) {
+    return upload_vector(*model, *f.find(name), plus_one);
+  };
   auto vec_rows = [&](const std::string& name) {
     return upload_vector(*model, row_shard(*f.find(name), model->tp_rank, model->tp_size));
   };
   for (int l = 0; l < c.layers; l++) {
     const std::string p = "model.layers." + std::to_string(l) + ".";
     LayerWeights layer;
-    layer.wq = matrix(p + "self_attn.q_proj.weight");
-    layer.wk = matrix(p + "self_attn.k_proj.weight");
-    layer.wv = matrix(p + "self_attn.v_proj.weight");
-    layer.wo = matrix(p + "self_attn.o_proj.weight");
-    layer.w_gate = matrix(p + "mlp.gate_proj.weight");
-    layer.w_up = matrix(p + "mlp.up_proj.weight");
-    layer.w_down = matrix(p + "mlp.down_proj.weight");
-    layer.attn_norm = vec(p + "input_layernorm.weight");
-    layer.ffn_norm = vec(p + "post_attention_layernorm.weight");
-    if (c.qk_norm) {
-      layer.q_norm = vec(p + "self_attn.q_norm.weight");
-      layer.k_norm = vec(p + "self_attn.k_norm.weight");
+    if (c.is_linear(l)) {
+      const std::string a = p + "linear_attn.";
+      layer.in_qkv = matrix(a + "in_proj_qkv.weight");
+      layer.in_z = matrix(a + "in_proj_z.weight");
+      layer.in_b = matrix(a + "in_proj_b.weight");
+      layer.in_a = matrix(a + "in_proj_a.weight");
+      layer.out_proj = matrix(a + "out_proj.weight");
+      layer.conv_weight = vec_rows(a + "conv1d.weight");
+      layer.a_log = vec_rows(a + "A_log");
+      layer.dt_bias = vec_rows(a + "dt_bias");
+      layer.linear_norm = vec(a + "norm.weight");
+    } else {
+      if (c.attn_output_gate) layer.w_qgate = matrix(p + "self_attn.q_gate.weight");
+      layer.wq = matrix(p + "self_attn.q_proj.weight");
+      layer.wk = matrix(p + "self_attn.k_proj.weight");
+      layer.wv = matrix(p + "self_attn.v_proj.weight");
+      layer.wo = matrix(p + "self_attn.o_proj.weight");
+    }
+    if (c.is_sparse(l)) {
+      const TensorView& router = *f.find(p + "mlp.gate.weight");
+      if (dtype_is_quantized(router.dtype)) throw Error(CX_ERR_UNSUPPORTED_ARCH, "router '"
+          + f.source_name(p + "mlp.gate.weight") + "' is " + router.dtype_tag + "; only F32, F16 or BF16 routers are "
+          "supported");
+      layer.router.data = upload_vector(*model, router);
+      layer.router.rows = c.num_experts;
+      layer.router.cols = c.hidden_size;
+      for (int e = 0; e < c.num_experts; e++) {
+        ExpertWeights expert;
+        expert.w_gate = matrix(expert_tensor_name(l, e, "gate_proj"));
+        expert.w_up = matrix(expert_tensor_name(l, e, "up_proj"));
+        expert.w_down = matrix(expert_tensor_name(l, e, "down_proj"));
+        layer.experts.push_back(expert);
+      }
+      if (c.shared_expert_intermediate_size > 0) {
+        const std::string e = p + "mlp.shared_expert.";
+        layer.shared_expert.w_gate = matrix(e + "gate_proj.weight");
+        layer.shared_expert.w_up = matrix(e + "up_proj.weight");
+        layer.shared_expert.w_down = matrix(e + "down_proj.weight");
+        layer.shared_expert_gate.data = vec(p + "mlp.shared_expert_gate.weight");
+        layer.shared_expert_gate.rows = 1;
+        layer.shared_expert_gate.cols = c.hidden_size;
+      }
+    } else {
+      layer.w_gate = matrix(p + "mlp.gate_proj.weight");
+      layer.w_up = matrix(p + "mlp.up_proj.weight");
+      layer.w_down = matrix(p + "mlp.down_proj.weight");
+    }
+    layer.attn_norm = vec(p + "input_layernorm.weight", c.norm_plus_one);
+    layer.ffn_norm = vec(p + "post_attention_layernorm.weight", c.norm_plus_one);
+    if (c.qk_norm && !c.is_linear(l)) {
+      layer.q_norm = vec(p + "self_attn.q_norm.weight", c.norm_plus_one);
+      layer.k_norm = vec(p + "self_attn.k_norm.weight", c.norm_plus_one);
     }
     if (c.attention_bias) {
       layer.q_bias = vec_rows(p + "self_attn.q_proj.bias");
@@ -420,6 +545,7 @@ std::unique_ptr<Model> load_model(Backend& backend, const std::string& path, int
     }
     w.layers.push_back(layer);
   }
+  if (c.hybrid()) allocate_linear_states(*model);
   model->kv.keys = static_cast<float*>(backend.allocate(model->kv.bytes() / 2));
   model->kv.values = static_cast<float*>(backend.allocate(model->kv.bytes() / 2));
   return model;

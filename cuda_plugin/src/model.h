@@ -17,6 +17,13 @@
 
 namespace cx {
 
+/** One expert of a Qwen3-MoE layer: a SwiGLU MLP of width moe_intermediate_size (the rank's share). */
+struct ExpertWeights {
+  Tensor w_gate, w_up, w_down;  // [moe_hidden, dim] ×2, [dim, moe_hidden]
+};
+
+struct MoeState;  // moe.h: routing tables and expert activations of one forward pass
+
 /** One transformer block's weights. Vectors are f32 device buffers; matrices keep the file dtype. */
 struct LayerWeights {
   float* attn_norm = nullptr;
@@ -28,14 +35,25 @@ struct LayerWeights {
   float* v_bias = nullptr;
   float* o_bias = nullptr;
   Tensor wq, wk, wv, wo;          // [q_dim, dim], [kv_dim, dim] ×2, [dim, q_dim]
-  Tensor w_gate, w_up, w_down;    // [hidden, dim] ×2, [dim, hidden]
+  Tensor w_gate, w_up, w_down;    // [hidden, dim] ×2, [dim, hidden]; empty in a sparse layer
+  Tensor router;                  // sparse layers: [experts, dim] f32, replicated on every rank
+  std::vector<ExpertWeights> experts;  // sparse layers, by expert index
+  // Hybrids (hybrid.h): the output-gate half of q_proj [q_dim, dim]; a Gated DeltaNet layer's
+  // projections, conv [channels][kernel], A_log / dt_bias [v_heads], gated-norm weight [v_dim].
+  Tensor w_qgate;
+  Tensor in_qkv, in_z, in_b, in_a, out_proj;
+  float *conv_weight = nullptr, *a_log = nullptr, *dt_bias = nullptr, *linear_norm = nullptr;
+  int state_layer = 0;  // the KV cache layer (attention) or linear-state layer (DeltaNet) it uses
+  // Hybrid sparse layers: the shared expert beside the routed ones, its gate [1, dim] f32 (replicated).
+  ExpertWeights shared_expert;
+  Tensor shared_expert_gate;
 };
 
 struct Weights {
   Tensor embed;    // [vocab, dim]
   Tensor lm_head;  // [vocab, dim]; the same memory as embed when tied
   float* final_norm = nullptr;
-  float* inv_freq = nullptr;  // [head_dim / 2] RoPE frequencies
+  RopeSpec rope;  // inv_freq: [rotary_dim / 2] RoPE frequencies on the device
   std::vector<LayerWeights> layers;
 };
 
@@ -46,6 +64,19 @@ struct RunState {
   float *x = nullptr, *xb = nullptr, *q = nullptr, *k = nullptr, *v = nullptr, *att = nullptr;
   float *hb = nullptr, *hb2 = nullptr, *logits = nullptr;
   int32_t *tokens = nullptr, *slots = nullptr, *positions = nullptr, *gather = nullptr;
+};
+
+/** A hybrid model's per-sequence DeltaNet states, by KV slot (shapes in DeltaNetShape), and the
+ * activation buffers its linear layers add to RunState. */
+struct LinearStates {
+  DeltaNetShape shape;
+  int layers = 0;
+  float* conv = nullptr;       // [layer][slot][conv_state_floats]
+  float* recurrent = nullptr;  // [layer][slot][recurrent_state_floats]
+  int rows = 0;
+  float *qkv = nullptr, *mixed = nullptr, *z = nullptr, *b = nullptr, *a = nullptr, *core = nullptr, *gate = nullptr;
+  float *shared = nullptr, *shared_logit = nullptr, *shared_gate = nullptr, *shared_up = nullptr;  // shared expert
+  std::vector<std::pair<void*, size_t>> row_buffers;  // the row buffers above, freed when they grow
 };
 
 /** A sequence: a KV slot, how many tokens it holds, and what the sampler must remember. */
@@ -72,6 +103,7 @@ class Model {
   Weights weights;
   KvCache kv;
   RunState state;
+  LinearStates linear;  // hybrids only
   DType dtype = DType::F32;         // of the embedding table
   DType weight_dtype = DType::F32;  // the type holding most matrix bytes ("q8_0" for a Q8_0 GGUF)
   int load_threads = 1;             // host threads ISQ quantizes with at load (the CPU device's own)
@@ -90,6 +122,7 @@ class Model {
   // all-reduce, every tensor-parallel degree that divides the model's chunk count adds alike.
   int k_chunks = 1;
   std::vector<std::vector<uint8_t>> shard_storage;  // column shards copied out of the mapping
+  std::unique_ptr<MoeState> moe;  // sparse layers' buffers (moe.cpp), made on first use
 
   /** Allocates a zeroed f32 device buffer owned by the model. */
   float* alloc_f32(size_t count);

@@ -25,6 +25,26 @@ std::vector<size_t> bias_starts(const StepRequest& request) {
   return starts;
 }
 
+// NaN or Inf logits (weights or activations that overflow) would sample garbage or nothing: the
+// step fails instead, naming the sequence and position, before any sequence advances.
+void check_finite(const float* logits, const HostRows& rows, const std::vector<size_t>& first_logit_row, int vocab,
+    const std::vector<Sequence*>& sequences) {
+  for (size_t j = 0; j < rows.logit_rows.size(); j++) {
+    const float* row = logits + j * static_cast<size_t>(vocab);
+    int bad = -1;
+    for (int v = 0; v < vocab && bad < 0; v++) {
+      if (!std::isfinite(row[v])) bad = v;
+    }
+    if (bad < 0) continue;
+    size_t e = 0;
+    while (e + 1 < first_logit_row.size() && first_logit_row[e + 1] <= j) e++;
+    const int32_t position = rows.positions[static_cast<size_t>(rows.logit_rows[j])];
+    throw Error(CX_ERR_INTERNAL, "the model produced a non-finite logit (" + std::to_string(row[bad]) + " for token "
+        + std::to_string(bad) + ") for sequence " + std::to_string(sequences[e]->handle) + " at position "
+        + std::to_string(position) + ": its weights or activations are not finite in f32; no token was sampled");
+  }
+}
+
 int32_t top_count(const StepRequest& request, size_t e) {
   return request.top_logprobs.empty() ? 0 : request.top_logprobs[e];
 }
@@ -158,6 +178,7 @@ StepOutput run_step(Model& model, const StepRequest& request, SamplerScratch& sc
   const size_t logit_floats = rows.logit_rows.size() * static_cast<size_t>(c.vocab_size);
   if (logits.size() < logit_floats) logits.resize(logit_floats);
   forward(model, rows, logits.data(), cancel);
+  check_finite(logits.data(), rows, first_logit_row, c.vocab_size, sequences);
 
   StepOutput out;
   offset = 0;

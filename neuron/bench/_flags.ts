@@ -17,6 +17,9 @@ export const GGUF_WRITE_TYPES = Object.freeze(["f32", "bf16"] as const);
 
 const ISAS: readonly CpuIsa[] = ["auto", "avx512", "avx2", "scalar"];
 
+/** Generated bench models: Qwen3-0.6B's shape, or Qwen3-30B-A3B's experts with few layers. */
+export const BENCH_ARCHS = Object.freeze(["qwen3", "qwen3_moe", "qwen3_next"] as const);
+
 /** The parsed command line. */
 export interface BenchFlags {
   /** Compute threads (default: all cores). */
@@ -41,6 +44,10 @@ export interface BenchFlags {
   /** Write the bench model as GGUF to this path, then exit. */
   writeGguf?: string;
   ggufType: typeof GGUF_WRITE_TYPES[number];
+  /** Which generated model to bench (bench_model.ts, bench_moe_model.ts, bench_next_model.ts). */
+  arch: typeof BENCH_ARCHS[number];
+  /** Layers of the qwen3_moe / qwen3_next model (default 4). */
+  layers: number;
 }
 
 const KNOWN = [
@@ -56,6 +63,8 @@ const KNOWN = [
   "--alternate",
   "--write-gguf",
   "--gguf-type",
+  "--arch",
+  "--layers",
 ];
 
 function count(name: string, value: string, min: number): number {
@@ -92,6 +101,8 @@ export function parseBenchFlags(args: readonly string[]): BenchFlags {
     llamaArgs: [],
     alternate: 1,
     ggufType: "bf16",
+    arch: "qwen3",
+    layers: 4,
   };
   const seen = new Set<string>();
   for (let i = 0; i < args.length; i += 2) {
@@ -111,6 +122,8 @@ export function parseBenchFlags(args: readonly string[]): BenchFlags {
     else if (name === "--llama-args") flags.llamaArgs = value.split(/\s+/).filter((a) => a !== "");
     else if (name === "--alternate") flags.alternate = count(name, value, 1);
     else if (name === "--write-gguf") flags.writeGguf = value;
+    else if (name === "--arch") flags.arch = oneOf(name, value, BENCH_ARCHS);
+    else if (name === "--layers") flags.layers = count(name, value, 1);
     else flags.ggufType = oneOf(name, value, GGUF_WRITE_TYPES);
   }
   if (flags.llamaBench !== undefined && flags.gguf === undefined) {
@@ -123,6 +136,12 @@ export function parseBenchFlags(args: readonly string[]): BenchFlags {
     throw new Error(
       "--quant applies to the safetensors bench model; a GGUF file carries its own tensor types",
     );
+  }
+  if (seen.has("--arch") && (flags.gguf !== undefined || flags.writeGguf !== undefined)) {
+    throw new Error("--arch picks the generated model; it cannot go with --gguf or --write-gguf");
+  }
+  if (seen.has("--layers") && flags.arch === "qwen3") {
+    throw new Error("--layers applies to --arch qwen3_moe or qwen3_next");
   }
   if (seen.has("--gguf-type") && flags.writeGguf === undefined) {
     throw new Error("--gguf-type needs --write-gguf");

@@ -20,7 +20,8 @@ export const QWEN3_0_6B_SHAPE = Object.freeze({
 /** Bumped whenever the generated files change, so stale caches are rewritten. */
 const GENERATOR_VERSION = "1";
 
-interface TensorPlan {
+/** One tensor of a generated checkpoint. */
+export interface TensorPlan {
   name: string;
   shape: number[];
   /** "random" weights (uniform, std ≈ 0.02) or "ones" (RMSNorm gains). */
@@ -92,19 +93,32 @@ function fillRandom(out: Uint16Array, state: { s: number }): void {
 }
 
 /** Writes the checkpoint into `folder` unless an up-to-date one is there; returns whether it wrote. */
-export async function ensureBenchModel(
+export function ensureBenchModel(
   folder: string,
+  log: (line: string) => void = () => {},
+): Promise<boolean> {
+  return ensureCheckpoint(folder, planTensors(), configJson(), GENERATOR_VERSION, log);
+}
+
+/**
+ * Writes `tensors` (random bf16 or ones) and `configText` into `folder` unless a checkpoint whose
+ * config.json carries `cortex_bench_generator: version` is there; returns whether it wrote.
+ */
+export async function ensureCheckpoint(
+  folder: string,
+  tensors: TensorPlan[],
+  configText: string,
+  version: string,
   log: (line: string) => void = () => {},
 ): Promise<boolean> {
   try {
     const config = JSON.parse(await Deno.readTextFile(`${folder}/config.json`));
     const weights = await Deno.stat(`${folder}/model.safetensors`);
-    if (config.cortex_bench_generator === GENERATOR_VERSION && weights.size > 0) return false;
+    if (config.cortex_bench_generator === version && weights.size > 0) return false;
   } catch {
     // missing or unreadable: (re)write
   }
   await Deno.mkdir(folder, { recursive: true });
-  const tensors = planTensors();
   const header: Record<string, unknown> = { __metadata__: { format: "pt", generator: "cortex bench_model" } };
   let offset = 0;
   for (const tensor of tensors) {
@@ -137,7 +151,7 @@ export async function ensureBenchModel(
     file.close();
   }
   await Deno.rename(temporary, `${folder}/model.safetensors`);
-  await Deno.writeTextFile(`${folder}/config.json`, configJson());
+  await Deno.writeTextFile(`${folder}/config.json`, configText);
   log(`wrote ${(offset / 2 ** 30).toFixed(2)} GiB of bf16 weights to ${folder}`);
   return true;
 }

@@ -25,7 +25,11 @@
  * run llama.cpp's llama-bench binary on the file with the same thread count and print
  * `{cortex, llama_cpp, ratio, passes}`), `--llama-args "..."` (extra llama-bench arguments),
  * `--alternate N` (N passes, each cortex then llama.cpp; every pass printed, top-level figures are
- * medians), `--write-gguf PATH [--gguf-type f32|bf16]` (write the bench model as GGUF and exit).
+ * medians), `--write-gguf PATH [--gguf-type f32|bf16]` (write the bench model as GGUF and exit),
+ * `--arch qwen3_moe [--layers N]` (bench_moe_model.ts: Qwen3-30B-A3B's 128 experts, top-8, hidden
+ * 2048, in N layers, default 4; bytesPerToken counts the active experts only); `--arch qwen3_next
+ * [--layers N]` (bench_next_model.ts: Qwen3-Next-80B-A3B's DeltaNet / gated-attention layers, 512
+ * experts top-10 plus the shared expert, in N layers, default 4).
  * See neuron/devices/README.md for the commands that make quantized GGUF files with llama-quantize.
  * @module
  */
@@ -37,6 +41,8 @@ import { type GgufHeader, metaString, readGgufHeader } from "../sources/gguf/mod
 import { type LlamaPass, llamaPassArgs, runLlamaPass } from "./_llama_bench.ts";
 import { cortexReport, type CortexReportInput, sideBySideReport } from "./_report.ts";
 import { ensureBenchModel, QWEN3_0_6B_SHAPE } from "./bench_model.ts";
+import { ensureMoeBenchModel, moeBytesPerToken } from "./bench_moe_model.ts";
+import { ensureNextBenchModel, nextBytesPerToken } from "./bench_next_model.ts";
 import { writeQwen3Gguf } from "./qwen3_gguf.ts";
 
 const REPO_ROOT = new URL("../../", import.meta.url).pathname.replace(/\/$/, "");
@@ -81,12 +87,23 @@ async function main(): Promise<void> {
   let header: GgufHeader | null = null;
   let generated = false;
   let generateSeconds = 0;
+  const moe = flags.arch === "qwen3_moe";
+  const next = flags.arch === "qwen3_next";
+  const modelDir = moe
+    ? `${MODEL_DIR}-moe-${flags.layers}`
+    : next
+    ? `${MODEL_DIR}-next-${flags.layers}`
+    : MODEL_DIR;
   if (flags.gguf !== undefined) header = await readGgufHeader(flags.gguf);
-  else [generated, generateSeconds] = await timed(() => ensureBenchModel(MODEL_DIR, log));
+  else if (moe) {
+    [generated, generateSeconds] = await timed(() => ensureMoeBenchModel(modelDir, flags.layers, log));
+  } else if (next) {
+    [generated, generateSeconds] = await timed(() => ensureNextBenchModel(modelDir, flags.layers, log));
+  } else [generated, generateSeconds] = await timed(() => ensureBenchModel(MODEL_DIR, log));
 
   const batch8Steps = Math.max(4, Math.floor(flags.steps / 2));
   const bench = await CortexBench.open({
-    path: flags.gguf ?? MODEL_DIR,
+    path: flags.gguf ?? modelDir,
     threads: flags.threads,
     isa: flags.isa,
     quant: flags.quant,
@@ -98,6 +115,10 @@ async function main(): Promise<void> {
     const info = bench.model.info;
     const bytesPerToken = header
       ? ggufBytesPerToken(header.tensors)
+      : moe
+      ? moeBytesPerToken(info.weightBytes, info.dtype, flags.layers, flags.quant)
+      : next
+      ? nextBytesPerToken(info.weightBytes, info.dtype, flags.layers, flags.quant)
       : tiedBytesPerToken(info.weightBytes, info.dtype, QWEN3_0_6B_SHAPE.hidden_size);
     const decode8 = await bench.decodeBatch8(batch8Steps);
     log(`decode batch 8: ${decode8.toFixed(2)} tok/s`);
@@ -130,9 +151,13 @@ async function main(): Promise<void> {
     const input: CortexReportInput = {
       model: header
         ? `GGUF ${metaString(header, "general.architecture")} (${header.tensors.length} tensors)`
-        : "Qwen3-0.6B shape, random bf16 weights (tied embeddings)" +
+        : (moe
+          ? `Qwen3-30B-A3B shape (128 experts, top-8) in ${flags.layers} layers, random bf16 weights`
+          : next
+          ? `Qwen3-Next-80B-A3B shape (DeltaNet + gated attention, 512 experts top-10 + shared) in ${flags.layers} layers, random bf16 weights`
+          : "Qwen3-0.6B shape, random bf16 weights (tied embeddings)") +
           (flags.quant ? `, quantized to ${flags.quant} at load` : ""),
-      modelFolder: header ? null : MODEL_DIR,
+      modelFolder: header ? null : modelDir,
       modelFile: flags.gguf ?? null,
       modelFileBytes: header?.fileSize ?? null,
       modelGenerated: generated,

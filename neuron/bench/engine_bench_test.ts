@@ -61,6 +61,8 @@ Deno.test("parseBenchFlags: defaults, every flag, and the combinations it refuse
     llamaArgs: [],
     alternate: 1,
     ggufType: "bf16",
+    arch: "qwen3",
+    layers: 4,
   });
   const side = parseBenchFlags([
     "--gguf",

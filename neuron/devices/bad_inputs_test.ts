@@ -68,7 +68,8 @@ Deno.test("bad model folders are refused with precise errors", async (t) => {
         name: "unknown architecture",
         folder: await writeModel(root, "gpt2", { config: (c) => c.architectures = ["GPT2LMHeadModel"] }),
         code: "unsupported_architecture",
-        pattern: /'GPT2LMHeadModel' is not supported \(supported: LlamaForCausalLM, Qwen3ForCausalLM\)/,
+        pattern:
+          /'GPT2LMHeadModel' is not supported \(supported: LlamaForCausalLM, Qwen3ForCausalLM, .*Qwen3NextForCausalLM\)/,
       },
       {
         name: "truncated safetensors",
@@ -103,12 +104,12 @@ Deno.test("bad model folders are refused with precise errors", async (t) => {
         pattern: /config\.json has no 'hidden_size'/,
       },
       {
-        name: "scaled rope",
-        folder: await writeModel(root, "yarn", {
-          config: (c) => c.rope_scaling = { rope_type: "yarn", factor: 4 },
+        name: "dynamic rope",
+        folder: await writeModel(root, "dynamic", {
+          config: (c) => c.rope_scaling = { rope_type: "dynamic", factor: 4 },
         }),
         code: "unsupported_architecture",
-        pattern: /rope type 'yarn'/,
+        pattern: /'rope_scaling\.rope_type' is 'dynamic'/,
       },
       {
         name: "garbage header",

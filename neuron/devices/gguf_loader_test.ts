@@ -163,12 +163,20 @@ if (ggufFixturesAvailable()) {
           /tensor 'blk\.0\.attn_q\.bias', which the engine's Qwen3ForCausalLM graph has no place for/,
         ],
         [
-          "qwen3moe",
+          "mamba",
+          await writeGguf(
+            withKv(original, "general.architecture", ggufScalar(GgufValueType.STRING, "mamba")),
+          ),
+          "unsupported_architecture",
+          /GGUF architecture 'mamba', which is not supported \(supported: qwen3, qwen3moe, llama\)/,
+        ],
+        [
+          "qwen3moe without its metadata",
           await writeGguf(
             withKv(original, "general.architecture", ggufScalar(GgufValueType.STRING, "qwen3moe")),
           ),
-          "unsupported_architecture",
-          /GGUF architecture 'qwen3moe', which is not supported \(supported: qwen3, llama\)/,
+          "bad_model",
+          /has no metadata 'qwen3moe\.embedding_length'/,
         ],
         [
           "missing metadata",

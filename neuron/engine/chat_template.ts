@@ -118,7 +118,7 @@ export class ChatTemplate {
    */
   render(messages: readonly ChatMessage[], options: RenderOptions = {}): string {
     const addGenerationPrompt = options.addGenerationPrompt ?? true;
-    const prepared = messages.map(_templateMessage);
+    const prepared = messages.map((message, m) => _templateMessage(message, m));
     if (this.#template === null) return _chatml(prepared, addGenerationPrompt);
     const tools = options.tools && options.tools.length > 0 ? options.tools : undefined;
     const context: Record<string, unknown> = {
@@ -148,12 +148,12 @@ export class ChatTemplate {
 
 type _TemplateMessage = Record<string, unknown> & { role: string; content: unknown };
 
-function _templateMessage(message: ChatMessage): _TemplateMessage {
+function _templateMessage(message: ChatMessage, index: number): _TemplateMessage {
   const out: _TemplateMessage = {
     ...message,
     role: message.role === "developer" ? "system" : message.role,
     // Templates test `'</think>' in content`, which fails on null: a tool-call-only turn renders as "".
-    content: _contentText(message.content),
+    content: _contentText(message.content, index),
   };
   if (message.role === "assistant" && message.tool_calls) {
     out.tool_calls = message.tool_calls.map((call) => ({
@@ -164,7 +164,7 @@ function _templateMessage(message: ChatMessage): _TemplateMessage {
   return out;
 }
 
-function _contentText(content: unknown): string {
+function _contentText(content: unknown, message: number): string {
   if (content === null || content === undefined) return "";
   if (typeof content === "string") return content;
   if (!Array.isArray(content)) return String(content);
@@ -172,11 +172,15 @@ function _contentText(content: unknown): string {
   content.forEach((part, i) => {
     if (part?.type === "text" && typeof part.text === "string") text += part.text;
     else if (part?.type === "image_url") {
-      throw new CortexError("image content is not supported by this model (text only)", {
-        code: "vision_unsupported",
-        status: 400,
-        param: `content[${i}]`,
-      });
+      // Vision checkpoints (Qwen3.5's conditional-generation layout) are served as their text model.
+      throw new CortexError(
+        `messages[${message}].content[${i}] is an image; this model is served text only`,
+        {
+          code: "vision_unsupported",
+          status: 400,
+          param: `messages[${message}].content[${i}]`,
+        },
+      );
     }
   });
   return text;

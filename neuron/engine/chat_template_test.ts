@@ -78,9 +78,17 @@ Deno.test("chat template: text parts are joined; developer is a system turn; ima
   ]);
   assert.ok(prompt.startsWith("<|im_start|>system\nrules<|im_end|>\n<|im_start|>user\nab<|im_end|>"), prompt);
   assert.throws(
-    () => template.render([{ role: "user", content: [{ type: "image_url", image_url: { url: "data:," } }] }]),
+    () =>
+      template.render([
+        { role: "system", content: "s" },
+        {
+          role: "user",
+          content: [{ type: "text", text: "look" }, { type: "image_url", image_url: { url: "data:," } }],
+        },
+      ]),
     (error: unknown) =>
-      error instanceof CortexError && error.code === "vision_unsupported" && error.status === 400,
+      error instanceof CortexError && error.code === "vision_unsupported" && error.status === 400 &&
+      error.param === "messages[1].content[1]" && error.message.includes("messages[1].content[1]"),
   );
 });
 

@@ -28,7 +28,7 @@ export function estimateNeed(
   contextLength: number,
   maxSequences: number,
 ): MemoryNeed {
-  const kv = folder.kvBytesPerToken * contextLength * maxSequences;
+  const kv = (folder.kvBytesPerToken * contextLength + (folder.stateBytesPerSequence ?? 0)) * maxSequences;
   return { weights: folder.weightBytes, kv, total: folder.weightBytes + kv };
 }
 

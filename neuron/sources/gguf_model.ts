@@ -23,6 +23,7 @@ import type { ModelFolderInfo } from "./model_folder.ts";
 export const GGUF_ARCHITECTURES: ReadonlyMap<string, string> = new Map([
   ["llama", "LlamaForCausalLM"],
   ["qwen3", "Qwen3ForCausalLM"],
+  ["qwen3moe", "Qwen3MoeForCausalLM"],
 ]);
 
 /** What {@linkcode inspectGgufModel} adds to a {@linkcode ModelFolderInfo}. */

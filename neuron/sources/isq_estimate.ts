@@ -56,7 +56,9 @@ export function isqWeightBytes(tensors: readonly SafetensorsTensor[], quant: str
   for (const t of tensors) {
     const elements = t.shape.reduce((a, b) => a * b, 1);
     const block = _BLOCKS[_targetType(t.name, type)];
-    if (t.shape.length === 2 && t.shape[1] % block.elements === 0) {
+    // A MoE router (`mlp.gate.weight`, Qwen3-MoE) stays in f32: the engine never quantizes it.
+    const router = /\.mlp\.gate\.weight$/.test(t.name);
+    if (t.shape.length === 2 && t.shape[1] % block.elements === 0 && !router) {
       bytes += t.shape[0] * (t.shape[1] / block.elements) * block.bytes;
     } else {
       bytes += elements * 4;

@@ -8,6 +8,12 @@
  */
 import { CortexError } from "@cortex/core/errors";
 import { checkIsqQuant, isqWeightBytes } from "./isq_estimate.ts";
+import {
+  attentionLayerCount,
+  isUnservedTensor,
+  sequenceStateBytes,
+  unservedTensorBytes,
+} from "./hybrid_layers.ts";
 import { readSafetensorsTensors, type SafetensorsTensor } from "./safetensors_header.ts";
 
 /** What a model folder holds. */
@@ -26,6 +32,8 @@ export interface ModelFolderInfo {
   maxPositionEmbeddings: number | null;
   /** KV-cache bytes per token per sequence, assuming f32 storage (an upper bound). */
   kvBytesPerToken: number;
+  /** Fixed per-sequence state bytes besides the KV cache (hybrids' DeltaNet layers); absent: none. */
+  stateBytesPerSequence?: number;
   /**
    * The weights' type as the engine will hold them: the stored dtype holding most elements
    * (`F32`, `BF16`, …), the ISQ target (`Q8_0`, …) when quantized at load, or the main type of
@@ -85,7 +93,9 @@ export async function inspectModelFolder(
     if (quant !== null) throw error;
     tensors.length = 0;
   }
-  if (quant !== null) weightBytes = isqWeightBytes(tensors, quant);
+  // A vision tower or MTP head in the files is not loaded (the engine serves the text model).
+  if (quant !== null) weightBytes = isqWeightBytes(tensors.filter((t) => !isUnservedTensor(t.name)), quant);
+  else weightBytes -= unservedTensorBytes(tensors);
   try {
     await Deno.stat(`${path}/tokenizer.json`);
   } catch {
@@ -97,7 +107,6 @@ export async function inspectModelFolder(
       unknown
     >;
   const num = (key: string): number | null => (typeof text[key] === "number" ? text[key] as number : null);
-  const layers = num("num_hidden_layers") ?? 0;
   const heads = num("num_attention_heads") ?? 1;
   const kvHeads = num("num_key_value_heads") ?? heads;
   const headDim = num("head_dim") ?? Math.floor((num("hidden_size") ?? 0) / heads);
@@ -111,7 +120,8 @@ export async function inspectModelFolder(
     weightFiles,
     weightBytes,
     maxPositionEmbeddings: num("max_position_embeddings"),
-    kvBytesPerToken: 2 * layers * kvHeads * headDim * 4,
+    kvBytesPerToken: 2 * attentionLayerCount(text) * kvHeads * headDim * 4,
+    stateBytesPerSequence: sequenceStateBytes(text),
     weightType: quant !== null ? quant.toUpperCase() : tensors.length > 0 ? _mainDtype(tensors) : null,
   };
 }

@@ -101,7 +101,7 @@ Deno.test("bad GGUF files are 422s naming the problem", async () => {
     await Deno.writeFile(`${dir}/mamba.gguf`, await encodeGguf(meta("mamba"), []));
     await rejects422(
       resolveModel(`${dir}/mamba.gguf`, null),
-      /architecture 'mamba' is not supported \(supported: llama, qwen3\)/,
+      /architecture 'mamba' is not supported \(supported: llama, qwen3, qwen3moe\)/,
       "unsupported_architecture",
     );
     await Deno.writeFile(
