@@ -93,7 +93,7 @@ const CASES: Case[] = [
       return bytes;
     },
     code: "unsupported_architecture",
-    message: /architecture 'mamba'.*supported: qwen3, llama/,
+    message: /architecture 'mamba'.*supported: qwen3, qwen3moe, llama/,
   },
 ];
 
