@@ -26,6 +26,13 @@ for (const folder of HYBRIDS) {
       try {
         const loaded = await post(`${neuron.url}/models/load`, { model_id: "hybrid" });
         assert.equal(loaded.status, 200, await loaded.text());
+        // The gateway routes only to a node its poller has seen healthy (on a busy CI machine that can
+        // take a few polls).
+        await gateway.waitFor(
+          async () => (await gateway.fleet()).nodes[0].healthy,
+          20_000,
+          "node n1 healthy",
+        );
         const openai = new OpenAI({ baseURL: `${gateway.url}/v1`, apiKey: "unused", maxRetries: 0 });
         const anthropic = new Anthropic({ baseURL: gateway.url, apiKey: "unused", maxRetries: 0 });
 
