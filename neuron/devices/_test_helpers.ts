@@ -252,6 +252,42 @@ export async function greedyIds(model: Model, prompt: number[], steps: number): 
   return out;
 }
 
+/** Every position's logits of `ids`, from one prefill step on a fresh sequence (freed afterwards). */
+export async function promptLogits(model: Model, ids: number[]): Promise<Float32Array> {
+  const sequence = await model.newSequence();
+  try {
+    const [result] = await model.step([{ sequence, tokens: ids, allLogits: true }]);
+    assert.equal(sequence.position, ids.length);
+    return result.logits!;
+  } finally {
+    await sequence.free();
+  }
+}
+
+/** Greedy decode of `count` tokens after `ids` on a fresh sequence: the ids and each step's logits. */
+export async function greedyRun(
+  model: Model,
+  ids: number[],
+  count: number,
+): Promise<{ ids: number[]; logits: Float32Array }> {
+  const vocab = model.info.vocabSize;
+  const sequence = await model.newSequence();
+  const out: number[] = [];
+  const logits = new Float32Array(count * vocab);
+  try {
+    let feed = ids;
+    for (let s = 0; s < count; s++) {
+      const [result] = await model.step([{ sequence, tokens: feed, sampling: GREEDY, wantLogits: true }]);
+      logits.set(result.logits!, s * vocab);
+      out.push(result.token!);
+      feed = [result.token!];
+    }
+    return { ids: out, logits };
+  } finally {
+    await sequence.free();
+  }
+}
+
 /** Runs `body` with a fresh temporary folder, removed afterwards. */
 export async function withTempDir(body: (dir: string) => Promise<void>): Promise<void> {
   const dir = await Deno.makeTempDir({ prefix: "cortex-test-" });

@@ -7,6 +7,7 @@ import { GREEDY, type Model, Plugin } from "./mod.ts";
 import {
   assertGreedyIds,
   cosine,
+  greedyRun,
   loadReference,
   logitsOf,
   maxAbsDiff,
@@ -20,29 +21,6 @@ import {
 // its prefill runs the chunked delta rule where ours is recurrent; real mistakes move logits ≥ 1.4e-3.
 const TOLERANCE = 3e-4;
 
-async function greedy(
-  model: Model,
-  ids: number[],
-  count: number,
-): Promise<{ ids: number[]; logits: Float32Array }> {
-  const vocab = model.info.vocabSize;
-  const sequence = await model.newSequence();
-  const out: number[] = [];
-  const logits = new Float32Array(count * vocab);
-  try {
-    let feed = ids;
-    for (let s = 0; s < count; s++) {
-      const [result] = await model.step([{ sequence, tokens: feed, sampling: GREEDY, wantLogits: true }]);
-      logits.set(result.logits!, s * vocab);
-      out.push(result.token!);
-      feed = [result.token!];
-    }
-    return { ids: out, logits };
-  } finally {
-    await sequence.free();
-  }
-}
-
 async function checkParity(model: Model, reference: Reference, label: string): Promise<void> {
   const vocab = reference.vocab_size;
   for (const prompt of reference.prompts) {
@@ -50,7 +28,7 @@ async function checkParity(model: Model, reference: Reference, label: string): P
     const diff = maxAbsDiff(await logitsOf(model, prompt.ids), reference.read(prompt.logits));
     assert.ok(diff <= TOLERANCE, `${what}: prompt logits max abs diff ${diff} > ${TOLERANCE}`);
     if (!prompt.greedy) continue;
-    const decoded = await greedy(model, prompt.ids, prompt.greedy.new_tokens);
+    const decoded = await greedyRun(model, prompt.ids, prompt.greedy.new_tokens);
     assert.equal(prompt.greedy.new_tokens, 64);
     const agreed = assertGreedyIds(
       { label, cuda: false } as never,
@@ -114,7 +92,7 @@ for (const target of targets) {
             assert.ok(similarity >= 0.9999, `${prompt.name} position ${r}: cosine ${similarity}`);
           }
           if (!prompt.greedy) continue;
-          const decoded = await greedy(model, prompt.ids, prompt.greedy.new_tokens);
+          const decoded = await greedyRun(model, prompt.ids, prompt.greedy.new_tokens);
           assert.deepEqual(decoded.ids, prompt.greedy.ids, `${prompt.name} greedy ids`);
         }
       } finally {
@@ -143,7 +121,7 @@ for (const name of F32_MODELS) {
           (_, i) => Array.from({ length: 3 + 17 * i }, (_, t) => (31 * i + 7 * t + 5) % vocab),
         );
         const alone: number[][] = [];
-        for (const prompt of prompts) alone.push((await greedy(model, prompt, 6)).ids);
+        for (const prompt of prompts) alone.push((await greedyRun(model, prompt, 6)).ids);
 
         // Together: every step carries each sequence's next chunk (prefill in two parts, then decode).
         const sequences = await Promise.all(prompts.map(() => model.newSequence()));

@@ -6,11 +6,12 @@
 // "MoE"); such rows are named and bounded in count, and greedy ids are compared where llama.cpp's
 // own top-1/top-2 gap exceeds the tolerance.
 import assert from "node:assert/strict";
-import { GREEDY, type Model, Plugin } from "./mod.ts";
+import { Plugin } from "./mod.ts";
 import {
   assertGreedyIds,
   cosine,
   cpuIsasToTest,
+  greedyRun,
   loadReference,
   logitsOf,
   maxAbsDiff,
@@ -216,29 +217,5 @@ for (const target of parityTargets()) {
         plugin.close();
       }
     });
-  }
-}
-
-/** Greedy decode of `count` tokens after `ids`; each step's logits. */
-async function greedyRun(
-  model: Model,
-  ids: number[],
-  count: number,
-): Promise<{ ids: number[]; logits: Float32Array }> {
-  const vocab = model.info.vocabSize;
-  const sequence = await model.newSequence();
-  const out: number[] = [];
-  const logits = new Float32Array(count * vocab);
-  try {
-    let feed = ids;
-    for (let s = 0; s < count; s++) {
-      const [result] = await model.step([{ sequence, tokens: feed, sampling: GREEDY, wantLogits: true }]);
-      logits.set(result.logits!, s * vocab);
-      out.push(result.token!);
-      feed = [result.token!];
-    }
-    return { ids: out, logits };
-  } finally {
-    await sequence.free();
   }
 }

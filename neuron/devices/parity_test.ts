@@ -1,16 +1,18 @@
 // Numerical parity with transformers (references committed under neuron/testdata/reference), on
 // every CPU kernel path, or on a CUDA device with CORTEX_TEST_DEVICE=cuda (`deno task test:cuda`).
 import assert from "node:assert/strict";
-import { GREEDY, type Model, type Plugin } from "./mod.ts";
+import type { Plugin } from "./mod.ts";
 import {
   argmax,
   assertGreedyIds,
   cosine,
+  greedyRun,
   loadReference,
   maxAbsDiff,
   MODELS_DIR,
   type ParityTarget,
   parityTargets,
+  promptLogits,
   type Reference,
   row,
   STORIES_DIR,
@@ -21,42 +23,6 @@ import {
 // throughout); 5e-4 on a GPU, whose cuBLAS/warp reductions add in other orders (and whose expf,
 // cosf, sinf are within 2 ulp). Greedy ids on a GPU may part at a near-tie of at most the tolerance.
 const F32_LOGITS_TOLERANCE = { cpu: 1e-4, cuda: 5e-4 };
-
-/** Prompt logits through one prefill step that returns every position's logits. */
-async function promptLogits(model: Model, ids: number[]): Promise<Float32Array> {
-  const sequence = await model.newSequence();
-  try {
-    const [result] = await model.step([{ sequence, tokens: ids, allLogits: true }]);
-    assert.equal(sequence.position, ids.length);
-    return result.logits!;
-  } finally {
-    await sequence.free();
-  }
-}
-
-/** Greedy decode of `count` tokens after the prompt; returns ids and each step's logits. */
-async function greedy(
-  model: Model,
-  ids: number[],
-  count: number,
-): Promise<{ ids: number[]; logits: Float32Array }> {
-  const vocab = model.info.vocabSize;
-  const sequence = await model.newSequence();
-  const out: number[] = [];
-  const logits = new Float32Array(count * vocab);
-  try {
-    let feed = ids;
-    for (let s = 0; s < count; s++) {
-      const [result] = await model.step([{ sequence, tokens: feed, sampling: GREEDY, wantLogits: true }]);
-      logits.set(result.logits!, s * vocab);
-      out.push(result.token!);
-      feed = [result.token!];
-    }
-    return { ids: out, logits };
-  } finally {
-    await sequence.free();
-  }
-}
 
 async function checkF32(
   target: ParityTarget,
@@ -73,7 +39,7 @@ async function checkF32(
       const diff = maxAbsDiff(ours, reference.read(prompt.logits));
       assert.ok(diff <= tolerance, `${reference.model} ${prompt.name}: max abs diff ${diff} > ${tolerance}`);
       if (!prompt.greedy) continue;
-      const decoded = await greedy(model, prompt.ids, prompt.greedy.new_tokens);
+      const decoded = await greedyRun(model, prompt.ids, prompt.greedy.new_tokens);
       const referenceLogits = reference.read(prompt.greedy.logits);
       const agreed = assertGreedyIds(
         target,
@@ -119,7 +85,7 @@ async function checkBf16(
       }
       if (!prompt.greedy) continue;
       // On a GPU a flip is accepted only where our own two best logits are within the f32 GPU margin.
-      const decoded = await greedy(model, prompt.ids, prompt.greedy.new_tokens);
+      const decoded = await greedyRun(model, prompt.ids, prompt.greedy.new_tokens);
       assertGreedyIds(
         target,
         decoded,

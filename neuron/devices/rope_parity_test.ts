@@ -9,11 +9,13 @@ import { GREEDY, type Model, Plugin } from "./mod.ts";
 import {
   assertGreedyIds,
   cpuIsasToTest,
+  greedyRun,
   loadReference,
   maxAbsDiff,
   MODELS_DIR,
   type ParityTarget,
   parityTargets,
+  promptLogits,
 } from "./_test_helpers.ts";
 import {
   fixtureModel,
@@ -32,41 +34,6 @@ const FIXTURES = [
   "tiny-qwen3-linear-rope-f32",
   "tiny-qwen3-swa-f32",
 ];
-
-/** Every position's logits of `ids` in one prefill step. */
-async function promptLogits(model: Model, ids: number[]): Promise<Float32Array> {
-  const sequence = await model.newSequence();
-  try {
-    const [result] = await model.step([{ sequence, tokens: ids, allLogits: true }]);
-    return result.logits!;
-  } finally {
-    await sequence.free();
-  }
-}
-
-/** Greedy decode of `count` tokens after the prompt: ids and each step's logits. */
-async function greedy(
-  model: Model,
-  ids: number[],
-  count: number,
-): Promise<{ ids: number[]; logits: Float32Array }> {
-  const vocab = model.info.vocabSize;
-  const sequence = await model.newSequence();
-  const out: number[] = [];
-  const logits = new Float32Array(count * vocab);
-  try {
-    let feed = ids;
-    for (let s = 0; s < count; s++) {
-      const [result] = await model.step([{ sequence, tokens: feed, sampling: GREEDY, wantLogits: true }]);
-      logits.set(result.logits!, s * vocab);
-      out.push(result.token!);
-      feed = [result.token!];
-    }
-    return { ids: out, logits };
-  } finally {
-    await sequence.free();
-  }
-}
 
 async function checkAgainstTransformers(target: ParityTarget, name: string): Promise<void> {
   const reference = loadReference(name);
@@ -88,7 +55,7 @@ async function checkAgainstTransformers(target: ParityTarget, name: string): Pro
         );
         if (!prompt.greedy) continue;
         assert.equal(prompt.greedy.new_tokens, 64);
-        const decoded = await greedy(model, prompt.ids, prompt.greedy.new_tokens);
+        const decoded = await greedyRun(model, prompt.ids, prompt.greedy.new_tokens);
         const vocab = reference.vocab_size;
         const label = `${name} ${prompt.name}`;
         const agreed = assertGreedyIds(target, decoded, prompt.greedy.ids, vocab, 2 * tolerance, label);
