@@ -21,20 +21,8 @@ void forward(Model& model, const HostRows& host, float* logits, const std::atomi
   const int n = static_cast<int>(host.tokens.size());
   const int m = static_cast<int>(host.logit_rows.size());
   const int dim = c.hidden_size;
-  model.ensure_state(n, m);
+  const BatchRows rows = start_forward(model, host);
   RunState& s = model.state;
-
-  be.copy_to_device(s.tokens, host.tokens.data(), sizeof(int32_t) * n);
-  be.copy_to_device(s.slots, host.slots.data(), sizeof(int32_t) * n);
-  be.copy_to_device(s.positions, host.positions.data(), sizeof(int32_t) * n);
-  if (m > 0) be.copy_to_device(s.gather, host.logit_rows.data(), sizeof(int32_t) * m);
-  BatchRows rows;
-  rows.n = n;
-  rows.tokens = s.tokens;
-  rows.slots = s.slots;
-  rows.positions = s.positions;
-
-  be.embed(s.x, w.embed, s.tokens, n);
   for (int l = 0; l < c.layers; l++) {
     if (cancel.load(std::memory_order_relaxed)) throw Error(CX_ERR_INTERNAL,
         "the runtime is closing; forward pass abandoned");
@@ -76,12 +64,37 @@ void forward(Model& model, const HostRows& host, float* logits, const std::atomi
     }
     be.add(s.x, s.xb, static_cast<int64_t>(n) * dim);
   }
-  if (m == 0) return;
+  finish_forward(model, m, logits);
+}
 
+BatchRows start_forward(Model& model, const HostRows& host) {
+  Backend& be = model.backend;
+  const int n = static_cast<int>(host.tokens.size());
+  const int m = static_cast<int>(host.logit_rows.size());
+  model.ensure_state(n, m);
+  RunState& s = model.state;
+  be.copy_to_device(s.tokens, host.tokens.data(), sizeof(int32_t) * n);
+  be.copy_to_device(s.slots, host.slots.data(), sizeof(int32_t) * n);
+  be.copy_to_device(s.positions, host.positions.data(), sizeof(int32_t) * n);
+  if (m > 0) be.copy_to_device(s.gather, host.logit_rows.data(), sizeof(int32_t) * m);
+  BatchRows rows;
+  rows.n = n;
+  rows.tokens = s.tokens;
+  rows.slots = s.slots;
+  rows.positions = s.positions;
+  be.embed(s.x, model.weights.embed, s.tokens, n);
+  return rows;
+}
+
+void finish_forward(Model& model, int m, float* logits) {
+  if (m == 0) return;
+  Backend& be = model.backend;
+  const ModelConfig& c = model.config;
+  RunState& s = model.state;
   // Only the rows whose logits are wanted go through the final norm and the classifier.
-  be.gather_rows(s.xb, s.x, s.gather, m, dim);
-  be.rmsnorm(s.xb, s.xb, w.final_norm, m, dim, c.rms_norm_eps);
-  be.matmul(s.logits, s.xb, w.lm_head, m);
+  be.gather_rows(s.xb, s.x, s.gather, m, c.hidden_size);
+  be.rmsnorm(s.xb, s.xb, model.weights.final_norm, m, c.hidden_size, c.rms_norm_eps);
+  be.matmul(s.logits, s.xb, model.weights.lm_head, m);
   be.copy_to_host(logits, s.logits, sizeof(float) * static_cast<size_t>(m) * c.vocab_size);
 }
 

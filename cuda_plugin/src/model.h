@@ -164,4 +164,12 @@ struct HostRows {
  * between layers and throws when it is set. */
 void forward(Model& model, const HostRows& rows, float* logits, const std::atomic<bool>& cancel);
 
+/** A forward pass's opening, shared by every architecture: sizes the RunState, uploads the rows'
+ * tokens, slots, positions and wanted-logit indices, and embeds the tokens into state.x. */
+BatchRows start_forward(Model& model, const HostRows& rows);
+
+/** A forward pass's close: the final norm and the classifier over the `m` wanted rows of state.x,
+ * copied into `logits` on the host (nothing when m == 0). */
+void finish_forward(Model& model, int m, float* logits);
+
 }  // namespace cx
