@@ -353,9 +353,12 @@ class CpuBackend final : public Backend {
     return tensor;
   }
 
-  // x (n rows of k f32) times a quantized weight: the rows are quantized once (Q8_0 blocks for
-  // Q8_0 / Q4_0 weights, Q8_K for the K types, as llama.cpp does) into a buffer kept between calls,
-  // then the integer kernels run over (weight rows × batch rows) tiles like the f32 matmul.
+  // x (n rows of k f32) times a quantized weight: the rows are quantized once (two Q8_0 planes for
+  // Q8_0 / Q4_0 weights, Q8_K for the K types: cpu_simd.h's quant_activation_bytes) into a buffer
+  // kept between calls, then the integer kernels run over (weight rows × batch rows) tiles like the
+  // f32 matmul. The second plane (the residual of llama.cpp's Q8_0 rounding) makes these products
+  // those of the f32 activations to ~1e-5, closer to the weights' own arithmetic than llama.cpp's,
+  // for work the 32-wide formats' kernels absorb; the K types keep llama.cpp's one Q8_K plane.
   void matmul_quantized(float* out, const float* x, const Tensor& w, int n, int chunks) {
     const int64_t d = w.rows;
     const int64_t k = w.cols;
@@ -368,25 +371,12 @@ class CpuBackend final : public Backend {
     const int64_t x_row_bytes = quant_activation_bytes(k_type, k);
     const size_t needed = static_cast<size_t>(n * x_row_bytes);
     if (activations_.size() < needed) activations_.resize(needed);
+    ensure_scratch(static_cast<size_t>(k));  // the residual of a Q8_0 plane
     uint8_t* xq = activations_.data();
-    parallel(n, static_cast<int64_t>(n) * k * 8, [&](int64_t r, int) {
-      uint8_t* row = xq + r * x_row_bytes;
-      if (avx512_vnni_) {
-        quantize_activation_row_avx512(x + r * k, row, k, k_type);
-        return;
-      }
-      if (k_type) {
-        quantize_row_q8_k(x + r * k, reinterpret_cast<BlockQ8_K*>(row), k);
-        return;
-      }
-      const BlockQ8_0* blocks_x = reinterpret_cast<BlockQ8_0*>(row);
-      quantize_row_q8_0(x + r * k, reinterpret_cast<BlockQ8_0*>(row), k);
-      int32_t* sums = reinterpret_cast<int32_t*>(row + quant_activation_sums(k));
-      for (int64_t b = 0; b < k / kQk8_0; b++) {
-        int32_t sum = 0;
-        for (int j = 0; j < kQk8_0; j++) sum += blocks_x[b].qs[j];
-        sums[b] = sum;
-      }
+    parallel(n, static_cast<int64_t>(n) * k * 8, [&](int64_t r, int thread) {
+      float* scratch = scratch_[static_cast<size_t>(thread)].data();
+      if (avx512_vnni_) quantize_activation_row_avx512(x + r * k, xq + r * x_row_bytes, k, k_type, scratch);
+      else quantize_activation_row(x + r * k, xq + r * x_row_bytes, k, k_type, scratch);
     });
     const int64_t row_bytes = static_cast<int64_t>(dtype_row_bytes(w.dtype, k));
     const int64_t x_tile = n <= 48 ? n : 48;

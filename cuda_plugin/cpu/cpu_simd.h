@@ -47,14 +47,20 @@ struct SimdQuantWeights {
   bool packed;        // rows interleaved in groups of 16 (quant_repack.h); only the AVX-512 kernels read it
 };
 
-/** Bytes of one activation row of k values as matmul_quant takes it: for Q8_0 / Q4_0 weights, the
- * Q8_0 blocks, then from the next multiple of 4 bytes one int32 per block, the sum of its levels;
- * for the K types, the Q8_K blocks. Rows are padded to 64 bytes. */
-constexpr int64_t quant_activation_bytes(bool k_type, int64_t k) {
-  return k_type ? (k / 256 * 292 + 63) / 64 * 64 : ((k / 32 * 34 + 3) / 4 * 4 + k / 32 * 4 + 63) / 64 * 64;
-}
-/** Where the block sums of a Q8_0 activation row start. */
+/** Where the block sums of one Q8_0 activation plane start: after its Q8_0 blocks, at a multiple of 4. */
 constexpr int64_t quant_activation_sums(int64_t k) { return (k / 32 * 34 + 3) / 4 * 4; }
+/** Bytes of one Q8_0 activation plane: the Q8_0 blocks, then one int32 per block, the sum of its levels. */
+constexpr int64_t quant_activation_plane(int64_t k) { return quant_activation_sums(k) + k / 32 * 4; }
+/** Bytes of one activation row of k values as matmul_quant takes it: for the K types, the Q8_K blocks;
+ * for Q8_0 / Q4_0 weights, two Q8_0 planes (quant_activation_plane bytes apart): plane 0 quantizes x
+ * as llama.cpp does, plane 1 the residual x − plane 0 times kResidualScale, so a row stands for
+ * plane 0 + plane 1 / kResidualScale with each value's rounding about d/400 instead of d/2 (d the
+ * block's scale). Rows are padded to 64 bytes. */
+constexpr int64_t quant_activation_bytes(bool k_type, int64_t k) {
+  return k_type ? (k / 256 * 292 + 63) / 64 * 64 : (2 * quant_activation_plane(k) + 63) / 64 * 64;
+}
+/** The residual plane's scale: a power of two, so dividing by it is exact. */
+constexpr float kResidualScale = 256.0f;
 
 /** One ISA's kernels. Every output element is one dot product accumulated in the ISA's vector lanes
  * in k order, then reduced in a fixed order, so it never depends on how rows are blocked. */
@@ -67,13 +73,14 @@ struct SimdKernels {
   void (*matmul)(float* out, int64_t ldo, const float* x, int64_t ldx, const SimdWeights& w, int chunks,
                  int64_t rows_x, int64_t rows_w);
   /** out[i·ldo + r] = x row i · w row r over k, for i < rows_x, r < rows_w, with x quantized per row
-   * (`ldx` bytes apart, quant_activation_bytes): Q8_0 blocks and their sums for Q8_0 / Q4_0 weights,
-   * Q8_K blocks for the K types. Integer
+   * (`ldx` bytes apart, quant_activation_bytes): two Q8_0 planes for Q8_0 / Q4_0 weights, Q8_K
+   * blocks for the K types. Integer
    * dot products per block; each ISA computes exactly the same f32 result (the order is fixed): per
    * block (32 weights, or 256 for the K types) the exact integer dot isum = Σ level·x (the K types'
    * sub-block scales, and the offsets of Q4_0 / Q6_K, folded into the integer) and for Q4_K / Q5_K
    * the integer min term msum = Σ m_j·(x summed over sub-block j); the row sum adds, block by block,
-   * s = fma(dw·dx, isum, s), then s = fma(−(dmin·dx), msum, s) for Q4_K / Q5_K.
+   * s = fma(dw·dx, isum, s), then s = fma(−(dmin·dx), msum, s) for Q4_K / Q5_K. Q8_0 / Q4_0 keep
+   * one such sum per plane, s0 and s1, and a run's sum is fma(s1, 1 / kResidualScale, s0).
    * k is summed as `chunks` equal consecutive runs of whole blocks (blocks % chunks == 0), each as
    * above from zero, the runs' sums added in pairwise_sum's order (cx_math.h). */
   void (*matmul_quant)(float* out, int64_t ldo, const void* x, int64_t ldx, const SimdQuantWeights& w, int chunks,
@@ -97,9 +104,14 @@ void matmul_quant_avx2(float* out, int64_t ldo, const void* x, int64_t ldx, cons
 void matmul_quant_avx512(float* out, int64_t ldo, const void* x, int64_t ldx, const SimdQuantWeights& w, int chunks,
                          int64_t rows_x, int64_t rows_w);
 
-/** One activation row for matmul_quant (quant_activation_bytes), with AVX-512: the same bytes as
- * quantize_row_q8_0 + block sums, or quantize_row_q8_k (quant.h), which the other ISAs call. */
-void quantize_activation_row_avx512(const float* x, uint8_t* row, int64_t k, bool k_type);
+/** One activation row for matmul_quant (quant_activation_bytes) with quant.h's generic quantizers
+ * (quant.cpp): quantize_row_q8_k, or two planes of quantize_row_q8_0 and block sums, of x and of
+ * activation_residual. Every ISA writes these bytes. `scratch` holds k floats. */
+void quantize_activation_row(const float* x, uint8_t* row, int64_t k, bool k_type, float* scratch);
+/** scratch = kResidualScale · (x − the values of the Q8_0 plane at `plane0`): what plane 1 quantizes. */
+void activation_residual(const float* x, const uint8_t* plane0, int64_t k, float* scratch);
+/** quantize_activation_row with AVX-512: the same bytes. `scratch` holds k floats. */
+void quantize_activation_row_avx512(const float* x, uint8_t* row, int64_t k, bool k_type, float* scratch);
 
 const SimdKernels& simd_kernels_scalar();
 const SimdKernels& simd_kernels_avx2();

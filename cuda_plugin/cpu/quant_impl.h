@@ -24,26 +24,32 @@ static inline int64_t block_bytes_of(int type) {
   }
 }
 
-// Q8_0 / Q4_0 weights against Q8_0 activations: XR activation rows × WR weight rows. Each block's
-// integer dot is exact; the row sum adds s = fma(dw·dx, isum, s) block by block.
+// Q8_0 / Q4_0 weights against two-plane Q8_0 activations: XR activation rows × WR weight rows. Each
+// block's integer dots are exact; each plane's sum adds s = fma(dw·dx, isum, s) block by block, and a
+// chunk's sum is fma(s1, 1 / kResidualScale, s0).
 template <int TYPE, int XR, int WR>
 static void tile_32(float* out, int64_t ldo, const char* x, int64_t ldx, const char* w, int64_t row_bytes,
                     int64_t blocks, int chunks) {
   const int64_t per_chunk = blocks / chunks;
+  const int64_t plane1 = quant_activation_plane(blocks * 32);
   float partial[kMaxPairwiseParts][XR][WR];
   for (int c = 0; c < chunks; c++) {
-    float sum[XR][WR];
-    for (int a = 0; a < XR; a++) {
-      for (int b = 0; b < WR; b++) sum[a][b] = 0.0f;
+    float sum[2][XR][WR];
+    for (int p = 0; p < 2; p++) {
+      for (int a = 0; a < XR; a++) {
+        for (int b = 0; b < WR; b++) sum[p][a][b] = 0.0f;
+      }
     }
     for (int64_t t = c * per_chunk; t < (c + 1) * per_chunk; t++) {
-      typename P::I8 xv[XR];
-      float dx[XR];
+      typename P::I8 xv[2][XR];
+      float dx[2][XR];
 #pragma GCC unroll 4
       for (int a = 0; a < XR; a++) {
-        const BlockQ8_0* xb = reinterpret_cast<const BlockQ8_0*>(x + a * ldx) + t;
-        xv[a] = P::load(xb->qs);
-        dx[a] = P::half(xb->d);
+        for (int p = 0; p < 2; p++) {
+          const BlockQ8_0* xb = reinterpret_cast<const BlockQ8_0*>(x + a * ldx + p * plane1) + t;
+          xv[p][a] = P::load(xb->qs);
+          dx[p][a] = P::half(xb->d);
+        }
       }
 #pragma GCC unroll 4
       for (int b = 0; b < WR; b++) {
@@ -60,12 +66,14 @@ static void tile_32(float* out, int64_t ldo, const char* x, int64_t ldx, const c
         }
 #pragma GCC unroll 4
         for (int a = 0; a < XR; a++) {
-          sum[a][b] = P::fma1(dw * dx[a], static_cast<float>(P::hsum(P::dot_ss(wv, xv[a]))), sum[a][b]);
+          for (int p = 0; p < 2; p++) {
+            sum[p][a][b] = P::fma1(dw * dx[p][a], static_cast<float>(P::hsum(P::dot_ss(wv, xv[p][a]))), sum[p][a][b]);
+          }
         }
       }
     }
     for (int a = 0; a < XR; a++) {
-      for (int b = 0; b < WR; b++) partial[c][a][b] = sum[a][b];
+      for (int b = 0; b < WR; b++) partial[c][a][b] = P::fma1(sum[1][a][b], 1.0f / kResidualScale, sum[0][a][b]);
     }
   }
   for (int a = 0; a < XR; a++) {

@@ -189,8 +189,11 @@ static void quantize_activation_row_impl(const float* x, uint8_t* row, int64_t k
 }
 }  // namespace
 
-void quantize_activation_row_avx512(const float* x, uint8_t* row, int64_t k, bool k_type) {
+void quantize_activation_row_avx512(const float* x, uint8_t* row, int64_t k, bool k_type, float* scratch) {
   quantize_activation_row_impl(x, row, k, k_type);
+  if (k_type) return;
+  activation_residual(x, row, k, scratch);
+  quantize_activation_row_impl(scratch, row + quant_activation_plane(k), k, false);
 }
 
 void matmul_quant_avx512(float* out, int64_t ldo, const void* x, int64_t ldx, const SimdQuantWeights& w, int chunks,

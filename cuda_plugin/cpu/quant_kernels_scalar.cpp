@@ -122,6 +122,32 @@ struct P {
 
 }  // namespace
 
+// One Q8_0 plane: the blocks, then each block's level sum (the interleaved kernels' offsets).
+static void quantize_activation_plane(const float* x, uint8_t* plane, int64_t k) {
+  BlockQ8_0* blocks = reinterpret_cast<BlockQ8_0*>(plane);
+  quantize_row_q8_0(x, blocks, k);
+  for (int64_t b = 0; b < k / kQk8_0; b++) {
+    int32_t sum = 0;
+    for (int j = 0; j < kQk8_0; j++) sum += blocks[b].qs[j];
+    __builtin_memcpy(plane + quant_activation_sums(k) + 4 * b, &sum, 4);
+  }
+}
+
+void activation_residual(const float* x, const uint8_t* plane0, int64_t k, float* scratch) {
+  const BlockQ8_0* blocks = reinterpret_cast<const BlockQ8_0*>(plane0);
+  for (int64_t i = 0; i < k; i++) {
+    const BlockQ8_0& b = blocks[i / kQk8_0];
+    scratch[i] = (x[i] - f16_to_f32(b.d) * b.qs[i % kQk8_0]) * kResidualScale;
+  }
+}
+
+void quantize_activation_row(const float* x, uint8_t* row, int64_t k, bool k_type, float* scratch) {
+  if (k_type) return quantize_row_q8_k(x, reinterpret_cast<BlockQ8_K*>(row), k);
+  quantize_activation_plane(x, row, k);
+  activation_residual(x, row, k, scratch);
+  quantize_activation_plane(scratch, row + quant_activation_plane(k), k);
+}
+
 void matmul_quant_scalar(float* out, int64_t ldo, const void* x, int64_t ldx, const SimdQuantWeights& w, int chunks,
                          int64_t rows_x, int64_t rows_w) {
   matmul_quant_impl(out, ldo, x, ldx, w, chunks, rows_x, rows_w);

@@ -19,34 +19,34 @@ static void group_packed(float* out, int64_t ldo, const char* x, int64_t ldx, co
   alignas(64) float partial[kMaxPairwiseParts][XR][kG];
   const typename G::V low4 = G::splat8(0x0F);
   for (int c = 0; c < chunks; c++) {
-    typename G::F sum[XR];
-    for (int a = 0; a < XR; a++) sum[a] = G::zerof();
+    typename G::F sum[2][XR];  // plane 1 only for Q8_0 / Q4_0
+    for (int a = 0; a < XR; a++) sum[0][a] = sum[1][a] = G::zerof();
     for (int64_t t = c * per_chunk; t < (c + 1) * per_chunk; t++) {
       const uint8_t* blk = g + t * block_bytes;
       __builtin_prefetch(blk + 4 * block_bytes, 0, 3);
       if (TYPE == kSimdQ8_0 || TYPE == kSimdQ4_0) {
         const typename G::F dw = G::halves16(blk);
         const uint8_t* qs = blk + 2 * kG;
-        // Two accumulators per row (even and odd quads): vpdpbusd's latency, not its throughput,
-        // would bound one chain; integer sums are exact, so the split changes nothing.
-        typename G::V acc[XR], acc2[XR];
-        const BlockQ8_0* xb[XR];
+        // One accumulator per row and plane: four (or, for XR = 1, two) independent vpdpbusd chains
+        // per weight vector; integer sums are exact, so how they are split changes nothing.
+        typename G::V acc[2][XR];
+        const BlockQ8_0* xb[2][XR];
         for (int a = 0; a < XR; a++) {
-          xb[a] = reinterpret_cast<const BlockQ8_0*>(x + a * ldx) + t;
-          int32_t xsum;
-          __builtin_memcpy(&xsum, x + a * ldx + quant_activation_sums(k) + 4 * t, 4);
-          acc[a] = G::splat32(TYPE == kSimdQ8_0 ? G::kQ8Offset * xsum : -8 * xsum);
-          acc2[a] = G::zero();
+          for (int p = 0; p < 2; p++) {
+            const char* plane = x + a * ldx + p * quant_activation_plane(k);
+            xb[p][a] = reinterpret_cast<const BlockQ8_0*>(plane) + t;
+            int32_t xsum;
+            __builtin_memcpy(&xsum, plane + quant_activation_sums(k) + 4 * t, 4);
+            acc[p][a] = G::splat32(TYPE == kSimdQ8_0 ? G::kQ8Offset * xsum : -8 * xsum);
+          }
         }
         if (TYPE == kSimdQ8_0) {
 #pragma GCC unroll 8
-          for (int q = 0; q < 8; q += 2) {
-            const typename G::V w0 = G::load(qs + 64 * q);
-            const typename G::V w1 = G::load(qs + 64 * (q + 1));
+          for (int q = 0; q < 8; q++) {
+            const typename G::V wv = G::load(qs + 64 * q);
 #pragma GCC unroll 4
             for (int a = 0; a < XR; a++) {
-              acc[a] = G::dot4_q8(acc[a], w0, G::bcast4(xb[a]->qs + 4 * q));
-              acc2[a] = G::dot4_q8(acc2[a], w1, G::bcast4(xb[a]->qs + 4 * (q + 1)));
+              for (int p = 0; p < 2; p++) acc[p][a] = G::dot4_q8(acc[p][a], wv, G::bcast4(xb[p][a]->qs + 4 * q));
             }
           }
         } else {
@@ -57,15 +57,18 @@ static void group_packed(float* out, int64_t ldo, const char* x, int64_t ldx, co
             const typename G::V hi = G::and_(G::srl16(wv, 4), low4);
 #pragma GCC unroll 4
             for (int a = 0; a < XR; a++) {
-              acc[a] = G::dot4(acc[a], lo, G::bcast4(xb[a]->qs + 4 * q));
-              acc2[a] = G::dot4(acc2[a], hi, G::bcast4(xb[a]->qs + 16 + 4 * q));
+              for (int p = 0; p < 2; p++) {
+                acc[p][a] = G::dot4(acc[p][a], lo, G::bcast4(xb[p][a]->qs + 4 * q));
+                acc[p][a] = G::dot4(acc[p][a], hi, G::bcast4(xb[p][a]->qs + 16 + 4 * q));
+              }
             }
           }
         }
-        for (int a = 0; a < XR; a++) acc[a] = G::add(acc[a], acc2[a]);
         for (int a = 0; a < XR; a++) {
-          const typename G::F s = G::mulf(dw, G::splatf(_cvtsh_ss(xb[a]->d)));
-          sum[a] = G::fma(s, G::tof(acc[a]), sum[a]);
+          for (int p = 0; p < 2; p++) {
+            const typename G::F s = G::mulf(dw, G::splatf(_cvtsh_ss(xb[p][a]->d)));
+            sum[p][a] = G::fma(s, G::tof(acc[p][a]), sum[p][a]);
+          }
         }
       } else if (TYPE == kSimdQ4_K || TYPE == kSimdQ5_K) {
         const typename G::F dw = G::halves16(blk);
@@ -140,8 +143,8 @@ static void group_packed(float* out, int64_t ldo, const char* x, int64_t ldx, co
         }
         for (int a = 0; a < XR; a++) {
           const typename G::F dx = G::splatf(xb[a]->d);
-          sum[a] = G::fma(G::mulf(dw, dx), G::tof(isum[a]), sum[a]);
-          sum[a] = G::fnma(G::mulf(dmin, dx), G::tof(msum[a]), sum[a]);
+          sum[0][a] = G::fma(G::mulf(dw, dx), G::tof(isum[a]), sum[0][a]);
+          sum[0][a] = G::fnma(G::mulf(dmin, dx), G::tof(msum[a]), sum[0][a]);
         }
       } else {  // Q6_K
         const uint8_t* ql = blk;
@@ -192,11 +195,17 @@ static void group_packed(float* out, int64_t ldo, const char* x, int64_t ldx, co
         }
         for (int a = 0; a < XR; a++) {
           const typename G::F s = G::mulf(dw, G::splatf(xb[a]->d));
-          sum[a] = G::fma(s, G::tof(isum[a]), sum[a]);
+          sum[0][a] = G::fma(s, G::tof(isum[a]), sum[0][a]);
         }
       }
     }
-    for (int a = 0; a < XR; a++) G::storef(partial[c][a], sum[a]);
+    for (int a = 0; a < XR; a++) {
+      if (TYPE == kSimdQ8_0 || TYPE == kSimdQ4_0) {
+        G::storef(partial[c][a], G::fma(sum[1][a], G::splatf(1.0f / kResidualScale), sum[0][a]));
+      } else {
+        G::storef(partial[c][a], sum[0][a]);
+      }
+    }
   }
   for (int a = 0; a < XR; a++) {
     for (int r = 0; r < kG; r++) out[a * ldo + r] = pairwise_sum(&partial[0][a][r], XR * kG, chunks);

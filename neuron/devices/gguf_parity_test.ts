@@ -98,19 +98,14 @@ if (ggufFixturesAvailable()) {
                 oursToDequant <= 1.25 * llamaToDequant,
                 `${file}: ${oursToDequant} from ${dequantRef} > 1.25 × llama.cpp's ${llamaToDequant} (${rows.length} rows)`,
               );
-              // (a3) top-1 agreement with the dequantized reference. The issue asks for at least
-              // llama.cpp's; our activations are rounded to Q8_0 / Q8_K exactly as llama.cpp's are, so on
-              // the near-tie rows (top-2 gap 0.0005-0.06) either engine lands on either side by chance:
-              // qwen3-tiny Q4_0 (AVX-512, scalar) and llama31-tiny Q8_0 (AVX-512) come out one or two rows
-              // short. Asserted here: no more than two rows short; every shortfall is printed.
+              // (a3) top-1 agreement with the dequantized reference at least llama.cpp's. Our Q8_0 / Q4_0
+              // products carry a second activation plane (cpu_backend.cpp's matmul_quantized), so they
+              // sit ~1e-3 from the f32 product; the K types round their Q8_K activations as llama.cpp does.
               const oursTop1 = top1AgreementRows(ours.vectors, dequant, rows, vocab);
               const llamaTop1 = top1AgreementRows(llama, dequant, rows, vocab);
-              if (oursTop1 < llamaTop1) {
-                console.warn(`${file} [${cpuIsa}]: top-1 agreement ${oursTop1} < llama.cpp's ${llamaTop1}`);
-              }
               assert.ok(
-                oursTop1 >= llamaTop1 - 2 / rows.length - 1e-9,
-                `${file}: top-1 agreement ${oursTop1} more than two rows below llama.cpp's ${llamaTop1}`,
+                oursTop1 >= llamaTop1,
+                `${file} [${cpuIsa}]: top-1 agreement ${oursTop1} < llama.cpp's ${llamaTop1} (${rows.length} rows)`,
               );
             } finally {
               await model.unload();
