@@ -103,7 +103,9 @@ if (ggufFixturesAvailable()) {
             // whole units away — llama.cpp's own largest distance from the dequantized weights' product
             // is 2.18 here (fixture README). Those rows are counted and printed.
             const flips = diffs.flatMap((d, i) => d > 0.5 ? [i] : []);
-            console.log(`${file} [${cpuIsa}]: rows > 0.5 from llama.cpp (routing flips): ${flips.join(", ")}`);
+            console.log(
+              `${file} [${cpuIsa}]: rows > 0.5 from llama.cpp (routing flips): ${flips.join(", ")}`,
+            );
             assert.ok(sorted[51] <= 0.25, `median row ${sorted[51]} from llama.cpp > 0.25`);
             assert.ok(flips.length <= 10, `${flips.length} of 102 rows more than 0.5 from llama.cpp`);
             // Engine III's checks (gguf_parity_test.ts): no further from the f32 model than 1.1 × llama.cpp,
