@@ -1,7 +1,9 @@
-// Acceptance: each Qwen3.5 / Qwen3-Next hybrid (Gated DeltaNet + gated attention; tiny random-weight
-// fixtures, qwen3_5 in the conditional-generation layout with its vision tower and MTP head) loaded with /models/load on a real
-// neuron and streamed through a real gateway in all three dialects, with usage; an image part is a 400
-// naming its field, since the vision tower is not served.
+// Acceptance: each architecture of Engine IV (tiny random-weight fixtures in neuron/testdata/models:
+// Llama with llama3 rope scaling, Qwen3 with YaRN, linear rope and a sliding window, Qwen3-MoE, and the
+// Qwen3.5 / Qwen3-Next hybrids of Gated DeltaNet + gated attention, qwen3_5 in the
+// conditional-generation layout with its vision tower and MTP head) loaded with /models/load on a real
+// neuron and streamed through a real gateway in all three dialects, with usage; for the hybrids an
+// image part is a 400 naming its field, since the vision tower is not served.
 import assert from "node:assert/strict";
 import Anthropic from "@anthropic-ai/sdk";
 import OpenAI from "openai";
@@ -12,19 +14,27 @@ import { havePlugin, post, TINY } from "./_fixtures.ts";
 const MODELS = TINY.f32.replace(/tiny-qwen3-f32$/, "");
 /** qwen3_5 dense (vision tower in the file), qwen3_next (fused projections, experts), qwen3_5_moe. */
 const HYBRIDS = ["tiny-qwen3_5-f32", "tiny-qwen3-next-f32", "tiny-qwen3_5-moe-f32"];
+/** llama3 rope scaling, YaRN, linear rope, sliding window, and a Qwen3-MoE with a dense layer. */
+const ROPE_AND_MOE = [
+  "tiny-llama31-f32",
+  "tiny-qwen3-yarn-f32",
+  "tiny-qwen3-linear-rope-f32",
+  "tiny-qwen3-swa-f32",
+  "tiny-qwen3-moe-f32",
+];
 
-for (const folder of HYBRIDS) {
+for (const folder of [...ROPE_AND_MOE, ...HYBRIDS]) {
   Deno.test({
     name: `acceptance: ${folder} loads with /models/load and streams chat, Responses and Messages with usage`,
     ignore: !havePlugin(),
     async fn(t) {
-      const neuron = await spawnNeuron({ models: { hybrid: `${MODELS}${folder}` }, defaultModels: [] });
+      const neuron = await spawnNeuron({ models: { served: `${MODELS}${folder}` }, defaultModels: [] });
       const gateway = await spawnGateway({
         neurons: [{ name: "n1", endpoint: neuron.url }],
-        models: [{ id: "hybrid", vram_mb: 64 }],
+        models: [{ id: "served", vram_mb: 64 }],
       });
       try {
-        const loaded = await post(`${neuron.url}/models/load`, { model_id: "hybrid" });
+        const loaded = await post(`${neuron.url}/models/load`, { model_id: "served" });
         assert.equal(loaded.status, 200, await loaded.text());
         // The gateway routes only to a node its poller has seen healthy (on a busy CI machine that can
         // take a few polls).
@@ -38,7 +48,7 @@ for (const folder of HYBRIDS) {
 
         await t.step("chat completions, streamed, equal the non-streamed answer, with usage", async () => {
           const request = {
-            model: "hybrid",
+            model: "served",
             messages: [{ role: "user" as const, content: "Hello" }],
             max_tokens: 6,
           };
@@ -65,7 +75,7 @@ for (const folder of HYBRIDS) {
           let text = "";
           let outputTokens = 0;
           const stream = await openai.responses.create({
-            model: "hybrid",
+            model: "served",
             input: "Hello",
             max_output_tokens: 5,
             stream: true,
@@ -82,7 +92,7 @@ for (const folder of HYBRIDS) {
 
         await t.step("Anthropic Messages, streamed", async () => {
           const final = await anthropic.messages.stream({
-            model: "hybrid",
+            model: "served",
             max_tokens: 5,
             messages: [{ role: "user", content: "Hello" }],
           }).finalMessage();
@@ -90,9 +100,10 @@ for (const folder of HYBRIDS) {
           assert.equal(final.usage.output_tokens, 5);
         });
 
+        if (!HYBRIDS.includes(folder)) return;
         await t.step("an image part is a 400 naming its field", async () => {
           const response = await post(`${gateway.url}/v1/chat/completions`, {
-            model: "hybrid",
+            model: "served",
             messages: [{
               role: "user",
               content: [{ type: "text", text: "What is this?" }, {
