@@ -1,5 +1,7 @@
 // quant_kernels_scalar.cpp — cpu_simd.h's matmul_quant in plain C++: the integer primitives of
 // quant_impl.h as loops over arrays. The reference the AVX2 and AVX-512 paths are tested against.
+// Also the generic activation-row quantizer (cpu_simd.h's quantize_activation_row), which every ISA's
+// bytes equal.
 #include <math.h>
 #include <string.h>
 
