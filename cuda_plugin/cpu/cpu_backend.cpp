@@ -371,7 +371,7 @@ class CpuBackend final : public Backend {
     const int64_t x_row_bytes = quant_activation_bytes(k_type, k);
     const size_t needed = static_cast<size_t>(n * x_row_bytes);
     if (activations_.size() < needed) activations_.resize(needed);
-    ensure_scratch(static_cast<size_t>(k));  // the residual of a Q8_0 plane
+    if (!k_type) ensure_scratch(static_cast<size_t>(k));  // the residual of a Q8_0 plane
     uint8_t* xq = activations_.data();
     parallel(n, static_cast<int64_t>(n) * k * 8, [&](int64_t r, int thread) {
       float* scratch = scratch_[static_cast<size_t>(thread)].data();

@@ -105,8 +105,8 @@ void matmul_quant_avx512(float* out, int64_t ldo, const void* x, int64_t ldx, co
                          int64_t rows_x, int64_t rows_w);
 
 /** One activation row for matmul_quant (quant_activation_bytes) with quant.h's generic quantizers
- * (quant.cpp): quantize_row_q8_k, or two planes of quantize_row_q8_0 and block sums, of x and of
- * activation_residual. Every ISA writes these bytes. `scratch` holds k floats. */
+ * (defined in quant_kernels_scalar.cpp): quantize_row_q8_k, or two planes of quantize_row_q8_0 and
+ * block sums, of x and of activation_residual. Every ISA writes these bytes. `scratch` holds k floats. */
 void quantize_activation_row(const float* x, uint8_t* row, int64_t k, bool k_type, float* scratch);
 /** scratch = kResidualScale · (x − the values of the Q8_0 plane at `plane0`): what plane 1 quantizes. */
 void activation_residual(const float* x, const uint8_t* plane0, int64_t k, float* scratch);

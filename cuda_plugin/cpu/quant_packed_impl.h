@@ -17,6 +17,7 @@ static void group_packed(float* out, int64_t ldo, const char* x, int64_t ldx, co
                          int64_t k, int chunks) {
   const int64_t per_chunk = blocks / chunks;
   const int64_t block_bytes = kG * block_bytes_of(TYPE);
+  const int64_t plane1 = quant_activation_plane(k);  // Q8_0 / Q4_0: where a row's second plane starts
   alignas(64) float partial[kMaxPairwiseParts][XR][kG];
   const typename G::V low4 = G::splat8(0x0F);
   for (int c = 0; c < chunks; c++) {
@@ -38,7 +39,7 @@ static void group_packed(float* out, int64_t ldo, const char* x, int64_t ldx, co
         const BlockQ8_0* xb[2][XR];
         for (int a = 0; a < XR; a++) {
           for (int p = 0; p < 2; p++) {
-            const char* plane = x + a * ldx + p * quant_activation_plane(k);
+            const char* plane = x + a * ldx + p * plane1;
             xb[p][a] = reinterpret_cast<const BlockQ8_0*>(plane) + t;
             int32_t xsum;
             __builtin_memcpy(&xsum, plane + quant_activation_sums(k) + 4 * t, 4);
