@@ -49,8 +49,10 @@ template <int DT, int LAYOUT, int WR, int XR>
 static void tile(float* out, int64_t ldo, const float* x, int64_t ldx, const char* rows, int64_t cols, int chunks) {
   const int64_t chunk = cols / chunks;
   float partial[kMaxPairwiseParts][XR][WR];
-  // Decode streams each weight once: the block after next is prefetched as this one is read,
-  // since the hardware prefetcher meets every short plain row as a new stream and falls behind.
+  // Decode streams each weight once. A packed block is one contiguous run, which the hardware
+  // prefetchers follow on their own (a software prefetch there, non-temporal above all, halved bf16
+  // decode on this project's Xeon: 6.6 against 13.6 tok/s); plain rows are short separate streams
+  // the prefetchers keep losing, so for them the block after next is prefetched, a line at a time.
   const char* ahead = rows + 2 * WR * cols * WeightLoad<DT>::kBytes;
   for (int c = 0; c < chunks; c++) {
     const int64_t begin = c * chunk;
@@ -65,8 +67,8 @@ static void tile(float* out, int64_t ldo, const float* x, int64_t ldx, const cha
       typename V::T wv[WR];
 #pragma GCC unroll 8
       for (int b = 0; b < WR; b++) {
-        if (XR == 1) {
-          __builtin_prefetch(ahead + weight_index<LAYOUT>(cols, b, begin + at) * WeightLoad<DT>::kBytes, 0, 0);
+        if (XR == 1 && LAYOUT == kPlain && (at * WeightLoad<DT>::kBytes) % 64 == 0) {
+          __builtin_prefetch(ahead + weight_index<LAYOUT>(cols, b, begin + at) * WeightLoad<DT>::kBytes, 0, 3);
         }
         wv[b] = load_weights<DT, LAYOUT>(rows, cols, b, begin + at);
       }
