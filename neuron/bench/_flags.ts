@@ -137,8 +137,11 @@ export function parseBenchFlags(args: readonly string[]): BenchFlags {
       "--quant applies to the safetensors bench model; a GGUF file carries its own tensor types",
     );
   }
-  if (seen.has("--arch") && (flags.gguf !== undefined || flags.writeGguf !== undefined)) {
-    throw new Error("--arch picks the generated model; it cannot go with --gguf or --write-gguf");
+  if (seen.has("--arch") && flags.gguf !== undefined) {
+    throw new Error("--arch picks the generated model; it cannot go with --gguf");
+  }
+  if (flags.writeGguf !== undefined && flags.arch === "qwen3_next") {
+    throw new Error("--write-gguf writes the qwen3 or qwen3_moe bench model; qwen3_next has no GGUF writer");
   }
   if (seen.has("--layers") && flags.arch === "qwen3") {
     throw new Error("--layers applies to --arch qwen3_moe or qwen3_next");
@@ -146,8 +149,11 @@ export function parseBenchFlags(args: readonly string[]): BenchFlags {
   if (seen.has("--gguf-type") && flags.writeGguf === undefined) {
     throw new Error("--gguf-type needs --write-gguf");
   }
-  if (flags.writeGguf !== undefined && seen.size > (seen.has("--gguf-type") ? 2 : 1)) {
-    throw new Error("--write-gguf writes the bench model and exits; it takes only --gguf-type");
+  const writeFlags = ["--write-gguf", "--gguf-type", "--arch", "--layers"];
+  if (flags.writeGguf !== undefined && [...seen].some((name) => !writeFlags.includes(name))) {
+    throw new Error(
+      "--write-gguf writes the bench model and exits; it takes only --gguf-type, --arch and --layers",
+    );
   }
   return flags;
 }

@@ -25,7 +25,9 @@
  * run llama.cpp's llama-bench binary on the file with the same thread count and print
  * `{cortex, llama_cpp, ratio, passes}`), `--llama-args "..."` (extra llama-bench arguments),
  * `--alternate N` (N passes, each cortex then llama.cpp; every pass printed, top-level figures are
- * medians), `--write-gguf PATH [--gguf-type f32|bf16]` (write the bench model as GGUF and exit),
+ * medians), `--write-gguf PATH [--gguf-type f32|bf16] [--arch qwen3_moe [--layers N]]` (write the
+ * bench model, or the MoE one as `qwen3moe`, as GGUF and exit; a MoE file's `bytesPerToken` counts
+ * the used experts' share of the expert stacks),
  * `--arch qwen3_moe [--layers N]` (bench_moe_model.ts: Qwen3-30B-A3B's 128 experts, top-8, hidden
  * 2048, in N layers, default 4; bytesPerToken counts the active experts only); `--arch qwen3_next
  * [--layers N]` (bench_next_model.ts: Qwen3-Next-80B-A3B's DeltaNet / gated-attention layers, 512
@@ -37,7 +39,7 @@
 import { ggufBytesPerToken, tiedBytesPerToken } from "./_bytes_per_token.ts";
 import { CortexBench, type CortexPass } from "./_cortex_run.ts";
 import { type BenchFlags, parseBenchFlags } from "./_flags.ts";
-import { type GgufHeader, metaString, readGgufHeader } from "../sources/gguf/mod.ts";
+import { type GgufHeader, metaNumber, metaString, readGgufHeader } from "../sources/gguf/mod.ts";
 import { type LlamaPass, llamaPassArgs, runLlamaPass } from "./_llama_bench.ts";
 import { cortexReport, type CortexReportInput, sideBySideReport } from "./_report.ts";
 import { ensureBenchModel, QWEN3_0_6B_SHAPE } from "./bench_model.ts";
@@ -58,12 +60,13 @@ async function timed<T>(work: () => Promise<T>): Promise<[T, number]> {
 
 /** `--write-gguf`: the bench model as a GGUF file, for llama-quantize and llama-bench. */
 async function writeBenchGguf(flags: BenchFlags & { writeGguf: string }): Promise<void> {
-  await ensureBenchModel(MODEL_DIR, log);
+  const moe = flags.arch === "qwen3_moe";
+  const folder = moe ? `${MODEL_DIR}-moe-${flags.layers}` : MODEL_DIR;
+  if (moe) await ensureMoeBenchModel(folder, flags.layers, log);
+  else await ensureBenchModel(MODEL_DIR, log);
   const parent = flags.writeGguf.replace(/\/[^/]*$/, "");
   if (parent !== flags.writeGguf && parent !== "") await Deno.mkdir(parent, { recursive: true });
-  const [result, writeSeconds] = await timed(() =>
-    writeQwen3Gguf(MODEL_DIR, flags.writeGguf, flags.ggufType)
-  );
+  const [result, writeSeconds] = await timed(() => writeQwen3Gguf(folder, flags.writeGguf, flags.ggufType));
   log(`wrote ${(result.bytes / 2 ** 30).toFixed(2)} GiB to ${result.path}`);
   const header = await readGgufHeader(result.path);
   console.log(JSON.stringify(
@@ -72,12 +75,20 @@ async function writeBenchGguf(flags: BenchFlags & { writeGguf: string }): Promis
       type: result.type,
       bytes: result.bytes,
       tensors: result.tensors,
-      bytesPerToken: ggufBytesPerToken(header.tensors),
+      bytesPerToken: ggufBytesPerToken(header.tensors, ggufExperts(header)),
       writeSeconds: Math.round(writeSeconds * 100) / 100,
     },
     null,
     2,
   ));
+}
+
+/** A MoE GGUF's used and total expert counts (`<arch>.expert_used_count`, `<arch>.expert_count`); none for dense files. */
+function ggufExperts(header: GgufHeader): { used: number; count: number } | undefined {
+  const arch = metaString(header, "general.architecture");
+  const used = metaNumber(header, `${arch}.expert_used_count`);
+  const count = metaNumber(header, `${arch}.expert_count`);
+  return used !== null && count !== null && count > 0 ? { used, count } : undefined;
 }
 
 async function main(): Promise<void> {
@@ -114,7 +125,7 @@ async function main(): Promise<void> {
   try {
     const info = bench.model.info;
     const bytesPerToken = header
-      ? ggufBytesPerToken(header.tensors)
+      ? ggufBytesPerToken(header.tensors, ggufExperts(header))
       : moe
       ? moeBytesPerToken(info.weightBytes, info.dtype, flags.layers, flags.quant)
       : next

@@ -1,11 +1,14 @@
 /**
- * Converts a Qwen3 safetensors folder (config.json + model.safetensors, F32/BF16/F16) into a GGUF v3
- * file that llama.cpp loads: `general.architecture = qwen3`, the `qwen3.*` hyper-parameters, a
- * minimal byte-level vocabulary (`_bench_vocab.ts`) and the tensors under llama.cpp's names, as F32
- * or BF16 (1-D norm gains always F32, as llama.cpp's converter writes them). The bench uses it so
- * cortex and llama.cpp run the same weights; `llama-quantize` makes the quantized files from it.
- * Qwen3 needs no reordering of q/k rows (llama.cpp's converter permutes only `llama` models), so
- * every tensor keeps its bytes: a safetensors `[out, in]` shape is GGUF dims `[in, out]`.
+ * Converts a Qwen3 or Qwen3-MoE safetensors folder (config.json + model.safetensors, F32/BF16/F16)
+ * into a GGUF v3 file that llama.cpp loads: `general.architecture = qwen3` or `qwen3moe`, its
+ * hyper-parameters, a minimal byte-level vocabulary (`_bench_vocab.ts`) and the tensors under
+ * llama.cpp's names, as F32 or BF16 (1-D norm gains and the MoE router always F32, as llama.cpp's
+ * converter writes them). The bench uses it so cortex and llama.cpp run the same weights;
+ * `llama-quantize` makes the quantized files from it. Qwen3 needs no reordering of q/k rows
+ * (llama.cpp's converter permutes only `llama` models), so every tensor keeps its bytes: a
+ * safetensors `[out, in]` shape is GGUF dims `[in, out]`, and a MoE layer's per-expert matrices
+ * `mlp.experts.E.<proj>` are stacked in expert order into one `ffn_<proj>_exps` of dims
+ * `[in, out, experts]`.
  * @module
  */
 
@@ -51,15 +54,40 @@ const LAYER_NAMES: Record<string, string> = {
   "mlp.down_proj.weight": "ffn_down.weight",
 };
 
+/** Where an HF tensor goes in the GGUF: its tensor and, for a stacked expert matrix, its expert. */
+export interface GgufTarget {
+  name: string;
+  expert?: number;
+}
+
+const EXPERT_STACKS: Record<string, string> = {
+  gate_proj: "ffn_gate_exps.weight",
+  up_proj: "ffn_up_exps.weight",
+  down_proj: "ffn_down_exps.weight",
+};
+
+/**
+ * llama.cpp's name for an HF Qwen3 tensor (with `moe`, a Qwen3-MoE one: the router `mlp.gate` and
+ * the experts' stacks); throws naming a tensor it does not know.
+ */
+export function ggufTarget(hfName: string, moe = false): GgufTarget {
+  if (hfName === "model.embed_tokens.weight") return { name: "token_embd.weight" };
+  if (hfName === "model.norm.weight") return { name: "output_norm.weight" };
+  if (hfName === "lm_head.weight") return { name: "output.weight" };
+  const match = hfName.match(/^model\.layers\.(\d+)\.(.+)$/);
+  const arch = moe ? "qwen3moe" : "qwen3";
+  if (!match) throw new Error(`tensor ${hfName} has no ${arch} GGUF name`);
+  const suffix = LAYER_NAMES[match[2]];
+  if (suffix) return { name: `blk.${match[1]}.${suffix}` };
+  if (moe && match[2] === "mlp.gate.weight") return { name: `blk.${match[1]}.ffn_gate_inp.weight` };
+  const expert = moe ? match[2].match(/^mlp\.experts\.(\d+)\.(gate_proj|up_proj|down_proj)\.weight$/) : null;
+  if (expert) return { name: `blk.${match[1]}.${EXPERT_STACKS[expert[2]]}`, expert: Number(expert[1]) };
+  throw new Error(`tensor ${hfName} has no ${arch} GGUF name`);
+}
+
 /** llama.cpp's name for an HF Qwen3 tensor; throws naming a tensor it does not know. */
 export function ggufTensorName(hfName: string): string {
-  if (hfName === "model.embed_tokens.weight") return "token_embd.weight";
-  if (hfName === "model.norm.weight") return "output_norm.weight";
-  if (hfName === "lm_head.weight") return "output.weight";
-  const match = hfName.match(/^model\.layers\.(\d+)\.(.+)$/);
-  const suffix = match ? LAYER_NAMES[match[2]] : undefined;
-  if (!match || !suffix) throw new Error(`tensor ${hfName} has no qwen3 GGUF name`);
-  return `blk.${match[1]}.${suffix}`;
+  return ggufTarget(hfName).name;
 }
 
 async function readSafetensorsHeader(
@@ -135,15 +163,24 @@ function configNumber(config: Record<string, unknown>, key: string, fallback?: n
   return value;
 }
 
-/** The GGUF metadata of a Qwen3 config (hyper-parameters, vocabulary, file type). */
+/** Whether a config is Qwen3-MoE (else it must be dense Qwen3). */
+function isMoe(config: Record<string, unknown>): boolean {
+  const architectures = config.architectures as string[] | undefined;
+  return config.model_type === "qwen3_moe" || architectures?.includes("Qwen3MoeForCausalLM") === true;
+}
+
+/** The GGUF metadata of a Qwen3 or Qwen3-MoE config (hyper-parameters, vocabulary, file type). */
 export function qwen3Metadata(
   config: Record<string, unknown>,
   type: Qwen3GgufType,
 ): Record<string, GgufMetadataEntry> {
   const architectures = config.architectures as string[] | undefined;
-  if (config.model_type !== "qwen3" && !architectures?.includes("Qwen3ForCausalLM")) {
+  const moe = isMoe(config);
+  if (!moe && config.model_type !== "qwen3" && !architectures?.includes("Qwen3ForCausalLM")) {
     throw new Error(
-      `config.json: architecture ${JSON.stringify(architectures ?? config.model_type)} is not Qwen3`,
+      `config.json: architecture ${
+        JSON.stringify(architectures ?? config.model_type)
+      } is not Qwen3 or Qwen3-MoE`,
     );
   }
   if (config.attention_bias === true) {
@@ -152,6 +189,36 @@ export function qwen3Metadata(
   if (config.rope_scaling) {
     throw new Error(`config.json: rope_scaling ${JSON.stringify(config.rope_scaling)} is not written`);
   }
+  // transformers 5.x writes rope_parameters {rope_theta, rope_type}; only the default rope is written.
+  const rope = (config.rope_parameters ?? {}) as Record<string, unknown>;
+  if (
+    (rope.rope_type ?? "default") !== "default" ||
+    Object.keys(rope).some((k) => !["rope_theta", "rope_type"].includes(k))
+  ) {
+    throw new Error(
+      `config.json: rope_parameters ${JSON.stringify(rope)} is not written (default rope only)`,
+    );
+  }
+  const ropeTheta = configNumber(
+    config,
+    "rope_theta",
+    typeof rope.rope_theta === "number" ? rope.rope_theta : 10000,
+  );
+  // llama.cpp's qwen3moe makes every layer sparse and always renormalises the top-k weights.
+  if (moe && config.norm_topk_prob !== true) {
+    throw new Error(
+      `config.json: norm_topk_prob ${JSON.stringify(config.norm_topk_prob)} (qwen3moe GGUF renormalises)`,
+    );
+  }
+  if (
+    moe &&
+    ((config.decoder_sparse_step ?? 1) !== 1 || ((config.mlp_only_layers ?? []) as unknown[]).length > 0)
+  ) {
+    throw new Error(
+      "config.json: decoder_sparse_step / mlp_only_layers make dense layers, which qwen3moe GGUF lacks",
+    );
+  }
+  const arch = moe ? "qwen3moe" : "qwen3";
   const u32 = (key: string, fallback?: number): GgufMetadataEntry =>
     ggufScalar(GgufValueType.UINT32, configNumber(config, key, fallback));
   const heads = configNumber(config, "num_attention_heads");
@@ -164,22 +231,22 @@ export function qwen3Metadata(
   if (eosList[0] !== undefined && !specials.has(eosList[0])) specials.set(eosList[0], "<|im_end|>");
   const vocab = benchVocab(vocabSize, specials);
   const metadata: Record<string, GgufMetadataEntry> = {
-    "general.architecture": ggufScalar(GgufValueType.STRING, "qwen3"),
+    "general.architecture": ggufScalar(GgufValueType.STRING, arch),
     "general.type": ggufScalar(GgufValueType.STRING, "model"),
-    "general.name": ggufScalar(GgufValueType.STRING, "cortex bench qwen3"),
-    "qwen3.block_count": u32("num_hidden_layers"),
-    "qwen3.context_length": u32("max_position_embeddings"),
-    "qwen3.embedding_length": u32("hidden_size"),
-    "qwen3.feed_forward_length": u32("intermediate_size"),
-    "qwen3.attention.head_count": u32("num_attention_heads"),
-    "qwen3.attention.head_count_kv": u32("num_key_value_heads", heads),
-    "qwen3.rope.freq_base": ggufScalar(GgufValueType.FLOAT32, configNumber(config, "rope_theta", 10000)),
-    "qwen3.attention.layer_norm_rms_epsilon": ggufScalar(
+    "general.name": ggufScalar(GgufValueType.STRING, `cortex bench ${arch}`),
+    [`${arch}.block_count`]: u32("num_hidden_layers"),
+    [`${arch}.context_length`]: u32("max_position_embeddings"),
+    [`${arch}.embedding_length`]: u32("hidden_size"),
+    [`${arch}.feed_forward_length`]: u32("intermediate_size"),
+    [`${arch}.attention.head_count`]: u32("num_attention_heads"),
+    [`${arch}.attention.head_count_kv`]: u32("num_key_value_heads", heads),
+    [`${arch}.rope.freq_base`]: ggufScalar(GgufValueType.FLOAT32, ropeTheta),
+    [`${arch}.attention.layer_norm_rms_epsilon`]: ggufScalar(
       GgufValueType.FLOAT32,
       configNumber(config, "rms_norm_eps"),
     ),
-    "qwen3.attention.key_length": ggufScalar(GgufValueType.UINT32, headDim),
-    "qwen3.attention.value_length": ggufScalar(GgufValueType.UINT32, headDim),
+    [`${arch}.attention.key_length`]: ggufScalar(GgufValueType.UINT32, headDim),
+    [`${arch}.attention.value_length`]: ggufScalar(GgufValueType.UINT32, headDim),
     // llama_ftype: 0 = ALL_F32, 32 = MOSTLY_BF16.
     "general.file_type": ggufScalar(GgufValueType.UINT32, type === "f32" ? 0 : 32),
     "general.quantization_version": ggufScalar(GgufValueType.UINT32, 2),
@@ -189,6 +256,13 @@ export function qwen3Metadata(
     "tokenizer.ggml.token_type": ggufArray(GgufValueType.INT32, vocab.tokenTypes),
     "tokenizer.ggml.merges": ggufArray(GgufValueType.STRING, vocab.merges),
   };
+  if (moe) {
+    metadata[`${arch}.expert_count`] = u32(
+      config.num_experts !== undefined ? "num_experts" : "num_local_experts",
+    );
+    metadata[`${arch}.expert_used_count`] = u32("num_experts_per_tok");
+    metadata[`${arch}.expert_feed_forward_length`] = u32("moe_intermediate_size");
+  }
   if (bos !== null) metadata["tokenizer.ggml.bos_token_id"] = ggufScalar(GgufValueType.UINT32, bos);
   if (eosList[0] !== undefined) {
     metadata["tokenizer.ggml.eos_token_id"] = ggufScalar(GgufValueType.UINT32, eosList[0]);
@@ -225,36 +299,47 @@ export async function writeQwen3Gguf(
       "lm_head.weight is present but tie_word_embeddings is true: which one the model means is unclear",
     );
   }
-  const order = [...entries.keys()].sort((a, b) =>
-    rank(a) - rank(b) || a.localeCompare(b, "en", { numeric: true })
-  );
+  const moe = isMoe(config);
+  const groups = groupTensors(entries, moe);
   const source = await Deno.open(weightsPath, { read: true });
   try {
-    const tensors: GgufTensorSource[] = order.map((name) => {
-      const entry = entries.get(name)!;
-      if (!["F32", "BF16", "F16"].includes(entry.dtype)) {
-        throw new Error(`tensor ${name}: dtype ${entry.dtype} is not F32, BF16 or F16`);
+    const tensors: GgufTensorSource[] = groups.map((group) => {
+      const first = group.parts[0];
+      for (const part of group.parts) {
+        if (!["F32", "BF16", "F16"].includes(part.entry.dtype)) {
+          throw new Error(`tensor ${part.hfName}: dtype ${part.entry.dtype} is not F32, BF16 or F16`);
+        }
+        if (part.entry.shape.join(",") !== first.entry.shape.join(",")) {
+          throw new Error(
+            `tensor ${part.hfName}: shape [${part.entry.shape}] differs from ${first.hfName}'s`,
+          );
+        }
       }
-      const target = type === "f32" || entry.shape.length === 1 ? "F32" : "BF16";
+      const router = group.name.endsWith(".ffn_gate_inp.weight");
+      const target = type === "f32" || first.entry.shape.length === 1 || router ? "F32" : "BF16";
+      const dims = [...first.entry.shape].reverse();
+      if (group.stacked) dims.push(group.parts.length);
       return {
-        name: ggufTensorName(name),
+        name: group.name,
         type: target,
-        dims: [...entry.shape].reverse(),
+        dims,
         data: async (write) => {
-          const elementBytes = entry.dtype === "F32" ? 4 : 2;
-          const chunkBytes = elementBytes * 2 ** 21;
-          await source.seek(data + entry.begin, Deno.SeekMode.Start);
-          for (let at = entry.begin; at < entry.end; at += chunkBytes) {
-            const chunk = new Uint8Array(Math.min(chunkBytes, entry.end - at));
-            let filled = 0;
-            while (filled < chunk.length) {
-              const read = await source.read(chunk.subarray(filled));
-              if (read === null) {
-                throw new Error(`${weightsPath}: tensor ${name} ends past the end of the file`);
+          for (const { hfName, entry } of group.parts) {
+            const elementBytes = entry.dtype === "F32" ? 4 : 2;
+            const chunkBytes = elementBytes * 2 ** 21;
+            await source.seek(data + entry.begin, Deno.SeekMode.Start);
+            for (let at = entry.begin; at < entry.end; at += chunkBytes) {
+              const chunk = new Uint8Array(Math.min(chunkBytes, entry.end - at));
+              let filled = 0;
+              while (filled < chunk.length) {
+                const read = await source.read(chunk.subarray(filled));
+                if (read === null) {
+                  throw new Error(`${weightsPath}: tensor ${hfName} ends past the end of the file`);
+                }
+                filled += read;
               }
-              filled += read;
+              await write(convert(chunk, entry.dtype, target));
             }
-            await write(convert(chunk, entry.dtype, target));
           }
         },
       };
@@ -264,6 +349,43 @@ export async function writeQwen3Gguf(
   } finally {
     source.close();
   }
+}
+
+interface TensorGroup {
+  name: string;
+  stacked: boolean;
+  parts: { hfName: string; entry: SafetensorsEntry }[];
+}
+
+/**
+ * The GGUF tensors of a checkpoint in llama.cpp's converter order (see `rank`), each with the HF
+ * tensors it is made of: one, or a layer's experts in expert order, every expert 0..E-1 present.
+ */
+function groupTensors(entries: Map<string, SafetensorsEntry>, moe: boolean): TensorGroup[] {
+  const groups = new Map<string, TensorGroup & { experts: Map<number, string> }>();
+  const order = [...entries.keys()].sort((a, b) =>
+    rank(a) - rank(b) || a.localeCompare(b, "en", { numeric: true })
+  );
+  for (const hfName of order) {
+    const target = ggufTarget(hfName, moe);
+    let group = groups.get(target.name);
+    if (!group) {
+      group = { name: target.name, stacked: target.expert !== undefined, parts: [], experts: new Map() };
+      groups.set(target.name, group);
+    }
+    if (target.expert === undefined) group.parts.push({ hfName, entry: entries.get(hfName)! });
+    else group.experts.set(target.expert, hfName);
+  }
+  return [...groups.values()].map(({ experts, ...group }) => {
+    for (let e = 0; e < experts.size; e++) {
+      const hfName = experts.get(e);
+      if (hfName === undefined) {
+        throw new Error(`${group.name}: expert ${e} is missing (${experts.size} found)`);
+      }
+      group.parts.push({ hfName, entry: entries.get(hfName)! });
+    }
+    return group;
+  });
 }
 
 /** Embedding, final norm and lm_head first, then the layers in order (as llama.cpp's converter does). */

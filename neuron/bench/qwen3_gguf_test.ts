@@ -350,3 +350,81 @@ Deno.test("tiedBytesPerToken adds one embedding row of the embedding's type", ()
   assert.equal(tiedBytesPerToken(1000, "q6_k", 1024), 1000 + 4 * 210);
   assert.throws(() => tiedBytesPerToken(1000, "q4_k", 1000), /not a whole number of 256-blocks/);
 });
+
+const MOE_DIR = new URL("../../../shared/fixtures/gguf/qwen3moe-tiny/", import.meta.url).pathname;
+const haveMoeFixture = (() => {
+  try {
+    return Deno.statSync(`${MOE_DIR}qwen3moe-tiny-f32.gguf`).isFile &&
+      Deno.statSync(`${MOE_DIR}hf/config.json`).isFile;
+  } catch {
+    return false;
+  }
+})();
+
+Deno.test({
+  name:
+    `writeQwen3Gguf: Qwen3-MoE (qwen3moe-tiny/hf) comes out as llama.cpp's converter wrote it — same tensors, dims, types and bytes, same qwen3moe keys${
+      haveMoeFixture ? "" : ` (skipped: ${MOE_DIR} is missing; see ../shared/fixtures/gguf)`
+    }`,
+  ignore: !haveMoeFixture,
+  fn: async () => {
+    const dir = await Deno.makeTempDir();
+    try {
+      const result = await writeQwen3Gguf(`${MOE_DIR}hf`, `${dir}/m.gguf`, "f32");
+      const ours = await readGgufHeader(result.path);
+      const theirs = await readGgufHeader(`${MOE_DIR}qwen3moe-tiny-f32.gguf`);
+      assert.equal(ours.tensors.length, theirs.tensors.length);
+      for (const t of theirs.tensors) {
+        const o = ours.tensors.find((x) => x.name === t.name);
+        assert.ok(o, `${t.name} is missing`);
+        assert.deepEqual([o.dims, o.type], [t.dims, t.type], t.name);
+        assert.deepEqual(
+          await readTensor(result.path, ours.dataOffset, o.offset, o.bytes),
+          await readTensor(`${MOE_DIR}qwen3moe-tiny-f32.gguf`, theirs.dataOffset, t.offset, t.bytes),
+          t.name,
+        );
+      }
+      for (const [key, entry] of theirs.metadata) {
+        if (!key.startsWith("qwen3moe.")) continue;
+        assert.deepEqual(ours.metadata.get(key)?.value, entry.value, key);
+      }
+      assert.equal(
+        ggufBytesPerToken(ours.tensors, { used: 2, count: 8 }) < ggufBytesPerToken(ours.tensors),
+        true,
+      );
+      // The engine runs the written file as it runs the folder.
+      const plugin = Plugin.open({ cpuDevices: 1, cpuThreadsPerDevice: 1 });
+      const fromFolder = await plugin.loadModel(`${MOE_DIR}hf`, { contextLength: 32, maxSequences: 1 });
+      const fromGguf = await plugin.loadModel(result.path, { contextLength: 32, maxSequences: 1 });
+      try {
+        const prompt = [1, 40, 300, 7, 99, 256, 3];
+        assert.ok(maxAbsDiff(await logitsOf(fromGguf, prompt), await logitsOf(fromFolder, prompt)) <= 1e-5);
+        assert.deepEqual(await greedyIds(fromGguf, prompt, 8), await greedyIds(fromFolder, prompt, 8));
+      } finally {
+        await fromFolder.unload();
+        await fromGguf.unload();
+        plugin.close();
+      }
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
+
+Deno.test("ggufBytesPerToken: a MoE file's expert stacks count the used experts' share", () => {
+  const t = (name: string, bytes: number, dims = [4, 4]) => ({
+    name,
+    bytes,
+    dims,
+    type: "F32",
+    typeId: 0,
+    offset: 0,
+  });
+  const tensors = [
+    t("token_embd.weight", 400, [4, 100]),
+    t("output.weight", 400),
+    t("blk.0.ffn_up_exps.weight", 800),
+  ];
+  assert.equal(ggufBytesPerToken(tensors), 400 + 800 + 4);
+  assert.equal(ggufBytesPerToken(tensors, { used: 2, count: 8 }), 400 + 200 + 4);
+});
