@@ -159,7 +159,8 @@ CX_API int32_t cx_submit_free_sequence(int32_t runtime, int32_t model, int32_t s
  * CX_SAMPLING_FIELDS doubles per entry. Result ints: n_entries sampled tokens (-1 when not
  * sampled) then n_entries positions after the step. Result floats: the requested logits, entry by
  * entry (vocab floats per returned position). The whole step fails before touching any state when
- * an entry is invalid. */
+ * an entry is invalid. When the forward pass itself fails, no sequence advances; a hybrid model's
+ * sequences in it have lost their DeltaNet states and later steps on them fail until they are freed. */
 CX_API int32_t cx_submit_step(int32_t runtime, int32_t model, int32_t n_entries, const int32_t* sequences,
                               const int32_t* token_counts, const int32_t* tokens, const int32_t* flags,
                               const double* sampling, int32_t* out_job, char* err, int32_t err_cap);

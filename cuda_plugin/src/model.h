@@ -85,6 +85,10 @@ struct Sequence {
   int slot = 0;
   int position = 0;
   SamplerState sampler;
+  // A hybrid's DeltaNet states advance in place as the layers run, so a forward pass that fails
+  // part way (cancelled, a device error, non-finite logits) leaves them past `position`. Such a
+  // sequence cannot go on: -1 while it can, else the position of the step that failed.
+  int lost_state_at = -1;
 };
 
 /** A model resident on one device. Touched only by that device's worker thread. */

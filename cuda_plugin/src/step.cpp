@@ -1,5 +1,7 @@
 // step.cpp — the step protocol on top of forward(). All validation happens before the forward
-// pass, so an invalid entry fails the step without touching any sequence. A sampled entry's
+// pass, so an invalid entry fails the step without touching any sequence. A forward pass that
+// fails leaves dense sequences as they were; a hybrid's sequences in it are refused afterwards
+// (their DeltaNet states moved on; see Sequence::lost_state_at). A sampled entry's
 // logit bias is added to a copy of its row; sampling and log-probabilities read that copy.
 #include "step.h"
 
@@ -132,6 +134,9 @@ StepOutput run_step(Model& model, const StepRequest& request, SamplerScratch& sc
     if (!seen_handles.insert(handle).second) throw Error(CX_ERR_INVALID_ARGUMENT, where + "sequence "
         + std::to_string(handle) + " appears twice in one step");
     sequences[e] = &it->second;
+    if (it->second.lost_state_at >= 0) throw Error(CX_ERR_INVALID_ARGUMENT, where + "sequence "
+        + std::to_string(handle) + " lost its recurrent (DeltaNet) state when the step at position "
+        + std::to_string(it->second.lost_state_at) + " failed; free it and prefill it again");
     const int32_t count = request.token_counts[e];
     if (count < 1) throw Error(CX_ERR_INVALID_ARGUMENT, where + "needs at least one token");
     for (int32_t t = 0; t < count; t++) {
@@ -177,8 +182,17 @@ StepOutput run_step(Model& model, const StepRequest& request, SamplerScratch& sc
   std::vector<float>& logits = model.host_logits;
   const size_t logit_floats = rows.logit_rows.size() * static_cast<size_t>(c.vocab_size);
   if (logits.size() < logit_floats) logits.resize(logit_floats);
-  forward(model, rows, logits.data(), cancel);
-  check_finite(logits.data(), rows, first_logit_row, c.vocab_size, sequences);
+  try {
+    forward(model, rows, logits.data(), cancel);
+    check_finite(logits.data(), rows, first_logit_row, c.vocab_size, sequences);
+  } catch (...) {
+    // A dense sequence is untouched (its next step rewrites the same KV positions); a hybrid's
+    // states may have advanced, so its sequences are marked and refused from now on.
+    if (c.hybrid()) {
+      for (Sequence* sequence : sequences) sequence->lost_state_at = sequence->position;
+    }
+    throw;
+  }
 
   StepOutput out;
   offset = 0;

@@ -199,3 +199,47 @@ Deno.test("NaN logits fail the step with a message naming the sequence, instead 
     }
   });
 });
+
+Deno.test("a hybrid's sequence in a failed step is refused afterwards (its DeltaNet state moved on); a new one in its slot starts clean", async () => {
+  await withTempDir(async (dir) => {
+    const folder = await copyWithConfig("tiny-qwen3-next-f32", dir, () => {});
+    await poisonTensor(folder, "model.norm.weight", NaN);
+    const plugin = Plugin.open();
+    try {
+      const model = await plugin.loadModel(folder, { maxSequences: 2 });
+      try {
+        const sequence = await model.newSequence();
+        await assert.rejects(
+          model.step([{ sequence, tokens: PROMPT, sampling: GREEDY }]),
+          /non-finite logit/,
+        );
+        assert.equal(sequence.position, 0, "a failed step advances nothing");
+        await assert.rejects(
+          model.step([{ sequence, tokens: PROMPT, sampling: GREEDY }]),
+          (error: unknown) => {
+            assert.ok(error instanceof PluginError, String(error));
+            assert.equal(error.code, "invalid_argument");
+            assert.match(
+              error.message,
+              /sequence \d+ lost its recurrent \(DeltaNet\) state when the step at position 0 failed; free it and prefill it again/,
+            );
+            return true;
+          },
+        );
+        await sequence.free();
+        // The slot is reused by a new sequence, which starts from zeroed states: it fails on the
+        // poisoned norm again, for its own reason, not the refusal.
+        const fresh = await model.newSequence();
+        await assert.rejects(
+          model.step([{ sequence: fresh, tokens: PROMPT, sampling: GREEDY }]),
+          /non-finite logit/,
+        );
+        await fresh.free();
+      } finally {
+        await model.unload();
+      }
+    } finally {
+      plugin.close();
+    }
+  });
+});
