@@ -76,6 +76,7 @@ class CpuBackend final : public Backend {
 
   void copy_to_device(void* device, const void* host, size_t bytes) override { std::memcpy(device, host, bytes); }
   void copy_to_host(void* host, const void* device, size_t bytes) override { std::memcpy(host, device, bytes); }
+  void copy_within(void* to, const void* from, size_t bytes) override { std::memcpy(to, from, bytes); }
 
   Tensor upload_weight(const TensorView& view, int64_t rows, int64_t cols) override {
     Tensor tensor;

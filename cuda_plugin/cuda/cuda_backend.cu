@@ -111,6 +111,12 @@ class CudaBackend final : public Backend {
     allocated_ = allocated_ > size ? allocated_ - size : 0;
   }
 
+  void copy_within(void* to, const void* from, size_t bytes) override {
+    if (bytes == 0) return;
+    bind();
+    check(cudaMemcpyAsync(to, from, bytes, cudaMemcpyDeviceToDevice, stream_), "cudaMemcpyAsync on the device");
+  }
+
   void copy_to_device(void* device, const void* host, size_t bytes) override {
     if (bytes == 0) return;
     bind();

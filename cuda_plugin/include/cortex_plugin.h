@@ -151,7 +151,16 @@ CX_API int32_t cx_submit_unload(int32_t runtime, int32_t model, int32_t* out_job
 /** Take a KV slot. Result ints: [sequence handle]. */
 CX_API int32_t cx_submit_new_sequence(int32_t runtime, int32_t model, int32_t* out_job, char* err,
                                       int32_t err_cap);
-/** Give a sequence's KV slot back. */
+/** cx_submit_new_sequence in a chosen slot, optionally starting from a prefix already computed.
+ * `slot`: the free KV slot to take (-1: the lowest free one). With `n_prefix` > 0 the sequence
+ * starts at position n_prefix: positions 0 .. n_prefix - 1 of slot `source_slot` (any slot, busy
+ * or free, or `slot` itself) hold the keys and values of `prefix_tokens` and are copied into `slot`,
+ * and those tokens join the sampler's history. The caller vouches that they are that prefix's.
+ * Hybrid models refuse a prefix. Result ints: [sequence handle, slot]. */
+CX_API int32_t cx_submit_new_sequence_ex(int32_t runtime, int32_t model, int32_t slot, int32_t source_slot,
+                                         int32_t n_prefix, const int32_t* prefix_tokens, int32_t* out_job,
+                                         char* err, int32_t err_cap);
+/** Give a sequence's KV slot back (its slot's keys and values stay until another sequence writes them). */
 CX_API int32_t cx_submit_free_sequence(int32_t runtime, int32_t model, int32_t sequence, int32_t* out_job,
                                        char* err, int32_t err_cap);
 /** One batched forward over `n_entries` entries. Entry i feeds `token_counts[i]` tokens (taken in

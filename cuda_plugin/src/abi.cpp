@@ -230,17 +230,28 @@ CX_API int32_t cx_submit_unload(int32_t runtime, int32_t model, int32_t* out_job
 }
 
 CX_API int32_t cx_submit_new_sequence(int32_t runtime, int32_t model, int32_t* out_job, char* err, int32_t err_cap) {
+  return cx_submit_new_sequence_ex(runtime, model, -1, -1, 0, nullptr, out_job, err, err_cap);
+}
+
+CX_API int32_t cx_submit_new_sequence_ex(int32_t runtime, int32_t model, int32_t slot, int32_t source_slot,
+    int32_t n_prefix, const int32_t* prefix_tokens, int32_t* out_job, char* err, int32_t err_cap) {
   return guarded(err, err_cap, [&] {
     require_output(out_job, "out_job");
+    if (n_prefix < 0) throw Error(CX_ERR_INVALID_ARGUMENT, "n_prefix must be >= 0, got " + std::to_string(n_prefix));
+    if (n_prefix > 0 && prefix_tokens == nullptr) throw Error(CX_ERR_INVALID_ARGUMENT, "prefix_tokens is null");
+    SequenceStart start;
+    start.slot = slot;
+    start.source_slot = source_slot;
+    if (n_prefix > 0) start.prefix.assign(prefix_tokens, prefix_tokens + n_prefix);
     auto rt = find_runtime(runtime);
     if (rt->find_model(model).devices.size() <= 1) {
-      *out_job = rt->submit(rt->find_model(model).device, new_sequence_job(*rt, model));
+      *out_job = rt->submit(rt->find_model(model).device, new_sequence_job(*rt, model, std::move(start)));
       return;
     }
     // Every rank opens the same handle; slots are taken in the same order, so they match too.
     const int32_t sequence = rt->new_handle();
     *out_job = submit_model_job(*rt, model, [&](int, const std::shared_ptr<TpOp>&) {
-      return tp_new_sequence_job(model, sequence);
+      return tp_new_sequence_job(model, sequence, start);
     });
   });
 }

@@ -99,6 +99,8 @@ class Backend {
   virtual void deallocate(void* pointer, size_t bytes) = 0;
   virtual void copy_to_device(void* device, const void* host, size_t bytes) = 0;
   virtual void copy_to_host(void* host, const void* device, size_t bytes) = 0;
+  /** Copies `bytes` between two device buffers of this backend (they must not overlap). */
+  virtual void copy_within(void* to, const void* from, size_t bytes) = 0;
   /** Makes a weight from the mapped file usable by ops, keeping its dtype (CPU may alias the mapping). */
   virtual Tensor upload_weight(const TensorView& view, int64_t rows, int64_t cols) = 0;
   virtual void release_weight(Tensor& tensor) = 0;

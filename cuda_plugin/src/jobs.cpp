@@ -67,12 +67,12 @@ JobFn unload_job(Runtime& runtime, int32_t model) {
   };
 }
 
-JobFn new_sequence_job(Runtime& runtime, int32_t model) {
-  return [&runtime, model](WorkerContext& w, JobResult& result) {
+JobFn new_sequence_job(Runtime& runtime, int32_t model, SequenceStart start) {
+  return [&runtime, model, start = std::move(start)](WorkerContext& w, JobResult& result) {
     Model& m = find_model(w, model);
     const int32_t handle = runtime.new_handle();
-    open_sequence(m, handle, model);
-    result.ints = {handle};
+    const int slot = open_sequence(m, handle, model, start);
+    result.ints = {handle, slot};
   };
 }
 
@@ -143,10 +143,10 @@ JobFn tp_load_job(Runtime& runtime, std::vector<int> devices, int rank, std::sha
   };
 }
 
-JobFn tp_new_sequence_job(int32_t model, int32_t sequence) {
-  return [model, sequence](WorkerContext& w, JobResult& result) {
-    open_sequence(find_model(w, model), sequence, model);
-    result.ints = {sequence};
+JobFn tp_new_sequence_job(int32_t model, int32_t sequence, SequenceStart start) {
+  return [model, sequence, start = std::move(start)](WorkerContext& w, JobResult& result) {
+    const int slot = open_sequence(find_model(w, model), sequence, model, start);
+    result.ints = {sequence, slot};
   };
 }
 

@@ -15,7 +15,7 @@ namespace cx {
 /** Loads `path` (folder or .gguf) on one device; `quant` as load_model's ("" = none). */
 JobFn load_job(Runtime& runtime, int device, std::string path, int context, int max_sequences, std::string quant);
 JobFn unload_job(Runtime& runtime, int32_t model);
-JobFn new_sequence_job(Runtime& runtime, int32_t model);
+JobFn new_sequence_job(Runtime& runtime, int32_t model, SequenceStart start = {});
 JobFn free_sequence_job(int32_t model, int32_t sequence);
 JobFn step_job(int32_t model, StepRequest request);
 JobFn memory_query_job();
@@ -27,7 +27,7 @@ JobFn tp_load_job(Runtime& runtime, std::vector<int> devices, int rank, std::sha
     std::string path, int context, int max_sequences, std::string quant,
     std::shared_ptr<const std::vector<uint8_t>> nccl_id);
 /** Opens sequence `sequence` (a handle made at submit time) on the rank's shard. */
-JobFn tp_new_sequence_job(int32_t model, int32_t sequence);
+JobFn tp_new_sequence_job(int32_t model, int32_t sequence, SequenceStart start = {});
 /** One step on the rank's shard with the op's collective; only rank 0 reports tokens and logits. */
 JobFn tp_step_job(int32_t model, StepRequest request, int rank, std::shared_ptr<TpOp> op);
 /** TEST HOOK: sleeps `ms` on the worker, waking early when the runtime closes. */

@@ -92,18 +92,67 @@ const float* with_bias(const float* logits, int vocab, const StepRequest& reques
 
 }  // namespace
 
-void open_sequence(Model& model, int32_t handle, int32_t model_handle) {
-  for (int slot = 0; slot < model.max_sequences; slot++) {
-    if (model.slot_owner[static_cast<size_t>(slot)] != 0) continue;
-    model.slot_owner[static_cast<size_t>(slot)] = handle;
-    Sequence sequence;
-    sequence.handle = handle;
-    sequence.slot = slot;
-    model.sequences.emplace(handle, std::move(sequence));
-    return;
+namespace {
+
+// Copies positions 0 .. count - 1 of every layer's keys and values from one KV slot to another.
+void copy_kv_prefix(Model& model, int from, int to, int count) {
+  const KvCache& kv = model.kv;
+  const size_t bytes = sizeof(float) * static_cast<size_t>(count) * kv.head_dim;
+  for (int layer = 0; layer < kv.layers; layer++) {
+    for (int head = 0; head < kv.kv_heads; head++) {
+      const size_t src = kv.offset(layer, from, head, 0), dst = kv.offset(layer, to, head, 0);
+      model.backend.copy_within(kv.keys + dst, kv.keys + src, bytes);
+      model.backend.copy_within(kv.values + dst, kv.values + src, bytes);
+    }
   }
-  throw Error(CX_ERR_OUT_OF_MEMORY, "no free KV slot: all " + std::to_string(model.max_sequences)
-      + " sequence slots of model " + std::to_string(model_handle) + " are in use (raise maxSequences at load)");
+}
+
+// The slot a new sequence takes, after checking `start` against the model.
+int checked_slot(const Model& model, const SequenceStart& start, int32_t model_handle) {
+  const auto bad = [](const std::string& what) { return Error(CX_ERR_INVALID_ARGUMENT, what); };
+  const int slots = model.max_sequences;
+  const std::string range = " is outside the model's slots [0, " + std::to_string(slots) + ")";
+  if (start.slot < -1 || start.slot >= slots) throw bad("slot " + std::to_string(start.slot) + range);
+  if (!start.prefix.empty()) {
+    if (model.config.hybrid()) throw bad("a hybrid model's sequence cannot start from a cached prefix: its DeltaNet "
+        "states are not kept per position");
+    if (start.source_slot < 0 || start.source_slot >= slots) {
+      throw bad("source slot " + std::to_string(start.source_slot) + range);
+    }
+    if (static_cast<int64_t>(start.prefix.size()) >= model.context) throw bad("a prefix of "
+        + std::to_string(start.prefix.size()) + " tokens leaves nothing of the context length "
+        + std::to_string(model.context));
+    for (size_t i = 0; i < start.prefix.size(); i++) {
+      if (start.prefix[i] < 0 || start.prefix[i] >= model.config.vocab_size) throw bad("prefix token id "
+          + std::to_string(start.prefix[i]) + " at index " + std::to_string(i) + " is outside the vocabulary");
+    }
+  }
+  if (start.slot >= 0) {
+    if (model.slot_owner[static_cast<size_t>(start.slot)] != 0) throw bad("slot " + std::to_string(start.slot)
+        + " is in use by sequence " + std::to_string(model.slot_owner[static_cast<size_t>(start.slot)]));
+    return start.slot;
+  }
+  for (int slot = 0; slot < slots; slot++) {
+    if (model.slot_owner[static_cast<size_t>(slot)] == 0) return slot;
+  }
+  throw Error(CX_ERR_OUT_OF_MEMORY, "no free KV slot: all " + std::to_string(slots) + " sequence slots of model "
+      + std::to_string(model_handle) + " are in use (raise maxSequences at load)");
+}
+
+}  // namespace
+
+int open_sequence(Model& model, int32_t handle, int32_t model_handle, const SequenceStart& start) {
+  const int slot = checked_slot(model, start, model_handle);
+  const int count = static_cast<int>(start.prefix.size());
+  if (count > 0 && start.source_slot != slot) copy_kv_prefix(model, start.source_slot, slot, count);
+  model.slot_owner[static_cast<size_t>(slot)] = handle;
+  Sequence sequence;
+  sequence.handle = handle;
+  sequence.slot = slot;
+  sequence.position = count;
+  for (int32_t token : start.prefix) sequence.sampler.feed(token);
+  model.sequences.emplace(handle, std::move(sequence));
+  return slot;
 }
 
 void close_sequence(Model& model, int32_t handle, int32_t model_handle) {

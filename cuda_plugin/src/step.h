@@ -34,8 +34,19 @@ struct StepOutput {
   std::vector<float> logprobs;
 };
 
-/** Takes a free KV slot for a new sequence with the given handle; throws out_of_memory when none. */
-void open_sequence(Model& model, int32_t handle, int32_t model_handle);
+/** Where a new sequence starts: a KV slot and a prefix already computed. */
+struct SequenceStart {
+  int slot = -1;         // the free slot to take; -1: the lowest free one
+  int source_slot = -1;  // the slot whose positions 0 .. prefix.size() - 1 hold the prefix's keys and values
+  std::vector<int32_t> prefix;  // tokens the sequence starts with, not fed again (empty: none)
+};
+
+/** Takes a free KV slot for a new sequence with the given handle (throws out_of_memory when none,
+ * invalid_argument for a bad `start`). With a prefix, the sequence starts at position
+ * prefix.size(): the prefix's keys and values are copied from `source_slot` (a busy or free slot,
+ * or the slot itself, whose contents then stay) and its tokens join the sampler's history. Hybrid
+ * models take no prefix: their DeltaNet states are not kept per position. Returns the slot. */
+int open_sequence(Model& model, int32_t handle, int32_t model_handle, const SequenceStart& start = {});
 /** Frees a sequence's KV slot; throws not_found for an unknown handle. */
 void close_sequence(Model& model, int32_t handle, int32_t model_handle);
 

@@ -49,6 +49,10 @@ const SYMBOLS = {
   cx_model_info: { parameters: ["i32", "i32", "buffer", "buffer", "i32", "buffer", "i32"], result: "i32" },
   cx_submit_unload: { parameters: ["i32", "i32", "buffer", "buffer", "i32"], result: "i32" },
   cx_submit_new_sequence: { parameters: ["i32", "i32", "buffer", "buffer", "i32"], result: "i32" },
+  cx_submit_new_sequence_ex: {
+    parameters: ["i32", "i32", "i32", "i32", "i32", "buffer", "buffer", "buffer", "i32"],
+    result: "i32",
+  },
   cx_submit_free_sequence: { parameters: ["i32", "i32", "i32", "buffer", "buffer", "i32"], result: "i32" },
   cx_submit_step: {
     parameters: [

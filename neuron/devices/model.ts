@@ -40,6 +40,16 @@ function samplingFields(params: SamplingParams, entry: number): number[] {
   return fields;
 }
 
+/** Where `Model.newSequence` starts a sequence. */
+export interface SequenceStart {
+  /** The free KV slot to take (default: the lowest free one). */
+  slot?: number;
+  /** The slot whose positions 0 .. prefix.length - 1 hold `prefix`'s keys and values. */
+  sourceSlot?: number;
+  /** Tokens the sequence starts with, already computed (not fed again). Not for hybrid models. */
+  prefix?: readonly number[];
+}
+
 /** A sequence: one KV slot of a model and the tokens it has been fed. */
 export class Sequence {
   /** Native handle, unique within the plugin. */
@@ -48,10 +58,14 @@ export class Sequence {
   #position = 0;
   #freed = false;
 
+  /** The KV slot it holds (0 .. maxSequences - 1). */
+  readonly slot: number;
+
   /** @internal Created by `Model.newSequence`. */
-  constructor(model: Model, id: number) {
+  constructor(model: Model, id: number, slot: number) {
     this.#model = model;
     this.id = id;
+    this.slot = slot;
   }
 
   /** Tokens held in its KV cache. */
@@ -108,13 +122,30 @@ export class Model {
     return this.#handle;
   }
 
-  /** Takes a KV slot; rejects with out_of_memory when every slot is in use. */
-  async newSequence(): Promise<Sequence> {
+  /**
+   * Takes a KV slot; rejects with out_of_memory when every slot is in use. With `start`, takes slot
+   * `start.slot` (must be free) and, with `start.prefix`, begins at position prefix.length: the
+   * prefix's keys and values are copied from slot `start.sourceSlot` (busy, free, or the slot itself),
+   * which the caller vouches holds exactly that prefix at positions 0 .. prefix.length - 1.
+   */
+  async newSequence(start?: SequenceStart): Promise<Sequence> {
     this.#assertLoaded();
+    const prefix = Int32Array.from(start?.prefix ?? []);
     const { ints } = await this.#submit((lib, runtime, job, err, cap) =>
-      lib.cx_submit_new_sequence(runtime, this.#handle, job, err, cap)
+      lib.cx_submit_new_sequence_ex(
+        runtime,
+        this.#handle,
+        start?.slot ?? -1,
+        start?.sourceSlot ?? -1,
+        prefix.length,
+        prefix,
+        job,
+        err,
+        cap,
+      )
     );
-    const sequence = new Sequence(this, Number(ints[0]));
+    const sequence = new Sequence(this, Number(ints[0]), Number(ints[1]));
+    sequence._advance(prefix.length);
     this.#sequences.add(sequence);
     return sequence;
   }
