@@ -65,6 +65,27 @@ export interface ModelLoadStats {
   tok_s_prefill: number;
   /** Moving average decode speed in tokens/s (0 before the first sample). */
   tok_s_decode: number;
+  /** The model's prefix cache (absent from neurons that predate it). */
+  prefix_cache?: PrefixCacheStats;
+}
+
+/** A loaded model's prefix cache: prompt prefixes its KV slots still hold, reused by later requests. */
+export interface PrefixCacheStats {
+  /** False for models that cannot reuse a prefix (hybrids) or when configured off. */
+  enabled: boolean;
+  /** Requests looked up, and those that reused at least one token. */
+  lookups: number;
+  hits: number;
+  /** Prompt tokens looked up and reused, cumulative. */
+  prompt_tokens: number;
+  cached_tokens: number;
+  /** cached_tokens ÷ prompt_tokens (0 before any request). */
+  hit_rate: number;
+  /** Tokens, and KV-cache bytes, the slots hold now. */
+  held_tokens: number;
+  held_bytes: number;
+  /** Free slots holding tokens that an unrelated request overwrote. */
+  evictions: number;
 }
 
 /** `GET /health` body. */
@@ -103,6 +124,19 @@ export const ActivationStateSchema: Schema<ActivationState> = z.looseObject({
   failed: z.array(z.looseObject({ model_id: z.string(), error: z.string() })).default([]),
 });
 
+/** Schema of a model's prefix-cache figures. */
+export const PrefixCacheStatsSchema: Schema<PrefixCacheStats> = z.looseObject({
+  enabled: z.boolean(),
+  lookups: _count,
+  hits: _count,
+  prompt_tokens: _count,
+  cached_tokens: _count,
+  hit_rate: z.number().min(0).max(1).default(0),
+  held_tokens: _count,
+  held_bytes: _count,
+  evictions: _count,
+});
+
 /** Schema of per-model load figures; everything but `id` defaults to 0 so older neurons parse. */
 export const ModelLoadStatsSchema: Schema<ModelLoadStats> = z.looseObject({
   id: z.string(),
@@ -116,6 +150,7 @@ export const ModelLoadStatsSchema: Schema<ModelLoadStats> = z.looseObject({
   cancelled: _count,
   tok_s_prefill: z.number().min(0).default(0),
   tok_s_decode: z.number().min(0).default(0),
+  prefix_cache: _zod(PrefixCacheStatsSchema).optional(),
 });
 
 /** Schema of `GET /health`. */

@@ -71,6 +71,7 @@ typedef enum cx_status {
 #define CX_MODEL_FIELD_N_EOS 18
 #define CX_MODEL_FIELD_EOS 19            /* up to 8 eos ids */
 #define CX_MODEL_FIELD_WEIGHT_DTYPE 27   /* the type holding most matrix bytes (codes as CX_MODEL_FIELD_DTYPE) */
+#define CX_MODEL_FIELD_PREFIX_REUSE 28   /* 1 when a sequence may start from a prefix (cx_submit_new_sequence_ex) */
 #define CX_MODEL_FIELDS 32
 
 /* Step entry flags. */

@@ -295,4 +295,50 @@ function _fleetGauges(registry: Registry, fleet: Fleet): void {
       }
     },
   );
+  // The neurons' prefix caches (cumulative figures as gauges: they restart with the model).
+  const prefix = (key: "cached_tokens" | "prompt_tokens" | "held_bytes" | "evictions" | "hit_rate") =>
+    function* (): Generator<[Record<string, string>, number]> {
+      for (const n of fleet.nodes) {
+        for (const m of n.health?.models ?? []) {
+          if (m.prefix_cache) {
+            yield [{ node: n.name, model: fleet.catalogue.publicId(m.id) }, m.prefix_cache[key]];
+          }
+        }
+      }
+    };
+  _scrapeGauge(
+    r,
+    "cortex_prefix_cache_hit_rate",
+    ["node", "model"],
+    "Prompt tokens served from the prefix cache ÷ prompt tokens, since the model loaded.",
+    prefix("hit_rate"),
+  );
+  _scrapeGauge(
+    r,
+    "cortex_prefix_cache_cached_tokens",
+    ["node", "model"],
+    "Prompt tokens served from the prefix cache since the model loaded.",
+    prefix("cached_tokens"),
+  );
+  _scrapeGauge(
+    r,
+    "cortex_prefix_cache_prompt_tokens",
+    ["node", "model"],
+    "Prompt tokens looked up in the prefix cache since the model loaded.",
+    prefix("prompt_tokens"),
+  );
+  _scrapeGauge(
+    r,
+    "cortex_prefix_cache_bytes",
+    ["node", "model"],
+    "KV-cache bytes holding cached prefixes now.",
+    prefix("held_bytes"),
+  );
+  _scrapeGauge(
+    r,
+    "cortex_prefix_cache_evictions",
+    ["node", "model"],
+    "Cached prefixes overwritten by unrelated requests since the model loaded.",
+    prefix("evictions"),
+  );
 }

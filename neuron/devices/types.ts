@@ -95,6 +95,9 @@ export interface ModelInfo {
   eosTokenIds: number[];
   /** KV slots (LoadOptions.maxSequences). */
   maxSequences: number;
+  /** Whether a sequence may start from a cached prefix (`Model.newSequence`'s `start.prefix`): false
+   * for hybrid models, whose DeltaNet states are not kept per position. */
+  prefixReuse: boolean;
 }
 
 /** Sampling parameters of one step entry. temperature 0 = greedy. */

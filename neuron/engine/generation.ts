@@ -81,6 +81,8 @@ export interface FinishDelta extends _WithLogprobs {
   finishReason: "stop" | "length" | "tool_calls";
   /** Prompt tokens. */
   promptTokens: number;
+  /** Of those, the tokens taken from the prefix cache (not prefilled). */
+  cachedTokens: number;
   /** Generated tokens (reasoning included). */
   completionTokens: number;
   /** Generated tokens whose text was reasoning. */
@@ -360,6 +362,7 @@ export async function* generate(options: GenerateOptions): AsyncGenerator<Genera
       type: "finish",
       finishReason: pipeline.finishReason(ended.cause === "length"),
       promptTokens: ended.promptTokens,
+      cachedTokens: ended.cachedTokens,
       completionTokens: ended.completionTokens,
       reasoningTokens: pipeline.reasoningTokens,
       matchedStop: pipeline.matchedStop,

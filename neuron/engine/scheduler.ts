@@ -8,6 +8,7 @@
  */
 import { CortexError } from "@cortex/core/errors";
 import type { Model, SampledLogprobs, SamplingParams, Sequence, StepEntry } from "../devices/mod.ts";
+import { PrefixCache } from "./prefix_cache.ts";
 
 /** One generation handed to the scheduler. */
 export interface GenerationJob {
@@ -38,8 +39,10 @@ export type FinishCause = "eos" | "length" | "stopped" | "cancelled";
 export interface GenerationOutcome {
   /** Why it ended. */
   cause: FinishCause;
-  /** Prompt tokens fed. */
+  /** Prompt tokens of the request. */
   promptTokens: number;
+  /** Of those, the tokens whose keys and values came from the prefix cache instead of prefill. */
+  cachedTokens: number;
   /** Tokens generated and passed to `onToken`. */
   completionTokens: number;
   /** Submission to first token, in ms (queueing for a step included). */
@@ -60,6 +63,8 @@ export interface SchedulerOptions {
    * or shut down while a generation is provably still running. Never set in production.
    */
   testStepDelayMs?: number;
+  /** Reuse prompt prefixes the KV slots still hold (prefix_cache.ts; default true). Hybrid models never do. */
+  prefixCache?: boolean;
 }
 
 /** Moving averages of throughput (α = 0.3), 0 before the first sample. */
@@ -76,6 +81,7 @@ interface _Running {
   reject: (error: unknown) => void;
   sequence: Sequence | null;
   fed: number;
+  cached: number;
   next: number | null;
   generated: number;
   startedAt: number;
@@ -111,6 +117,7 @@ export class Scheduler {
   #closed: CortexError | null = null;
   #fault: CortexError | null = null;
   #throughput: ThroughputStats = { prefillTokS: 0, decodeTokS: 0 };
+  readonly #cache: PrefixCache;
 
   /** Creates the scheduler of a loaded model. */
   constructor(model: Model, options: SchedulerOptions = {}) {
@@ -118,6 +125,15 @@ export class Scheduler {
     this.#chunk = Math.max(1, options.prefillChunkTokens ?? 256);
     this.#budget = Math.max(1, options.stepTokenBudget ?? 512);
     this.#stepDelayMs = Math.max(0, options.testStepDelayMs ?? 0);
+    this.#cache = new PrefixCache(
+      model.info.maxSequences,
+      (options.prefixCache ?? true) && model.info.prefixReuse,
+    );
+  }
+
+  /** The model's prefix cache (its figures for /models, /health and metrics). */
+  get prefixCache(): PrefixCache {
+    return this.#cache;
   }
 
   /** Generations ended because their consumer went away (cumulative). */
@@ -163,6 +179,7 @@ export class Scheduler {
         reject,
         sequence: null,
         fed: 0,
+        cached: 0,
         next: null,
         generated: 0,
         startedAt: performance.now(),
@@ -200,6 +217,7 @@ export class Scheduler {
         continue;
       }
       for (let i = 0; i < batch.length; i++) {
+        this.#cache.append(batch[i].running.sequence!.slot, Array.from(batch[i].entry.tokens));
         const ended = this.#advance(batch[i].running, results[i].token, results[i].logprobs);
         if (ended !== null) await this.#leave(batch[i].running, ended);
       }
@@ -216,10 +234,23 @@ export class Scheduler {
         running.resolve(this.#outcome(running, "cancelled"));
         continue;
       }
+      const plan = this.#cache.plan(running.job.promptTokens);
+      if (plan === null) {
+        running.reject(
+          _engineError(Object.assign(new Error("every KV slot is in use"), { code: "out_of_memory" })),
+        );
+        continue;
+      }
       try {
-        running.sequence = await this.#model.newSequence();
+        running.sequence = await this.#model.newSequence({
+          slot: plan.slot,
+          sourceSlot: plan.sourceSlot,
+          prefix: running.job.promptTokens.slice(0, plan.reuse),
+        });
+        running.fed = running.cached = plan.reuse;
         this.#running.push(running);
       } catch (error) {
+        this.#cache.discard(plan.slot);
         running.reject(_engineError(error));
       }
     }
@@ -272,7 +303,11 @@ export class Scheduler {
     if (token === null) return null;
     if (running.firstTokenAt === null) {
       running.firstTokenAt = performance.now();
-      this.#sample("prefillTokS", running.job.promptTokens.length, running.firstTokenAt - running.startedAt);
+      this.#sample(
+        "prefillTokS",
+        running.job.promptTokens.length - running.cached,
+        running.firstTokenAt - running.startedAt,
+      );
     }
     if (running.cancelled) return "cancelled";
     if (running.job.stopTokenIds.has(token)) return "eos";
@@ -301,6 +336,7 @@ export class Scheduler {
     } catch {
       // the model may be unloading; its slots go with it
     }
+    if (running.sequence) this.#cache.release(running.sequence.slot);
     const outcome = this.#outcome(running, cause);
     if (cause === "cancelled" && !this.#closed) this.#cancelled++;
     if (cause !== "cancelled" && outcome.generatedTokens > 1 && outcome.decodeMs > 0) {
@@ -319,6 +355,7 @@ export class Scheduler {
       } catch {
         // nothing more to do for a failed slot
       }
+      if (running.sequence) this.#cache.discard(running.sequence.slot);
       running.reject(failure);
     }
   }
@@ -329,6 +366,7 @@ export class Scheduler {
     return {
       cause,
       promptTokens: running.job.promptTokens.length,
+      cachedTokens: running.cached,
       completionTokens: running.generated,
       generatedTokens: running.generated + (cause === "eos" ? 1 : 0),
       prefillMs: first - running.startedAt,

@@ -32,7 +32,7 @@ export function usageOf(finish: FinishDelta): ChatUsage {
     prompt_tokens: finish.promptTokens,
     completion_tokens: finish.completionTokens,
     total_tokens: finish.promptTokens + finish.completionTokens,
-    prompt_tokens_details: { cached_tokens: 0 },
+    prompt_tokens_details: { cached_tokens: finish.cachedTokens },
     completion_tokens_details: { reasoning_tokens: finish.reasoningTokens },
   };
 }

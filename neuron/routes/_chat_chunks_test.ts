@@ -15,6 +15,7 @@ const finish: GenerationDelta = {
   type: "finish",
   finishReason: "tool_calls",
   promptTokens: 20,
+  cachedTokens: 0,
   completionTokens: 12,
   reasoningTokens: 4,
   matchedStop: null,

@@ -28,6 +28,7 @@ import { type CatalogEntry, describeSource, type ModelCatalog } from "../sources
 import { resolveModel } from "../sources/model_path.ts";
 import type { SchedulerOptions } from "../engine/scheduler.ts";
 import { LoadedModel, readModelAssets } from "./loaded_model.ts";
+import { prefixCacheReport } from "../engine/prefix_cache.ts";
 import { estimateNeed, loadErrorToCortex, pickDevices } from "./placement.ts";
 
 interface _Slot {
@@ -245,6 +246,7 @@ export class ModelRegistry {
         cancelled: slot.loaded.scheduler.cancelled,
         tok_s_prefill: Math.round(throughput.prefillTokS * 10) / 10,
         tok_s_decode: Math.round(throughput.decodeTokS * 10) / 10,
+        prefix_cache: prefixCacheReport(slot.loaded.scheduler.prefixCache, _kvBytesPerToken(slot.loaded)),
       });
     }
     return out;
@@ -392,6 +394,12 @@ export class ModelRegistry {
 }
 
 /** The engine's dominant matrix type (`weightDtype`, else the embedding's `dtype`), upper-cased. */
+/** KV-cache bytes per token of one sequence slot (over every rank). */
+function _kvBytesPerToken(loaded: LoadedModel): number {
+  const info = loaded.model.info;
+  return info.kvCacheBytes / Math.max(1, info.maxSequences * info.contextLength);
+}
+
 function _weightType(loaded: LoadedModel): string {
   const info = loaded.info as { weightDtype?: string; dtype: string };
   return (info.weightDtype ?? info.dtype).toUpperCase();

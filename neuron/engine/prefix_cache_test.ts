@@ -1,0 +1,131 @@
+import assert from "node:assert/strict";
+import { PrefixCache } from "./prefix_cache.ts";
+
+/** A small deterministic PRNG (mulberry32) so failures replay. */
+function rng(seed: number): () => number {
+  return () => {
+    seed = (seed + 0x6d2b79f5) | 0;
+    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+function commonPrefix(a: readonly number[], b: readonly number[]): number {
+  let i = 0;
+  while (i < a.length && i < b.length && a[i] === b[i]) i++;
+  return i;
+}
+
+Deno.test("PrefixCache: a finished conversation's next turn reuses its slot in place; a busy prefix is copied to a free slot", () => {
+  const cache = new PrefixCache(3);
+  const system = [1, 2, 3, 4, 5, 6];
+  const first = cache.plan([...system, 10, 11])!;
+  assert.deepEqual(first, { slot: 0, sourceSlot: 0, reuse: 0 });
+  cache.append(first.slot, [...system, 10, 11]);
+  cache.append(first.slot, [40]); // a decoded token fed back
+  // Another session with the same system prompt while the first is still running: copied.
+  const second = cache.plan([...system, 20])!;
+  assert.deepEqual(second, { slot: 1, sourceSlot: 0, reuse: 6 });
+  cache.append(second.slot, [20]);
+  cache.release(first.slot);
+  // The first session's next turn extends what its slot holds: taken in place.
+  const next = cache.plan([...system, 10, 11, 40, 41, 42])!;
+  assert.deepEqual(next, { slot: 0, sourceSlot: 0, reuse: 9 });
+  assert.deepEqual(cache.tokensOf(0), [...system, 10, 11, 40]);
+  const stats = cache.stats;
+  assert.deepEqual(
+    [stats.lookups, stats.hits, stats.cachedTokens, stats.promptTokens, stats.evictions],
+    [3, 2, 15, 8 + 7 + 11, 0],
+  );
+});
+
+Deno.test("PrefixCache: never reuses the whole prompt, never plans a busy slot, null when all are busy", () => {
+  const cache = new PrefixCache(2);
+  const a = cache.plan([5, 6, 7])!;
+  cache.append(a.slot, [5, 6, 7]);
+  cache.release(a.slot);
+  assert.equal(cache.plan([5, 6, 7])!.reuse, 2);
+  const b = cache.plan([9])!;
+  assert.equal(b.slot, 1);
+  assert.equal(cache.plan([1, 2]), null);
+});
+
+Deno.test("PrefixCache: least recently used free slot is overwritten first, empty slots before held ones; evictions counted", () => {
+  const cache = new PrefixCache(3);
+  for (const prompt of [[1, 1], [2, 2], [3, 3]]) {
+    const plan = cache.plan(prompt)!;
+    cache.append(plan.slot, prompt);
+    cache.release(plan.slot);
+  }
+  const again = cache.plan([1, 1, 9])!; // refreshes slot 0
+  cache.release(again.slot);
+  const unrelated = cache.plan([7, 7])!;
+  assert.equal(unrelated.slot, 1, "slot 1 is the least recently used");
+  assert.equal(cache.stats.evictions, 1);
+  const disabled = new PrefixCache(2, false);
+  const p = disabled.plan([1, 2, 3])!;
+  disabled.append(p.slot, [1, 2, 3]);
+  disabled.release(p.slot);
+  assert.equal(disabled.plan([1, 2, 3, 4])!.reuse, 0);
+});
+
+Deno.test("PrefixCache property: plans are free slots, reuse is the longest prefix any slot holds, and what a slot holds is what was written", () => {
+  for (let seed = 1; seed <= 200; seed++) {
+    const random = rng(seed);
+    const slots = 1 + Math.floor(random() * 4);
+    const cache = new PrefixCache(slots);
+    const held: number[][] = Array.from({ length: slots }, () => []);
+    const busy = new Set<number>();
+    const bases = [[1, 2, 3, 4, 5, 6, 7, 8], [1, 2, 3, 9, 9], [4, 4, 4, 4]];
+    for (let op = 0; op < 60; op++) {
+      const roll = random();
+      if (roll < 0.45) {
+        const base = bases[Math.floor(random() * bases.length)];
+        const prompt = [...base.slice(0, Math.floor(random() * (base.length + 1)))];
+        for (let extra = Math.floor(random() * 4); extra >= 0; extra--) prompt.push(Math.floor(random() * 6));
+        const plan = cache.plan(prompt);
+        const label = `seed ${seed} op ${op}`;
+        if (busy.size === slots) {
+          assert.equal(plan, null, label);
+          continue;
+        }
+        assert.ok(plan !== null, label);
+        assert.ok(!busy.has(plan.slot), `${label}: planned a busy slot`);
+        assert.ok(plan.reuse <= prompt.length - 1, label);
+        const best = Math.max(
+          0,
+          ...held.map((tokens) => Math.min(commonPrefix(tokens, prompt), prompt.length - 1)),
+        );
+        assert.equal(plan.reuse, best, `${label}: reuse is the longest held prefix`);
+        assert.deepEqual(held[plan.sourceSlot].slice(0, plan.reuse), prompt.slice(0, plan.reuse), label);
+        if (plan.reuse === 0) assert.equal(plan.sourceSlot, plan.slot, label);
+        held[plan.slot] = prompt.slice(0, plan.reuse);
+        busy.add(plan.slot);
+        // The scheduler then feeds the rest of the prompt, maybe in two steps.
+        const cut = plan.reuse + Math.floor(random() * (prompt.length - plan.reuse));
+        cache.append(plan.slot, prompt.slice(plan.reuse, cut));
+        cache.append(plan.slot, prompt.slice(cut));
+        held[plan.slot].push(...prompt.slice(plan.reuse));
+      } else if (roll < 0.65 && busy.size > 0) {
+        const slot = [...busy][Math.floor(random() * busy.size)];
+        const token = Math.floor(random() * 6);
+        cache.append(slot, [token]);
+        held[slot].push(token);
+      } else if (roll < 0.95 && busy.size > 0) {
+        const slot = [...busy][Math.floor(random() * busy.size)];
+        cache.release(slot);
+        busy.delete(slot);
+      } else if (busy.size > 0) {
+        const slot = [...busy][0];
+        cache.discard(slot);
+        held[slot] = [];
+        busy.delete(slot);
+      }
+      for (let s = 0; s < slots; s++) {
+        assert.deepEqual(cache.tokensOf(s), held[s], `seed ${seed} op ${op} slot ${s}`);
+      }
+    }
+    assert.equal(cache.stats.heldTokens, held.reduce((sum, tokens) => sum + tokens.length, 0));
+  }
+});
