@@ -28,7 +28,8 @@ import { type CatalogEntry, describeSource, type ModelCatalog } from "../sources
 import { resolveModel } from "../sources/model_path.ts";
 import type { SchedulerOptions } from "../engine/scheduler.ts";
 import { LoadedModel, readModelAssets } from "./loaded_model.ts";
-import { estimateNeed, loadErrorToCortex, pickDevices } from "./placement.ts";
+import { defaultContextLength, estimateNeed, loadErrorToCortex, pickDevices } from "./placement.ts";
+import { refuseUnfittingConfig } from "./preflight.ts";
 
 interface _Slot {
   id: string;
@@ -41,8 +42,6 @@ interface _Slot {
   architecture: string | null;
   weightType: string | null;
 }
-
-const _DEFAULT_CONTEXT_CAP = 4096;
 
 /** Options of the {@linkcode ModelRegistry}. */
 export interface RegistryOptions {
@@ -278,11 +277,22 @@ export class ModelRegistry {
     const started = performance.now();
     try {
       const quant = request.quant || entry.quant;
+      const maxSequences = request.max_sequences ?? entry.maxSequences ??
+        this.#config.admission.max_in_flight;
       const materialized = await this.#catalog.materialize(
         entry,
         (progress) => (slot.progress = progress),
         undefined,
         quant,
+        (config) =>
+          refuseUnfittingConfig(config, {
+            modelId: request.model_id,
+            quant,
+            contextLength: request.context_length ?? entry.contextLength,
+            maxSequences,
+            devices: this.devices(),
+            requested: request.devices ?? entry.devices,
+          }),
       );
       const resolved = await resolveModel(materialized, quant);
       const folder = resolved.path;
@@ -291,9 +301,7 @@ export class ModelRegistry {
       slot.weightType = inspected.weightType;
       const assets = await readModelAssets(folder, resolved.gguf?.header ?? null);
       const contextLength = request.context_length ?? entry.contextLength ??
-        Math.min(inspected.maxPositionEmbeddings ?? _DEFAULT_CONTEXT_CAP, _DEFAULT_CONTEXT_CAP);
-      const maxSequences = request.max_sequences ?? entry.maxSequences ??
-        this.#config.admission.max_in_flight;
+        defaultContextLength(inspected.maxPositionEmbeddings);
       const need = estimateNeed(inspected, contextLength, maxSequences);
       const devices = pickDevices(this.devices(), request.devices ?? entry.devices, need.total);
       slot.progress = {
