@@ -87,3 +87,48 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name: "hub: a model whose config.json cannot fit on any device is a 507 before a weight byte is fetched",
+  ...opts,
+  fn: async () => {
+    const cacheDir = await Deno.makeTempDir({ prefix: "neuron-hub-cache-" });
+    const configs = new URL("./testdata/configs/", import.meta.url).pathname;
+    // Qwen3-30B-A3B's published config (61 GB of bf16 weights) over a stand-in weight file.
+    const hub = await startHubTestDouble({
+      repos: {
+        "Qwen/Qwen3-30B-A3B": {
+          files: {
+            "model.safetensors": new Uint8Array(4096),
+            "config.json": await Deno.readTextFile(`${configs}/Qwen3-30B-A3B/config.json`),
+            "tokenizer.json": "{}",
+          },
+        },
+      },
+    });
+    try {
+      const neuron = await spawnNeuron({ hub: { endpoint: hub.url, cache_dir: cacheDir } });
+      try {
+        const load = await postForJson(`${neuron.url}/models/load`, { model_id: "Qwen/Qwen3-30B-A3B" });
+        assert.equal(load.status, 507, JSON.stringify(load.body));
+        const error = OpenAIErrorBodySchema.parse(load.body).error;
+        assert.equal(error.code, "insufficient_memory");
+        assert.match(
+          error.message,
+          /^model 'Qwen\/Qwen3-30B-A3B' needs at least \d+ MB \(weights 58236 MB from its config\.json, .*; the most free on one device is \d+ MB \(device 0\); refused before downloading its weights$/,
+        );
+        assert.ok((error.required_mb as number) > (error.available_mb as number));
+        const fetched = hub.requests.filter((r) => r.path.includes("/resolve/")).map((r) => r.path);
+        assert.ok(fetched.length === 1 && fetched[0].endsWith("/config.json"), `fetched: ${fetched}`);
+        const entry = await modelEntry(neuron.url, "Qwen/Qwen3-30B-A3B");
+        assert.equal(entry?.status, "failed");
+        assert.equal(entry?.error?.code, "insufficient_memory");
+      } finally {
+        assert.equal((await neuron.stop()).code, 0, neuron.output());
+      }
+    } finally {
+      await hub.close();
+      await Deno.remove(cacheDir, { recursive: true });
+    }
+  },
+});

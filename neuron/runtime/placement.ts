@@ -11,6 +11,7 @@ import { type DeviceInfo, PluginError } from "../devices/mod.ts";
 import type { ModelFolderInfo } from "../sources/model_folder.ts";
 
 const _MB = 2 ** 20;
+const _DEFAULT_CONTEXT_CAP = 4096;
 
 /** Memory a load needs, in bytes. */
 export interface MemoryNeed {
@@ -20,6 +21,11 @@ export interface MemoryNeed {
   kv: number;
   /** Both. */
   total: number;
+}
+
+/** The context per sequence when a load names none: the model's `max_position_embeddings`, at most 4096. */
+export function defaultContextLength(maxPositionEmbeddings: number | null): number {
+  return Math.min(maxPositionEmbeddings ?? _DEFAULT_CONTEXT_CAP, _DEFAULT_CONTEXT_CAP);
 }
 
 /** Estimates the memory a folder needs with `maxSequences` slots of `contextLength` tokens. */

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { CortexError } from "@cortex/core/errors";
 import { type DeviceInfo, PluginError } from "../devices/mod.ts";
-import { loadErrorToCortex, pickDevices } from "./placement.ts";
+import { defaultContextLength, loadErrorToCortex, pickDevices } from "./placement.ts";
 
 const MB = 2 ** 20;
 // Only the fields placement reads are set; the engine may add more to DeviceInfo.
@@ -51,4 +51,10 @@ Deno.test("placement: engine load errors map to the neuron's codes, out-of-memor
     assert.equal(mapped.status, status, error.code);
     assert.equal(mapped.code, code, error.code);
   }
+});
+
+Deno.test("placement: a load naming no context gets max_position_embeddings, at most 4096", () => {
+  assert.equal(defaultContextLength(512), 512);
+  assert.equal(defaultContextLength(262_144), 4096);
+  assert.equal(defaultContextLength(null), 4096);
 });

@@ -29,7 +29,8 @@ import { resolveModel } from "../sources/model_path.ts";
 import type { SchedulerOptions } from "../engine/scheduler.ts";
 import { LoadedModel, readModelAssets } from "./loaded_model.ts";
 import { prefixCacheReport } from "../engine/prefix_cache.ts";
-import { estimateNeed, loadErrorToCortex, pickDevices } from "./placement.ts";
+import { defaultContextLength, estimateNeed, loadErrorToCortex, pickDevices } from "./placement.ts";
+import { refuseUnfittingConfig } from "./preflight.ts";
 
 interface _Slot {
   id: string;
@@ -42,8 +43,6 @@ interface _Slot {
   architecture: string | null;
   weightType: string | null;
 }
-
-const _DEFAULT_CONTEXT_CAP = 4096;
 
 /** Options of the {@linkcode ModelRegistry}. */
 export interface RegistryOptions {
@@ -280,11 +279,22 @@ export class ModelRegistry {
     const started = performance.now();
     try {
       const quant = request.quant || entry.quant;
+      const maxSequences = request.max_sequences ?? entry.maxSequences ??
+        this.#config.admission.max_in_flight;
       const materialized = await this.#catalog.materialize(
         entry,
         (progress) => (slot.progress = progress),
         undefined,
         quant,
+        (config) =>
+          refuseUnfittingConfig(config, {
+            modelId: request.model_id,
+            quant,
+            contextLength: request.context_length ?? entry.contextLength,
+            maxSequences,
+            devices: this.devices(),
+            requested: request.devices ?? entry.devices,
+          }),
       );
       const resolved = await resolveModel(materialized, quant);
       const folder = resolved.path;
@@ -293,9 +303,7 @@ export class ModelRegistry {
       slot.weightType = inspected.weightType;
       const assets = await readModelAssets(folder, resolved.gguf?.header ?? null);
       const contextLength = request.context_length ?? entry.contextLength ??
-        Math.min(inspected.maxPositionEmbeddings ?? _DEFAULT_CONTEXT_CAP, _DEFAULT_CONTEXT_CAP);
-      const maxSequences = request.max_sequences ?? entry.maxSequences ??
-        this.#config.admission.max_in_flight;
+        defaultContextLength(inspected.maxPositionEmbeddings);
       const need = estimateNeed(inspected, contextLength, maxSequences);
       const devices = pickDevices(this.devices(), request.devices ?? entry.devices, need.total);
       slot.progress = {

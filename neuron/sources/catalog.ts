@@ -107,13 +107,15 @@ export class ModelCatalog {
   /**
    * The local path of an entry (a folder or a `.gguf` file), downloading a hub model when
    * needed (`quant` picks the `.gguf` of a GGUF-only repository). With `hub.offline` or an
-   * unreachable hub, a cached snapshot is used; without one the load fails.
+   * unreachable hub, a cached snapshot is used; without one the load fails. `onConfig` sees a
+   * downloading model's `config.json` before its weights and may refuse it by throwing.
    */
   async materialize(
     entry: CatalogEntry,
     onProgress?: (p: LoadProgress) => void,
     signal?: AbortSignal,
     quant: string | null = entry.quant,
+    onConfig?: (config: Record<string, unknown>) => void | Promise<void>,
   ): Promise<string> {
     if (entry.source.kind === "folder") return entry.source.path;
     const repo = entry.source.repo;
@@ -137,6 +139,7 @@ export class ModelCatalog {
         onProgress,
         signal,
         quant,
+        onConfig,
       });
     } catch (error) {
       if (error instanceof CortexError && error.code === "hub_unreachable") {

@@ -36,6 +36,12 @@ export interface HubDownloadOptions {
   quant?: string | null;
   /** `fetch` to use (default: the global one). */
   fetch?: typeof fetch;
+  /**
+   * Called with the parsed `config.json` once it is in the snapshot and before any other file is
+   * fetched (not for a GGUF-only repository); a throw stops the download there, e.g. to refuse a
+   * model that cannot fit before its weights arrive.
+   */
+  onConfig?: (config: Record<string, unknown>) => void | Promise<void>;
 }
 
 /** A repository file listed by the registry. */
@@ -101,7 +107,9 @@ export async function downloadSnapshot(options: HubDownloadOptions): Promise<str
   );
   const ggufOnly = options.include === undefined && _isGgufOnly(siblings);
   const include = options.include ?? (ggufOnly ? _ggufFiles(siblings, options) : isModelFile);
-  const files = siblings.filter((s) => include(s.path));
+  // config.json first, so onConfig can stop the download before a weight byte arrives.
+  const files = siblings.filter((s) => include(s.path))
+    .sort((a, b) => Number(b.path === "config.json") - Number(a.path === "config.json"));
   if (!ggufOnly && !files.some((f) => f.path === "config.json")) {
     throw _hubError(
       `hub repository ${options.repo} has no config.json: not a model repository`,
@@ -143,11 +151,27 @@ export async function downloadSnapshot(options: HubDownloadOptions): Promise<str
     }
     progress.files_done++;
     report();
+    if (file.path === "config.json" && !ggufOnly && options.onConfig) {
+      await options.onConfig(await _readConfig(target, options.repo));
+    }
   }
   await Deno.mkdir(`${repoDir}/refs`, { recursive: true });
   if (revision !== commit) await Deno.writeTextFile(`${repoDir}/refs/${revision}`, commit);
   const found = await findCachedSnapshot(options.cacheDir, options.repo, revision);
   return found ?? snapshot;
+}
+
+async function _readConfig(path: string, repo: string): Promise<Record<string, unknown>> {
+  let config: unknown = null;
+  try {
+    config = JSON.parse(await Deno.readTextFile(path));
+  } catch {
+    // reported below
+  }
+  if (config === null || typeof config !== "object" || Array.isArray(config)) {
+    throw _hubError(`hub repository ${repo}: config.json is not a JSON object`, 422, "bad_model_folder");
+  }
+  return config as Record<string, unknown>;
 }
 
 async function _listing(

@@ -245,3 +245,47 @@ Deno.test("hub download: a GGUF-only repo fetches only the .gguf that quant choo
     await hub.close();
   }
 });
+
+Deno.test("hub download: onConfig sees config.json before any weight file, and a throw stops the download", async () => {
+  const repo = await repoFromFolder(tinyQwen);
+  // Listed after the weights: the download still fetches config.json first.
+  const { "config.json": config, ...rest } = repo.files;
+  repo.files = { ...rest, "config.json": config };
+  const hub = await startHubTestDouble({ repos: { "org/tiny": repo } });
+  try {
+    await _withCache(async (cacheDir) => {
+      const listing = await (await fetch(`${hub.url}/api/models/org/tiny/revision/main`)).json();
+      assert.notEqual(listing.siblings[0].rfilename, "config.json");
+      const refusal = new CortexError("too big", { code: "insufficient_memory", status: 507 });
+      let seen: Record<string, unknown> | null = null;
+      await assert.rejects(
+        downloadSnapshot({
+          endpoint: hub.url,
+          repo: "org/tiny",
+          cacheDir,
+          onConfig: (parsed) => {
+            seen = parsed;
+            throw refusal;
+          },
+        }),
+        (error: unknown) => error === refusal,
+      );
+      assert.deepEqual(seen, JSON.parse(await Deno.readTextFile(`${tinyQwen}/config.json`)));
+      const fetched = hub.requests.filter((r) => r.path.includes("/resolve/")).map((r) => r.path);
+      assert.deepEqual(fetched, ["/org/tiny/resolve/0123456789abcdef0123456789abcdef01234567/config.json"]);
+      assert.equal(await findCachedSnapshot(cacheDir, "org/tiny"), null, "a refused snapshot is not cached");
+      // A hook that lets it through: the whole model arrives.
+      let calls = 0;
+      const folder = await downloadSnapshot({
+        endpoint: hub.url,
+        repo: "org/tiny",
+        cacheDir,
+        onConfig: () => void calls++,
+      });
+      assert.equal(calls, 1);
+      assert.equal((await inspectModelFolder(folder)).architecture, "Qwen3ForCausalLM");
+    });
+  } finally {
+    await hub.close();
+  }
+});

@@ -38,6 +38,17 @@ export function attentionLayerCount(text: TextConfig): number {
   return linear.filter((isLinear) => !isLinear).length;
 }
 
+/**
+ * KV-cache bytes per token of one sequence: K and V of every layer that keeps a KV cache, in f32 as
+ * the engine stores them. `head_dim` defaults to hidden_size / num_attention_heads.
+ */
+export function kvBytesPerToken(text: TextConfig): number {
+  const heads = _num(text, "num_attention_heads", 1);
+  const kvHeads = _num(text, "num_key_value_heads", heads);
+  const headDim = _num(text, "head_dim", Math.floor(_num(text, "hidden_size", 0) / heads));
+  return 2 * attentionLayerCount(text) * kvHeads * headDim * 4;
+}
+
 /** The DeltaNet conv + recurrent state bytes of one sequence (f32), 0 for a non-hybrid config. */
 export function sequenceStateBytes(text: TextConfig): number {
   const linear = linearLayers(text).filter((isLinear) => isLinear).length;

@@ -8,9 +8,11 @@
  */
 import { CortexError } from "@cortex/core/errors";
 import { checkIsqQuant, isqWeightBytes } from "./isq_estimate.ts";
+import { textConfig } from "./config_shape.ts";
+import { configWeightBytes, configWeights } from "./config_weights.ts";
 import {
-  attentionLayerCount,
   isUnservedTensor,
+  kvBytesPerToken,
   sequenceStateBytes,
   unservedTensorBytes,
 } from "./hybrid_layers.ts";
@@ -94,22 +96,15 @@ export async function inspectModelFolder(
     tensors.length = 0;
   }
   // A vision tower or MTP head in the files is not loaded (the engine serves the text model).
-  if (quant !== null) weightBytes = isqWeightBytes(tensors.filter((t) => !isUnservedTensor(t.name)), quant);
+  if (quant !== null) weightBytes = _isqBytes(config, tensors, quant);
   else weightBytes -= unservedTensorBytes(tensors);
   try {
     await Deno.stat(`${path}/tokenizer.json`);
   } catch {
     throw _bad(`model folder ${path} has no tokenizer.json`);
   }
-  const text =
-    (config.text_config && typeof config.text_config === "object" ? config.text_config : config) as Record<
-      string,
-      unknown
-    >;
-  const num = (key: string): number | null => (typeof text[key] === "number" ? text[key] as number : null);
-  const heads = num("num_attention_heads") ?? 1;
-  const kvHeads = num("num_key_value_heads") ?? heads;
-  const headDim = num("head_dim") ?? Math.floor((num("hidden_size") ?? 0) / heads);
+  const text = textConfig(config);
+  const maxPositions = text.max_position_embeddings;
   const architectures = config.architectures;
   return {
     path,
@@ -119,11 +114,29 @@ export async function inspectModelFolder(
       : null,
     weightFiles,
     weightBytes,
-    maxPositionEmbeddings: num("max_position_embeddings"),
-    kvBytesPerToken: 2 * attentionLayerCount(text) * kvHeads * headDim * 4,
+    maxPositionEmbeddings: typeof maxPositions === "number" ? maxPositions : null,
+    kvBytesPerToken: kvBytesPerToken(text),
     stateBytesPerSequence: sequenceStateBytes(text),
     weightType: quant !== null ? quant.toUpperCase() : tensors.length > 0 ? _mainDtype(tensors) : null,
   };
+}
+
+/**
+ * Quantized-at-load bytes of the tensors the config implies: the engine's expert-by-expert view
+ * whatever the file layout (transformers 5.x fuses a layer's experts into 3-D tensors, which
+ * isqWeightBytes would count as f32). A config the estimate does not know is sized from the files.
+ */
+function _isqBytes(
+  config: Record<string, unknown>,
+  tensors: readonly SafetensorsTensor[],
+  quant: string,
+): number {
+  try {
+    return configWeightBytes(configWeights(config), quant);
+  } catch (error) {
+    if (!(error instanceof CortexError) || error.status !== 422) throw error;
+  }
+  return isqWeightBytes(tensors.filter((t) => !isUnservedTensor(t.name)), quant);
 }
 
 /** The dtype holding the most elements. */
