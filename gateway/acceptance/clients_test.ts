@@ -302,6 +302,65 @@ Deno.test({
         assert.equal((await health.json()).status, "ok");
       });
 
+      await t.step(
+        "a conversation's next turn is served from the prefix cache and says so in every dialect",
+        async () => {
+          const system = "You are a terse assistant. Answer in one word.";
+          const first = [{ role: "user" as const, content: "Name a colour." }];
+          const turn1 = await openai.chat.completions.create({
+            model: "tiny",
+            messages: [{ role: "system", content: system }, ...first],
+            max_tokens: 4,
+            temperature: 0,
+          });
+          const answer = turn1.choices[0].message.content ?? "";
+          const second = [...first, { role: "assistant" as const, content: answer }, {
+            role: "user" as const,
+            content: "Another one.",
+          }];
+          const chatTurn = await openai.chat.completions.create({
+            model: "tiny",
+            messages: [{ role: "system", content: system }, ...second],
+            max_tokens: 4,
+            temperature: 0,
+          });
+          const chatCached = chatTurn.usage?.prompt_tokens_details?.cached_tokens ?? 0;
+          assert.ok(
+            chatCached > 0 && chatCached < chatTurn.usage!.prompt_tokens,
+            `chat cached ${chatCached}`,
+          );
+          const message = await anthropic.messages.create({
+            model: "tiny",
+            max_tokens: 4,
+            system,
+            messages: second,
+          });
+          assert.ok((message.usage.cache_read_input_tokens ?? 0) > 0, JSON.stringify(message.usage));
+          assert.equal(
+            message.usage.input_tokens + (message.usage.cache_read_input_tokens ?? 0),
+            chatTurn.usage!.prompt_tokens,
+            "Anthropic input_tokens exclude the cache reads",
+          );
+          const response = await openai.responses.create({
+            model: "tiny",
+            instructions: system,
+            input: second.map((m) => ({ role: m.role, content: m.content })),
+            max_output_tokens: 4,
+          });
+          assert.ok(
+            (response.usage?.input_tokens_details.cached_tokens ?? 0) > 0,
+            JSON.stringify(response.usage),
+          );
+          const health = await (await fetch(`${neuron.url}/health`)).json();
+          const cache = health.models.find((m: { id: string }) => m.id === "tiny").prefix_cache;
+          assert.equal(cache.enabled, true);
+          assert.ok(
+            cache.hits >= 3 && cache.cached_tokens > 0 && cache.held_bytes > 0,
+            JSON.stringify(cache),
+          );
+        },
+      );
+
       await t.step("/metrics exposes request, token, latency and fleet series with values", async () => {
         const s = await scrape(gateway.metricsUrl);
         assert.ok(
@@ -322,6 +381,9 @@ Deno.test({
         assert.equal(total(s, "cortex_node_healthy", { node: "n1" }), 1);
         assert.ok(total(s, "cortex_device_memory_total_mb", { node: "n1" }) > 0);
         assert.equal(total(s, "cortex_model_loaded", { node: "n1", model: "tiny" }), 1);
+        assert.ok(total(s, "cortex_prefix_cache_cached_tokens", { node: "n1", model: "tiny" }) > 0);
+        assert.ok(total(s, "cortex_prefix_cache_hit_rate", { node: "n1", model: "tiny" }) > 0);
+        assert.ok(total(s, "cortex_prefix_cache_bytes", { node: "n1", model: "tiny" }) > 0);
         assert.ok(!s.some((x) => x.name.endsWith("_quantile") || "quantile" in x.labels), "no summaries");
         const apiMetrics = await fetch(`${gateway.url}/metrics`, { headers: auth });
         assert.equal(apiMetrics.status, 404, "metrics are only on the metrics listener");
