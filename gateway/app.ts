@@ -26,7 +26,7 @@ export function createApp(ctx: GatewayContext, keys: KeyRing): Hono<GatewayEnv> 
   const created = Math.floor(Date.now() / 1000);
   const corsHandler = cors({
     origin: "*",
-    exposeHeaders: ["x-request-id", "x-cortex-node", "x-cortex-cold-load-ms"],
+    exposeHeaders: ["x-request-id", "x-cortex-node", "x-cortex-cold-load-ms", "x-cortex-affinity"],
   });
   // Only browsers send Origin; API clients skip the CORS work.
   app.use((c, next) => (c.req.raw.headers.has("origin") ? corsHandler(c, next) : next()));

@@ -78,10 +78,13 @@ export function createGatewayContext(config: CortexConfig, models: ModelsConfig,
     minResidencySeconds: config.eviction.min_residency_s,
   });
   const metrics = new GatewayMetrics(fleet);
+  // Declared before the poller that reports health changes to it; built once the loader exists.
+  let router: Router | null = null;
   const poller = new Poller(fleet, {
     intervalMs: config.poller.interval_s * 1000,
     unhealthyAfter: config.poller.unhealthy_after,
     onHealthChange(node, healthy, reason) {
+      if (!healthy) router?.forgetNode(node.name);
       if (log) {
         console.error(
           `cortex gateway: node '${node.name}' is ${healthy ? "healthy" : `unhealthy: ${reason}`}`,
@@ -98,7 +101,7 @@ export function createGatewayContext(config: CortexConfig, models: ModelsConfig,
     defragAfterCycles: config.eviction.defrag_after_cycles,
     refresh: (node) => poller.pollNode(node),
   });
-  const router = new Router(fleet, loader);
+  router = new Router(fleet, loader, { metrics });
   return { config, fleet, router, loader, evictor, poller, metrics };
 }
 

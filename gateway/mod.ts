@@ -27,4 +27,6 @@ export * from "./fleet/types.ts";
 export * from "./fleet/eviction.ts";
 export * from "./fleet/placement.ts";
 export * from "./fleet/model_list.ts";
+export * from "./fleet/affinity.ts";
+export * from "./proxy/session_key.ts";
 export * from "./metrics/gateway_metrics.ts";

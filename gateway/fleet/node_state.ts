@@ -145,6 +145,15 @@ export class NodeState {
   }
 
   /**
+   * How many requests the model runs at once here (the neuron's `max_in_flight` at the last
+   * poll); more wait in its queue. Null when the neuron has not reported it.
+   */
+  loadBound(modelId: string): number | null {
+    const seats = this.health?.models.find((m) => m.id === modelId)?.max_in_flight;
+    return seats !== undefined && seats > 0 ? seats : null;
+  }
+
+  /**
    * Counts a request in flight on a model from now until the returned function is called
    * (idempotent), and marks the model used.
    */

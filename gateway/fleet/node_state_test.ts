@@ -85,3 +85,26 @@ Deno.test("without /health devices, free memory is total minus what residents us
     freeMb: 300,
   }]);
 });
+
+Deno.test("the load bound is the neuron's max_in_flight for the model, null when not reported", () => {
+  const node = polledNode("a", [info("m", { status: "loaded", devices: [0] })]);
+  assert.equal(node.loadBound("m"), null);
+  node.applyPoll({
+    discovery: null,
+    models: [info("m", { status: "loaded", devices: [0] })],
+    health: health([{ total: 1000, free: 700 }], [{
+      id: "m",
+      in_flight: 2,
+      queue_depth: 1,
+      max_in_flight: 4,
+      max_queue: 16,
+      rejected_queue_full: 0,
+      rejected_timeout: 0,
+      completed: 0,
+      tok_s_prefill: 0,
+      tok_s_decode: 0,
+    }]),
+  }, 1);
+  assert.equal(node.loadBound("m"), 4);
+  assert.equal(node.inFlight("m"), 3);
+});

@@ -1,8 +1,8 @@
 /**
  * Every Prometheus series the gateway exports, on a registry of its own (prom-client):
  * request counters, token counters, TTFT split cold/warm, decode rate, end-to-end latency,
- * in-flight requests, model load duration, evictions by reason and per-node health and
- * memory read from the fleet at scrape time. Histograms only, never summaries.
+ * in-flight requests, model load duration, evictions by reason, session affinity outcomes
+ * and per-node health and memory read from the fleet at scrape time. Histograms only, never summaries.
  *
  * @module
  */
@@ -81,6 +81,8 @@ export class GatewayMetrics {
   readonly defrags: Counter<"node">;
   /** `cortex_poll_failures_total{node}`. */
   readonly pollFailures: Counter<"node">;
+  /** `cortex_affinity_total{outcome}`, outcome = hit | miss | overflow: how requests with a session were placed. */
+  readonly affinity: Counter<"outcome">;
 
   /** Creates the series; `fleet` feeds the scrape-time node gauges. */
   constructor(fleet?: Fleet) {
@@ -168,6 +170,14 @@ export class GatewayMetrics {
       "Release-and-reload passes after defrag_after_cycles load/unload cycles.",
     );
     this.pollFailures = _counter(r, "cortex_poll_failures_total", ["node"], "Failed polls of a neuron.");
+    this.affinity = _counter(
+      r,
+      "cortex_affinity_total",
+      ["outcome"],
+      "Requests with a session, by placement: hit (its home replica), overflow (home saturated), miss (no warm home).",
+    );
+    // All three series exist from the start, so a hit rate can be read before the first overflow.
+    for (const outcome of ["hit", "miss", "overflow"]) this.affinity.inc({ outcome }, 0);
     if (fleet) _fleetGauges(this.registry, fleet);
   }
 

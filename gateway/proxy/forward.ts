@@ -3,7 +3,8 @@
  * send the dialect's upstream body to the chosen neuron — once more elsewhere if the
  * connection is refused — map a non-2xx answer to the client's error envelope, and let the
  * dialect build the 2xx response. Response headers `x-cortex-node`,
- * `x-cortex-cold-load-ms` and `x-request-id` are set here.
+ * `x-cortex-cold-load-ms`, `x-cortex-affinity` (requests with a session) and `x-request-id`
+ * are set here.
  *
  * @module
  */
@@ -28,6 +29,8 @@ export interface Exchange {
   record: RequestRecord;
   /** Models the client's key may use (empty: all). */
   keyModels: readonly string[];
+  /** The request's session key (`session_key.ts`), or null for none. */
+  session?: string | null;
 }
 
 /** What a dialect sends upstream and how it answers the client. */
@@ -56,9 +59,9 @@ export async function forward(ex: Exchange, requested: string, plan: UpstreamPla
     // Unknown names do not become label values (clients could create series at will).
     record.model(ctx.fleet.isKnown(resolved) ? resolved : "unknown");
     authorizeModel(ex, requested);
-    route = await _untilAborted(ctx.router.route(requested), abort.signal);
-    headers["x-cortex-node"] = route.node.name;
-    headers["x-cortex-cold-load-ms"] = String(route.coldLoadMs);
+    const session = ex.session ?? null;
+    route = await _untilAborted(ctx.router.route(requested, { session }), abort.signal);
+    _routeHeaders(headers, route);
     record.bind(route.modelId, route.node.name, route.coldLoadMs > 0);
     let upstream: Response | null = null;
     for (let attempt = 0; upstream === null; attempt++) {
@@ -75,9 +78,11 @@ export async function forward(ex: Exchange, requested: string, plan: UpstreamPla
         void ctx.poller.pollNode(failed);
         route.release();
         route = null;
-        route = await _untilAborted(ctx.router.route(requested, [failed.name]), abort.signal);
-        headers["x-cortex-node"] = route.node.name;
-        headers["x-cortex-cold-load-ms"] = String(route.coldLoadMs);
+        route = await _untilAborted(
+          ctx.router.route(requested, { session, avoid: [failed.name] }),
+          abort.signal,
+        );
+        _routeHeaders(headers, route);
         record.bind(route.modelId, route.node.name, route.coldLoadMs > 0);
       }
     }
@@ -112,6 +117,13 @@ export function authorizeModel(ex: Pick<Exchange, "ctx" | "keyModels">, requeste
     status: 403,
     param: "model",
   });
+}
+
+function _routeHeaders(headers: Record<string, string>, route: Route): void {
+  headers["x-cortex-node"] = route.node.name;
+  headers["x-cortex-cold-load-ms"] = String(route.coldLoadMs);
+  if (route.affinity !== null) headers["x-cortex-affinity"] = route.affinity;
+  else delete headers["x-cortex-affinity"];
 }
 
 // Waits for `promise` unless the client goes away first; a route that arrives later is released.

@@ -15,6 +15,7 @@ import { readJsonBody, requireModel } from "../proxy/body.ts";
 import { errorResponse } from "../proxy/dialect.ts";
 import { authorizeModel, forward } from "../proxy/forward.ts";
 import { RequestRecord } from "../proxy/request_record.ts";
+import { sessionKeyOf } from "../proxy/session_key.ts";
 import { translatedPlan } from "../proxy/translated.ts";
 
 /** The Anthropic routes. */
@@ -32,8 +33,17 @@ export function messagesRoutes(ctx: GatewayContext): Hono<GatewayEnv> {
       const parsed = parseWithSchema(MessagesRequestSchema, json, "invalid_anthropic_body");
       if (!parsed.ok) throw parsed.error;
       const chat = anthropicToChatRequest(parsed.value);
+      const session = sessionKeyOf("messages", c.req.raw.headers, json)?.key ?? null;
       return await forward(
-        { ctx, request: c.req.raw, requestId, dialect: "messages", record, keyModels: c.get("keyModels") },
+        {
+          ctx,
+          request: c.req.raw,
+          requestId,
+          dialect: "messages",
+          record,
+          keyModels: c.get("keyModels"),
+          session,
+        },
         model,
         translatedPlan({ kind: "messages" }, chat, record, idleMs),
       );

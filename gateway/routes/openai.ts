@@ -12,6 +12,7 @@ import { type Dialect, errorResponse } from "../proxy/dialect.ts";
 import { forward } from "../proxy/forward.ts";
 import { openAIPassthrough } from "../proxy/openai_passthrough.ts";
 import { RequestRecord } from "../proxy/request_record.ts";
+import { sessionKeyOf } from "../proxy/session_key.ts";
 
 /** The OpenAI pass-through routes. */
 export function openAIRoutes(ctx: GatewayContext): Hono<GatewayEnv> {
@@ -26,8 +27,9 @@ export function openAIRoutes(ctx: GatewayContext): Hono<GatewayEnv> {
       try {
         const body = await readJsonBody(c.req.raw, limit);
         const model = requireModel(body.json);
+        const session = sessionKeyOf(dialect, c.req.raw.headers, body.json)?.key ?? null;
         return await forward(
-          { ctx, request: c.req.raw, requestId, dialect, record, keyModels: c.get("keyModels") },
+          { ctx, request: c.req.raw, requestId, dialect, record, keyModels: c.get("keyModels"), session },
           model,
           openAIPassthrough(dialect, path, body, record, idleMs),
         );

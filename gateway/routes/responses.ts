@@ -13,6 +13,7 @@ import { readJsonBody, requireModel } from "../proxy/body.ts";
 import { errorResponse } from "../proxy/dialect.ts";
 import { forward } from "../proxy/forward.ts";
 import { RequestRecord } from "../proxy/request_record.ts";
+import { sessionKeyOf } from "../proxy/session_key.ts";
 import { translatedPlan } from "../proxy/translated.ts";
 
 /** The Responses route. */
@@ -30,8 +31,17 @@ export function responsesRoutes(ctx: GatewayContext): Hono<GatewayEnv> {
       if (!parsed.ok) throw parsed.error;
       checkResponsesParameters(parsed.value);
       const chat = responsesToChatRequest(parsed.value);
+      const session = sessionKeyOf("responses", c.req.raw.headers, json)?.key ?? null;
       return await forward(
-        { ctx, request: c.req.raw, requestId, dialect: "responses", record, keyModels: c.get("keyModels") },
+        {
+          ctx,
+          request: c.req.raw,
+          requestId,
+          dialect: "responses",
+          record,
+          keyModels: c.get("keyModels"),
+          session,
+        },
         model,
         translatedPlan({ kind: "responses", request: parsed.value }, chat, record, idleMs),
       );
