@@ -73,7 +73,10 @@ function _start(config: NeuronConfig, options: StartNeuronOptions): RunningNeuro
     plugin,
     catalog: new ModelCatalog(config),
     config,
-    scheduler: Number.isFinite(stepDelay) && stepDelay > 0 ? { testStepDelayMs: stepDelay } : {},
+    scheduler: {
+      prefixCache: config.prefix_cache.enabled,
+      ...(Number.isFinite(stepDelay) && stepDelay > 0 ? { testStepDelayMs: stepDelay } : {}),
+    },
   });
   const activation = new Activation(config.default_models);
   const devices = registry.devices();

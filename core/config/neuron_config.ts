@@ -107,6 +107,14 @@ export interface NeuronConfig {
   default_models: NeuronDefaultModel[];
   /** Admission limits. */
   admission: NeuronAdmissionSection;
+  /** The models' prefix caches. */
+  prefix_cache: NeuronPrefixCacheSection;
+}
+
+/** `[prefix_cache]`: reuse of prompt prefixes the KV slots still hold (no memory beyond the KV cache). */
+export interface NeuronPrefixCacheSection {
+  /** Start requests from the longest prompt prefix a KV slot holds (default true; hybrids never do). */
+  enabled: boolean;
 }
 
 const _hubId = z.string().refine((s) => parseHubModelId(s) !== null, {
@@ -157,6 +165,9 @@ export const NeuronConfigSchema: Schema<NeuronConfig> = z.strictObject({
     max_in_flight: z.number().int().min(1).default(4),
     max_queue: z.number().int().min(0).default(16),
     max_wait_s: z.number().gt(0).default(30),
+  }).prefault({}),
+  prefix_cache: z.strictObject({
+    enabled: z.boolean().default(true),
   }).prefault({}),
 }).superRefine((config, ctx) => {
   _checkUnique(config.models.map((m) => m.id), ["models"], "id", ctx);

@@ -73,16 +73,19 @@ export interface ModelLoadStats {
 export interface PrefixCacheStats {
   /** False for models that cannot reuse a prefix (hybrids) or when configured off. */
   enabled: boolean;
-  /** Requests looked up, and those that reused at least one token. */
+  /** Requests looked up. */
   lookups: number;
+  /** Requests that reused at least one token. */
   hits: number;
-  /** Prompt tokens looked up and reused, cumulative. */
+  /** Prompt tokens looked up, cumulative. */
   prompt_tokens: number;
+  /** Prompt tokens reused instead of prefilled, cumulative. */
   cached_tokens: number;
   /** cached_tokens ÷ prompt_tokens (0 before any request). */
   hit_rate: number;
-  /** Tokens, and KV-cache bytes, the slots hold now. */
+  /** Tokens the slots hold now. */
   held_tokens: number;
+  /** KV-cache bytes those tokens occupy (inside the model's KV reservation). */
   held_bytes: number;
   /** Free slots holding tokens that an unrelated request overwrote. */
   evictions: number;
