@@ -4,9 +4,10 @@
  * again. The cache lives in the slots themselves — a finished sequence's slot keeps its keys and
  * values until another sequence takes it — so it costs no memory beyond the model's KV cache: its
  * capacity is the model's `maxSequences` conversations, and it is dropped with the model (unload,
- * poisoning, reload). A free slot whose prefix matches is taken as it is; a prefix held by a busy
- * slot (concurrent sessions sharing a system prompt) is copied into a free one on the device.
- * Free slots are reused least recently used first.
+ * poisoning, reload). A free slot whose prefix matches is taken as it is when the request keeps
+ * at least half of what it holds (a conversation's next turn); a shorter shared prefix, or one held
+ * by a busy slot (concurrent sessions sharing a system prompt), is copied into another free slot
+ * on the device. Free slots are reused empty first, then least recently used.
  *
  * The engine takes the plan through `Model.newSequence({ slot, sourceSlot, prefix })`; the
  * scheduler tells the cache what each step wrote (`append`) and when a sequence ends (`release`).
@@ -101,11 +102,17 @@ export class PrefixCache {
         if (better) [source, reuse] = [i, length];
       });
     }
+    // A free source is taken in place when the request keeps most of what it holds (a conversation's
+    // next turn); a short shared prefix (a common system prompt, a chat opener) is copied instead, so
+    // the longer conversation cached there survives.
+    const others = free.filter((i) => i !== source);
+    const inPlace = reuse > 0 && !this.#slots[source].busy &&
+      (2 * reuse >= this.#slots[source].tokens.length || others.length === 0);
     let slot: number;
-    if (reuse > 0 && !this.#slots[source].busy) slot = source;
+    if (inPlace) slot = source;
     else {
       // The least recently used free slot; an empty one before any that holds tokens.
-      slot = free.reduce((best, i) => {
+      slot = others.reduce((best, i) => {
         const [a, b] = [this.#slots[i], this.#slots[best]];
         const emptier = (a.tokens.length === 0) !== (b.tokens.length === 0);
         return (emptier ? a.tokens.length === 0 : a.lastUsed < b.lastUsed) ? i : best;

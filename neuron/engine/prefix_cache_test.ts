@@ -129,3 +129,19 @@ Deno.test("PrefixCache property: plans are free slots, reuse is the longest pref
     assert.equal(cache.stats.heldTokens, held.reduce((sum, tokens) => sum + tokens.length, 0));
   }
 });
+
+Deno.test("PrefixCache: a short shared prefix is copied out of a long cached conversation instead of truncating it", () => {
+  const cache = new PrefixCache(2);
+  const conversation = Array.from({ length: 40 }, (_, i) => i + 1);
+  const a = cache.plan(conversation)!;
+  cache.append(a.slot, conversation);
+  cache.release(a.slot);
+  // An unrelated request sharing the first 3 tokens (a chat opener): copied into the empty slot.
+  const other = cache.plan([1, 2, 3, 99, 98])!;
+  assert.deepEqual(other, { slot: 1, sourceSlot: 0, reuse: 3 });
+  cache.append(other.slot, [99, 98]);
+  cache.release(other.slot);
+  assert.deepEqual(cache.tokensOf(0), conversation, "the conversation survives");
+  // Its next turn still finds all of it, in place.
+  assert.deepEqual(cache.plan([...conversation, 50])!, { slot: 0, sourceSlot: 0, reuse: 40 });
+});

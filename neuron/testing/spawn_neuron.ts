@@ -71,6 +71,8 @@ export interface SpawnNeuronOptions {
   };
   /** `[admission]`. */
   admission?: { max_in_flight?: number; max_queue?: number; max_wait_s?: number };
+  /** `[prefix_cache]`. */
+  prefixCache?: { enabled?: boolean };
   /** Models to load at start (default: every entry of `models`). */
   defaultModels?: string[];
   /** Bearer token the neuron requires. */
@@ -150,6 +152,7 @@ export function neuronToml(options: SpawnNeuronOptions, port: number): string {
     ...options.devices,
   });
   toml += _table("admission", options.admission);
+  toml += _table("prefix_cache", options.prefixCache);
   if (options.hub) toml += _table("hub", options.hub);
   for (const [id, spec] of Object.entries(models)) {
     const table = typeof spec === "string" ? { path: spec } : spec;
