@@ -274,20 +274,8 @@ class CpuBackend final : public Backend {
     ensure_scratch(std::max(static_cast<size_t>(2 * shape.k_dim + shape.v_dim), delta_chunk_scratch_floats(shape)));
     parallel(shape.v_heads, static_cast<int64_t>(rows.n) * shape.v_heads * shape.k_dim * shape.v_dim * 5,
         [&](int64_t head, int thread) {
-          float* scratch = scratch_[static_cast<size_t>(thread)].data();
-          for (int first = 0; first < rows.n;) {
-            int end = first + 1;
-            while (end < rows.n && rows.slots[end] == rows.slots[first]
-                && rows.positions[end] == rows.positions[end - 1] + 1) end++;
-            if (end - first > 1) {
-              delta_rule_head_chunked(out, qkv, b, a, a_log, dt_bias, state, rows, shape, static_cast<int>(head), first,
-                  end - first, scratch);
-            } else {
-              delta_rule_head(out, qkv, b, a, a_log, dt_bias, state, rows, shape, static_cast<int>(head), scratch, first,
-                  1);
-            }
-            first = end;
-          }
+          delta_rule_head_runs(out, qkv, b, a, a_log, dt_bias, state, rows, shape, static_cast<int>(head),
+              scratch_[static_cast<size_t>(thread)].data());
         });
   }
 

@@ -87,8 +87,7 @@ static inline void delta_rule_head(float* out, const float* qkv, const float* b,
   }
 }
 
-/** Floats of scratch delta_rule_head_chunked needs. */
-constexpr int kDeltaChunk = 64;
+/** Floats of scratch delta_rule_head_chunked needs (kDeltaChunk: hybrid_math.h). */
 static inline size_t delta_chunk_scratch_floats(const DeltaNetShape& shape) {
   const size_t c = kDeltaChunk, dk = static_cast<size_t>(shape.k_dim), dv = static_cast<size_t>(shape.v_dim);
   return c * (3 * dk + 2 * dv) + c * c + 2 * c + dv;
@@ -150,7 +149,7 @@ static inline void delta_rule_head_chunked(float* out, const float* qkv, const f
       for (int j = 0; j < t; j++) {
         float kk = 0.0f;
         for (int i = 0; i < dk; i++) kk += k[t * dk + i] * k[j * dk + i];
-        const float lij = beta[t] * kk * expf(cum[t] - cum[j]);
+        const float lij = beta[t] * kk * delta_decay_between(cum[t], cum[j]);
         for (int x = 0; x < dv; x++) u[t * dv + x] -= lij * u[j * dv + x];
         for (int i = 0; i < dk; i++) w[t * dk + i] -= lij * w[j * dk + i];
       }
@@ -177,7 +176,7 @@ static inline void delta_rule_head_chunked(float* out, const float* qkv, const f
       for (int j = 0; j <= t; j++) {
         float qk = 0.0f;
         for (int i = 0; i < dk; i++) qk += q[t * dk + i] * k[j * dk + i];
-        const float weight = qk * expf(cum[t] - cum[j]);
+        const float weight = qk * delta_decay_between(cum[t], cum[j]);
         for (int x = 0; x < dv; x++) o[t * dv + x] += weight * u[j * dv + x];
       }
     }
@@ -187,7 +186,7 @@ static inline void delta_rule_head_chunked(float* out, const float* qkv, const f
       float* s_row = s + static_cast<size_t>(i) * dv;
       for (int x = 0; x < dv; x++) s_row[x] *= chunk_decay;
       for (int j = 0; j < n; j++) {
-        const float kj = k[j * dk + i] * expf(last - cum[j]);
+        const float kj = k[j * dk + i] * delta_decay_between(last, cum[j]);
         for (int x = 0; x < dv; x++) s_row[x] += kj * u[j * dv + x];
       }
     }
@@ -195,6 +194,25 @@ static inline void delta_rule_head_chunked(float* out, const float* qkv, const f
       float* dst = out + static_cast<size_t>(first + c0 + t) * shape.v_heads * dv + static_cast<size_t>(head) * dv;
       std::memcpy(dst, o + t * dv, sizeof(float) * static_cast<size_t>(dv));
     }
+  }
+}
+
+/** The gated delta rule of value head `head` over the whole batch: a sequence's run of several rows
+ * (prefill) in the chunked form, a lone row (decode) in the recurrent form; `scratch` holds
+ * max(2·k_dim + v_dim, delta_chunk_scratch_floats) floats. */
+static inline void delta_rule_head_runs(float* out, const float* qkv, const float* b, const float* a,
+    const float* a_log, const float* dt_bias, float* recurrent, const BatchRows& rows, const DeltaNetShape& shape,
+    int head, float* scratch) {
+  for (int first = 0; first < rows.n;) {
+    int end = first + 1;
+    while (end < rows.n && continues_run(rows.slots, rows.positions, end)) end++;
+    if (end - first > 1) {
+      delta_rule_head_chunked(out, qkv, b, a, a_log, dt_bias, recurrent, rows, shape, head, first, end - first,
+          scratch);
+    } else {
+      delta_rule_head(out, qkv, b, a, a_log, dt_bias, recurrent, rows, shape, head, scratch, first, 1);
+    }
+    first = end;
   }
 }
 

@@ -48,6 +48,7 @@ class CudaBackend final : public Backend {
                                                std::to_string(properties.minor) + " (" + why + ")");
     }
     multiprocessors_ = properties.multiProcessorCount;
+    shared_per_block_optin_ = properties.sharedMemPerBlockOptin;
     check(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking), "cudaStreamCreateWithFlags");
     const char* gemm_mode = std::getenv("CORTEX_CUDA_GEMM");
     tensor_core_gemm_ = gemm_mode != nullptr && std::strcmp(gemm_mode, "tensor") == 0;
@@ -262,8 +263,7 @@ class CudaBackend final : public Backend {
   void gated_delta_rule(float* out, const float* qkv, const float* b, const float* a, const float* a_log,
       const float* dt_bias, float* state, const BatchRows& rows, const DeltaNetShape& shape) override {
     bind();
-    launch_gated_delta_rule(out, qkv, b, a, a_log, dt_bias, state, rows.slots, rows.positions, rows.n, shape,
-        stream_);
+    launch_gated_delta_rule(out, qkv, b, a, a_log, dt_bias, state, rows, shape, shared_per_block_optin_, stream_);
   }
 
   void gated_rmsnorm(float* out, const float* x, const float* z, const float* weight, int rows, int dim,
@@ -386,6 +386,7 @@ class CudaBackend final : public Backend {
   const std::string name_;
   cudaStream_t stream_ = nullptr;
   int multiprocessors_ = 1;
+  size_t shared_per_block_optin_ = 0;  // the most dynamic shared memory one block may opt into
   int64_t reserved_ = 0;
   int64_t allocated_ = 0;
   Scratch attention_scratch_, widen_scratch_, narrow_scratch_;

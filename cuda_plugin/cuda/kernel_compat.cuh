@@ -55,6 +55,21 @@ void launch(const char* name, void (*kernel)(KArgs...), dim3 grid, dim3 block, s
   }
 }
 
+/** Lets `kernel` launch with `bytes` of dynamic shared memory, past the 48 KiB default up to the device's
+ * opt-in limit (cudaDevAttrMaxSharedMemoryPerBlockOptin, which the caller checks). */
+template <typename... KArgs>
+void allow_dynamic_shared(const char* name, void (*kernel)(KArgs...), size_t bytes) {
+  const cudaError_t status =
+      cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(bytes));
+  if (status != cudaSuccess) {
+    cudaGetLastError();
+    throw Error(CX_ERR_DEVICE_POISONED,
+                std::string("CUDA kernel ") + name + " refused " + std::to_string(bytes) +
+                    " bytes of shared memory: " + cudaGetErrorName(status) + " (" + cudaGetErrorString(status) + ")",
+                true);
+  }
+}
+
 }  // namespace cx
 
 #else  // host emulation
@@ -274,6 +289,10 @@ void launch(const char*, void (*kernel)(KArgs...), dim3 grid, dim3 block, size_t
   static_assert(sizeof...(KArgs) == sizeof...(Args), "kernel argument count");
   cx_emu::run(grid, block, shared_bytes, [&] { kernel(static_cast<KArgs>(args)...); });
 }
+
+/** No limit on the emulation's shared memory. */
+template <typename... KArgs>
+void allow_dynamic_shared(const char*, void (*)(KArgs...), size_t) {}
 
 }  // namespace cx
 

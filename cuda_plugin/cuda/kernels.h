@@ -90,9 +90,15 @@ void launch_sigmoid_gate(float* x, const float* gate, int64_t count, cudaStream_
 void launch_sigmoid_scale_rows(float* y, const float* gate, int rows, int dim, cudaStream_t stream);
 void launch_conv1d_silu(float* out, const float* x, float* conv_state, const float* weight, const int32_t* slots,
     const int32_t* positions, int n, const DeltaNetShape& shape, cudaStream_t stream);
+/** Backend::gated_delta_rule. With rows.host_slots/host_positions, a sequence's run of several rows takes
+ * the chunked kernel (when its gated_delta_rule_chunked_shared_bytes fit `max_shared_bytes`, the device's
+ * opt-in limit per block) and lone rows the recurrent kernel, as the CPU backend splits them; without
+ * them, or when it does not fit, every row takes the recurrent kernel. */
 void launch_gated_delta_rule(float* out, const float* qkv, const float* b, const float* a, const float* a_log,
-    const float* dt_bias, float* recurrent, const int32_t* slots, const int32_t* positions, int n,
-    const DeltaNetShape& shape, cudaStream_t stream);
+    const float* dt_bias, float* recurrent, const BatchRows& rows, const DeltaNetShape& shape,
+    size_t max_shared_bytes, cudaStream_t stream);
+/** Dynamic shared memory of one block of the chunked delta rule (about 90 KiB for k_dim 128). */
+size_t gated_delta_rule_chunked_shared_bytes(const DeltaNetShape& shape);
 void launch_gated_rmsnorm(float* out, const float* x, const float* z, const float* weight, int rows, int dim,
     float eps, cudaStream_t stream);
 

@@ -5,6 +5,7 @@
 // Built and run by kernels_test.ts with:
 //   g++ -std=c++17 -O1 -pthread -fno-strict-aliasing -Isrc -Iinclude -Icpu -Icuda cuda/kernels_check.cpp
 // Not part of the plugin (build.ts compiles only src/*.cpp, cpu/*.cpp and cuda/*.cu).
+#include <algorithm>
 #include <cctype>
 #include <cmath>
 #include <cstdio>
@@ -75,6 +76,9 @@ namespace {
 
 int failures = 0;
 int checks = 0;
+
+// The most dynamic shared memory a block may opt into on sm_86 and sm_89 (the smallest of the built archs).
+constexpr size_t kSm86SharedBytes = 99 * 1024;
 
 void expect(bool ok, const std::string& what) {
   checks++;
@@ -397,8 +401,9 @@ void check_hybrid() {
       std::vector<float> scratch(static_cast<size_t>(2 * shape.k_dim + shape.v_dim));
       for (int h = 0; h < shape.v_heads; h++) delta_rule_head(out_want.data(), mixed_want.data(), b.data(), a.data(),
           a_log.data(), dt_bias.data(), rec_want.data(), rows, shape, h, scratch.data());
+      // Without host copies of the rows every row takes the recurrent kernel (the chunked form: below).
       launch_gated_delta_rule(out_got.data(), mixed_want.data(), b.data(), a.data(), a_log.data(), dt_bias.data(),
-          rec_got.data(), rows.slots, rows.positions, n, shape, nullptr);
+          rec_got.data(), rows, shape, kSm86SharedBytes, nullptr);
       // The q/k norms are block reductions here and sequential sums on the CPU.
       expect_close(out_got, out_want, 2e-6, "gated_delta_rule" + label);
       expect_close(rec_got, rec_want, 2e-6, "gated_delta_rule state" + label);
@@ -421,6 +426,99 @@ void check_hybrid() {
       expect_close(norm_got, norm_want, 2e-6, "gated_rmsnorm" + label);
     }
   }
+}
+
+// One batch of the chunked delta-rule checks: per sequence, its slot, first position and rows.
+struct DeltaSequence {
+  int slot, position, rows;
+};
+
+double worst_delta_chunked_error = 0;
+
+/** The gated delta rule of `sequences` (laid out in order) through launch_gated_delta_rule against the
+ * CPU backend's dispatch (delta_rule_head_runs: chunked runs, recurrent lone rows), starting from and
+ * updating `rec_want` / `rec_got`; `max_shared_bytes` 0 forces the recurrent kernel everywhere, which
+ * is then compared with the CPU's recurrent form. A_log is drawn from a_log_center ± 1: around 0 the log
+ * decay of a token averages -1.2 (the state forgets within a few tokens), around -3 it averages -0.06 (the
+ * state carries across chunks, as in trained models). */
+void check_delta_batch(const DeltaNetShape& shape, const std::vector<DeltaSequence>& sequences,
+    std::vector<float>& rec_want, std::vector<float>& rec_got, float a_log_center, size_t max_shared_bytes,
+    double tolerance, const std::string& label) {
+  std::vector<int32_t> slots, positions;
+  for (const DeltaSequence& q : sequences) {
+    for (int t = 0; t < q.rows; t++) {
+      slots.push_back(q.slot);
+      positions.push_back(q.position + t);
+    }
+  }
+  BatchRows rows;
+  rows.n = static_cast<int>(slots.size());
+  rows.slots = rows.host_slots = slots.data();
+  rows.positions = rows.host_positions = positions.data();
+  const size_t n = slots.size();
+  const std::vector<float> qkv = random_floats(n * static_cast<size_t>(shape.channels()), 2.0f);
+  const std::vector<float> b = random_floats(n * static_cast<size_t>(shape.v_heads), 3.0f);
+  const std::vector<float> a = random_floats(n * static_cast<size_t>(shape.v_heads), 3.0f);
+  std::vector<float> a_log = random_floats(static_cast<size_t>(shape.v_heads));
+  for (float& x : a_log) x += a_log_center;
+  const std::vector<float> dt_bias = random_floats(static_cast<size_t>(shape.v_heads));
+  std::vector<float> out_want(n * static_cast<size_t>(shape.v_heads) * shape.v_dim, 0.0f), out_got(out_want.size());
+  std::vector<float> scratch(std::max(static_cast<size_t>(2 * shape.k_dim + shape.v_dim),
+      delta_chunk_scratch_floats(shape)));
+  for (int h = 0; h < shape.v_heads; h++) {
+    if (max_shared_bytes == 0) {
+      delta_rule_head(out_want.data(), qkv.data(), b.data(), a.data(), a_log.data(), dt_bias.data(), rec_want.data(),
+          rows, shape, h, scratch.data());
+    } else {
+      delta_rule_head_runs(out_want.data(), qkv.data(), b.data(), a.data(), a_log.data(), dt_bias.data(),
+          rec_want.data(), rows, shape, h, scratch.data());
+    }
+  }
+  launch_gated_delta_rule(out_got.data(), qkv.data(), b.data(), a.data(), a_log.data(), dt_bias.data(),
+      rec_got.data(), rows, shape, max_shared_bytes, nullptr);
+  const double out_error = max_error(out_got.data(), out_want.data(), out_want.size());
+  const double state_error = max_error(rec_got.data(), rec_want.data(), rec_want.size());
+  if (max_shared_bytes > 0) worst_delta_chunked_error = std::max({worst_delta_chunked_error, out_error, state_error});
+  expect(out_error <= tolerance, "gated_delta_rule " + label + " (max error " + std::to_string(out_error) + ")");
+  expect(state_error <= tolerance, "gated_delta_rule state " + label + " (max error " + std::to_string(state_error)
+      + ")");
+}
+
+// The chunked delta rule against the CPU's: prompts longer than a chunk (150 rows: two full chunks and
+// a partial one; 65: one full and one row), short runs and lone decode rows of other sequences in the
+// same batch, runs from position 0 and runs continuing a carried state, GQA (v_heads = 2·k_heads) and
+// v_dim not a multiple of the 32-column tile; then more runs than one launch takes.
+void check_delta_rule_chunked() {
+  expect(gated_delta_rule_chunked_shared_bytes(DeltaNetShape{16, 32, 128, 128, 4}) <= kSm86SharedBytes,
+      "chunked delta rule with k_dim 128 fits sm_86/sm_89 shared memory");
+  const double tolerance = 2e-6;  // the errors seen are at most 5.3e-7 (other summation orders than the CPU's)
+  for (const DeltaNetShape shape : {DeltaNetShape{2, 4, 128, 128, 4}, DeltaNetShape{1, 2, 48, 40, 4},
+           DeltaNetShape{2, 2, 32, 72, 4}}) {
+    const std::string label = "k_heads " + std::to_string(shape.k_heads) + " v_heads " + std::to_string(shape.v_heads)
+        + " k_dim " + std::to_string(shape.k_dim) + " v_dim " + std::to_string(shape.v_dim);
+    std::vector<float> rec_want = random_floats(4 * shape.recurrent_state_floats(), 0.3f);
+    std::vector<float> rec_got = rec_want;
+    // Step 1: a 150-row prompt, a decode row, a 70-row run continuing at position 5, a first token.
+    check_delta_batch(shape, {{2, 0, 150}, {0, 7, 1}, {3, 5, 70}, {1, 0, 1}}, rec_want, rec_got, -3.0f,
+        kSm86SharedBytes, tolerance, "chunked step 1, " + label);
+    // Step 2, from the states step 1 left (compared, not reset): decode after the prompt, 65 more rows,
+    // a run of two, a 64-row run.
+    check_delta_batch(shape, {{2, 150, 1}, {3, 75, 65}, {0, 8, 2}, {1, 1, 64}}, rec_want, rec_got, -3.0f,
+        kSm86SharedBytes, tolerance, "chunked step 2, " + label);
+    // Step 3 with fast decays.
+    check_delta_batch(shape, {{3, 140, 100}, {2, 151, 1}}, rec_want, rec_got, 0.0f, kSm86SharedBytes, tolerance,
+        "chunked step 3, fast decay, " + label);
+    // No room for the chunked kernel: every row recurrent, as the CPU's recurrent form.
+    rec_got = rec_want;
+    check_delta_batch(shape, {{0, 10, 3}, {2, 152, 1}}, rec_want, rec_got, -3.0f, 0, 2e-6,
+        "recurrent fallback, " + label);
+  }
+  // 70 runs of two rows between lone rows: two launches of the chunked kernel (kMaxDeltaRuns = 64).
+  const DeltaNetShape shape{1, 2, 16, 16, 4};
+  std::vector<DeltaSequence> sequences;
+  for (int q = 0; q < 75; q++) sequences.push_back({q, q % 3 == 0 ? 0 : q, q % 15 == 7 ? 1 : 2});
+  std::vector<float> rec_want = random_floats(75 * shape.recurrent_state_floats(), 0.3f), rec_got = rec_want;
+  check_delta_batch(shape, sequences, rec_want, rec_got, -3.0f, kSm86SharedBytes, tolerance, "70 runs");
 }
 
 struct AttentionCase {
@@ -806,11 +904,13 @@ int main() {
   check_moe_combine();
   check_rope();
   check_hybrid();
+  check_delta_rule_chunked();
   check_kv_store();
   check_matmul();
   check_attention();
   check_quant();
   std::printf("quantized matmul: worst error %.2f of the tolerance\n", worst_quant_matmul_ratio);
+  std::printf("chunked delta rule: worst error %.2g\n", worst_delta_chunked_error);
   std::printf("%d checks, %d failed\n", checks, failures);
   return failures == 0 ? 0 : 1;
 }

@@ -69,6 +69,10 @@ struct BatchRows {
   const int32_t* tokens = nullptr;
   const int32_t* slots = nullptr;      // KV slot of each row's sequence
   const int32_t* positions = nullptr;  // position of each row in its sequence
+  // The same slots and positions in host memory (nullptr where unknown), for a backend that plans its
+  // launches from them (the CUDA delta rule picks its chunked runs here without a copy back).
+  const int32_t* host_slots = nullptr;
+  const int32_t* host_positions = nullptr;
 };
 
 /** The shapes of one Gated DeltaNet layer (Qwen3.5 / Qwen3-Next) on one device. Its input rows hold

@@ -82,6 +82,8 @@ BatchRows start_forward(Model& model, const HostRows& host) {
   rows.tokens = s.tokens;
   rows.slots = s.slots;
   rows.positions = s.positions;
+  rows.host_slots = host.slots.data();
+  rows.host_positions = host.positions.data();
   be.embed(s.x, model.weights.embed, s.tokens, n);
   return rows;
 }

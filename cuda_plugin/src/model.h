@@ -169,7 +169,8 @@ struct HostRows {
 void forward(Model& model, const HostRows& rows, float* logits, const std::atomic<bool>& cancel);
 
 /** A forward pass's opening, shared by every architecture: sizes the RunState, uploads the rows'
- * tokens, slots, positions and wanted-logit indices, and embeds the tokens into state.x. */
+ * tokens, slots, positions and wanted-logit indices, and embeds the tokens into state.x. The
+ * BatchRows' host_slots and host_positions point into `rows`, so they live as long as it does. */
 BatchRows start_forward(Model& model, const HostRows& rows);
 
 /** A forward pass's close: the final norm and the classifier over the `m` wanted rows of state.x,
