@@ -93,7 +93,11 @@ Deno.test({
     for (const chunk of chunks) accumulator.push(ChatCompletionChunkSchema.parse(chunk));
     const streamed = accumulator.result();
     assert.deepEqual(streamed.choices, completion.choices);
-    assert.deepEqual(streamed.usage, completion.usage);
+    // The same prompt again: all but its last token come from the prefix cache.
+    const { prompt_tokens_details: streamedDetails, ...streamedUsage } = streamed.usage!;
+    const { prompt_tokens_details: _, ...wholeUsage } = completion.usage!;
+    assert.deepEqual(streamedUsage, wholeUsage);
+    assert.equal(streamedDetails?.cached_tokens, completion.usage!.prompt_tokens - 1);
     assert.equal(chunks[0].choices[0].delta.role, "assistant");
     assert.equal(completion.usage!.completion_tokens, 40);
     assert.equal(completion.choices[0].finish_reason, "length");
@@ -158,7 +162,10 @@ Deno.test({
     const text = chunks.flatMap((c) => c.choices.map((ch) => ch.text)).join("");
     assert.equal(text, whole.choices[0].text);
     assert.equal(chunks.at(-2)!.choices[0].finish_reason, whole.choices[0].finish_reason);
-    assert.deepEqual(chunks.at(-1)!.usage, whole.usage);
+    const { prompt_tokens_details: cached, ...streamedUsage } = chunks.at(-1)!.usage!;
+    const { prompt_tokens_details: _, ...wholeUsage } = whole.usage!;
+    assert.deepEqual(streamedUsage, wholeUsage);
+    assert.equal(cached?.cached_tokens, 4, "the repeated prompt's first 4 tokens come from the prefix cache");
     assert.equal(whole.usage?.prompt_tokens, 5, "BOS + 4 prompt tokens");
     assert.match(whole.choices[0].text, /^, there was a little girl named Lily\./);
   },
@@ -193,7 +200,14 @@ Deno.test({
     const strip = (r: typeof response) => r.output.map((item) => ({ ...item, id: undefined }));
     assert.deepEqual(strip(reassembled), strip(response));
     assert.equal(reassembled.status, response.status);
-    assert.deepEqual(reassembled.usage, response.usage);
+    const { input_tokens_details: cached, ...streamedUsage } = reassembled.usage!;
+    const { input_tokens_details: _, ...wholeUsage } = response.usage!;
+    assert.deepEqual(streamedUsage, wholeUsage);
+    assert.equal(
+      cached.cached_tokens,
+      response.usage!.input_tokens - 1,
+      "the repeated input comes from the cache",
+    );
     assert.equal(response.usage?.output_tokens, 30);
     assert.equal(response.status, "incomplete", "hitting max_output_tokens is incomplete");
   },
