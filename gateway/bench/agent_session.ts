@@ -6,6 +6,8 @@
  * @module
  */
 
+import { seededRandom } from "../../neuron/testing/rng.ts";
+
 /** A chat-completions message as the bench sends it. */
 export type AgentMessage =
   | { role: "system" | "user"; content: string }
@@ -28,23 +30,14 @@ const WORDS = (
   "repository style use the tools provided and cite paths explain failures plainly"
 ).split(" ");
 
-function rng(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 function sentence(random: () => number, words: number): string {
   return Array.from({ length: words }, () => WORDS[Math.floor(random() * WORDS.length)]).join(" ");
 }
 
 /** The agent's system prompt and tools (shared by every session, as one agent's are). */
 export function agentPreamble(): { system: string; tools: AgentTool[] } {
-  const random = rng(7);
-  const system = Array.from({ length: 24 }, () => sentence(random, 18) + ".").join("\n");
+  const random = seededRandom(7);
+  const system = Array.from({ length: 10 }, () => sentence(random, 18) + ".").join("\n");
   const tools: AgentTool[] = Array.from({ length: 20 }, (_, i) => ({
     type: "function",
     function: {
@@ -65,7 +58,7 @@ export function agentPreamble(): { system: string; tools: AgentTool[] } {
 
 /** What turn `turn` (0 = the first) of session `session` appends to the conversation. */
 export function turnMessages(session: number, turn: number, tools: AgentTool[]): AgentMessage[] {
-  const random = rng(1000 * session + turn + 1);
+  const random = seededRandom(1000 * session + turn + 1);
   if (turn === 0) return [{ role: "user", content: `Session ${session}: ${sentence(random, 30)}.` }];
   const tool = tools[Math.floor(random() * tools.length)].function.name;
   const id = `call_${session}_${turn}`;

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { Rng } from "../testing/_rng.ts";
+import { Rng } from "../../neuron/testing/rng.ts";
 import { chooseReplica, type ReplicaLoad, underBound } from "./affinity.ts";
 
 const r = (name: string, load: number, bound: number | null = 4): ReplicaLoad => ({ name, load, bound });

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import type { ModelLoadStats } from "@cortex/core/fleet";
 import { GatewayMetrics } from "../metrics/gateway_metrics.ts";
-import { Rng } from "../testing/_rng.ts";
+import { Rng } from "../../neuron/testing/rng.ts";
 import { fleetOf, info, polledNode } from "./_test_fleet.ts";
 import type { LeasedLoad } from "./cold_loader.ts";
 import type { NodeState } from "./node_state.ts";

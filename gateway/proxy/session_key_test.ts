@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { Rng } from "../testing/_rng.ts";
+import { Rng } from "../../neuron/testing/rng.ts";
 import { type SessionDialect, sessionKeyOf, type SessionKeySource } from "./session_key.ts";
 
 // A conversation in no dialect; rendered into each one below.

@@ -1,15 +1,6 @@
 import assert from "node:assert/strict";
 import { PrefixCache } from "./prefix_cache.ts";
-
-/** A small deterministic PRNG (mulberry32) so failures replay. */
-function rng(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { seededRandom } from "../testing/rng.ts";
 
 function commonPrefix(a: readonly number[], b: readonly number[]): number {
   let i = 0;
@@ -72,7 +63,7 @@ Deno.test("PrefixCache: least recently used free slot is overwritten first, empt
 
 Deno.test("PrefixCache property: plans are free slots, reuse is the longest prefix any slot holds, and what a slot holds is what was written", () => {
   for (let seed = 1; seed <= 200; seed++) {
-    const random = rng(seed);
+    const random = seededRandom(seed);
     const slots = 1 + Math.floor(random() * 4);
     const cache = new PrefixCache(slots);
     const held: number[][] = Array.from({ length: slots }, () => []);

@@ -5,18 +5,10 @@
 import assert from "node:assert/strict";
 import { GREEDY, type Model, Plugin, type StepEntry } from "../devices/mod.ts";
 import { type GenerationOutcome, Scheduler } from "./scheduler.ts";
+import { seededRandom } from "../testing/rng.ts";
 
 const MODELS = new URL("../testdata/models/", import.meta.url).pathname;
 const EOS = new Set([1017]);
-
-function rng(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface Turn {
   prompt: number[];
@@ -50,7 +42,7 @@ async function converse(
 
 /** `count` random conversations of 2–4 turns; a third share one system prompt. */
 function conversations(seed: number, count: number): { system: number[]; users: number[][] }[] {
-  const random = rng(seed);
+  const random = seededRandom(seed);
   const tokens = (n: number) => Array.from({ length: n }, () => 3 + Math.floor(random() * 900));
   const shared = tokens(24);
   return Array.from({ length: count }, (_, i) => ({

@@ -3,20 +3,11 @@ import { CortexError } from "@cortex/core/errors";
 import { bytesSource, metaArray, metaString, parseGgufHeader, readGgufHeader } from "./mod.ts";
 import { type GgufMetadataEntry, type GgufValue, GgufValueType } from "./types.ts";
 import { encodeGguf } from "./write.ts";
+import { seededRandom } from "../../testing/rng.ts";
 
 const FIXTURES = new URL("../../../../shared/fixtures/gguf/", import.meta.url).pathname;
 const haveFixtures = await Deno.stat(FIXTURES).then(() => true, () => false);
 if (!haveFixtures) console.warn(`skipping GGUF fixture tests: ${FIXTURES} is absent`);
-
-/** A small seeded PRNG (mulberry32) so failures reproduce. */
-function rng(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function randomScalar(r: () => number, type: GgufValueType): GgufValue {
   const int = (lo: number, hi: number): number => lo + Math.floor(r() * (hi - lo + 1));
@@ -116,7 +107,7 @@ async function expectGgufError(bytes: Uint8Array, pattern: RegExp): Promise<void
 
 Deno.test("random metadata and tensor infos round-trip through the header reader", async () => {
   for (let seed = 1; seed <= 200; seed++) {
-    const r = rng(seed);
+    const r = seededRandom(seed);
     const metadata = randomMetadata(r);
     const tensors = randomTensors(r);
     const bytes = await writeTestGguf(metadata, tensors, r() < 0.5 ? 2 : 3);
@@ -138,7 +129,7 @@ Deno.test("random metadata and tensor infos round-trip through the header reader
 
 Deno.test("every truncation of a header is a clear 422, never a crash", async () => {
   for (let seed = 1; seed <= 8; seed++) {
-    const r = rng(1000 + seed);
+    const r = seededRandom(1000 + seed);
     const metadata = randomMetadata(r);
     metadata.set("tokenizer.ggml.tokens", {
       type: GgufValueType.ARRAY,

@@ -1,5 +1,9 @@
-// Test support: a seeded random source (mulberry32), so a failing generated case can be
-// replayed from its seed.
+/**
+ * Test and bench support: a seeded random source (mulberry32), so a failing generated case can be
+ * replayed from its seed and a bench sends the same bytes every run. Used by the neuron's and the
+ * gateway's property tests and by `bench:agent`.
+ * @module
+ */
 
 /** Deterministic random numbers from a seed. */
 export class Rng {
@@ -40,4 +44,10 @@ export class Rng {
     for (let i = 1 + this.int(8); i > 0; i--) out += String.fromCharCode(97 + this.int(26));
     return out;
   }
+}
+
+/** The `Rng` sequence of `seed` as a bare function returning floats in [0, 1). */
+export function seededRandom(seed: number): () => number {
+  const rng = new Rng(seed);
+  return () => rng.next();
 }
