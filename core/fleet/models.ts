@@ -7,6 +7,7 @@
 import { z } from "zod";
 import { _zod } from "../_zod.ts";
 import type { Schema } from "../schema.ts";
+import { type PrefixCacheStats, PrefixCacheStatsSchema } from "./health.ts";
 import { type ModelLimit, ModelLimitSchema } from "../openai/model_list.ts";
 
 /** Residency of a model on a neuron. */
@@ -61,6 +62,8 @@ export interface NeuronModelInfo {
   progress?: LoadProgress | null;
   /** Why the last load failed, when `failed`. */
   error?: { code: string; message: string } | null;
+  /** The prefix cache's figures, once loaded (as in `/health`). */
+  prefix_cache?: PrefixCacheStats | null;
 }
 
 /** `POST /models/load` body. */
@@ -148,6 +151,7 @@ export const NeuronModelInfoSchema: Schema<NeuronModelInfo> = z.looseObject({
   weight_bytes: z.number().min(0).nullish(),
   progress: _zod(LoadProgressSchema).nullish(),
   error: z.looseObject({ code: z.string(), message: z.string() }).nullish(),
+  prefix_cache: _zod(PrefixCacheStatsSchema).nullish(),
 });
 
 /** Schema of `GET /models` (a bare JSON array). */

@@ -358,6 +358,9 @@ Deno.test({
             cache.hits >= 3 && cache.cached_tokens > 0 && cache.held_bytes > 0,
             JSON.stringify(cache),
           );
+          const listed = await (await fetch(`${neuron.url}/models`)).json();
+          const entry = listed.find((m: { id: string }) => m.id === "tiny");
+          assert.deepEqual(entry.prefix_cache, cache, "/models reports the figures /health does");
         },
       );
 

@@ -397,6 +397,7 @@ export class ModelRegistry {
       weight_bytes: loaded ? loaded.info.weightBytes : null,
       progress: slot.progress,
       error: slot.error ? { code: String(slot.error.code), message: slot.error.message } : null,
+      prefix_cache: loaded ? prefixCacheReport(loaded.scheduler.prefixCache, _kvBytesPerToken(loaded)) : null,
     };
   }
 }
