@@ -1,18 +1,20 @@
 /**
  * `deno task bench:agent`: an agent workload through a real gateway in front of two real neurons
- * (replicas of the same model), with the neurons' prefix caches on and then off. Four sessions run
- * at once, each replaying a 10-turn conversation (agent_session.ts: system prompt + 20 tools, then
- * per turn an assistant tool call, its result and a user message), streamed, 4 tokens per answer.
+ * (replicas of the same model), with the neurons' prefix caches on and then off. The conversation
+ * (agent_session.ts) is an agent's system prompt and 20 tools, then per turn an assistant tool call,
+ * its result and a user message. The model is the tiny Qwen3 fixture with its context raised to 16k
+ * (random weights: the bench measures serving, not answers).
  *
- * The model is the tiny Qwen3 fixture with its context raised to 16k (random weights; the bench
- * measures serving, not answers). Per turn and session: time to first token (TTFT, to the first
- * streamed delta), prompt and cached tokens (from the usage chunk), the node and the gateway's
- * affinity outcome. After each turn, for the same session, the "new tokens alone" baseline: a cold
- * request (a fresh conversation, so nothing is cached) whose single user message is that turn's new
- * messages as text — the prefill of the turn's new tokens without the conversation before them.
- * Printed as one JSON document: per-turn medians and every value, the TTFT ÷ baseline ratio, the
- * affinity counts and hit rate (hits ÷ requests whose session already had a node), the neurons'
- * peak RSS and the prefix caches' held bytes against the KV cache they live in.
+ * Two phases per setting:
+ * 1. `alone`: one session, turn by turn, each turn a one-token request. Its latency is the turn's
+ *    time to first token (TTFT); the neuron's `x-cortex-prefill-ms` header is the engine's time for
+ *    the turn's prefill (only the tokens the prefix cache did not hold, attending to those it did);
+ *    `ttftOverEnginePrefill` is the first over the second. Also each turn's new messages sent alone as
+ *    a fresh conversation (`freshNewMessages`: the same tokens with no conversation before them).
+ * 2. `concurrent`: `--sessions` other sessions at once, streamed, 4 tokens per answer: TTFT, prompt
+ *    and cached tokens, node and affinity outcome per turn; the gateway's affinity counts and hit
+ *    rate (hits ÷ requests whose session already had a node).
+ * Also each neuron's peak RSS and its prefix cache's figures (held bytes live inside the KV cache).
  *
  * Flags: `--turns N` (default 10), `--sessions N` (default 4), `--only on|off`.
  * @module
@@ -110,6 +112,37 @@ async function peakRss(neuron: SpawnedNeuron): Promise<number> {
   return Number(/VmHWM:\s+(\d+) kB/.exec(new TextDecoder().decode(stdout))?.[1] ?? 0) * 1024;
 }
 
+interface Timed {
+  latencyMs: number;
+  prefillMs: number;
+  queueMs: number;
+  promptTokens: number;
+  cachedTokens: number;
+  node: string | null;
+}
+
+/** One non-streamed request for a single token: its latency is its time to first token, and the
+ * neuron's `x-cortex-prefill-ms` / `x-cortex-queue-ms` headers split the engine's part off. */
+async function askOnce(url: string, body: Record<string, unknown>): Promise<Timed> {
+  const t0 = performance.now();
+  const res = await fetch(`${url}/v1/chat/completions`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ ...body, max_tokens: 1, temperature: 0 }),
+  });
+  const json = await res.json();
+  const latencyMs = performance.now() - t0;
+  if (!res.ok) throw new Error(`${res.status}: ${JSON.stringify(json)}`);
+  return {
+    latencyMs,
+    prefillMs: Number(res.headers.get("x-cortex-prefill-ms")),
+    queueMs: Number(res.headers.get("x-cortex-queue-ms")),
+    promptTokens: json.usage.prompt_tokens,
+    cachedTokens: json.usage.prompt_tokens_details?.cached_tokens ?? 0,
+    node: res.headers.get("x-cortex-node"),
+  };
+}
+
 async function run(model: string, cache: boolean, sessions: number, turns: number) {
   const spawn = () =>
     spawnNeuron({
@@ -130,23 +163,30 @@ async function run(model: string, cache: boolean, sessions: number, turns: numbe
       "both nodes healthy",
     );
     const { system, tools } = agentPreamble();
-    const perTurn: { answers: Answer[]; baselines: Answer[] }[] = Array.from(
-      { length: turns },
-      () => ({ answers: [], baselines: [] }),
-    );
-    await Promise.all(Array.from({ length: sessions }, async (_, s) => {
-      const messages: AgentMessage[] = [{ role: "system", content: system }];
+
+    // 1. One session alone, turn by turn: time to first token against the engine's prefill of the
+    //    turn, and against the turn's new messages sent alone as a fresh conversation.
+    const alone: { turn: Timed; fresh: Timed }[] = [];
+    const messages: AgentMessage[] = [{ role: "system", content: system }];
+    for (let t = 0; t < turns; t++) {
+      const added = turnMessages(0, t, tools);
+      messages.push(...added);
+      const turn = await askOnce(gateway.url, { model: "agent", messages, tools });
+      const fresh = await askOnce(gateway.url, {
+        model: "agent",
+        messages: [{ role: "user", content: `${crypto.randomUUID()}\n${messagesAsText(added)}` }],
+      });
+      alone.push({ turn, fresh });
+    }
+
+    // 2. Sessions 1..N at once, streamed: what each turn waits for with neighbours, and affinity.
+    const perTurn: Answer[][] = Array.from({ length: turns }, () => []);
+    await Promise.all(Array.from({ length: sessions }, async (_, i) => {
+      const s = i + 1;
+      const history: AgentMessage[] = [{ role: "system", content: system }];
       for (let t = 0; t < turns; t++) {
-        const added = turnMessages(s, t, tools);
-        messages.push(...added);
-        perTurn[t].answers.push(await ask(gateway.url, { model: "agent", messages, tools }));
-        // The baseline: the same new messages as a fresh conversation (a nonce keeps it uncached).
-        perTurn[t].baselines.push(
-          await ask(gateway.url, {
-            model: "agent",
-            messages: [{ role: "user", content: `${crypto.randomUUID()}\n${messagesAsText(added)}` }],
-          }),
-        );
+        history.push(...turnMessages(s, t, tools));
+        perTurn[t].push(await ask(gateway.url, { model: "agent", messages: history, tools }));
       }
     }));
     const samples = await scrape(gateway.metricsUrl);
@@ -155,27 +195,39 @@ async function run(model: string, cache: boolean, sessions: number, turns: numbe
     const health = await Promise.all(
       neurons.map(async (n) => (await (await fetch(`${n.url}/health`)).json())),
     );
-    const report = perTurn.map(({ answers, baselines }, t) => ({
-      turn: t + 1,
-      ttftMs: round(median(answers.map((a) => a.ttftMs))),
-      baselineTtftMs: round(median(baselines.map((b) => b.ttftMs))),
-      ratio: round(median(answers.map((a, i) => a.ttftMs / baselines[i].ttftMs)), 2),
-      promptTokens: round(median(answers.map((a) => a.promptTokens)), 0),
-      cachedTokens: round(median(answers.map((a) => a.cachedTokens)), 0),
-      newTokens: round(median(answers.map((a) => a.promptTokens - a.cachedTokens)), 0),
-      baselinePromptTokens: round(median(baselines.map((b) => b.promptTokens)), 0),
-      every: answers.map((a, i) => ({
-        ttftMs: round(a.ttftMs),
-        baselineTtftMs: round(baselines[i].ttftMs),
-        promptTokens: a.promptTokens,
-        cachedTokens: a.cachedTokens,
-        node: a.node,
-        affinity: a.affinity,
-      })),
-    }));
     return {
       prefixCache: cache,
-      turns: report,
+      alone: alone.map(({ turn, fresh }, t) => ({
+        turn: t + 1,
+        ttftMs: round(turn.latencyMs),
+        enginePrefillMs: round(turn.prefillMs),
+        queueMs: round(turn.queueMs),
+        ttftOverEnginePrefill: round(turn.latencyMs / turn.prefillMs, 2),
+        promptTokens: turn.promptTokens,
+        cachedTokens: turn.cachedTokens,
+        newTokens: turn.promptTokens - turn.cachedTokens,
+        freshNewMessages: {
+          ttftMs: round(fresh.latencyMs),
+          enginePrefillMs: round(fresh.prefillMs),
+          promptTokens: fresh.promptTokens,
+        },
+        node: turn.node,
+      })),
+      concurrent: perTurn.map((answers, t) => ({
+        turn: t + 1,
+        ttftMs: round(median(answers.map((a) => a.ttftMs))),
+        promptTokens: round(median(answers.map((a) => a.promptTokens)), 0),
+        cachedTokens: round(median(answers.map((a) => a.cachedTokens)), 0),
+        every: answers.map((a) => ({
+          ttftMs: round(a.ttftMs),
+          promptTokens: a.promptTokens,
+          cachedTokens: a.cachedTokens,
+          node: a.node,
+          affinity: a.affinity,
+        })),
+      })),
+      // Hit rate over the requests whose session already had a node (a first turn, and each fresh
+      // conversation of the alone phase, is a miss by definition).
       affinity: {
         hit,
         miss,
@@ -184,7 +236,10 @@ async function run(model: string, cache: boolean, sessions: number, turns: numbe
       },
       neurons: await Promise.all(health.map(async (h, i) => {
         const m = h.models.find((x: { id: string }) => x.id === "agent");
-        return { peakRssBytes: await peakRss(neurons[i]), prefixCache: m?.prefix_cache ?? null };
+        return {
+          peakRssBytes: await peakRss(neurons[i]),
+          prefixCache: m?.prefix_cache ?? null,
+        };
       })),
     };
   } finally {

@@ -65,10 +65,13 @@ export function openAIPassthrough(
         // Not JSON: relayed as is.
       }
       done(upstream.status);
-      return new Response(bytes, {
-        status: upstream.status,
-        headers: { "content-type": type || "application/json" },
-      });
+      const headers: Record<string, string> = { "content-type": type || "application/json" };
+      // The neuron's timing of a whole answer (its prefill and queueing), for clients and benches.
+      for (const name of ["x-cortex-prefill-ms", "x-cortex-queue-ms"]) {
+        const value = upstream.headers.get(name);
+        if (value !== null) headers[name] = value;
+      }
+      return new Response(bytes, { status: upstream.status, headers });
     },
   };
 }

@@ -91,6 +91,8 @@ export interface FinishDelta extends _WithLogprobs {
   matchedStop: string | null;
   /** Submission to first token, ms. */
   prefillMs: number;
+  /** The engine steps' part of it (GenerationOutcome.prefillEngineMs), ms. */
+  prefillEngineMs: number;
   /** First token to end, ms. */
   decodeMs: number;
 }
@@ -367,6 +369,7 @@ export async function* generate(options: GenerateOptions): AsyncGenerator<Genera
       reasoningTokens: pipeline.reasoningTokens,
       matchedStop: pipeline.matchedStop,
       prefillMs: ended.prefillMs,
+      prefillEngineMs: ended.prefillEngineMs,
       decodeMs: ended.decodeMs,
     };
   } finally {

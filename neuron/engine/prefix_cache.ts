@@ -133,7 +133,7 @@ export class PrefixCache {
   /** Records that a step wrote the keys and values of `tokens` after the slot's current ones. */
   append(slot: number, tokens: readonly number[]): void {
     const entry = this.#slots[slot];
-    for (const token of tokens) entry.tokens.push(token);
+    if (this.enabled) { for (const token of tokens) entry.tokens.push(token); }
     entry.lastUsed = ++this.#clock;
   }
 

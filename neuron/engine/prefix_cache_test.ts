@@ -59,6 +59,11 @@ Deno.test("PrefixCache: least recently used free slot is overwritten first, empt
   disabled.append(p.slot, [1, 2, 3]);
   disabled.release(p.slot);
   assert.equal(disabled.plan([1, 2, 3, 4])!.reuse, 0);
+  assert.deepEqual(
+    [disabled.stats.heldTokens, disabled.stats.evictions],
+    [0, 0],
+    "a disabled cache holds nothing",
+  );
 });
 
 Deno.test("PrefixCache property: plans are free slots, reuse is the longest prefix any slot holds, and what a slot holds is what was written", () => {

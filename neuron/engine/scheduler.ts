@@ -47,6 +47,9 @@ export interface GenerationOutcome {
   completionTokens: number;
   /** Submission to first token, in ms (queueing for a step included). */
   prefillMs: number;
+  /** The engine's part of it: the start of the first step that fed this prompt to its first token, in
+   * ms (the steps prefilling the prompt tokens not taken from the prefix cache). */
+  prefillEngineMs: number;
   /** First token to the end, in ms. */
   decodeMs: number;
 }
@@ -85,6 +88,7 @@ interface _Running {
   next: number | null;
   generated: number;
   startedAt: number;
+  firstStepAt: number | null;
   firstTokenAt: number | null;
   cancelled: boolean;
 }
@@ -183,6 +187,7 @@ export class Scheduler {
         next: null,
         generated: 0,
         startedAt: performance.now(),
+        firstStepAt: null,
         firstTokenAt: null,
         cancelled: false,
       };
@@ -209,6 +214,8 @@ export class Scheduler {
       await this.#dropCancelled();
       if (this.#running.length === 0) continue;
       const batch = this.#plan();
+      const stepAt = performance.now();
+      for (const { running } of batch) running.firstStepAt ??= stepAt;
       let results;
       try {
         results = await this.#model.step(batch.map((b) => b.entry));
@@ -370,6 +377,7 @@ export class Scheduler {
       completionTokens: running.generated,
       generatedTokens: running.generated + (cause === "eos" ? 1 : 0),
       prefillMs: first - running.startedAt,
+      prefillEngineMs: first - (running.firstStepAt ?? first),
       decodeMs: now - first,
     };
   }

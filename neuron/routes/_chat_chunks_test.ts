@@ -20,6 +20,7 @@ const finish: GenerationDelta = {
   reasoningTokens: 4,
   matchedStop: null,
   prefillMs: 1,
+  prefillEngineMs: 1,
   decodeMs: 2,
 };
 const turn: GenerationDelta[] = [

@@ -118,3 +118,32 @@ export async function* runGeneration(
     prepared.seat.release();
   }
 }
+
+/**
+ * Passes `deltas` through and keeps the finish delta's timing as response headers for a
+ * non-streamed answer: `x-cortex-prefill-ms` (the engine steps from the request's first step to its
+ * first token: the prefill of the prompt tokens the prefix cache did not hold) and
+ * `x-cortex-queue-ms` (submission to that first step).
+ */
+export function timingHeaders(
+  deltas: AsyncIterable<GenerationDelta>,
+): { deltas: AsyncIterable<GenerationDelta>; headers: () => Record<string, string> } {
+  const seen: { finish: Extract<GenerationDelta, { type: "finish" }> | null } = { finish: null };
+  async function* tap(): AsyncGenerator<GenerationDelta, void, undefined> {
+    for await (const delta of deltas) {
+      if (delta.type === "finish") seen.finish = delta;
+      yield delta;
+    }
+  }
+  return {
+    deltas: tap(),
+    headers: (): Record<string, string> => {
+      const finish = seen.finish;
+      if (finish === null) return {};
+      return {
+        "x-cortex-prefill-ms": finish.prefillEngineMs.toFixed(1),
+        "x-cortex-queue-ms": (finish.prefillMs - finish.prefillEngineMs).toFixed(1),
+      };
+    },
+  };
+}

@@ -14,7 +14,7 @@ import { buildChatPrompt } from "../engine/chat_prompt.ts";
 import type { ModelRegistry } from "../runtime/registry.ts";
 import { type ChatChunkOptions, chatChunks } from "./_chat_chunks.ts";
 import { randomHex, readJsonBody } from "./_http.ts";
-import { prepareGeneration, runGeneration } from "./_inference.ts";
+import { prepareGeneration, runGeneration, timingHeaders } from "./_inference.ts";
 import { sseResponse } from "./sse.ts";
 
 /** True for `x-include-thinking: 1 | true | yes` (case-insensitive). */
@@ -75,10 +75,9 @@ export function chatCompletionsRoutes(registry: ModelRegistry): Hono {
       });
     }
     const accumulator = new ChatCompletionAccumulator();
-    for await (const chunk of chatChunks(runGeneration(prepared, c.req.raw.signal), ids)) {
-      accumulator.push(chunk);
-    }
-    return c.json(accumulator.result());
+    const timed = timingHeaders(runGeneration(prepared, c.req.raw.signal));
+    for await (const chunk of chatChunks(timed.deltas, ids)) accumulator.push(chunk);
+    return c.json(accumulator.result(), 200, timed.headers());
   });
   return app;
 }
