@@ -58,6 +58,9 @@ Deno.test({
         assert.ok((data.choices[0].message.content ?? "").length > 0);
         assert.equal(data.usage?.completion_tokens, 6);
         assert.equal(response.headers.get("x-cortex-node"), "n1");
+        // The neuron's timing of the whole answer is relayed.
+        assert.ok(Number(response.headers.get("x-cortex-prefill-ms")) > 0, "x-cortex-prefill-ms");
+        assert.ok(Number(response.headers.get("x-cortex-queue-ms")) >= 0, "x-cortex-queue-ms");
         assert.equal(response.headers.get("x-cortex-cold-load-ms"), "0");
         assert.ok(response.headers.get("x-request-id"));
         const stream = await openai.chat.completions.create({
