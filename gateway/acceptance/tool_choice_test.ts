@@ -229,6 +229,38 @@ for (
           },
         );
 
+        if (label === "cortex-demo") {
+          await t.step(
+            "where the model calls by itself, forcing the same tool gives the very same call",
+            async () => {
+              for (
+                const [prompt, name] of [[PROMPTS[0], "get_weather"], [PROMPTS[1], "bash"], [
+                  PROMPTS[2],
+                  "add",
+                ]] as const
+              ) {
+                const ask = async (choice: OpenAI.ChatCompletionToolChoiceOption) => {
+                  const reply = await openai.chat.completions.create({
+                    model: "m",
+                    messages: [{ role: "user", content: prompt }],
+                    tools: chatTools(NAMES),
+                    tool_choice: choice,
+                    temperature: 0,
+                    max_tokens: 96,
+                  });
+                  return (reply.choices[0].message.tool_calls ?? []).map((c) =>
+                    c.type === "function" ? [c.function.name, c.function.arguments] : [c.type]
+                  );
+                };
+                const free = await ask("auto");
+                assert.equal(free[0]?.[0], name, prompt);
+                assert.deepEqual(await ask("required"), free, prompt);
+                assert.deepEqual(await ask({ type: "function", function: { name } }), free, prompt);
+              }
+            },
+          );
+        }
+
         await t.step("tool_choice none: no call in any dialect", async () => {
           const chat = await openai.chat.completions.create({
             model: "m",

@@ -1,7 +1,7 @@
 /**
  * An incremental JSON validator over UTF-8 bytes: a {@linkcode ByteAcceptor} whose states accept
- * exactly the prefixes of one JSON object (RFC 8259; no whitespace before the object or after
- * it, strings valid UTF-8). Constrained decoding walks it over the vocabulary to decide which
+ * exactly the prefixes of one JSON object (RFC 8259, strings valid UTF-8; whitespace may lead,
+ * but the text ends at the object's closing brace). Constrained decoding walks it over the vocabulary to decide which
  * tokens keep a tool call's arguments a valid JSON prefix, and reads `completion()` to close
  * the object within the token budget.
  *
@@ -10,7 +10,7 @@
 import type { ByteAcceptor } from "./byte_acceptor.ts";
 
 type _Mode =
-  | "start" // before the top-level `{`
+  | "start" // before the top-level `{` (whitespace may come first)
   | "done"
   | "value" // after `:`, or after `,` in an array
   | "valueOrEnd" // after `[`
@@ -90,6 +90,7 @@ class _JsonState implements ByteAcceptor {
     const top = stack[stack.length - 1];
     switch (this.#mode) {
       case "start":
+        if (_isSpace(byte)) return this;
         return byte === 0x7b ? new _JsonState("keyOrEnd", "o") : null;
       case "done":
         return null;
@@ -250,8 +251,8 @@ class _JsonState implements ByteAcceptor {
 }
 
 /**
- * The start state of the acceptor of one JSON object (the whole text is the object: it begins
- * with `{` and is done at its closing `}`).
+ * The start state of the acceptor of one JSON object (whitespace, then the object: it is done at
+ * its closing `}`).
  *
  * @example
  * ```ts

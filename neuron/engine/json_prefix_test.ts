@@ -68,9 +68,10 @@ function accepts(bytes: Uint8Array): ByteAcceptor | null {
   return stepBytes(jsonObjectAcceptor(), bytes);
 }
 
-// What the acceptor should accept as a whole: one JSON object, nothing before or after it.
+// What the acceptor should accept as a whole: one JSON object, whitespace before it, nothing after.
 function isObjectText(bytes: Uint8Array): boolean {
-  if (bytes[0] !== 0x7b || bytes[bytes.length - 1] !== 0x7d) return false;
+  const leading = bytes.findIndex((b) => b !== 0x20 && b !== 0x0a && b !== 0x0d && b !== 0x09);
+  if (bytes[leading] !== 0x7b || bytes[bytes.length - 1] !== 0x7d) return false;
   try {
     const value = JSON.parse(strict.decode(bytes));
     return value !== null && typeof value === "object" && !Array.isArray(value);
@@ -94,9 +95,11 @@ Deno.test("json prefix: examples of accepted, refused and completed texts", () =
   assert.equal(completionOf('{"a": "\\u00'), '00"}');
   assert.equal(completionOf("{}"), "");
   assert.ok(accepts(encoder.encode("{}"))!.done);
+  assert.equal(completionOf(" \n "), "{}");
+  assert.equal(completionOf(' {"a'), '":0}');
   for (
     const bad of [
-      " {",
+      " [",
       "[",
       '{"a" 1',
       '{"a": 01',

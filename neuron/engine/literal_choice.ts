@@ -17,9 +17,12 @@ interface _Node {
 
 class _LiteralState implements LiteralChoiceState {
   readonly #node: _Node;
+  readonly #set: string;
 
-  constructor(node: _Node) {
+  // `set` names the set of texts: keys must differ between tries (masks are cached by key).
+  constructor(node: _Node, set: string) {
     this.#node = node;
+    this.#set = set;
   }
 
   get done(): boolean {
@@ -27,7 +30,7 @@ class _LiteralState implements LiteralChoiceState {
   }
 
   get key(): string {
-    return `lit:${this.#node.id}`;
+    return `lit:${this.#node.id}:${this.#set}`;
   }
 
   /** True when only one text is still possible. */
@@ -42,7 +45,7 @@ class _LiteralState implements LiteralChoiceState {
 
   step(byte: number): LiteralChoiceState | null {
     const child = this.#node.children.get(byte);
-    return child === undefined ? null : new _LiteralState(child);
+    return child === undefined ? null : new _LiteralState(child, this.#set);
   }
 
   completion(): number[] {
@@ -77,7 +80,8 @@ export function literalChoice(texts: readonly string[]): LiteralChoiceState {
   const node = (): _Node => ({ id: ids++, children: new Map(), shortest: [], end: false });
   const root = node();
   const encoder = new TextEncoder();
-  for (const text of texts) {
+  const sorted = [...texts].sort(); // node ids, part of the keys, must not depend on the order given
+  for (const text of sorted) {
     const bytes = encoder.encode(text);
     let at = root;
     for (const byte of bytes) {
@@ -103,5 +107,5 @@ export function literalChoice(texts: readonly string[]): LiteralChoiceState {
     return at.shortest;
   };
   fill(root);
-  return new _LiteralState(root);
+  return new _LiteralState(root, JSON.stringify(sorted));
 }

@@ -77,3 +77,12 @@ Deno.test("literal choice (property): random name sets — every text is accepte
     }
   }
 });
+
+Deno.test("literal choice: keys tell tries apart (masks are cached by key) and ignore the order texts come in", () => {
+  const a = literalChoice(['get_weather"', 'bash"']);
+  const b = literalChoice(['bash"', 'get_weather"']);
+  const other = literalChoice(['get_time"', 'bash"']);
+  assert.equal(a.key, b.key);
+  assert.equal(stepBytes(a, encoder.encode("get_"))!.key, stepBytes(b, encoder.encode("get_"))!.key);
+  assert.notEqual(stepBytes(a, encoder.encode("get_"))!.key, stepBytes(other, encoder.encode("get_"))!.key);
+});

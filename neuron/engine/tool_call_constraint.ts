@@ -2,10 +2,13 @@
  * Forced tool calls by constrained decoding, for Qwen3 / Hermes templates: the output becomes
  * `<tool_call>\n{"name": "NAME", "arguments": {…}}\n</tool_call>`, exactly, with NAME one of the
  * allowed tools and the arguments a JSON object. Deterministic text (the opener, the call head,
- * a name once only one fits, the tail) is forced; where a choice remains the model samples under
- * a hard mask (a trie over the allowed names, then the JSON-prefix acceptor), and every mask keeps
- * only tokens after which the call can still be closed within the generation's token budget, so
- * a call always completes when the budget holds a minimal one.
+ * a name once only one fits, the closing tag) is forced; where a choice remains the model samples
+ * under a hard mask (a trie over the allowed names, then the JSON-prefix acceptor followed by the
+ * call's `}\n`), and every mask keeps only tokens after which the call can still be closed within
+ * the generation's token budget, so a call always completes when the budget holds a minimal one.
+ * Forced text ends where the model's tokenizer would split anyway (before ` {` and `</tool_call>`),
+ * and the masks let a token span the end of the arguments (`"}}\n`), so the model writes the
+ * call with the tokens it learnt.
  *
  * Reasoning: a prompt that opened `<think>` lets the model reason first (it cannot end the turn
  * there); when the prompt left the turn open and the model can reason, its first token is
@@ -15,7 +18,7 @@
  *
  * @module
  */
-import { type ByteAcceptor, stepBytes } from "./byte_acceptor.ts";
+import { type ByteAcceptor, concatAcceptors, stepBytes } from "./byte_acceptor.ts";
 import { type ConstraintAction, type DecodeConstraint, forbidTokens } from "./decode_constraint.ts";
 import type { OutputParsing } from "./generation.ts";
 import { jsonObjectAcceptor } from "./json_prefix.ts";
@@ -61,7 +64,7 @@ const _ARGUMENT_ROOM = 64;
 /** The token kept for ending the turn after a call (so a call that fits ends as a call, not a cut). */
 const _END = 1;
 const _CALL_HEAD = '\n{"name": "';
-const _ARGUMENTS_HEAD = '", "arguments": ';
+const _ARGUMENTS_HEAD = '", "arguments":';
 const _CALL_TAIL = "}\n";
 const _AFTER_THINK = "\n\n";
 
@@ -81,6 +84,7 @@ export class ToolCallConstraint implements DecodeConstraint {
   readonly #options: ToolCallConstraintOptions;
   readonly #names: LiteralChoiceState;
   readonly #head: number[];
+  /** The tokens after the arguments and the call's `}\n`: the closing tag. */
   readonly #tail: number[];
   readonly #afterThink: number[];
   /** Fewest tokens a call takes from its opener on. */
@@ -93,9 +97,10 @@ export class ToolCallConstraint implements DecodeConstraint {
     this.#options = options;
     this.#names = literalChoice(options.names.map((name) => name + _ARGUMENTS_HEAD));
     this.#head = this.#tokens(_CALL_HEAD);
-    this.#tail = [...this.#tokens(_CALL_TAIL), options.markers.close];
+    this.#tail = [options.markers.close];
     this.#afterThink = this.#tokens(_AFTER_THINK);
-    this.#callCost = 1 + this.#head.length + this.#names.completion().length + 2 + this.#tail.length + _END;
+    this.#callCost = 1 + this.#head.length + this.#names.completion().length +
+      _arguments().completion().length + this.#tail.length + _END;
   }
 
   next(remaining: number): ConstraintAction {
@@ -176,20 +181,20 @@ export class ToolCallConstraint implements DecodeConstraint {
   #nextInName(remaining: number): ConstraintAction {
     const state = this.#state as LiteralChoiceState;
     if (state.done) return this.#startArguments(remaining);
-    // After the token: the rest of a name, then at least `{}`, the tail and the end.
-    const budget = remaining - 1 - 2 - this.#tail.length - _END;
+    // After the token: the rest of a name, then at least `{}}\n`, the tail and the end.
+    const budget = remaining - 1 - _arguments().completion().length - this.#tail.length - _END;
     const mask = state.determined ? null : this.#options.vocab.mask(state, budget);
     if (mask !== null) return { type: "mask", mask };
     // One name is left (or no token fits the budget): force its rest.
     const rest = this.#byteTokens(state.completion());
     this.#phase = "arguments";
-    this.#state = jsonObjectAcceptor();
+    this.#state = _arguments();
     return { type: "force", tokens: rest };
   }
 
   #startArguments(remaining: number): ConstraintAction {
     this.#phase = "arguments";
-    this.#state = jsonObjectAcceptor();
+    this.#state = _arguments();
     return this.#nextInArguments(remaining);
   }
 
@@ -235,6 +240,11 @@ export class ToolCallConstraint implements DecodeConstraint {
 }
 
 const _strictUtf8 = new TextDecoder("utf-8", { fatal: true });
+
+// The arguments object, then the `}\n` that closes the call's JSON.
+function _arguments(): ByteAcceptor {
+  return concatAcceptors(jsonObjectAcceptor(), literalChoice([_CALL_TAIL]));
+}
 
 /** What {@linkcode toolChoiceConstraint} needs of a model. */
 export interface ConstrainedModel {
