@@ -42,6 +42,8 @@ Deno.test("an older neuron's sparse health answer parses with defaults", () => {
     rejected_timeout: 0,
     completed: 0,
     cancelled: 0,
+    tool_calls_unoffered: 0,
+    tool_calls_repaired: 0,
     tok_s_prefill: 0,
     tok_s_decode: 0,
   });

@@ -61,6 +61,10 @@ export interface ModelLoadStats {
   completed: number;
   /** Requests whose client went away mid-generation (their KV slot was freed at once). */
   cancelled?: number;
+  /** Parsed tool calls that named a tool the request did not offer (never sent under that name). */
+  tool_calls_unoffered?: number;
+  /** Of those, the calls renamed to the one offered tool their argument keys fit. */
+  tool_calls_repaired?: number;
   /** Moving average prefill speed in tokens/s (0 before the first sample). */
   tok_s_prefill: number;
   /** Moving average decode speed in tokens/s (0 before the first sample). */
@@ -151,6 +155,8 @@ export const ModelLoadStatsSchema: Schema<ModelLoadStats> = z.looseObject({
   rejected_timeout: _count,
   completed: _count,
   cancelled: _count,
+  tool_calls_unoffered: _count,
+  tool_calls_repaired: _count,
   tok_s_prefill: z.number().min(0).default(0),
   tok_s_decode: z.number().min(0).default(0),
   prefix_cache: _zod(PrefixCacheStatsSchema).optional(),

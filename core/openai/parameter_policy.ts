@@ -3,9 +3,8 @@
  * value that would change the output in a way cortex cannot honour (`n` > 1, `best_of`,
  * `suffix`, audio, predicted outputs, constrained JSON…) — is a 400 `unsupported_parameter`
  * naming it, never silently ignored. Harmless bookkeeping fields SDKs send (`user`, `metadata`,
- * `store`, `service_tier`, …) are accepted. `tool_choice` stays accepted in every form although
- * `required` and a named function are not enforced (the model is only offered the tools):
- * refusing it would break Anthropic agent clients, whose `tool_choice` the gateway translates.
+ * `store`, `service_tier`, …) are accepted. `tool_choice` and `parallel_tool_calls` are accepted
+ * in every form; the neuron enforces them by constrained decoding.
  *
  * @module
  */

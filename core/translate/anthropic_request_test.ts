@@ -268,3 +268,35 @@ Deno.test("count_tokens renders to the same messages and tools as the request wo
   assert.deepEqual(counted.messages, full.messages);
   assert.deepEqual(counted.tools, full.tools);
 });
+
+Deno.test("tool_choice: every Anthropic form becomes the chat tool_choice and parallel_tool_calls the neuron enforces", () => {
+  const base = {
+    model: "m",
+    max_tokens: 64,
+    messages: [{ role: "user" as const, content: "x" }],
+    tools: [{ name: "f", input_schema: { type: "object" as const } }],
+  };
+  const cases: [MessagesRequest["tool_choice"], unknown, boolean | undefined][] = [
+    [undefined, undefined, undefined],
+    [{ type: "auto" }, "auto", undefined],
+    [{ type: "auto", disable_parallel_tool_use: true }, "auto", false],
+    [{ type: "any" }, "required", undefined],
+    [{ type: "any", disable_parallel_tool_use: true }, "required", false],
+    [{ type: "tool", name: "f" }, { type: "function", function: { name: "f" } }, undefined],
+    [{ type: "tool", name: "f", disable_parallel_tool_use: true }, {
+      type: "function",
+      function: { name: "f" },
+    }, false],
+    [{ type: "tool", name: "f", disable_parallel_tool_use: false }, {
+      type: "function",
+      function: { name: "f" },
+    }, undefined],
+    [{ type: "none" }, "none", undefined],
+  ];
+  for (const [choice, expected, parallel] of cases) {
+    const chat = anthropicToChatRequest({ ...base, ...(choice ? { tool_choice: choice } : {}) });
+    assert.deepEqual(chat.tool_choice, expected, JSON.stringify(choice));
+    assert.equal(chat.parallel_tool_calls, parallel, JSON.stringify(choice));
+    assert.ok(ChatCompletionRequestSchema.safeParse(chat).success, JSON.stringify(choice));
+  }
+});

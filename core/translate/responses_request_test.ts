@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { CortexError } from "../errors/cortex_error.ts";
-import { ResponsesRequestSchema } from "../responses/request.ts";
+import { type ResponsesRequest, ResponsesRequestSchema } from "../responses/request.ts";
 import { ChatCompletionRequestSchema } from "../openai/chat_request.ts";
 import { responsesToChatRequest } from "./responses_request.ts";
 
@@ -116,4 +116,28 @@ Deno.test("previous_response_id is a 400 chained_conversation_not_supported", ()
       error.code === "chained_conversation_not_supported" &&
       error.param === "previous_response_id",
   );
+});
+
+Deno.test("tool_choice: every Responses form becomes the chat tool_choice and parallel_tool_calls the neuron enforces", () => {
+  const tools = [{ type: "function" as const, name: "f", parameters: { type: "object" } }];
+  const cases: [ResponsesRequest["tool_choice"], boolean | undefined, unknown, boolean | undefined][] = [
+    [undefined, undefined, undefined, undefined],
+    ["auto", undefined, "auto", undefined],
+    ["none", undefined, "none", undefined],
+    ["required", undefined, "required", undefined],
+    ["required", false, "required", false],
+    [{ type: "function", name: "f" }, true, { type: "function", function: { name: "f" } }, true],
+    [{ type: "function", name: "f" }, false, { type: "function", function: { name: "f" } }, false],
+  ];
+  for (const [choice, parallel, expected, expectedParallel] of cases) {
+    const chat = responsesToChatRequest({
+      model: "m",
+      input: "x",
+      tools,
+      ...(choice !== undefined ? { tool_choice: choice } : {}),
+      ...(parallel !== undefined ? { parallel_tool_calls: parallel } : {}),
+    });
+    assert.deepEqual(chat.tool_choice, expected, JSON.stringify(choice));
+    assert.equal(chat.parallel_tool_calls, expectedParallel, JSON.stringify(choice));
+  }
 });

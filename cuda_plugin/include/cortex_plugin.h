@@ -28,7 +28,7 @@ extern "C" {
 #endif
 
 /** Version of this ABI; bumped on every incompatible change. */
-#define CX_ABI_VERSION 2
+#define CX_ABI_VERSION 3
 
 /** Status codes. Negative values are never returned as statuses. */
 typedef enum cx_status {
@@ -79,6 +79,8 @@ typedef enum cx_status {
 #define CX_STEP_LOGITS 2       /* return the last position's logits */
 #define CX_STEP_ALL_LOGITS 4   /* return the logits of every position of the entry */
 #define CX_STEP_LOGPROBS 8     /* (cx_submit_step_ex, with CX_STEP_SAMPLE) return log-probabilities, see there */
+#define CX_STEP_ALLOWED_ONLY 16 /* (cx_submit_step_ex, with CX_STEP_SAMPLE) only the entry's logit-bias tokens
+                                   may be sampled, see there */
 
 /** Most alternatives CX_STEP_LOGPROBS may return per entry (OpenAI's limit). */
 #define CX_MAX_TOP_LOGPROBS 20
@@ -178,13 +180,19 @@ CX_API int32_t cx_submit_step(int32_t runtime, int32_t model, int32_t n_entries,
  * Logit bias: entry i adds `bias_values[j]` (finite, in [-CX_LOGIT_BIAS_MAX, CX_LOGIT_BIAS_MAX]) to the
  * logit of `bias_tokens[j]` for its `bias_counts[i]` pairs (taken in order; a token listed twice gets
  * both) before sampling — greedy included. `bias_counts` may be null: no bias anywhere.
+ * Token masks (constrained decoding), exact whatever the sampling parameters: a value of -INFINITY
+ * forbids its token; with flag CX_STEP_ALLOWED_ONLY every token the entry does not list is forbidden
+ * (the listed ones keep their logit plus their value). A forbidden token's logit is -infinity, so it is
+ * never sampled. An entry that would leave no token to sample (ALLOWED_ONLY with no finite value, or the
+ * whole vocabulary at -INFINITY) is CX_ERR_INVALID_ARGUMENT.
  * Log-probabilities (flag CX_STEP_LOGPROBS, which needs CX_STEP_SAMPLE): the log-softmax of the
  * last position's logits after the bias and before penalties, temperature and truncation — the
  * model's own distribution as the request shaped it — for the sampled token and for the
  * `top_logprobs[i]` (0..CX_MAX_TOP_LOGPROBS; may be null: 0) most likely tokens, in descending order,
  * ties by lower id. Results: ints and floats as cx_submit_step, then for each CX_STEP_LOGPROBS
  * entry in order its top_logprobs[i] token ids (ints) and 1 + top_logprobs[i] floats: the sampled
- * token's log-probability, then the top tokens'. Logits returned by CX_STEP_LOGITS stay unbiased. */
+ * token's log-probability, then the top tokens'; forbidden tokens have -infinity. Logits returned by
+ * CX_STEP_LOGITS stay unbiased. */
 CX_API int32_t cx_submit_step_ex(int32_t runtime, int32_t model, int32_t n_entries, const int32_t* sequences,
                                  const int32_t* token_counts, const int32_t* tokens, const int32_t* flags,
                                  const double* sampling, const int32_t* top_logprobs, const int32_t* bias_counts,

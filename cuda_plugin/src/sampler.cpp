@@ -96,11 +96,14 @@ int32_t sample_token(const float* raw, int vocab, const SamplingParams& p, Sampl
   const bool truncate = (p.top_k > 0 && p.top_k < vocab) || p.top_p < 1 || p.min_p > 0;
   if (!truncate) {
     double u = uniform(state.rng);
+    int32_t last_possible = 0;
     for (int i = 0; i < vocab; i++) {
+      if (s.probs[i] <= 0) continue;  // never pick a token of zero probability (a forbidden one)
+      last_possible = i;
       u -= s.probs[i];
       if (u < 0) return i;
     }
-    return vocab - 1;
+    return last_possible;  // rounding left u >= 0
   }
 
   // Candidates in descending probability (ties: lower id first). Sort a head first, widen if needed.
@@ -129,6 +132,7 @@ int32_t sample_token(const float* raw, int vocab, const SamplingParams& p, Sampl
   const double floor_p = p.min_p * s.probs[s.order[0]];
   while (keep > 1 && s.probs[s.order[keep - 1]] < floor_p) keep--;
 
+  while (keep > 1 && s.probs[s.order[keep - 1]] <= 0) keep--;  // zero-probability (forbidden) tokens
   double kept = 0;
   for (int i = 0; i < keep; i++) kept += s.probs[s.order[i]];
   double u = uniform(state.rng) * kept;

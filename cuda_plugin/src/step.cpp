@@ -2,12 +2,16 @@
 // pass, so an invalid entry fails the step without touching any sequence. A forward pass that
 // fails leaves dense sequences as they were; a hybrid's sequences in it are refused afterwards
 // (their DeltaNet states moved on; see Sequence::lost_state_at). A sampled entry's
-// logit bias is added to a copy of its row; sampling and log-probabilities read that copy.
+// logit bias is added to a copy of its row; sampling and log-probabilities read that copy. A bias
+// of -infinity forbids a token, and CX_STEP_ALLOWED_ONLY forbids every token the entry does not
+// list: forbidden tokens get a logit of -infinity, so no sampling setting can pick them.
 #include "step.h"
 
 #include <cmath>
+#include <limits>
 #include <set>
 #include <string>
+#include <vector>
 
 #include "cortex_plugin.h"
 #include "error.h"
@@ -65,24 +69,56 @@ void validate_logprobs_and_bias(const StepRequest& request, size_t e, size_t bia
   const int32_t pairs = request.bias_counts.empty() ? 0 : request.bias_counts[e];
   if (pairs > 0 && !(flags & CX_STEP_SAMPLE)) throw Error(CX_ERR_INVALID_ARGUMENT, where
       + "a logit bias applies to sampling; it needs CX_STEP_SAMPLE");
+  const bool allowed_only = (flags & CX_STEP_ALLOWED_ONLY) != 0;
+  if (allowed_only && !(flags & CX_STEP_SAMPLE)) throw Error(CX_ERR_INVALID_ARGUMENT, where
+      + "CX_STEP_ALLOWED_ONLY restricts sampling; it needs CX_STEP_SAMPLE");
+  int32_t forbidden = 0;  // pairs whose value is -infinity
+  bool any_allowed = false;
   for (int32_t j = 0; j < pairs; j++) {
     const int32_t token = request.bias_tokens[bias_start + static_cast<size_t>(j)];
     const float value = request.bias_values[bias_start + static_cast<size_t>(j)];
     if (token < 0 || token >= vocab) throw Error(CX_ERR_INVALID_ARGUMENT, where + "logit bias token id "
         + std::to_string(token) + " is outside the vocabulary [0, " + std::to_string(vocab) + ")");
-    if (!std::isfinite(value) || value < -CX_LOGIT_BIAS_MAX || value > CX_LOGIT_BIAS_MAX) {
+    const bool forbids = std::isinf(value) && value < 0;
+    if (!forbids && (!std::isfinite(value) || value < -CX_LOGIT_BIAS_MAX || value > CX_LOGIT_BIAS_MAX)) {
       throw Error(CX_ERR_INVALID_ARGUMENT, where + "logit bias of token " + std::to_string(token)
-          + " must be a number in [-100, 100], got " + std::to_string(value));
+          + " must be a number in [-100, 100] or -infinity, got " + std::to_string(value));
     }
+    forbidden += forbids ? 1 : 0;
+    any_allowed = any_allowed || !forbids;
+  }
+  if (allowed_only && !any_allowed) throw Error(CX_ERR_INVALID_ARGUMENT, where
+      + "CX_STEP_ALLOWED_ONLY with no listed token of finite bias leaves nothing to sample");
+  if (!allowed_only && forbidden >= vocab) {
+    std::vector<bool> banned(static_cast<size_t>(vocab), false);
+    int32_t distinct = 0;
+    for (int32_t j = 0; j < pairs; j++) {
+      const size_t at = bias_start + static_cast<size_t>(j);
+      if (!(std::isinf(request.bias_values[at]) && request.bias_values[at] < 0)) continue;
+      const size_t token = static_cast<size_t>(request.bias_tokens[at]);
+      if (!banned[token]) distinct++;
+      banned[token] = true;
+    }
+    if (distinct == vocab) throw Error(CX_ERR_INVALID_ARGUMENT, where
+        + "every token of the vocabulary is forbidden (-infinity bias); nothing is left to sample");
   }
 }
 
-// The row sampling and log-probabilities see: the model's logits plus the entry's bias.
+// The row sampling and log-probabilities see: the model's logits plus the entry's bias; with
+// CX_STEP_ALLOWED_ONLY, -infinity for every token the entry does not list.
 const float* with_bias(const float* logits, int vocab, const StepRequest& request, size_t e, size_t bias_start,
     SamplerScratch& scratch) {
   const int32_t pairs = request.bias_counts.empty() ? 0 : request.bias_counts[e];
   if (pairs == 0) return logits;
-  scratch.biased.assign(logits, logits + vocab);
+  if (request.flags[e] & CX_STEP_ALLOWED_ONLY) {
+    scratch.biased.assign(static_cast<size_t>(vocab), -std::numeric_limits<float>::infinity());
+    for (int32_t j = 0; j < pairs; j++) {
+      const size_t token = static_cast<size_t>(request.bias_tokens[bias_start + static_cast<size_t>(j)]);
+      scratch.biased[token] = logits[token];
+    }
+  } else {
+    scratch.biased.assign(logits, logits + vocab);
+  }
   for (int32_t j = 0; j < pairs; j++) {
     const size_t at = bias_start + static_cast<size_t>(j);
     scratch.biased[static_cast<size_t>(request.bias_tokens[at])] += request.bias_values[at];

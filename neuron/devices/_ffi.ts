@@ -7,7 +7,7 @@
 import { PluginError } from "./errors.ts";
 
 /** ABI version this wrapper was written against (CX_ABI_VERSION). */
-export const EXPECTED_ABI_VERSION = 2;
+export const EXPECTED_ABI_VERSION = 3;
 
 /** Field counts and indexes mirrored from cortex_plugin.h. */
 export const CX = Object.freeze({
@@ -20,6 +20,7 @@ export const CX = Object.freeze({
   STEP_LOGITS: 2,
   STEP_ALL_LOGITS: 4,
   STEP_LOGPROBS: 8,
+  STEP_ALLOWED_ONLY: 16,
   MAX_TOP_LOGPROBS: 20,
   LOGIT_BIAS_MAX: 100,
 });

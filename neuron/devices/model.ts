@@ -40,6 +40,35 @@ function samplingFields(params: SamplingParams, entry: number): number[] {
   return fields;
 }
 
+// An entry's (token, value) pairs for the native bias: with an `allow` mask exactly the allowed tokens
+// (each with its logit bias, else 0; CX_STEP_ALLOWED_ONLY forbids the rest), else the logit bias
+// followed by the `deny` tokens at -Infinity.
+function _biasPairs(entry: StepEntry, i: number): { tokens: Int32Array; values: Float32Array } {
+  const bias = entry.logitBias ?? new Map<number, number>();
+  for (const token of bias.keys()) {
+    if (!Number.isInteger(token)) {
+      throw new PluginError("invalid_argument", `entry ${i}: logit bias token ${token} is not an integer`);
+    }
+  }
+  const mask = entry.mask;
+  if (mask && "allow" in mask) {
+    return { tokens: mask.allow, values: Float32Array.from(mask.allow, (token) => bias.get(token) ?? 0) };
+  }
+  const denied = mask?.deny.length ?? 0;
+  const tokens = new Int32Array(bias.size + denied);
+  const values = new Float32Array(bias.size + denied);
+  let at = 0;
+  for (const [token, value] of bias) {
+    tokens[at] = token;
+    values[at++] = value;
+  }
+  if (mask) {
+    tokens.set(mask.deny, at);
+    values.fill(-Infinity, at);
+  }
+  return { tokens, values };
+}
+
 /** Where `Model.newSequence` starts a sequence. */
 export interface SequenceStart {
   /** The free KV slot to take (default: the lowest free one). */
@@ -167,7 +196,7 @@ export class Model {
     const biasCounts = new Int32Array(n);
     let total = 0;
     let biasPairs = 0;
-    entries.forEach((entry, i) => {
+    const entryPairs = entries.map((entry, i) => {
       if (entry.sequence.model !== this) {
         throw new PluginError(
           "invalid_argument",
@@ -183,11 +212,19 @@ export class Model {
       if ((entry.logitBias?.size || entry.topLogprobs !== undefined) && !entry.sampling) {
         throw new PluginError("invalid_argument", `entry ${i}: logitBias and topLogprobs need sampling`);
       }
+      if (entry.mask && !entry.sampling) {
+        throw new PluginError("invalid_argument", `entry ${i}: a mask restricts sampling; it needs sampling`);
+      }
+      if (entry.mask && "allow" in entry.mask && entry.mask.allow.length === 0) {
+        throw new PluginError("invalid_argument", `entry ${i}: a mask must allow at least one token`);
+      }
       sequences[i] = entry.sequence.id;
       counts[i] = entry.tokens.length;
       total += entry.tokens.length;
       flags[i] = (entry.sampling ? CX.STEP_SAMPLE : 0) | (entry.wantLogits ? CX.STEP_LOGITS : 0) |
-        (entry.allLogits ? CX.STEP_ALL_LOGITS : 0) | (entry.topLogprobs !== undefined ? CX.STEP_LOGPROBS : 0);
+        (entry.allLogits ? CX.STEP_ALL_LOGITS : 0) |
+        (entry.topLogprobs !== undefined ? CX.STEP_LOGPROBS : 0) |
+        (entry.mask && "allow" in entry.mask ? CX.STEP_ALLOWED_ONLY : 0);
       if (entry.sampling) sampling.set(samplingFields(entry.sampling, i), i * CX.SAMPLING_FIELDS);
       if (entry.topLogprobs !== undefined) {
         if (!Number.isInteger(entry.topLogprobs)) {
@@ -198,8 +235,10 @@ export class Model {
         }
         topLogprobs[i] = entry.topLogprobs;
       }
-      biasCounts[i] = entry.logitBias?.size ?? 0;
-      biasPairs += biasCounts[i];
+      const pairs = _biasPairs(entry, i);
+      biasCounts[i] = pairs.tokens.length;
+      biasPairs += pairs.tokens.length;
+      return pairs;
     });
     const tokens = new Int32Array(total);
     const biasTokens = new Int32Array(biasPairs);
@@ -213,16 +252,9 @@ export class Model {
         }
         tokens[offset++] = token;
       }
-      for (const [token, value] of entry.logitBias ?? []) {
-        if (!Number.isInteger(token)) {
-          throw new PluginError(
-            "invalid_argument",
-            `entry ${i}: logit bias token ${token} is not an integer`,
-          );
-        }
-        biasTokens[pair] = token;
-        biasValues[pair++] = value;
-      }
+      biasTokens.set(entryPairs[i].tokens, pair);
+      biasValues.set(entryPairs[i].values, pair);
+      pair += entryPairs[i].tokens.length;
     });
     const { ints, floats } = await this.#submit((lib, runtime, job, err, cap) =>
       lib.cx_submit_step_ex(

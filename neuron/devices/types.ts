@@ -120,6 +120,13 @@ export interface SamplingParams {
   repetitionPenalty: number;
 }
 
+/**
+ * A hard restriction on the token an entry samples (constrained decoding): only the tokens of
+ * `allow`, or any token but those of `deny`. Forbidden tokens get a logit of -infinity natively, so
+ * no temperature, penalty or bias can pick them; their log-probabilities are -Infinity.
+ */
+export type TokenMask = { allow: Int32Array } | { deny: Int32Array };
+
 /** One sequence's part of a batched step. */
 export interface StepEntry {
   sequence: Sequence;
@@ -136,8 +143,11 @@ export interface StepEntry {
   logitBias?: ReadonlyMap<number, number>;
   /** When set (0..20): the sampled token's log-probability and this many most likely alternatives
    * are returned (needs `sampling`). They are the log-softmax of the logits after `logitBias` and
-   * before penalties, temperature and truncation, computed natively. */
+   * `mask` and before penalties, temperature and truncation, computed natively. */
   topLogprobs?: number;
+  /** Which tokens may be sampled (needs `sampling`; `allow` must not be empty). Applied on the
+   * device thread with `logitBias`, before sampling. */
+  mask?: TokenMask;
 }
 
 /** A token and its log-probability. */

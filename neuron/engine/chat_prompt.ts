@@ -1,7 +1,8 @@
 /**
  * From a chat request to prompt tokens: tool definitions validated, `enable_thinking`
  * defaulted, the model's chat template rendered, the text tokenised, and the output
- * parsing the prompt implies (does it open a `<think>` block, are tools offered).
+ * parsing the prompt implies (does it open a `<think>` block, are tools offered), and the tool
+ * policy the engine enforces.
  *
  * @module
  */
@@ -11,6 +12,7 @@ import type { ToolDefinition } from "@cortex/qwen3";
 import type { ChatTemplate } from "./chat_template.ts";
 import type { OutputParsing } from "./generation.ts";
 import type { ModelTokenizer } from "./tokenizer.ts";
+import { resolveToolChoice, type ToolChoicePlan } from "./tool_choice.ts";
 
 /** The chat-request fields that shape the prompt. */
 export interface ChatPromptRequest {
@@ -20,6 +22,8 @@ export interface ChatPromptRequest {
   tools?: ChatFunctionTool[] | null;
   /** Tool policy; `none` renders and parses no tools. */
   tool_choice?: ChatToolChoice | null;
+  /** Several tool calls per turn (default true). */
+  parallel_tool_calls?: boolean | null;
   /** Template variables. */
   chat_template_kwargs?: Record<string, unknown> | null;
 }
@@ -32,6 +36,8 @@ export interface ChatPrompt {
   tokens: number[];
   /** How to read the output. */
   parsing: OutputParsing;
+  /** The tool policy to enforce (checked against the offered tools). */
+  toolChoice: ToolChoicePlan;
 }
 
 /** What {@linkcode buildChatPrompt} needs of a model. */
@@ -138,11 +144,12 @@ export function buildChatPrompt(
   }
   const offered = request.tool_choice === "none" ? [] : request.tools ?? [];
   validateTools(request.tools ?? []);
+  const markers = model.tokenizer.markers;
+  const toolChoice = resolveToolChoice(request, markers.toolCall);
   const kwargs: Record<string, unknown> = { ...(request.chat_template_kwargs ?? {}) };
   if (injectThinking !== null && !("enable_thinking" in kwargs)) kwargs.enable_thinking = injectThinking;
   const text = model.template.render(request.messages, { tools: offered, kwargs });
   const tokens = model.tokenizer.encode(text);
-  const markers = model.tokenizer.markers;
   const tail = text.slice(Math.max(0, text.lastIndexOf("<|im_start|>")));
   return {
     text,
@@ -151,6 +158,8 @@ export function buildChatPrompt(
       reasoning: markers.reasoning,
       startInThink: markers.reasoning && tail.lastIndexOf("<think>") > tail.lastIndexOf("</think>"),
       tools: offered.length > 0 && markers.toolCall ? (offered as ToolDefinition[]) : null,
+      mayOpenThink: markers.reasoning && !tail.includes("<think>") && !tail.includes("</think>"),
     },
+    toolChoice,
   };
 }

@@ -6,16 +6,20 @@
  * from these deltas, so a streamed answer and a non-streamed one are the same text. When
  * log-probabilities are asked for, every generated token's entry rides on the first delta
  * emitted after it (text held back by stop-string matching or tool-call parsing included),
- * or on the finish delta — each token exactly once, in order.
+ * or on the finish delta — each token exactly once, in order. A call naming a tool that was not
+ * offered is counted, renamed when its argument keys fit exactly one offered tool, else
+ * surfaced as text: no call leaves under a made-up name.
  *
  * @module
  */
-import { AssistantStreamParser, ThinkSplitter, ToolCallParser, type ToolDefinition } from "@cortex/qwen3";
+import type { ToolDefinition } from "@cortex/qwen3";
 import type { SampledLogprobs, SamplingParams } from "../devices/mod.ts";
+import type { DecodeConstraint } from "./decode_constraint.ts";
+import { OutputPipeline } from "./output_pipeline.ts";
 import type { GenerationOutcome, Scheduler } from "./scheduler.ts";
-import type { DecodeStream } from "./decode_stream.ts";
-import { StopMatcher } from "./stop_matcher.ts";
 import type { ModelTokenizer } from "./tokenizer.ts";
+
+export { OutputPipeline } from "./output_pipeline.ts";
 
 /** One alternative at a generated token's position. */
 export interface TokenAlternative {
@@ -89,6 +93,10 @@ export interface FinishDelta extends _WithLogprobs {
   reasoningTokens: number;
   /** The stop string that ended it, if one did. */
   matchedStop: string | null;
+  /** Parsed calls that named a tool not offered (repaired ones included). */
+  unofferedToolCalls: number;
+  /** Of those, the calls renamed to the one offered tool their argument keys fit. */
+  repairedToolCalls: number;
   /** Submission to first token, ms. */
   prefillMs: number;
   /** The engine steps' part of it (GenerationOutcome.prefillEngineMs), ms. */
@@ -108,6 +116,8 @@ export interface OutputParsing {
   startInThink: boolean;
   /** Tools offered: parse `<tool_call>` blocks against them (null: tool calls stay text). */
   tools: readonly ToolDefinition[] | null;
+  /** The prompt neither opened nor closed a `<think>` block: the model may open one. */
+  mayOpenThink?: boolean;
 }
 
 /** Options of {@linkcode generate}. */
@@ -134,173 +144,10 @@ export interface GenerateOptions {
   parsing?: OutputParsing;
   /** Cancels the generation (frees its KV slot). */
   signal?: AbortSignal;
-}
-
-type _Parsed = { type: string; text?: string; raw?: string; id?: string; name?: string; arguments?: string };
-
-/** The part of a text parser the pipeline uses. */
-interface _Parser {
-  push(text: string): _Parsed[];
-  finish(): _Parsed[];
-}
-
-function _parser(parsing: OutputParsing | undefined): _Parser | null {
-  if (!parsing) return null;
-  const tools = parsing.tools ?? undefined;
-  if (parsing.tools && parsing.reasoning) {
-    return new AssistantStreamParser({ tools, startInThink: parsing.startInThink, streamArguments: false });
-  }
-  if (parsing.tools) return new ToolCallParser({ tools, streamArguments: false });
-  if (parsing.reasoning) return new ThinkSplitter({ startInThink: parsing.startInThink });
-  return null;
-}
-
-/**
- * The token → delta transform of one generation, without scheduling: each generated token
- * is detokenised, cut at stop strings and parsed. Tool calls come out only once complete and
- * valid (a call the model abandons half-way is never half-sent to a client); a malformed
- * `<tool_call>` block that cannot be repaired comes out as visible text, never dropped.
- *
- * @example
- * ```ts ignore
- * const pipeline = new OutputPipeline(tokenizer, { stop: ["\n\n"] });
- * for (const id of tokenizer.encode("Hello\n\nworld")) if (pipeline.push(id).stopped) break;
- * pipeline.finish(); // [{type: "text", text: "Hello"}]
- * ```
- */
-export class OutputPipeline {
-  readonly #tokenizer: ModelTokenizer;
-  readonly #decoder: DecodeStream;
-  #pendingLogprobs: TokenLogprobs[] = [];
-  readonly #stops: StopMatcher;
-  readonly #parser: _Parser | null;
-  #queue: GenerationDelta[] = [];
-  #toolCalls = 0;
-  /** Tokens whose text was reasoning. */
-  reasoningTokens = 0;
-  /** The stop string that matched, if any. */
-  matchedStop: string | null = null;
-
-  /** Creates the pipeline of one generation. */
-  constructor(
-    tokenizer: ModelTokenizer,
-    options: { stop?: readonly string[]; parsing?: OutputParsing; promptTail?: readonly number[] } = {},
-  ) {
-    this.#tokenizer = tokenizer;
-    this.#decoder = tokenizer.decodeStream(options.promptTail ?? []);
-    this.#stops = new StopMatcher(options.stop ?? []);
-    this.#parser = _parser(options.parsing);
-  }
-
-  /** Tool calls emitted so far. */
-  get toolCalls(): number {
-    return this.#toolCalls;
-  }
-
-  /**
-   * Feeds one generated token (with its log-probabilities when asked for); `stopped` is true once
-   * a stop string matched.
-   */
-  push(
-    token: number,
-    logprobs: SampledLogprobs | null = null,
-  ): { deltas: GenerationDelta[]; stopped: boolean } {
-    const piece = this.#decoder.push(token);
-    if (logprobs !== null) this.#pendingLogprobs.push(this.#withText(logprobs, piece));
-    const match = this.#stops.push(piece);
-    if (this.#feed(match.text)) this.reasoningTokens++;
-    if (match.stopped) this.matchedStop = match.matched;
-    return { deltas: this.#take(), stopped: match.stopped };
-  }
-
-  /** Ends the text: flushes held-back bytes and text and closes the parsers. */
-  finish(): GenerationDelta[] {
-    if (!this.#stops.stopped) {
-      const tail = this.#stops.push(this.#decoder.flush());
-      this.#feed(tail.text);
-      if (tail.stopped) this.matchedStop = tail.matched;
-      else this.#feed(this.#stops.flush());
-    }
-    if (this.#parser !== null) { for (const event of this.#parser.finish()) this.#emit(event); }
-    return this.#take();
-  }
-
-  /** The finish reason for how the engine ended (`length` unless stopped otherwise). */
-  finishReason(engineLength: boolean): FinishDelta["finishReason"] {
-    const base = engineLength && this.matchedStop === null ? "length" : "stop";
-    return this.#toolCalls > 0 && base === "stop" ? "tool_calls" : base;
-  }
-
-  /** Log-probabilities of tokens no delta carried yet (for the finish delta). */
-  takePendingLogprobs(): TokenLogprobs[] {
-    const out = this.#pendingLogprobs;
-    this.#pendingLogprobs = [];
-    return out;
-  }
-
-  #take(): GenerationDelta[] {
-    const out = this.#queue;
-    this.#queue = [];
-    if (out.length > 0 && this.#pendingLogprobs.length > 0) {
-      out[0] = { ...out[0], logprobs: this.takePendingLogprobs() };
-    }
-    return out;
-  }
-
-  #withText(logprobs: SampledLogprobs, piece: string): TokenLogprobs {
-    const tokenizer = this.#tokenizer;
-    const alone = (token: number): string => tokenizer.decode([token], { skipSpecialTokens: false });
-    const special = tokenizer.specialIds.has(logprobs.token);
-    return {
-      token: logprobs.token,
-      text: special ? alone(logprobs.token) : piece,
-      bytes: tokenizer.tokenBytes(logprobs.token),
-      logprob: logprobs.logprob,
-      top: logprobs.top.map((t) => ({
-        token: t.token,
-        text: alone(t.token),
-        bytes: tokenizer.tokenBytes(t.token),
-        logprob: t.logprob,
-      })),
-    };
-  }
-
-  // Returns whether the text produced reasoning.
-  #feed(text: string): boolean {
-    if (text === "") return false;
-    if (this.#parser === null) {
-      this.#queue.push({ type: "text", text });
-      return false;
-    }
-    let reasoning = false;
-    for (const event of this.#parser.push(text)) reasoning = this.#emit(event) || reasoning;
-    return reasoning;
-  }
-
-  #emit(event: _Parsed): boolean {
-    switch (event.type) {
-      case "text":
-        this.#queue.push({ type: "text", text: event.text! });
-        return false;
-      case "reasoning":
-        this.#queue.push({ type: "reasoning", text: event.text! });
-        return true;
-      case "tool_call_end":
-        this.#queue.push({
-          type: "tool_call",
-          index: this.#toolCalls++,
-          id: event.id!,
-          name: event.name!,
-          arguments: event.arguments!,
-        });
-        return false;
-      case "malformed":
-        this.#queue.push({ type: "text", text: event.raw! });
-        return false;
-      default:
-        return false;
-    }
-  }
+  /** Constrains the output (forced tool calls, a masked-out opener). */
+  constraint?: DecodeConstraint;
+  /** End the generation once this many tool calls are complete (`parallel_tool_calls: false`: 1). */
+  maxToolCalls?: number;
 }
 
 /**
@@ -324,7 +171,7 @@ export async function* generate(options: GenerateOptions): AsyncGenerator<Genera
     const { deltas, stopped } = pipeline.push(token, logprobs);
     queue.push(...deltas);
     notify();
-    return !stopped;
+    return !stopped && pipeline.toolCalls < (options.maxToolCalls ?? Infinity);
   };
   const abort = new AbortController();
   const onOuterAbort = (): void => abort.abort(options.signal?.reason);
@@ -343,6 +190,7 @@ export async function* generate(options: GenerateOptions): AsyncGenerator<Genera
     stopTokenIds: options.stopTokenIds,
     onToken,
     signal: abort.signal,
+    constraint: options.constraint,
   }).then((result) => {
     state.outcome = result;
   }, (error) => {
@@ -368,6 +216,8 @@ export async function* generate(options: GenerateOptions): AsyncGenerator<Genera
       completionTokens: ended.completionTokens,
       reasoningTokens: pipeline.reasoningTokens,
       matchedStop: pipeline.matchedStop,
+      unofferedToolCalls: pipeline.unofferedToolCalls,
+      repairedToolCalls: pipeline.repairedToolCalls,
       prefillMs: ended.prefillMs,
       prefillEngineMs: ended.prefillEngineMs,
       decodeMs: ended.decodeMs,

@@ -5,7 +5,9 @@
 import assert from "node:assert/strict";
 import type { ChatFunctionTool } from "@cortex/core/openai";
 import type { ToolDefinition } from "@cortex/qwen3";
-import { type GenerationDelta, type OutputParsing, OutputPipeline } from "./generation.ts";
+import { GREEDY } from "../devices/mod.ts";
+import { generate, type GenerationDelta, type OutputParsing, OutputPipeline } from "./generation.ts";
+import type { GenerationJob, GenerationOutcome, Scheduler } from "./scheduler.ts";
 import { ModelTokenizer } from "./tokenizer.ts";
 
 const tokenizer = await ModelTokenizer.fromFolder(
@@ -68,6 +70,31 @@ Deno.test("pipeline: a call without a name is repaired from the offered tool sch
   const call = deltas.find((d) => d.type === "tool_call") as { name: string; arguments: string } | undefined;
   assert.equal(call?.name, "get_weather");
   assert.equal(call?.arguments, '{"city":"Oslo"}');
+});
+
+Deno.test("pipeline: a call naming a tool that was not offered is counted, renamed when its keys fit one tool, else text", () => {
+  const parsing: OutputParsing = { reasoning: true, startInThink: false, tools };
+  const renamed = run('<tool_call>\n{"name": "weather", "arguments": {"city": "Oslo"}}\n</tool_call>', {
+    parsing,
+  });
+  const call = renamed.deltas.find((d) => d.type === "tool_call") as
+    | { name: string; arguments: string }
+    | undefined;
+  assert.deepEqual([call?.name, call?.arguments], ["get_weather", '{"city":"Oslo"}']);
+  assert.equal(renamed.pipeline.unofferedToolCalls, 1);
+  assert.equal(renamed.pipeline.repairedToolCalls, 1);
+
+  const made = '<tool_call>\n{"name": "rm_rf", "arguments": {"path": "/"}}\n</tool_call>';
+  const surfaced = run(`ok ${made}`, { parsing });
+  assert.equal(
+    surfaced.deltas.filter((d) => d.type === "tool_call").length,
+    0,
+    "never sent under a made-up name",
+  );
+  assert.equal(joined(surfaced.deltas, "text"), `ok ${made}`);
+  assert.equal(surfaced.pipeline.unofferedToolCalls, 1);
+  assert.equal(surfaced.pipeline.repairedToolCalls, 0);
+  assert.equal(surfaced.pipeline.finishReason(false), "stop");
 });
 
 Deno.test("pipeline: an unrepairable or unterminated call is surfaced as text, never dropped", () => {
@@ -167,4 +194,50 @@ Deno.test("pipeline: logprobs of tokens swallowed by a stop string are kept for 
     fed.length < tokenizer.encode("Héllo thère — 漢字.\n\nGoodbye now.").length,
     "the stop string ended it",
   );
+});
+
+Deno.test("generate: maxToolCalls 1 (parallel_tool_calls false) ends the turn after the first complete call", async () => {
+  const two = '<tool_call>\n{"name": "get_weather", "arguments": {"city": "Oslo"}}\n</tool_call>\n' +
+    '<tool_call>\n{"name": "get_weather", "arguments": {"city": "Rome"}}\n</tool_call>';
+  const fed: number[] = [];
+  // A stand-in for the engine: it outputs the text's tokens until the consumer says stop.
+  const scheduler = {
+    generate(job: GenerationJob): Promise<GenerationOutcome> {
+      let cause: GenerationOutcome["cause"] = "eos";
+      for (const id of tokenizer.encode(two)) {
+        fed.push(id);
+        if (!job.onToken(id, null)) {
+          cause = "stopped";
+          break;
+        }
+      }
+      return Promise.resolve({
+        cause,
+        promptTokens: 1,
+        cachedTokens: 0,
+        completionTokens: fed.length,
+        prefillMs: 0,
+        prefillEngineMs: 0,
+        decodeMs: 0,
+      });
+    },
+  } as unknown as Scheduler;
+  const deltas: GenerationDelta[] = [];
+  for await (
+    const delta of generate({
+      scheduler,
+      tokenizer,
+      promptTokens: [1],
+      sampling: GREEDY,
+      maxTokens: 100,
+      stopTokenIds: new Set(),
+      parsing: { reasoning: true, startInThink: false, tools },
+      maxToolCalls: 1,
+    })
+  ) deltas.push(delta);
+  const calls = deltas.filter((d) => d.type === "tool_call") as { arguments: string }[];
+  assert.deepEqual(calls.map((c) => c.arguments), ['{"city":"Oslo"}']);
+  assert.ok(fed.length < tokenizer.encode(two).length, "the second call was never generated");
+  const finish = deltas.at(-1)!;
+  assert.ok(finish.type === "finish" && finish.finishReason === "tool_calls");
 });

@@ -2,95 +2,53 @@
  * Continuous batching for one loaded model: every step is one batched forward over all
  * running sequences (one token each while decoding, a chunk of prompt while prefilling);
  * new requests join at the next step boundary and finished or cancelled ones leave it,
- * giving their KV slot back at once.
+ * giving their KV slot back at once. A generation may carry a {@linkcode DecodeConstraint}:
+ * its masks ride on the generation's step entries (applied natively before sampling), and
+ * the tokens it forces are output at once and fed with the next step, like a prompt chunk.
  *
  * @module
  */
 import { CortexError } from "@cortex/core/errors";
-import type { Model, SampledLogprobs, SamplingParams, Sequence, StepEntry } from "../devices/mod.ts";
+import type { Model, SampledLogprobs, Sequence, StepEntry, TokenMask } from "../devices/mod.ts";
+import { _contextError, _engineError } from "./_scheduler_errors.ts";
+import type { DecodeConstraint } from "./decode_constraint.ts";
+import type {
+  FinishCause,
+  GenerationJob,
+  GenerationOutcome,
+  SchedulerOptions,
+  ThroughputStats,
+} from "./generation_job.ts";
 import { PrefixCache } from "./prefix_cache.ts";
 
-/** One generation handed to the scheduler. */
-export interface GenerationJob {
-  /** Prompt token ids (non-empty, shorter than the model's context). */
-  promptTokens: readonly number[];
-  /** Sampling parameters (temperature 0 = greedy). */
-  sampling: SamplingParams;
-  /** Token id → bias in [-100, 100], added natively to the logits before every sample. */
-  logitBias?: ReadonlyMap<number, number>;
-  /** When set (0..20): each generated token comes with its log-probabilities and this many top
-   * alternatives (see `StepEntry.topLogprobs`). */
-  topLogprobs?: number;
-  /** Most tokens to generate (end-of-sequence tokens not counted). */
-  maxTokens: number;
-  /** Token ids that end the generation (not passed to `onToken`). */
-  stopTokenIds: ReadonlySet<number>;
-  /** Called with each generated token (and its log-probabilities when `topLogprobs` is set);
-   * return false to stop (e.g. a stop string matched). */
-  onToken: (token: number, logprobs: SampledLogprobs | null) => boolean;
-  /** Aborts the generation; its KV slot is freed at the next step boundary. */
-  signal?: AbortSignal;
-}
-
-/** Why a generation ended. */
-export type FinishCause = "eos" | "length" | "stopped" | "cancelled";
-
-/** How a generation went. */
-export interface GenerationOutcome {
-  /** Why it ended. */
-  cause: FinishCause;
-  /** Prompt tokens of the request. */
-  promptTokens: number;
-  /** Of those, the tokens whose keys and values came from the prefix cache instead of prefill. */
-  cachedTokens: number;
-  /** Tokens generated and passed to `onToken`. */
-  completionTokens: number;
-  /** Submission to first token, in ms (queueing for a step included). */
-  prefillMs: number;
-  /** The engine's part of it: the start of the first step that fed this prompt to its first token, in
-   * ms (the steps prefilling the prompt tokens not taken from the prefix cache). */
-  prefillEngineMs: number;
-  /** First token to the end, in ms. */
-  decodeMs: number;
-}
-
-/** Options of the {@linkcode Scheduler}. */
-export interface SchedulerOptions {
-  /** Longest prompt chunk one sequence feeds in one step (default 256). */
-  prefillChunkTokens?: number;
-  /** Tokens one step may carry over all sequences (default 512; decodes are always included). */
-  stepTokenBudget?: number;
-  /**
-   * TEST HOOK: a pause after every step, in ms (default 0). The tiny test models generate
-   * hundreds of tokens in a few milliseconds; pacing them lets HTTP tests disconnect, unload
-   * or shut down while a generation is provably still running. Never set in production.
-   */
-  testStepDelayMs?: number;
-  /** Reuse prompt prefixes the KV slots still hold (prefix_cache.ts; default true). Hybrid models never do. */
-  prefixCache?: boolean;
-}
-
-/** Moving averages of throughput (α = 0.3), 0 before the first sample. */
-export interface ThroughputStats {
-  /** Prompt tokens per second of prefill. */
-  prefillTokS: number;
-  /** Generated tokens per second of decode. */
-  decodeTokS: number;
-}
+export type {
+  FinishCause,
+  GenerationJob,
+  GenerationOutcome,
+  SchedulerOptions,
+  ThroughputStats,
+} from "./generation_job.ts";
 
 interface _Running {
   job: GenerationJob;
   resolve: (outcome: GenerationOutcome) => void;
   reject: (error: unknown) => void;
   sequence: Sequence | null;
-  fed: number;
+  /** Tokens to feed before the next sample: the prompt's rest while prefilling, then the last
+   * sampled token and any forced after it. */
+  queue: number[];
+  /** True until the first sample: the queue is fed in budgeted chunks. */
+  prefilling: boolean;
+  /** The constraint's mask for the next sample. */
+  mask: TokenMask | null;
   cached: number;
-  next: number | null;
   generated: number;
   startedAt: number;
   firstStepAt: number | null;
   firstTokenAt: number | null;
   cancelled: boolean;
+  /** Set when the constraint threw: the generation ends rejected with it. */
+  failure: { error: unknown } | null;
 }
 
 const _EMA = 0.3;
@@ -182,14 +140,16 @@ export class Scheduler {
         resolve,
         reject,
         sequence: null,
-        fed: 0,
+        queue: [],
+        prefilling: true,
+        mask: null,
         cached: 0,
-        next: null,
         generated: 0,
         startedAt: performance.now(),
         firstStepAt: null,
         firstTokenAt: null,
         cancelled: false,
+        failure: null,
       };
       if (job.signal?.aborted) running.cancelled = true;
       job.signal?.addEventListener("abort", () => (running.cancelled = true), { once: true });
@@ -225,6 +185,7 @@ export class Scheduler {
       }
       for (let i = 0; i < batch.length; i++) {
         this.#cache.append(batch[i].running.sequence!.slot, Array.from(batch[i].entry.tokens));
+        batch[i].running.queue.splice(0, batch[i].entry.tokens.length);
         const ended = this.#advance(batch[i].running, results[i].token, results[i].logprobs);
         if (ended !== null) await this.#leave(batch[i].running, ended);
       }
@@ -254,12 +215,16 @@ export class Scheduler {
           sourceSlot: plan.sourceSlot,
           prefix: running.job.promptTokens.slice(0, plan.reuse),
         });
-        running.fed = running.cached = plan.reuse;
-        this.#running.push(running);
+        running.cached = plan.reuse;
+        running.queue = running.job.promptTokens.slice(plan.reuse);
       } catch (error) {
         this.#cache.discard(plan.slot);
         running.reject(_engineError(error));
+        continue;
       }
+      const ended = this.#decide(running);
+      if (ended === null) this.#running.push(running);
+      else await this.#finish(running, ended);
     }
   }
 
@@ -272,29 +237,30 @@ export class Scheduler {
     this.#running = keep;
   }
 
-  // Decodes first (one token each), then prompt chunks in arrival order within the budget.
+  // Decodes first (the last token and any forced after it), then prompt chunks in arrival order
+  // within the budget.
   #plan(): { running: _Running; entry: StepEntry }[] {
     const batch: { running: _Running; entry: StepEntry }[] = [];
     let budget = this.#budget;
     for (const running of this.#running) {
-      if (running.next === null) continue;
+      if (running.prefilling) continue;
       batch.push({
         running,
-        entry: { sequence: running.sequence!, tokens: [running.next], ..._samplingOf(running.job) },
+        entry: { sequence: running.sequence!, tokens: [...running.queue], ..._samplingOf(running) },
       });
-      budget--;
+      budget -= running.queue.length;
     }
     for (const running of this.#running) {
-      if (running.next !== null) continue;
-      const remaining = running.job.promptTokens.length - running.fed;
+      if (!running.prefilling) continue;
+      const remaining = running.queue.length;
       let n = Math.min(remaining, this.#chunk, Math.max(budget, 0));
       if (n === 0 && batch.length === 0) n = Math.min(remaining, this.#chunk);
       if (n === 0) continue;
-      const tokens = running.job.promptTokens.slice(running.fed, running.fed + n);
-      const last = running.fed + n === running.job.promptTokens.length;
+      const tokens = running.queue.slice(0, n);
+      const last = n === remaining;
       batch.push({
         running,
-        entry: { sequence: running.sequence!, tokens, ...(last ? _samplingOf(running.job) : {}) },
+        entry: { sequence: running.sequence!, tokens, ...(last ? _samplingOf(running) : {}) },
       });
       budget -= n;
     }
@@ -303,11 +269,8 @@ export class Scheduler {
 
   // Records a step's result for one generation; returns why it ends now, or null to go on.
   #advance(running: _Running, token: number | null, logprobs: SampledLogprobs | null): FinishCause | null {
-    if (running.next === null) {
-      running.fed = running.sequence!.position;
-      if (token === null) return null; // a prompt chunk that was not the last
-    }
-    if (token === null) return null;
+    if (token === null) return null; // a prompt chunk that was not the last
+    running.prefilling = false;
     if (running.firstTokenAt === null) {
       running.firstTokenAt = performance.now();
       this.#sample(
@@ -318,6 +281,15 @@ export class Scheduler {
     }
     if (running.cancelled) return "cancelled";
     if (running.job.stopTokenIds.has(token)) return "eos";
+    const ended = this.#output(running, token, logprobs);
+    if (ended !== null) return ended;
+    if (running.sequence!.position >= this.#model.info.contextLength) return "length";
+    running.queue = [token];
+    return this.#decide(running, token);
+  }
+
+  // Passes one generated token on; returns why the generation ends with it, or null.
+  #output(running: _Running, token: number, logprobs: SampledLogprobs | null): FinishCause | null {
     running.generated++;
     let keepGoing = true;
     try {
@@ -326,10 +298,55 @@ export class Scheduler {
       keepGoing = false;
     }
     if (!keepGoing) return "stopped";
-    if (running.generated >= running.job.maxTokens) return "length";
-    if (running.sequence!.position >= this.#model.info.contextLength) return "length";
-    running.next = token;
-    return null;
+    return running.generated >= running.job.maxTokens ? "length" : null;
+  }
+
+  // Asks the generation's constraint what comes before the next sample: a mask for it, tokens
+  // forced first (output now, fed with the next step), or the end.
+  // `sampled`: the token just sampled under the last decision (null before the first).
+  #decide(running: _Running, sampled: number | null = null): FinishCause | null {
+    running.mask = null;
+    const constraint = running.job.constraint;
+    if (constraint === undefined) return null;
+    try {
+      if (sampled !== null) constraint.accept(sampled);
+      return this.#decideWith(constraint, running);
+    } catch (error) {
+      running.failure = { error };
+      return "stopped";
+    }
+  }
+
+  #decideWith(constraint: DecodeConstraint, running: _Running): FinishCause | null {
+    while (true) {
+      const action = constraint.next(this.#remaining(running));
+      if (action.type === "free") return null;
+      if (action.type === "mask") {
+        running.mask = action.mask;
+        return null;
+      }
+      if (action.type === "end") return "stopped";
+      if (action.tokens.length === 0) throw new Error("a decode constraint forced no tokens");
+      for (const token of action.tokens) {
+        if (this.#remaining(running) <= 0) return "length";
+        const top = running.job.topLogprobs ?? 0;
+        const logprobs = running.job.topLogprobs === undefined
+          ? null
+          : { token, logprob: 0, top: top > 0 ? [{ token, logprob: 0 }] : [] };
+        running.queue.push(token);
+        const ended = this.#output(running, token, logprobs);
+        if (ended !== null) return ended;
+      }
+    }
+  }
+
+  // Tokens the generation may still output: its budget, and the context left once the queue is fed.
+  #remaining(running: _Running): number {
+    const fed = running.sequence!.position + running.queue.length;
+    return Math.max(
+      0,
+      Math.min(running.job.maxTokens - running.generated, this.#model.info.contextLength - fed),
+    );
   }
 
   async #leave(running: _Running, cause: FinishCause): Promise<void> {
@@ -349,7 +366,8 @@ export class Scheduler {
     if (cause !== "cancelled" && outcome.generatedTokens > 1 && outcome.decodeMs > 0) {
       this.#sample("decodeTokS", outcome.generatedTokens - 1, outcome.decodeMs);
     }
-    running.resolve(outcome);
+    if (running.failure !== null) running.reject(_engineError(running.failure.error));
+    else running.resolve(outcome);
   }
 
   async #failBatch(batch: _Running[], error: unknown): Promise<void> {
@@ -391,39 +409,13 @@ export class Scheduler {
 }
 
 // The sampling part of a generation's step entry.
-function _samplingOf(job: GenerationJob): Pick<StepEntry, "sampling" | "logitBias" | "topLogprobs"> {
-  const entry: Pick<StepEntry, "sampling" | "logitBias" | "topLogprobs"> = { sampling: job.sampling };
+function _samplingOf(running: _Running): Pick<StepEntry, "sampling" | "logitBias" | "topLogprobs" | "mask"> {
+  const job = running.job;
+  const entry: Pick<StepEntry, "sampling" | "logitBias" | "topLogprobs" | "mask"> = {
+    sampling: job.sampling,
+  };
   if (job.logitBias && job.logitBias.size > 0) entry.logitBias = job.logitBias;
   if (job.topLogprobs !== undefined) entry.topLogprobs = job.topLogprobs;
+  if (running.mask !== null) entry.mask = running.mask;
   return entry;
-}
-
-function _contextError(promptTokens: number, context: number): CortexError {
-  return new CortexError(
-    `this model's maximum context length is ${context} tokens and at least one must be left to generate; ` +
-      `the prompt has ${promptTokens} tokens`,
-    {
-      code: "context_length_exceeded",
-      status: 400,
-      param: "messages",
-      extras: { prompt_tokens: promptTokens, max: context - 1 },
-    },
-  );
-}
-
-function _engineError(error: unknown): CortexError {
-  if (error instanceof CortexError) return error;
-  const code = (error as { code?: string })?.code;
-  const message = error instanceof Error ? error.message : String(error);
-  if (code === "device_poisoned") {
-    return new CortexError(`device fault: ${message}`, { code: "backend_unavailable", status: 503 });
-  }
-  if (code === "out_of_memory") {
-    return new CortexError(`no free KV slot: ${message}`, {
-      code: "rate_limit_exceeded",
-      status: 429,
-      retryAfter: 1,
-    });
-  }
-  return new CortexError(`engine error: ${message}`, { code: "internal_error", status: 500 });
 }

@@ -2,7 +2,8 @@
 // (wrapped to record each batch's shape, then delegated to the engine), never replaced.
 import assert from "node:assert/strict";
 import { CortexError } from "@cortex/core/errors";
-import { GREEDY, type Model, Plugin, type StepEntry } from "../devices/mod.ts";
+import { GREEDY, type Model, Plugin, type SampledLogprobs, type StepEntry } from "../devices/mod.ts";
+import type { ConstraintAction, DecodeConstraint } from "./decode_constraint.ts";
 import { Scheduler } from "./scheduler.ts";
 
 const folder = new URL("../testdata/models/tiny-qwen3-f32", import.meta.url).pathname;
@@ -135,6 +136,76 @@ Deno.test({
       );
       await scheduler.close(new CortexError("closing", { code: "shutting_down", status: 503 }));
       await assert.rejects(scheduler.generate(job([1], 1, [])), /closing/);
+    });
+  },
+});
+
+Deno.test({
+  name:
+    "scheduler: a constraint's forced tokens are output at once and fed like a chunk, its mask decides the sample, its end stops",
+  sanitizeResources: false,
+  fn: async () => {
+    await withModel(async (model, batches) => {
+      const scheduler = new Scheduler(model, { prefixCache: false });
+      const remaining: number[] = [];
+      const accepted: number[] = [];
+      const script: ConstraintAction[] = [
+        { type: "force", tokens: [10, 11, 12] },
+        { type: "mask", mask: { allow: Int32Array.from([42]) } },
+        { type: "force", tokens: [7] },
+        { type: "mask", mask: { allow: Int32Array.from([43]) } },
+        { type: "end" },
+      ];
+      const constraint: DecodeConstraint = {
+        next: (left) => (remaining.push(left), script.shift()!),
+        accept: (token) => void accepted.push(token),
+      };
+      const out: number[] = [];
+      const logprobs: (SampledLogprobs | null)[] = [];
+      const outcome = await scheduler.generate({
+        ...job([1, 2, 3, 4, 5], 20, out),
+        constraint,
+        topLogprobs: 2,
+        onToken: (token, lp) => (out.push(token), logprobs.push(lp), true),
+      });
+      assert.deepEqual(out, [10, 11, 12, 42, 7, 43]);
+      assert.deepEqual(accepted, [42, 43], "only sampled tokens are handed back");
+      assert.deepEqual([outcome.cause, outcome.completionTokens], ["stopped", 6]);
+      assert.deepEqual(
+        batches,
+        [[8], [2]],
+        "prompt + forced in one chunk; then the sample and the forced token",
+      );
+      assert.deepEqual(remaining, [20, 17, 16, 15, 14], "budget left before each decision");
+      assert.deepEqual(logprobs[0], { token: 10, logprob: 0, top: [{ token: 10, logprob: 0 }] });
+      assert.equal(logprobs[3]!.token, 42);
+      assert.equal(scheduler.active, 0);
+    });
+  },
+});
+
+Deno.test({
+  name: "scheduler: a constraint that throws fails its own generation only, and frees the slot",
+  sanitizeResources: false,
+  fn: async () => {
+    await withModel(async (model) => {
+      const scheduler = new Scheduler(model);
+      const broken: DecodeConstraint = {
+        next: () => ({ type: "mask", mask: { allow: Int32Array.from([9]) } }),
+        accept: () => {
+          throw new Error("constraint bug");
+        },
+      };
+      const other: number[] = [];
+      const [failed, fine] = await Promise.allSettled([
+        scheduler.generate({ ...job([1, 2, 3], 10, []), constraint: broken }),
+        scheduler.generate(job([4, 5, 6], 10, other)),
+      ]);
+      assert.equal(failed.status, "rejected");
+      assert.match(String((failed as PromiseRejectedResult).reason), /constraint bug/);
+      assert.equal(fine.status, "fulfilled");
+      assert.equal(other.length > 0, true);
+      assert.equal(scheduler.active, 0);
     });
   },
 });

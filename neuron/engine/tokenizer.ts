@@ -44,6 +44,8 @@ export class ModelTokenizer {
   readonly config: TokenizerConfig;
   /** Ids of tokens flagged `special` (skipped when decoding output). */
   readonly specialIds: ReadonlySet<number>;
+  /** Ids of every added token (special or not: chat markers such as `<tool_call>` included). */
+  readonly addedIds: ReadonlySet<number>;
   /** The BOS token text from `tokenizer_config.json`, or null. */
   readonly bosToken: string | null;
   /** The EOS token text from `tokenizer_config.json`, or null. */
@@ -61,10 +63,13 @@ export class ModelTokenizer {
     this.#byteFallback = json.model?.byte_fallback === true;
     this.config = config;
     const special = new Set<number>();
+    const added = new Set<number>();
     for (const [id, token] of this.#tokenizer.get_added_tokens_decoder()) {
+      added.add(id);
       if (token.special) special.add(id);
     }
     this.specialIds = special;
+    this.addedIds = added;
     this.bosToken = _tokenText(config.bos_token);
     this.eosToken = _tokenText(config.eos_token);
     const has = (token: string): boolean => this.tokenId(token) !== null;

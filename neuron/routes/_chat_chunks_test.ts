@@ -19,6 +19,8 @@ const finish: GenerationDelta = {
   completionTokens: 12,
   reasoningTokens: 4,
   matchedStop: null,
+  unofferedToolCalls: 0,
+  repairedToolCalls: 0,
   prefillMs: 1,
   prefillEngineMs: 1,
   decodeMs: 2,

@@ -4,6 +4,8 @@ import { CortexError } from "@cortex/core/errors";
 import type { Seat } from "../engine/admission.ts";
 import { generate, type GenerationDelta, type OutputParsing } from "../engine/generation.ts";
 import { type ResolvedSampling, resolveSampling, type SamplingRequest } from "../engine/sampling.ts";
+import { toolChoiceConstraint } from "../engine/tool_call_constraint.ts";
+import type { ToolChoicePlan } from "../engine/tool_choice.ts";
 import type { LoadedModel } from "../runtime/loaded_model.ts";
 import { unsupported } from "./_http.ts";
 import { parseLogitBias } from "./_token_params.ts";
@@ -26,6 +28,8 @@ export interface PreparedGeneration {
   stop: string[];
   /** Output parsing (absent: raw text). */
   parsing?: OutputParsing;
+  /** The tool policy enforced by constrained decoding (absent: none, as for completions). */
+  toolChoice?: ToolChoicePlan;
   /** The admission seat, released when the generation ends. */
   seat: Seat;
 }
@@ -49,7 +53,13 @@ export async function prepareGeneration(
   model: LoadedModel,
   request: GenerationRequest,
   promptTokens: number[],
-  options: { parsing?: OutputParsing; promptParam: string; signal?: AbortSignal; topLogprobs?: number },
+  options: {
+    parsing?: OutputParsing;
+    toolChoice?: ToolChoicePlan;
+    promptParam: string;
+    signal?: AbortSignal;
+    topLogprobs?: number;
+  },
 ): Promise<PreparedGeneration> {
   if (request.n !== null && request.n !== undefined && request.n !== 1) {
     throw unsupported("n", `n: only 1 choice per request is supported, got ${request.n}`);
@@ -91,29 +101,52 @@ export async function prepareGeneration(
     maxTokens: Math.min(requested ?? room, room),
     stop,
     parsing: options.parsing,
+    toolChoice: options.toolChoice,
     seat,
   };
 }
 
-/** Runs a prepared generation; the seat is released when it ends or the consumer leaves. */
+/**
+ * Runs a prepared generation, its tool policy enforced; the seat is released when it ends or the
+ * consumer leaves. Calls to tools that were not offered are counted on the model.
+ */
 export async function* runGeneration(
   prepared: PreparedGeneration,
   signal?: AbortSignal,
 ): AsyncGenerator<GenerationDelta, void, undefined> {
+  const model = prepared.model;
+  const plan = prepared.toolChoice;
+  const constraint = plan && prepared.parsing
+    ? toolChoiceConstraint(
+      plan,
+      { tokenizer: model.tokenizer, vocabSize: model.info.vocabSize, stopTokenIds: model.stopTokenIds },
+      prepared.parsing,
+    )
+    : undefined;
   try {
-    yield* generate({
-      scheduler: prepared.model.scheduler,
-      tokenizer: prepared.model.tokenizer,
-      promptTokens: prepared.promptTokens,
-      sampling: prepared.sampling,
-      logitBias: prepared.logitBias,
-      topLogprobs: prepared.topLogprobs,
-      maxTokens: prepared.maxTokens,
-      stopTokenIds: prepared.model.stopTokenIds,
-      stop: prepared.stop,
-      parsing: prepared.parsing,
-      signal,
-    });
+    for await (
+      const delta of generate({
+        scheduler: prepared.model.scheduler,
+        tokenizer: prepared.model.tokenizer,
+        promptTokens: prepared.promptTokens,
+        sampling: prepared.sampling,
+        logitBias: prepared.logitBias,
+        topLogprobs: prepared.topLogprobs,
+        maxTokens: prepared.maxTokens,
+        stopTokenIds: prepared.model.stopTokenIds,
+        stop: prepared.stop,
+        parsing: prepared.parsing,
+        signal,
+        constraint,
+        maxToolCalls: plan?.parallel === false ? 1 : undefined,
+      })
+    ) {
+      if (delta.type === "finish") {
+        model.toolCallStats.unoffered += delta.unofferedToolCalls;
+        model.toolCallStats.repaired += delta.repairedToolCalls;
+      }
+      yield delta;
+    }
   } finally {
     prepared.seat.release();
   }

@@ -49,6 +49,7 @@ export function chatCompletionsRoutes(registry: ModelRegistry): Hono {
     const prompt = buildChatPrompt(model, request, thinkingWanted(request.reasoning_effort, inlineThinking));
     const prepared = await prepareGeneration(model, request, prompt.tokens, {
       parsing: prompt.parsing,
+      toolChoice: prompt.toolChoice,
       promptParam: "messages",
       signal: c.req.raw.signal,
       topLogprobs: request.logprobs === true ? request.top_logprobs ?? 0 : undefined,

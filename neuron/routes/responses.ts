@@ -37,6 +37,7 @@ export function responsesRoutes(registry: ModelRegistry): Hono {
     const prompt = buildChatPrompt(model, chat, null);
     const prepared = await prepareGeneration(model, chat, prompt.tokens, {
       parsing: prompt.parsing,
+      toolChoice: prompt.toolChoice,
       promptParam: "input",
       signal: c.req.raw.signal,
     });

@@ -85,6 +85,8 @@ export class LoadedModel {
   readonly maxPromptTokens: number;
   /** Load wall time in ms. */
   readonly loadMs: number;
+  /** Parsed tool calls that named a tool not offered (cumulative), and those of them repaired. */
+  readonly toolCallStats: { unoffered: number; repaired: number } = { unoffered: 0, repaired: 0 };
 
   /** Wraps a freshly loaded engine model. */
   constructor(options: {

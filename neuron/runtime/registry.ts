@@ -243,6 +243,8 @@ export class ModelRegistry {
         rejected_timeout: stats.rejectedTimeout,
         completed: stats.completed,
         cancelled: slot.loaded.scheduler.cancelled,
+        tool_calls_unoffered: slot.loaded.toolCallStats.unoffered,
+        tool_calls_repaired: slot.loaded.toolCallStats.repaired,
         tok_s_prefill: Math.round(throughput.prefillTokS * 10) / 10,
         tok_s_decode: Math.round(throughput.decodeTokS * 10) / 10,
         prefix_cache: prefixCacheReport(slot.loaded.scheduler.prefixCache, _kvBytesPerToken(slot.loaded)),
