@@ -145,7 +145,10 @@ Deno.test({
         }
       }
       assert.equal(laterCached, laterTurns, "every later turn was served partly from the cache");
-      assert.ok(answered > laterTurns, `${answered} answers had text: the comparison is not of empty strings`);
+      assert.ok(
+        answered > laterTurns,
+        `${answered} answers had text: the comparison is not of empty strings`,
+      );
     } finally {
       for (const g of gateways) await g.stop();
       for (const n of neurons) await n.stop();
