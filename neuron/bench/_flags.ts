@@ -37,6 +37,9 @@ export interface BenchFlags {
   gguf?: string;
   /** llama.cpp's llama-bench binary: run it on `gguf` too. */
   llamaBench?: string;
+  /** With `arch` and `llamaBench`: the GGUF llama.cpp runs, the generated model as `--write-gguf`
+   * wrote it (cortex loads the safetensors folder of the same weights). */
+  llamaGguf?: string;
   /** Extra arguments appended to every llama-bench call (split on spaces). */
   llamaArgs: string[];
   /** Passes; with `llamaBench` each pass runs cortex, then llama.cpp. */
@@ -60,6 +63,7 @@ const KNOWN = [
   "--gguf",
   "--llama-bench",
   "--llama-args",
+  "--llama-gguf",
   "--alternate",
   "--write-gguf",
   "--gguf-type",
@@ -119,6 +123,7 @@ export function parseBenchFlags(args: readonly string[]): BenchFlags {
     else if (name === "--quant") flags.quant = oneOf(name, value, ISQ_TYPES);
     else if (name === "--gguf") flags.gguf = value;
     else if (name === "--llama-bench") flags.llamaBench = value;
+    else if (name === "--llama-gguf") flags.llamaGguf = value;
     else if (name === "--llama-args") flags.llamaArgs = value.split(/\s+/).filter((a) => a !== "");
     else if (name === "--alternate") flags.alternate = count(name, value, 1);
     else if (name === "--write-gguf") flags.writeGguf = value;
@@ -126,7 +131,12 @@ export function parseBenchFlags(args: readonly string[]): BenchFlags {
     else if (name === "--layers") flags.layers = count(name, value, 1);
     else flags.ggufType = oneOf(name, value, GGUF_WRITE_TYPES);
   }
-  if (flags.llamaBench !== undefined && flags.gguf === undefined) {
+  if (flags.llamaGguf !== undefined && (flags.llamaBench === undefined || !seen.has("--arch"))) {
+    throw new Error(
+      "--llama-gguf goes with --arch and --llama-bench: llama.cpp's copy of the generated model",
+    );
+  }
+  if (flags.llamaBench !== undefined && flags.gguf === undefined && flags.llamaGguf === undefined) {
     throw new Error("--llama-bench needs --gguf: both engines run the same GGUF file");
   }
   if (seen.has("--llama-args") && flags.llamaBench === undefined) {
@@ -139,9 +149,6 @@ export function parseBenchFlags(args: readonly string[]): BenchFlags {
   }
   if (seen.has("--arch") && flags.gguf !== undefined) {
     throw new Error("--arch picks the generated model; it cannot go with --gguf");
-  }
-  if (flags.writeGguf !== undefined && flags.arch === "qwen3_next") {
-    throw new Error("--write-gguf writes the qwen3 or qwen3_moe bench model; qwen3_next has no GGUF writer");
   }
   if (seen.has("--layers") && flags.arch === "qwen3") {
     throw new Error("--layers applies to --arch qwen3_moe or qwen3_next");

@@ -46,6 +46,7 @@ import { ensureBenchModel, QWEN3_0_6B_SHAPE } from "./bench_model.ts";
 import { ensureMoeBenchModel, moeBytesPerToken } from "./bench_moe_model.ts";
 import { ensureNextBenchModel, nextBytesPerToken } from "./bench_next_model.ts";
 import { writeQwen3Gguf } from "./qwen3_gguf.ts";
+import { writeQwen3NextGguf } from "./qwen3next_gguf.ts";
 
 const REPO_ROOT = new URL("../../", import.meta.url).pathname.replace(/\/$/, "");
 const MODEL_DIR = `${REPO_ROOT}/.cache/bench-model`;
@@ -61,12 +62,27 @@ async function timed<T>(work: () => Promise<T>): Promise<[T, number]> {
 /** `--write-gguf`: the bench model as a GGUF file, for llama-quantize and llama-bench. */
 async function writeBenchGguf(flags: BenchFlags & { writeGguf: string }): Promise<void> {
   const moe = flags.arch === "qwen3_moe";
-  const folder = moe ? `${MODEL_DIR}-moe-${flags.layers}` : MODEL_DIR;
+  const next = flags.arch === "qwen3_next";
+  const folder = moe
+    ? `${MODEL_DIR}-moe-${flags.layers}`
+    : next
+    ? `${MODEL_DIR}-next-${flags.layers}`
+    : MODEL_DIR;
   if (moe) await ensureMoeBenchModel(folder, flags.layers, log);
+  else if (next) await ensureNextBenchModel(folder, flags.layers, log);
   else await ensureBenchModel(MODEL_DIR, log);
   const parent = flags.writeGguf.replace(/\/[^/]*$/, "");
   if (parent !== flags.writeGguf && parent !== "") await Deno.mkdir(parent, { recursive: true });
-  const [result, writeSeconds] = await timed(() => writeQwen3Gguf(folder, flags.writeGguf, flags.ggufType));
+  const [result, writeSeconds] = await timed(async () =>
+    next
+      ? {
+        path: flags.writeGguf,
+        bytes: await writeQwen3NextGguf(folder, flags.writeGguf),
+        tensors: 0,
+        type: "bf16",
+      }
+      : await writeQwen3Gguf(folder, flags.writeGguf, flags.ggufType)
+  );
   log(`wrote ${(result.bytes / 2 ** 30).toFixed(2)} GiB to ${result.path}`);
   const header = await readGgufHeader(result.path);
   console.log(JSON.stringify(
@@ -74,7 +90,7 @@ async function writeBenchGguf(flags: BenchFlags & { writeGguf: string }): Promis
       ggufFile: result.path,
       type: result.type,
       bytes: result.bytes,
-      tensors: result.tensors,
+      tensors: header.tensors.length,
       bytesPerToken: ggufBytesPerToken(header.tensors, ggufExperts(header)),
       writeSeconds: Math.round(writeSeconds * 100) / 100,
     },
@@ -136,7 +152,7 @@ async function main(): Promise<void> {
 
     const llamaOptions = flags.llamaBench === undefined ? null : {
       binary: flags.llamaBench,
-      gguf: flags.gguf!,
+      gguf: (flags.gguf ?? flags.llamaGguf)!,
       threads: bench.device.threads,
       prompt: flags.prompt,
       steps: flags.steps,

@@ -93,6 +93,10 @@ Deno.test("parseBenchFlags: defaults, every flag, and the combinations it refuse
     parseBenchFlags(["--write-gguf", "/tmp/m.gguf", "--arch", "qwen3_moe", "--layers", "2"]),
     { ...parseBenchFlags([]), writeGguf: "/tmp/m.gguf", arch: "qwen3_moe", layers: 2 },
   );
+  assert.equal(
+    parseBenchFlags(["--arch", "qwen3_next", "--llama-bench", "b", "--llama-gguf", "n.gguf"]).llamaGguf,
+    "n.gguf",
+  );
   const refusals: [string[], RegExp][] = [
     [["--quant", "q3_k"], /--quant must be one of q8_0, q4_0, q4_k, q5_k, q6_k, q4_k_m, got "q3_k"/],
     [["--llama-bench", "x"], /--llama-bench needs --gguf/],
@@ -100,8 +104,8 @@ Deno.test("parseBenchFlags: defaults, every flag, and the combinations it refuse
     [["--llama-args", "-fa on"], /--llama-args needs --llama-bench/],
     [["--gguf-type", "f32"], /--gguf-type needs --write-gguf/],
     [["--write-gguf", "x.gguf", "--threads", "2"], /takes only --gguf-type, --arch and --layers/],
-    [["--write-gguf", "x.gguf", "--arch", "qwen3_next"], /qwen3_next has no GGUF writer/],
     [["--gguf", "x.gguf", "--arch", "qwen3_moe"], /cannot go with --gguf/],
+    [["--llama-gguf", "x.gguf", "--llama-bench", "b"], /--llama-gguf goes with --arch and --llama-bench/],
     [["--gguf-type", "f16", "--write-gguf", "x"], /--gguf-type must be one of f32, bf16/],
     [["--threads", "0"], /--threads must be an integer ≥ 1/],
     [["--alternate", "1.5"], /--alternate must be an integer ≥ 1/],

@@ -13,6 +13,7 @@
  */
 
 import { benchVocab } from "./_bench_vocab.ts";
+import { convert, readSafetensorsHeader, type SafetensorsEntry } from "./_hf_tensors.ts";
 import {
   ggufArray,
   type GgufMetadataEntry,
@@ -31,13 +32,6 @@ export interface Qwen3GgufResult {
   bytes: number;
   tensors: number;
   type: Qwen3GgufType;
-}
-
-interface SafetensorsEntry {
-  dtype: string;
-  shape: number[];
-  begin: number;
-  end: number;
 }
 
 const LAYER_NAMES: Record<string, string> = {
@@ -90,72 +84,7 @@ export function ggufTensorName(hfName: string): string {
   return ggufTarget(hfName).name;
 }
 
-async function readSafetensorsHeader(
-  path: string,
-): Promise<{ entries: Map<string, SafetensorsEntry>; data: number }> {
-  const file = await Deno.open(path, { read: true });
-  try {
-    const prefix = new Uint8Array(8);
-    if ((await file.read(prefix)) !== 8) throw new Error(`${path}: truncated safetensors header`);
-    const length = Number(new DataView(prefix.buffer).getBigUint64(0, true));
-    const json = new Uint8Array(length);
-    let filled = 0;
-    while (filled < length) {
-      const read = await file.read(json.subarray(filled));
-      if (read === null) throw new Error(`${path}: truncated safetensors header`);
-      filled += read;
-    }
-    const header = JSON.parse(new TextDecoder().decode(json)) as Record<string, unknown>;
-    const entries = new Map<string, SafetensorsEntry>();
-    for (const [name, value] of Object.entries(header)) {
-      if (name === "__metadata__") continue;
-      const v = value as { dtype: string; shape: number[]; data_offsets: [number, number] };
-      entries.set(name, { dtype: v.dtype, shape: v.shape, begin: v.data_offsets[0], end: v.data_offsets[1] });
-    }
-    return { entries, data: 8 + length };
-  } finally {
-    file.close();
-  }
-}
-
-function f16ToF32(h: number): number {
-  const sign = h & 0x8000 ? -1 : 1;
-  const exponent = (h >>> 10) & 0x1f;
-  const mantissa = h & 0x3ff;
-  if (exponent === 0) return sign * mantissa * 2 ** -24;
-  if (exponent === 31) return mantissa ? NaN : sign * Infinity;
-  return sign * (1 + mantissa / 1024) * 2 ** (exponent - 15);
-}
-
-/** f32 bits → bf16 bits, rounding to nearest even and keeping NaNs NaN (as llama.cpp's converter does). */
-function f32BitsToBf16(bits: number): number {
-  if ((bits & 0x7fffffff) > 0x7f800000) return ((bits >>> 16) | 64) & 0xffff;
-  return ((bits + 0x7fff + ((bits >>> 16) & 1)) >>> 16) & 0xffff;
-}
-
-/** Converts one chunk of `source`-typed values to `target` ("F32" | "BF16") bytes. */
-function convert(chunk: Uint8Array, source: string, target: "F32" | "BF16"): Uint8Array {
-  if (source === target) return chunk;
-  const count = chunk.length / (source === "F32" ? 4 : 2);
-  const input = new DataView(chunk.buffer, chunk.byteOffset, chunk.byteLength);
-  const bits = new Uint32Array(count);
-  const scratch = new Float32Array(1);
-  const scratchBits = new Uint32Array(scratch.buffer);
-  for (let i = 0; i < count; i++) {
-    if (source === "F32") bits[i] = input.getUint32(i * 4, true);
-    else if (source === "BF16") bits[i] = input.getUint16(i * 2, true) << 16 >>> 0;
-    else {
-      scratch[0] = f16ToF32(input.getUint16(i * 2, true));
-      bits[i] = scratchBits[0];
-    }
-  }
-  if (target === "F32") return new Uint8Array(bits.buffer);
-  const out = new Uint16Array(count);
-  for (let i = 0; i < count; i++) out[i] = f32BitsToBf16(bits[i]);
-  return new Uint8Array(out.buffer);
-}
-
-function configNumber(config: Record<string, unknown>, key: string, fallback?: number): number {
+export function configNumber(config: Record<string, unknown>, key: string, fallback?: number): number {
   const value = config[key] ?? fallback;
   if (typeof value !== "number") {
     throw new Error(`config.json: ${key} must be a number, got ${JSON.stringify(value)}`);
@@ -167,6 +96,61 @@ function configNumber(config: Record<string, unknown>, key: string, fallback?: n
 function isMoe(config: Record<string, unknown>): boolean {
   const architectures = config.architectures as string[] | undefined;
   return config.model_type === "qwen3_moe" || architectures?.includes("Qwen3MoeForCausalLM") === true;
+}
+
+/**
+ * The GGUF keys every Qwen-family `arch` shares: general, block / context / embedding / FFN
+ * sizes, attention heads and head dims, rope base, RMS epsilon, file type and the bench vocabulary.
+ */
+export function transformerMetadata(
+  config: Record<string, unknown>,
+  arch: string,
+  type: Qwen3GgufType,
+  ropeTheta: number,
+): Record<string, GgufMetadataEntry> {
+  const u32 = (key: string, fallback?: number): GgufMetadataEntry =>
+    ggufScalar(GgufValueType.UINT32, configNumber(config, key, fallback));
+  const heads = configNumber(config, "num_attention_heads");
+  const headDim = configNumber(config, "head_dim", configNumber(config, "hidden_size") / heads);
+  const vocabSize = configNumber(config, "vocab_size");
+  const bos = typeof config.bos_token_id === "number" ? config.bos_token_id : null;
+  const eosList = [config.eos_token_id].flat().filter((id): id is number => typeof id === "number");
+  const specials = new Map<number, string>();
+  if (bos !== null) specials.set(bos, "<|endoftext|>");
+  if (eosList[0] !== undefined && !specials.has(eosList[0])) specials.set(eosList[0], "<|im_end|>");
+  const vocab = benchVocab(vocabSize, specials);
+  const metadata: Record<string, GgufMetadataEntry> = {
+    "general.architecture": ggufScalar(GgufValueType.STRING, arch),
+    "general.type": ggufScalar(GgufValueType.STRING, "model"),
+    "general.name": ggufScalar(GgufValueType.STRING, `cortex bench ${arch}`),
+    [`${arch}.block_count`]: u32("num_hidden_layers"),
+    [`${arch}.context_length`]: u32("max_position_embeddings"),
+    [`${arch}.embedding_length`]: u32("hidden_size"),
+    [`${arch}.feed_forward_length`]: u32("intermediate_size"),
+    [`${arch}.attention.head_count`]: u32("num_attention_heads"),
+    [`${arch}.attention.head_count_kv`]: u32("num_key_value_heads", heads),
+    [`${arch}.rope.freq_base`]: ggufScalar(GgufValueType.FLOAT32, ropeTheta),
+    [`${arch}.attention.layer_norm_rms_epsilon`]: ggufScalar(
+      GgufValueType.FLOAT32,
+      configNumber(config, "rms_norm_eps"),
+    ),
+    [`${arch}.attention.key_length`]: ggufScalar(GgufValueType.UINT32, headDim),
+    [`${arch}.attention.value_length`]: ggufScalar(GgufValueType.UINT32, headDim),
+    // llama_ftype: 0 = ALL_F32, 32 = MOSTLY_BF16.
+    "general.file_type": ggufScalar(GgufValueType.UINT32, type === "f32" ? 0 : 32),
+    "general.quantization_version": ggufScalar(GgufValueType.UINT32, 2),
+    "tokenizer.ggml.model": ggufScalar(GgufValueType.STRING, "gpt2"),
+    "tokenizer.ggml.pre": ggufScalar(GgufValueType.STRING, "qwen2"),
+    "tokenizer.ggml.tokens": ggufArray(GgufValueType.STRING, vocab.tokens),
+    "tokenizer.ggml.token_type": ggufArray(GgufValueType.INT32, vocab.tokenTypes),
+    "tokenizer.ggml.merges": ggufArray(GgufValueType.STRING, vocab.merges),
+  };
+  if (bos !== null) metadata["tokenizer.ggml.bos_token_id"] = ggufScalar(GgufValueType.UINT32, bos);
+  if (eosList[0] !== undefined) {
+    metadata["tokenizer.ggml.eos_token_id"] = ggufScalar(GgufValueType.UINT32, eosList[0]);
+  }
+  metadata["tokenizer.ggml.add_bos_token"] = ggufScalar(GgufValueType.BOOL, false);
+  return metadata;
 }
 
 /** The GGUF metadata of a Qwen3 or Qwen3-MoE config (hyper-parameters, vocabulary, file type). */
@@ -221,41 +205,7 @@ export function qwen3Metadata(
   const arch = moe ? "qwen3moe" : "qwen3";
   const u32 = (key: string, fallback?: number): GgufMetadataEntry =>
     ggufScalar(GgufValueType.UINT32, configNumber(config, key, fallback));
-  const heads = configNumber(config, "num_attention_heads");
-  const headDim = configNumber(config, "head_dim", configNumber(config, "hidden_size") / heads);
-  const vocabSize = configNumber(config, "vocab_size");
-  const bos = typeof config.bos_token_id === "number" ? config.bos_token_id : null;
-  const eosList = [config.eos_token_id].flat().filter((id): id is number => typeof id === "number");
-  const specials = new Map<number, string>();
-  if (bos !== null) specials.set(bos, "<|endoftext|>");
-  if (eosList[0] !== undefined && !specials.has(eosList[0])) specials.set(eosList[0], "<|im_end|>");
-  const vocab = benchVocab(vocabSize, specials);
-  const metadata: Record<string, GgufMetadataEntry> = {
-    "general.architecture": ggufScalar(GgufValueType.STRING, arch),
-    "general.type": ggufScalar(GgufValueType.STRING, "model"),
-    "general.name": ggufScalar(GgufValueType.STRING, `cortex bench ${arch}`),
-    [`${arch}.block_count`]: u32("num_hidden_layers"),
-    [`${arch}.context_length`]: u32("max_position_embeddings"),
-    [`${arch}.embedding_length`]: u32("hidden_size"),
-    [`${arch}.feed_forward_length`]: u32("intermediate_size"),
-    [`${arch}.attention.head_count`]: u32("num_attention_heads"),
-    [`${arch}.attention.head_count_kv`]: u32("num_key_value_heads", heads),
-    [`${arch}.rope.freq_base`]: ggufScalar(GgufValueType.FLOAT32, ropeTheta),
-    [`${arch}.attention.layer_norm_rms_epsilon`]: ggufScalar(
-      GgufValueType.FLOAT32,
-      configNumber(config, "rms_norm_eps"),
-    ),
-    [`${arch}.attention.key_length`]: ggufScalar(GgufValueType.UINT32, headDim),
-    [`${arch}.attention.value_length`]: ggufScalar(GgufValueType.UINT32, headDim),
-    // llama_ftype: 0 = ALL_F32, 32 = MOSTLY_BF16.
-    "general.file_type": ggufScalar(GgufValueType.UINT32, type === "f32" ? 0 : 32),
-    "general.quantization_version": ggufScalar(GgufValueType.UINT32, 2),
-    "tokenizer.ggml.model": ggufScalar(GgufValueType.STRING, "gpt2"),
-    "tokenizer.ggml.pre": ggufScalar(GgufValueType.STRING, "qwen2"),
-    "tokenizer.ggml.tokens": ggufArray(GgufValueType.STRING, vocab.tokens),
-    "tokenizer.ggml.token_type": ggufArray(GgufValueType.INT32, vocab.tokenTypes),
-    "tokenizer.ggml.merges": ggufArray(GgufValueType.STRING, vocab.merges),
-  };
+  const metadata = transformerMetadata(config, arch, type, ropeTheta);
   if (moe) {
     metadata[`${arch}.expert_count`] = u32(
       config.num_experts !== undefined ? "num_experts" : "num_local_experts",
@@ -263,11 +213,6 @@ export function qwen3Metadata(
     metadata[`${arch}.expert_used_count`] = u32("num_experts_per_tok");
     metadata[`${arch}.expert_feed_forward_length`] = u32("moe_intermediate_size");
   }
-  if (bos !== null) metadata["tokenizer.ggml.bos_token_id"] = ggufScalar(GgufValueType.UINT32, bos);
-  if (eosList[0] !== undefined) {
-    metadata["tokenizer.ggml.eos_token_id"] = ggufScalar(GgufValueType.UINT32, eosList[0]);
-  }
-  metadata["tokenizer.ggml.add_bos_token"] = ggufScalar(GgufValueType.BOOL, false);
   return metadata;
 }
 
