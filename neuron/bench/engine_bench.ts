@@ -24,10 +24,13 @@
  * model at load), `--gguf PATH` (bench that file instead), `--llama-bench PATH` (with `--gguf`: also
  * run llama.cpp's llama-bench binary on the file with the same thread count and print
  * `{cortex, llama_cpp, ratio, passes}`), `--llama-args "..."` (extra llama-bench arguments),
- * `--alternate N` (N passes, each cortex then llama.cpp; every pass printed, top-level figures are
- * medians), `--write-gguf PATH [--gguf-type f32|bf16] [--arch qwen3_moe [--layers N]]` (write the
- * bench model, or the MoE one as `qwen3moe`, as GGUF and exit; a MoE file's `bytesPerToken` counts
- * the used experts' share of the expert stacks),
+ * `--llama-gguf PATH` (with `--arch` and `--llama-bench`: llama.cpp runs that GGUF, the generated
+ * model written by `--write-gguf --arch`, while cortex loads its safetensors folder; both engines
+ * then hold the model at once, so it must fit twice in RAM), `--alternate N` (N passes, each cortex
+ * then llama.cpp; every pass printed, top-level figures are
+ * medians), `--write-gguf PATH [--gguf-type f32|bf16] [--arch qwen3_moe|qwen3_next [--layers N]]`
+ * (write the bench model, or the generated MoE / hybrid one as llama.cpp's `qwen3moe` / `qwen3next`,
+ * as GGUF and exit; a MoE file's `bytesPerToken` counts the used experts' share of the stacks),
  * `--arch qwen3_moe [--layers N]` (bench_moe_model.ts: Qwen3-30B-A3B's 128 experts, top-8, hidden
  * 2048, in N layers, default 4; bytesPerToken counts the active experts only); `--arch qwen3_next
  * [--layers N]` (bench_next_model.ts: Qwen3-Next-80B-A3B's DeltaNet / gated-attention layers, 512
