@@ -3,21 +3,10 @@
 import assert from "node:assert/strict";
 import { type ByteAcceptor, stepBytes } from "./byte_acceptor.ts";
 import { jsonObjectAcceptor } from "./json_prefix.ts";
+import { seededRandom } from "../testing/rng.ts";
 
 const encoder = new TextEncoder();
 const strict = new TextDecoder("utf-8", { fatal: true });
-
-/** mulberry32, so a failing case replays from its seed. */
-function rng(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const PIECES = ["a", "Lisbon", " ", "é", "日本", "😀", '"', "\\", "\n", "\t", "\u0001", "/", "\u2028", "x y"];
 const SPACES = ["", "", "", " ", "\n", "\t ", "\r\n  "];
@@ -124,7 +113,7 @@ Deno.test("json prefix: examples of accepted, refused and completed texts", () =
 
 Deno.test("json prefix (property): every prefix of a generated object is accepted, its completion parses, and only the whole text is done", () => {
   for (let seed = 0; seed < 1500; seed++) {
-    const random = rng(seed);
+    const random = seededRandom(seed);
     const text = randomObjectText(random);
     const bytes = encoder.encode(text);
     let state: ByteAcceptor | null = jsonObjectAcceptor();
@@ -151,7 +140,7 @@ Deno.test("json prefix (property): every prefix of a generated object is accepte
 
 Deno.test("json prefix (property): on mutated texts the acceptor agrees with JSON.parse, and refuses at the first bad byte for good", () => {
   for (let seed = 0; seed < 3000; seed++) {
-    const random = rng(100_000 + seed);
+    const random = seededRandom(100_000 + seed);
     const bytes = Array.from(encoder.encode(randomObjectText(random)));
     for (let edits = 1 + Math.floor(random() * 3); edits > 0; edits--) {
       const at = Math.floor(random() * (bytes.length + 1));

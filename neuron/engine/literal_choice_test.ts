@@ -2,20 +2,10 @@
 import assert from "node:assert/strict";
 import { stepBytes } from "./byte_acceptor.ts";
 import { literalChoice } from "./literal_choice.ts";
+import { seededRandom } from "../testing/rng.ts";
 
 const encoder = new TextEncoder();
 const decode = (bytes: number[]): string => new TextDecoder().decode(new Uint8Array(bytes));
-
-function rng(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 Deno.test("literal choice: accepts exactly the texts, completes with the shortest one, knows when one is left", () => {
   const start = literalChoice(['get_weather"', 'get_time"', 'bash"']);
@@ -39,7 +29,7 @@ Deno.test("literal choice: accepts exactly the texts, completes with the shortes
 Deno.test("literal choice (property): random name sets — every text is accepted, nothing else is done, completions lead to a text", () => {
   const alphabet = "ab_.-1";
   for (let seed = 0; seed < 500; seed++) {
-    const random = rng(seed);
+    const random = seededRandom(seed);
     const names = new Set<string>();
     for (let n = 1 + Math.floor(random() * 6); n > 0; n--) {
       let name = "";
