@@ -87,7 +87,12 @@ Deno.test({
       assert.equal(gatewayStatus.code, 0, gateway.stderr());
       assert.equal(await isListening(url), false);
       const neuronStatus = await neuron.stop("SIGINT");
-      assert.equal(neuronStatus.code, 0, neuron.stderr());
+      // The signal goes to the `deno task` wrapper, which forwards it; under load the wrapper may
+      // report the interrupt (130) although the neuron under it stopped cleanly with 0.
+      assert.ok(
+        neuronStatus.code === 0 || (neuronStatus.code === 130 && /neuron: stopped/.test(neuron.stderr())),
+        `exit ${neuronStatus.code}: ${neuron.stderr()}`,
+      );
       assert.equal(await isListening(neuronUrl), false);
       assert.equal(neuron.stderr().match(/draining in-flight requests/g)?.length, 1, neuron.stderr());
     } finally {
