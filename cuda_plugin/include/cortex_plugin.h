@@ -71,7 +71,8 @@ typedef enum cx_status {
 #define CX_MODEL_FIELD_N_EOS 18
 #define CX_MODEL_FIELD_EOS 19            /* up to 8 eos ids */
 #define CX_MODEL_FIELD_WEIGHT_DTYPE 27   /* the type holding most matrix bytes (codes as CX_MODEL_FIELD_DTYPE) */
-#define CX_MODEL_FIELD_PREFIX_REUSE 28   /* 1 when a sequence may start from a prefix (cx_submit_new_sequence_ex) */
+#define CX_MODEL_FIELD_PREFIX_REUSE 28   /* where a sequence may start from a prefix (cx_submit_new_sequence_ex): 1 any
+                                            prefix; 2 (hybrids) only one a CX_STEP_SNAPSHOT step ended at */
 #define CX_MODEL_FIELDS 32
 
 /* Step entry flags. */
@@ -81,6 +82,9 @@ typedef enum cx_status {
 #define CX_STEP_LOGPROBS 8     /* (cx_submit_step_ex, with CX_STEP_SAMPLE) return log-probabilities, see there */
 #define CX_STEP_ALLOWED_ONLY 16 /* (cx_submit_step_ex, with CX_STEP_SAMPLE) only the entry's logit-bias tokens
                                    may be sampled, see there */
+#define CX_STEP_SNAPSHOT 32    /* hybrid models: after the step, keep a copy of the sequence's DeltaNet states in its
+                                   slot, so a later sequence may start from the prefix it has fed so far
+                                   (cx_submit_new_sequence_ex); dense models need none and ignore it */
 
 /** Most alternatives CX_STEP_LOGPROBS may return per entry (OpenAI's limit). */
 #define CX_MAX_TOP_LOGPROBS 20
@@ -159,7 +163,8 @@ CX_API int32_t cx_submit_new_sequence(int32_t runtime, int32_t model, int32_t* o
  * starts at position n_prefix: positions 0 .. n_prefix - 1 of slot `source_slot` (any slot, busy
  * or free, or `slot` itself) hold the keys and values of `prefix_tokens` and are copied into `slot`,
  * and those tokens join the sampler's history. The caller vouches that they are that prefix's.
- * Hybrid models refuse a prefix. Result ints: [sequence handle, slot]. */
+ * A hybrid model takes only a prefix that ends where a CX_STEP_SNAPSHOT step of `source_slot`'s
+ * last sequence ended; its DeltaNet states come from that snapshot. Result ints: [sequence handle, slot]. */
 CX_API int32_t cx_submit_new_sequence_ex(int32_t runtime, int32_t model, int32_t slot, int32_t source_slot,
                                          int32_t n_prefix, const int32_t* prefix_tokens, int32_t* out_job,
                                          char* err, int32_t err_cap);

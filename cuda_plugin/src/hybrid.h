@@ -37,6 +37,14 @@ void prepare_hybrid_tensors(const ModelConfig& config, SafetensorsSet& tensors,
 void allocate_linear_states(Model& model);
 /** The bytes of a hybrid's DeltaNet states for `slots` sequences (0 for other models). */
 int64_t hybrid_state_bytes(const ModelConfig& config, int slots);
+
+/** Which DeltaNet states copy_linear_states copies: a slot's live states into its snapshot, a
+ * snapshot into live states, or one slot's snapshot into another's. */
+enum class StateCopy { kSnapshot, kRestore, kSnapshotToSnapshot };
+
+/** Copies every linear layer's conv and recurrent states of slot `from` into slot `to` (`what` says
+ * which buffers: kSnapshot live → snapshot, kRestore snapshot → live, kSnapshotToSnapshot). */
+void copy_linear_states(Model& model, StateCopy what, int from, int to);
 /** The KV cache layers a model needs: its full-attention layers. */
 int attention_layer_count(const ModelConfig& config);
 

@@ -132,7 +132,8 @@ int64_t hybrid_state_bytes(const ModelConfig& c, int slots) {
   const int64_t channels = c.linear_conv_dim();
   const int64_t per_slot = channels * (c.linear_conv_kernel - 1)
       + static_cast<int64_t>(c.linear_v_heads) * c.linear_k_dim * c.linear_v_dim;
-  return linear_layers * slots * per_slot * static_cast<int64_t>(sizeof(float));
+  // The live states and the snapshot of each slot (prefix reuse).
+  return 2 * linear_layers * slots * per_slot * static_cast<int64_t>(sizeof(float));
 }
 
 void allocate_linear_states(Model& model) {
@@ -151,6 +152,25 @@ void allocate_linear_states(Model& model) {
   const size_t slots = static_cast<size_t>(model.max_sequences);
   ls.conv = model.alloc_f32(std::max<size_t>(1, linear * slots * ls.shape.conv_state_floats()));
   ls.recurrent = model.alloc_f32(std::max<size_t>(1, linear * slots * ls.shape.recurrent_state_floats()));
+  ls.snap_conv = model.alloc_f32(std::max<size_t>(1, linear * slots * ls.shape.conv_state_floats()));
+  ls.snap_recurrent = model.alloc_f32(std::max<size_t>(1, linear * slots * ls.shape.recurrent_state_floats()));
+  ls.snap_position.assign(slots, -1);
+}
+
+void copy_linear_states(Model& model, StateCopy what, int from, int to) {
+  LinearStates& ls = model.linear;
+  const size_t slots = static_cast<size_t>(model.max_sequences);
+  const size_t conv = ls.shape.conv_state_floats(), recurrent = ls.shape.recurrent_state_floats();
+  float* conv_from = what == StateCopy::kRestore || what == StateCopy::kSnapshotToSnapshot ? ls.snap_conv : ls.conv;
+  float* conv_to = what == StateCopy::kSnapshot || what == StateCopy::kSnapshotToSnapshot ? ls.snap_conv : ls.conv;
+  float* rec_from = conv_from == ls.snap_conv ? ls.snap_recurrent : ls.recurrent;
+  float* rec_to = conv_to == ls.snap_conv ? ls.snap_recurrent : ls.recurrent;
+  for (size_t l = 0; l < static_cast<size_t>(ls.layers); l++) {
+    model.backend.copy_within(conv_to + (l * slots + static_cast<size_t>(to)) * conv,
+        conv_from + (l * slots + static_cast<size_t>(from)) * conv, conv * sizeof(float));
+    model.backend.copy_within(rec_to + (l * slots + static_cast<size_t>(to)) * recurrent,
+        rec_from + (l * slots + static_cast<size_t>(from)) * recurrent, recurrent * sizeof(float));
+  }
 }
 
 }  // namespace cx

@@ -39,7 +39,7 @@ ModelRecord describe(const Model& model, const std::vector<int>& devices) {
   record.fields[CX_MODEL_FIELD_BOS] = c.bos_token_id;
   record.fields[CX_MODEL_FIELD_MAX_SEQUENCES] = model.max_sequences;
   record.fields[CX_MODEL_FIELD_N_DEVICES] = ranks;
-  record.fields[CX_MODEL_FIELD_PREFIX_REUSE] = c.hybrid() ? 0 : 1;
+  record.fields[CX_MODEL_FIELD_PREFIX_REUSE] = c.hybrid() ? 2 : 1;
   for (size_t i = 0; i < devices.size() && i < 8; i++) record.fields[CX_MODEL_FIELD_DEVICES + i] = devices[i];
   const size_t n_eos = std::min<size_t>(c.eos_token_ids.size(), 8);
   record.fields[CX_MODEL_FIELD_N_EOS] = static_cast<int64_t>(n_eos);

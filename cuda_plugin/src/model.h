@@ -73,6 +73,11 @@ struct LinearStates {
   int layers = 0;
   float* conv = nullptr;       // [layer][slot][conv_state_floats]
   float* recurrent = nullptr;  // [layer][slot][recurrent_state_floats]
+  // A copy of each slot's states taken by a CX_STEP_SNAPSHOT step, and the position it was taken
+  // at (-1: none), from which a later sequence may start (step.cpp, open_sequence).
+  float* snap_conv = nullptr;
+  float* snap_recurrent = nullptr;
+  std::vector<int> snap_position;
   int rows = 0;
   float *qkv = nullptr, *mixed = nullptr, *z = nullptr, *b = nullptr, *a = nullptr, *core = nullptr, *gate = nullptr;
   float *shared = nullptr, *shared_logit = nullptr, *shared_gate = nullptr, *shared_up = nullptr;  // shared expert

@@ -15,6 +15,7 @@
 
 #include "cortex_plugin.h"
 #include "error.h"
+#include "hybrid.h"
 
 namespace cx {
 namespace {
@@ -150,10 +151,15 @@ int checked_slot(const Model& model, const SequenceStart& start, int32_t model_h
   const std::string range = " is outside the model's slots [0, " + std::to_string(slots) + ")";
   if (start.slot < -1 || start.slot >= slots) throw bad("slot " + std::to_string(start.slot) + range);
   if (!start.prefix.empty()) {
-    if (model.config.hybrid()) throw bad("a hybrid model's sequence cannot start from a cached prefix: its DeltaNet "
-        "states are not kept per position");
     if (start.source_slot < 0 || start.source_slot >= slots) {
       throw bad("source slot " + std::to_string(start.source_slot) + range);
+    }
+    if (model.config.hybrid()) {
+      const int snapshot = model.linear.snap_position[static_cast<size_t>(start.source_slot)];
+      if (snapshot != static_cast<int>(start.prefix.size())) throw bad("a hybrid model's sequence starts only from "
+          "a prefix whose DeltaNet states were kept (CX_STEP_SNAPSHOT): slot " + std::to_string(start.source_slot)
+          + (snapshot < 0 ? " has no snapshot" : " has one at position " + std::to_string(snapshot)) + ", the prefix has "
+          + std::to_string(start.prefix.size()) + " tokens");
     }
     if (static_cast<int64_t>(start.prefix.size()) >= model.context) throw bad("a prefix of "
         + std::to_string(start.prefix.size()) + " tokens leaves nothing of the context length "
@@ -181,6 +187,14 @@ int open_sequence(Model& model, int32_t handle, int32_t model_handle, const Sequ
   const int slot = checked_slot(model, start, model_handle);
   const int count = static_cast<int>(start.prefix.size());
   if (count > 0 && start.source_slot != slot) copy_kv_prefix(model, start.source_slot, slot, count);
+  if (model.config.hybrid()) {
+    // The states of the prefix come from the source's snapshot, which the new slot keeps too.
+    if (count > 0) {
+      copy_linear_states(model, StateCopy::kRestore, start.source_slot, slot);
+      if (start.source_slot != slot) copy_linear_states(model, StateCopy::kSnapshotToSnapshot, start.source_slot, slot);
+    }
+    model.linear.snap_position[static_cast<size_t>(slot)] = count > 0 ? count : -1;
+  }
   model.slot_owner[static_cast<size_t>(slot)] = handle;
   Sequence sequence;
   sequence.handle = handle;
@@ -287,6 +301,10 @@ StepOutput run_step(Model& model, const StepRequest& request, SamplerScratch& sc
     const int32_t flags = request.flags[e];
     for (int32_t t = 0; t < count; t++) sequence.sampler.feed(request.tokens[offset + static_cast<size_t>(t)]);
     sequence.position += count;
+    if ((flags & CX_STEP_SNAPSHOT) && c.hybrid()) {
+      copy_linear_states(model, StateCopy::kSnapshot, sequence.slot, sequence.slot);
+      model.linear.snap_position[static_cast<size_t>(sequence.slot)] = sequence.position;
+    }
     offset += static_cast<size_t>(count);
     const bool wants_last = (flags & (CX_STEP_SAMPLE | CX_STEP_LOGITS)) != 0;
     const size_t own_rows = (flags & CX_STEP_ALL_LOGITS) ? static_cast<size_t>(count) : (wants_last ? 1 : 0);

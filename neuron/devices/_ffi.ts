@@ -21,6 +21,7 @@ export const CX = Object.freeze({
   STEP_ALL_LOGITS: 4,
   STEP_LOGPROBS: 8,
   STEP_ALLOWED_ONLY: 16,
+  STEP_SNAPSHOT: 32,
   MAX_TOP_LOGPROBS: 20,
   LOGIT_BIAS_MAX: 100,
 });

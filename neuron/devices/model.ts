@@ -224,7 +224,8 @@ export class Model {
       flags[i] = (entry.sampling ? CX.STEP_SAMPLE : 0) | (entry.wantLogits ? CX.STEP_LOGITS : 0) |
         (entry.allLogits ? CX.STEP_ALL_LOGITS : 0) |
         (entry.topLogprobs !== undefined ? CX.STEP_LOGPROBS : 0) |
-        (entry.mask && "allow" in entry.mask ? CX.STEP_ALLOWED_ONLY : 0);
+        (entry.mask && "allow" in entry.mask ? CX.STEP_ALLOWED_ONLY : 0) |
+        (entry.snapshot ? CX.STEP_SNAPSHOT : 0);
       if (entry.sampling) sampling.set(samplingFields(entry.sampling, i), i * CX.SAMPLING_FIELDS);
       if (entry.topLogprobs !== undefined) {
         if (!Number.isInteger(entry.topLogprobs)) {

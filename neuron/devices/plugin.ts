@@ -294,7 +294,7 @@ export class Plugin {
       maxSequences: field(8),
       devices: Array.from({ length: field(9) }, (_, i) => field(10 + i)),
       eosTokenIds: Array.from({ length: field(18) }, (_, i) => field(19 + i)),
-      prefixReuse: field(28) === 1,
+      prefixReuse: field(28) === 2 ? "snapshot" : "any",
     };
   }
 }

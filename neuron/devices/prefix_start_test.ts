@@ -177,7 +177,10 @@ Deno.test("bad prefix starts are refused by name and take no slot", async () => 
     try {
       await assert.rejects(
         hybrid.newSequence({ slot: 0, sourceSlot: 0, prefix: [1, 2, 3] }),
-        pluginError("invalid_argument", /hybrid model's sequence cannot start from a cached prefix/),
+        pluginError(
+          "invalid_argument",
+          /starts only from a prefix whose DeltaNet states were kept .*slot 0 has no snapshot/,
+        ),
       );
     } finally {
       await hybrid.unload();
@@ -186,3 +189,68 @@ Deno.test("bad prefix starts are refused by name and take no slot", async () => 
     plugin.close();
   }
 });
+
+/** A hybrid run that feeds PROMPT in two chunks split at `cut` (the first kept as a snapshot when asked). */
+async function hybridRun(
+  model: Model,
+  sequence: Sequence,
+  cut: number,
+  snapshot: boolean,
+): Promise<{ ids: number[]; logits: Float32Array[] }> {
+  await model.step([{ sequence, tokens: PROMPT.slice(0, cut), snapshot }]);
+  return await continueRun(model, sequence, PROMPT.slice(cut));
+}
+
+for (const name of ["tiny-qwen3-next-f32", "tiny-qwen3_5-f32"]) {
+  Deno.test(`${name}: a sequence started from a snapshot of the DeltaNet states computes what a cold run split there computes, bit for bit`, async () => {
+    const plugin = Plugin.open();
+    try {
+      const model = await plugin.loadModel(`${MODELS_DIR}/${name}`, { contextLength: 96, maxSequences: 3 });
+      try {
+        assert.equal(model.info.prefixReuse, "snapshot");
+        const cut = 30;
+        const coldSequence = await model.newSequence();
+        const cold = await hybridRun(model, coldSequence, cut, false);
+        await coldSequence.free();
+        // The first run keeps its states after `cut` tokens, then goes on past them.
+        const first = await model.newSequence();
+        assertSameRun(await hybridRun(model, first, cut, true), cold, `${name} with a snapshot taken`);
+        const slot = first.slot;
+        await first.free();
+        // In place: the slot's live states moved on; the snapshot brings them back to `cut`.
+        const again = await model.newSequence({ slot, sourceSlot: slot, prefix: PROMPT.slice(0, cut) });
+        assert.equal(again.position, cut);
+        assertSameRun(await continueRun(model, again, PROMPT.slice(cut)), cold, `${name} in place`);
+        // Copied from the busy slot (keys, values and the snapshot) into another.
+        const other = (slot + 1) % 3;
+        const copied = await model.newSequence({
+          slot: other,
+          sourceSlot: slot,
+          prefix: PROMPT.slice(0, cut),
+        });
+        assertSameRun(await continueRun(model, copied, PROMPT.slice(cut)), cold, `${name} copied`);
+        await again.free();
+        // The copy keeps the snapshot too; a prefix of another length is refused by name.
+        await assert.rejects(
+          model.newSequence({ slot, sourceSlot: other, prefix: PROMPT.slice(0, cut - 1) }),
+          pluginError(
+            "invalid_argument",
+            new RegExp(`slot ${other} has one at position ${cut}, the prefix has ${cut - 1} tokens`),
+          ),
+        );
+        await copied.free();
+        const fromCopy = await model.newSequence({ slot, sourceSlot: other, prefix: PROMPT.slice(0, cut) });
+        assertSameRun(
+          await continueRun(model, fromCopy, PROMPT.slice(cut)),
+          cold,
+          `${name} from the copy's snapshot`,
+        );
+        await fromCopy.free();
+      } finally {
+        await model.unload();
+      }
+    } finally {
+      plugin.close();
+    }
+  });
+}

@@ -95,9 +95,10 @@ export interface ModelInfo {
   eosTokenIds: number[];
   /** KV slots (LoadOptions.maxSequences). */
   maxSequences: number;
-  /** Whether a sequence may start from a cached prefix (`Model.newSequence`'s `start.prefix`): false
-   * for hybrid models, whose DeltaNet states are not kept per position. */
-  prefixReuse: boolean;
+  /** Where a sequence may start from a cached prefix (`Model.newSequence`'s `start.prefix`): `any`
+   * prefix, or for hybrid models (whose DeltaNet states are not kept per position) only a prefix
+   * ending where a `snapshot` step of the source slot ended. */
+  prefixReuse: "any" | "snapshot";
 }
 
 /** Sampling parameters of one step entry. temperature 0 = greedy. */
@@ -132,6 +133,9 @@ export interface StepEntry {
   sequence: Sequence;
   /** Tokens to feed; more than one = a prefill chunk. */
   tokens: number[] | Int32Array;
+  /** Hybrid models: keep the sequence's DeltaNet states as they are after this step, so a later
+   * sequence may start from the prefix fed so far (`Model.newSequence`'s `start`); dense: no effect. */
+  snapshot?: boolean;
   /** When given, the engine samples the next token natively. */
   sampling?: SamplingParams;
   /** When true, the last position's logits are returned. */

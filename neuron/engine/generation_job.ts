@@ -65,8 +65,12 @@ export interface SchedulerOptions {
    * or shut down while a generation is provably still running. Never set in production.
    */
   testStepDelayMs?: number;
-  /** Reuse prompt prefixes the KV slots still hold (prefix_cache.ts; default true). Hybrid models never do. */
+  /** Reuse prompt prefixes the KV slots still hold (prefix_cache.ts; default true). */
   prefixCache?: boolean;
+  /** Hybrid models: the token before which a prompt's DeltaNet states are kept for reuse (a chat
+   * template's `<|im_start|>`: the prompt's last one opens the turn being answered). Without it a
+   * hybrid reuses nothing. */
+  snapshotToken?: number;
 }
 
 /** Moving averages of throughput (α = 0.3), 0 before the first sample. */

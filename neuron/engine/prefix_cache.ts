@@ -45,6 +45,8 @@ interface _Slot {
   tokens: number[];
   busy: boolean;
   lastUsed: number;
+  /** Snapshot mode: the position of the slot's state snapshot (-1: none). */
+  snapshotAt: number;
 }
 
 /** Length of the common prefix of `a` and `b`. */
@@ -56,9 +58,10 @@ function commonPrefix(a: readonly number[], b: readonly number[]): number {
 }
 
 /**
- * Slot-resident prefix cache (see the module doc). With `enabled` false (hybrid models, whose
- * DeltaNet states are not kept per position, or a neuron configured without it) plans never reuse
- * tokens but still pick the least recently used free slot.
+ * Slot-resident prefix cache (see the module doc). With `enabled` false (a neuron configured
+ * without it) plans never reuse tokens but still pick the least recently used free slot. With
+ * `snapshots` (hybrid models, whose DeltaNet states are not kept per position) a slot's prefix is
+ * reusable only up to where a snapshot of its states was taken (`snapshotted`), whole.
  *
  * @example
  * ```ts
@@ -72,14 +75,27 @@ function commonPrefix(a: readonly number[], b: readonly number[]): number {
  */
 export class PrefixCache {
   readonly enabled: boolean;
+  readonly snapshots: boolean;
   readonly #slots: _Slot[];
   #clock = 0;
   #stats = { lookups: 0, hits: 0, promptTokens: 0, cachedTokens: 0, evictions: 0 };
 
   /** A cache over `slots` KV slots, all free and empty. */
-  constructor(slots: number, enabled = true) {
+  constructor(slots: number, enabled = true, snapshots = false) {
     this.enabled = enabled;
-    this.#slots = Array.from({ length: slots }, () => ({ tokens: [], busy: false, lastUsed: 0 }));
+    this.snapshots = snapshots;
+    this.#slots = Array.from(
+      { length: slots },
+      () => ({ tokens: [], busy: false, lastUsed: 0, snapshotAt: -1 }),
+    );
+  }
+
+  /** The prefix of `prompt` slot `slot` can give: its common prefix, or in snapshot mode all of its
+   * snapshot's tokens or nothing; never the whole prompt. */
+  #reusable(slot: _Slot, prompt: readonly number[]): number {
+    const common = Math.min(commonPrefix(slot.tokens, prompt), prompt.length - 1);
+    if (!this.snapshots) return common;
+    return slot.snapshotAt > 0 && common >= slot.snapshotAt ? slot.snapshotAt : 0;
   }
 
   /**
@@ -92,9 +108,8 @@ export class PrefixCache {
     let source = -1;
     let reuse = 0;
     if (this.enabled) {
-      const limit = prompt.length - 1;
       this.#slots.forEach((slot, i) => {
-        const length = Math.min(commonPrefix(slot.tokens, prompt), limit);
+        const length = this.#reusable(slot, prompt);
         const better = length > reuse ||
           (length === reuse && length > 0 &&
             (this.#slots[source].busy && !slot.busy ||
@@ -121,6 +136,8 @@ export class PrefixCache {
     const taken = this.#slots[slot];
     if (slot !== source && taken.tokens.length > 0) this.#stats.evictions++;
     taken.tokens = reuse > 0 ? this.#slots[source].tokens.slice(0, reuse) : [];
+    // The engine gives the new slot the source's snapshot along with the prefix.
+    taken.snapshotAt = this.snapshots && reuse > 0 ? reuse : -1;
     taken.busy = true;
     taken.lastUsed = ++this.#clock;
     this.#stats.lookups++;
@@ -137,6 +154,11 @@ export class PrefixCache {
     entry.lastUsed = ++this.#clock;
   }
 
+  /** Snapshot mode: the slot's states were kept after its first `position` tokens. */
+  snapshotted(slot: number, position: number): void {
+    if (this.snapshots) this.#slots[slot].snapshotAt = position;
+  }
+
   /** The slot's sequence ended; its tokens stay for later requests. */
   release(slot: number): void {
     const entry = this.#slots[slot];
@@ -147,6 +169,7 @@ export class PrefixCache {
   /** The slot's contents are unknown (its sequence failed mid-step): it is emptied and freed. */
   discard(slot: number): void {
     this.#slots[slot].tokens = [];
+    this.#slots[slot].snapshotAt = -1;
     this.#slots[slot].busy = false;
   }
 

@@ -141,3 +141,23 @@ Deno.test("PrefixCache: a short shared prefix is copied out of a long cached con
   // Its next turn still finds all of it, in place.
   assert.deepEqual(cache.plan([...conversation, 50])!, { slot: 0, sourceSlot: 0, reuse: 40 });
 });
+
+Deno.test("PrefixCache in snapshot mode (hybrids): a slot gives its whole snapshot's prefix or nothing", () => {
+  const cache = new PrefixCache(2, true, true);
+  const first = cache.plan([1, 2, 3, 4, 5, 6])!;
+  cache.append(first.slot, [1, 2, 3, 4]);
+  cache.snapshotted(first.slot, 4);
+  cache.append(first.slot, [5, 6, 9]);
+  cache.release(first.slot);
+  // Shares 6 tokens with the slot, but its states were kept only at 4.
+  assert.deepEqual(cache.plan([1, 2, 3, 4, 5, 6, 7])!, { slot: 0, sourceSlot: 0, reuse: 4 });
+  cache.release(0);
+  // Shares fewer tokens than the snapshot: nothing.
+  assert.equal(cache.plan([1, 2, 3, 8])!.reuse, 0);
+  const failed = new PrefixCache(1, true, true);
+  const p = failed.plan([1, 2, 3])!;
+  failed.append(p.slot, [1, 2]);
+  failed.snapshotted(p.slot, 2);
+  failed.discard(p.slot);
+  assert.equal(failed.plan([1, 2, 3])!.reuse, 0, "a discarded slot keeps no snapshot");
+});

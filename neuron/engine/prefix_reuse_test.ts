@@ -133,24 +133,55 @@ for (
   });
 }
 
-Deno.test({
-  name: "prefix cache: a hybrid model never reuses a prefix (its DeltaNet states are not per position)",
-  sanitizeResources: false,
-  fn: async () => {
-    const plugin = Plugin.open({ cpuThreadsPerDevice: 1 });
-    try {
-      const model = await plugin.loadModel(`${MODELS}tiny-qwen3-next-f32`, {
-        contextLength: 128,
-        maxSequences: 2,
-      });
-      assert.equal(model.info.prefixReuse, false);
-      const scheduler = new Scheduler(model);
-      assert.equal(scheduler.prefixCache.enabled, false);
-      const turns = await converse(scheduler, [5, 6, 7, 8, 9, 10], [[11, 12], [13]], 4);
-      assert.deepEqual(turns.map((t) => t.outcome.cachedTokens), [0, 0]);
-      await model.unload();
-    } finally {
-      plugin.close();
-    }
-  },
-});
+const MARK = 7; // the tests' stand-in for `<|im_start|>`: every user turn opens with it
+
+for (const name of ["tiny-qwen3-next-f32", "tiny-qwen3_5-f32"]) {
+  Deno.test({
+    name:
+      `prefix cache (${name}): hybrid turns resume from the DeltaNet states kept at the last turn marker; 20 conversations answer as without the cache`,
+    sanitizeResources: false,
+    fn: async () => {
+      const plugin = Plugin.open({ cpuThreadsPerDevice: 1 });
+      try {
+        const load = () => plugin.loadModel(`${MODELS}${name}`, { contextLength: 256, maxSequences: 4 });
+        const [warmModel, coldModel] = [await load(), await load()];
+        assert.equal(warmModel.info.prefixReuse, "snapshot");
+        // A hybrid without a marker reuses nothing.
+        assert.equal(new Scheduler(coldModel).prefixCache.enabled, false);
+        const on = new Scheduler(warmModel, { prefillChunkTokens: 4096, snapshotToken: MARK });
+        const off = new Scheduler(coldModel, {
+          prefillChunkTokens: 4096,
+          snapshotToken: MARK,
+          prefixCache: false,
+        });
+        const random = seededRandom(name.length);
+        const tokens = (n: number) => Array.from({ length: n }, () => 8 + Math.floor(random() * 900));
+        let laterTurns = 0;
+        let laterCached = 0;
+        for (let c = 0; c < 20; c++) {
+          const system = tokens(10 + Math.floor(random() * 20));
+          const users = Array.from(
+            { length: 2 + Math.floor(random() * 3) },
+            () => [MARK, ...tokens(2 + Math.floor(random() * 8))],
+          );
+          const [warm, cold] = [await converse(on, system, users, 5), await converse(off, system, users, 5)];
+          for (let t = 0; t < warm.length; t++) {
+            assert.deepEqual(warm[t].output, cold[t].output, `conversation ${c} turn ${t}`);
+            if (t === 0) continue;
+            laterTurns++;
+            // Everything before the last turn's marker comes from the cache.
+            const cut = warm[t - 1].prompt.lastIndexOf(MARK);
+            assert.equal(warm[t].outcome.cachedTokens, cut, `conversation ${c} turn ${t}`);
+            laterCached += warm[t].outcome.cachedTokens > 0 ? 1 : 0;
+          }
+        }
+        assert.equal(laterCached, laterTurns);
+        assert.equal(off.prefixCache.stats.cachedTokens, 0);
+        await warmModel.unload();
+        await coldModel.unload();
+      } finally {
+        plugin.close();
+      }
+    },
+  });
+}

@@ -42,6 +42,9 @@ interface _Running {
   /** The constraint's mask for the next sample. */
   mask: TokenMask | null;
   cached: number;
+  /** Hybrids: tokens left to feed before the prompt's snapshot point (its last `snapshotToken`); the
+   * chunk that reaches it ends there and keeps the states (-1: none). */
+  untilSnapshot: number;
   generated: number;
   startedAt: number;
   firstStepAt: number | null;
@@ -80,6 +83,7 @@ export class Scheduler {
   #fault: CortexError | null = null;
   #throughput: ThroughputStats = { prefillTokS: 0, decodeTokS: 0 };
   readonly #cache: PrefixCache;
+  readonly #snapshotToken: number | null;
 
   /** Creates the scheduler of a loaded model. */
   constructor(model: Model, options: SchedulerOptions = {}) {
@@ -87,9 +91,12 @@ export class Scheduler {
     this.#chunk = Math.max(1, options.prefillChunkTokens ?? 256);
     this.#budget = Math.max(1, options.stepTokenBudget ?? 512);
     this.#stepDelayMs = Math.max(0, options.testStepDelayMs ?? 0);
+    this.#snapshotToken = model.info.prefixReuse === "snapshot" ? options.snapshotToken ?? null : null;
+    // A hybrid reuses prefixes only where its states were kept, which needs the snapshot token.
     this.#cache = new PrefixCache(
       model.info.maxSequences,
-      (options.prefixCache ?? true) && model.info.prefixReuse,
+      (options.prefixCache ?? true) && (model.info.prefixReuse === "any" || this.#snapshotToken !== null),
+      model.info.prefixReuse === "snapshot",
     );
   }
 
@@ -144,6 +151,7 @@ export class Scheduler {
         prefilling: true,
         mask: null,
         cached: 0,
+        untilSnapshot: -1,
         generated: 0,
         startedAt: performance.now(),
         firstStepAt: null,
@@ -184,7 +192,12 @@ export class Scheduler {
         continue;
       }
       for (let i = 0; i < batch.length; i++) {
-        this.#cache.append(batch[i].running.sequence!.slot, Array.from(batch[i].entry.tokens));
+        const { running, entry } = batch[i];
+        this.#cache.append(running.sequence!.slot, Array.from(entry.tokens));
+        if (running.untilSnapshot > 0) {
+          running.untilSnapshot -= entry.tokens.length;
+          if (entry.snapshot) this.#cache.snapshotted(running.sequence!.slot, running.sequence!.position);
+        }
         batch[i].running.queue.splice(0, batch[i].entry.tokens.length);
         const ended = this.#advance(batch[i].running, results[i].token, results[i].logprobs);
         if (ended !== null) await this.#leave(batch[i].running, ended);
@@ -217,6 +230,12 @@ export class Scheduler {
         });
         running.cached = plan.reuse;
         running.queue = running.job.promptTokens.slice(plan.reuse);
+        if (this.#snapshotToken !== null) {
+          // Split the prefill at the prompt's last snapshot token (a chat's last `<|im_start|>`: what
+          // the conversation's next turn resends unchanged) and keep the states there.
+          const cut = running.job.promptTokens.lastIndexOf(this.#snapshotToken);
+          running.untilSnapshot = cut > plan.reuse ? cut - plan.reuse : -1;
+        }
       } catch (error) {
         this.#cache.discard(plan.slot);
         running.reject(_engineError(error));
@@ -253,14 +272,21 @@ export class Scheduler {
     for (const running of this.#running) {
       if (!running.prefilling) continue;
       const remaining = running.queue.length;
-      let n = Math.min(remaining, this.#chunk, Math.max(budget, 0));
-      if (n === 0 && batch.length === 0) n = Math.min(remaining, this.#chunk);
+      const limit = running.untilSnapshot > 0 ? Math.min(this.#chunk, running.untilSnapshot) : this.#chunk;
+      let n = Math.min(remaining, limit, Math.max(budget, 0));
+      if (n === 0 && batch.length === 0) n = Math.min(remaining, limit);
       if (n === 0) continue;
       const tokens = running.queue.slice(0, n);
       const last = n === remaining;
+      const snapshot = n === running.untilSnapshot;
       batch.push({
         running,
-        entry: { sequence: running.sequence!, tokens, ...(last ? _samplingOf(running) : {}) },
+        entry: {
+          sequence: running.sequence!,
+          tokens,
+          ...(last ? _samplingOf(running) : {}),
+          ...(snapshot ? { snapshot: true } : {}),
+        },
       });
       budget -= n;
     }

@@ -117,7 +117,12 @@ export class LoadedModel {
     const eosId = eos === null ? null : options.assets.tokenizer.tokenId(eos);
     if (eosId !== null) stops.add(eosId);
     this.stopTokenIds = stops;
-    this.scheduler = new Scheduler(options.model, options.scheduler);
+    // A hybrid keeps its states at a chat prompt's last `<|im_start|>` (the prefix cache's cut).
+    const imStart = options.assets.tokenizer.tokenId("<|im_start|>");
+    this.scheduler = new Scheduler(options.model, {
+      ...(imStart === null ? {} : { snapshotToken: imStart }),
+      ...options.scheduler,
+    });
     const seats = Math.min(options.admission.maxInFlight, options.model.info.maxSequences);
     this.admission = new Admission({ ...options.admission, maxInFlight: seats });
     const contextPrompt = options.model.info.contextLength - 1;

@@ -59,7 +59,8 @@ export function sequenceStateBytes(text: TextConfig): number {
   const valueDim = _num(text, "linear_value_head_dim", 128);
   const kernel = _num(text, "linear_conv_kernel_dim", 4);
   const channels = 2 * keyHeads * keyDim + valueHeads * valueDim;
-  return linear * (channels * (kernel - 1) + valueHeads * keyDim * valueDim) * 4;
+  // The live states and the slot's snapshot of them (prefix reuse), f32.
+  return 2 * linear * (channels * (kernel - 1) + valueHeads * keyDim * valueDim) * 4;
 }
 
 const _UNSERVED_PREFIXES = ["model.visual.", "mtp."];

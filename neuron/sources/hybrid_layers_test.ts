@@ -38,7 +38,11 @@ Deno.test("hybrid layers: Qwen3.6-27B keeps KV in 16 of 64 layers and 48 DeltaNe
   const text = config.text_config;
   assert.equal(attentionLayerCount(text), 16);
   // channels 2·16·128 + 48·128 = 10240; per layer 10240·3 + 48·128·128 floats.
-  assert.equal(sequenceStateBytes(text), 48 * (10240 * 3 + 48 * 128 * 128) * 4);
+  assert.equal(
+    sequenceStateBytes(text),
+    2 * 48 * (10240 * 3 + 48 * 128 * 128) * 4,
+    "live states and their snapshot",
+  );
   const next = JSON.parse(await Deno.readTextFile(`${CONFIGS}/Qwen3-Next-80B-A3B-Instruct/config.json`));
   assert.equal(attentionLayerCount(next), next.num_hidden_layers / 4);
 });
