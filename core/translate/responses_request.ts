@@ -89,6 +89,38 @@ export function responsesToolChoiceToChat(choice: ResponsesToolChoice): ChatTool
   return undefined;
 }
 
+/**
+ * `{type: "allowed_tools", mode, tools}`: only the listed function tools may be called — the
+ * offered tools narrowed to them, with `mode` ("auto" or "required") as the choice; null for any
+ * other tool_choice. A listed name that is not offered is a 400 naming it.
+ */
+function _allowedTools(
+  choice: ResponsesToolChoice,
+  tools: ChatFunctionTool[],
+): { tools: ChatFunctionTool[]; mode: "auto" | "required" } | null {
+  if (typeof choice !== "object" || choice.type !== "allowed_tools") return null;
+  const bad = (message: string) =>
+    new CortexError(message, { code: "invalid_request_body", status: 400, param: "tool_choice" });
+  const mode = choice.mode ?? "auto";
+  if (mode !== "auto" && mode !== "required") {
+    throw bad(`tool_choice.mode must be "auto" or "required", got ${JSON.stringify(mode)}`);
+  }
+  const listed = Array.isArray(choice.tools) ? choice.tools as { type?: unknown; name?: unknown }[] : null;
+  if (!listed || listed.length === 0) throw bad("tool_choice.tools must list at least one tool");
+  const names = listed.map((tool, i) => {
+    if (tool.type !== "function" || typeof tool.name !== "string") {
+      throw bad(
+        `tool_choice.tools[${i}] must be a function tool with a name (got type ${JSON.stringify(tool.type)})`,
+      );
+    }
+    if (!tools.some((t) => t.function.name === tool.name)) {
+      throw bad(`tool_choice.tools[${i}] names '${tool.name}', which is not in tools`);
+    }
+    return tool.name;
+  });
+  return { tools: tools.filter((t) => names.includes(t.function.name)), mode };
+}
+
 function _messages(request: ResponsesRequest): ChatMessage[] {
   const messages: ChatMessage[] = [];
   if (request.instructions) messages.push({ role: "system", content: request.instructions });
@@ -183,12 +215,24 @@ export function responsesToChatRequest(request: ResponsesRequest): ChatCompletio
     );
   }
   const chat: ChatCompletionRequest = { model: request.model, messages: _messages(request) };
-  const tools = responsesToolsToChat(request.tools);
-  if (tools.length > 0) chat.tools = tools;
+  let tools = responsesToolsToChat(request.tools);
   if (request.tool_choice) {
-    const choice = responsesToolChoiceToChat(request.tool_choice);
-    if (choice !== undefined) chat.tool_choice = choice;
+    const allowed = _allowedTools(request.tool_choice, tools);
+    if (allowed) [tools, chat.tool_choice] = [allowed.tools, allowed.mode];
+    else {
+      const choice = responsesToolChoiceToChat(request.tool_choice);
+      if (choice === undefined) {
+        const type = typeof request.tool_choice === "object" ? request.tool_choice.type : request.tool_choice;
+        throw new CortexError(`tool_choice of type '${type}' is not supported (function tools only)`, {
+          code: "invalid_request_body",
+          status: 400,
+          param: "tool_choice",
+        });
+      }
+      chat.tool_choice = choice;
+    }
   }
+  if (tools.length > 0) chat.tools = tools;
   if (typeof request.parallel_tool_calls === "boolean") {
     chat.parallel_tool_calls = request.parallel_tool_calls;
   }

@@ -102,10 +102,55 @@ Deno.test("tools: flat function tools are wrapped, hosted tools dropped, tool_ch
     responsesToChatRequest({ model: "m", input: "x", tool_choice: "required" }).tool_choice,
     "required",
   );
-  assert.equal(
-    responsesToChatRequest({ model: "m", input: "x", tool_choice: { type: "file_search" } }).tool_choice,
-    undefined,
+  // Forcing a hosted tool cortex does not run is refused, not dropped into "auto".
+  assert.throws(
+    () => responsesToChatRequest({ model: "m", input: "x", tool_choice: { type: "file_search" } }),
+    (error: unknown) =>
+      error instanceof CortexError && error.status === 400 && error.param === "tool_choice" &&
+      /type 'file_search' is not supported/.test(error.message),
   );
+});
+
+Deno.test("tool_choice allowed_tools: the offered tools narrowed to the listed ones, mode as the choice; bad lists are 400s", () => {
+  const fn = (name: string) => ({ type: "function" as const, name, parameters: { type: "object" } });
+  const tools = [fn("a"), fn("b"), fn("c")];
+  const allowed = (mode: string, names: string[]) => ({
+    type: "allowed_tools",
+    mode,
+    tools: names.map((name) => ({ type: "function", name })),
+  });
+  const chat = responsesToChatRequest({
+    model: "m",
+    input: "x",
+    tools,
+    tool_choice: allowed("required", ["c", "a"]),
+  });
+  assert.deepEqual(chat.tools?.map((t) => t.function.name), ["a", "c"]);
+  assert.equal(chat.tool_choice, "required");
+  assert.equal(
+    responsesToChatRequest({ model: "m", input: "x", tools, tool_choice: allowed("auto", ["b"]) })
+      .tool_choice,
+    "auto",
+  );
+  for (
+    const [choice, pattern] of [
+      [allowed("required", ["z"]), /tool_choice.tools\[0\] names 'z', which is not in tools/],
+      [allowed("sometimes", ["a"]), /tool_choice.mode must be "auto" or "required"/],
+      [allowed("auto", []), /must list at least one tool/],
+      [
+        { type: "allowed_tools", mode: "auto", tools: [{ type: "web_search" }] },
+        /tools\[0\] must be a function tool/,
+      ],
+    ] as const
+  ) {
+    assert.throws(
+      () => responsesToChatRequest({ model: "m", input: "x", tools, tool_choice: choice }),
+      (error: unknown) =>
+        error instanceof CortexError && error.status === 400 && error.param === "tool_choice" &&
+        pattern.test(error.message),
+      JSON.stringify(choice),
+    );
+  }
 });
 
 Deno.test("previous_response_id is a 400 chained_conversation_not_supported", () => {
