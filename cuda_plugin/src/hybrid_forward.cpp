@@ -160,16 +160,16 @@ void allocate_linear_states(Model& model) {
 void copy_linear_states(Model& model, StateCopy what, int from, int to) {
   LinearStates& ls = model.linear;
   const size_t slots = static_cast<size_t>(model.max_sequences);
-  const size_t conv = ls.shape.conv_state_floats(), recurrent = ls.shape.recurrent_state_floats();
-  float* conv_from = what == StateCopy::kRestore || what == StateCopy::kSnapshotToSnapshot ? ls.snap_conv : ls.conv;
-  float* conv_to = what == StateCopy::kSnapshot || what == StateCopy::kSnapshotToSnapshot ? ls.snap_conv : ls.conv;
-  float* rec_from = conv_from == ls.snap_conv ? ls.snap_recurrent : ls.recurrent;
-  float* rec_to = conv_to == ls.snap_conv ? ls.snap_recurrent : ls.recurrent;
+  const size_t sizes[2] = {ls.shape.conv_state_floats(), ls.shape.recurrent_state_floats()};
+  float* const live[2] = {ls.conv, ls.recurrent};
+  float* const snapshot[2] = {ls.snap_conv, ls.snap_recurrent};
+  float* const* source = what == StateCopy::kSnapshot ? live : snapshot;
+  float* const* target = what == StateCopy::kRestore ? live : snapshot;
   for (size_t l = 0; l < static_cast<size_t>(ls.layers); l++) {
-    model.backend.copy_within(conv_to + (l * slots + static_cast<size_t>(to)) * conv,
-        conv_from + (l * slots + static_cast<size_t>(from)) * conv, conv * sizeof(float));
-    model.backend.copy_within(rec_to + (l * slots + static_cast<size_t>(to)) * recurrent,
-        rec_from + (l * slots + static_cast<size_t>(from)) * recurrent, recurrent * sizeof(float));
+    for (int b = 0; b < 2; b++) {
+      model.backend.copy_within(target[b] + (l * slots + static_cast<size_t>(to)) * sizes[b],
+          source[b] + (l * slots + static_cast<size_t>(from)) * sizes[b], sizes[b] * sizeof(float));
+    }
   }
 }
 
