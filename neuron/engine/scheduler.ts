@@ -198,9 +198,9 @@ export class Scheduler {
           running.untilSnapshot -= entry.tokens.length;
           if (entry.snapshot) this.#cache.snapshotted(running.sequence!.slot, running.sequence!.position);
         }
-        batch[i].running.queue.splice(0, batch[i].entry.tokens.length);
-        const ended = this.#advance(batch[i].running, results[i].token, results[i].logprobs);
-        if (ended !== null) await this.#leave(batch[i].running, ended);
+        running.queue.splice(0, entry.tokens.length);
+        const ended = this.#advance(running, results[i].token, results[i].logprobs);
+        if (ended !== null) await this.#leave(running, ended);
       }
       if (this.#stepDelayMs > 0) await new Promise((resolve) => setTimeout(resolve, this.#stepDelayMs));
     }
