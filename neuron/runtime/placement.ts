@@ -28,9 +28,9 @@ export function defaultContextLength(maxPositionEmbeddings: number | null): numb
   return Math.min(maxPositionEmbeddings ?? _DEFAULT_CONTEXT_CAP, _DEFAULT_CONTEXT_CAP);
 }
 
-/** Estimates the memory a folder needs with `maxSequences` slots of `contextLength` tokens. */
+/** Estimates the memory a folder (or a config's sizes) needs with `maxSequences` slots of `contextLength` tokens. */
 export function estimateNeed(
-  folder: ModelFolderInfo,
+  folder: Pick<ModelFolderInfo, "weightBytes" | "kvBytesPerToken" | "stateBytesPerSequence">,
   contextLength: number,
   maxSequences: number,
 ): MemoryNeed {

@@ -13,7 +13,7 @@ import { textConfig } from "../sources/config_shape.ts";
 import { checkpointDtype, configWeightBytes, configWeights } from "../sources/config_weights.ts";
 import { checkIsqQuant } from "../sources/isq_estimate.ts";
 import { kvBytesPerToken, sequenceStateBytes } from "../sources/hybrid_layers.ts";
-import { defaultContextLength, type MemoryNeed } from "./placement.ts";
+import { defaultContextLength, estimateNeed, type MemoryNeed } from "./placement.ts";
 
 const _MB = 2 ** 20;
 
@@ -58,8 +58,12 @@ export function configNeed(
     throw error;
   }
   const text = textConfig(config);
-  const kv = (kvBytesPerToken(text) * contextLength + sequenceStateBytes(text)) * maxSequences;
-  return { weights, kv, total: weights + kv };
+  const sizes = {
+    weightBytes: weights,
+    kvBytesPerToken: kvBytesPerToken(text),
+    stateBytesPerSequence: sequenceStateBytes(text),
+  };
+  return estimateNeed(sizes, contextLength, maxSequences);
 }
 
 /**
