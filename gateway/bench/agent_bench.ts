@@ -21,6 +21,7 @@
  */
 import { type SpawnedNeuron, spawnNeuron, TINY_QWEN3 } from "../../neuron/testing/spawn_neuron.ts";
 import { scrape, total } from "../acceptance/_fixtures.ts";
+import { SseSplitter } from "../proxy/sse.ts";
 import { spawnGateway } from "../testing/spawn_gateway.ts";
 import { type AgentMessage, agentPreamble, messagesAsText, turnMessages } from "./agent_session.ts";
 
@@ -75,17 +76,12 @@ async function ask(url: string, body: Record<string, unknown>): Promise<Answer> 
   if (!res.ok || !res.body) throw new Error(`${res.status}: ${await res.text()}`);
   let ttft = -1;
   let usage: { prompt_tokens: number; prompt_tokens_details?: { cached_tokens?: number } } | null = null;
-  let buffer = "";
-  for await (const chunk of res.body.pipeThrough(new TextDecoderStream())) {
-    buffer += chunk;
-    let at: number;
-    while ((at = buffer.indexOf("\n\n")) >= 0) {
-      const event = buffer.slice(0, at);
-      buffer = buffer.slice(at + 2);
-      const line = event.split("\n").find((l) => l.startsWith("data: ")); // skips ": keep-alive" comments
-      const data = line?.slice(6) ?? "";
-      if (data === "[DONE]" || data === "") continue;
-      const parsed = JSON.parse(data);
+  const splitter = new SseSplitter();
+  for await (const chunk of res.body) {
+    for (const event of splitter.push(chunk)) {
+      // Keep-alive comments carry no data.
+      if (event.data === null || event.data === "[DONE]") continue;
+      const parsed = JSON.parse(event.data);
       const choice = parsed.choices?.[0];
       const delta = choice?.delta ?? {};
       if (
