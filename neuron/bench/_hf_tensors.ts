@@ -78,3 +78,47 @@ export function convert(chunk: Uint8Array, source: string, target: "F32" | "BF16
   for (let i = 0; i < count; i++) out[i] = f32BitsToBf16(bits[i]);
   return new Uint8Array(out.buffer);
 }
+
+/** Reads exactly `bytes` bytes of `file` at `position`; `what` names the tensor in the error for a short file. */
+export async function readExactly(
+  file: Deno.FsFile,
+  position: number,
+  bytes: number,
+  what: string,
+): Promise<Uint8Array> {
+  await file.seek(position, Deno.SeekMode.Start);
+  const out = new Uint8Array(bytes);
+  for (let filled = 0; filled < bytes;) {
+    const got = await file.read(out.subarray(filled));
+    if (got === null) throw new Error(`tensor ${what} ends past the end of the file`);
+    filled += got;
+  }
+  return out;
+}
+
+/**
+ * Streams one tensor of a safetensors file (data starting at `dataStart`) to `write` as `target`
+ * bytes, 2^21 elements at a time; with `map` (F32 targets), each value is transformed on the way.
+ */
+export async function streamEntry(
+  file: Deno.FsFile,
+  dataStart: number,
+  entry: SafetensorsEntry,
+  target: "F32" | "BF16",
+  write: (bytes: Uint8Array) => Promise<void>,
+  what: string,
+  map?: (x: number) => number,
+): Promise<void> {
+  const chunk = (entry.dtype === "F32" ? 4 : 2) * 2 ** 21;
+  for (let at = entry.begin; at < entry.end; at += chunk) {
+    const bytes = convert(
+      await readExactly(file, dataStart + at, Math.min(chunk, entry.end - at), what),
+      entry.dtype,
+      target,
+    );
+    if (map) {
+      const values = new Float32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 4).map(map);
+      await write(new Uint8Array(values.buffer));
+    } else await write(bytes);
+  }
+}

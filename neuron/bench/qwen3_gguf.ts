@@ -13,7 +13,7 @@
  */
 
 import { benchVocab } from "./_bench_vocab.ts";
-import { convert, readSafetensorsHeader, type SafetensorsEntry } from "./_hf_tensors.ts";
+import { readSafetensorsHeader, type SafetensorsEntry, streamEntry } from "./_hf_tensors.ts";
 import {
   ggufArray,
   type GgufMetadataEntry,
@@ -270,21 +270,7 @@ export async function writeQwen3Gguf(
         dims,
         data: async (write) => {
           for (const { hfName, entry } of group.parts) {
-            const elementBytes = entry.dtype === "F32" ? 4 : 2;
-            const chunkBytes = elementBytes * 2 ** 21;
-            await source.seek(data + entry.begin, Deno.SeekMode.Start);
-            for (let at = entry.begin; at < entry.end; at += chunkBytes) {
-              const chunk = new Uint8Array(Math.min(chunkBytes, entry.end - at));
-              let filled = 0;
-              while (filled < chunk.length) {
-                const read = await source.read(chunk.subarray(filled));
-                if (read === null) {
-                  throw new Error(`${weightsPath}: tensor ${hfName} ends past the end of the file`);
-                }
-                filled += read;
-              }
-              await write(convert(chunk, entry.dtype, target));
-            }
+            await streamEntry(source, data, entry, target, write, `${weightsPath}: ${hfName}`);
           }
         },
       };

@@ -19,7 +19,13 @@ import {
   GgufValueType,
   writeGguf,
 } from "../sources/gguf/mod.ts";
-import { convert, readSafetensorsHeader, type SafetensorsEntry } from "./_hf_tensors.ts";
+import {
+  convert,
+  readExactly,
+  readSafetensorsHeader,
+  type SafetensorsEntry,
+  streamEntry,
+} from "./_hf_tensors.ts";
 import { configNumber, transformerMetadata } from "./qwen3_gguf.ts";
 
 /** The GGUF metadata of a Qwen3-Next config: the Qwen keys, the experts, DeltaNet and partial rotary. */
@@ -192,16 +198,6 @@ export async function writeQwen3NextGguf(folder: string, path: string): Promise<
   const { entries, data } = await readSafetensorsHeader(weightsPath);
   const plans = planTensors(entries, config);
   const source = await Deno.open(weightsPath, { read: true });
-  const read = async (entry: SafetensorsEntry, from: number, bytes: number): Promise<Uint8Array> => {
-    await source.seek(data + entry.begin + from, Deno.SeekMode.Start);
-    const out = new Uint8Array(bytes);
-    for (let filled = 0; filled < bytes;) {
-      const got = await source.read(out.subarray(filled));
-      if (got === null) throw new Error(`${weightsPath} ends inside a tensor`);
-      filled += got;
-    }
-    return out;
-  };
   try {
     const tensors: GgufTensorSource[] = plans.map((plan) => ({
       name: plan.name,
@@ -210,27 +206,15 @@ export async function writeQwen3NextGguf(folder: string, path: string): Promise<
       data: async (write) => {
         for (const name of plan.sources) {
           const entry = entries.get(name)!;
-          const element = entry.dtype === "F32" ? 4 : 2;
-          if (plan.rows) {
-            const rowBytes = entry.shape[1] * element;
-            for (const row of plan.rows) {
-              await write(convert(await read(entry, row * rowBytes, rowBytes), entry.dtype, plan.type));
-            }
+          const what = `${weightsPath}: ${name}`;
+          if (!plan.rows) {
+            await streamEntry(source, data, entry, plan.type, write, what, plan.values);
             continue;
           }
-          const chunk = element * 2 ** 21;
-          for (let at = 0; at < entry.end - entry.begin; at += chunk) {
-            const bytes = convert(
-              await read(entry, at, Math.min(chunk, entry.end - entry.begin - at)),
-              entry.dtype,
-              plan.type,
-            );
-            if (plan.values) {
-              const values = new Float32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 4).map(
-                plan.values,
-              );
-              await write(new Uint8Array(values.buffer));
-            } else await write(bytes);
+          const rowBytes = entry.shape[1] * (entry.dtype === "F32" ? 4 : 2);
+          for (const row of plan.rows) {
+            const bytes = await readExactly(source, data + entry.begin + row * rowBytes, rowBytes, what);
+            await write(convert(bytes, entry.dtype, plan.type));
           }
         }
       },
