@@ -126,14 +126,14 @@ export async function* runGeneration(
   try {
     for await (
       const delta of generate({
-        scheduler: prepared.model.scheduler,
-        tokenizer: prepared.model.tokenizer,
+        scheduler: model.scheduler,
+        tokenizer: model.tokenizer,
         promptTokens: prepared.promptTokens,
         sampling: prepared.sampling,
         logitBias: prepared.logitBias,
         topLogprobs: prepared.topLogprobs,
         maxTokens: prepared.maxTokens,
-        stopTokenIds: prepared.model.stopTokenIds,
+        stopTokenIds: model.stopTokenIds,
         stop: prepared.stop,
         parsing: prepared.parsing,
         signal,

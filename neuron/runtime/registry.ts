@@ -20,6 +20,7 @@ import {
   type LoadProgress,
   type ModelLoadStats,
   type NeuronModelInfo,
+  type PrefixCacheStats,
   type UnloadModelRequest,
   type UnloadModelResult,
 } from "@cortex/core/fleet";
@@ -247,7 +248,7 @@ export class ModelRegistry {
         tool_calls_repaired: slot.loaded.toolCallStats.repaired,
         tok_s_prefill: Math.round(throughput.prefillTokS * 10) / 10,
         tok_s_decode: Math.round(throughput.decodeTokS * 10) / 10,
-        prefix_cache: prefixCacheReport(slot.loaded.scheduler.prefixCache, _kvBytesPerToken(slot.loaded)),
+        prefix_cache: _prefixCache(slot.loaded),
       });
     }
     return out;
@@ -399,16 +400,19 @@ export class ModelRegistry {
       weight_bytes: loaded ? loaded.info.weightBytes : null,
       progress: slot.progress,
       error: slot.error ? { code: String(slot.error.code), message: slot.error.message } : null,
-      prefix_cache: loaded ? prefixCacheReport(loaded.scheduler.prefixCache, _kvBytesPerToken(loaded)) : null,
+      prefix_cache: loaded ? _prefixCache(loaded) : null,
     };
   }
 }
 
 /** The engine's dominant matrix type (`weightDtype`, else the embedding's `dtype`), upper-cased. */
-/** KV-cache bytes per token of one sequence slot (over every rank). */
-function _kvBytesPerToken(loaded: LoadedModel): number {
+/** The model's prefix-cache figures, its held tokens sized by the KV-cache bytes of one slot's token (over every rank). */
+function _prefixCache(loaded: LoadedModel): PrefixCacheStats {
   const info = loaded.model.info;
-  return info.kvCacheBytes / Math.max(1, info.maxSequences * info.contextLength);
+  return prefixCacheReport(
+    loaded.scheduler.prefixCache,
+    info.kvCacheBytes / Math.max(1, info.maxSequences * info.contextLength),
+  );
 }
 
 function _weightType(loaded: LoadedModel): string {
