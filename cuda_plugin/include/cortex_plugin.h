@@ -28,7 +28,7 @@ extern "C" {
 #endif
 
 /** Version of this ABI; bumped on every incompatible change. */
-#define CX_ABI_VERSION 3
+#define CX_ABI_VERSION 4
 
 /** Status codes. Negative values are never returned as statuses. */
 typedef enum cx_status {
@@ -73,7 +73,12 @@ typedef enum cx_status {
 #define CX_MODEL_FIELD_WEIGHT_DTYPE 27   /* the type holding most matrix bytes (codes as CX_MODEL_FIELD_DTYPE) */
 #define CX_MODEL_FIELD_PREFIX_REUSE 28   /* where a sequence may start from a prefix (cx_submit_new_sequence_ex): 1 any
                                             prefix; 2 (hybrids) only one a CX_STEP_SNAPSHOT step ended at */
+#define CX_MODEL_FIELD_PREFIX_BLOCK_BYTES 29 /* device bytes of one prefix-cache block (cx_submit_prefix_store),
+                                                summed over a tensor-parallel model's devices; 0 for hybrids */
 #define CX_MODEL_FIELDS 32
+
+/** Positions in one prefix-cache block (cx_submit_prefix_store). */
+#define CX_PREFIX_BLOCK_TOKENS 32
 
 /* Step entry flags. */
 #define CX_STEP_SAMPLE 1       /* sample the next token natively with the entry's parameters */
@@ -168,6 +173,25 @@ CX_API int32_t cx_submit_new_sequence(int32_t runtime, int32_t model, int32_t* o
 CX_API int32_t cx_submit_new_sequence_ex(int32_t runtime, int32_t model, int32_t slot, int32_t source_slot,
                                          int32_t n_prefix, const int32_t* prefix_tokens, int32_t* out_job,
                                          char* err, int32_t err_cap);
+/** cx_submit_new_sequence_ex whose prefix comes from the model's prefix-cache blocks instead of a slot: the
+ * sequence takes free slot `slot` (-1: the lowest free one) and starts at position n_blocks ×
+ * CX_PREFIX_BLOCK_TOKENS, block block_ids[i] giving positions i·B .. (i+1)·B − 1; `prefix_tokens` (that many)
+ * are the tokens the blocks hold, which the caller vouches for. An id not in the pool is
+ * CX_ERR_INVALID_ARGUMENT; hybrid models keep no blocks. Result ints: [sequence handle, slot]. */
+CX_API int32_t cx_submit_new_sequence_from_blocks(int32_t runtime, int32_t model, int32_t slot, int32_t n_blocks,
+                                                  const int32_t* block_ids, const int32_t* prefix_tokens,
+                                                  int32_t* out_job, char* err, int32_t err_cap);
+/** Prefix cache: copies positions first_position + i·B .. first_position + (i+1)·B − 1 of KV slot `slot` (busy
+ * or free; B = CX_PREFIX_BLOCK_TOKENS) into a new block named block_ids[i] (caller-chosen ids, unused in
+ * the model's pool). Each block's memory is reserved on the model's devices like the model's own, so a full
+ * device answers CX_ERR_OUT_OF_MEMORY and stores nothing. Hybrid models keep no blocks
+ * (CX_ERR_INVALID_ARGUMENT). Blocks live until cx_submit_prefix_drop or the model's unload. */
+CX_API int32_t cx_submit_prefix_store(int32_t runtime, int32_t model, int32_t slot, int32_t first_position,
+                                      int32_t n_blocks, const int32_t* block_ids, int32_t* out_job, char* err,
+                                      int32_t err_cap);
+/** Frees prefix-cache blocks and their memory; ids not in the pool are skipped. */
+CX_API int32_t cx_submit_prefix_drop(int32_t runtime, int32_t model, int32_t n_blocks, const int32_t* block_ids,
+                                     int32_t* out_job, char* err, int32_t err_cap);
 /** Give a sequence's KV slot back (its slot's keys and values stay until another sequence writes them). */
 CX_API int32_t cx_submit_free_sequence(int32_t runtime, int32_t model, int32_t sequence, int32_t* out_job,
                                        char* err, int32_t err_cap);

@@ -59,6 +59,18 @@ int32_t submit_to_model(int32_t runtime, int32_t model, int32_t* out_job, char* 
   });
 }
 
+// Opens a sequence on the model's device, or on every rank of a tensor-parallel one.
+int32_t submit_new_sequence(Runtime& rt, int32_t model, SequenceStart start) {
+  if (rt.find_model(model).devices.size() <= 1) {
+    return rt.submit(rt.find_model(model).device, new_sequence_job(rt, model, std::move(start)));
+  }
+  // Every rank opens the same handle; slots are taken in the same order, so they match too.
+  const int32_t sequence = rt.new_handle();
+  return submit_model_job(rt, model, [&](int, const std::shared_ptr<TpOp>&) {
+    return tp_new_sequence_job(model, sequence, start);
+  });
+}
+
 // Checks a tensor-parallel device list and, for CUDA ranks, makes the NCCL communicator id.
 std::shared_ptr<const std::vector<uint8_t>> prepare_tensor_parallel(Runtime& rt, const std::vector<int>& devices) {
   if (devices.size() > 8) throw Error(CX_ERR_INVALID_ARGUMENT, "tensor parallelism supports at most 8 devices, got "
@@ -243,15 +255,50 @@ CX_API int32_t cx_submit_new_sequence_ex(int32_t runtime, int32_t model, int32_t
     start.slot = slot;
     start.source_slot = source_slot;
     if (n_prefix > 0) start.prefix.assign(prefix_tokens, prefix_tokens + n_prefix);
-    auto rt = find_runtime(runtime);
-    if (rt->find_model(model).devices.size() <= 1) {
-      *out_job = rt->submit(rt->find_model(model).device, new_sequence_job(*rt, model, std::move(start)));
-      return;
+    *out_job = submit_new_sequence(*find_runtime(runtime), model, std::move(start));
+  });
+}
+
+CX_API int32_t cx_submit_new_sequence_from_blocks(int32_t runtime, int32_t model, int32_t slot, int32_t n_blocks,
+    const int32_t* block_ids, const int32_t* prefix_tokens, int32_t* out_job, char* err, int32_t err_cap) {
+  return guarded(err, err_cap, [&] {
+    require_output(out_job, "out_job");
+    if (n_blocks < 1) throw Error(CX_ERR_INVALID_ARGUMENT, "n_blocks must be >= 1, got " + std::to_string(n_blocks));
+    if (block_ids == nullptr || prefix_tokens == nullptr) {
+      throw Error(CX_ERR_INVALID_ARGUMENT, "block_ids and prefix_tokens must not be null");
     }
-    // Every rank opens the same handle; slots are taken in the same order, so they match too.
-    const int32_t sequence = rt->new_handle();
+    SequenceStart start;
+    start.slot = slot;
+    start.blocks.assign(block_ids, block_ids + n_blocks);
+    start.prefix.assign(prefix_tokens, prefix_tokens + static_cast<size_t>(n_blocks) * CX_PREFIX_BLOCK_TOKENS);
+    *out_job = submit_new_sequence(*find_runtime(runtime), model, std::move(start));
+  });
+}
+
+CX_API int32_t cx_submit_prefix_store(int32_t runtime, int32_t model, int32_t slot, int32_t first_position,
+    int32_t n_blocks, const int32_t* block_ids, int32_t* out_job, char* err, int32_t err_cap) {
+  return guarded(err, err_cap, [&] {
+    require_output(out_job, "out_job");
+    if (n_blocks < 1 || block_ids == nullptr) throw Error(CX_ERR_INVALID_ARGUMENT, "a store needs at least one "
+        "block id");
+    const std::vector<int32_t> ids(block_ids, block_ids + n_blocks);
+    auto rt = find_runtime(runtime);
     *out_job = submit_model_job(*rt, model, [&](int, const std::shared_ptr<TpOp>&) {
-      return tp_new_sequence_job(model, sequence, start);
+      return prefix_store_job(model, slot, first_position, ids);
+    });
+  });
+}
+
+CX_API int32_t cx_submit_prefix_drop(int32_t runtime, int32_t model, int32_t n_blocks, const int32_t* block_ids,
+    int32_t* out_job, char* err, int32_t err_cap) {
+  return guarded(err, err_cap, [&] {
+    require_output(out_job, "out_job");
+    if (n_blocks < 0 || (n_blocks > 0 && block_ids == nullptr)) throw Error(CX_ERR_INVALID_ARGUMENT, "bad block "
+        "id list");
+    const std::vector<int32_t> ids(block_ids, block_ids + n_blocks);
+    auto rt = find_runtime(runtime);
+    *out_job = submit_model_job(*rt, model, [&](int, const std::shared_ptr<TpOp>&) {
+      return prefix_drop_job(model, ids);
     });
   });
 }

@@ -40,6 +40,7 @@ ModelRecord describe(const Model& model, const std::vector<int>& devices) {
   record.fields[CX_MODEL_FIELD_MAX_SEQUENCES] = model.max_sequences;
   record.fields[CX_MODEL_FIELD_N_DEVICES] = ranks;
   record.fields[CX_MODEL_FIELD_PREFIX_REUSE] = c.hybrid() ? 2 : 1;
+  record.fields[CX_MODEL_FIELD_PREFIX_BLOCK_BYTES] = c.hybrid() ? 0 : prefix_block_bytes(model) * ranks;
   for (size_t i = 0; i < devices.size() && i < 8; i++) record.fields[CX_MODEL_FIELD_DEVICES + i] = devices[i];
   const size_t n_eos = std::min<size_t>(c.eos_token_ids.size(), 8);
   record.fields[CX_MODEL_FIELD_N_EOS] = static_cast<int64_t>(n_eos);
@@ -79,6 +80,16 @@ JobFn new_sequence_job(Runtime& runtime, int32_t model, SequenceStart start) {
 
 JobFn free_sequence_job(int32_t model, int32_t sequence) {
   return [model, sequence](WorkerContext& w, JobResult&) { close_sequence(find_model(w, model), sequence, model); };
+}
+
+JobFn prefix_store_job(int32_t model, int slot, int first_position, std::vector<int32_t> ids) {
+  return [model, slot, first_position, ids = std::move(ids)](WorkerContext& w, JobResult&) {
+    store_prefix_blocks(find_model(w, model), slot, first_position, ids);
+  };
+}
+
+JobFn prefix_drop_job(int32_t model, std::vector<int32_t> ids) {
+  return [model, ids = std::move(ids)](WorkerContext& w, JobResult&) { drop_prefix_blocks(find_model(w, model), ids); };
 }
 
 JobFn step_job(int32_t model, StepRequest request) {

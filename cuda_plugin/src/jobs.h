@@ -18,6 +18,10 @@ JobFn unload_job(Runtime& runtime, int32_t model);
 JobFn new_sequence_job(Runtime& runtime, int32_t model, SequenceStart start = {});
 JobFn free_sequence_job(int32_t model, int32_t sequence);
 JobFn step_job(int32_t model, StepRequest request);
+/** Copies slot positions into new prefix-cache blocks (prefix_pool.h); runs on every rank. */
+JobFn prefix_store_job(int32_t model, int slot, int first_position, std::vector<int32_t> ids);
+/** Frees prefix-cache blocks; runs on every rank. */
+JobFn prefix_drop_job(int32_t model, std::vector<int32_t> ids);
 JobFn memory_query_job();
 
 // Rank jobs of tensor-parallel models (Runtime::submit_gang makes one per rank).

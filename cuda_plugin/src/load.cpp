@@ -25,6 +25,7 @@ Model::Model(Backend& backend_ref, ModelConfig config_value, int context_length,
       slot_owner(static_cast<size_t>(sequence_slots), 0) {}
 
 Model::~Model() {
+  drop_all_prefix_blocks(*this);
   free_state();
   for (auto& [pointer, bytes] : buffers) backend.deallocate(pointer, bytes);
   if (kv.keys != nullptr) backend.deallocate(kv.keys, kv.bytes() / 2);

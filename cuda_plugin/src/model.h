@@ -12,6 +12,7 @@
 #include "backend.h"
 #include "collective.h"
 #include "config.h"
+#include "prefix_pool.h"
 #include "sampler.h"
 #include "safetensors.h"
 
@@ -113,6 +114,7 @@ class Model {
   KvCache kv;
   RunState state;
   LinearStates linear;  // hybrids only
+  PrefixPool prefix_pool;  // the prefix cache's blocks (prefix_pool.h)
   DType dtype = DType::F32;         // of the embedding table
   DType weight_dtype = DType::F32;  // the type holding most matrix bytes ("q8_0" for a Q8_0 GGUF)
   int load_threads = 1;             // host threads ISQ quantizes with at load (the CPU device's own)

@@ -16,6 +16,7 @@
 #include "cortex_plugin.h"
 #include "error.h"
 #include "hybrid.h"
+#include "prefix_pool.h"
 
 namespace cx {
 namespace {
@@ -150,7 +151,12 @@ int checked_slot(const Model& model, const SequenceStart& start, int32_t model_h
   const int slots = model.max_sequences;
   const std::string range = " is outside the model's slots [0, " + std::to_string(slots) + ")";
   if (start.slot < -1 || start.slot >= slots) throw bad("slot " + std::to_string(start.slot) + range);
-  if (!start.prefix.empty()) {
+  if (!start.blocks.empty()) {
+    const size_t covered = start.blocks.size() * CX_PREFIX_BLOCK_TOKENS;
+    if (start.prefix.size() != covered) throw bad(std::to_string(start.blocks.size()) + " prefix blocks hold "
+        + std::to_string(covered) + " tokens, the prefix has " + std::to_string(start.prefix.size()));
+    check_prefix_blocks(model, start.blocks);
+  } else if (!start.prefix.empty()) {
     if (start.source_slot < 0 || start.source_slot >= slots) {
       throw bad("source slot " + std::to_string(start.source_slot) + range);
     }
@@ -164,10 +170,10 @@ int checked_slot(const Model& model, const SequenceStart& start, int32_t model_h
     if (static_cast<int64_t>(start.prefix.size()) >= model.context) throw bad("a prefix of "
         + std::to_string(start.prefix.size()) + " tokens leaves nothing of the context length "
         + std::to_string(model.context));
-    for (size_t i = 0; i < start.prefix.size(); i++) {
-      if (start.prefix[i] < 0 || start.prefix[i] >= model.config.vocab_size) throw bad("prefix token id "
-          + std::to_string(start.prefix[i]) + " at index " + std::to_string(i) + " is outside the vocabulary");
-    }
+  }
+  for (size_t i = 0; i < start.prefix.size(); i++) {
+    if (start.prefix[i] < 0 || start.prefix[i] >= model.config.vocab_size) throw bad("prefix token id "
+        + std::to_string(start.prefix[i]) + " at index " + std::to_string(i) + " is outside the vocabulary");
   }
   if (start.slot >= 0) {
     if (model.slot_owner[static_cast<size_t>(start.slot)] != 0) throw bad("slot " + std::to_string(start.slot)
@@ -186,7 +192,8 @@ int checked_slot(const Model& model, const SequenceStart& start, int32_t model_h
 int open_sequence(Model& model, int32_t handle, int32_t model_handle, const SequenceStart& start) {
   const int slot = checked_slot(model, start, model_handle);
   const int count = static_cast<int>(start.prefix.size());
-  if (count > 0 && start.source_slot != slot) copy_kv_prefix(model, start.source_slot, slot, count);
+  if (!start.blocks.empty()) load_prefix_blocks(model, slot, start.blocks);
+  else if (count > 0 && start.source_slot != slot) copy_kv_prefix(model, start.source_slot, slot, count);
   if (model.config.hybrid()) {
     // The states of the prefix come from the source's snapshot, which the new slot keeps too.
     if (count > 0) {

@@ -39,6 +39,7 @@ struct SequenceStart {
   int slot = -1;         // the free slot to take; -1: the lowest free one
   int source_slot = -1;  // the slot whose positions 0 .. prefix.size() - 1 hold the prefix's keys and values
   std::vector<int32_t> prefix;  // tokens the sequence starts with, not fed again (empty: none)
+  std::vector<int32_t> blocks;  // when set: the prefix's keys and values come from these pool blocks instead
 };
 
 /** Takes a free KV slot for a new sequence with the given handle (throws out_of_memory when none,

@@ -7,7 +7,7 @@
 import { PluginError } from "./errors.ts";
 
 /** ABI version this wrapper was written against (CX_ABI_VERSION). */
-export const EXPECTED_ABI_VERSION = 3;
+export const EXPECTED_ABI_VERSION = 4;
 
 /** Field counts and indexes mirrored from cortex_plugin.h. */
 export const CX = Object.freeze({
@@ -24,6 +24,7 @@ export const CX = Object.freeze({
   STEP_SNAPSHOT: 32,
   MAX_TOP_LOGPROBS: 20,
   LOGIT_BIAS_MAX: 100,
+  PREFIX_BLOCK_TOKENS: 32,
 });
 
 const SYMBOLS = {
@@ -53,6 +54,18 @@ const SYMBOLS = {
   cx_submit_new_sequence: { parameters: ["i32", "i32", "buffer", "buffer", "i32"], result: "i32" },
   cx_submit_new_sequence_ex: {
     parameters: ["i32", "i32", "i32", "i32", "i32", "buffer", "buffer", "buffer", "i32"],
+    result: "i32",
+  },
+  cx_submit_new_sequence_from_blocks: {
+    parameters: ["i32", "i32", "i32", "i32", "buffer", "buffer", "buffer", "buffer", "i32"],
+    result: "i32",
+  },
+  cx_submit_prefix_store: {
+    parameters: ["i32", "i32", "i32", "i32", "i32", "buffer", "buffer", "buffer", "i32"],
+    result: "i32",
+  },
+  cx_submit_prefix_drop: {
+    parameters: ["i32", "i32", "i32", "buffer", "buffer", "buffer", "i32"],
     result: "i32",
   },
   cx_submit_free_sequence: { parameters: ["i32", "i32", "i32", "buffer", "buffer", "i32"], result: "i32" },

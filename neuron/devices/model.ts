@@ -69,6 +69,9 @@ function _biasPairs(entry: StepEntry, i: number): { tokens: Int32Array; values: 
   return { tokens, values };
 }
 
+/** Positions in one prefix-cache block (`Model.storePrefixBlocks`). */
+export const PREFIX_BLOCK_TOKENS: number = CX.PREFIX_BLOCK_TOKENS;
+
 /** Where `Model.newSequence` starts a sequence. */
 export interface SequenceStart {
   /** The free KV slot to take (default: the lowest free one). */
@@ -77,6 +80,9 @@ export interface SequenceStart {
   sourceSlot?: number;
   /** Tokens the sequence starts with, already computed (not fed again). Not for hybrid models. */
   prefix?: readonly number[];
+  /** Prefix-cache blocks holding `prefix`'s keys and values instead of `sourceSlot`: block i gives
+   * positions i·B .. (i+1)·B − 1 (B = {@linkcode PREFIX_BLOCK_TOKENS}); `prefix` has blocks.length·B tokens. */
+  blocks?: readonly number[];
 }
 
 /** A sequence: one KV slot of a model and the tokens it has been fed. */
@@ -160,18 +166,39 @@ export class Model {
   async newSequence(start?: SequenceStart): Promise<Sequence> {
     this.#assertLoaded();
     const prefix = Int32Array.from(start?.prefix ?? []);
+    const blocks = Int32Array.from(start?.blocks ?? []);
+    if (blocks.length > 0 && prefix.length !== blocks.length * CX.PREFIX_BLOCK_TOKENS) {
+      throw new PluginError(
+        "invalid_argument",
+        `${blocks.length} prefix blocks hold ${
+          blocks.length * CX.PREFIX_BLOCK_TOKENS
+        } tokens, the prefix has ${prefix.length}`,
+      );
+    }
     const { ints } = await this.#submit((lib, runtime, job, err, cap) =>
-      lib.cx_submit_new_sequence_ex(
-        runtime,
-        this.#handle,
-        start?.slot ?? -1,
-        start?.sourceSlot ?? -1,
-        prefix.length,
-        prefix,
-        job,
-        err,
-        cap,
-      )
+      blocks.length > 0
+        ? lib.cx_submit_new_sequence_from_blocks(
+          runtime,
+          this.#handle,
+          start?.slot ?? -1,
+          blocks.length,
+          blocks,
+          prefix,
+          job,
+          err,
+          cap,
+        )
+        : lib.cx_submit_new_sequence_ex(
+          runtime,
+          this.#handle,
+          start?.slot ?? -1,
+          start?.sourceSlot ?? -1,
+          prefix.length,
+          prefix,
+          job,
+          err,
+          cap,
+        )
     );
     const sequence = new Sequence(this, Number(ints[0]), Number(ints[1]));
     sequence._advance(prefix.length);
@@ -299,6 +326,29 @@ export class Model {
       at += 1 + entry.topLogprobs;
     });
     return results;
+  }
+
+  /**
+   * Prefix cache: copies positions firstPosition + i·B .. firstPosition + (i+1)·B − 1 of KV slot `slot`
+   * (B = {@linkcode PREFIX_BLOCK_TOKENS}) into new blocks named `ids[i]` (unused ids of the caller's
+   * choosing), reserving `info.prefixBlockBytes` each on the model's devices; rejects with out_of_memory
+   * (nothing stored) when they do not fit. Not for hybrid models.
+   */
+  async storePrefixBlocks(slot: number, firstPosition: number, ids: readonly number[]): Promise<void> {
+    this.#assertLoaded();
+    const list = Int32Array.from(ids);
+    await this.#submit((lib, runtime, job, err, cap) =>
+      lib.cx_submit_prefix_store(runtime, this.#handle, slot, firstPosition, list.length, list, job, err, cap)
+    );
+  }
+
+  /** Frees prefix-cache blocks (ids not stored are skipped). */
+  async dropPrefixBlocks(ids: readonly number[]): Promise<void> {
+    if (this.#unloaded || ids.length === 0) return;
+    const list = Int32Array.from(ids);
+    await this.#submit((lib, runtime, job, err, cap) =>
+      lib.cx_submit_prefix_drop(runtime, this.#handle, list.length, list, job, err, cap)
+    );
   }
 
   /** Frees weights, KV cache and every sequence of the model. */

@@ -295,6 +295,7 @@ export class Plugin {
       devices: Array.from({ length: field(9) }, (_, i) => field(10 + i)),
       eosTokenIds: Array.from({ length: field(18) }, (_, i) => field(19 + i)),
       prefixReuse: field(28) === 2 ? "snapshot" : "any",
+      prefixBlockBytes: field(29),
     };
   }
 }

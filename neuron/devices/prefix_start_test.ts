@@ -182,6 +182,11 @@ Deno.test("bad prefix starts are refused by name and take no slot", async () => 
           /starts only from a prefix whose DeltaNet states were kept .*slot 0 has no snapshot/,
         ),
       );
+      assert.equal(hybrid.info.prefixBlockBytes, 0);
+      await assert.rejects(
+        hybrid.storePrefixBlocks(0, 0, [1]),
+        pluginError("invalid_argument", /a hybrid model keeps no prefix blocks/),
+      );
     } finally {
       await hybrid.unload();
     }
@@ -254,3 +259,98 @@ for (const name of ["tiny-qwen3-next-f32", "tiny-qwen3_5-f32"]) {
     }
   });
 }
+
+/** A prefix brought back from prefix-cache blocks after its slot was overwritten, against the cold run. */
+async function checkBlockStart(model: Model, label: string): Promise<void> {
+  const cold = await coldRun(model);
+  const first = await model.newSequence();
+  await continueRun(model, first, PROMPT);
+  const slot = first.slot;
+  await model.storePrefixBlocks(slot, 0, [101]);
+  await first.free();
+  // Another conversation overwrites the slot, so the prefix can only come from the block.
+  const stranger = await model.newSequence({ slot });
+  await continueRun(model, stranger, PROMPT.map((t) => (t * 7 + 5) % 250 + 3));
+  await stranger.free();
+  const started = await model.newSequence({ slot, blocks: [101], prefix: PROMPT.slice(0, 32) });
+  assert.equal(started.position, 32);
+  assertSameRun(await continueRun(model, started, PROMPT.slice(32)), cold, `${label} from a block`);
+  await started.free();
+  await model.dropPrefixBlocks([101]);
+}
+
+Deno.test("a prefix stored in prefix-cache blocks outlives its slot and computes what a cold run computes (one device, TP=2)", async () => {
+  const plugin = Plugin.open({ cpuDevices: 2, cpuThreadsPerDevice: 1 });
+  try {
+    const cpus = plugin.devices().filter((device) => device.backend === "cpu").map((device) => device.index);
+    for (const devices of [[cpus[0]], cpus]) {
+      const model = await plugin.loadModel(`${MODELS_DIR}/tiny-qwen3-f32`, {
+        contextLength: 96,
+        maxSequences: 2,
+        devices,
+      });
+      try {
+        assert.ok(model.info.prefixBlockBytes > 0);
+        await checkBlockStart(model, `${devices.length} device(s)`);
+      } finally {
+        await model.unload();
+      }
+    }
+  } finally {
+    plugin.close();
+  }
+});
+
+Deno.test("prefix-cache blocks are reserved device memory: a store that does not fit stores nothing, a drop gives it back", async () => {
+  const probe = Plugin.open();
+  const probeModel = await probe.loadModel(`${MODELS_DIR}/tiny-qwen3-f32`, {
+    contextLength: 96,
+    maxSequences: 2,
+  });
+  const { weightBytes, kvCacheBytes, prefixBlockBytes } = probeModel.info;
+  await probeModel.unload();
+  probe.close();
+  // Room for the model and one and a half blocks.
+  const plugin = Plugin.open({
+    cpuMemoryBudgetBytes: weightBytes + kvCacheBytes + 1.5 * prefixBlockBytes + 4096,
+  });
+  try {
+    const model = await plugin.loadModel(`${MODELS_DIR}/tiny-qwen3-f32`, {
+      contextLength: 96,
+      maxSequences: 2,
+    });
+    try {
+      const device = model.info.devices[0];
+      const before = (await plugin.queryMemory(device)).freeBytes;
+      await assert.rejects(
+        model.storePrefixBlocks(0, 0, [1, 2]),
+        pluginError("out_of_memory", /prefix cache block/),
+      );
+      assert.equal((await plugin.queryMemory(device)).freeBytes, before, "a refused store reserves nothing");
+      await model.storePrefixBlocks(0, 0, [1]);
+      assert.equal((await plugin.queryMemory(device)).freeBytes, before - prefixBlockBytes);
+      await assert.rejects(
+        model.storePrefixBlocks(0, 32, [1]),
+        pluginError("invalid_argument", /prefix block id 1 is already in use/),
+      );
+      await assert.rejects(
+        model.newSequence({ slot: 1, blocks: [9], prefix: PROMPT.slice(0, 32) }),
+        pluginError("invalid_argument", /prefix block id 9 is not in the model's pool/),
+      );
+      await assert.rejects(
+        model.newSequence({ slot: 1, blocks: [1], prefix: PROMPT.slice(0, 31) }),
+        pluginError("invalid_argument", /1 prefix blocks hold 32 tokens, the prefix has 31/),
+      );
+      await assert.rejects(
+        model.storePrefixBlocks(0, 80, [5]),
+        pluginError("invalid_argument", /positions 80 \.\. 111 are outside the context length 96/),
+      );
+      await model.dropPrefixBlocks([1, 77]);
+      assert.equal((await plugin.queryMemory(device)).freeBytes, before, "a drop gives the memory back");
+    } finally {
+      await model.unload();
+    }
+  } finally {
+    plugin.close();
+  }
+});

@@ -99,6 +99,9 @@ export interface ModelInfo {
    * prefix, or for hybrid models (whose DeltaNet states are not kept per position) only a prefix
    * ending where a `snapshot` step of the source slot ended. */
   prefixReuse: "any" | "snapshot";
+  /** Device bytes of one prefix-cache block (`Model.storePrefixBlocks`, PREFIX_BLOCK_TOKENS
+   * positions), summed over the devices; 0 for hybrid models, which keep no blocks. */
+  prefixBlockBytes: number;
 }
 
 /** Sampling parameters of one step entry. temperature 0 = greedy. */
