@@ -75,6 +75,7 @@ function _start(config: NeuronConfig, options: StartNeuronOptions): RunningNeuro
     config,
     scheduler: {
       prefixCache: config.prefix_cache.enabled,
+      prefixCacheBudgetBytes: Math.floor(config.prefix_cache.budget_mb * 2 ** 20),
       ...(Number.isFinite(stepDelay) && stepDelay > 0 ? { testStepDelayMs: stepDelay } : {}),
     },
   });

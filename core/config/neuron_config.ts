@@ -111,10 +111,15 @@ export interface NeuronConfig {
   prefix_cache: NeuronPrefixCacheSection;
 }
 
-/** `[prefix_cache]`: reuse of prompt prefixes the KV slots still hold (no memory beyond the KV cache). */
+/** `[prefix_cache]`: reuse of prompt prefixes the KV slots still hold, and of those kept in a block pool
+ * after their slot was taken. */
 export interface NeuronPrefixCacheSection {
-  /** Start requests from the longest prompt prefix a KV slot holds (default true; hybrids never do). */
+  /** Start requests from the longest prompt prefix a KV slot or the pool holds (default true). */
   enabled: boolean;
+  /** Device memory each loaded model's block pool may hold, in MB (default 1024; 0: no pool, slots only).
+   * Reserved like model memory; blocks are dropped, least recently used first, before a load is refused
+   * for memory or a model is evicted. Hybrid models keep no pool. */
+  budget_mb: number;
 }
 
 const _hubId = z.string().refine((s) => parseHubModelId(s) !== null, {
@@ -168,6 +173,7 @@ export const NeuronConfigSchema: Schema<NeuronConfig> = z.strictObject({
   }).prefault({}),
   prefix_cache: z.strictObject({
     enabled: z.boolean().default(true),
+    budget_mb: z.number().min(0).default(1024),
   }).prefault({}),
 }).superRefine((config, ctx) => {
   _checkUnique(config.models.map((m) => m.id), ["models"], "id", ctx);

@@ -93,6 +93,20 @@ export interface PrefixCacheStats {
   held_bytes: number;
   /** Free slots holding tokens that an unrelated request overwrote. */
   evictions: number;
+  /** Requests whose prefix came from the block pool (prefixes kept after their slot was overwritten). */
+  pool_hits?: number;
+  /** Blocks the pool holds now. */
+  pool_blocks?: number;
+  /** Device bytes the pool holds now (counted as free device memory: dropped before a load is refused). */
+  pool_bytes?: number;
+  /** The most bytes the pool held since load; never above `pool_budget_bytes`. */
+  pool_peak_bytes?: number;
+  /** The pool's budget (`[prefix_cache] budget_mb`; 0: no pool). */
+  pool_budget_bytes?: number;
+  /** Blocks dropped to stay within the budget. */
+  pool_evictions?: number;
+  /** Blocks dropped to make room for a model load. */
+  pool_reclaimed?: number;
 }
 
 /** `GET /health` body. */
@@ -142,6 +156,13 @@ export const PrefixCacheStatsSchema: Schema<PrefixCacheStats> = z.looseObject({
   held_tokens: _count,
   held_bytes: _count,
   evictions: _count,
+  pool_hits: _count,
+  pool_blocks: _count,
+  pool_bytes: _count,
+  pool_peak_bytes: _count,
+  pool_budget_bytes: _count,
+  pool_evictions: _count,
+  pool_reclaimed: _count,
 });
 
 /** Schema of per-model load figures; everything but `id` defaults to 0 so older neurons parse. */

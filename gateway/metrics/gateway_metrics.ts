@@ -306,12 +306,14 @@ function _fleetGauges(registry: Registry, fleet: Fleet): void {
     },
   );
   // The neurons' prefix caches (cumulative figures as gauges: they restart with the model).
-  const prefix = (key: "cached_tokens" | "prompt_tokens" | "held_bytes" | "evictions" | "hit_rate") =>
+  const prefix = (
+    key: "cached_tokens" | "prompt_tokens" | "held_bytes" | "evictions" | "hit_rate" | "pool_bytes",
+  ) =>
     function* (): Generator<[Record<string, string>, number]> {
       for (const n of fleet.nodes) {
         for (const m of n.health?.models ?? []) {
           if (m.prefix_cache) {
-            yield [{ node: n.name, model: fleet.catalogue.publicId(m.id) }, m.prefix_cache[key]];
+            yield [{ node: n.name, model: fleet.catalogue.publicId(m.id) }, m.prefix_cache[key] ?? 0];
           }
         }
       }
@@ -350,5 +352,12 @@ function _fleetGauges(registry: Registry, fleet: Fleet): void {
     ["node", "model"],
     "Cached prefixes overwritten by unrelated requests since the model loaded.",
     prefix("evictions"),
+  );
+  _scrapeGauge(
+    r,
+    "cortex_prefix_cache_pool_bytes",
+    ["node", "model"],
+    "Device bytes the prefix cache's block pool holds now (within [prefix_cache] budget_mb).",
+    prefix("pool_bytes"),
   );
 }

@@ -67,6 +67,8 @@ export interface SchedulerOptions {
   testStepDelayMs?: number;
   /** Reuse prompt prefixes the KV slots still hold (prefix_cache.ts; default true). */
   prefixCache?: boolean;
+  /** Device bytes the prefix cache's block pool may hold (prefix_blocks.ts; default 0: no pool). */
+  prefixCacheBudgetBytes?: number;
   /** Hybrid models: the token before which a prompt's DeltaNet states are kept for reuse (a chat
    * template's `<|im_start|>`: the prompt's last one opens the turn being answered). Without it a
    * hybrid reuses nothing. */

@@ -15,6 +15,7 @@
  * @module
  */
 import type { PrefixCacheStats } from "@cortex/core/fleet";
+import type { PrefixBlockFigures, PrefixBlockPool } from "./prefix_blocks.ts";
 
 /** Where a new request starts. */
 export interface PrefixPlan {
@@ -24,6 +25,14 @@ export interface PrefixPlan {
   sourceSlot: number;
   /** Prompt tokens reused (0: none; at most prompt length − 1, so one token is always fed). */
   reuse: number;
+  /** Pool blocks the reused prefix comes from instead of `sourceSlot` (empty: none); pinned until
+   * {@linkcode PrefixCache.started}. */
+  blocks: number[];
+  /** Pool blocks to drop on the device first (the budget's evictions). */
+  drop: number[];
+  /** The taken slot's tokens to keep in the pool before it is overwritten: store slot positions
+   * from `firstPosition` on into blocks `ids` (then drop, the sequence start). */
+  spill: { slot: number; firstPosition: number; ids: number[] } | null;
 }
 
 /** Cumulative figures of a {@linkcode PrefixCache}. */
@@ -39,6 +48,10 @@ export interface PrefixCacheFigures {
   heldTokens: number;
   /** Times a free slot holding tokens was overwritten by an unrelated request. */
   evictions: number;
+  /** Requests whose prefix came from the block pool. */
+  poolHits: number;
+  /** The block pool (null: none — configured off, or a hybrid model). */
+  pool: PrefixBlockFigures | null;
 }
 
 interface _Slot {
@@ -77,13 +90,15 @@ export class PrefixCache {
   readonly enabled: boolean;
   readonly snapshots: boolean;
   readonly #slots: _Slot[];
+  readonly #pool: PrefixBlockPool | null;
   #clock = 0;
-  #stats = { lookups: 0, hits: 0, promptTokens: 0, cachedTokens: 0, evictions: 0 };
+  #stats = { lookups: 0, hits: 0, promptTokens: 0, cachedTokens: 0, evictions: 0, poolHits: 0 };
 
-  /** A cache over `slots` KV slots, all free and empty. */
-  constructor(slots: number, enabled = true, snapshots = false) {
+  /** A cache over `slots` KV slots, all free and empty, with an optional block pool (not in snapshot mode). */
+  constructor(slots: number, enabled = true, snapshots = false, pool: PrefixBlockPool | null = null) {
     this.enabled = enabled;
     this.snapshots = snapshots;
+    this.#pool = enabled && !snapshots ? pool : null;
     this.#slots = Array.from(
       { length: slots },
       () => ({ tokens: [], busy: false, lastUsed: 0, snapshotAt: -1 }),
@@ -117,11 +132,19 @@ export class PrefixCache {
         if (better) [source, reuse] = [i, length];
       });
     }
+    // The pool wins when it holds a longer prefix than any slot.
+    let blocks: number[] = [];
+    if (this.#pool) {
+      const ids = this.#pool.match(prompt);
+      if (ids.length * this.#pool.blockTokens > reuse) {
+        [blocks, source, reuse] = [ids, -1, ids.length * this.#pool.blockTokens];
+      } else this.#pool.unpin(ids);
+    }
     // A free source is taken in place when the request keeps most of what it holds (a conversation's
     // next turn); a short shared prefix (a common system prompt, a chat opener) is copied instead, so
     // the longer conversation cached there survives.
     const others = free.filter((i) => i !== source);
-    const inPlace = reuse > 0 && !this.#slots[source].busy &&
+    const inPlace = reuse > 0 && source >= 0 && !this.#slots[source].busy &&
       (2 * reuse >= this.#slots[source].tokens.length || others.length === 0);
     let slot: number;
     if (inPlace) slot = source;
@@ -134,8 +157,20 @@ export class PrefixCache {
       });
     }
     const taken = this.#slots[slot];
-    if (slot !== source && taken.tokens.length > 0) this.#stats.evictions++;
-    taken.tokens = reuse > 0 ? this.#slots[source].tokens.slice(0, reuse) : [];
+    let spill: PrefixPlan["spill"] = null;
+    let drop: number[] = [];
+    if (slot !== source && taken.tokens.length > 0) {
+      this.#stats.evictions++;
+      // What the slot held goes to the pool (the blocks it lacks) before the slot is overwritten.
+      if (this.#pool) {
+        const kept = this.#pool.plan(taken.tokens);
+        drop = kept.drop;
+        if (kept.store) {
+          spill = { slot, firstPosition: kept.store.first * this.#pool.blockTokens, ids: kept.store.ids };
+        }
+      }
+    }
+    taken.tokens = reuse > 0 ? prompt.slice(0, reuse) : [];
     // The engine gives the new slot the source's snapshot along with the prefix.
     taken.snapshotAt = this.snapshots && reuse > 0 ? reuse : -1;
     taken.busy = true;
@@ -144,7 +179,29 @@ export class PrefixCache {
     this.#stats.promptTokens += prompt.length;
     this.#stats.cachedTokens += reuse;
     if (reuse > 0) this.#stats.hits++;
-    return { slot, sourceSlot: reuse > 0 ? source : slot, reuse };
+    if (blocks.length > 0) this.#stats.poolHits++;
+    return { slot, sourceSlot: reuse > 0 && source >= 0 ? source : slot, reuse, blocks, drop, spill };
+  }
+
+  /** The plan's sequence started (or failed to): its pool blocks are no longer pinned. */
+  started(plan: PrefixPlan): void {
+    this.#pool?.unpin(plan.blocks);
+  }
+
+  /** The device refused a plan's spill (out of memory): those blocks were not kept. Returns ids to drop
+   * on the device (a tensor-parallel rank may have stored some). */
+  spillFailed(plan: PrefixPlan): number[] {
+    return plan.spill && this.#pool ? this.#pool.storeFailed(plan.spill.ids) : [];
+  }
+
+  /** Frees at least `bytes` of pool blocks for a model load; the ids to drop on the device. */
+  reclaim(bytes: number): number[] {
+    return this.#pool?.reclaim(bytes) ?? [];
+  }
+
+  /** Bytes the pool holds now (dropped first under memory pressure). */
+  get poolBytes(): number {
+    return this.#pool?.bytes ?? 0;
   }
 
   /** Records that a step wrote the keys and values of `tokens` after the slot's current ones. */
@@ -181,7 +238,7 @@ export class PrefixCache {
   /** Cumulative figures and what the slots hold now. */
   get stats(): PrefixCacheFigures {
     const heldTokens = this.#slots.reduce((sum, slot) => sum + slot.tokens.length, 0);
-    return { ...this.#stats, heldTokens };
+    return { ...this.#stats, heldTokens, pool: this.#pool?.stats ?? null };
   }
 }
 
@@ -201,5 +258,12 @@ export function prefixCacheReport(cache: PrefixCache, kvBytesPerToken: number): 
     held_tokens: s.heldTokens,
     held_bytes: Math.round(s.heldTokens * kvBytesPerToken),
     evictions: s.evictions,
+    pool_hits: s.poolHits,
+    pool_blocks: s.pool?.blocks ?? 0,
+    pool_bytes: s.pool?.bytes ?? 0,
+    pool_peak_bytes: s.pool?.peakBytes ?? 0,
+    pool_budget_bytes: s.pool?.budgetBytes ?? 0,
+    pool_evictions: s.pool?.evicted ?? 0,
+    pool_reclaimed: s.pool?.reclaimed ?? 0,
   };
 }

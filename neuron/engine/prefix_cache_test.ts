@@ -2,6 +2,11 @@ import assert from "node:assert/strict";
 import { PrefixCache } from "./prefix_cache.ts";
 import { seededRandom } from "../testing/rng.ts";
 
+/** A plan with no pool involved. */
+function _plan(slot: number, sourceSlot: number, reuse: number) {
+  return { slot, sourceSlot, reuse, blocks: [], drop: [], spill: null };
+}
+
 function commonPrefix(a: readonly number[], b: readonly number[]): number {
   let i = 0;
   while (i < a.length && i < b.length && a[i] === b[i]) i++;
@@ -12,17 +17,17 @@ Deno.test("PrefixCache: a finished conversation's next turn reuses its slot in p
   const cache = new PrefixCache(3);
   const system = [1, 2, 3, 4, 5, 6];
   const first = cache.plan([...system, 10, 11])!;
-  assert.deepEqual(first, { slot: 0, sourceSlot: 0, reuse: 0 });
+  assert.deepEqual(first, _plan(0, 0, 0));
   cache.append(first.slot, [...system, 10, 11]);
   cache.append(first.slot, [40]); // a decoded token fed back
   // Another session with the same system prompt while the first is still running: copied.
   const second = cache.plan([...system, 20])!;
-  assert.deepEqual(second, { slot: 1, sourceSlot: 0, reuse: 6 });
+  assert.deepEqual(second, _plan(1, 0, 6));
   cache.append(second.slot, [20]);
   cache.release(first.slot);
   // The first session's next turn extends what its slot holds: taken in place.
   const next = cache.plan([...system, 10, 11, 40, 41, 42])!;
-  assert.deepEqual(next, { slot: 0, sourceSlot: 0, reuse: 9 });
+  assert.deepEqual(next, _plan(0, 0, 9));
   assert.deepEqual(cache.tokensOf(0), [...system, 10, 11, 40]);
   const stats = cache.stats;
   assert.deepEqual(
@@ -134,12 +139,12 @@ Deno.test("PrefixCache: a short shared prefix is copied out of a long cached con
   cache.release(a.slot);
   // An unrelated request sharing the first 3 tokens (a chat opener): copied into the empty slot.
   const other = cache.plan([1, 2, 3, 99, 98])!;
-  assert.deepEqual(other, { slot: 1, sourceSlot: 0, reuse: 3 });
+  assert.deepEqual(other, _plan(1, 0, 3));
   cache.append(other.slot, [99, 98]);
   cache.release(other.slot);
   assert.deepEqual(cache.tokensOf(0), conversation, "the conversation survives");
   // Its next turn still finds all of it, in place.
-  assert.deepEqual(cache.plan([...conversation, 50])!, { slot: 0, sourceSlot: 0, reuse: 40 });
+  assert.deepEqual(cache.plan([...conversation, 50])!, _plan(0, 0, 40));
 });
 
 Deno.test("PrefixCache in snapshot mode (hybrids): a slot gives its whole snapshot's prefix or nothing", () => {
@@ -150,7 +155,7 @@ Deno.test("PrefixCache in snapshot mode (hybrids): a slot gives its whole snapsh
   cache.append(first.slot, [5, 6, 9]);
   cache.release(first.slot);
   // Shares 6 tokens with the slot, but its states were kept only at 4.
-  assert.deepEqual(cache.plan([1, 2, 3, 4, 5, 6, 7])!, { slot: 0, sourceSlot: 0, reuse: 4 });
+  assert.deepEqual(cache.plan([1, 2, 3, 4, 5, 6, 7])!, _plan(0, 0, 4));
   cache.release(0);
   // Shares fewer tokens than the snapshot: nothing.
   assert.equal(cache.plan([1, 2, 3, 8])!.reuse, 0);

@@ -185,3 +185,62 @@ for (const name of ["tiny-qwen3-next-f32", "tiny-qwen3_5-f32"]) {
     },
   });
 }
+
+Deno.test({
+  name:
+    "prefix cache block pool (tiny-qwen3-f32): 8 conversations taking turns on 2 slots come back from pool blocks and answer as without the cache, within the budget",
+  sanitizeResources: false,
+  fn: async () => {
+    const plugin = Plugin.open({ cpuThreadsPerDevice: 1 });
+    try {
+      const load = () => plugin.loadModel(`${MODELS}tiny-qwen3-f32`, { contextLength: 256, maxSequences: 2 });
+      const coldModel = await load();
+      for (const blocksKept of [64, 6]) {
+        const warmModel = await load();
+        const budget = blocksKept * warmModel.info.prefixBlockBytes;
+        const on = new Scheduler(warmModel, { prefillChunkTokens: 16, prefixCacheBudgetBytes: budget });
+        const off = new Scheduler(coldModel, { prefillChunkTokens: 16, prefixCache: false });
+        const random = seededRandom(blocksKept);
+        const tokens = (n: number) => Array.from({ length: n }, () => 3 + Math.floor(random() * 900));
+        const shared = tokens(40);
+        const sessions = Array.from({ length: 8 }, (_, i) => ({
+          prompt: [...(i % 2 === 0 ? shared : tokens(40)), ...tokens(30)],
+        }));
+        let poolCached = 0;
+        // Round-robin turns: every session's slot is taken by others before its next turn.
+        for (let turn = 0; turn < 3; turn++) {
+          for (const [i, session] of sessions.entries()) {
+            const run = async (scheduler: Scheduler) => {
+              const output: number[] = [];
+              const outcome = await scheduler.generate({
+                promptTokens: session.prompt,
+                sampling: GREEDY,
+                maxTokens: 5,
+                stopTokenIds: EOS,
+                onToken: (token) => (output.push(token), true),
+              });
+              return { output, outcome };
+            };
+            const [warm, cold] = [await run(on), await run(off)];
+            assert.deepEqual(
+              warm.output,
+              cold.output,
+              `budget ${blocksKept} blocks, session ${i} turn ${turn}`,
+            );
+            if (turn > 0) poolCached += warm.outcome.cachedTokens;
+            session.prompt = [...session.prompt, ...warm.output, ...tokens(8)];
+          }
+        }
+        const stats = on.prefixCache.stats;
+        assert.ok(stats.poolHits > 0, "later turns came back from pool blocks");
+        assert.ok(poolCached > 0);
+        assert.ok(stats.pool!.peakBytes <= budget, `peak ${stats.pool!.peakBytes} B, budget ${budget} B`);
+        if (blocksKept === 6) assert.ok(stats.pool!.evicted > 0, "a small budget evicts");
+        await warmModel.unload();
+      }
+      await coldModel.unload();
+    } finally {
+      plugin.close();
+    }
+  },
+});

@@ -9,7 +9,14 @@
  * @module
  */
 import { CortexError } from "@cortex/core/errors";
-import type { Model, SampledLogprobs, Sequence, StepEntry, TokenMask } from "../devices/mod.ts";
+import {
+  type Model,
+  PREFIX_BLOCK_TOKENS,
+  type SampledLogprobs,
+  type Sequence,
+  type StepEntry,
+  type TokenMask,
+} from "../devices/mod.ts";
 import { _contextError, _engineError } from "./_scheduler_errors.ts";
 import type { DecodeConstraint } from "./decode_constraint.ts";
 import type {
@@ -19,7 +26,8 @@ import type {
   SchedulerOptions,
   ThroughputStats,
 } from "./generation_job.ts";
-import { PrefixCache } from "./prefix_cache.ts";
+import { PrefixBlockPool } from "./prefix_blocks.ts";
+import { PrefixCache, type PrefixPlan } from "./prefix_cache.ts";
 
 export type {
   FinishCause,
@@ -93,10 +101,14 @@ export class Scheduler {
     this.#stepDelayMs = Math.max(0, options.testStepDelayMs ?? 0);
     this.#snapshotToken = model.info.prefixReuse === "snapshot" ? options.snapshotToken ?? null : null;
     // A hybrid reuses prefixes only where its states were kept, which needs the snapshot token.
+    const budget = options.prefixCacheBudgetBytes ?? 0;
     this.#cache = new PrefixCache(
       model.info.maxSequences,
       (options.prefixCache ?? true) && (model.info.prefixReuse === "any" || this.#snapshotToken !== null),
       model.info.prefixReuse === "snapshot",
+      model.info.prefixBlockBytes > 0 && budget > 0
+        ? new PrefixBlockPool(PREFIX_BLOCK_TOKENS, model.info.prefixBlockBytes, budget)
+        : null,
     );
   }
 
@@ -223,10 +235,12 @@ export class Scheduler {
         continue;
       }
       try {
+        await this.#keepEvicted(plan);
         running.sequence = await this.#model.newSequence({
           slot: plan.slot,
           sourceSlot: plan.sourceSlot,
           prefix: running.job.promptTokens.slice(0, plan.reuse),
+          ...(plan.blocks.length > 0 ? { blocks: plan.blocks } : {}),
         });
         running.cached = plan.reuse;
         running.queue = running.job.promptTokens.slice(plan.reuse);
@@ -240,11 +254,33 @@ export class Scheduler {
         this.#cache.discard(plan.slot);
         running.reject(_engineError(error));
         continue;
+      } finally {
+        this.#cache.started(plan);
       }
       const ended = this.#decide(running);
       if (ended === null) this.#running.push(running);
       else await this.#finish(running, ended);
     }
+  }
+
+  // Before a plan's slot is overwritten: drops the pool blocks its budget evicted, then keeps what the
+  // slot held in new blocks. A store the device refuses (out of memory) only loses those blocks.
+  async #keepEvicted(plan: PrefixPlan): Promise<void> {
+    await this.#model.dropPrefixBlocks(plan.drop);
+    if (plan.spill === null) return;
+    try {
+      await this.#model.storePrefixBlocks(plan.spill.slot, plan.spill.firstPosition, plan.spill.ids);
+    } catch {
+      await this.#model.dropPrefixBlocks(this.#cache.spillFailed(plan));
+    }
+  }
+
+  /** Drops at least `bytes` of prefix-cache blocks (or all unpinned ones) for a model load; returns
+   * the bytes freed. */
+  async reclaimPrefixBlocks(bytes: number): Promise<number> {
+    const ids = this.#cache.reclaim(bytes);
+    await this.#model.dropPrefixBlocks(ids);
+    return ids.length * this.#model.info.prefixBlockBytes;
   }
 
   async #dropCancelled(): Promise<void> {

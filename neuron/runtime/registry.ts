@@ -24,7 +24,7 @@ import {
   type UnloadModelRequest,
   type UnloadModelResult,
 } from "@cortex/core/fleet";
-import type { DeviceInfo, Plugin } from "../devices/mod.ts";
+import { type DeviceInfo, type Plugin, PluginError } from "../devices/mod.ts";
 import { type CatalogEntry, describeSource, type ModelCatalog } from "../sources/catalog.ts";
 import { resolveModel } from "../sources/model_path.ts";
 import type { SchedulerOptions } from "../engine/scheduler.ts";
@@ -74,12 +74,51 @@ export class ModelRegistry {
     this.#scheduler = options.scheduler ?? {};
   }
 
-  /** Devices this neuron may use (the plugin's, minus CUDA devices excluded by `devices.cuda`). */
+  /**
+   * Devices this neuron may use (the plugin's, minus CUDA devices excluded by `devices.cuda`). Their free
+   * memory counts the prefix-cache blocks held there, which a load drops before it is refused.
+   */
   devices(): DeviceInfo[] {
+    return this.#usableDevices().map((d) => ({
+      ...d,
+      memoryFreeBytes: d.memoryFreeBytes + this.poolBytesOn(d.index),
+    }));
+  }
+
+  #usableDevices(): DeviceInfo[] {
     const cuda = this.#config.devices.cuda;
     return this.#plugin.devices().filter((d) =>
       d.backend === "cpu" || cuda === "all" || (Array.isArray(cuda) && cuda.includes(d.index))
     );
+  }
+
+  /** Bytes of prefix-cache blocks the loaded models hold on `device` (each rank holds an equal share). */
+  poolBytesOn(device: number): number {
+    let bytes = 0;
+    for (const loaded of this.#loadedModels()) {
+      const devices = loaded.model.info.devices;
+      if (devices.includes(device)) bytes += loaded.scheduler.prefixCache.poolBytes / devices.length;
+    }
+    return Math.round(bytes);
+  }
+
+  #loadedModels(): LoadedModel[] {
+    return [...this.#slots.values()].flatMap((slot) => (slot.loaded ? [slot.loaded] : []));
+  }
+
+  // Drops prefix-cache blocks on `devices` until each has `perDevice` bytes free (all of them with
+  // `perDevice` Infinity), so a load that fits only without them is not refused.
+  async #reclaimFor(devices: readonly number[], perDevice: number): Promise<void> {
+    for (const device of devices) {
+      const info = this.#usableDevices().find((d) => d.index === device);
+      let short = perDevice - (info?.memoryFreeBytes ?? 0);
+      for (const loaded of this.#loadedModels()) {
+        if (short <= 0) break;
+        const ranks = loaded.model.info.devices;
+        if (!ranks.includes(device)) continue;
+        short -= (await loaded.scheduler.reclaimPrefixBlocks(short * ranks.length)) / ranks.length;
+      }
+    }
   }
 
   /** Loads a model (or joins its load in progress); an already-loaded model is a success. */
@@ -317,9 +356,18 @@ export class ModelRegistry {
         files_total: inspected.weightFiles.length,
       };
       let model;
+      const isq = resolved.isqQuant ? { quant: resolved.isqQuant } : {};
+      const load = () => this.#plugin.loadModel(folder, { devices, contextLength, maxSequences, ...isq });
       try {
-        const isq = resolved.isqQuant ? { quant: resolved.isqQuant } : {};
-        model = await this.#plugin.loadModel(folder, { devices, contextLength, maxSequences, ...isq });
+        await this.#reclaimFor(devices, need.total / devices.length);
+        // The estimate may fall short of what the engine reserves: out of memory drops every block there
+        // and tries once more.
+        model = await load().catch(async (error) => {
+          if (!(error instanceof PluginError && error.code === "out_of_memory")) throw error;
+          if (!devices.some((d) => this.poolBytesOn(d) > 0)) throw error;
+          await this.#reclaimFor(devices, Infinity);
+          return await load();
+        });
       } catch (error) {
         throw loadErrorToCortex(
           error,
