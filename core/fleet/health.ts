@@ -17,8 +17,10 @@ export interface DeviceHealth {
   memory_total_mb: number;
   /** Used memory in MB. */
   memory_used_mb: number;
-  /** Free memory in MB. */
+  /** Free memory in MB, counting the prefix-cache blocks held there (dropped before a load is refused). */
   memory_free_mb: number;
+  /** Of `memory_free_mb`, the prefix-cache blocks the device holds now (absent from older neurons). */
+  prefix_cache_mb?: number;
   /** Utilisation in percent, or null when unknown. */
   utilization_pct: number | null;
   /** Temperature in °C, or null when unknown. */
@@ -131,6 +133,7 @@ export const DeviceHealthSchema: Schema<DeviceHealth> = z.looseObject({
   memory_total_mb: z.number().min(0).default(0),
   memory_used_mb: z.number().min(0).default(0),
   memory_free_mb: z.number().min(0).default(0),
+  prefix_cache_mb: z.number().min(0).optional(),
   utilization_pct: z.number().nullable().default(null),
   temp_c: z.number().nullable().default(null),
   poisoned: z.boolean().default(false),

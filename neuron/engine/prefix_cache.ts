@@ -159,9 +159,10 @@ export class PrefixCache {
     const taken = this.#slots[slot];
     let spill: PrefixPlan["spill"] = null;
     let drop: number[] = [];
-    if (slot !== source && taken.tokens.length > 0) {
-      this.#stats.evictions++;
-      // What the slot held goes to the pool (the blocks it lacks) before the slot is overwritten.
+    // A slot overwritten by another conversation (or, when it is the only free one, kept in place for
+    // less than half of what it holds) loses its contents: they go to the pool first (the blocks it lacks).
+    if (taken.tokens.length > 0 && (slot !== source || 2 * reuse < taken.tokens.length)) {
+      if (slot !== source) this.#stats.evictions++;
       if (this.#pool) {
         const kept = this.#pool.plan(taken.tokens);
         drop = kept.drop;

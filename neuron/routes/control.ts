@@ -51,6 +51,7 @@ export function controlRoutes(state: ControlState): Hono {
         memory_total_mb: Math.floor(d.memoryTotalBytes / _MB),
         memory_used_mb: Math.ceil((d.memoryTotalBytes - d.memoryFreeBytes) / _MB),
         memory_free_mb: Math.floor(d.memoryFreeBytes / _MB),
+        prefix_cache_mb: Math.round(state.registry.poolBytesOn(d.index) / _MB * 100) / 100,
         utilization_pct: null,
         temp_c: null,
         poisoned: d.poisoned,

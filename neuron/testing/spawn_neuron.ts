@@ -72,7 +72,7 @@ export interface SpawnNeuronOptions {
   /** `[admission]`. */
   admission?: { max_in_flight?: number; max_queue?: number; max_wait_s?: number };
   /** `[prefix_cache]`. */
-  prefixCache?: { enabled?: boolean };
+  prefixCache?: { enabled?: boolean; budget_mb?: number };
   /** Models to load at start (default: every entry of `models`). */
   defaultModels?: string[];
   /** Bearer token the neuron requires. */
