@@ -14,9 +14,12 @@
  * 2. `concurrent`: `--sessions` other sessions at once, streamed, 4 tokens per answer: TTFT, prompt
  *    and cached tokens, node and affinity outcome per turn; the gateway's affinity counts and hit
  *    rate (hits ÷ requests whose session already had a node).
- * Also each neuron's peak RSS and its prefix cache's figures (held bytes live inside the KV cache).
+ * Also each neuron's peak RSS and its prefix cache's figures (held bytes live inside the KV cache; the
+ * block pool's bytes, peak and budget, with `poolWithinBudget` checking peak ≤ budget on every neuron).
  *
- * Flags: `--turns N` (default 10), `--sessions N` (default 4), `--only on|off`.
+ * Flags: `--turns N` (default 10), `--sessions N` (default 4), `--only on|off`, `--slots N` (KV slots
+ * per neuron, default 2 × sessions + 1; fewer than the sessions sends prefixes through the pool),
+ * `--budget-mb N` (the pool's `[prefix_cache] budget_mb`, default 64).
  * @module
  */
 import { type SpawnedNeuron, spawnNeuron, TINY_QWEN3 } from "../../neuron/testing/spawn_neuron.ts";
@@ -139,13 +142,20 @@ async function askOnce(url: string, body: Record<string, unknown>): Promise<Time
   };
 }
 
-async function run(model: string, cache: boolean, sessions: number, turns: number) {
+async function run(
+  model: string,
+  cache: boolean,
+  sessions: number,
+  turns: number,
+  slots: number,
+  budgetMb: number,
+) {
   const spawn = () =>
     spawnNeuron({
-      models: { agent: { path: model, context_length: CONTEXT, max_sequences: 2 * sessions + 1 } },
+      models: { agent: { path: model, context_length: CONTEXT, max_sequences: slots } },
       devices: { cpu_memory_budget_mb: 1024, cpu_threads: 1 },
-      admission: { max_in_flight: 2 * sessions + 1, max_queue: 64 },
-      prefixCache: { enabled: cache },
+      admission: { max_in_flight: slots, max_queue: 64 },
+      prefixCache: { enabled: cache, budget_mb: budgetMb },
     });
   const neurons = [await spawn(), await spawn()];
   const gateway = await spawnGateway({
@@ -230,6 +240,11 @@ async function run(model: string, cache: boolean, sessions: number, turns: numbe
         overflow,
         hitRate: hit + overflow > 0 ? round(hit / (hit + overflow), 3) : null,
       },
+      poolWithinBudget: health.every((h) =>
+        h.models.every((m: { prefix_cache?: { pool_peak_bytes: number; pool_budget_bytes: number } }) =>
+          !m.prefix_cache || m.prefix_cache.pool_peak_bytes <= m.prefix_cache.pool_budget_bytes
+        )
+      ),
       neurons: await Promise.all(health.map(async (h, i) => {
         const m = h.models.find((x: { id: string }) => x.id === "agent");
         return {
@@ -248,17 +263,21 @@ if (import.meta.main) {
   const turns = Number(flag("turns", "10"));
   const sessions = Number(flag("sessions", "4"));
   const only = flag("only", "");
+  const slots = Number(flag("slots", String(2 * sessions + 1)));
+  const budgetMb = Number(flag("budget-mb", "64"));
   const model = await longContextModel();
   try {
     const runs = [];
-    if (only !== "off") runs.push(await run(model, true, sessions, turns));
-    if (only !== "on") runs.push(await run(model, false, sessions, turns));
+    if (only !== "off") runs.push(await run(model, true, sessions, turns, slots, budgetMb));
+    if (only !== "on") runs.push(await run(model, false, sessions, turns, slots, budgetMb));
     console.log(
       JSON.stringify(
         {
           model: `tiny-qwen3-f32 with a ${CONTEXT}-token context (random weights)`,
           sessions,
           turns,
+          slots,
+          budgetMb,
           replicas: 2,
           runs,
         },
