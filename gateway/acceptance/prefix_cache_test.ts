@@ -1,7 +1,8 @@
 // Acceptance: the prefix cache changes nothing a client sees but its usage. 50 random multi-turn
 // conversations in the three dialects (chat, Responses, Messages), three at a time sharing one
 // system prompt, each sent to a gateway whose neuron caches prefixes and to one whose neuron does
-// not: every answer is the same text, token for token (greedy), and later turns report cached tokens.
+// not (and to one with two KV slots, whose prefixes come back from the block pool): every answer is the
+// same text, token for token (greedy), and later turns report cached tokens.
 import assert from "node:assert/strict";
 import { spawnNeuron } from "../../neuron/testing/spawn_neuron.ts";
 import { seededRandom } from "../../neuron/testing/rng.ts";
@@ -100,6 +101,11 @@ Deno.test({
         admission: { max_in_flight: 4 },
         prefixCache: { enabled: false },
       }),
+      // Two slots for three conversations at a time: prefixes come back from the block pool.
+      await spawnNeuron({
+        models: { tiny: { path: TINY.f32, max_sequences: 2 } },
+        admission: { max_in_flight: 2 },
+      }),
     ];
     const gateways: SpawnedGateway[] = [];
     try {
@@ -129,12 +135,13 @@ Deno.test({
       let answered = 0;
       for (let i = 0; i < all.length; i += 3) {
         const group = all.slice(i, i + 3);
-        const [on, off] = await Promise.all(
+        const [on, off, pooled] = await Promise.all(
           gateways.map((g) => Promise.all(group.map((c) => converse(g.url, c.dialect, c.system, c.users)))),
         );
         for (let c = 0; c < group.length; c++) {
           const label = `conversation ${i + c} (${group[c].dialect})`;
           assert.deepEqual(on[c].texts, off[c].texts, label);
+          assert.deepEqual(pooled[c].texts, off[c].texts, `${label} on two slots and the pool`);
           assert.ok(
             off[c].cached.every((n) => n === 0),
             `${label}: the cache-less neuron reports no cached tokens`,
@@ -145,6 +152,12 @@ Deno.test({
         }
       }
       assert.equal(laterCached, laterTurns, "every later turn was served partly from the cache");
+      const health = await (await fetch(`${neurons[2].url}/health`)).json();
+      const pool = health.models[0].prefix_cache;
+      assert.ok(
+        pool.pool_hits > 0,
+        `the two-slot neuron took prefixes from its pool: ${JSON.stringify(pool)}`,
+      );
       assert.ok(
         answered > laterTurns,
         `${answered} answers had text: the comparison is not of empty strings`,
