@@ -186,3 +186,33 @@ Deno.test("tool_choice: every Responses form becomes the chat tool_choice and pa
     assert.equal(chat.parallel_tool_calls, expectedParallel, JSON.stringify(choice));
   }
 });
+
+Deno.test("regression: an empty assistant message Codex echoes between a call and its output is dropped", () => {
+  const request = ResponsesRequestSchema.parse({
+    model: "m",
+    input: [
+      { role: "user", content: "list files" },
+      { type: "reasoning", id: "rs_1", summary: [{ type: "summary_text", text: "use shell" }] },
+      { type: "function_call", call_id: "c1", name: "shell", arguments: '{"cmd":"ls"}' },
+      {
+        type: "message",
+        role: "assistant",
+        id: "msg_1",
+        content: [{ type: "output_text", text: "", annotations: [] }],
+      },
+      { type: "function_call_output", call_id: "c1", output: "a.txt" },
+      { type: "message", role: "assistant", content: "" },
+      { type: "message", role: "assistant", content: [] },
+    ],
+  });
+  assert.deepEqual(responsesToChatRequest(request).messages, [
+    { role: "user", content: "list files" },
+    {
+      role: "assistant",
+      content: null,
+      reasoning_content: "use shell",
+      tool_calls: [{ id: "c1", type: "function", function: { name: "shell", arguments: '{"cmd":"ls"}' } }],
+    },
+    { role: "tool", tool_call_id: "c1", content: "a.txt" },
+  ]);
+});
