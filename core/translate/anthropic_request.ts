@@ -203,7 +203,8 @@ const _passThrough = [
 
 /**
  * Anthropic Messages request → chat-completions request (pure). Streaming requests ask
- * for the usage chunk (`stream_options.include_usage`).
+ * for the usage chunk and the prompt count on the first chunk
+ * (`stream_options.include_usage`, `include_prompt_usage`).
  *
  * @example
  * ```ts
@@ -237,7 +238,8 @@ export function anthropicToChatRequest(request: MessagesRequest): ChatCompletion
   if (request.top_k !== undefined) chat.top_k = request.top_k;
   if (request.stream) {
     chat.stream = true;
-    chat.stream_options = { include_usage: true };
+    // The prompt count on the first chunk lets message_start report input_tokens.
+    chat.stream_options = { include_usage: true, include_prompt_usage: true };
   }
   const kwargs: Record<string, unknown> = {
     ...(request.chat_template_kwargs as Record<string, unknown> ?? {}),

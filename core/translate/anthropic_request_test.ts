@@ -216,7 +216,7 @@ Deno.test("parameters: stop_sequences → stop, thinking → enable_thinking, to
     type: "function",
     function: { name: "f", parameters: { type: "object" } },
   }]);
-  assert.deepEqual(chat.stream_options, { include_usage: true });
+  assert.deepEqual(chat.stream_options, { include_usage: true, include_prompt_usage: true });
   assert.equal(chat.max_tokens, 64);
   assert.equal(chat.temperature, 0.2);
   assert.equal(chat.top_k, 20);
