@@ -239,3 +239,39 @@ export function responsesToChatRequest(request: ResponsesRequest): ChatCompletio
   if (request.metadata) chat.metadata = request.metadata;
   return chat;
 }
+
+/**
+ * An error about the chat request a Responses request was translated to, in the Responses
+ * request's terms: `param` `messages…` → `input`, `max_tokens` / `max_completion_tokens` →
+ * `max_output_tokens`, `tools[i].function…` → `tools` (indices differ once namespaces are
+ * flattened). Other errors are returned as they are.
+ *
+ * @example
+ * ```ts
+ * import { CortexError } from "@cortex/core/errors";
+ * import { chatErrorToResponses } from "@cortex/core/translate";
+ * const tooLong = new CortexError("prompt too long", { code: "context_length_exceeded", status: 400, param: "messages" });
+ * chatErrorToResponses(tooLong).param; // "input"
+ * ```
+ */
+export function chatErrorToResponses(error: CortexError): CortexError {
+  const param = error.param;
+  if (param === null) return error;
+  const renamed = /^messages(\[|\.|$)/.test(param)
+    ? "input"
+    : param === "max_tokens" || param === "max_completion_tokens"
+    ? "max_output_tokens"
+    : /^tools\[\d+\]\.function/.test(param)
+    ? "tools"
+    : param;
+  if (renamed === param) return error;
+  return new CortexError(error.message, {
+    code: error.code,
+    status: error.status,
+    param: renamed,
+    retryAfter: error.retryAfter,
+    type: error.type,
+    extras: error.extras,
+    cause: error,
+  });
+}

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { CortexError } from "../errors/cortex_error.ts";
 import { type ResponsesRequest, ResponsesRequestSchema } from "../responses/request.ts";
 import { ChatCompletionRequestSchema } from "../openai/chat_request.ts";
-import { responsesToChatRequest } from "./responses_request.ts";
+import { chatErrorToResponses, responsesToChatRequest } from "./responses_request.ts";
 
 Deno.test("instructions lead, string input is one user message, max_output_tokens → max_tokens", () => {
   const chat = responsesToChatRequest({
@@ -215,4 +215,34 @@ Deno.test("regression: an empty assistant message Codex echoes between a call an
     },
     { role: "tool", tool_call_id: "c1", content: "a.txt" },
   ]);
+});
+
+Deno.test("regression: a chat-side error names the Responses field (input, not messages)", () => {
+  const error = (param: string | null) =>
+    new CortexError("this model's maximum prompt length is 8 tokens", {
+      code: "context_length_exceeded",
+      status: 400,
+      param,
+      extras: { prompt_tokens: 9, max: 8 },
+      retryAfter: null,
+    });
+  const mapped = chatErrorToResponses(error("messages"));
+  assert.equal(mapped.param, "input");
+  assert.equal(mapped.code, "context_length_exceeded");
+  assert.equal(mapped.status, 400);
+  assert.equal(mapped.message, "this model's maximum prompt length is 8 tokens");
+  assert.deepEqual(mapped.extras, { prompt_tokens: 9, max: 8 });
+  for (
+    const [from, to] of [
+      ["messages[2].content", "input"],
+      ["max_tokens", "max_output_tokens"],
+      ["max_completion_tokens", "max_output_tokens"],
+      ["tools[3].function.name", "tools"],
+      ["tool_choice", "tool_choice"],
+      ["input", "input"],
+      ["messagesX", "messagesX"],
+    ]
+  ) assert.equal(chatErrorToResponses(error(from)).param, to, from);
+  const none = error(null);
+  assert.equal(chatErrorToResponses(none), none);
 });
