@@ -412,6 +412,7 @@ Deno.test({
       status: number;
       code: string;
       mention: RegExp;
+      param?: string;
     }[] = [
       {
         what: "malformed JSON",
@@ -539,6 +540,16 @@ Deno.test({
         status: 400,
         code: "invalid_request_body",
         mention: /messages/,
+        param: "messages",
+      },
+      {
+        what: "Responses: empty input names input, not the chat request's messages",
+        url: responsesUrl,
+        body: { model: "tiny", input: [] },
+        status: 400,
+        code: "invalid_request_body",
+        mention: /at least one message/,
+        param: "input",
       },
     ];
     for (const c of cases) {
@@ -548,6 +559,7 @@ Deno.test({
       const envelope = OpenAIErrorBodySchema.parse(await response.json());
       assert.equal(envelope.error.code, c.code, c.what);
       assert.match(envelope.error.message, c.mention, `${c.what}: ${envelope.error.message}`);
+      if (c.param !== undefined) assert.equal(envelope.error.param, c.param, c.what);
     }
     const noType = await fetch(chatUrl, { method: "POST", body: "{}" });
     assert.equal(noType.status, 415);

@@ -33,6 +33,11 @@ export interface AnthropicCustomTool {
   input_schema: Record<string, unknown>;
   /** `"custom"` or absent. */
   type?: "custom" | null;
+  /**
+   * Anthropic loads such a tool only when its tool search finds it; cortex runs no tool search,
+   * so the tool is offered from the start like any other.
+   */
+  defer_loading?: boolean;
   /** Other keys (`cache_control`). */
   [extra: string]: unknown;
 }
@@ -57,9 +62,10 @@ export type AnthropicToolChoice =
   | { type: "tool"; name: string; disable_parallel_tool_use?: boolean }
   | { type: "none" };
 
-/** Extended-thinking configuration. */
+/** Extended-thinking configuration (`adaptive`: the model decides how much to think — thinking on). */
 export type AnthropicThinkingConfig =
   | { type: "enabled"; budget_tokens: number }
+  | { type: "adaptive" }
   | { type: "disabled" }
   | { type: string; [key: string]: unknown };
 
@@ -134,6 +140,7 @@ const _customTool = z.looseObject({
   description: z.string().optional(),
   input_schema: z.record(z.string(), z.unknown()),
   type: z.literal("custom").nullish(),
+  defer_loading: z.boolean().optional(),
 });
 const _serverTool = z.looseObject({
   type: z.string().refine((t) => t !== "custom", { abort: true }),
@@ -154,9 +161,10 @@ const _toolChoice = z.discriminatedUnion("type", [
 
 const _thinking = _openUnion(
   "type",
-  ["enabled", "disabled"],
+  ["enabled", "adaptive", "disabled"],
   z.discriminatedUnion("type", [
     z.looseObject({ type: z.literal("enabled"), budget_tokens: z.number().int().min(0) }),
+    z.looseObject({ type: z.literal("adaptive") }),
     z.looseObject({ type: z.literal("disabled") }),
   ]),
 );

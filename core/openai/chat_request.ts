@@ -74,8 +74,12 @@ export interface ChatCompletionRequest extends SamplingFields {
   response_format?: ChatResponseFormat | null;
   /** Stream the answer as server-sent events. */
   stream?: boolean | null;
-  /** Streaming options. */
-  stream_options?: { include_usage?: boolean | null } | null;
+  /**
+   * Streaming options: `include_usage` adds the final usage-only chunk; `include_prompt_usage`
+   * (a cortex extension) also puts `usage` with the prompt tokens on the first chunk, so a
+   * translation can report them before any output (Anthropic `message_start`).
+   */
+  stream_options?: { include_usage?: boolean | null; include_prompt_usage?: boolean | null } | null;
   /** Output token cap (legacy name). */
   max_tokens?: number | null;
   /** Output token cap; wins over `max_tokens`. */
@@ -144,7 +148,10 @@ export const ChatCompletionRequestSchema: Schema<ChatCompletionRequest> = z.loos
   parallel_tool_calls: z.boolean().nullish(),
   response_format: _zod(ChatResponseFormatSchema).nullish(),
   stream: z.boolean().nullish(),
-  stream_options: z.looseObject({ include_usage: z.boolean().nullish() }).nullish(),
+  stream_options: z.looseObject({
+    include_usage: z.boolean().nullish(),
+    include_prompt_usage: z.boolean().nullish(),
+  }).nullish(),
   max_tokens: _optCount,
   max_completion_tokens: _optCount,
   stop: z.union([z.string(), z.array(z.string())]).nullish(),

@@ -37,8 +37,10 @@ export interface ResponsesFunctionCallItem {
   type: "function_call";
   /** Call id, echoed by the output item. */
   call_id: string;
-  /** Function name. */
+  /** Function name (within its namespace, when `namespace` is set). */
   name: string;
+  /** The namespace tool the function belongs to, when it came from one. */
+  namespace?: string | null;
   /** JSON arguments text. */
   arguments: string;
   /** Item id. */
@@ -103,15 +105,37 @@ export interface ResponsesFunctionTool {
   strict?: boolean | null;
 }
 
-/** Any tool; hosted tools (web search, file search, …) are tolerated and dropped in translation. */
-export type ResponsesTool = ResponsesFunctionTool | { type: string; [key: string]: unknown };
+/**
+ * A namespace of function tools (Codex sends each MCP server's tools as one): the model sees
+ * each function under a qualified name, and calls come back as `function_call` items naming
+ * the function and its `namespace`.
+ */
+export interface ResponsesNamespaceTool {
+  /** Tool kind. */
+  type: "namespace";
+  /** Namespace name, e.g. `mcp__github`. */
+  name: string;
+  /** What the namespace is for. */
+  description?: string | null;
+  /** The functions in it. */
+  tools: ResponsesFunctionTool[];
+}
+
+/**
+ * Any tool. Function and namespace tools are translated; the hosted tools OpenAI runs itself
+ * (web search, file search, …) are dropped in translation; other kinds are refused there.
+ */
+export type ResponsesTool =
+  | ResponsesFunctionTool
+  | ResponsesNamespaceTool
+  | { type: string; [key: string]: unknown };
 
 /** Tool-use policy. */
 export type ResponsesToolChoice =
   | "none"
   | "auto"
   | "required"
-  | { type: "function"; name: string }
+  | { type: "function"; name: string; namespace?: string | null }
   | { type: string; [key: string]: unknown };
 
 /** A Responses request. Unknown extra fields are kept. */
@@ -188,6 +212,7 @@ const _item = z.union([
     type: z.literal("function_call"),
     call_id: z.string(),
     name: z.string(),
+    namespace: z.string().nullish(),
     arguments: z.string(),
     id: z.string().optional(),
     status: z.string().optional(),
@@ -218,11 +243,22 @@ const _functionTool = z.looseObject({
   strict: z.boolean().nullish(),
 });
 
-const _tool = _openUnion("type", ["function"], _functionTool);
+const _namespaceTool = z.looseObject({
+  type: z.literal("namespace"),
+  name: z.string().min(1),
+  description: z.string().nullish(),
+  tools: z.array(_openUnion("type", ["function"], _functionTool)),
+});
+
+const _tool = _openUnion(
+  "type",
+  ["function", "namespace"],
+  z.discriminatedUnion("type", [_functionTool, _namespaceTool]),
+);
 
 const _toolChoice = z.union([
   z.enum(["none", "auto", "required"]),
-  z.looseObject({ type: z.literal("function"), name: z.string() }),
+  z.looseObject({ type: z.literal("function"), name: z.string(), namespace: z.string().nullish() }),
   z.looseObject({ type: z.string().refine((t) => t !== "function", { abort: true }) }),
 ]);
 

@@ -48,8 +48,10 @@ export interface ResponsesOutputFunctionCall {
   id: string;
   /** Call id to echo in `function_call_output`. */
   call_id: string;
-  /** Function name. */
+  /** Function name (within its namespace, when `namespace` is set). */
   name: string;
+  /** The namespace tool the function belongs to (absent for a plain function tool). */
+  namespace?: string;
   /** JSON arguments text. */
   arguments: string;
   /** Item status. */
@@ -149,6 +151,7 @@ const _outputItem = z.discriminatedUnion("type", [
     id: z.string(),
     call_id: z.string(),
     name: z.string(),
+    namespace: z.string().optional(),
     arguments: z.string(),
     status: _status3,
   }),

@@ -3,7 +3,8 @@
  * leading system message; tool_use blocks become `tool_calls`, tool_result blocks become
  * `tool` messages (emitted before the rest of their message), images become `image_url`
  * parts, thinking becomes `reasoning_content`, `stop_sequences` becomes `stop` and the
- * thinking config becomes `chat_template_kwargs.enable_thinking`.
+ * thinking config (`enabled` or `adaptive` → on, `disabled` → off) becomes
+ * `chat_template_kwargs.enable_thinking`; `defer_loading` tools are offered like any other.
  *
  * @module
  */
@@ -135,7 +136,11 @@ function _translateMessage(
   return out;
 }
 
-/** Anthropic tools → chat function tools (server tools, which cortex cannot run, are dropped). */
+/**
+ * Anthropic tools → chat function tools (server tools, which cortex cannot run, are dropped —
+ * the tool search tool among them). A client tool with `defer_loading: true` is offered like
+ * any other: without a tool search to find it later, the model must see it from the start.
+ */
 export function anthropicToolsToChat(tools: AnthropicTool[] | undefined): ChatFunctionTool[] | undefined {
   if (!tools) return undefined;
   const out: ChatFunctionTool[] = [];
@@ -198,7 +203,8 @@ const _passThrough = [
 
 /**
  * Anthropic Messages request → chat-completions request (pure). Streaming requests ask
- * for the usage chunk (`stream_options.include_usage`).
+ * for the usage chunk and the prompt count on the first chunk
+ * (`stream_options.include_usage`, `include_prompt_usage`).
  *
  * @example
  * ```ts
@@ -232,13 +238,16 @@ export function anthropicToChatRequest(request: MessagesRequest): ChatCompletion
   if (request.top_k !== undefined) chat.top_k = request.top_k;
   if (request.stream) {
     chat.stream = true;
-    chat.stream_options = { include_usage: true };
+    // The prompt count on the first chunk lets message_start report input_tokens.
+    chat.stream_options = { include_usage: true, include_prompt_usage: true };
   }
   const kwargs: Record<string, unknown> = {
     ...(request.chat_template_kwargs as Record<string, unknown> ?? {}),
   };
-  if (request.thinking?.type === "enabled") kwargs.enable_thinking = true;
-  else if (request.thinking?.type === "disabled") kwargs.enable_thinking = false;
+  // `adaptive` leaves the amount of thinking to the model: the template opens thinking, the model decides.
+  if (request.thinking?.type === "enabled" || request.thinking?.type === "adaptive") {
+    kwargs.enable_thinking = true;
+  } else if (request.thinking?.type === "disabled") kwargs.enable_thinking = false;
   if (Object.keys(kwargs).length > 0) chat.chat_template_kwargs = kwargs;
   if (request.metadata?.user_id) chat.user = request.metadata.user_id;
   for (const key of _passThrough) if (typeof request[key] === "number") chat[key] = request[key];

@@ -216,7 +216,7 @@ Deno.test("parameters: stop_sequences → stop, thinking → enable_thinking, to
     type: "function",
     function: { name: "f", parameters: { type: "object" } },
   }]);
-  assert.deepEqual(chat.stream_options, { include_usage: true });
+  assert.deepEqual(chat.stream_options, { include_usage: true, include_prompt_usage: true });
   assert.equal(chat.max_tokens, 64);
   assert.equal(chat.temperature, 0.2);
   assert.equal(chat.top_k, 20);
@@ -299,4 +299,53 @@ Deno.test("tool_choice: every Anthropic form becomes the chat tool_choice and pa
     assert.equal(chat.parallel_tool_calls, parallel, JSON.stringify(choice));
     assert.ok(ChatCompletionRequestSchema.safeParse(chat).success, JSON.stringify(choice));
   }
+});
+
+Deno.test("regression: thinking {type: adaptive} turns thinking on (was ignored)", () => {
+  const request = MessagesRequestSchema.parse({
+    model: "m",
+    max_tokens: 64,
+    thinking: { type: "adaptive" },
+    messages: [{ role: "user", content: "hi" }],
+  });
+  assert.deepEqual(anthropicToChatRequest(request).chat_template_kwargs, { enable_thinking: true });
+  // `disabled` still turns it off.
+  assert.deepEqual(
+    anthropicToChatRequest({ ...request, thinking: { type: "disabled" } }).chat_template_kwargs,
+    { enable_thinking: false },
+  );
+});
+
+Deno.test("defer_loading tools are offered like any other tool; the tool search server tool is left out", () => {
+  const request = MessagesRequestSchema.parse({
+    model: "m",
+    max_tokens: 64,
+    messages: [{ role: "user", content: "hi" }],
+    tools: [
+      { type: "tool_search_tool_regex_20251119", name: "tool_search_tool_regex" },
+      { name: "read", input_schema: { type: "object" } },
+      {
+        name: "mcp__db__query",
+        description: "Run SQL",
+        input_schema: { type: "object" },
+        defer_loading: true,
+      },
+    ],
+  });
+  const chat = anthropicToChatRequest(request);
+  assert.deepEqual(chat.tools, [
+    { type: "function", function: { name: "read", parameters: { type: "object" } } },
+    {
+      type: "function",
+      function: { name: "mcp__db__query", parameters: { type: "object" }, description: "Run SQL" },
+    },
+  ]);
+  assert.ok(ChatCompletionRequestSchema.safeParse(chat).success);
+  // A defer_loading that is not a boolean is a 400 naming it.
+  const bad = MessagesRequestSchema.safeParse({
+    ...request,
+    tools: [{ ...request.tools![2], defer_loading: "yes" }],
+  });
+  assert.ok(!bad.success);
+  assert.deepEqual(bad.error.issues.map((i) => i.path.join(".")).some((p) => p.startsWith("tools.0")), true);
 });

@@ -1,7 +1,7 @@
 /**
  * Chat-completions response → Anthropic Messages response: reasoning becomes a thinking
- * block, text a text block, tool calls tool_use blocks (the original dropped them), with
- * the stop reason and usage mapped.
+ * block, text a text block, tool calls tool_use blocks with `toolu_…` ids (the original
+ * dropped them), with the stop reason and usage mapped.
  *
  * @module
  */
@@ -15,6 +15,23 @@ import { chatUsageToAnthropic } from "./usage.ts";
 /** The Anthropic message id for an upstream chat id (`msg_` + id, unless already prefixed). */
 export function anthropicMessageId(chatId: string): string {
   return chatId.startsWith("msg_") ? chatId : `msg_${chatId}`;
+}
+
+/**
+ * The Anthropic tool-use id for a chat tool-call id: `toolu_…`, as Anthropic clients expect
+ * (`call_x` → `toolu_x`; an id already `toolu_…` is kept; other characters than
+ * `[A-Za-z0-9_-]` are dropped). Stable, so a streamed and a whole answer agree.
+ *
+ * @example
+ * ```ts
+ * import { anthropicToolUseId } from "@cortex/core/translate";
+ * anthropicToolUseId("call_9f2c_0"); // "toolu_9f2c_0"
+ * ```
+ */
+export function anthropicToolUseId(chatId: string): string {
+  if (/^toolu_[A-Za-z0-9_-]+$/.test(chatId)) return chatId;
+  const rest = chatId.replace(/^call_/, "").replace(/[^A-Za-z0-9_-]/g, "");
+  return `toolu_${rest || "0"}`;
 }
 
 /** Options of {@linkcode chatToAnthropicResponse}. */
@@ -35,7 +52,7 @@ export interface AnthropicResponseOptions {
  *   choices: [{ index: 0, finish_reason: "tool_calls", message: { role: "assistant", content: null,
  *     tool_calls: [{ id: "call_1", type: "function", function: { name: "ls", arguments: '{"path":"."}' } }] } }],
  * });
- * message.content; // [{type: "tool_use", id: "call_1", name: "ls", input: {path: "."}}]
+ * message.content; // [{type: "tool_use", id: "toolu_1", name: "ls", input: {path: "."}}]
  * message.stop_reason; // "tool_use"
  * ```
  */
@@ -58,7 +75,12 @@ export function chatToAnthropicResponse(
       const input = _parseToolArguments(call.function.arguments);
       if (input === null) allToolsComplete = false;
       toolCount++;
-      content.push({ type: "tool_use", id: call.id, name: call.function.name, input: input ?? {} });
+      content.push({
+        type: "tool_use",
+        id: anthropicToolUseId(call.id),
+        name: call.function.name,
+        input: input ?? {},
+      });
     }
   }
   const matched = choice ? _matchedStop(choice) : null;

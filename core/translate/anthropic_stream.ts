@@ -1,8 +1,9 @@
 /**
  * Chat-completions stream → Anthropic Messages event stream. Every content block is
  * opened and closed exactly once with increasing indices; reasoning becomes thinking
- * blocks; tool calls become tool_use blocks whose `input_json_delta` pieces are never
- * empty and concatenate to the original arguments; `stop_reason` is `tool_use` exactly
+ * blocks; tool calls become tool_use blocks (`toolu_…` ids) whose `input_json_delta` pieces
+ * are never empty and concatenate to the original arguments; `message_start` reports the
+ * prompt tokens when the first chunk carries usage; `stop_reason` is `tool_use` exactly
  * when a complete tool call was made. Parallel tool calls whose fragments interleave are
  * serialised (a later call is held until the open one is complete JSON).
  *
@@ -15,7 +16,7 @@ import type { ChatCompletionChunk, ChatToolCallDelta } from "../openai/chat_chun
 import type { ChatFinishReason, ChatUsage } from "../openai/chat_response.ts";
 import { _deltaReasoning, _fallbackToolCallId, _matchedStop, _parseToolArguments } from "./_delta.ts";
 import { _collectEvents, _translatorTransformer } from "./_run_translator.ts";
-import { anthropicMessageId } from "./anthropic_response.ts";
+import { anthropicMessageId, anthropicToolUseId } from "./anthropic_response.ts";
 import { chatFinishToAnthropicStop } from "./stop_reason.ts";
 import { type ChatStreamInput, isChatStreamFailure } from "./stream_input.ts";
 import { chatUsageToAnthropic } from "./usage.ts";
@@ -164,7 +165,10 @@ export class AnthropicStreamTranslator {
         model: this.#options.model ?? chunk.model,
         stop_reason: null,
         stop_sequence: null,
-        usage: { input_tokens: 0, output_tokens: 0 },
+        // The prompt count, when the upstream reports it in its first chunk (the neuron does
+        // when asked with `stream_options.include_prompt_usage`); cached tokens are known only
+        // at the end, so they show in `message_delta`.
+        usage: { input_tokens: chunk.usage?.prompt_tokens ?? 0, output_tokens: 0 },
       },
     });
     if (this.#options.ping ?? true) emit({ type: "ping" });
@@ -262,7 +266,7 @@ export class AnthropicStreamTranslator {
     this.#closeOpen(emit);
     tool.block = this.#openBlock({
       type: "tool_use",
-      id: tool.id ?? _fallbackToolCallId(this.#responseId, tool.index),
+      id: anthropicToolUseId(tool.id ?? _fallbackToolCallId(this.#responseId, tool.index)),
       name: tool.name,
       input: {},
     }, emit);

@@ -4,7 +4,7 @@ import { AnthropicStreamEventSchema } from "../anthropic/stream_events.ts";
 import { CortexError } from "../errors/cortex_error.ts";
 import type { ChatCompletionChunk } from "../openai/chat_chunk.ts";
 import { ChatCompletionAccumulator } from "./chat_accumulator.ts";
-import { chatToAnthropicResponse } from "./anthropic_response.ts";
+import { anthropicToolUseId, chatToAnthropicResponse } from "./anthropic_response.ts";
 import { chatChunksToAnthropicEvents, ChatToAnthropicStream } from "./anthropic_stream.ts";
 import { checkAnthropicStream, reassembleAnthropicStream } from "./anthropic_stream_check.ts";
 import { randomChunking, randomScenario, Rng } from "./_test_gen.ts";
@@ -42,7 +42,7 @@ Deno.test(`property: ${CASES} canonical streams, random chunkings → Anthropic 
     assert.equal(tools.length, scenario.tools.length, context);
     tools.forEach((block, i) => {
       const source = scenario.tools[i];
-      assert.equal(block.id, source.id, context);
+      assert.equal(block.id, anthropicToolUseId(source.id), context);
       assert.equal(block.name, source.name, context);
       assert.deepEqual(block.input, source.args === "" ? {} : JSON.parse(source.args), context);
     });
@@ -73,7 +73,8 @@ Deno.test(`property: ${CASES} interleaved parallel tool calls keep every argumen
     const byId = new Map(toolBlocks(events).map((b) => [b.id, b]));
     assert.equal(byId.size, scenario.tools.length, context);
     for (const tool of scenario.tools) {
-      assert.deepEqual(byId.get(tool.id)?.input, tool.args === "" ? {} : JSON.parse(tool.args), context);
+      const input = byId.get(anthropicToolUseId(tool.id))?.input;
+      assert.deepEqual(input, tool.args === "" ? {} : JSON.parse(tool.args), context);
     }
     const message = reassembleAnthropicStream(events)!;
     assert.equal(message.stop_reason === "tool_use", scenario.tools.length > 0, context);
@@ -197,7 +198,7 @@ Deno.test("a parameterless tool call emits no input_json_delta and reassembles t
   assert.ok(!events.some((e) => e.type === "content_block_delta"));
   assert.deepEqual(reassembleAnthropicStream(events)?.content, [{
     type: "tool_use",
-    id: "t",
+    id: "toolu_t",
     name: "now",
     input: {},
   }]);
@@ -219,4 +220,65 @@ Deno.test("an empty upstream stream yields an Anthropic error event, not an empt
   const events = chatChunksToAnthropicEvents([]);
   assert.equal(events.length, 1);
   assert.equal(events[0].type, "error");
+});
+
+Deno.test("regression: tool_use ids are toolu_…, streamed and not, the same for both", () => {
+  assert.equal(anthropicToolUseId("call_9f2c_0"), "toolu_9f2c_0");
+  assert.equal(anthropicToolUseId("toolu_01A"), "toolu_01A");
+  assert.equal(anthropicToolUseId("chatcmpl-1:x"), "toolu_chatcmpl-1x");
+  const base = { id: "c5", object: "chat.completion.chunk" as const, created: 1, model: "m" };
+  const call = { id: "call_abc_0", type: "function" as const, function: { name: "ls", arguments: "{}" } };
+  const chunks = [
+    { ...base, choices: [{ index: 0, delta: { tool_calls: [{ index: 0, ...call }] }, finish_reason: null }] },
+    // A call the upstream sent without an id gets a stable one, also toolu_.
+    {
+      ...base,
+      choices: [{
+        index: 0,
+        delta: {
+          tool_calls: [{ index: 1, type: "function" as const, function: { name: "pwd", arguments: "{}" } }],
+        },
+        finish_reason: "tool_calls" as const,
+      }],
+    },
+  ];
+  const streamed = reassembleAnthropicStream(chatChunksToAnthropicEvents(chunks))!;
+  const ids = streamed.content.map((b) => (b as { id: string }).id);
+  assert.equal(ids[0], "toolu_abc_0");
+  assert.match(ids[1], /^toolu_[A-Za-z0-9_-]+$/);
+  assert.deepEqual(streamed, chatToAnthropicResponse(accumulate(chunks)));
+});
+
+Deno.test("regression: message_start reports the prompt tokens the first chunk carries (was always 0)", () => {
+  const base = { id: "c6", object: "chat.completion.chunk" as const, created: 1, model: "m" };
+  const events = chatChunksToAnthropicEvents([
+    {
+      ...base,
+      choices: [{ index: 0, delta: { role: "assistant" as const, content: "" }, finish_reason: null }],
+      usage: { prompt_tokens: 1234, completion_tokens: 0, total_tokens: 1234 },
+    },
+    { ...base, choices: [{ index: 0, delta: { content: "hi" }, finish_reason: "stop" as const }] },
+    {
+      ...base,
+      choices: [],
+      usage: {
+        prompt_tokens: 1234,
+        completion_tokens: 1,
+        total_tokens: 1235,
+        prompt_tokens_details: { cached_tokens: 1000 },
+      },
+    },
+  ]);
+  const start = events[0];
+  assert.ok(start.type === "message_start");
+  assert.deepEqual(start.message.usage, { input_tokens: 1234, output_tokens: 0 });
+  const delta = events.find((e) => e.type === "message_delta");
+  assert.ok(delta?.type === "message_delta");
+  // The final figures, with the cache reads known only at the end, still come in message_delta.
+  assert.deepEqual(delta.usage, {
+    output_tokens: 1,
+    input_tokens: 234,
+    cache_read_input_tokens: 1000,
+    cache_creation_input_tokens: 0,
+  });
 });

@@ -32,6 +32,7 @@ export * from "./anthropic_response.ts";
 export * from "./anthropic_stream.ts";
 export * from "./anthropic_stream_check.ts";
 export * from "./responses_request.ts";
+export * from "./responses_tools.ts";
 export * from "./responses_response.ts";
 export * from "./responses_stream.ts";
 export * from "./responses_stream_check.ts";

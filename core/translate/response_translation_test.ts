@@ -38,7 +38,7 @@ Deno.test("chat → Anthropic keeps thinking, text and tool calls (the original 
     content: [
       { type: "thinking", thinking: "The user wants files.", signature: "" },
       { type: "text", text: "Let me check." },
-      { type: "tool_use", id: "call_a", name: "ls", input: { dir: "/tmp" } },
+      { type: "tool_use", id: "toolu_a", name: "ls", input: { dir: "/tmp" } },
     ],
     model: "alias",
     stop_reason: "tool_use",

@@ -1,19 +1,15 @@
 /**
  * OpenAI Responses request → chat-completions request: instructions become a leading
  * system message, input items become messages (function calls merge into the assistant
- * turn, outputs become tool messages, reasoning items become `reasoning_content`),
- * function tools are wrapped, hosted tools dropped, `max_output_tokens` → `max_tokens`.
+ * turn, outputs become tool messages, reasoning items become `reasoning_content`; an empty
+ * assistant message — Codex echoes one between a call and its output — is dropped), tools
+ * as `responses_tools.ts` says, `max_output_tokens` → `max_tokens`.
  *
  * @module
  */
 import { CortexError } from "../errors/cortex_error.ts";
 import type { ChatAssistantMessage, ChatContentPart, ChatMessage } from "../openai/chat_message.ts";
-import type {
-  ChatCompletionRequest,
-  ChatFunctionTool,
-  ChatResponseFormat,
-  ChatToolChoice,
-} from "../openai/chat_request.ts";
+import type { ChatCompletionRequest, ChatFunctionTool, ChatResponseFormat } from "../openai/chat_request.ts";
 import type {
   ResponsesFunctionCallItem,
   ResponsesFunctionCallOutputItem,
@@ -21,9 +17,14 @@ import type {
   ResponsesMessageItem,
   ResponsesReasoningItem,
   ResponsesRequest,
-  ResponsesTool,
   ResponsesToolChoice,
 } from "../responses/request.ts";
+import {
+  qualifiedToolName,
+  responsesToolChoiceToChat,
+  ResponsesToolNames,
+  responsesToolsToChat,
+} from "./responses_tools.ts";
 
 function _parts(content: string | ResponsesInputPart[] | null): string | ChatContentPart[] {
   if (content === null) return "";
@@ -58,37 +59,6 @@ function _outputText(output: unknown): string {
   return JSON.stringify(output ?? null);
 }
 
-/** Responses tools → chat tools: flat function tools are wrapped; hosted tools are dropped. */
-export function responsesToolsToChat(tools: ResponsesTool[] | null | undefined): ChatFunctionTool[] {
-  const out: ChatFunctionTool[] = [];
-  for (const tool of tools ?? []) {
-    const raw = tool as Record<string, unknown>;
-    if (raw.type !== "function") continue;
-    if (raw.function && typeof raw.function === "object") {
-      out.push(raw as unknown as ChatFunctionTool);
-      continue;
-    }
-    if (typeof raw.name !== "string") continue;
-    const fn: ChatFunctionTool["function"] = { name: raw.name };
-    if (typeof raw.description === "string") fn.description = raw.description;
-    if (raw.parameters && typeof raw.parameters === "object") {
-      fn.parameters = raw.parameters as Record<string, unknown>;
-    }
-    if (typeof raw.strict === "boolean") fn.strict = raw.strict;
-    out.push({ type: "function", function: fn });
-  }
-  return out;
-}
-
-/** Responses tool choice → chat tool choice (hosted-tool choices have no equivalent: undefined). */
-export function responsesToolChoiceToChat(choice: ResponsesToolChoice): ChatToolChoice | undefined {
-  if (typeof choice === "string") return choice;
-  if (choice.type === "function" && typeof choice.name === "string") {
-    return { type: "function", function: { name: choice.name } };
-  }
-  return undefined;
-}
-
 /**
  * `{type: "allowed_tools", mode, tools}`: only the listed function tools may be called — the
  * offered tools narrowed to them, with `mode` ("auto" or "required") as the choice; null for any
@@ -105,7 +75,9 @@ function _allowedTools(
   if (mode !== "auto" && mode !== "required") {
     throw bad(`tool_choice.mode must be "auto" or "required", got ${JSON.stringify(mode)}`);
   }
-  const listed = Array.isArray(choice.tools) ? choice.tools as { type?: unknown; name?: unknown }[] : null;
+  const listed = Array.isArray(choice.tools)
+    ? choice.tools as { type?: unknown; name?: unknown; namespace?: unknown }[]
+    : null;
   if (!listed || listed.length === 0) throw bad("tool_choice.tools must list at least one tool");
   const names = listed.map((tool, i) => {
     if (tool.type !== "function" || typeof tool.name !== "string") {
@@ -113,16 +85,26 @@ function _allowedTools(
         `tool_choice.tools[${i}] must be a function tool with a name (got type ${JSON.stringify(tool.type)})`,
       );
     }
-    if (!tools.some((t) => t.function.name === tool.name)) {
-      throw bad(`tool_choice.tools[${i}] names '${tool.name}', which is not in tools`);
+    const name = typeof tool.namespace === "string"
+      ? qualifiedToolName(tool.namespace, tool.name)
+      : tool.name;
+    if (!tools.some((t) => t.function.name === name)) {
+      throw bad(`tool_choice.tools[${i}] names '${name}', which is not in tools`);
     }
-    return tool.name;
+    return name;
   });
   return { tools: tools.filter((t) => names.includes(t.function.name)), mode };
 }
 
+// An assistant message that says nothing: no text in any part.
+function _isEmpty(content: string | ChatContentPart[]): boolean {
+  if (typeof content === "string") return content.length === 0;
+  return content.every((part) => part.type === "text" && (part as { text: string }).text.length === 0);
+}
+
 function _messages(request: ResponsesRequest): ChatMessage[] {
   const messages: ChatMessage[] = [];
+  const names = new ResponsesToolNames(request.tools);
   if (request.instructions) messages.push({ role: "system", content: request.instructions });
   if (typeof request.input === "string") {
     messages.push({ role: "user", content: request.input });
@@ -147,6 +129,8 @@ function _messages(request: ResponsesRequest): ChatMessage[] {
       const message = item as ResponsesMessageItem;
       const content = _parts(message.content);
       if (message.role === "assistant") {
+        // An echoed empty message would split a call from its output (or add an empty turn).
+        if (_isEmpty(content)) continue;
         const turn: ChatAssistantMessage = { role: "assistant", content };
         takeReasoning(turn);
         messages.push(turn);
@@ -159,7 +143,7 @@ function _messages(request: ResponsesRequest): ChatMessage[] {
       (turn.tool_calls ??= []).push({
         id: call.call_id,
         type: "function",
-        function: { name: call.name, arguments: call.arguments },
+        function: { name: names.qualify(call.name, call.namespace), arguments: call.arguments },
       });
     } else if (type === "function_call_output") {
       const output = item as ResponsesFunctionCallOutputItem;
@@ -254,4 +238,40 @@ export function responsesToChatRequest(request: ResponsesRequest): ChatCompletio
   if (request.user) chat.user = request.user;
   if (request.metadata) chat.metadata = request.metadata;
   return chat;
+}
+
+/**
+ * An error about the chat request a Responses request was translated to, in the Responses
+ * request's terms: `param` `messages…` → `input`, `max_tokens` / `max_completion_tokens` →
+ * `max_output_tokens`, `tools[i].function…` → `tools` (indices differ once namespaces are
+ * flattened). Other errors are returned as they are.
+ *
+ * @example
+ * ```ts
+ * import { CortexError } from "@cortex/core/errors";
+ * import { chatErrorToResponses } from "@cortex/core/translate";
+ * const tooLong = new CortexError("prompt too long", { code: "context_length_exceeded", status: 400, param: "messages" });
+ * chatErrorToResponses(tooLong).param; // "input"
+ * ```
+ */
+export function chatErrorToResponses(error: CortexError): CortexError {
+  const param = error.param;
+  if (param === null) return error;
+  const renamed = /^messages(\[|\.|$)/.test(param)
+    ? "input"
+    : param === "max_tokens" || param === "max_completion_tokens"
+    ? "max_output_tokens"
+    : /^tools\[\d+\]\.function/.test(param)
+    ? "tools"
+    : param;
+  if (renamed === param) return error;
+  return new CortexError(error.message, {
+    code: error.code,
+    status: error.status,
+    param: renamed,
+    retryAfter: error.retryAfter,
+    type: error.type,
+    extras: error.extras,
+    cause: error,
+  });
 }

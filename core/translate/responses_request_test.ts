@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { CortexError } from "../errors/cortex_error.ts";
 import { type ResponsesRequest, ResponsesRequestSchema } from "../responses/request.ts";
 import { ChatCompletionRequestSchema } from "../openai/chat_request.ts";
-import { responsesToChatRequest } from "./responses_request.ts";
+import { chatErrorToResponses, responsesToChatRequest } from "./responses_request.ts";
 
 Deno.test("instructions lead, string input is one user message, max_output_tokens → max_tokens", () => {
   const chat = responsesToChatRequest({
@@ -185,4 +185,64 @@ Deno.test("tool_choice: every Responses form becomes the chat tool_choice and pa
     assert.deepEqual(chat.tool_choice, expected, JSON.stringify(choice));
     assert.equal(chat.parallel_tool_calls, expectedParallel, JSON.stringify(choice));
   }
+});
+
+Deno.test("regression: an empty assistant message Codex echoes between a call and its output is dropped", () => {
+  const request = ResponsesRequestSchema.parse({
+    model: "m",
+    input: [
+      { role: "user", content: "list files" },
+      { type: "reasoning", id: "rs_1", summary: [{ type: "summary_text", text: "use shell" }] },
+      { type: "function_call", call_id: "c1", name: "shell", arguments: '{"cmd":"ls"}' },
+      {
+        type: "message",
+        role: "assistant",
+        id: "msg_1",
+        content: [{ type: "output_text", text: "", annotations: [] }],
+      },
+      { type: "function_call_output", call_id: "c1", output: "a.txt" },
+      { type: "message", role: "assistant", content: "" },
+      { type: "message", role: "assistant", content: [] },
+    ],
+  });
+  assert.deepEqual(responsesToChatRequest(request).messages, [
+    { role: "user", content: "list files" },
+    {
+      role: "assistant",
+      content: null,
+      reasoning_content: "use shell",
+      tool_calls: [{ id: "c1", type: "function", function: { name: "shell", arguments: '{"cmd":"ls"}' } }],
+    },
+    { role: "tool", tool_call_id: "c1", content: "a.txt" },
+  ]);
+});
+
+Deno.test("regression: a chat-side error names the Responses field (input, not messages)", () => {
+  const error = (param: string | null) =>
+    new CortexError("this model's maximum prompt length is 8 tokens", {
+      code: "context_length_exceeded",
+      status: 400,
+      param,
+      extras: { prompt_tokens: 9, max: 8 },
+      retryAfter: null,
+    });
+  const mapped = chatErrorToResponses(error("messages"));
+  assert.equal(mapped.param, "input");
+  assert.equal(mapped.code, "context_length_exceeded");
+  assert.equal(mapped.status, 400);
+  assert.equal(mapped.message, "this model's maximum prompt length is 8 tokens");
+  assert.deepEqual(mapped.extras, { prompt_tokens: 9, max: 8 });
+  for (
+    const [from, to] of [
+      ["messages[2].content", "input"],
+      ["max_tokens", "max_output_tokens"],
+      ["max_completion_tokens", "max_output_tokens"],
+      ["tools[3].function.name", "tools"],
+      ["tool_choice", "tool_choice"],
+      ["input", "input"],
+      ["messagesX", "messagesX"],
+    ]
+  ) assert.equal(chatErrorToResponses(error(from)).param, to, from);
+  const none = error(null);
+  assert.equal(chatErrorToResponses(none), none);
 });

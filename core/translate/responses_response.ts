@@ -1,8 +1,8 @@
 /**
  * Chat-completions response → OpenAI Responses response object. Unlike the original
  * (which kept only the message text), reasoning becomes a reasoning item and tool calls
- * become function_call items. Output order: reasoning, message (always present),
- * function calls.
+ * become function_call items (a namespace function's with its `namespace`). Output order:
+ * reasoning, message (left out when the turn is only function calls), function calls.
  *
  * @module
  */
@@ -18,6 +18,7 @@ import type {
 import type { ResponsesRequest } from "../responses/request.ts";
 import { _messageReasoning } from "./_delta.ts";
 import { chatFinishToResponsesStatus } from "./stop_reason.ts";
+import { ResponsesToolNames } from "./responses_tools.ts";
 import { chatUsageToResponses } from "./usage.ts";
 
 /** Options shared by the Responses translations (streamed and not). */
@@ -54,6 +55,32 @@ export function responsesItemIds(chatId: string, responseId?: string): Responses
     message: `msg_${suffix}`,
     reasoning: (n) => (n === 0 ? `rs_${suffix}` : `rs_${suffix}_${n}`),
     functionCall: (n) => `fc_${suffix}_${n}`,
+  };
+}
+
+/**
+ * A function_call output item: the model's function name split back into the client's name
+ * and namespace (`namespace` present only for a namespace tool's function).
+ */
+export function responsesFunctionCallItem(
+  names: ResponsesToolNames,
+  call: {
+    id: string;
+    callId: string;
+    modelName: string;
+    args: string;
+    status: ResponsesOutputFunctionCall["status"];
+  },
+): ResponsesOutputFunctionCall {
+  const { name, namespace } = names.split(call.modelName);
+  return {
+    type: "function_call",
+    id: call.id,
+    call_id: call.callId,
+    name,
+    ...(namespace !== undefined ? { namespace } : {}),
+    arguments: call.args,
+    status: call.status,
   };
 }
 
@@ -120,27 +147,31 @@ export function chatToResponsesResponse(
       status: "completed",
     });
   }
-  const messageItem: ResponsesOutputMessage = {
-    type: "message",
-    id: ids.message,
-    role: "assistant",
-    status: status === "completed" ? "completed" : "incomplete",
-    content: [{ type: "output_text", text: chatContentText(message?.content), annotations: [] }],
-  };
-  output.push(messageItem);
-  let n = 0;
+  const names = new ResponsesToolNames(options.request?.tools);
+  const calls: ResponsesOutputFunctionCall[] = [];
   for (const call of message?.tool_calls ?? []) {
     if (!call.function.name) continue;
-    const item: ResponsesOutputFunctionCall = {
-      type: "function_call",
-      id: ids.functionCall(n++),
-      call_id: call.id,
-      name: call.function.name,
-      arguments: call.function.arguments,
+    calls.push(responsesFunctionCallItem(names, {
+      id: ids.functionCall(calls.length),
+      callId: call.id,
+      modelName: call.function.name,
+      args: call.function.arguments,
       status: "completed",
-    };
-    output.push(item);
+    }));
   }
+  const text = chatContentText(message?.content);
+  // A turn of function calls alone has no message item (Codex would echo an empty one back).
+  if (text.length > 0 || calls.length === 0) {
+    const messageItem: ResponsesOutputMessage = {
+      type: "message",
+      id: ids.message,
+      role: "assistant",
+      status: status === "completed" ? "completed" : "incomplete",
+      content: [{ type: "output_text", text, annotations: [] }],
+    };
+    output.push(messageItem);
+  }
+  output.push(...calls);
   const response = responsesShell(
     {
       id: ids.response,

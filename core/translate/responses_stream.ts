@@ -1,8 +1,9 @@
 /**
  * Chat-completions stream → OpenAI Responses event stream, in the original's order:
  * `response.created`, `response.in_progress`, a reasoning item (summary part and text
- * deltas) while the model thinks, the message item (opened on the first text or tool
- * call, always present), one function_call item per tool call with argument deltas, and
+ * deltas) while the model thinks, the message item (opened on the first text; a turn of
+ * function calls alone has none), one function_call item per tool call with argument
+ * deltas (a namespace function's item names its `namespace`), and
  * exactly one terminal event — `response.completed`, `response.incomplete` (length,
  * content filter) or `response.failed` (upstream failure, never `completed`). Every
  * event carries a strictly increasing `sequence_number`; every item added is done.
@@ -23,11 +24,13 @@ import type { ResponsesStreamEvent } from "../responses/stream_events.ts";
 import { _deltaReasoning, _fallbackToolCallId, _parseToolArguments } from "./_delta.ts";
 import { _collectEvents, _translatorTransformer } from "./_run_translator.ts";
 import {
+  responsesFunctionCallItem,
   type ResponsesItemIds,
   responsesItemIds,
   responsesShell,
   type ResponsesTranslationOptions,
 } from "./responses_response.ts";
+import { ResponsesToolNames } from "./responses_tools.ts";
 import { chatFinishToResponsesStatus } from "./stop_reason.ts";
 import { type ChatStreamInput, isChatStreamFailure } from "./stream_input.ts";
 import { chatUsageToResponses } from "./usage.ts";
@@ -56,6 +59,7 @@ interface _Tool {
  */
 export class ResponsesStreamTranslator {
   #options: ResponsesTranslationOptions;
+  #names: ResponsesToolNames;
   #seq = 0;
   #started = false;
   #done = false;
@@ -79,6 +83,7 @@ export class ResponsesStreamTranslator {
   /** Creates a translator for one stream. */
   constructor(options: ResponsesTranslationOptions = {}) {
     this.#options = options;
+    this.#names = new ResponsesToolNames(options.request?.tools);
   }
 
   /** Translates one input item, emitting zero or more events. */
@@ -143,10 +148,11 @@ export class ResponsesStreamTranslator {
     const { status, incomplete_details } = chatFinishToResponsesStatus(this.#finish);
     const itemStatus = status === "completed" ? "completed" : "incomplete";
     this.#closeReasoning(emit, "completed");
-    this.#openMessage(emit);
     for (const tool of [...this.#tools.values()].sort((a, b) => a.index - b.index)) {
       if (tool.outputIndex === null && tool.name !== "") this.#openTool(tool, emit);
     }
+    // A turn with neither text nor calls still answers with an (empty) message.
+    if (this.#toolCount === 0) this.#openMessage(emit);
     this.#closeTools(emit, () => true, "completed");
     this.#closeMessage(emit, itemStatus);
     const response = this.#response(status);
@@ -316,7 +322,6 @@ export class ResponsesStreamTranslator {
     tool.args += piece;
     if (tool.done) return;
     this.#closeReasoning(emit, "completed");
-    this.#openMessage(emit);
     if (tool.outputIndex === null) {
       if (tool.name === "") return;
       // A new call starting means earlier calls whose arguments are complete JSON are done.
@@ -340,14 +345,13 @@ export class ResponsesStreamTranslator {
     const outputIndex = this.#output.length;
     tool.outputIndex = outputIndex;
     tool.itemId = this.#ids.functionCall(this.#toolCount++);
-    const item: ResponsesOutputFunctionCall = {
-      type: "function_call",
+    const item = responsesFunctionCallItem(this.#names, {
       id: tool.itemId,
-      call_id: tool.id ?? _fallbackToolCallId(this.#base.id, tool.index),
-      name: tool.name,
-      arguments: "",
+      callId: tool.id ?? _fallbackToolCallId(this.#base.id, tool.index),
+      modelName: tool.name,
+      args: "",
       status: "in_progress",
-    };
+    });
     this.#output.push(item);
     this.#emit(emit, {
       type: "response.output_item.added",
@@ -376,7 +380,7 @@ export class ResponsesStreamTranslator {
         type: "response.function_call_arguments.done",
         item_id: tool.itemId,
         output_index: tool.outputIndex!,
-        name: tool.name,
+        name: item.name,
         arguments: tool.args,
       });
       this.#emit(emit, {

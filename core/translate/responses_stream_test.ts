@@ -178,3 +178,49 @@ Deno.test("a length finish ends with response.incomplete and max_output_tokens",
   assert.deepEqual(last.response.incomplete_details, { reason: "max_output_tokens" });
   assert.equal(last.response.output[0].status, "incomplete");
 });
+
+Deno.test("regression: a turn of function calls alone has no message item, streamed or not", () => {
+  const base = { id: "chatcmpl-fc", object: "chat.completion.chunk" as const, created: 1, model: "m" };
+  const call = {
+    id: "call_1",
+    type: "function" as const,
+    function: { name: "shell", arguments: '{"cmd":"ls"}' },
+  };
+  const events = chatChunksToResponsesEvents([
+    // The neuron's role chunk carries an empty content string.
+    { ...base, choices: [{ index: 0, delta: { role: "assistant", content: "" }, finish_reason: null }] },
+    { ...base, choices: [{ index: 0, delta: { reasoning_content: "list it" }, finish_reason: null }] },
+    { ...base, choices: [{ index: 0, delta: { tool_calls: [{ index: 0, ...call }] }, finish_reason: null }] },
+    { ...base, choices: [{ index: 0, delta: {}, finish_reason: "tool_calls" }] },
+  ]);
+  assert.deepEqual(checkResponsesStream(events), []);
+  assert.ok(
+    !events.some((e) =>
+      e.type.startsWith("response.content_part") || e.type.startsWith("response.output_text")
+    ),
+  );
+  const added = events.filter((e) => e.type === "response.output_item.added");
+  assert.deepEqual(added.map((e) => e.type === "response.output_item.added" && e.item.type), [
+    "reasoning",
+    "function_call",
+  ]);
+  const streamed = reassembleResponsesStream(events)!;
+  assert.deepEqual(streamed.output.map((i) => i.type), ["reasoning", "function_call"]);
+  const whole = chatToResponsesResponse({
+    id: "chatcmpl-fc",
+    object: "chat.completion",
+    created: 1,
+    model: "m",
+    choices: [{
+      index: 0,
+      finish_reason: "tool_calls",
+      message: { role: "assistant", content: "", reasoning_content: "list it", tool_calls: [call] },
+    }],
+  });
+  assert.deepEqual(whole, streamed);
+  // With neither text nor a call, the (empty) message item is still there.
+  const empty = chatChunksToResponsesEvents([
+    { ...base, choices: [{ index: 0, delta: { role: "assistant", content: "" }, finish_reason: "stop" }] },
+  ]);
+  assert.deepEqual(reassembleResponsesStream(empty)!.output.map((i) => i.type), ["message"]);
+});

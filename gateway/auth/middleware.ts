@@ -1,5 +1,5 @@
 /**
- * The API-key middleware: with keys configured, every route but `/health` (and `/`) needs a
+ * The API-key middleware: with keys configured, every route but `/health`, `/` and `/api/hello` needs a
  * known key (401 otherwise) and admin routes need an admin key (403); the answer is in the
  * client's dialect. Without keys, every request passes.
  *
@@ -19,7 +19,11 @@ export interface ApiKeyAuthOptions {
   adminPrefix: string;
 }
 
-const _defaults = { publicPaths: ["/health", "/"], adminPrefix: "/admin" } satisfies ApiKeyAuthOptions;
+// `/api/hello` is Claude Code's reachability probe (sent without a key).
+const _defaults = {
+  publicPaths: ["/health", "/", "/api/hello"],
+  adminPrefix: "/admin",
+} satisfies ApiKeyAuthOptions;
 
 /**
  * Builds the middleware.

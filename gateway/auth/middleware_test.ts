@@ -12,6 +12,7 @@ async function app(keys: KeyRing): Promise<Hono<GatewayEnv>> {
   });
   app.use(apiKeyAuth(keys));
   app.get("/health", (c) => c.text("ok"));
+  app.get("/api/hello", (c) => c.text("ok"));
   app.post("/v1/chat/completions", (c) => c.json({ key: c.get("keyName"), models: c.get("keyModels") }));
   app.post("/v1/messages", (c) => c.json({ key: c.get("keyName") }));
   app.get("/admin/fleet", (c) => c.json({ ok: true }));
@@ -70,4 +71,15 @@ Deno.test("a valid key passes with its name and allow-list; admin routes need an
     (await a.request("/admin/fleet", { headers: { "x-api-key": "sk-admin-123456" } })).status,
     200,
   );
+});
+
+Deno.test("regression: Claude Code's probe, GET and HEAD /api/hello, needs no key (was 401/404)", async () => {
+  const a = await app(await KeyRing.create(KEYS));
+  for (const method of ["GET", "HEAD"]) {
+    const res = await a.request("/api/hello", { method });
+    assert.equal(res.status, 200, method);
+    await res.body?.cancel();
+  }
+  // Only the probe itself: a neighbouring path still needs a key.
+  assert.equal((await a.request("/api/other")).status, 401);
 });

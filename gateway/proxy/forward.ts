@@ -39,6 +39,10 @@ export interface UpstreamPlan {
   path: string;
   /** The upstream body for the chosen route (model rewritten to the neuron's id). */
   body(route: Route): string | Uint8Array;
+  /** Client headers the neuron should see too (e.g. `x-include-thinking`); none when absent. */
+  headers?: Record<string, string>;
+  /** Words a neuron's refusal in the client's terms (e.g. Responses `input` for `messages`). */
+  upstreamError?(error: CortexError): CortexError;
   /**
    * Builds the client's response from a 2xx upstream response. It must call `done(status)`
    * exactly once when the response is over (the relay's close), which releases the route.
@@ -69,6 +73,7 @@ export async function forward(ex: Exchange, requested: string, plan: UpstreamPla
         upstream = await postUpstream(route, plan.path, plan.body(route), {
           requestId: ex.requestId,
           signal: abort.signal,
+          headers: plan.headers,
         });
       } catch (error) {
         if (!(error instanceof ConnectFailure) || attempt > 0) throw error;
@@ -86,7 +91,10 @@ export async function forward(ex: Exchange, requested: string, plan: UpstreamPla
         record.bind(route.modelId, route.node.name, route.coldLoadMs > 0);
       }
     }
-    if (!upstream.ok) throw await upstreamError(upstream, route.node.name);
+    if (!upstream.ok) {
+      const refusal = await upstreamError(upstream, route.node.name);
+      throw plan.upstreamError?.(refusal) ?? refusal;
+    }
     const current = route;
     let released = false;
     const response = await plan.respond(upstream, current, (status) => {

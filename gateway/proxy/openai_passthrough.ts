@@ -1,6 +1,6 @@
 /**
- * OpenAI chat completions and completions, passed through: the body goes upstream as sent
- * (only an alias in `model` is replaced, and a streamed request gets
+ * OpenAI chat completions and completions, passed through: the body goes upstream as sent,
+ * with `x-include-thinking` (only an alias in `model` is replaced, and a streamed request gets
  * `stream_options.include_usage` so the gateway can count tokens — the usage chunk the
  * client did not ask for is then not forwarded). Streams are relayed event by event, never
  * buffered; a non-streamed answer is relayed once complete.
@@ -14,21 +14,31 @@ import { readUpstreamBody, relay } from "./relay.ts";
 import type { RequestRecord } from "./request_record.ts";
 import { SseSplitter } from "./sse.ts";
 
-/** Builds the pass-through plan for a parsed OpenAI request body. */
+/** Client headers an OpenAI request carries on to the neuron (reasoning inline as `<think>…</think>`). */
+export const PASSTHROUGH_HEADERS: readonly string[] = ["x-include-thinking"];
+
+/** Builds the pass-through plan for a parsed OpenAI request body and the client's headers. */
 export function openAIPassthrough(
   dialect: Extract<Dialect, "chat" | "completions">,
   path: string,
   body: { bytes: Uint8Array; json: Record<string, unknown> },
   record: RequestRecord,
   idleTimeoutMs: number,
+  clientHeaders: Headers = new Headers(),
 ): UpstreamPlan {
   const streamed = body.json.stream === true;
   const options = body.json.stream_options;
   const clientWantsUsage = typeof options === "object" && options !== null &&
     (options as Record<string, unknown>).include_usage === true;
   const injectUsage = streamed && !clientWantsUsage;
+  const headers: Record<string, string> = {};
+  for (const name of PASSTHROUGH_HEADERS) {
+    const value = clientHeaders.get(name);
+    if (value !== null) headers[name] = value;
+  }
   return {
     path,
+    headers,
     body(route: Route): string | Uint8Array {
       if (!injectUsage && route.neuronModelId === body.json.model) return body.bytes;
       const out: Record<string, unknown> = { ...body.json, model: route.neuronModelId };

@@ -17,6 +17,7 @@ import {
 import type { ResponsesRequest } from "@cortex/core/responses";
 import {
   AnthropicStreamTranslator,
+  chatErrorToResponses,
   type ChatStreamInput,
   chatToAnthropicResponse,
   chatToResponsesResponse,
@@ -50,6 +51,8 @@ export function translatedPlan(
   return {
     path: "/v1/chat/completions",
     body: (route: Route) => JSON.stringify({ ...chat, model: route.neuronModelId }),
+    // The neuron checks the chat request; a Responses client should hear of `input`, not `messages`.
+    upstreamError: dialect.kind === "responses" ? chatErrorToResponses : undefined,
     async respond(upstream, route, done): Promise<Response> {
       if (!upstream.body) {
         throw new CortexError("the neuron sent no body", { code: "upstream_error", status: 502 });

@@ -31,13 +31,14 @@ export async function postUpstream(
   route: Route,
   path: string,
   body: string | Uint8Array,
-  options: { requestId: string; signal: AbortSignal; accept?: string },
+  options: { requestId: string; signal: AbortSignal; accept?: string; headers?: Record<string, string> },
 ): Promise<Response> {
   const client = route.node.client;
   try {
     return await fetch(`${client.endpoint}${path}`, {
       method: "POST",
       headers: {
+        ...options.headers,
         ...client.authHeaders(),
         "content-type": "application/json",
         "accept": options.accept ?? "application/json, text/event-stream",

@@ -1,7 +1,8 @@
 /**
  * `GET /health` (and `GET /`), public: `ok` when every node answers, `impaired` when some
  * node is unhealthy or a model failed to load on a healthy one, `degraded` when no node is
- * healthy. Always 200, so a load balancer can read the body.
+ * healthy. Always 200, so a load balancer can read the body. `GET /api/hello`, public, is
+ * the reachability probe Claude Code sends (HEAD too, as for every GET route).
  *
  * @module
  */
@@ -40,10 +41,11 @@ export function healthDocument(ctx: GatewayContext): Record<string, unknown> {
   };
 }
 
-/** `GET /health` and `GET /`. */
+/** `GET /health`, `GET /` and `GET /api/hello`. */
 export function healthRoutes(ctx: GatewayContext): Hono<GatewayEnv> {
   const app = new Hono<GatewayEnv>();
   app.get("/health", (c) => c.json(healthDocument(ctx)));
   app.get("/", (c) => c.json(healthDocument(ctx)));
+  app.get("/api/hello", (c) => c.json({ status: "ok" }));
   return app;
 }

@@ -31,7 +31,7 @@ export function openAIRoutes(ctx: GatewayContext): Hono<GatewayEnv> {
         return await forward(
           { ctx, request: c.req.raw, requestId, dialect, record, keyModels: c.get("keyModels"), session },
           model,
-          openAIPassthrough(dialect, path, body, record, idleMs),
+          openAIPassthrough(dialect, path, body, record, idleMs, c.req.raw.headers),
         );
       } catch (error) {
         const e = toCortexError(error);

@@ -15,6 +15,11 @@ export interface ChatChunkOptions {
   inlineThinking: boolean;
   /** The request asked for log-probabilities (`logprobs: true`): every chunk carries `logprobs`. */
   logprobs?: boolean;
+  /**
+   * The prompt's token count, to report on the first chunk as `usage` (completion 0), asked for
+   * with `stream_options.include_prompt_usage`; absent: the first chunk has no usage.
+   */
+  promptUsage?: number;
 }
 
 function _alternative(alternative: TokenAlternative): Omit<ChatTokenLogprob, "top_logprobs"> {
@@ -38,8 +43,9 @@ export function usageOf(finish: FinishDelta): ChatUsage {
 }
 
 /**
- * The chunks of one completion: the role chunk, one chunk per delta, the finish chunk and a
- * final usage-only chunk (`choices: []`).
+ * The chunks of one completion: the role chunk (with the prompt's usage when
+ * `options.promptUsage` is set), one chunk per delta, the finish chunk and a final usage-only
+ * chunk (`choices: []`).
  */
 export async function* chatChunks(
   deltas: AsyncIterable<GenerationDelta>,
@@ -67,7 +73,15 @@ export async function* chatChunks(
       choices: [choice],
     };
   };
-  yield chunk({ role: "assistant", content: "" });
+  const first = chunk({ role: "assistant", content: "" });
+  if (options.promptUsage !== undefined) {
+    first.usage = {
+      prompt_tokens: options.promptUsage,
+      completion_tokens: 0,
+      total_tokens: options.promptUsage,
+    };
+  }
+  yield first;
   let thinking = false;
   for await (const delta of deltas) {
     if (options.inlineThinking && thinking && delta.type !== "reasoning") {

@@ -98,3 +98,20 @@ Deno.test("chat chunks → Responses: reasoning item, message, function_call ite
   assert.deepEqual([call.call_id, call.name, call.arguments], ["call_a", "get_weather", '{"city":"Paris"}']);
   assert.deepEqual(reassembleResponsesStream(events)!.output, whole.output);
 });
+
+Deno.test("chat chunks: promptUsage puts the prompt count on the first chunk (only when asked)", async () => {
+  const collect = async (promptUsage?: number) => {
+    const out = [];
+    const options = { id: "chatcmpl-x2", created: 5, model: "m", inlineThinking: false, promptUsage };
+    for await (const chunk of chatChunks(_from(turn), options)) {
+      out.push(ChatCompletionChunkSchema.parse(chunk));
+    }
+    return out;
+  };
+  const asked = await collect(20);
+  assert.deepEqual(asked[0].usage, { prompt_tokens: 20, completion_tokens: 0, total_tokens: 20 });
+  assert.deepEqual(asked[0].choices[0].delta, { role: "assistant", content: "" });
+  // The final usage chunk is unchanged, so the last usage seen is the whole answer's.
+  assert.equal(asked[asked.length - 1].usage?.completion_tokens, 12);
+  assert.equal((await collect())[0].usage, undefined);
+});

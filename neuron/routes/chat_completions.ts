@@ -61,6 +61,9 @@ export function chatCompletionsRoutes(registry: ModelRegistry): Hono {
       inlineThinking,
       logprobs: request.logprobs === true,
     };
+    if (request.stream && request.stream_options?.include_prompt_usage === true) {
+      ids.promptUsage = prompt.tokens.length;
+    }
     if (request.stream) {
       const includeUsage = request.stream_options?.include_usage === true;
       return sseResponse(async (sink) => {
