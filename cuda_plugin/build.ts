@@ -1,8 +1,10 @@
 /**
  * Builds the native inference plugin (`cuda_plugin/build/libcortex_plugin.so`) with g++, and
- * compiles the CUDA backend with nvcc when nvcc is on PATH. Incremental: every object is keyed by a
- * hash of its source, every header and the flags, so a second run with nothing changed compiles
- * nothing.
+ * compiles the CUDA backend with nvcc when it can be used: nvcc on PATH and either a GPU that
+ * answers (`nvidia-smi -L`) or `CORTEX_CUDA=1` (CI sets it, so CI compiles CUDA without a GPU).
+ * `CORTEX_CUDA=0` never compiles it. Incremental: every object is keyed by a hash of its source,
+ * every header and the flags, so a second run with nothing changed compiles nothing. Sources
+ * compile in parallel, one per core, with a progress line per object.
  *
  * Run as `deno task build:plugin`. `CORTEX_NVCC_ARCHS` (e.g. `80,90`) narrows the CUDA targets.
  * @module
@@ -66,14 +68,25 @@ async function sha256(parts: (string | Uint8Array)[]): Promise<string> {
   return Array.from(digest, (byte) => byte.toString(16).padStart(2, "0")).join("");
 }
 
-async function hasCommand(name: string): Promise<boolean> {
+async function succeeds(name: string, args: string[]): Promise<boolean> {
   try {
-    const { success } = await new Deno.Command(name, { args: ["--version"], stdout: "null", stderr: "null" })
-      .output();
+    const { success } = await new Deno.Command(name, { args, stdout: "null", stderr: "null" }).output();
     return success;
   } catch {
     return false;
   }
+}
+
+/** Whether to compile the CUDA backend, and why (printed). */
+async function cudaWanted(): Promise<{ cuda: boolean; why: string }> {
+  const asked = Deno.env.get("CORTEX_CUDA");
+  if (asked === "0") return { cuda: false, why: "CORTEX_CUDA=0" };
+  if (!await succeeds("nvcc", ["--version"])) {
+    return { cuda: false, why: asked === "1" ? "CORTEX_CUDA=1 but nvcc is not on PATH" : "no nvcc on PATH" };
+  }
+  if (asked === "1") return { cuda: true, why: "CORTEX_CUDA=1" };
+  if (await succeeds("nvidia-smi", ["-L"])) return { cuda: true, why: "a GPU answers nvidia-smi" };
+  return { cuda: false, why: "nvcc found but no GPU answers nvidia-smi (CORTEX_CUDA=1 compiles it anyway)" };
 }
 
 async function readStamp(path: string): Promise<string | null> {
@@ -106,8 +119,9 @@ async function compileChanged(units: CompileUnit[], headerDigest: string): Promi
   let next = 0;
   const workers = Array.from({ length: Math.min(parallelism, stale.length) }, async () => {
     while (next < stale.length) {
-      const { unit, stamp } = stale[next++];
-      console.log(`compile ${unit.source.slice(root.length + 1)}`);
+      const at = next++;
+      const { unit, stamp } = stale[at];
+      console.log(`compile [${at + 1}/${stale.length}] ${unit.source.slice(root.length + 1)}`);
       await run(unit.command);
       await Deno.writeTextFile(`${unit.object}.stamp`, stamp);
     }
@@ -122,7 +136,8 @@ function objectPath(source: string): string {
 
 async function main(): Promise<void> {
   await Deno.mkdir(objDir, { recursive: true });
-  const withCuda = await hasCommand("nvcc");
+  const { cuda: withCuda, why } = await cudaWanted();
+  console.log(`build:plugin: CPU backend${withCuda ? " + CUDA backend" : ""} (${why})`);
   const archs = (Deno.env.get("CORTEX_NVCC_ARCHS") ?? defaultCudaArchs.join(",")).split(",").map((a) =>
     a.trim()
   );

@@ -13,6 +13,7 @@ import { CliError } from "../cli_error.ts";
 import { GatewayClient } from "../client.ts";
 import type { CliContext, Command } from "../command.ts";
 import { forwardStopSignals, REPO_ROOT, type RunningService, startService } from "../service.ts";
+import { listenSignal } from "../signals.ts";
 import { formatSeconds } from "../table.ts";
 import { readEnv } from "../terminal.ts";
 import {
@@ -55,11 +56,14 @@ function _shown(path: string): string {
 export const upCommand: Command = {
   name: "up",
   summary: "run the embedded default: one local neuron + gateway",
-  usage: "up [--model FOLDER] [--port 31313] [--neuron-port 13131] [--host 127.0.0.1] [--state-dir DIR]",
+  usage:
+    "up [--model FOLDER] [--name ID] [--port 31313] [--neuron-port 13131] [--host 127.0.0.1] [--state-dir DIR]",
   description:
     "Starts a neuron serving one Hugging Face model folder and a gateway in front of it, both on\n" +
     "localhost, with configs generated into the state directory (copy them to run the parts with\n" +
-    "`cortex neuron` / `cortex serve`). Port 0 picks free ports. Ctrl-C stops both.",
+    "`cortex neuron` / `cortex serve`). The gateway listens on --port (default 31313; metrics on\n" +
+    "the next port), the neuron on --neuron-port; port 0 picks free ports. The model is served as\n" +
+    "--name (default: its folder's name). Ctrl-C stops both.",
   flags: {
     model: {
       type: "string",
@@ -75,7 +79,12 @@ export const upCommand: Command = {
       description: "gateway port (default 31313; metrics on +1)",
     },
     "neuron-port": { type: "string", value: "PORT", description: "neuron port (default 13131)" },
-    "state-dir": { type: "string", value: "DIR", description: "where the generated configs go" },
+    name: { type: "string", short: "n", value: "ID", description: "the id the model is served as (default: folder name)" },
+    "state-dir": {
+      type: "string",
+      value: "DIR",
+      description: "where the generated configs go (any directory; the process may write only there)",
+    },
     online: { type: "boolean", description: "let the neuron download hub models (default: cache only)" },
   },
   async run(args, ctx) {
@@ -95,7 +104,16 @@ export const upCommand: Command = {
         "pass a Hugging Face model folder with config.json, weights and tokenizer.json",
       );
     }
-    const modelId = model.slice(model.lastIndexOf("/") + 1);
+    const modelId = stringFlag(args, "name") ?? model.slice(model.lastIndexOf("/") + 1);
+    if (!/^[A-Za-z0-9][A-Za-z0-9._:@/-]{0,127}$/.test(modelId)) {
+      throw new CliError(
+        "usage",
+        `--name: '${modelId}' is not a model id`,
+        "use letters, digits and . _ : @ / - (at most 128 characters, starting with a letter or digit)",
+      );
+    }
+    const reexec = await _withStateDirPermission(stateDir, host);
+    if (reexec !== null) return reexec;
     const hostPart = host.includes(":") ? `[${host}]` : host;
     await _mkdir(stateDir);
     const neuronPath = `${stateDir}/neuron.toml`;
@@ -163,6 +181,54 @@ export const upCommand: Command = {
   },
 };
 
+/**
+ * How a user runs the CLI the way cortex was started: `npm run cortex --` after `npm start` (the npm
+ * scripts set CORTEX_LAUNCHER=npm; deno may not be on PATH), `cortex` for the compiled binary, else
+ * `deno task cortex`.
+ */
+export function cliInvocation(): string {
+  if (Deno.build.standalone) return "cortex";
+  return readEnv("CORTEX_LAUNCHER") === "npm" ? "npm run cortex --" : "deno task cortex";
+}
+
+/**
+ * `cortex up` runs with write access to its default state directory only. Another `--state-dir`
+ * re-runs the command in a child whose permissions are derived from it (write there, net to the
+ * listen host); returns the child's exit code, or null when this process may already write there.
+ */
+async function _withStateDirPermission(stateDir: string, host: string): Promise<number | null> {
+  if (Deno.permissions.querySync({ name: "write", path: stateDir }).state === "granted") return null;
+  if (Deno.build.standalone) return null; // the binary's own permissions decide; _mkdir names a refusal
+  const deno = Deno.execPath();
+  const hosts = [...new Set(["127.0.0.1", host.replace(/^\[|\]$/g, "")])].join(",");
+  const child = new Deno.Command(deno, {
+    args: [
+      "run",
+      "--no-prompt",
+      "--allow-read",
+      `--allow-write=${stateDir}`,
+      `--allow-net=${hosts}`,
+      "--allow-env=HOME,HF_HOME,HF_HUB_CACHE,NO_COLOR,CORTEX_LAUNCHER",
+      `--allow-run=${deno}`,
+      `${REPO_ROOT}/cli/main.ts`,
+      ...Deno.args,
+    ],
+    stdin: "inherit",
+    stdout: "inherit",
+    stderr: "inherit",
+  }).spawn();
+  // The child shares our terminal, so Ctrl-C reaches it directly; a SIGTERM or SIGHUP sent to us
+  // alone is passed on. Either way we wait for it to stop its services.
+  const removers = (["SIGINT", "SIGTERM", "SIGHUP"] as const).map((signal) =>
+    listenSignal(signal, () => {
+      if (signal !== "SIGINT") child.kill("SIGTERM");
+    })
+  );
+  const { code } = await child.status;
+  for (const remove of removers) remove();
+  return code;
+}
+
 async function _mkdir(dir: string): Promise<void> {
   try {
     await Deno.mkdir(dir, { recursive: true });
@@ -203,7 +269,7 @@ async function _announceWhenLoaded(gatewayUrl: string, modelId: string, ctx: Cli
         const target = gatewayUrl === "http://127.0.0.1:31313" ? "" : ` --gateway ${gatewayUrl}`;
         ctx.stdout.line(
           s.dim(
-            `try: deno task cortex chat ${modelId}${target}   (or any OpenAI client at ${gatewayUrl}/v1)`,
+            `try: ${cliInvocation()} chat ${modelId}${target}   (or any OpenAI client at ${gatewayUrl}/v1)`,
           ),
         );
         return;
@@ -220,7 +286,7 @@ async function _announceWhenLoaded(gatewayUrl: string, modelId: string, ctx: Cli
       if (error instanceof Error && /Requires net access/.test(error.message)) {
         ctx.stderr.line(ctx.stderr.style.yellow(
           `cortex up: both services are running, but this process may not connect to ${gatewayUrl} to ` +
-            "confirm the model loaded (run `deno task cortex status --gateway " + gatewayUrl + "`)",
+            "confirm the model loaded (run `" + cliInvocation() + " status --gateway " + gatewayUrl + "`)",
         ));
         return;
       }
