@@ -84,6 +84,8 @@ Deno.test("responses: Codex's fields pass; logprobs, background, truncation and 
     tool_choice: "auto",
     parallel_tool_calls: false,
     text: { verbosity: "low" },
+    // Codex 0.171 sends its session bookkeeping on every request.
+    client_metadata: { session_id: "s", turn_id: "t" },
   });
   for (
     const [body, param] of [

@@ -1,7 +1,7 @@
 /**
  * Which Responses request parameters cortex serves: the ones it translates to chat completions,
  * plus bookkeeping fields clients such as Codex send (`store`, `include:
- * ["reasoning.encrypted_content"]`, `prompt_cache_key`, …). Anything else, or a value cortex
+ * ["reasoning.encrypted_content"]`, `prompt_cache_key`, `client_metadata`, …). Anything else, or a value cortex
  * cannot honour (token log-probabilities, background mode, server-side truncation, constrained
  * JSON), is a 400 `unsupported_parameter` naming it. The gateway and the neuron
  * both check it, since the gateway translates Responses requests itself.
@@ -38,6 +38,7 @@ export const RESPONSES_PARAMETERS: readonly string[] = [
   "service_tier",
   "safety_identifier",
   "prompt_cache_key",
+  "client_metadata",
 ];
 
 const _present = (value: unknown): boolean => value !== undefined && value !== null;

@@ -1,5 +1,7 @@
 /**
- * Test helpers for code that needs a real gateway process: {@linkcode spawnGateway}.
+ * Test helpers for code that needs a real gateway process: {@linkcode spawnGateway}; and
+ * {@linkcode spawnNeuronDouble}, a scripted neuron test double for tests that drive real coding
+ * agents no model runnable here can drive.
  *
  * @example
  * ```ts ignore
@@ -10,3 +12,4 @@
  * @module
  */
 export * from "./spawn_gateway.ts";
+export * from "./neuron_double.ts";
