@@ -41,7 +41,7 @@ function _fleet(
       last_error: "connection refused",
       backend: null,
       devices: [],
-      models: [],
+      models: [{ id: "old", status: "loaded", in_flight: 3 }],
     }],
     ...extra,
   };
@@ -88,16 +88,11 @@ Deno.test("renderStatus: header, one row per node with memory, models and in-fli
     text.split("\n"),
     [
       "gateway http://gw:31313: impaired, 1/2 node(s) healthy, loading big",
-      "NODE  HEALTH     BACKEND  DEVICES  MEMORY             MODELS                   IN-FLIGHT",
-      "a     healthy    cuda     2        20.0 GB / 160.0 GB  qwen, big (loading 25%)  2",
-      "b     unhealthy  —        —        —                  —                        0",
+      "NODE  HEALTH       BACKEND  DEVICES  MEMORY              MODELS                   IN-FLIGHT",
+      "a     healthy      cuda     2        20.0 GB / 160.0 GB  qwen, big (loading 25%)  2",
+      "b     unreachable  —        —        —                   last seen: old           —",
       "b (http://10.0.0.6:13131): connection refused",
-    ].map((l) =>
-      l.replace("MEMORY             ", "MEMORY              ").replace(
-        "—                  —",
-        "—                   —",
-      )
-    ),
+    ],
   );
 });
 
@@ -216,4 +211,23 @@ Deno.test("ReplyRenderer: reasoning dimmed, a line break before the answer, lead
   const empty = memoryOutput();
   new ReplyRenderer(empty).end();
   assert.equal(empty.text(), "\n");
+});
+
+Deno.test("renderModels: a model that fits nowhere says so, and why under the table", () => {
+  const list: ModelList = {
+    object: "list",
+    data: [{
+      id: "huge",
+      object: "model",
+      created: 0,
+      owned_by: "cortex",
+      feasible_on: [],
+      unavailable: "a: its largest device has 1000 MB in all",
+    }],
+  };
+  assert.deepEqual(renderModels(list, plain).split("\n"), [
+    "MODEL  LOADED ON  FEASIBLE ON  CONTEXT  CAPABILITIES",
+    "huge   —          nowhere      —        —",
+    "huge: a: its largest device has 1000 MB in all",
+  ]);
 });

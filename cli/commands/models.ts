@@ -34,11 +34,13 @@ export function renderModels(list: ModelList, style: Style): string {
   const rows = list.data.map((entry) => [
     entry.alias_of ? `${entry.id} → ${entry.alias_of}` : entry.id,
     _where(entry, style),
-    listOrDash(entry.feasible_on ?? []),
+    entry.unavailable ? style.red("nowhere") : listOrDash(entry.feasible_on ?? []),
     entry.limit ? String(entry.limit.context) : "—",
     _capabilities(entry),
   ]);
-  return renderTable(["MODEL", "LOADED ON", "FEASIBLE ON", "CONTEXT", "CAPABILITIES"], rows, style);
+  const why = list.data.filter((e) => e.unavailable).map((e) => style.dim(`${e.id}: ${e.unavailable}`));
+  return [renderTable(["MODEL", "LOADED ON", "FEASIBLE ON", "CONTEXT", "CAPABILITIES"], rows, style), ...why]
+    .join("\n");
 }
 
 /** `cortex models`. */
@@ -48,10 +50,11 @@ export const modelsCommand: Command = {
   usage: "models [--json]",
   description:
     "Lists every model the fleet offers or could load (models.toml profiles, neuron models, aliases)\n" +
-    "with the nodes holding it, the nodes it fits on, its context length and capabilities.",
+    "with the nodes holding it, the nodes it fits on, its context length and capabilities; models and\n" +
+    "aliases that fit on no node are listed too, with why.",
   flags: {},
   async run(_args, ctx) {
-    const list = await ctx.client().getJson<ModelList>("/v1/models");
+    const list = await ctx.client().getJson<ModelList>("/v1/models?all=true");
     ctx.stdout.line(ctx.json ? JSON.stringify(list, null, 2) : renderModels(list, ctx.stdout.style));
     return 0;
   },

@@ -1,7 +1,8 @@
 /**
  * `cortex status`: the fleet as a table — per node its health, backend, devices, memory
  * used/total, loaded models and requests in flight — from the gateway's `GET /health` and
- * `GET /admin/fleet`. `--json` prints both documents.
+ * `GET /admin/fleet`. A node the gateway cannot reach is marked `unreachable`, its models shown only
+ * as what it last reported. `--json` prints both documents.
  *
  * @module
  */
@@ -62,10 +63,16 @@ export interface HealthDocument {
 
 function _health(node: FleetNode, style: Style): string {
   if (node.draining) return style.yellow("draining");
-  return node.healthy ? style.green("healthy") : style.red("unhealthy");
+  if (node.healthy) return style.green("healthy");
+  // A poll that failed to connect or answer: what the table shows of it is only what it last said.
+  return style.red(node.last_error ? "unreachable" : "unhealthy");
 }
 
 function _models(node: FleetNode, style: Style): string {
+  if (!node.healthy) {
+    const seen = node.models.filter((m) => m.status !== "available").map((m) => m.id);
+    return seen.length === 0 ? "—" : style.dim(`last seen: ${seen.join(", ")}`);
+  }
   const shown = node.models
     .filter((m) => m.status !== "available")
     .map((m) => {
@@ -97,14 +104,15 @@ export function renderStatus(
   const rows = fleet.nodes.map((node) => {
     const total = node.devices.reduce((sum, d) => sum + d.total_mb, 0);
     const used = node.devices.reduce((sum, d) => sum + Math.max(0, d.total_mb - d.free_mb), 0);
+    const known = node.healthy && node.devices.length > 0;
     return [
       node.name,
       _health(node, style),
       node.backend ?? "—",
-      node.devices.length === 0 ? "—" : String(node.devices.length),
-      node.devices.length === 0 ? "—" : `${formatMb(used)} / ${formatMb(total)}`,
+      known ? String(node.devices.length) : "—",
+      known ? `${formatMb(used)} / ${formatMb(total)}` : "—",
       _models(node, style),
-      String(node.models.reduce((sum, m) => sum + m.in_flight, 0)),
+      node.healthy ? String(node.models.reduce((sum, m) => sum + m.in_flight, 0)) : "—",
     ];
   });
   const table = rows.length === 0

@@ -79,7 +79,12 @@ export const upCommand: Command = {
       description: "gateway port (default 31313; metrics on +1)",
     },
     "neuron-port": { type: "string", value: "PORT", description: "neuron port (default 13131)" },
-    name: { type: "string", short: "n", value: "ID", description: "the id the model is served as (default: folder name)" },
+    name: {
+      type: "string",
+      short: "n",
+      value: "ID",
+      description: "the id the model is served as (default: folder name)",
+    },
     "state-dir": {
       type: "string",
       value: "DIR",

@@ -68,6 +68,8 @@ export interface ModelListEntry {
   cost?: ModelCost;
   /** For an alias: the model id it resolves to. */
   alias_of?: string;
+  /** Only in `GET /v1/models?all=true`, for an entry no healthy node can hold now: why (per node). */
+  unavailable?: string;
   /** Other keys. */
   [extra: string]: unknown;
 }
@@ -116,5 +118,6 @@ export const ModelListSchema: Schema<ModelList> = z.looseObject({
     limit: _zod(ModelLimitSchema).optional(),
     cost: _zod(ModelCostSchema).optional(),
     alias_of: z.string().optional(),
+    unavailable: z.string().optional(),
   })),
 });

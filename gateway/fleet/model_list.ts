@@ -2,7 +2,8 @@
  * `GET /v1/models`: the catalogue crossed with the fleet's topology. Every model that is
  * loaded, or could be loaded, on some healthy neuron is listed with where it is, the nodes
  * that could hold it, its limits, capabilities and declared cost; aliases mirror their
- * target. Sorted by id.
+ * target. Sorted by id. With `all` (`?all=true`, what `cortex models` asks for) the models and
+ * aliases that fit nowhere are listed too, each with `unavailable` saying why.
  *
  * @module
  */
@@ -16,6 +17,8 @@ export interface ModelListOptions {
   created: number;
   /** Only these ids or aliases (a key's allow-list); empty means all. */
   only?: readonly string[];
+  /** Also list models no healthy node can hold now, each with `unavailable` saying why (`?all=true`). */
+  all?: boolean;
 }
 
 /** Builds the list from the fleet as it is now. */
@@ -30,6 +33,7 @@ export function buildModelList(fleet: Fleet, options: ModelListOptions): ModelLi
     const profile = catalogue.profile(id);
     const neuronId = catalogue.neuronId(id);
     const req = fleet.requirement(id);
+    const misfits: string[] = [];
     const feasibleOn = healthy
       .filter((n) => {
         const plan = fitOnNode(
@@ -38,6 +42,7 @@ export function buildModelList(fleet: Fleet, options: ModelListOptions): ModelLi
           fleet.policy,
           Date.now(),
         );
+        if (!plan.ok && plan.permanent) misfits.push(`${n.name}: ${plan.reason}`);
         return plan.ok || !plan.permanent;
       })
       .map((n) => n.name);
@@ -60,7 +65,8 @@ export function buildModelList(fleet: Fleet, options: ModelListOptions): ModelLi
       reasoning ||= info.reasoning;
       if (info.limit && (!limit || info.limit.context < limit.context)) limit = info.limit;
     }
-    if (locations.length === 0 && feasibleOn.length === 0) continue;
+    const unplaceable = locations.length === 0 && feasibleOn.length === 0;
+    if (unplaceable && !options.all) continue;
     if (capabilities.size === 0) { for (const cap of profile?.capabilities ?? []) capabilities.add(cap); }
     limit ??= profile?.limit ?? undefined;
     const entry: ModelListEntry = {
@@ -80,12 +86,26 @@ export function buildModelList(fleet: Fleet, options: ModelListOptions): ModelLi
       ...(profile?.residency_priority !== undefined
         ? { residency_priority: profile.residency_priority }
         : {}),
+      ...(unplaceable
+        ? { unavailable: healthy.length === 0 ? "no healthy node" : misfits.join("; ") || "fits no node" }
+        : {}),
     };
     entries.set(id, entry);
   }
   for (const [alias, target] of Object.entries(catalogue.aliases)) {
     const entry = entries.get(target);
     if (entry) entries.set(alias, { ...entry, id: alias, alias_of: target });
+    else if (options.all) {
+      entries.set(alias, {
+        id: alias,
+        object: "model",
+        created: options.created,
+        owned_by: "cortex",
+        alias_of: target,
+        feasible_on: [],
+        unavailable: `its target '${target}' is offered by no healthy node`,
+      });
+    }
   }
   const only = options.only ?? [];
   const data = [...entries.values()]

@@ -70,3 +70,17 @@ Deno.test("models nothing healthy can hold are not listed; a key's allow-list fi
   });
   assert.deepEqual(only.data.map((e) => e.id), ["small"]);
 });
+
+Deno.test("with `all` the models and aliases nothing can hold are listed too, each saying why", () => {
+  const list = buildModelList(fleetOf([polledNode("a", [])], MODELS + 'aliases = ["tiny-pin"]\n'), {
+    created: 0,
+    all: true,
+  });
+  const byId = new Map(list.data.map((e) => [e.id, e]));
+  assert.deepEqual(byId.get("Org/huge")!.feasible_on, []);
+  assert.match(byId.get("Org/huge")!.unavailable!, /^a: its largest device has \d+ MB in all$/);
+  assert.match(byId.get("Org/pinned")!.unavailable!, /^a: .*pinned/i);
+  assert.equal(byId.get("tiny-pin")!.alias_of, "Org/pinned");
+  assert.match(byId.get("tiny-pin")!.unavailable!, /Org\/pinned/);
+  assert.equal(byId.get("Org/cat-a")!.unavailable, undefined, "what fits has no reason");
+});

@@ -13,7 +13,13 @@ import { errorResponse } from "../proxy/dialect.ts";
 /** The model routes; `created` is the gateway's start in unix seconds. */
 export function modelRoutes(ctx: GatewayContext, created: number): Hono<GatewayEnv> {
   const app = new Hono<GatewayEnv>();
-  app.get("/", (c) => c.json(buildModelList(ctx.fleet, { created, only: c.get("keyModels") })));
+  app.get(
+    "/",
+    (c) =>
+      c.json(
+        buildModelList(ctx.fleet, { created, only: c.get("keyModels"), all: c.req.query("all") === "true" }),
+      ),
+  );
   app.get("/*", (c) => {
     const id = decodeURIComponent(c.req.path.replace(/^\/v1\/models\//, ""));
     const entry = buildModelList(ctx.fleet, { created, only: c.get("keyModels") }).data.find((e) =>
