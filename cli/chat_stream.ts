@@ -8,7 +8,7 @@
 import type { ChatCompletionChunk, ChatUsage } from "@cortex/core/openai";
 import { ChatCompletionChunkSchema } from "@cortex/core/openai";
 import { SseDecoderStream } from "@cortex/core/translate";
-import { CliError } from "./cli_error.ts";
+import { CliError, CONTEXT_HINT } from "./cli_error.ts";
 import type { GatewayClient } from "./client.ts";
 import type { Output } from "./terminal.ts";
 
@@ -30,6 +30,8 @@ export interface ChatSettings {
   temperature?: number;
   /** `seed`, when set (reproducible sampling). */
   seed?: number;
+  /** Ask the model to think first (`reasoning_effort: "medium"`); its reasoning is shown dimmed. */
+  think?: boolean;
 }
 
 /** What a reply said. */
@@ -132,6 +134,7 @@ export async function streamReply(
     ...(settings.maxTokens === undefined ? {} : { max_tokens: settings.maxTokens }),
     ...(settings.temperature === undefined ? {} : { temperature: settings.temperature }),
     ...(settings.seed === undefined ? {} : { seed: settings.seed }),
+    ...(settings.think ? { reasoning_effort: "medium" } : {}),
   };
   try {
     const response = await client.request("POST", "/v1/chat/completions", body, signal);
@@ -185,7 +188,7 @@ function _parseChunk(data: string): ChatCompletionChunk {
     throw new CliError(
       "gateway_error",
       `the reply failed: ${error.code ? `${error.code}: ` : ""}${error.message ?? "unknown error"}`,
-      "see the gateway's log for details",
+      error.code === "context_length_exceeded" ? CONTEXT_HINT : "see the gateway's log for details",
     );
   }
   const parsed = ChatCompletionChunkSchema.safeParse(json);

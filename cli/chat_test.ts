@@ -7,7 +7,7 @@ import { spawnNeuron, TINY_QWEN3 } from "../neuron/testing/spawn_neuron.ts";
 import { _cliEnv } from "./_test_helpers.ts";
 import { REPO_ROOT } from "./service.ts";
 
-Deno.test("cortex chat: SIGINT stops the streaming reply, the chat goes on, /exit leaves with 0", async () => {
+Deno.test("cortex chat: SIGINT stops the streaming reply, which is not kept; the chat goes on, /exit leaves with 0", async () => {
   const neuron = await spawnNeuron({ models: { tiny: TINY_QWEN3 }, testStepDelayMs: 40 });
   const gateway = await spawnGateway({ neurons: [{ name: "local", endpoint: neuron.url }] });
   try {
@@ -44,12 +44,20 @@ Deno.test("cortex chat: SIGINT stops the streaming reply, the chat goes on, /exi
     }
     child.kill("SIGINT");
     await new Promise((resolve) => setTimeout(resolve, 300));
+    const stoppedAt = out.length;
+    // The stopped turn is not kept: asking again sends the same one-message conversation, so the
+    // same seed gives the whole reply the first request would have given.
+    await stdin.write(new TextEncoder().encode("Hello\n"));
+    while (!out.slice(stoppedAt).includes(full)) {
+      assert.ok(Date.now() < deadline + 20_000, `the second reply is the full one: ${JSON.stringify(out)}`);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
     await stdin.write(new TextEncoder().encode("/exit\n"));
     await stdin.close();
     const status = await child.status;
     await pumped;
     assert.equal(status.code, 0, `left through /exit, not killed by the signal: ${await stderr}`);
-    const partial = out.trim();
+    const partial = out.slice(0, stoppedAt).trim();
     assert.ok(
       partial.length > 0 && partial.length < full.length,
       `stopped early: ${JSON.stringify(partial)}`,
@@ -58,5 +66,53 @@ Deno.test("cortex chat: SIGINT stops the streaming reply, the chat goes on, /exi
   } finally {
     await gateway.stop();
     await neuron.stop();
+  }
+});
+
+Deno.test("cortex chat --think asks for reasoning and shows it (a gateway test double: no model here reasons)", async () => {
+  // TEST DOUBLE of the gateway: the tiny fixtures never open a <think> block, so a scripted stream
+  // stands in for a reasoning model; it records what the CLI sent.
+  const bodies: Record<string, unknown>[] = [];
+  const chunk = (delta: Record<string, unknown>, finish: string | null = null) =>
+    `data: ${
+      JSON.stringify({
+        id: "c",
+        object: "chat.completion.chunk",
+        created: 0,
+        model: "thinker",
+        choices: [{ index: 0, delta, finish_reason: finish }],
+      })
+    }\n\n`;
+  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, async (request) => {
+    if (request.method === "GET") {
+      return Response.json({ id: "thinker", object: "model", created: 0, owned_by: "x" });
+    }
+    bodies.push(await request.json());
+    const sse = chunk({ role: "assistant", reasoning_content: "weighing the greeting" }) +
+      chunk({ content: "Hi there" }) + chunk({}, "stop") + "data: [DONE]\n\n";
+    return new Response(sse, { headers: { "content-type": "text/event-stream" } });
+  });
+  try {
+    const child = new Deno.Command(Deno.execPath(), {
+      args: ["task", "-q", "cortex", "chat", "thinker", "--gateway", `http://127.0.0.1:${server.addr.port}`]
+        .concat(["--think"]),
+      cwd: REPO_ROOT,
+      clearEnv: true,
+      env: _cliEnv(),
+      stdin: "piped",
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+    const stdin = child.stdin.getWriter();
+    await stdin.write(new TextEncoder().encode("Hello\n"));
+    await stdin.close();
+    const output = await child.output();
+    const out = new TextDecoder().decode(output.stdout);
+    assert.equal(output.code, 0, new TextDecoder().decode(output.stderr));
+    assert.equal(bodies[0].reasoning_effort, "medium");
+    assert.ok(out.includes("weighing the greeting") && out.includes("Hi there"), JSON.stringify(out));
+    assert.ok(out.indexOf("weighing") < out.indexOf("Hi there"), "reasoning first");
+  } finally {
+    await server.shutdown();
   }
 });

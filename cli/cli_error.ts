@@ -42,3 +42,7 @@ export class CliError extends Error {
     return text.replace(/\s*\n\s*/g, " ");
   }
 }
+
+/** What the CLI suggests when a conversation outgrew the model's context (`cortex chat`'s `/reset`). */
+export const CONTEXT_HINT =
+  "the conversation no longer fits the model's context: in `cortex chat`, /reset starts a new one";

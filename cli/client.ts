@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { CliError } from "./cli_error.ts";
+import { CliError, CONTEXT_HINT } from "./cli_error.ts";
 
 /** Default gateway when neither `--gateway` nor `CORTEX_URL` is given. */
 export const DEFAULT_GATEWAY_URL = "http://localhost:31313";
@@ -145,6 +145,7 @@ export async function gatewayError(response: Response, what: string): Promise<Cl
   if (response.status === 404) {
     return new CliError("gateway_error", detail, "is --gateway / CORTEX_URL pointing at a cortex gateway?");
   }
+  if (code === "context_length_exceeded") return new CliError("gateway_error", detail, CONTEXT_HINT);
   return new CliError(
     "gateway_error",
     detail,

@@ -20,15 +20,17 @@ const _HELP = "/reset clears the conversation · /exit leaves · Ctrl-C stops a 
 export const chatCommand: Command = {
   name: "chat",
   summary: "interactive streaming chat with a model",
-  usage: "chat MODEL [--system TEXT] [--max-tokens N] [--temperature T] [--seed N]",
+  usage: "chat MODEL [--system TEXT] [--think] [--max-tokens N] [--temperature T] [--seed N]",
   description:
-    "Chats with MODEL: type a message and press Enter; the reply streams in (reasoning dimmed).\n" +
-    `${_HELP}; Ctrl-D also leaves. Lines piped on stdin are sent one by one.`,
+    "Chats with MODEL: type a message and press Enter; the reply streams in. With --think the model\n" +
+    "reasons first and its reasoning is shown dimmed. A reply stopped with Ctrl-C is not kept in the\n" +
+    `conversation. ${_HELP}; Ctrl-D also leaves. Lines piped on stdin are sent one by one.`,
   flags: {
     system: { type: "string", short: "s", value: "TEXT", description: "system prompt" },
     "max-tokens": { type: "string", value: "N", description: "longest reply in tokens" },
     temperature: { type: "string", short: "t", value: "T", description: "sampling temperature (0 = greedy)" },
     seed: { type: "string", value: "N", description: "sampling seed (same seed, same reply)" },
+    think: { type: "boolean", description: "let the model reason first and show its reasoning (dimmed)" },
   },
   async run(args, ctx) {
     const [model, ...extra] = args.positionals;
@@ -40,6 +42,7 @@ export const chatCommand: Command = {
       maxTokens: numberFlag(args, "max-tokens", { min: 1, integer: true }),
       temperature: numberFlag(args, "temperature", { min: 0, max: 2 }),
       seed: numberFlag(args, "seed", { min: 0, integer: true }),
+      think: args.flags.think === true,
     };
     const system = stringFlag(args, "system");
     const client = ctx.client();
@@ -135,7 +138,11 @@ class _ChatSession {
         stdout,
         this.#reply.signal,
       );
-      if (reply.content || reply.stopped) this.#history.push({ role: "assistant", content: reply.content });
+      // A stopped reply is not a finished turn: the question is dropped too, so the next line is asked
+      // afresh instead of after half an answer.
+      if (reply.stopped) this.#history.pop();
+      else if (reply.content) this.#history.push({ role: "assistant", content: reply.content });
+
       if (this.#interactive && reply.usage) {
         const seconds = (performance.now() - started) / 1000;
         const tokens = reply.usage.completion_tokens;
