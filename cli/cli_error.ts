@@ -27,13 +27,13 @@ export class CliError extends Error {
   /** Process exit code. */
   readonly exitCode: number;
 
-  /** Creates an error; usage errors exit with 2, the rest with 1. */
+  /** Creates an error; usage and config errors exit with 2 (as the neuron and gateway do), the rest with 1. */
   constructor(code: CliErrorCode, message: string, hint = "") {
     super(message);
     this.name = "CliError";
     this.code = code;
     this.hint = hint;
-    this.exitCode = code === "usage" ? 2 : 1;
+    this.exitCode = code === "usage" || code === "config_error" ? 2 : 1;
   }
 
   /** The single line printed on stderr (newlines in the message are flattened). */

@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { loadCortexConfig } from "@cortex/core/config";
+import { ConfigError, loadCortexConfig } from "@cortex/core/config";
 import { configPathFromArgs } from "./main.ts";
 import { gatewayPermissionFlags } from "./permissions.ts";
 
@@ -25,7 +25,7 @@ if (import.meta.main) {
     args = await gatewayCommand(configPath);
   } catch (error) {
     console.error(`cortex gateway: ${error instanceof Error ? error.message : String(error)}`);
-    Deno.exit(1);
+    Deno.exit(error instanceof ConfigError ? 2 : 1);
   }
   const child = new Deno.Command(Deno.execPath(), { args, stdin: "null" }).spawn();
   for (const signal of ["SIGINT", "SIGTERM"] as const) {

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { loadCortexConfig, loadModelsConfig } from "@cortex/core/config";
+import { ConfigError, loadCortexConfig, loadModelsConfig } from "@cortex/core/config";
 import { startGateway } from "./gateway.ts";
 
 /** Reads `--config PATH` (or `--config=PATH`) from the arguments; default `cortex.toml`. */
@@ -26,7 +26,7 @@ async function _main(): Promise<void> {
     gateway = await startGateway(config, models);
   } catch (error) {
     console.error(`cortex gateway: ${error instanceof Error ? error.message : String(error)}`);
-    Deno.exit(1);
+    Deno.exit(error instanceof ConfigError ? 2 : 1);
   }
   console.log(JSON.stringify({ gateway: gateway.url, metrics: gateway.metricsUrl }));
   console.error(`cortex gateway: API on ${gateway.url}, Prometheus on ${gateway.metricsUrl}`);

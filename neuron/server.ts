@@ -81,6 +81,16 @@ function _start(config: NeuronConfig, options: StartNeuronOptions): RunningNeuro
   });
   const activation = new Activation(config.default_models);
   const devices = registry.devices();
+  if (devices.length === 0) {
+    // Not fatal (a driver may come back after a restart), but never silent: every load would fail.
+    console.error(
+      `neuron: warning: no usable device — [devices] cpu_devices = ${config.devices.cpu_devices} and no CUDA ` +
+        `device answered (cuda = ${
+          JSON.stringify(config.devices.cuda)
+        }); every load will fail. On a machine ` +
+        "without a GPU set cpu_devices ≥ 1.",
+    );
+  }
   let draining = false;
   const app = createNeuronApp({
     registry,

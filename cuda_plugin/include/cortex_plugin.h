@@ -103,7 +103,7 @@ typedef enum cx_status {
 CX_API int32_t cx_abi_version(void);
 
 /** Creates a runtime: enumerates CUDA devices (when built with CUDA and a driver answers) followed by
- * `cpu_devices` CPU devices. `cpu_budget_bytes` <= 0 means physical RAM; `cpu_threads` <= 0 means
+ * `cpu_devices` CPU devices. `cpu_budget_bytes` <= 0 means physical RAM divided evenly over the CPU devices; `cpu_threads` <= 0 means
  * the available cores divided by `cpu_devices`. Worker threads start when a device gets its first job. */
 CX_API int32_t cx_runtime_open(int32_t cpu_devices, int64_t cpu_budget_bytes, int32_t cpu_threads,
                                int32_t* out_runtime, char* err, int32_t err_cap);

@@ -41,7 +41,7 @@ export interface PluginOptions {
   libraryPath?: string;
   /** Split the CPU into N devices (default 1). */
   cpuDevices?: number;
-  /** Memory budget per CPU device in bytes (default: physical RAM). */
+  /** Memory budget per CPU device in bytes (default: physical RAM divided evenly over the CPU devices). */
   cpuMemoryBudgetBytes?: number;
   /** Compute threads per CPU device (default: available cores / cpuDevices). */
   cpuThreadsPerDevice?: number;
