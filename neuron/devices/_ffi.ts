@@ -27,6 +27,38 @@ export const CX = Object.freeze({
   PREFIX_BLOCK_TOKENS: 32,
 });
 
+/** Indexes of `cx_device_info`'s int64 fields (CX_DEVICE_FIELD_* in cortex_plugin.h). */
+export const DEVICE_FIELD = Object.freeze({
+  BACKEND: 0,
+  MEMORY_TOTAL: 1,
+  MEMORY_FREE: 2,
+  THREADS: 3,
+  POISONED: 4,
+  CC_MAJOR: 5,
+  CC_MINOR: 6,
+  CPU_ISA: 7,
+});
+
+/** Indexes of `cx_model_info`'s int64 fields (CX_MODEL_FIELD_* in cortex_plugin.h). */
+export const MODEL_FIELD = Object.freeze({
+  VOCAB: 0,
+  CONTEXT: 1,
+  HIDDEN: 2,
+  LAYERS: 3,
+  DTYPE: 4,
+  WEIGHT_BYTES: 5,
+  KV_BYTES: 6,
+  BOS: 7,
+  MAX_SEQUENCES: 8,
+  N_DEVICES: 9,
+  DEVICES: 10,
+  N_EOS: 18,
+  EOS: 19,
+  WEIGHT_DTYPE: 27,
+  PREFIX_REUSE: 28,
+  PREFIX_BLOCK_BYTES: 29,
+});
+
 const SYMBOLS = {
   cx_abi_version: { parameters: [], result: "i32" },
   cx_runtime_open: { parameters: ["i32", "i64", "i32", "buffer", "buffer", "i32"], result: "i32" },

@@ -8,7 +8,9 @@ import {
   cString,
   CX,
   defaultLibraryPath,
+  DEVICE_FIELD as D,
   EXPECTED_ABI_VERSION,
+  MODEL_FIELD as M,
   openLibrary,
   type PluginLibrary,
   readCString,
@@ -250,18 +252,18 @@ export class Plugin {
       ERROR_CAP,
     );
     if (status !== CX.OK) throw new PluginError(codeForStatus(status), readCString(this.#err));
-    const cuda = out[0] === 1n;
+    const cuda = out[D.BACKEND] === 1n;
     return {
       index,
       name: readCString(name),
       backend: cuda ? "cuda" : "cpu",
-      memoryTotalBytes: Number(out[1]),
-      memoryFreeBytes: Number(out[2]),
-      computeCapability: cuda ? `${out[5]}.${out[6]}` : null,
+      memoryTotalBytes: Number(out[D.MEMORY_TOTAL]),
+      memoryFreeBytes: Number(out[D.MEMORY_FREE]),
+      computeCapability: cuda ? `${out[D.CC_MAJOR]}.${out[D.CC_MINOR]}` : null,
       cpuFeatures: cuda ? null : readCString(features),
-      threads: Number(out[3]),
-      poisoned: out[4] === 1n,
-      cpuIsa: cuda ? null : (["scalar", "avx2", "avx512"] as const)[Number(out[7]) - 1] ?? null,
+      threads: Number(out[D.THREADS]),
+      poisoned: out[D.POISONED] === 1n,
+      cpuIsa: cuda ? null : (["scalar", "avx2", "avx512"] as const)[Number(out[D.CPU_ISA]) - 1] ?? null,
     };
   }
 
@@ -279,23 +281,23 @@ export class Plugin {
     );
     if (status !== CX.OK) throw new PluginError(codeForStatus(status), readCString(this.#err));
     const field = (i: number): number => Number(out[i]);
-    const bos = field(7);
+    const bos = field(M.BOS);
     return {
       architecture: readCString(architecture),
-      vocabSize: field(0),
-      contextLength: field(1),
-      hiddenSize: field(2),
-      layers: field(3),
-      dtype: DTYPES[field(4)] ?? "f32",
-      weightDtype: DTYPES[field(27)] ?? "f32",
-      weightBytes: field(5),
-      kvCacheBytes: field(6),
+      vocabSize: field(M.VOCAB),
+      contextLength: field(M.CONTEXT),
+      hiddenSize: field(M.HIDDEN),
+      layers: field(M.LAYERS),
+      dtype: DTYPES[field(M.DTYPE)] ?? "f32",
+      weightDtype: DTYPES[field(M.WEIGHT_DTYPE)] ?? "f32",
+      weightBytes: field(M.WEIGHT_BYTES),
+      kvCacheBytes: field(M.KV_BYTES),
       bosTokenId: bos < 0 ? null : bos,
-      maxSequences: field(8),
-      devices: Array.from({ length: field(9) }, (_, i) => field(10 + i)),
-      eosTokenIds: Array.from({ length: field(18) }, (_, i) => field(19 + i)),
-      prefixReuse: field(28) === 2 ? "snapshot" : "any",
-      prefixBlockBytes: field(29),
+      maxSequences: field(M.MAX_SEQUENCES),
+      devices: Array.from({ length: field(M.N_DEVICES) }, (_, i) => field(M.DEVICES + i)),
+      eosTokenIds: Array.from({ length: field(M.N_EOS) }, (_, i) => field(M.EOS + i)),
+      prefixReuse: field(M.PREFIX_REUSE) === 2 ? "snapshot" : "any",
+      prefixBlockBytes: field(M.PREFIX_BLOCK_BYTES),
     };
   }
 }
