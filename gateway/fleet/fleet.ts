@@ -55,6 +55,15 @@ export class Fleet {
       );
   }
 
+  /**
+   * A healthy node that can count tokens for the model without loading it: one serving it (least
+   * loaded), else one that lists it (its tokenizer is read from the files it has); null when none.
+   */
+  tokenizerNode(neuronModelId: string): NodeState | null {
+    return this.replicas(neuronModelId)[0] ??
+      this.healthyNodes().find((n) => n.models.has(neuronModelId)) ?? null;
+  }
+
   /** Whether a model id is declared in the catalogue or reported by any neuron. */
   isKnown(id: string): boolean {
     const neuronId = this.catalogue.neuronId(id);

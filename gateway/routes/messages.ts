@@ -6,11 +6,10 @@
  * @module
  */
 import { CountTokensRequestSchema, MessagesRequestSchema } from "@cortex/core/anthropic";
-import { parseWithSchema, toCortexError } from "@cortex/core/errors";
+import { CortexError, parseWithSchema, toCortexError } from "@cortex/core/errors";
 import { anthropicCountTokensToChat, anthropicToChatRequest } from "@cortex/core/translate";
 import { Hono } from "hono";
 import type { GatewayContext, GatewayEnv } from "../context.ts";
-import type { Route } from "../fleet/router.ts";
 import { readJsonBody, requireModel } from "../proxy/body.ts";
 import { errorResponse } from "../proxy/dialect.ts";
 import { authorizeModel, forward } from "../proxy/forward.ts";
@@ -58,7 +57,6 @@ export function messagesRoutes(ctx: GatewayContext): Hono<GatewayEnv> {
     const record = new RequestRecord(ctx.metrics, "count_tokens", c.get("startedAt"));
     const requestId = c.get("requestId");
     const headers: Record<string, string> = { "x-request-id": requestId };
-    let route: Route | null = null;
     try {
       const { json } = await readJsonBody(c.req.raw, limit);
       const model = requireModel(json);
@@ -67,15 +65,22 @@ export function messagesRoutes(ctx: GatewayContext): Hono<GatewayEnv> {
       const resolved = ctx.fleet.catalogue.resolve(model);
       record.model(ctx.fleet.isKnown(resolved) ? resolved : "unknown");
       authorizeModel({ ctx, keyModels: c.get("keyModels") }, model);
-      route = await ctx.router.route(model);
-      record.bind(route.modelId, route.node.name, route.coldLoadMs > 0);
-      headers["x-cortex-node"] = route.node.name;
-      headers["x-cortex-cold-load-ms"] = String(route.coldLoadMs);
+      // Counting never loads weights: a node serving the model counts with it, else one that lists it
+      // counts with the tokenizer and template read from its files.
+      const neuronModelId = ctx.fleet.catalogue.neuronId(resolved);
+      const node = ctx.fleet.tokenizerNode(neuronModelId);
+      if (node === null) {
+        throw new CortexError(`model '${model}' is not offered by any healthy node`, {
+          code: "model_not_found",
+          status: 404,
+          param: "model",
+        });
+      }
+      record.bind(resolved, node.name, false);
+      headers["x-cortex-node"] = node.name;
+      headers["x-cortex-cold-load-ms"] = "0";
       const chat = anthropicCountTokensToChat(parsed.value);
-      const counted = await route.node.client.tokenize(
-        { ...chat, model: route.neuronModelId },
-        c.req.raw.signal,
-      );
+      const counted = await node.client.tokenize({ ...chat, model: neuronModelId }, c.req.raw.signal);
       record.usage({ promptTokens: counted.count });
       record.finish(200);
       return c.json({ input_tokens: counted.count }, 200, headers);
@@ -83,8 +88,6 @@ export function messagesRoutes(ctx: GatewayContext): Hono<GatewayEnv> {
       const e = toCortexError(error);
       record.finish(e.status);
       return errorResponse("count_tokens", e, headers);
-    } finally {
-      route?.release();
     }
   });
   return app;

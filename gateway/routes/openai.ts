@@ -1,10 +1,17 @@
 /**
- * `POST /v1/chat/completions` and `POST /v1/completions`: OpenAI requests passed through to
- * the neuron that serves the model (see `proxy/openai_passthrough.ts`).
+ * `POST /v1/chat/completions` and `POST /v1/completions`: OpenAI requests validated as the neuron
+ * validates them (so a malformed body never triggers a cold load), then passed through to the neuron
+ * that serves the model (see `proxy/openai_passthrough.ts`).
  *
  * @module
  */
-import { toCortexError } from "@cortex/core/errors";
+import { parseWithSchema, toCortexError } from "@cortex/core/errors";
+import {
+  ChatCompletionRequestSchema,
+  checkChatParameters,
+  checkCompletionParameters,
+  CompletionRequestSchema,
+} from "@cortex/core/openai";
 import { type Context, Hono } from "hono";
 import type { GatewayContext, GatewayEnv } from "../context.ts";
 import { readJsonBody, requireModel } from "../proxy/body.ts";
@@ -27,6 +34,8 @@ export function openAIRoutes(ctx: GatewayContext): Hono<GatewayEnv> {
       try {
         const body = await readJsonBody(c.req.raw, limit);
         const model = requireModel(body.json);
+        // Validated as the neuron will, before any placement: a request that will be a 400 loads nothing.
+        _validate(dialect, body.json);
         const session = sessionKeyOf(dialect, c.req.raw.headers, body.json)?.key ?? null;
         return await forward(
           { ctx, request: c.req.raw, requestId, dialect, record, keyModels: c.get("keyModels"), session },
@@ -42,4 +51,17 @@ export function openAIRoutes(ctx: GatewayContext): Hono<GatewayEnv> {
   app.post("/chat/completions", handler("chat", "/v1/chat/completions"));
   app.post("/completions", handler("completions", "/v1/completions"));
   return app;
+}
+
+// The neuron's own checks of an OpenAI body (schema, then parameter policy); throws its 400.
+function _validate(dialect: "chat" | "completions", json: unknown): void {
+  if (dialect === "chat") {
+    const parsed = parseWithSchema(ChatCompletionRequestSchema, json);
+    if (!parsed.ok) throw parsed.error;
+    checkChatParameters(parsed.value);
+  } else {
+    const parsed = parseWithSchema(CompletionRequestSchema, json);
+    if (!parsed.ok) throw parsed.error;
+    checkCompletionParameters(parsed.value);
+  }
 }

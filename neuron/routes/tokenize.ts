@@ -1,7 +1,8 @@
 /**
  * `POST /tokenize`: the exact prompt token count of a chat (rendered through the model's
  * template with its tools, as `/v1/chat/completions` would) or of a raw prompt (as
- * `/v1/completions` would); the gateway's Anthropic `count_tokens` uses it.
+ * `/v1/completions` would); the gateway's Anthropic `count_tokens` uses it. A model that is not loaded
+ * is counted with its tokenizer and template read from its files — no weights are loaded.
  *
  * @module
  */
@@ -16,7 +17,7 @@ export function tokenizeRoutes(registry: ModelRegistry): Hono {
   const app = new Hono();
   app.post("/tokenize", async (c) => {
     const request = await readJsonBody(c.req.raw, TokenizeRequestSchema);
-    const model = registry.acquire(request.model);
+    const model = await registry.promptAssets(request.model);
     const count = request.messages !== undefined
       ? buildChatPrompt(model, {
         messages: request.messages,

@@ -28,6 +28,7 @@ import { type DeviceInfo, type Plugin, PluginError } from "../devices/mod.ts";
 import { type CatalogEntry, describeSource, type ModelCatalog } from "../sources/catalog.ts";
 import { resolveModel } from "../sources/model_path.ts";
 import type { SchedulerOptions } from "../engine/scheduler.ts";
+import type { PromptModel } from "../engine/chat_prompt.ts";
 import { LoadedModel, readModelAssets } from "./loaded_model.ts";
 import { prefixCacheReport } from "../engine/prefix_cache.ts";
 import { defaultContextLength, estimateNeed, loadErrorToCortex, pickDevices } from "./placement.ts";
@@ -64,6 +65,8 @@ export class ModelRegistry {
   readonly #config: NeuronConfig;
   readonly #scheduler: SchedulerOptions;
   readonly #slots = new Map<string, _Slot>();
+  /** Tokenizers and templates read for models that are not loaded (`promptAssets`). */
+  readonly #assets = new Map<string, Promise<PromptModel>>();
   #draining = false;
 
   /** Creates an empty registry. */
@@ -211,6 +214,34 @@ export class ModelRegistry {
   }
 
   /** The loaded model for an inference request, or the error explaining why it cannot serve. */
+  /**
+   * What tokenizing a prompt for `modelId` needs — its tokenizer and chat template — without loading
+   * weights: the loaded model's, else read from its files when they are on this machine (cached per id).
+   * A model known only as an uncached hub id is a 404 saying so (counting would need a download).
+   */
+  async promptAssets(modelId: string): Promise<PromptModel> {
+    const slot = this.#slots.get(modelId);
+    if (slot?.status === "loaded" && slot.loaded) return slot.loaded;
+    const cached = this.#assets.get(modelId);
+    if (cached) return await cached;
+    const entry = await this.#catalog.resolve(modelId);
+    if (entry === null) throw fleetError("model_not_found", `model '${modelId}' is not known to this neuron`);
+    const path = await this.#catalog.localPath(entry);
+    if (path === null) {
+      throw fleetError(
+        "model_not_found",
+        `model '${modelId}' is neither loaded nor cached on this neuron; its tokenizer would need a download`,
+        { param: "model" },
+      );
+    }
+    const reading = resolveModel(path, null).then((resolved) =>
+      readModelAssets(resolved.path, resolved.gguf?.header ?? null)
+    );
+    this.#assets.set(modelId, reading);
+    reading.catch(() => this.#assets.delete(modelId));
+    return await reading;
+  }
+
   acquire(modelId: string): LoadedModel {
     if (this.#draining) throw fleetError("shutting_down", "the neuron is shutting down");
     const slot = this.#slots.get(modelId);

@@ -110,6 +110,13 @@ export class ModelCatalog {
    * unreachable hub, a cached snapshot is used; without one the load fails. `onConfig` sees a
    * downloading model's `config.json` before its weights and may refuse it by throwing.
    */
+  /** The entry's files if they are on this machine already (a folder, or a cached hub snapshot); null
+   * when only a download would bring them. Never downloads. */
+  async localPath(entry: CatalogEntry): Promise<string | null> {
+    if (entry.source.kind === "folder") return entry.source.path;
+    return await findCachedSnapshot(this.#cacheDir, entry.source.repo) ?? null;
+  }
+
   async materialize(
     entry: CatalogEntry,
     onProgress?: (p: LoadProgress) => void,
