@@ -29,6 +29,7 @@ export function openAIPassthrough(
   const injectUsage = streamed && !clientWantsUsage;
   return {
     path,
+    streamed,
     body(route: Route): string | Uint8Array {
       if (!injectUsage && route.neuronModelId === body.json.model) return body.bytes;
       const out: Record<string, unknown> = { ...body.json, model: route.neuronModelId };

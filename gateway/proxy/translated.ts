@@ -49,6 +49,7 @@ export function translatedPlan(
 ): UpstreamPlan {
   return {
     path: "/v1/chat/completions",
+    streamed: chat.stream === true,
     body: (route: Route) => JSON.stringify({ ...chat, model: route.neuronModelId }),
     async respond(upstream, route, done): Promise<Response> {
       if (!upstream.body) {
