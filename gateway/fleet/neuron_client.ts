@@ -29,6 +29,8 @@ import {
 } from "@cortex/core/fleet";
 import { ConnectionSlots } from "./connection_slots.ts";
 
+const _POOL_IDLE_MS = 30_000;
+
 /** How to reach one neuron. */
 export interface NeuronClientOptions {
   /** Node name (for messages). */
@@ -68,8 +70,11 @@ export class NeuronClient {
     const max = options.maxConnections;
     this.slots = new ConnectionSlots(max ?? Infinity);
     // Idle connections are kept up to the cap and reused; hyper's pool has no cap on busy
-    // ones, which the slots provide for inference calls.
-    this.#pool = max === undefined ? undefined : Deno.createHttpClient({ poolMaxIdlePerHost: max });
+    // ones, which the slots provide for inference calls. An idle one is closed by the gateway
+    // well before a server's keep-alive timeout would close it under a request being sent.
+    this.#pool = max === undefined
+      ? undefined
+      : Deno.createHttpClient({ poolMaxIdlePerHost: max, poolIdleTimeout: _POOL_IDLE_MS });
   }
 
   /** `fetch` of a path on this neuron through its connection pool. */
