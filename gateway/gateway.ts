@@ -70,6 +70,7 @@ export function createGatewayContext(config: CortexConfig, models: ModelsConfig,
         endpoint: n.endpoint,
         token: _neuronToken(n, i),
         timeoutMs: config.poller.timeout_s * 1000,
+        maxConnections: config.gateway.upstream_max_connections,
       }),
     )
   );
@@ -130,6 +131,7 @@ export async function startGateway(
       context.loader.stop();
       await context.poller.stop();
       await Promise.all([apiServer.shutdown(), metricsServer.shutdown()]);
+      for (const node of context.fleet.nodes) node.client.close();
     },
   };
 }

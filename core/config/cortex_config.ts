@@ -30,6 +30,20 @@ export interface GatewaySection {
   body_limit_mb: number;
   /** Upstream idle read timeout in seconds, reset by every chunk (default 300). */
   upstream_idle_timeout_s: number;
+  /**
+   * Longest wait for a neuron's response headers on a streamed call, in seconds (default 60).
+   * The neuron sends them once the request holds a seat, before the prefill: the wait covers
+   * its tokenization and its queue (`[admission] max_wait_s`, 30 s by default), not the prefill
+   * or the generation.
+   */
+  upstream_header_timeout_s: number;
+  /** Deadline of a whole non-streamed neuron call, headers and body, in seconds (default 600). */
+  upstream_total_timeout_s: number;
+  /**
+   * Connections to one neuron at most (default 32): inference calls beyond it wait for one to
+   * come free (within `upstream_header_timeout_s`); idle ones are kept for reuse.
+   */
+  upstream_max_connections: number;
   /** API keys; when empty, no key is needed. */
   keys: GatewayKey[];
 }
@@ -97,6 +111,9 @@ const _gateway = z.strictObject({
   metrics_listen: _listenAddress.default("0.0.0.0:31314"),
   body_limit_mb: z.number().min(1).default(32),
   upstream_idle_timeout_s: z.number().min(1).default(300),
+  upstream_header_timeout_s: z.number().gt(0).default(60),
+  upstream_total_timeout_s: z.number().gt(0).default(600),
+  upstream_max_connections: z.number().int().min(1).default(32),
   keys: z.array(z.strictObject({
     name: z.string().min(1),
     key: z.string().min(8),

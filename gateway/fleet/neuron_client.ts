@@ -2,7 +2,8 @@
  * The gateway's HTTP client for one neuron's control API (`/discovery`, `/health`,
  * `/models`, `/models/load`, `/models/unload`, `/tokenize`): bearer token, per-call
  * timeouts, answers validated with the `@cortex/core` fleet schemas, failures as
- * {@linkcode CortexError} values.
+ * {@linkcode CortexError} values. It owns the node's keep-alive connection pool, which the
+ * inference calls (`proxy/upstream.ts`) share under a cap ({@linkcode ConnectionSlots}).
  *
  * @module
  */
@@ -26,6 +27,9 @@ import {
   type UnloadModelResult,
   UnloadModelResultSchema,
 } from "@cortex/core/fleet";
+import { ConnectionSlots } from "./connection_slots.ts";
+
+const _POOL_IDLE_MS = 30_000;
 
 /** How to reach one neuron. */
 export interface NeuronClientOptions {
@@ -37,6 +41,12 @@ export interface NeuronClientOptions {
   token: string | null;
   /** Timeout of poll-type calls in ms. */
   timeoutMs: number;
+  /**
+   * Connections to keep at most (`[gateway] upstream_max_connections`): the client then owns a
+   * keep-alive pool of that size, to be closed with {@linkcode NeuronClient.close}. Absent:
+   * the process-wide fetch pool and no cap on inference calls.
+   */
+  maxConnections?: number;
 }
 
 /** A typed client of the neuron control API. */
@@ -45,8 +55,11 @@ export class NeuronClient {
   readonly name: string;
   /** Base URL without a trailing slash. */
   readonly endpoint: string;
+  /** The cap on inference calls in flight to this neuron (one connection each). */
+  readonly slots: ConnectionSlots;
   readonly #token: string | null;
   readonly #timeoutMs: number;
+  readonly #pool: Deno.HttpClient | undefined;
 
   /** Builds a client; nothing is fetched yet. */
   constructor(options: NeuronClientOptions) {
@@ -54,6 +67,24 @@ export class NeuronClient {
     this.endpoint = options.endpoint.replace(/\/+$/, "");
     this.#token = options.token;
     this.#timeoutMs = options.timeoutMs;
+    const max = options.maxConnections;
+    this.slots = new ConnectionSlots(max ?? Infinity);
+    // Idle connections are kept up to the cap and reused; hyper's pool has no cap on busy
+    // ones, which the slots provide for inference calls. An idle one is closed by the gateway
+    // well before a server's keep-alive timeout would close it under a request being sent.
+    this.#pool = max === undefined
+      ? undefined
+      : Deno.createHttpClient({ poolMaxIdlePerHost: max, poolIdleTimeout: _POOL_IDLE_MS });
+  }
+
+  /** `fetch` of a path on this neuron through its connection pool. */
+  fetch(path: string, init: RequestInit): Promise<Response> {
+    return fetch(`${this.endpoint}${path}`, { ...init, client: this.#pool });
+  }
+
+  /** Closes the connection pool (calls after this fail). */
+  close(): void {
+    this.#pool?.close();
   }
 
   /** Headers every call to this neuron carries (authorization when a token is configured). */
@@ -103,7 +134,7 @@ export class NeuronClient {
     const combined = signal ? AbortSignal.any([signal, timeout]) : timeout;
     let response: Response;
     try {
-      response = await fetch(`${this.endpoint}${path}`, {
+      response = await this.fetch(path, {
         method,
         headers: {
           ...this.authHeaders(),

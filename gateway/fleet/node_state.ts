@@ -3,10 +3,12 @@
  * draining), its devices and models as last reported, and the gateway's own bookkeeping per
  * model — requests in flight through this gateway, last use, when it finished loading, and
  * models being unloaded. {@linkcode NodeState.view} turns it into the plain data that
- * placement decides on.
+ * placement decides on. {@linkcode NodeState.lostSignal} aborts when the node stops
+ * receiving traffic for being unreachable, which ends every call still waiting on it.
  *
  * @module
  */
+import { CortexError } from "@cortex/core/errors";
 import type { NeuronDiscovery, NeuronHealth, NeuronModelInfo } from "@cortex/core/fleet";
 import type { NeuronClient } from "./neuron_client.ts";
 import type { DeviceView, NodeView, ResidentModel, ResidentStatus } from "./types.ts";
@@ -19,6 +21,25 @@ export interface ModelUsage {
   loadedAtMs: number | null;
   /** Requests in flight through this gateway. */
   inFlight: number;
+}
+
+/**
+ * A call ended because its node was marked unhealthy while it waited (a 502
+ * `upstream_connection_error`; nothing about the node's address).
+ */
+export class NodeLost extends CortexError {
+  /** The node. */
+  readonly node: string;
+
+  /** The error for calls waiting on `node`. */
+  constructor(node: string) {
+    super(`neuron '${node}' stopped answering and was taken out of rotation`, {
+      code: "upstream_connection_error",
+      status: 502,
+      retryAfter: 1,
+    });
+    this.node = node;
+  }
 }
 
 /** One poll's answers. */
@@ -59,6 +80,7 @@ export class NodeState {
   readonly unloading: Set<string> = new Set();
   /** Load/unload cycles since the node was last defragmented. */
   cycles = 0;
+  #lost = new AbortController();
 
   /** A node that has not been polled yet (unhealthy until its first answer). */
   constructor(name: string, client: NeuronClient) {
@@ -93,6 +115,7 @@ export class NodeState {
       if (this.models.get(id)?.status !== "loaded") this.unloading.delete(id);
     }
     const becameHealthy = !this.healthy;
+    if (this.#lost.signal.aborted) this.#lost = new AbortController();
     this.healthy = true;
     this.consecutiveFailures = 0;
     this.lastPollMs = nowMs;
@@ -106,6 +129,7 @@ export class NodeState {
     this.lastError = message;
     if (this.healthy && this.consecutiveFailures >= unhealthyAfter) {
       this.healthy = false;
+      this.#abandon();
       return true;
     }
     return false;
@@ -117,7 +141,21 @@ export class NodeState {
     this.consecutiveFailures = Math.max(this.consecutiveFailures, 1);
     const was = this.healthy;
     this.healthy = false;
+    this.#abandon();
     return was;
+  }
+
+  /**
+   * Aborts, with a {@linkcode NodeLost} reason, when the node is marked unhealthy; calls to the
+   * node listen to it so that none waits on a node the gateway has given up on. A new signal
+   * starts once the node is healthy again.
+   */
+  get lostSignal(): AbortSignal {
+    return this.#lost.signal;
+  }
+
+  #abandon(): void {
+    if (!this.#lost.signal.aborted) this.#lost.abort(new NodeLost(this.name));
   }
 
   /** The bookkeeping entry for a model, created on first use. */

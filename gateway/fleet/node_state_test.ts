@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { NodeLost } from "./node_state.ts";
 import { discovery, health, info, polledNode } from "./_test_fleet.ts";
 
 Deno.test("a node is unhealthy until its first poll, and after N failures in a row", () => {
@@ -107,4 +108,22 @@ Deno.test("the load bound is the neuron's max_in_flight for the model, null when
   }, 1);
   assert.equal(node.loadBound("m"), 4);
   assert.equal(node.inFlight("m"), 3);
+});
+
+Deno.test("the lost signal aborts with NodeLost when the node goes unhealthy; a fresh one once it is back", () => {
+  const node = polledNode("a", []);
+  const before = node.lostSignal;
+  assert.equal(node.recordFailure("timeout", 2), false);
+  assert.equal(before.aborted, false, "one failed poll ends nothing");
+  node.recordFailure("timeout", 2);
+  assert.equal(before.aborted, true);
+  assert.ok(before.reason instanceof NodeLost);
+  assert.equal(before.reason.status, 502);
+  assert.equal(before.reason.code, "upstream_connection_error");
+  assert.ok(!before.reason.message.includes("127.0.0.1"), "no address in a client-facing text");
+  node.applyPoll({ discovery: null, models: [], health: health([{ total: 1000, free: 1000 }]) }, 1);
+  assert.notEqual(node.lostSignal, before);
+  assert.equal(node.lostSignal.aborted, false);
+  node.markUnreachable("refused");
+  assert.equal(node.lostSignal.aborted, true, "a refused proxied connection ends the calls too");
 });

@@ -2,7 +2,8 @@
  * The poller: asks every neuron for `/models` and `/health` (and `/discovery` at first
  * contact and after a restart) on an interval, all nodes concurrently, and keeps each
  * {@linkcode NodeState} current. A node failing `unhealthy_after` polls in a row receives no
- * traffic until it answers again.
+ * traffic until it answers again. Proxied calls that find a node dead or silent report it
+ * here too, so every health change passes through one place.
  *
  * @module
  */
@@ -70,6 +71,23 @@ export class Poller {
       if (this.#chains.get(node.name) === next) this.#chains.delete(node.name);
     });
     return next;
+  }
+
+  /**
+   * A proxied call found the node refusing connections: out of rotation at once (every call
+   * waiting on it ends), the change reported like a poll's, and a poll started to confirm.
+   */
+  reportUnreachable(node: NodeState, message: string): void {
+    if (node.markUnreachable(message)) this.#options.onHealthChange?.(node, false, message);
+    void this.pollNode(node);
+  }
+
+  /**
+   * A proxied call waited too long for the node's answer: polled at once rather than at the
+   * next interval, so that a hung node is found within its poll timeout.
+   */
+  reportSilent(node: NodeState): void {
+    if (!this.#running.has(node.name)) void this.pollNode(node);
   }
 
   #schedule(): void {

@@ -1,19 +1,27 @@
 /**
  * The request pipeline every inference route shares: route the model (maybe a cold load),
- * send the dialect's upstream body to the chosen neuron — once more elsewhere if the
- * connection is refused — map a non-2xx answer to the client's error envelope, and let the
- * dialect build the 2xx response. Response headers `x-cortex-node`,
+ * send the dialect's upstream body to the chosen neuron within the call's bounds — once
+ * more elsewhere when the node refused, was lost or stayed silent before anything reached
+ * the client — map a non-2xx answer to the client's error envelope, and let the dialect
+ * build the 2xx response. Response headers `x-cortex-node`,
  * `x-cortex-cold-load-ms`, `x-cortex-affinity` (requests with a session) and `x-request-id`
  * are set here.
  *
  * @module
  */
 import { CortexError, toCortexError } from "@cortex/core/errors";
+import { NodeLost } from "../fleet/node_state.ts";
 import type { Route } from "../fleet/router.ts";
 import type { GatewayContext } from "../context.ts";
 import { type Dialect, errorResponse } from "./dialect.ts";
 import type { RequestRecord } from "./request_record.ts";
-import { ConnectFailure, postUpstream, upstreamError } from "./upstream.ts";
+import {
+  ConnectFailure,
+  postUpstream,
+  type UpstreamCall,
+  upstreamError,
+  UpstreamSilent,
+} from "./upstream.ts";
 
 /** One client request in flight through the pipeline. */
 export interface Exchange {
@@ -37,6 +45,8 @@ export interface Exchange {
 export interface UpstreamPlan {
   /** Neuron path, e.g. `/v1/chat/completions`. */
   path: string;
+  /** Whether the neuron will stream its answer (headers at admission) or send it whole. */
+  streamed: boolean;
   /** The upstream body for the chosen route (model rewritten to the neuron's id). */
   body(route: Route): string | Uint8Array;
   /** Client headers the neuron should see too (e.g. `x-include-thinking`); none when absent. */
@@ -57,54 +67,57 @@ export async function forward(ex: Exchange, requested: string, plan: UpstreamPla
   const onAbort = (): void => abort.abort();
   request.signal.addEventListener("abort", onAbort, { once: true });
   const headers: Record<string, string> = { "x-request-id": ex.requestId };
+  const bounds = {
+    headerTimeoutMs: ctx.config.gateway.upstream_header_timeout_s * 1000,
+    totalTimeoutMs: ctx.config.gateway.upstream_total_timeout_s * 1000,
+  };
   let route: Route | null = null;
   try {
     const resolved = ctx.fleet.catalogue.resolve(requested);
     // Unknown names do not become label values (clients could create series at will).
     record.model(ctx.fleet.isKnown(resolved) ? resolved : "unknown");
     authorizeModel(ex, requested);
-    const session = ex.session ?? null;
-    route = await _untilAborted(ctx.router.route(requested, { session }), abort.signal);
-    _routeHeaders(headers, route);
-    record.bind(route.modelId, route.node.name, route.coldLoadMs > 0);
-    let upstream: Response | null = null;
-    for (let attempt = 0; upstream === null; attempt++) {
+    route = await _untilAborted(ctx.router.route(requested, { session: ex.session ?? null }), abort.signal);
+    for (let attempt = 0;; attempt++) {
+      const lease: Route = route;
+      _routeHeaders(headers, lease);
+      record.bind(lease.modelId, lease.node.name, lease.coldLoadMs > 0);
+      let call: UpstreamCall | null = null;
       try {
-        upstream = await postUpstream(route, plan.path, plan.body(route), {
+        call = await postUpstream(lease, plan.path, plan.body(lease), {
           requestId: ex.requestId,
           signal: abort.signal,
+          streamed: plan.streamed,
           headers: plan.headers,
+          ...bounds,
         });
+        if (!call.response.ok) {
+          const refusal = await upstreamError(call.response, lease.node.name);
+          throw plan.upstreamError?.(refusal) ?? refusal;
+        }
+        const current = call;
+        let released = false;
+        const response = await plan.respond(call.response, lease, (status) => {
+          if (released) return;
+          released = true;
+          current.end();
+          lease.release();
+          record.finish(status);
+        });
+        for (const [k, v] of Object.entries(headers)) response.headers.set(k, v);
+        return response;
       } catch (error) {
-        if (!(error instanceof ConnectFailure) || attempt > 0) throw error;
-        // The node is gone: route around it at once and try once more elsewhere.
-        const failed = route.node;
-        failed.markUnreachable(error.message);
-        void ctx.poller.pollNode(failed);
-        route.release();
+        call?.end();
+        if (attempt > 0 || !_retryable(ex, lease, error)) throw error;
+        // Nothing has reached the client: route around the node once.
+        lease.release();
         route = null;
         route = await _untilAborted(
-          ctx.router.route(requested, { session, avoid: [failed.name] }),
+          ctx.router.route(requested, { session: ex.session ?? null, avoid: [lease.node.name] }),
           abort.signal,
         );
-        _routeHeaders(headers, route);
-        record.bind(route.modelId, route.node.name, route.coldLoadMs > 0);
       }
     }
-    if (!upstream.ok) {
-      const refusal = await upstreamError(upstream, route.node.name);
-      throw plan.upstreamError?.(refusal) ?? refusal;
-    }
-    const current = route;
-    let released = false;
-    const response = await plan.respond(upstream, current, (status) => {
-      if (released) return;
-      released = true;
-      current.release();
-      record.finish(status);
-    });
-    for (const [k, v] of Object.entries(headers)) response.headers.set(k, v);
-    return response;
   } catch (error) {
     route?.release();
     const e = toCortexError(error);
@@ -113,6 +126,23 @@ export async function forward(ex: Exchange, requested: string, plan: UpstreamPla
   } finally {
     request.signal.removeEventListener("abort", onAbort);
   }
+}
+
+/**
+ * Whether a failed call may go once more to another node, reporting the node's state on the
+ * way: a refused connection takes the node out of rotation (any node that can serve the
+ * model will do, cold-loading it if need be); a node lost or silent is left for another
+ * healthy replica that holds the model loaded, and a silent one is polled at once.
+ */
+function _retryable(ex: Exchange, failed: Route, error: unknown): boolean {
+  const node = failed.node;
+  if (error instanceof ConnectFailure) {
+    ex.ctx.poller.reportUnreachable(node, error.message);
+    return true;
+  }
+  if (error instanceof UpstreamSilent) ex.ctx.poller.reportSilent(node);
+  else if (!(error instanceof NodeLost)) return false;
+  return ex.ctx.fleet.replicas(failed.neuronModelId).some((n) => n !== node);
 }
 
 /** Refuses (403) a model the client's key may not use; checks the name asked for and what it resolves to. */

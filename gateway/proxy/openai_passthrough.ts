@@ -39,6 +39,7 @@ export function openAIPassthrough(
   return {
     path,
     headers,
+    streamed,
     body(route: Route): string | Uint8Array {
       if (!injectUsage && route.neuronModelId === body.json.model) return body.bytes;
       const out: Record<string, unknown> = { ...body.json, model: route.neuronModelId };

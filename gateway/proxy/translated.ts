@@ -50,6 +50,7 @@ export function translatedPlan(
 ): UpstreamPlan {
   return {
     path: "/v1/chat/completions",
+    streamed: chat.stream === true,
     body: (route: Route) => JSON.stringify({ ...chat, model: route.neuronModelId }),
     // The neuron checks the chat request; a Responses client should hear of `input`, not `messages`.
     upstreamError: dialect.kind === "responses" ? chatErrorToResponses : undefined,

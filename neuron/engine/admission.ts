@@ -1,7 +1,8 @@
 /**
  * Admission control for one loaded model: a fixed number of seats (requests decoding
  * together in the batch) and a bounded FIFO queue in front of them. A full queue, or a wait
- * longer than the limit, is a 429 `rate_limit_exceeded` with a `Retry-After` hint.
+ * longer than the limit, is a 429 `rate_limit_exceeded` whose `Retry-After` is the time the
+ * queue ahead takes to drain at the observed service time (how long a seat is held).
  *
  * @module
  */
@@ -38,6 +39,12 @@ export interface Seat {
   release(): void;
 }
 
+/** Options of {@linkcode Admission}. */
+export interface AdmissionOptions {
+  /** Clock in ms (default `performance.now`); tests pass their own. */
+  now?: () => number;
+}
+
 interface _Waiter {
   resolve: (seat: Seat) => void;
   reject: (error: unknown) => void;
@@ -63,14 +70,32 @@ export class Admission {
   #closed: CortexError | null = null;
   #idleWaiters: (() => void)[] = [];
   #stats = { rejectedQueueFull: 0, rejectedTimeout: 0, completed: 0 };
+  readonly #now: () => number;
+  /** When each taken seat was granted. */
+  readonly #grantedAt = new Set<{ at: number }>();
+  /** Moving average of how long a seat is held, in ms (null until one was released). */
+  #serviceMs: number | null = null;
 
   /** Creates an admission with the given limits. */
-  constructor(limits: AdmissionLimits) {
+  constructor(limits: AdmissionLimits, options: AdmissionOptions = {}) {
     this.limits = {
       ...limits,
       maxInFlight: Math.max(1, limits.maxInFlight),
       maxQueue: Math.max(0, limits.maxQueue),
     };
+    this.#now = options.now ?? (() => performance.now());
+  }
+
+  /**
+   * How long a seat is held, in ms: a moving average over released seats; before the first
+   * release, how long the oldest seat has been held so far (at least 1 s).
+   */
+  get serviceMs(): number {
+    if (this.#serviceMs !== null) return this.#serviceMs;
+    const now = this.#now();
+    let oldest = 0;
+    for (const seat of this.#grantedAt) oldest = Math.max(oldest, now - seat.at);
+    return Math.max(1000, oldest);
   }
 
   /** Current counters. */
@@ -90,12 +115,10 @@ export class Admission {
       this.#inFlight++;
       return Promise.resolve(this.#seat());
     }
-    const pending = this.#inFlight + this.#queue.length;
     if (this.#queue.length >= this.limits.maxQueue) {
       this.#stats.rejectedQueueFull++;
       return Promise.reject(this.#rateLimited(
         `model is busy: ${this.#inFlight} requests running and ${this.#queue.length} queued (max_in_flight ${this.limits.maxInFlight}, max_queue ${this.limits.maxQueue})`,
-        pending,
       ));
     }
     return new Promise<Seat>((resolve, reject) => {
@@ -104,7 +127,6 @@ export class Admission {
         this.#stats.rejectedTimeout++;
         reject(this.#rateLimited(
           `model is busy: no seat became free within ${Math.round(this.limits.maxWaitMs / 1000)} s`,
-          this.limits.maxInFlight + this.limits.maxQueue,
         ));
       }, this.limits.maxWaitMs);
       const onAbort = (): void => {
@@ -149,10 +171,15 @@ export class Admission {
 
   #seat(): Seat {
     let released = false;
+    const granted = { at: this.#now() };
+    this.#grantedAt.add(granted);
     return {
       release: () => {
         if (released) return;
         released = true;
+        this.#grantedAt.delete(granted);
+        const heldMs = this.#now() - granted.at;
+        this.#serviceMs = this.#serviceMs === null ? heldMs : 0.8 * this.#serviceMs + 0.2 * heldMs;
         this.#stats.completed++;
         const next = this.#queue.shift();
         if (next) {
@@ -180,9 +207,12 @@ export class Admission {
     for (const resolve of waiters) resolve();
   }
 
-  // Retry-After as in the original: two seconds per request ahead, 1–120 s.
-  #rateLimited(message: string, pending: number): CortexError {
-    const retryAfter = Math.min(120, Math.max(1, (pending - this.limits.maxInFlight + 1) * 2));
+  // Retry-After: a newcomer now would be number `queue + 1` in line, and seats free up at
+  // max_in_flight per service time; whole seconds, 1–120.
+  #rateLimited(message: string): CortexError {
+    const ahead = this.#queue.length + 1;
+    const drainS = (ahead * this.serviceMs) / this.limits.maxInFlight / 1000;
+    const retryAfter = Math.min(120, Math.max(1, Math.ceil(drainS)));
     return fleetError("rate_limit_exceeded", message, { retryAfter });
   }
 }

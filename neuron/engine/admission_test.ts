@@ -76,3 +76,53 @@ Deno.test("admission: an aborted waiter leaves the queue; close refuses waiters 
   await idlePromise;
   assert.equal(idle, true);
 });
+
+Deno.test("admission: Retry-After is the queue ahead drained at the observed service time", async () => {
+  let now = 0;
+  const admission = new Admission({ maxInFlight: 4, maxQueue: 16, maxWaitMs: 60_000 }, { now: () => now });
+  // Seats held 200 ms each: the service time the estimate learns.
+  for (let i = 0; i < 5; i++) {
+    const seat = await admission.acquire();
+    now += 200;
+    seat.release();
+  }
+  assert.equal(Math.round(admission.serviceMs), 200);
+  const seats = await Promise.all([0, 1, 2, 3].map(() => admission.acquire()));
+  const queued = Array.from({ length: 16 }, () => admission.acquire());
+  const refused = await admission.acquire().then(() => null, (e: unknown) => e);
+  assert.ok(refused instanceof CortexError);
+  // 17th in line, 4 seats, 0.2 s each: 0.85 s → 1 s (the fixed rule said 34 s).
+  assert.equal(refused.retryAfter, 1);
+  for (const seat of seats) seat.release();
+  for (const waiting of queued) (await waiting).release();
+});
+
+Deno.test("admission: slow seats make Retry-After grow with the queue position", async () => {
+  let now = 0;
+  const admission = new Admission({ maxInFlight: 2, maxQueue: 3, maxWaitMs: 60_000 }, { now: () => now });
+  const first = await admission.acquire();
+  now += 10_000;
+  first.release(); // one 10 s generation observed
+  const seats = [await admission.acquire(), await admission.acquire()];
+  const queued = [admission.acquire(), admission.acquire(), admission.acquire()];
+  const refused = await admission.acquire().then(() => null, (e: unknown) => e);
+  assert.ok(refused instanceof CortexError);
+  // 4th in line, 2 seats, 10 s each: 20 s.
+  assert.equal(refused.retryAfter, 20);
+  for (const seat of seats) seat.release();
+  for (const waiting of queued) (await waiting).release();
+});
+
+Deno.test("admission: before any seat is released, the oldest seat's age is the service time", async () => {
+  let now = 0;
+  const admission = new Admission({ maxInFlight: 1, maxQueue: 1, maxWaitMs: 60_000 }, { now: () => now });
+  assert.equal(admission.serviceMs, 1000, "at least a second when nothing is known");
+  const seat = await admission.acquire();
+  now += 7_000;
+  const queued = admission.acquire();
+  const refused = await admission.acquire().then(() => null, (e: unknown) => e);
+  assert.ok(refused instanceof CortexError);
+  assert.equal(refused.retryAfter, 14); // 2nd in line, one seat held 7 s so far
+  seat.release();
+  (await queued).release();
+});
