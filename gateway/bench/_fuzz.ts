@@ -1,0 +1,468 @@
+// Private: the gateway fuzz shared by `deno task bench:fuzz` and the acceptance fuzz test.
+// Seeded request generation across the gateway's six client routes (valid bodies, bodies
+// mutated as JSON, and broken bytes), one request's verdict (status class, envelope, stream
+// conformance as a client sees it), and the totals.
+import { ChatStreamGuard, checkAnthropicStream, checkResponsesStream } from "@cortex/core/translate";
+import type { AnthropicStreamEvent } from "@cortex/core/anthropic";
+import type { ResponsesStreamEvent } from "@cortex/core/responses";
+import { SseSplitter } from "../proxy/sse.ts";
+
+/** The routes fuzzed: five POST routes and `GET /v1/models[/{id}]`. */
+export const FUZZ_ROUTES = [
+  "chat",
+  "completions",
+  "responses",
+  "messages",
+  "count_tokens",
+  "models",
+] as const;
+/** One of {@linkcode FUZZ_ROUTES}. */
+export type FuzzRoute = typeof FUZZ_ROUTES[number];
+
+const _paths: Record<FuzzRoute, string> = {
+  chat: "/v1/chat/completions",
+  completions: "/v1/completions",
+  responses: "/v1/responses",
+  messages: "/v1/messages",
+  count_tokens: "/v1/messages/count_tokens",
+  models: "/v1/models",
+};
+
+/** One generated request. */
+export interface FuzzRequest {
+  route: FuzzRoute;
+  method: "GET" | "POST";
+  path: string;
+  body: Uint8Array | null;
+  /** How it was made: a valid body, a JSON mutation of one, or broken bytes. */
+  kind: "valid" | "mutated" | "bytes";
+}
+
+/** mulberry32: small, seeded, reproducible. */
+export class FuzzRng {
+  #state: number;
+  constructor(seed: number) {
+    this.#state = seed >>> 0;
+  }
+  next(): number {
+    let t = (this.#state += 0x6d2b79f5);
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  }
+  int(min: number, max: number): number {
+    return min + Math.floor(this.next() * (max - min + 1));
+  }
+  bool(p = 0.5): boolean {
+    return this.next() < p;
+  }
+  pick<T>(items: readonly T[]): T {
+    return items[this.int(0, items.length - 1)];
+  }
+}
+
+const _chars = [..."abcdefghij klmnop\n\t{}[]\":,\\/<>&'é漢字🙂\u0000\u200b\ud800"];
+const _enc = new TextEncoder();
+
+function _text(rng: FuzzRng, max = 30): string {
+  let out = "";
+  for (let i = rng.int(0, max); i > 0; i--) out += rng.pick(_chars);
+  return out;
+}
+
+function _value(rng: FuzzRng, depth = 0): unknown {
+  switch (rng.int(0, depth > 2 ? 5 : 7)) {
+    case 0:
+      return _text(rng);
+    case 1:
+      return rng.pick([0, -1, 1, 0.5, 2 ** 53 + 1, 1e308, -1e308, 4096, 1_000_000]);
+    case 2:
+      return rng.bool();
+    case 3:
+      return null;
+    case 4:
+      return rng.pick(["user", "assistant", "system", "tool", "developer", "function", "text", "auto"]);
+    case 5:
+      return "x".repeat(rng.int(0, 3) * 20_000);
+    case 6:
+      return Array.from({ length: rng.int(0, 3) }, () => _value(rng, depth + 1));
+    default: {
+      const out: Record<string, unknown> = {};
+      for (let i = rng.int(0, 3); i > 0; i--) {
+        out[rng.pick(["type", "text", "content", "role", _text(rng, 6)])] = _value(rng, depth + 1);
+      }
+      return out;
+    }
+  }
+}
+
+const _weather = {
+  name: "get_weather",
+  description: "Get the current weather in a city.",
+  schema: { type: "object", properties: { city: { type: "string" } }, required: ["city"] },
+};
+
+function _userText(rng: FuzzRng): string {
+  return rng.pick(["What is the weather in Paris?", "Hello there", "Say something.", _text(rng, 60) || "hi"]);
+}
+
+/** A valid body for `route` (the model chosen from `models`), small enough to answer quickly. */
+function _validBody(rng: FuzzRng, route: FuzzRoute, models: readonly string[]): Record<string, unknown> {
+  const model = rng.pick(models);
+  const stream = rng.bool(0.6);
+  const tools = rng.bool(0.5);
+  const maxTokens = rng.int(1, 24);
+  switch (route) {
+    case "chat":
+      return {
+        model,
+        messages: [
+          ...(rng.bool(0.3) ? [{ role: "system", content: "You are terse." }] : []),
+          { role: "user", content: _userText(rng) },
+        ],
+        max_tokens: maxTokens,
+        temperature: rng.pick([0, 0.7, 1]),
+        stream,
+        ...(stream && rng.bool() ? { stream_options: { include_usage: true } } : {}),
+        ...(tools
+          ? {
+            tools: [{
+              type: "function",
+              function: {
+                name: _weather.name,
+                description: _weather.description,
+                parameters: _weather.schema,
+              },
+            }],
+          }
+          : {}),
+      };
+    case "completions":
+      return { model, prompt: _userText(rng), max_tokens: maxTokens, stream, temperature: rng.pick([0, 1]) };
+    case "responses":
+      return {
+        model,
+        input: rng.bool()
+          ? _userText(rng)
+          : [{ role: "user", content: [{ type: "input_text", text: _userText(rng) }] }],
+        max_output_tokens: maxTokens,
+        stream,
+        ...(rng.bool(0.3) ? { instructions: "Be brief." } : {}),
+        ...(tools
+          ? {
+            tools: [{
+              type: "function",
+              name: _weather.name,
+              description: _weather.description,
+              parameters: _weather.schema,
+            }],
+          }
+          : {}),
+      };
+    case "messages":
+    case "count_tokens":
+      return {
+        model,
+        ...(route === "messages" ? { max_tokens: maxTokens, stream } : {}),
+        messages: [{
+          role: "user",
+          content: rng.bool() ? _userText(rng) : [{ type: "text", text: _userText(rng) }],
+        }],
+        ...(rng.bool(0.3) ? { system: "You are terse." } : {}),
+        ...(tools
+          ? {
+            tools: [{
+              name: _weather.name,
+              description: _weather.description,
+              input_schema: _weather.schema,
+            }],
+          }
+          : {}),
+      };
+    case "models":
+      return {};
+  }
+}
+
+// Every path to a value inside `root` (objects and arrays), the root included.
+function _allPaths(root: unknown, prefix: (string | number)[] = [], out: (string | number)[][] = []) {
+  out.push(prefix);
+  if (Array.isArray(root)) root.forEach((v, i) => _allPaths(v, [...prefix, i], out));
+  else if (typeof root === "object" && root !== null) {
+    for (const [k, v] of Object.entries(root)) _allPaths(v, [...prefix, k], out);
+  }
+  return out;
+}
+
+function _mutate(rng: FuzzRng, body: Record<string, unknown>): unknown {
+  let root: unknown = structuredClone(body);
+  for (let n = rng.int(1, 3); n > 0; n--) {
+    const paths = _allPaths(root);
+    const path = rng.pick(paths);
+    if (path.length === 0) {
+      if (rng.bool(0.1)) root = rng.bool() ? [root] : _value(rng);
+      continue;
+    }
+    const parent = path.slice(0, -1).reduce(
+      (v: unknown, k) => (v as Record<string | number, unknown>)[k],
+      root,
+    ) as
+      | Record<string | number, unknown>
+      | unknown[];
+    const key = path[path.length - 1];
+    switch (rng.int(0, 3)) {
+      case 0: // delete
+        if (Array.isArray(parent)) parent.splice(key as number, 1);
+        else delete parent[key];
+        break;
+      case 1: // replace with a random value
+        (parent as Record<string | number, unknown>)[key] = _value(rng);
+        break;
+      case 2: // add a key or element
+        if (Array.isArray(parent)) parent.push(_value(rng));
+        else {(parent as Record<string, unknown>)[
+            rng.pick(["stream", "tools", "tool_choice", "n", "stop", _text(rng, 8)])
+          ] = _value(rng);}
+        break;
+      default: { // repeat an array's element many times
+        const target = (parent as Record<string | number, unknown>)[key];
+        if (Array.isArray(target) && target.length > 0) {
+          (parent as Record<string | number, unknown>)[key] = Array.from(
+            { length: rng.int(2, 400) },
+            () => target[0],
+          );
+        }
+      }
+    }
+  }
+  return root;
+}
+
+function _brokenBytes(rng: FuzzRng, valid: string): Uint8Array {
+  switch (rng.int(0, 5)) {
+    case 0:
+      return _enc.encode(valid.slice(0, rng.int(0, valid.length - 1))); // truncated
+    case 1: {
+      const at = rng.int(0, valid.length);
+      return _enc.encode(
+        valid.slice(0, at) + rng.pick(["\u0000", "}", "{", ",", '"', "\\", "\ud800"]) + valid.slice(at),
+      );
+    }
+    case 2:
+      return Uint8Array.from({ length: rng.int(0, 200) }, () => rng.int(0, 255)); // random bytes
+    case 3: {
+      const depth = rng.int(100, 20_000); // deep nesting
+      return _enc.encode(`{"model":${"[".repeat(depth)}${"]".repeat(depth)}}`);
+    }
+    case 4:
+      return new Uint8Array(0);
+    default:
+      return _enc.encode(rng.pick(["null", "[]", "1", '"s"', "true", "{}", '{"model":null}']));
+  }
+}
+
+/** `count` requests from `seed`, the routes in turn; `models` are the ids valid bodies name. */
+export function* fuzzRequests(
+  seed: number,
+  count: number,
+  models: readonly string[],
+): Generator<FuzzRequest> {
+  const rng = new FuzzRng(seed);
+  for (let i = 0; i < count; i++) {
+    const route = FUZZ_ROUTES[i % FUZZ_ROUTES.length];
+    if (route === "models") {
+      const id = rng.pick([
+        "",
+        `/${rng.pick(models)}`,
+        `/${encodeURIComponent(_text(rng, 12).toWellFormed())}`,
+        "/%E0%A4%A",
+        "/..%2F..%2Fetc%2Fpasswd",
+        `/${"a".repeat(rng.int(1, 5000))}`,
+      ]);
+      yield { route, method: "GET", path: `${_paths.models}${id}`, body: null, kind: "valid" };
+      continue;
+    }
+    const valid = _validBody(rng, route, models);
+    const roll = rng.next();
+    const kind = roll < 0.3 ? "valid" : roll < 0.85 ? "mutated" : "bytes";
+    const body = kind === "valid"
+      ? _enc.encode(JSON.stringify(valid))
+      : kind === "mutated"
+      ? _enc.encode(JSON.stringify(_mutate(rng, valid)) ?? "null")
+      : _brokenBytes(rng, JSON.stringify(valid));
+    yield { route, method: "POST", path: _paths[route], body, kind };
+  }
+}
+
+/** What one request came to. */
+export interface FuzzVerdict {
+  route: FuzzRoute;
+  kind: FuzzRequest["kind"];
+  /** HTTP status, or 0 when no answer came (`hang` or `error`). */
+  status: number;
+  /** `error.code` (OpenAI) or `error.type` (Anthropic) of an error answer. */
+  code: string | null;
+  /** The answer was a stream. */
+  streamed: boolean;
+  /** The answer (stream or whole) carries a tool call. */
+  toolCall: boolean;
+  /** A client-side check of the answer failed: the body is not the dialect's JSON, or the stream breaks its grammar. */
+  problems: string[];
+  /** No complete answer within the time limit. */
+  hang: boolean;
+  /** The request failed at the connection (the gateway reset or crashed). */
+  connectionError: string | null;
+  /** Documented overload answer: 503 with Retry-After (or any 429). */
+  overload: boolean;
+}
+
+/** Sends `req` to `baseUrl` and judges the answer, within `timeoutMs`. */
+export async function fuzzOne(baseUrl: string, req: FuzzRequest, timeoutMs: number): Promise<FuzzVerdict> {
+  const verdict: FuzzVerdict = {
+    route: req.route,
+    kind: req.kind,
+    status: 0,
+    code: null,
+    streamed: false,
+    toolCall: false,
+    problems: [],
+    hang: false,
+    connectionError: null,
+    overload: false,
+  };
+  const abort = new AbortController();
+  const timer = setTimeout(() => abort.abort(new Error("timeout")), timeoutMs);
+  try {
+    const response = await fetch(`${baseUrl}${req.path}`, {
+      method: req.method,
+      headers: req.body ? { "content-type": "application/json" } : {},
+      body: req.body as BodyInit | null,
+      signal: abort.signal,
+    });
+    verdict.status = response.status;
+    verdict.streamed = (response.headers.get("content-type") ?? "").includes("text/event-stream");
+    const text = await response.text();
+    verdict.toolCall = response.ok && /"(tool_calls|tool_use|function_call)"/.test(text);
+    verdict.overload = response.status === 429 ||
+      (response.status === 503 && response.headers.get("retry-after") !== null);
+    if (verdict.streamed) verdict.problems.push(...streamProblems(req.route, text));
+    else {
+      let json: Record<string, unknown> | null = null;
+      try {
+        json = JSON.parse(text);
+      } catch {
+        verdict.problems.push(`status ${response.status}: the body is not JSON`);
+      }
+      if (json && response.status >= 400) {
+        const error = json.error as Record<string, unknown> | undefined;
+        verdict.code = String(error?.code ?? error?.type ?? "");
+        if (typeof error?.message !== "string") {
+          verdict.problems.push(`status ${response.status}: no error envelope`);
+        }
+      }
+    }
+  } catch (error) {
+    if (abort.signal.aborted) verdict.hang = true;
+    else verdict.connectionError = error instanceof Error ? error.message : String(error);
+  } finally {
+    clearTimeout(timer);
+  }
+  return verdict;
+}
+
+/** A client's check of a streamed answer: each dialect's grammar, as the core stream checks state it. */
+export function streamProblems(route: FuzzRoute, text: string): string[] {
+  const events = new SseSplitter().push(_enc.encode(text)).filter((e) => e.data !== null);
+  if (route === "chat" || route === "completions") {
+    const guard = new ChatStreamGuard({ kind: route });
+    for (const e of events) guard.push(e.data!, () => {});
+    guard.end(() => {});
+    return guard.violations.map((v) => `${v.rule}: ${v.detail}`);
+  }
+  try {
+    const parsed = events.map((e) => JSON.parse(e.data!));
+    return route === "messages"
+      ? checkAnthropicStream(parsed as AnthropicStreamEvent[])
+      : checkResponsesStream(parsed as ResponsesStreamEvent[]);
+  } catch {
+    return ["an event is not JSON"];
+  }
+}
+
+/** The totals of a fuzz run. */
+export interface FuzzReport {
+  requests: number;
+  by_route: Record<string, { requests: number; statuses: Record<string, number>; streams: number }>;
+  by_kind: Record<string, number>;
+  streams: number;
+  /** Answers carrying a tool call (streamed or not). */
+  tool_call_answers: number;
+  hangs: number;
+  connection_errors: number;
+  /** 5xx answers that are not documented overload answers, by status and code. */
+  unexpected_5xx: Record<string, number>;
+  overload_answers: number;
+  /** Client-side check failures (first few, with the route). */
+  client_problems: number;
+  client_problem_samples: string[];
+}
+
+/** Adds up verdicts. */
+export function fuzzReport(verdicts: readonly FuzzVerdict[]): FuzzReport {
+  const report: FuzzReport = {
+    requests: verdicts.length,
+    by_route: {},
+    by_kind: {},
+    streams: 0,
+    tool_call_answers: 0,
+    hangs: 0,
+    connection_errors: 0,
+    unexpected_5xx: {},
+    overload_answers: 0,
+    client_problems: 0,
+    client_problem_samples: [],
+  };
+  for (const v of verdicts) {
+    const route = report.by_route[v.route] ??= { requests: 0, statuses: {}, streams: 0 };
+    route.requests++;
+    const status = v.hang ? "hang" : v.connectionError ? "connection_error" : String(v.status);
+    route.statuses[status] = (route.statuses[status] ?? 0) + 1;
+    report.by_kind[v.kind] = (report.by_kind[v.kind] ?? 0) + 1;
+    if (v.streamed) {
+      route.streams++;
+      report.streams++;
+    }
+    if (v.toolCall) report.tool_call_answers++;
+    if (v.hang) report.hangs++;
+    if (v.connectionError) report.connection_errors++;
+    if (v.overload) report.overload_answers++;
+    if (v.status >= 500 && !v.overload) {
+      const key = `${v.status} ${v.code ?? ""}`.trim();
+      report.unexpected_5xx[key] = (report.unexpected_5xx[key] ?? 0) + 1;
+    }
+    if (v.problems.length > 0) {
+      report.client_problems++;
+      if (report.client_problem_samples.length < 5) {
+        report.client_problem_samples.push(`${v.route} ${v.status}: ${v.problems.slice(0, 2).join("; ")}`);
+      }
+    }
+  }
+  return report;
+}
+
+/** Runs `requests` against `baseUrl`, `concurrency` at a time. */
+export async function runFuzz(
+  baseUrl: string,
+  requests: Iterable<FuzzRequest>,
+  options: { concurrency: number; timeoutMs: number },
+): Promise<FuzzVerdict[]> {
+  const verdicts: FuzzVerdict[] = [];
+  const iterator = requests[Symbol.iterator]();
+  const worker = async (): Promise<void> => {
+    for (let next = iterator.next(); !next.done; next = iterator.next()) {
+      verdicts.push(await fuzzOne(baseUrl, next.value, options.timeoutMs));
+    }
+  };
+  await Promise.all(Array.from({ length: options.concurrency }, worker));
+  return verdicts;
+}
