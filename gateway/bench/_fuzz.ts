@@ -102,7 +102,10 @@ const _weather = {
   schema: { type: "object", properties: { city: { type: "string" } }, required: ["city"] },
 };
 
-function _userText(rng: FuzzRng): string {
+function _userText(rng: FuzzRng, tools = false): string {
+  if (tools && rng.bool(0.8)) {
+    return rng.pick(["What is the weather in Paris?", "What's the weather in Lisbon?"]);
+  }
   return rng.pick(["What is the weather in Paris?", "Hello there", "Say something.", _text(rng, 60) || "hi"]);
 }
 
@@ -111,14 +114,31 @@ function _validBody(rng: FuzzRng, route: FuzzRoute, models: readonly string[]): 
   const model = rng.pick(models);
   const stream = rng.bool(0.6);
   const tools = rng.bool(0.5);
-  const maxTokens = rng.int(1, 24);
+  // Enough tokens for a whole tool call when tools are offered; a follow-up turn sometimes
+  // carries a call and its result already.
+  const maxTokens = tools ? rng.int(48, 160) : rng.int(1, 24);
+  const followUp = tools && rng.bool(0.3);
   switch (route) {
     case "chat":
       return {
         model,
         messages: [
           ...(rng.bool(0.3) ? [{ role: "system", content: "You are terse." }] : []),
-          { role: "user", content: _userText(rng) },
+          { role: "user", content: _userText(rng, tools) },
+          ...(followUp
+            ? [
+              {
+                role: "assistant",
+                content: null,
+                tool_calls: [{
+                  id: "call_f1",
+                  type: "function",
+                  function: { name: _weather.name, arguments: '{"city":"Paris"}' },
+                }],
+              },
+              { role: "tool", tool_call_id: "call_f1", content: '{"temperature":21}' },
+            ]
+            : []),
         ],
         max_tokens: maxTokens,
         temperature: rng.pick([0, 0.7, 1]),
@@ -138,13 +158,25 @@ function _validBody(rng: FuzzRng, route: FuzzRoute, models: readonly string[]): 
           : {}),
       };
     case "completions":
-      return { model, prompt: _userText(rng), max_tokens: maxTokens, stream, temperature: rng.pick([0, 1]) };
+      return {
+        model,
+        prompt: _userText(rng, tools),
+        max_tokens: maxTokens,
+        stream,
+        temperature: rng.pick([0, 1]),
+      };
     case "responses":
       return {
         model,
-        input: rng.bool()
-          ? _userText(rng)
-          : [{ role: "user", content: [{ type: "input_text", text: _userText(rng) }] }],
+        input: followUp
+          ? [
+            { role: "user", content: _userText(rng, tools) },
+            { type: "function_call", call_id: "call_f1", name: _weather.name, arguments: '{"city":"Paris"}' },
+            { type: "function_call_output", call_id: "call_f1", output: '{"temperature":21}' },
+          ]
+          : rng.bool()
+          ? _userText(rng, tools)
+          : [{ role: "user", content: [{ type: "input_text", text: _userText(rng, tools) }] }],
         max_output_tokens: maxTokens,
         stream,
         ...(rng.bool(0.3) ? { instructions: "Be brief." } : {}),
@@ -164,10 +196,26 @@ function _validBody(rng: FuzzRng, route: FuzzRoute, models: readonly string[]): 
       return {
         model,
         ...(route === "messages" ? { max_tokens: maxTokens, stream } : {}),
-        messages: [{
-          role: "user",
-          content: rng.bool() ? _userText(rng) : [{ type: "text", text: _userText(rng) }],
-        }],
+        messages: [
+          {
+            role: "user",
+            content: rng.bool() ? _userText(rng, tools) : [{ type: "text", text: _userText(rng, tools) }],
+          },
+          ...(followUp
+            ? [
+              {
+                role: "assistant",
+                content: [{
+                  type: "tool_use",
+                  id: "toolu_f1",
+                  name: _weather.name,
+                  input: { city: "Paris" },
+                }],
+              },
+              { role: "user", content: [{ type: "tool_result", tool_use_id: "toolu_f1", content: "21 C" }] },
+            ]
+            : []),
+        ],
         ...(rng.bool(0.3) ? { system: "You are terse." } : {}),
         ...(tools
           ? {
@@ -194,21 +242,19 @@ function _allPaths(root: unknown, prefix: (string | number)[] = [], out: (string
   return out;
 }
 
+type _Node = Record<string | number, unknown>;
+
+const _maxRepeatBytes = 6_000_000;
+
 function _mutate(rng: FuzzRng, body: Record<string, unknown>): unknown {
   let root: unknown = structuredClone(body);
   for (let n = rng.int(1, 3); n > 0; n--) {
-    const paths = _allPaths(root);
-    const path = rng.pick(paths);
+    const path = rng.pick(_allPaths(root));
     if (path.length === 0) {
       if (rng.bool(0.1)) root = rng.bool() ? [root] : _value(rng);
       continue;
     }
-    const parent = path.slice(0, -1).reduce(
-      (v: unknown, k) => (v as Record<string | number, unknown>)[k],
-      root,
-    ) as
-      | Record<string | number, unknown>
-      | unknown[];
+    const parent = path.slice(0, -1).reduce((v: unknown, k) => (v as _Node)[k], root) as _Node;
     const key = path[path.length - 1];
     switch (rng.int(0, 3)) {
       case 0: // delete
@@ -216,22 +262,22 @@ function _mutate(rng: FuzzRng, body: Record<string, unknown>): unknown {
         else delete parent[key];
         break;
       case 1: // replace with a random value
-        (parent as Record<string | number, unknown>)[key] = _value(rng);
+        parent[key] = _value(rng);
         break;
-      case 2: // add a key or element
-        if (Array.isArray(parent)) parent.push(_value(rng));
-        else {(parent as Record<string, unknown>)[
-            rng.pick(["stream", "tools", "tool_choice", "n", "stop", _text(rng, 8)])
-          ] = _value(rng);}
+      case 2: { // add a key or element
+        const at = Array.isArray(parent)
+          ? parent.length
+          : rng.pick(["stream", "tools", "tool_choice", "n", "stop", _text(rng, 8)]);
+        parent[at] = _value(rng);
         break;
-      default: { // repeat an array's element many times
-        const target = (parent as Record<string | number, unknown>)[key];
-        if (Array.isArray(target) && target.length > 0) {
-          (parent as Record<string | number, unknown>)[key] = Array.from(
-            { length: rng.int(2, 400) },
-            () => target[0],
-          );
-        }
+      }
+      default: { // repeat an array's element many times (a few MB at most)
+        const target = parent[key];
+        if (!Array.isArray(target) || target.length === 0) break;
+        const size = JSON.stringify(target[0])?.length ?? 4;
+        const count = Math.max(2, Math.min(rng.int(2, 400), Math.floor(_maxRepeatBytes / size)));
+        // Copies, not one shared object: a later mutation inside one must not multiply.
+        parent[key] = Array.from({ length: count }, () => structuredClone(target[0]));
       }
     }
   }
