@@ -29,6 +29,7 @@ export const RESPONSES_STREAM_RULES: Readonly<Record<string, string>> = Object.f
   sequence_number: "sequence numbers are not 0, 1, 2, … → renumbered",
   first_event: "the first event is not response.created → ended",
   in_progress_missing: "the second event is not response.in_progress → inserted",
+  lifecycle_twice: "a second response.created or response.in_progress → dropped",
   item_index: "an item added at an output_index other than the next one → ended",
   item_unknown: "an event for an output_index never added → ended",
   item_closed: "a part or delta for an item already done → ended",
@@ -126,6 +127,10 @@ export class ResponsesStreamGuard implements StreamGuard<ResponsesStreamEvent> {
       }
       this.#log.add("in_progress_missing", `${event.type} where response.in_progress belongs`, "repaired");
       this.#emit(emit, { type: "response.in_progress", response: structuredClone(this.#base) });
+    }
+    if (event.type === "response.created" || event.type === "response.in_progress") {
+      this.#log.add("lifecycle_twice", `a second ${event.type}`, "repaired");
+      return;
     }
     if (RESPONSES_TERMINAL_EVENTS.includes(event.type)) {
       this.#terminal(event as Extract<ResponsesStreamEvent, { response: ResponsesResponse }>, emit);

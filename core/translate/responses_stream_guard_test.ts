@@ -136,6 +136,16 @@ Deno.test("responses guard: fail() reports the producer's error; events after th
   const last = out[out.length - 1];
   assert.equal(last.type === "response.failed" && last.response.error?.code, "upstream_error");
   assert.deepEqual(checkResponsesStream(out), []);
+  const twice = guard([
+    ...events.slice(0, 2),
+    { ...events[0], sequence_number: 2 },
+    ...events.slice(2).map((e) => ({
+      ...e,
+      sequence_number: e.sequence_number + 1,
+    })),
+  ]);
+  assert.deepEqual(twice.rules, ["lifecycle_twice:repaired"]);
+  assert.deepEqual(twice.out, events);
   const after = guard([...events, events[3]]);
   assert.deepEqual(after.rules, ["event_after_end:repaired"]);
 });
