@@ -3,7 +3,8 @@
  * Responses requests → chat-completions requests; chat-completions responses and streams
  * → Anthropic messages / events and Responses objects / events; stop reasons and usage
  * in every direction; reasoning ⇄ thinking blocks ⇄ reasoning items. Also SSE framing,
- * a chunk accumulator, and stream checkers used by the property tests.
+ * a chunk accumulator, and the stream-conformance guards of the three dialects (the gateway
+ * runs every outgoing stream through one; the property tests use them as checkers).
  *
  * @example
  * ```ts
@@ -36,5 +37,9 @@ export * from "./responses_tools.ts";
 export * from "./responses_response.ts";
 export * from "./responses_stream.ts";
 export * from "./responses_stream_check.ts";
+export * from "./stream_guard.ts";
+export * from "./anthropic_stream_guard.ts";
+export * from "./responses_stream_guard.ts";
+export * from "./chat_stream_guard.ts";
 export * from "./sse.ts";
 export * from "../schema.ts";

@@ -57,6 +57,8 @@ export class GatewayMetrics {
   readonly requests: Counter<"model" | "node" | "dialect" | "status">;
   /** `cortex_stream_errors_total{model,node,dialect}`: streams ended by an upstream failure. */
   readonly streamErrors: Counter<"model" | "node" | "dialect">;
+  /** `cortex_stream_violations_total{dialect,rule}`: breaks of a stream's event grammar caught by the stream guard. */
+  readonly streamViolations: Counter<"dialect" | "rule">;
   /** `cortex_prompt_tokens_total{model,node}`. */
   readonly promptTokens: Counter<"model" | "node">;
   /** `cortex_completion_tokens_total{model,node}`. */
@@ -98,6 +100,12 @@ export class GatewayMetrics {
       "cortex_stream_errors_total",
       ["model", "node", "dialect"],
       "Streams ended early by an upstream failure (the client got an error event).",
+    );
+    this.streamViolations = _counter(
+      r,
+      "cortex_stream_violations_total",
+      ["dialect", "rule"],
+      "Outgoing stream events that broke the dialect's event grammar (repaired, or the stream was ended), by rule.",
     );
     this.promptTokens = _counter(
       r,

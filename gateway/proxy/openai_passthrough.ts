@@ -3,16 +3,18 @@
  * with `x-include-thinking` (only an alias in `model` is replaced, and a streamed request gets
  * `stream_options.include_usage` so the gateway can count tokens — the usage chunk the
  * client did not ask for is then not forwarded). Streams are relayed event by event, never
- * buffered; a non-streamed answer is relayed once complete.
+ * buffered, through the chat stream guard (`@cortex/core/translate`), which repairs or ends a
+ * stream that breaks the grammar; a non-streamed answer is relayed once complete.
  *
  * @module
  */
 import type { Route } from "../fleet/router.ts";
-import { type Dialect, streamErrorEvent } from "./dialect.ts";
+import { ChatStreamGuard, SSE_DONE } from "@cortex/core/translate";
+import type { Dialect } from "./dialect.ts";
 import type { UpstreamPlan } from "./forward.ts";
 import { readUpstreamBody, relay } from "./relay.ts";
 import type { RequestRecord } from "./request_record.ts";
-import { SseSplitter } from "./sse.ts";
+import { parseSseEvent, type SseEvent, SseSplitter } from "./sse.ts";
 
 /** Client headers an OpenAI request carries on to the neuron (reasoning inline as `<think>…</think>`). */
 export const PASSTHROUGH_HEADERS: readonly string[] = ["x-include-thinking"];
@@ -89,34 +91,61 @@ export function openAIPassthrough(
 
 function _relayStream(
   body: ReadableStream<Uint8Array>,
-  dialect: Dialect,
+  dialect: Extract<Dialect, "chat" | "completions">,
   record: RequestRecord,
   dropUsageChunk: boolean,
   idleTimeoutMs: number,
   done: (status: number) => void,
 ): ReadableStream<Uint8Array> {
   const splitter = new SseSplitter();
+  const guard = new ChatStreamGuard({ kind: dialect, onViolation: (v) => record.streamViolation(v.rule) });
+  let out = "";
+  let current: SseEvent | null = null;
+  // A payload the guard passes unchanged goes out as the neuron framed it.
+  const write = (data: string): void => {
+    out += current !== null && data === current.data ? current.raw : _dataEvent(data);
+  };
+  const relayEvent = (event: SseEvent): void => {
+    if (event.data === null) {
+      out += event.raw; // keep-alive comments
+      return;
+    }
+    if (event.data !== SSE_DONE && !observeChatChunk(event.data, record, dropUsageChunk)) return;
+    current = event;
+    guard.push(event.data, write);
+    current = null;
+  };
+  const take = (): string => {
+    const text = out;
+    out = "";
+    return text;
+  };
   return relay(body, {
     transform(chunk) {
-      let out = "";
-      for (const event of splitter.push(chunk)) {
-        if (event.data !== null && event.data !== "[DONE]") {
-          const keep = observeChatChunk(event.data, record, dropUsageChunk);
-          if (!keep) continue;
-        }
-        out += event.raw;
-      }
-      return out;
+      for (const event of splitter.push(chunk)) relayEvent(event);
+      return take();
     },
-    flush: () => splitter.rest(),
+    flush() {
+      const rest = splitter.rest();
+      if (rest.trim() !== "") relayEvent(parseSseEvent(rest));
+      guard.end(write);
+      return take();
+    },
     fail(error) {
       record.streamError();
-      return streamErrorEvent(dialect, error);
+      guard.fail(error, write);
+      return take();
     },
     close(outcome) {
       done(outcome === "client_cancelled" ? 499 : 200);
     },
+    ended: () => guard.state === "cut",
   }, idleTimeoutMs);
+}
+
+// One `data:` event; a payload with line breaks takes one `data:` line per line.
+function _dataEvent(data: string): string {
+  return `${data.split(/\r?\n/).map((line) => `data: ${line}`).join("\n")}\n\n`;
 }
 
 /**

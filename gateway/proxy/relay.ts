@@ -1,9 +1,9 @@
 /**
  * The streaming relay between a neuron's response body and the client: pull-driven (the
  * client's pace is the upstream's pace, nothing is read ahead), an idle timeout reset by
- * every chunk, a hook to rewrite each chunk, an error event in the client's dialect when the
- * upstream fails mid-stream followed by a clean end, and cancellation of the upstream when
- * the client goes away.
+ * every chunk, a hook to rewrite each chunk (and to end the client's stream early), an error
+ * event in the client's dialect when the upstream fails mid-stream followed by a clean end,
+ * and cancellation of the upstream when the client goes away.
  *
  * @module
  */
@@ -22,6 +22,11 @@ export interface RelayHooks {
   fail(error: CortexError): Uint8Array | string | null;
   /** Called once when the relay is over. */
   close(outcome: RelayOutcome): void;
+  /**
+   * True once the client's stream is over before the upstream's (the stream guard ended it):
+   * the relay then closes it and cancels the upstream. Asked after every transformed chunk.
+   */
+  ended?(): boolean;
 }
 
 const _encoder = new TextEncoder();
@@ -88,10 +93,15 @@ export function relay(
           return;
         }
         const bytes = toBytes(hooks.transform(result.value));
-        if (bytes) {
-          controller.enqueue(bytes);
+        if (bytes) controller.enqueue(bytes);
+        if (hooks.ended?.()) {
+          stop();
+          finish("completed");
+          controller.close();
+          reader.cancel().catch(() => {});
           return;
         }
+        if (bytes) return;
       }
     },
     async cancel(reason) {

@@ -78,6 +78,20 @@ Deno.test("a slow client is not mistaken for a silent upstream", async () => {
   assert.deepEqual(outcomes, ["completed"]);
 });
 
+Deno.test("when the ended hook says the client's stream is over, the relay closes it and cancels the upstream", async () => {
+  let cancelled = false;
+  const upstream = new ReadableStream<Uint8Array>({
+    pull: (c) => c.enqueue(enc.encode("tick")),
+    cancel: () => void (cancelled = true),
+  });
+  const outcomes: RelayOutcome[] = [];
+  let chunks = 0;
+  const stream = relay(upstream, { ...hooks(outcomes), ended: () => ++chunks === 2 }, 1000);
+  assert.equal(await new Response(stream).text(), "TICKTICK");
+  assert.equal(cancelled, true);
+  assert.deepEqual(outcomes, ["completed"]);
+});
+
 Deno.test("readUpstreamBody concatenates chunks and turns silence or breakage into errors", async () => {
   assert.equal(dec.decode(await readUpstreamBody(source(['{"a":', "1}"]), 1000)), '{"a":1}');
   const silent = new ReadableStream<Uint8Array>({ start: (c) => c.enqueue(enc.encode("{")) });

@@ -76,6 +76,11 @@ export class RequestRecord {
     this.#metrics.streamErrors.inc({ model: this.#model, node: this.#node, dialect: this.#dialect });
   }
 
+  /** Counts a break of the stream's event grammar (`rule`: the stream guard's rule name). */
+  streamViolation(rule: string): void {
+    this.#metrics.streamViolations.inc({ dialect: this.#dialect, rule });
+  }
+
   /** Records everything once; later calls do nothing. */
   finish(status: number): void {
     if (this.#finished) return;

@@ -3,7 +3,9 @@
  * `@cortex/core`: the client's request becomes a chat-completions request to the neuron,
  * and the answer — a stream event by event, or a whole completion — is translated back.
  * An upstream failure mid-stream is written into the translator, which ends the client's
- * stream with the dialect's error (`error` / `response.failed`).
+ * stream with the dialect's error (`error` / `response.failed`). Every translated event passes
+ * the dialect's stream guard (`@cortex/core/translate`), which repairs or ends a stream that
+ * breaks the event grammar and counts each violation.
  *
  * @module
  */
@@ -16,13 +18,17 @@ import {
 } from "@cortex/core/openai";
 import type { ResponsesRequest } from "@cortex/core/responses";
 import {
+  AnthropicStreamGuard,
   AnthropicStreamTranslator,
   chatErrorToResponses,
   type ChatStreamInput,
   chatToAnthropicResponse,
   chatToResponsesResponse,
   encodeSseEvent,
+  ResponsesStreamGuard,
   ResponsesStreamTranslator,
+  type StreamGuard,
+  type StreamViolation,
 } from "@cortex/core/translate";
 import type { Route } from "../fleet/router.ts";
 import type { UpstreamPlan } from "./forward.ts";
@@ -36,9 +42,13 @@ export type TranslatedDialect =
   | { kind: "messages" }
   | { kind: "responses"; request: ResponsesRequest };
 
-interface _Translator {
-  push(item: ChatStreamInput, emit: (event: { type: string }) => void): void;
-  finish(emit: (event: { type: string }) => void): void;
+// A stream translator and the guard its events pass through on their way to the client.
+interface _Pipeline<E extends { type: string }> {
+  translator: {
+    push(item: ChatStreamInput, emit: (event: E) => void): void;
+    finish(emit: (event: E) => void): void;
+  };
+  guard: StreamGuard<E>;
 }
 
 /** Builds the plan for a request already translated to chat completions (`chat`). */
@@ -60,10 +70,29 @@ export function translatedPlan(
       }
       const streamed = (upstream.headers.get("content-type") ?? "").includes("text/event-stream");
       if (streamed) {
-        const translator: _Translator = dialect.kind === "messages"
-          ? new AnthropicStreamTranslator({ model: route.modelId })
-          : new ResponsesStreamTranslator({ model: route.modelId, request: dialect.request });
-        return new Response(_translateStream(upstream.body, translator, record, idleTimeoutMs, done), {
+        const onViolation = (v: StreamViolation): void => record.streamViolation(v.rule);
+        const stream = dialect.kind === "messages"
+          ? _translateStream(
+            upstream.body,
+            {
+              translator: new AnthropicStreamTranslator({ model: route.modelId }),
+              guard: new AnthropicStreamGuard({ onViolation }),
+            },
+            record,
+            idleTimeoutMs,
+            done,
+          )
+          : _translateStream(
+            upstream.body,
+            {
+              translator: new ResponsesStreamTranslator({ model: route.modelId, request: dialect.request }),
+              guard: new ResponsesStreamGuard({ model: route.modelId, onViolation }),
+            },
+            record,
+            idleTimeoutMs,
+            done,
+          );
+        return new Response(stream, {
           status: 200,
           headers: {
             "content-type": "text/event-stream",
@@ -110,18 +139,20 @@ export function translatedPlan(
   };
 }
 
-function _translateStream(
+function _translateStream<E extends { type: string }>(
   body: ReadableStream<Uint8Array>,
-  translator: _Translator,
+  { translator, guard }: _Pipeline<E>,
   record: RequestRecord,
   idleTimeoutMs: number,
   done: (status: number) => void,
 ): ReadableStream<Uint8Array> {
   const splitter = new SseSplitter();
   let out = "";
-  const emit = (event: { type: string }): void => {
+  const write = (event: E): void => {
     out += encodeSseEvent(event);
   };
+  // Every translated event passes the stream guard before it is written.
+  const emit = (event: E): void => guard.push(event, write);
   const take = (): string => {
     const text = out;
     out = "";
@@ -163,16 +194,19 @@ function _translateStream(
     },
     flush() {
       translator.finish(emit);
+      guard.end(write);
       return take();
     },
     fail(error) {
       record.streamError();
       translator.push({ type: "error", error }, emit);
       translator.finish(emit);
+      guard.fail(error, write);
       return take();
     },
     close(outcome) {
       done(outcome === "client_cancelled" ? 499 : 200);
     },
+    ended: () => guard.state === "cut",
   }, idleTimeoutMs);
 }

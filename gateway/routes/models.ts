@@ -21,7 +21,13 @@ export function modelRoutes(ctx: GatewayContext, created: number): Hono<GatewayE
       ),
   );
   app.get("/*", (c) => {
-    const id = decodeURIComponent(c.req.path.replace(/^\/v1\/models\//, ""));
+    const raw = c.req.path.replace(/^\/v1\/models\//, "");
+    let id = raw;
+    try {
+      id = decodeURIComponent(raw);
+    } catch {
+      // Malformed percent-encoding names no model: answered as an unknown id, not a 500.
+    }
     const entry = buildModelList(ctx.fleet, { created, only: c.get("keyModels") }).data.find((e) =>
       e.id === id
     );
