@@ -1,7 +1,8 @@
 /**
- * The API-key middleware: with keys configured, every route but `/health` (and `/`) needs a
- * known key (401 otherwise) and admin routes need an admin key (403); the answer is in the
- * client's dialect. Without keys, every request passes.
+ * The API-key middleware: with keys configured, every route but `/health` (and `/`) and the
+ * dashboard's static page (`/ui`, which asks for a key itself) needs a known key (401
+ * otherwise) and admin routes need an admin key (403); the answer is in the client's
+ * dialect. Without keys, every request passes (as an admin).
  *
  * @module
  */
@@ -19,7 +20,10 @@ export interface ApiKeyAuthOptions {
   adminPrefix: string;
 }
 
-const _defaults = { publicPaths: ["/health", "/"], adminPrefix: "/admin" } satisfies ApiKeyAuthOptions;
+const _defaults = {
+  publicPaths: ["/health", "/", "/ui", "/ui/app.js", "/ui/app.css", "/ui/favicon.svg"],
+  adminPrefix: "/admin",
+} satisfies ApiKeyAuthOptions;
 
 /**
  * Builds the middleware.
@@ -41,6 +45,7 @@ export function apiKeyAuth(
   return async (c, next) => {
     c.set("keyName", null);
     c.set("keyModels", []);
+    c.set("keyAdmin", !keys.required);
     const path = c.req.path;
     if (!keys.required || publicPaths.includes(path) || c.req.method === "OPTIONS") return await next();
     const dialect = dialectOfPath(path);
@@ -81,6 +86,7 @@ export function apiKeyAuth(
     }
     c.set("keyName", key.name);
     c.set("keyModels", key.models);
+    c.set("keyAdmin", key.admin);
     return await next();
   };
 }
