@@ -22,15 +22,22 @@ async function step(name: string, fn: () => Promise<void>): Promise<void> {
 async function scenario(page: Page): Promise<void> {
   await page.goto(`${url}/ui`);
 
-  await step("the page asks for a key, and a valid one shows the dashboard", async () => {
-    await page.locator("#key-form").waitFor({ state: "visible" });
-    assert.match(await page.locator("#key-why").textContent() ?? "", /needs an API key/);
-    await page.fill("#key-input", key);
-    await page.click("#key-form button[type=submit]");
-    await page.locator("#dash").waitFor({ state: "visible" });
-    assert.equal(await page.locator("#who").textContent(), "admin key");
-    assert.equal(await page.evaluate(() => sessionStorage.getItem("cortex-api-key")), key);
-  });
+  await step(
+    "the page asks for a key, refuses a wrong one, and a valid one shows the dashboard",
+    async () => {
+      await page.locator("#key-form").waitFor({ state: "visible" });
+      assert.match(await page.locator("#key-why").textContent() ?? "", /needs an API key/);
+      await page.fill("#key-input", "sk-not-a-key-of-this-gateway");
+      await page.click("#key-form button[type=submit]");
+      await page.locator("#key-why", { hasText: "refused that key" }).waitFor();
+      assert.equal(await page.evaluate(() => sessionStorage.getItem("cortex-api-key")), null);
+      await page.fill("#key-input", key);
+      await page.click("#key-form button[type=submit]");
+      await page.locator("#dash").waitFor({ state: "visible" });
+      assert.equal(await page.locator("#who").textContent(), "admin key");
+      assert.equal(await page.evaluate(() => sessionStorage.getItem("cortex-api-key")), key);
+    },
+  );
 
   await step("the node card shows its health and a memory bar", async () => {
     const card = page.locator('.node[data-node="n1"]');
@@ -83,7 +90,7 @@ if (import.meta.main) {
     const problems: string[] = [];
     page.on("pageerror", (e) => problems.push(`page error: ${e.message}`));
     page.on("console", (m) => {
-      // The first GET /ui/state is refused (no key yet); that is how the page learns to ask.
+      // GET /ui/state is refused without a key and with the wrong one; that is how the page learns to ask.
       const expected = m.location().url.endsWith("/ui/state") && m.text().includes("status of 401");
       if (m.type() === "error" && !expected) problems.push(`console: ${m.text()} (${m.location().url})`);
     });
