@@ -1,7 +1,8 @@
 /**
  * The API app: CORS (preflight answered before auth), request id and arrival time, API keys,
  * then the routes — `/health`, `/v1/models`, `/v1/chat/completions`, `/v1/completions`,
- * `/v1/responses`, `/v1/messages`, `/v1/messages/count_tokens` and `/admin/*`. Unknown
+ * `/v1/responses`, `/v1/messages`, `/v1/messages/count_tokens`, `/admin/*` and the dashboard
+ * `/ui`. Unknown
  * routes and unexpected failures answer in the OpenAI envelope.
  *
  * @module
@@ -19,6 +20,7 @@ import { messagesRoutes } from "./routes/messages.ts";
 import { modelRoutes } from "./routes/models.ts";
 import { openAIRoutes } from "./routes/openai.ts";
 import { responsesRoutes } from "./routes/responses.ts";
+import { uiRoutes } from "./routes/ui.ts";
 
 /** Builds the API app over a gateway context and its keys. */
 export function createApp(ctx: GatewayContext, keys: KeyRing): Hono<GatewayEnv> {
@@ -44,6 +46,7 @@ export function createApp(ctx: GatewayContext, keys: KeyRing): Hono<GatewayEnv> 
   app.route("/v1", responsesRoutes(ctx));
   app.route("/v1", messagesRoutes(ctx));
   app.route("/admin", adminRoutes(ctx));
+  app.route("/ui", uiRoutes(ctx));
   app.notFound((c) =>
     errorResponse(
       dialectOfPath(c.req.path),

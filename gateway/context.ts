@@ -40,6 +40,8 @@ export interface GatewayVariables {
   keyName: string | null;
   /** Models the key may use (empty: all). */
   keyModels: readonly string[];
+  /** Whether the key may use admin routes (true when no keys are configured). */
+  keyAdmin: boolean;
 }
 
 /** Hono environment of the API app. */

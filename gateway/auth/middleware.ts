@@ -1,7 +1,8 @@
 /**
- * The API-key middleware: with keys configured, every route but `/health`, `/` and `/api/hello` needs a
- * known key (401 otherwise) and admin routes need an admin key (403); the answer is in the
- * client's dialect. Without keys, every request passes.
+ * The API-key middleware: with keys configured, every route but `/health`, `/`, `/api/hello` and the
+ * dashboard's static page (`/ui`, which asks for a key itself) needs a known key (401 otherwise) and
+ * admin routes need an admin key (403); the answer is in the client's dialect. Without keys, every
+ * request passes (as an admin).
  *
  * @module
  */
@@ -21,7 +22,7 @@ export interface ApiKeyAuthOptions {
 
 // `/api/hello` is Claude Code's reachability probe (sent without a key).
 const _defaults = {
-  publicPaths: ["/health", "/", "/api/hello"],
+  publicPaths: ["/health", "/", "/api/hello", "/ui", "/ui/app.js", "/ui/app.css", "/ui/favicon.svg"],
   adminPrefix: "/admin",
 } satisfies ApiKeyAuthOptions;
 
@@ -45,6 +46,7 @@ export function apiKeyAuth(
   return async (c, next) => {
     c.set("keyName", null);
     c.set("keyModels", []);
+    c.set("keyAdmin", !keys.required);
     const path = c.req.path;
     if (!keys.required || publicPaths.includes(path) || c.req.method === "OPTIONS") return await next();
     const dialect = dialectOfPath(path);
@@ -85,6 +87,7 @@ export function apiKeyAuth(
     }
     c.set("keyName", key.name);
     c.set("keyModels", key.models);
+    c.set("keyAdmin", key.admin);
     return await next();
   };
 }

@@ -3,11 +3,13 @@
  * request counters, token counters, TTFT split cold/warm, decode rate, end-to-end latency,
  * in-flight requests, model load duration, evictions by reason, session affinity outcomes
  * and per-node health and memory read from the fleet at scrape time. Histograms only, never summaries.
+ * Beside the registry, {@linkcode Activity} keeps the last requests and short samples for `/ui`.
  *
  * @module
  */
 import { Counter, Gauge, Histogram, Registry } from "prom-client";
 import type { Fleet } from "../fleet/fleet.ts";
+import { Activity } from "./activity.ts";
 
 /** Seconds buckets for TTFT (50 ms – 2 min). */
 export const TTFT_BUCKETS: readonly number[] = [
@@ -53,6 +55,8 @@ type _Labels<T extends string> = Partial<Record<T, string | number>>;
 export class GatewayMetrics {
   /** The registry `/metrics` serves. */
   readonly registry: Registry = new Registry();
+  /** Recent requests and 10-second samples (not exported to Prometheus; the dashboard reads them). */
+  readonly activity: Activity = new Activity();
   /** `cortex_requests_total{model,node,dialect,status}`: requests answered, by HTTP status. */
   readonly requests: Counter<"model" | "node" | "dialect" | "status">;
   /** `cortex_stream_errors_total{model,node,dialect}`: streams ended by an upstream failure. */

@@ -1,7 +1,8 @@
 /**
  * One request's measurements, recorded into the gateway metrics exactly once when the
  * response is over: status, end-to-end latency, TTFT (cold or warm), decode rate from the
- * first to the last token, token usage, and the in-flight gauge.
+ * first to the last token, token usage, and the in-flight gauge — and kept among the recent
+ * requests the dashboard shows.
  *
  * @module
  */
@@ -100,11 +101,23 @@ export class RequestRecord {
     const window = this.#firstTokenAt !== null && this.#lastTokenAt !== null
       ? (this.#lastTokenAt - this.#firstTokenAt) / 1000
       : 0;
-    if (completion !== null && completion > 1 && window > 0) {
-      m.decodeRate.observe(labels, (completion - 1) / window);
-    }
+    const decodeRate = completion !== null && completion > 1 && window > 0 ? (completion - 1) / window : null;
+    if (decodeRate !== null) m.decodeRate.observe(labels, decodeRate);
     GatewayMetrics.addPositive(m.promptTokens, labels, this.#usage.promptTokens);
     GatewayMetrics.addPositive(m.completionTokens, labels, this.#usage.completionTokens);
     GatewayMetrics.addPositive(m.cachedPromptTokens, labels, this.#usage.cachedTokens);
+    m.activity.add({
+      at_ms: Date.now(),
+      model: this.#model,
+      node: this.#node,
+      dialect: this.#dialect,
+      status,
+      duration_ms: Math.round(performance.now() - this.#startedAt),
+      ttft_ms: this.#firstTokenAt === null ? null : Math.round(this.#firstTokenAt - this.#startedAt),
+      cold: this.#cold,
+      decode_tok_s: decodeRate === null ? null : Math.round(decodeRate * 10) / 10,
+      prompt_tokens: this.#usage.promptTokens,
+      completion_tokens: completion,
+    });
   }
 }
