@@ -77,7 +77,7 @@ Deno.test("empty files get every default from the schemas", () => {
     cuda: "all",
   });
   assert.deepEqual(neuron.admission, { max_in_flight: 4, max_queue: 16, max_wait_s: 30 });
-  assert.deepEqual(neuron.prefix_cache, { enabled: true });
+  assert.deepEqual(neuron.prefix_cache, { enabled: true, budget_mb: 1024 });
   assert.deepEqual(neuron.hub, {
     endpoint: "https://huggingface.co",
     cache_dir: null,
