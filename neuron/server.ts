@@ -6,9 +6,11 @@
  *
  * @module
  */
-import type { NeuronConfig } from "@cortex/core/config";
+import { connectionLimitsMs, type NeuronConfig } from "@cortex/core/config";
+import { serveGuarded } from "@cortex/core/http";
 import { Plugin } from "./devices/mod.ts";
 import { createNeuronApp } from "./app.ts";
+import { PromptPool } from "./prompts/mod.ts";
 import { Activation } from "./runtime/activation.ts";
 import { buildDiscovery, buildVersion } from "./runtime/host_info.ts";
 import { ModelRegistry } from "./runtime/registry.ts";
@@ -81,7 +83,9 @@ function _start(config: NeuronConfig, options: StartNeuronOptions): RunningNeuro
   const activation = new Activation(config.default_models);
   const devices = registry.devices();
   let draining = false;
+  const prompts = new PromptPool();
   const app = createNeuronApp({
+    prompts,
     registry,
     activation,
     version: buildVersion(plugin.abiVersion, devices),
@@ -92,8 +96,11 @@ function _start(config: NeuronConfig, options: StartNeuronOptions): RunningNeuro
   });
   const listen = _splitListen(config.listen);
   const port = options.port ?? listen.port;
-  const server = Deno.serve({ hostname: listen.hostname, port, onListen: () => {} }, app.fetch);
-  const addr = server.addr as Deno.NetAddr;
+  const server = serveGuarded(
+    { hostname: listen.hostname, port, limits: connectionLimitsMs(config.connections) },
+    app.fetch,
+  );
+  const addr = server.addr;
   const shownHost = addr.hostname.includes(":") ? `[${addr.hostname}]` : addr.hostname;
   const url = `http://${shownHost === "0.0.0.0" ? "127.0.0.1" : shownHost}:${addr.port}`;
   const activated = activation.run((request) => registry.load(request));
@@ -113,6 +120,7 @@ function _start(config: NeuronConfig, options: StartNeuronOptions): RunningNeuro
         ]);
         clearTimeout(timer);
         await registry.drainAndUnloadAll(1_000);
+        prompts.close();
         plugin.close();
       })();
       return stopping;

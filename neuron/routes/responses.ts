@@ -9,32 +9,30 @@
  */
 import { Hono } from "hono";
 import { toCortexError } from "@cortex/core/errors";
-import { checkResponsesParameters, ResponsesRequestSchema } from "@cortex/core/responses";
 import {
   ChatCompletionAccumulator,
   chatToResponsesResponse,
   ResponsesStreamTranslator,
-  responsesToChatRequest,
 } from "@cortex/core/translate";
-import { buildChatPrompt } from "../engine/chat_prompt.ts";
+import type { PromptPool } from "../prompts/mod.ts";
 import type { ModelRegistry } from "../runtime/registry.ts";
 import { type ChatChunkOptions, chatChunks } from "./_chat_chunks.ts";
-import { randomHex, readJsonBody } from "./_http.ts";
-import { prepareGeneration, runGeneration } from "./_inference.ts";
+import { randomHex, readJsonBytes } from "./_http.ts";
+import { acquireFor, prepareGeneration, runGeneration } from "./_inference.ts";
 import { sseResponse } from "./sse.ts";
 
 /**
  * The Responses router. As in the original, the template's own thinking default applies
  * unless `reasoning.effort` says otherwise; reasoning becomes a reasoning item.
  */
-export function responsesRoutes(registry: ModelRegistry): Hono {
+export function responsesRoutes(registry: ModelRegistry, prompts: PromptPool): Hono {
   const app = new Hono();
   app.post("/v1/responses", async (c) => {
-    const request = await readJsonBody(c.req.raw, ResponsesRequestSchema);
-    checkResponsesParameters(request);
-    const chat = responsesToChatRequest(request);
-    const model = registry.acquire(request.model);
-    const prompt = buildChatPrompt(model, chat, null);
+    const job = await prompts.parse("responses", await readJsonBytes(c.req.raw));
+    const request = job.request;
+    const model = acquireFor(registry, job);
+    const prompt = await job.build(model, {});
+    const chat = prompt.chat;
     const prepared = await prepareGeneration(model, chat, prompt.tokens, {
       parsing: prompt.parsing,
       toolChoice: prompt.toolChoice,

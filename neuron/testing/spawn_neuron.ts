@@ -182,12 +182,14 @@ export async function spawnNeuron(options: SpawnNeuronOptions = {}): Promise<Spa
   const port = options.port ?? _freePort();
   const configPath = `${dir}/neuron.toml`;
   await Deno.writeTextFile(configPath, neuronToml(options, port));
-  const readPaths = [dir, PLUGIN_PATH];
+  // The source folders too: prompt workers load their modules under the neuron's read permission.
+  const readPaths = [dir, PLUGIN_PATH, ...["neuron", "core", "qwen3"].map((d) => `${_repoRoot}/${d}`)];
   for (const spec of Object.values(options.models ?? {})) {
     const path = typeof spec === "string" ? spec : spec.path;
     if (path) readPaths.push(path);
   }
-  const netHosts = [`127.0.0.1:${port}`];
+  // The host, not just the port: the listener's inner server takes an ephemeral loopback port.
+  const netHosts = ["127.0.0.1"];
   const writePaths: string[] = [];
   const envNames = [
     "HF_TOKEN",
