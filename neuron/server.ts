@@ -84,6 +84,7 @@ function _start(config: NeuronConfig, options: StartNeuronOptions): RunningNeuro
   const devices = registry.devices();
   let draining = false;
   const prompts = new PromptPool();
+  prompts.warm();
   const app = createNeuronApp({
     prompts,
     registry,

@@ -106,6 +106,11 @@ export class PromptPool {
     };
   }
 
+  /** Starts every worker now, so the first large body does not wait for one to load its modules. */
+  warm(): void {
+    while (!this.#closed && this.#workers.length < this.#size) this.#workers.push(new _PromptWorker());
+  }
+
   /** Stops every worker; later bodies are handled inline. */
   close(): void {
     this.#closed = true;

@@ -10,7 +10,7 @@ const model: PoolModel = {
   tokenizer: assets.tokenizer,
   template: assets.template,
   maxPromptTokens: 100_000,
-  vocabSize: 151_936,
+  vocabSize: 1024,
 };
 const encode = (body: unknown): Uint8Array<ArrayBuffer> => new TextEncoder().encode(JSON.stringify(body));
 

@@ -85,6 +85,8 @@ export interface SpawnNeuronOptions {
   maxPromptTokens?: number;
   /** Port (default: a free one). */
   port?: number;
+  /** `[connections]` (header, body, idle and send timeouts; connections per client). */
+  connections?: Record<string, number>;
   /** Extra environment for the process (only names listed here, plus the hub token env, are readable). */
   env?: Record<string, string>;
   /**
@@ -153,6 +155,7 @@ export function neuronToml(options: SpawnNeuronOptions, port: number): string {
   });
   toml += _table("admission", options.admission);
   toml += _table("prefix_cache", options.prefixCache);
+  toml += _table("connections", options.connections);
   if (options.hub) toml += _table("hub", options.hub);
   for (const [id, spec] of Object.entries(models)) {
     const table = typeof spec === "string" ? { path: spec } : spec;
