@@ -1,9 +1,11 @@
 /**
  * The Deno permissions a neuron needs, derived from its `neuron.toml` (the counterpart of
- * `gateway/permissions.ts`): network for its listener and, unless `hub.offline`, the hub
- * and its download hosts; read for the config, the plugin, every model folder, `models_dir`
- * and the hub cache; write for the hub cache only when it may download; FFI for the plugin
- * file; the env vars it reads; and two `sys` values for `/discovery`. Nothing else.
+ * `gateway/permissions.ts`): network for its listener (and `127.0.0.1`, where the listener's
+ * inner server takes an ephemeral port behind its connection-guarding relay) and, unless
+ * `hub.offline`, the hub and its download hosts; read for the config, the plugin, every model
+ * folder, `models_dir`, the hub cache and the neuron's own source folders (its prompt workers
+ * load their modules at run time); write for the hub cache only when it may download; FFI for
+ * the plugin file; the env vars it reads; and two `sys` values for `/discovery`. Nothing else.
  *
  * @module
  */
@@ -14,6 +16,14 @@ import { readEnv } from "./terminal.ts";
 /** The plugin a neuron loads when `plugin` is not set (built by `deno task build:plugin`). */
 export const DEFAULT_PLUGIN_PATH: string =
   new URL("../cuda_plugin/build/libcortex_plugin.so", import.meta.url).pathname;
+
+/**
+ * The source folders a neuron's prompt workers load their modules from: a worker's module graph
+ * is read at run time under the neuron's own read permission (none of it is written to).
+ */
+export const NEURON_SOURCE_DIRS: readonly string[] = ["neuron", "core", "qwen3"].map((dir) =>
+  new URL(`../${dir}`, import.meta.url).pathname
+);
 
 /**
  * Hosts the Hugging Face hub redirects file downloads to (LFS and Xet storage). Deno checks
@@ -55,7 +65,7 @@ export function listenNetEntry(listen: string): string {
  * import { neuronPermissionFlags } from "./neuron_permissions.ts";
  * const config = parseNeuronConfig('listen = "127.0.0.1:13131"\n[hub]\noffline = true\n', { baseDir: "/etc/cortex" });
  * neuronPermissionFlags(config, "/etc/cortex/neuron.toml", (name) => ({ HOME: "/home/n" })[name]);
- * // ["--allow-net=127.0.0.1:13131", "--allow-read=/etc/cortex/neuron.toml,<plugin>,/home/n/.cache/huggingface/hub", ...]
+ * // ["--allow-net=127.0.0.1:13131,127.0.0.1", "--allow-read=/etc/cortex/neuron.toml,<plugin>,/home/n/.cache/huggingface/hub", ...]
  * ```
  */
 export function neuronPermissionFlags(
@@ -65,7 +75,7 @@ export function neuronPermissionFlags(
 ): string[] {
   const plugin = config.plugin ?? DEFAULT_PLUGIN_PATH;
   const cacheDir = resolveHubCacheDir(config.hub.cache_dir, env);
-  const net = new Set([listenNetEntry(config.listen)]);
+  const net = new Set([listenNetEntry(config.listen), "127.0.0.1"]);
   if (!config.hub.offline) {
     const hub = new URL(config.hub.endpoint);
     net.add(_hostPort(hub.hostname, hub.port || (hub.protocol === "https:" ? "443" : "80")));
@@ -76,6 +86,7 @@ export function neuronPermissionFlags(
   const read = new Set([configPath, plugin, cacheDir]);
   for (const model of config.models) if (model.path) read.add(model.path);
   if (config.models_dir) read.add(config.models_dir);
+  for (const dir of NEURON_SOURCE_DIRS) read.add(dir);
   const envNames = new Set([..._BASE_ENV, config.hub.token_env]);
   if (config.token_env) envNames.add(config.token_env);
   return [

@@ -4,6 +4,7 @@ import {
   DEFAULT_PLUGIN_PATH,
   HUGGINGFACE_DOWNLOAD_HOSTS,
   listenNetEntry,
+  NEURON_SOURCE_DIRS,
   neuronPermissionFlags,
 } from "./neuron_permissions.ts";
 
@@ -21,13 +22,14 @@ Deno.test("neuronPermissionFlags: an offline neuron gets its listener, its files
     { baseDir: "/etc/cortex" },
   );
   const flags = neuronPermissionFlags(config, "/etc/cortex/neuron.toml", env({ HOME: "/home/n" }));
-  assert.deepEqual(_flag(flags, "allow-net"), ["127.0.0.1:14000"]);
+  assert.deepEqual(_flag(flags, "allow-net"), ["127.0.0.1:14000", "127.0.0.1"]);
   assert.deepEqual(_flag(flags, "allow-read"), [
     "/etc/cortex/neuron.toml",
     "/etc/cortex/lib/plugin.so",
     "/home/n/.cache/huggingface/hub",
     "/data/a",
     "/etc/cortex/models",
+    ...NEURON_SOURCE_DIRS,
   ]);
   assert.equal(_flag(flags, "allow-write"), null);
   assert.deepEqual(_flag(flags, "allow-ffi"), ["/etc/cortex/lib/plugin.so"]);
@@ -52,11 +54,17 @@ Deno.test("neuronPermissionFlags: an online neuron may reach the hub and its dow
   const hf = neuronPermissionFlags(parseNeuronConfig(""), "/n.toml", env({ HF_HOME: "/srv/hf" }));
   assert.deepEqual(_flag(hf, "allow-net"), [
     "0.0.0.0:13131",
+    "127.0.0.1",
     "huggingface.co:443",
     ...HUGGINGFACE_DOWNLOAD_HOSTS.map((h) => `${h}:443`),
   ]);
   assert.deepEqual(_flag(hf, "allow-write"), ["/srv/hf/hub"]);
-  assert.deepEqual(_flag(hf, "allow-read"), ["/n.toml", DEFAULT_PLUGIN_PATH, "/srv/hf/hub"]);
+  assert.deepEqual(_flag(hf, "allow-read"), [
+    "/n.toml",
+    DEFAULT_PLUGIN_PATH,
+    "/srv/hf/hub",
+    ...NEURON_SOURCE_DIRS,
+  ]);
 
   const mirror = neuronPermissionFlags(
     parseNeuronConfig(
@@ -65,7 +73,7 @@ Deno.test("neuronPermissionFlags: an online neuron may reach the hub and its dow
     "/n.toml",
     env({}),
   );
-  assert.deepEqual(_flag(mirror, "allow-net"), ["0.0.0.0:13131", "mirror.lan:8080"]);
+  assert.deepEqual(_flag(mirror, "allow-net"), ["0.0.0.0:13131", "127.0.0.1", "mirror.lan:8080"]);
   assert.deepEqual(_flag(mirror, "allow-write"), ["/cache"]);
   assert.ok(_flag(mirror, "allow-env")?.includes("MIRROR_TOKEN"));
   assert.equal(_flag(mirror, "allow-env")?.includes("HF_TOKEN"), false);

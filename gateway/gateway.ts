@@ -5,7 +5,13 @@
  *
  * @module
  */
-import type { CortexConfig, ModelsConfig, NeuronEntry } from "@cortex/core/config";
+import {
+  connectionLimitsMs,
+  type CortexConfig,
+  type ModelsConfig,
+  type NeuronEntry,
+} from "@cortex/core/config";
+import { serveGuarded } from "@cortex/core/http";
 import { createApp } from "./app.ts";
 import { KeyRing } from "./auth/keys.ts";
 import type { GatewayContext } from "./context.ts";
@@ -117,7 +123,11 @@ export async function startGateway(
   const app = createApp(context, keys);
   const api = parseListenAddress(config.gateway.listen);
   const prom = parseListenAddress(config.gateway.metrics_listen);
-  const apiServer = Deno.serve({ hostname: api.hostname, port: api.port, onListen() {} }, app.fetch);
+  // The API listener bounds header, body and idle times and connections per client; see serveGuarded.
+  const apiServer = serveGuarded(
+    { hostname: api.hostname, port: api.port, limits: connectionLimitsMs(config.connections) },
+    app.fetch,
+  );
   const metricsServer = Deno.serve(
     { hostname: prom.hostname, port: prom.port, onListen() {} },
     metricsHandler(context.metrics.registry),

@@ -1,6 +1,7 @@
 /**
  * The Deno permissions a gateway needs, derived from its config: network for its two
- * listeners and each neuron endpoint, read for its two config files, the env vars named by
+ * listeners (and `127.0.0.1`, where the API listener's inner server takes an ephemeral port, see
+ * `serveGuarded` in `@cortex/core/http`) and each neuron endpoint, read for its two config files, the env vars named by
  * `[[neurons]] token_env`, and nothing else. The
  * CLI's `cortex serve` and the `gateway` task start the gateway under exactly these flags.
  *
@@ -8,6 +9,9 @@
  */
 import type { CortexConfig } from "@cortex/core/config";
 import { parseListenAddress } from "./listen.ts";
+
+/** Where a guarded listener's inner server listens (any port), relayed to from the public socket. */
+export const INNER_LISTENER_HOST = "127.0.0.1";
 
 /** Paths the gateway reads. */
 export interface GatewayFiles {
@@ -37,6 +41,7 @@ export function gatewayPermissionFlags(config: CortexConfig, files: GatewayFiles
     // Port 0 means "any free port": allow the host, whichever port the OS picks.
     net.add(port === 0 ? host : `${host}:${port}`);
   }
+  net.add(INNER_LISTENER_HOST);
   for (const neuron of config.neurons) {
     const url = new URL(neuron.endpoint);
     const port = url.port || (url.protocol === "https:" ? "443" : "80");

@@ -14,11 +14,14 @@ import { controlRoutes, type ControlState } from "./routes/control.ts";
 import { errorResponse } from "./routes/_http.ts";
 import { responsesRoutes } from "./routes/responses.ts";
 import { tokenizeRoutes } from "./routes/tokenize.ts";
+import type { PromptPool } from "./prompts/mod.ts";
 
 /** What the app serves from. */
 export interface NeuronAppState extends ControlState {
   /** Bearer token the gateway must send, or null. */
   token: string | null;
+  /** Where the inference routes parse, render and tokenise prompts (large ones off the main thread). */
+  prompts: PromptPool;
 }
 
 /**
@@ -40,9 +43,9 @@ export function createNeuronApp(state: NeuronAppState): Hono {
   );
   app.use("*", bearerAuth(state.token));
   app.route("/", controlRoutes(state));
-  app.route("/", chatCompletionsRoutes(state.registry));
-  app.route("/", responsesRoutes(state.registry));
-  app.route("/", completionsRoutes(state.registry));
-  app.route("/", tokenizeRoutes(state.registry));
+  app.route("/", chatCompletionsRoutes(state.registry, state.prompts));
+  app.route("/", responsesRoutes(state.registry, state.prompts));
+  app.route("/", completionsRoutes(state.registry, state.prompts));
+  app.route("/", tokenizeRoutes(state.registry, state.prompts));
   return app;
 }

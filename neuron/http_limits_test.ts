@@ -186,6 +186,53 @@ Deno.test({
 });
 
 Deno.test({
+  name:
+    "prompt size: an obviously oversized prompt is a 400 naming the field, refused before the template runs",
+  ...opts,
+  fn: async () => {
+    const huge = "word ".repeat(200_000);
+    const response = await chat({ messages: [{ role: "user", content: huge }] });
+    assert.equal(response.status, 400, await response.clone().text());
+    const error = OpenAIErrorBodySchema.parse(await response.json()).error;
+    assert.equal(error.code, "context_length_exceeded");
+    assert.equal(error.param, "messages");
+    assert.match(
+      error.message,
+      /^messages: the prompt is far longer than the model accepts: 1000000 characters/,
+    );
+    const completion = await postJson(`${neuron.url}/v1/completions`, { model: "tiny", prompt: huge }, {
+      headers: auth,
+    });
+    assert.equal(completion.status, 400);
+    assert.equal(OpenAIErrorBodySchema.parse(await completion.json()).error.param, "prompt");
+  },
+});
+
+Deno.test({
+  name: "body limit: a chunked body is refused with a 413 once past the limit, the rest never read",
+  ...opts,
+  fn: async () => {
+    const chunk = new Uint8Array(1 << 20).fill(0x20);
+    let sent = 0;
+    const body = new ReadableStream<Uint8Array>({
+      pull(controller) {
+        if (sent === 200) return controller.close();
+        sent++;
+        controller.enqueue(chunk);
+      },
+    }, { highWaterMark: 0 });
+    const response = await fetch(chatUrl, {
+      method: "POST",
+      headers: { ...auth, "content-type": "application/json" },
+      body,
+    });
+    assert.equal(response.status, 413);
+    assert.equal(OpenAIErrorBodySchema.parse(await response.json()).error.code, "request_too_large");
+    assert.ok(sent < 200, `the client sent ${sent} of 200 MB`);
+  },
+});
+
+Deno.test({
   name: "SIGTERM: queued requests are refused, the running stream finishes, then the neuron exits 0",
   ...opts,
   fn: async () => {

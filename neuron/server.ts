@@ -6,9 +6,11 @@
  *
  * @module
  */
-import type { NeuronConfig } from "@cortex/core/config";
+import { connectionLimitsMs, type NeuronConfig } from "@cortex/core/config";
+import { serveGuarded } from "@cortex/core/http";
 import { Plugin } from "./devices/mod.ts";
 import { createNeuronApp } from "./app.ts";
+import { PromptPool } from "./prompts/mod.ts";
 import { Activation } from "./runtime/activation.ts";
 import { buildDiscovery, buildVersion } from "./runtime/host_info.ts";
 import { ModelRegistry } from "./runtime/registry.ts";
@@ -92,7 +94,10 @@ function _start(config: NeuronConfig, options: StartNeuronOptions): RunningNeuro
     );
   }
   let draining = false;
+  const prompts = new PromptPool();
+  prompts.warm();
   const app = createNeuronApp({
+    prompts,
     registry,
     activation,
     version: buildVersion(plugin.abiVersion, devices),
@@ -103,8 +108,11 @@ function _start(config: NeuronConfig, options: StartNeuronOptions): RunningNeuro
   });
   const listen = _splitListen(config.listen);
   const port = options.port ?? listen.port;
-  const server = Deno.serve({ hostname: listen.hostname, port, onListen: () => {} }, app.fetch);
-  const addr = server.addr as Deno.NetAddr;
+  const server = serveGuarded(
+    { hostname: listen.hostname, port, limits: connectionLimitsMs(config.connections) },
+    app.fetch,
+  );
+  const addr = server.addr;
   const shownHost = addr.hostname.includes(":") ? `[${addr.hostname}]` : addr.hostname;
   const url = `http://${shownHost === "0.0.0.0" ? "127.0.0.1" : shownHost}:${addr.port}`;
   const activated = activation.run((request) => registry.load(request));
@@ -124,6 +132,7 @@ function _start(config: NeuronConfig, options: StartNeuronOptions): RunningNeuro
         ]);
         clearTimeout(timer);
         await registry.drainAndUnloadAll(1_000);
+        prompts.close();
         plugin.close();
       })();
       return stopping;

@@ -14,6 +14,8 @@ interface Target {
   name: string;
   entry: string;
   permissions: string[];
+  /** Modules loaded at run time that the entry does not import (workers). */
+  include?: string[];
 }
 
 const targets: Target[] = [
@@ -25,6 +27,7 @@ const targets: Target[] = [
   {
     name: "cortex-neuron",
     entry: "neuron/main.ts",
+    include: ["neuron/prompts/_worker.ts"],
     permissions: [
       "--allow-net",
       "--allow-read",
@@ -47,6 +50,7 @@ async function compile(target: Target): Promise<boolean> {
     ...target.permissions,
     "--include",
     "cuda_plugin/build/libcortex_plugin.so",
+    ...(target.include ?? []).flatMap((path) => ["--include", path]),
     "--output",
     `dist/${target.name}`,
     target.entry,

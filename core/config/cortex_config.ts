@@ -7,6 +7,8 @@
 import { z } from "zod";
 import type { Schema } from "../schema.ts";
 import { _checkUnique, _httpUrl, _listenAddress } from "./_common.ts";
+import { _connectionsSchema } from "./_connections.ts";
+import type { ConnectionsSection } from "./connections.ts";
 
 /** An API key clients present as `Authorization: Bearer` or `x-api-key`. */
 export interface GatewayKey {
@@ -104,6 +106,8 @@ export interface CortexConfig {
   cold_load: ColdLoadSection;
   /** The fleet, polled in this order. */
   neurons: NeuronEntry[];
+  /** Client connection limits of the API listener. */
+  connections: ConnectionsSection;
 }
 
 const _gateway = z.strictObject({
@@ -147,6 +151,7 @@ export const CortexConfigSchema: Schema<CortexConfig> = z.strictObject({
     token: z.string().nullish().transform((t) => t ?? null),
     token_env: z.string().min(1).nullish().transform((t) => t ?? null),
   })).default([]),
+  connections: _connectionsSchema(256),
 }).superRefine((config, ctx) => {
   config.neurons.forEach((neuron, i) => {
     if (neuron.token !== null && neuron.token_env !== null) {

@@ -66,6 +66,13 @@ Deno.test("empty files get every default from the schemas", () => {
     poller: { interval_s: 10, timeout_s: 5, unhealthy_after: 2 },
     cold_load: { base_s: 60, per_gb_s: 30, max_s: 1800 },
     neurons: [],
+    connections: {
+      header_timeout_s: 60,
+      body_timeout_s: 60,
+      idle_timeout_s: 75,
+      send_timeout_s: 60,
+      max_per_client: 256,
+    },
   });
   assert.deepEqual(parseModelsConfig(""), { models: [], aliases: {} });
   const neuron = parseNeuronConfig("");
@@ -78,6 +85,8 @@ Deno.test("empty files get every default from the schemas", () => {
   });
   assert.deepEqual(neuron.admission, { max_in_flight: 4, max_queue: 16, max_wait_s: 30 });
   assert.deepEqual(neuron.prefix_cache, { enabled: true, budget_mb: 1024 });
+  assert.equal(neuron.connections.max_per_client, 4096);
+  assert.equal(neuron.connections.header_timeout_s, 60);
   assert.deepEqual(neuron.hub, {
     endpoint: "https://huggingface.co",
     cache_dir: null,

@@ -18,6 +18,7 @@
  * @module
  */
 export * from "./config_error.ts";
+export * from "./connections.ts";
 export * from "./cortex_config.ts";
 export * from "./models_config.ts";
 export * from "./neuron_config.ts";

@@ -9,6 +9,8 @@ import { z } from "zod";
 import type { Schema } from "../schema.ts";
 import { parseHubModelId } from "../fleet/model_id.ts";
 import { _checkUnique, _httpUrl, _listenAddress } from "./_common.ts";
+import { _connectionsSchema } from "./_connections.ts";
+import type { ConnectionsSection } from "./connections.ts";
 
 /** `[devices]`. */
 export interface NeuronDevicesSection {
@@ -109,6 +111,8 @@ export interface NeuronConfig {
   admission: NeuronAdmissionSection;
   /** The models' prefix caches. */
   prefix_cache: NeuronPrefixCacheSection;
+  /** Client connection limits of the listener. */
+  connections: ConnectionsSection;
 }
 
 /** `[prefix_cache]`: reuse of prompt prefixes the KV slots still hold, and of those kept in a block pool
@@ -175,6 +179,7 @@ export const NeuronConfigSchema: Schema<NeuronConfig> = z.strictObject({
     enabled: z.boolean().default(true),
     budget_mb: z.number().min(0).default(1024),
   }).prefault({}),
+  connections: _connectionsSchema(4096),
 }).superRefine((config, ctx) => {
   _checkUnique(config.models.map((m) => m.id), ["models"], "id", ctx);
   config.models.forEach((model, i) => {

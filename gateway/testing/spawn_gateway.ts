@@ -33,6 +33,8 @@ export interface SpawnGatewayOptions {
   poller?: Record<string, unknown>;
   /** `[cold_load]`. */
   coldLoad?: Record<string, unknown>;
+  /** `[connections]` of the API listener. */
+  connections?: Record<string, number>;
   /** Extra environment for the process (readable only under names `token_env` lists). */
   env?: Record<string, string>;
 }
@@ -80,6 +82,7 @@ export async function spawnGateway(options: SpawnGatewayOptions): Promise<Spawne
     poller: { interval_s: 0.25, timeout_s: 2, unhealthy_after: 2, ...options.poller },
     cold_load: { ...options.coldLoad },
     neurons: options.neurons,
+    ...(options.connections ? { connections: options.connections } : {}),
   };
   await Deno.writeTextFile(configPath, stringify(config));
   await Deno.writeTextFile(

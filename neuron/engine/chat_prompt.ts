@@ -46,6 +46,68 @@ export interface PromptModel {
   tokenizer: ModelTokenizer;
   /** Its chat template. */
   template: ChatTemplate;
+  /**
+   * Largest prompt accepted in tokens: a prompt whose text alone must exceed it (see
+   * {@linkcode checkPromptSize}) is refused before rendering. Absent or null: no early refusal.
+   */
+  maxPromptTokens?: number | null;
+}
+
+/**
+ * Headroom of the early refusal: a prompt is refused before rendering only when its text's lower
+ * bound is this many times the limit, so normalization (NFC can shrink text a little) never turns
+ * a prompt that fits into a refused one. The exact check after tokenizing catches the rest.
+ */
+const _BOUND_MARGIN = 2;
+
+/**
+ * Refuses, with a 400 `context_length_exceeded` naming `param`, text whose length alone proves
+ * the prompt too long: `chars` UTF-16 code units are at least that many UTF-8 bytes, and no token
+ * stands for more than `tokenizer.maxTokenBytes` bytes, so the prompt holds at least
+ * `chars / maxTokenBytes` tokens. Cheap (no rendering, no tokenizing); the vocabulary scan behind
+ * `maxTokenBytes` runs only when the text is longer than the limit in characters.
+ */
+export function checkPromptSize(
+  chars: number,
+  tokenizer: ModelTokenizer,
+  maxPromptTokens: number,
+  param: string,
+): void {
+  if (chars <= maxPromptTokens * _BOUND_MARGIN) return;
+  const atLeast = Math.floor(chars / tokenizer.maxTokenBytes);
+  if (atLeast <= maxPromptTokens * _BOUND_MARGIN) return;
+  throw new CortexError(
+    `${param}: the prompt is far longer than the model accepts: ${chars} characters are at least ` +
+      `${atLeast} tokens (no token of this model covers more than ${tokenizer.maxTokenBytes} bytes); ` +
+      `the maximum prompt length is ${maxPromptTokens} tokens`,
+    {
+      code: "context_length_exceeded",
+      status: 400,
+      param,
+      extras: { prompt_tokens_at_least: atLeast, max: maxPromptTokens },
+    },
+  );
+}
+
+/**
+ * Characters of message text every chat template renders verbatim: the content of system,
+ * developer, user and tool messages (assistant turns are left out: templates may drop their
+ * reasoning).
+ */
+export function renderedChars(messages: readonly ChatMessage[]): number {
+  let chars = 0;
+  for (const message of messages) {
+    if (message.role === "assistant") continue;
+    const content = (message as { content?: unknown }).content;
+    if (typeof content === "string") chars += content.length;
+    else if (Array.isArray(content)) {
+      for (const part of content) {
+        const text = (part as { text?: unknown }).text;
+        if (typeof text === "string") chars += text.length;
+      }
+    }
+  }
+  return chars;
 }
 
 const _TOOL_NAME = /^[A-Za-z0-9_.-]{1,64}$/;
@@ -120,7 +182,8 @@ export function validateTools(tools: readonly ChatFunctionTool[]): void {
 }
 
 /**
- * Renders and tokenises a chat request's prompt. With `injectThinking` set and no explicit
+ * Renders and tokenises a chat request's prompt, after refusing one whose text alone is far too
+ * long for `model.maxPromptTokens` (a 400 naming `promptParam`). With `injectThinking` set and no explicit
  * `chat_template_kwargs.enable_thinking`, `enable_thinking` is set to it (the chat route passes
  * whether the client asked for thinking, so plain OpenAI clients get no hidden reasoning).
  *
@@ -134,6 +197,7 @@ export function buildChatPrompt(
   model: PromptModel,
   request: ChatPromptRequest,
   injectThinking: boolean | null,
+  promptParam = "messages",
 ): ChatPrompt {
   if (request.messages.length === 0) {
     throw new CortexError("messages: expected at least one message", {
@@ -141,6 +205,9 @@ export function buildChatPrompt(
       status: 400,
       param: "messages",
     });
+  }
+  if (model.maxPromptTokens != null) {
+    checkPromptSize(renderedChars(request.messages), model.tokenizer, model.maxPromptTokens, promptParam);
   }
   const offered = request.tool_choice === "none" ? [] : request.tools ?? [];
   validateTools(request.tools ?? []);

@@ -54,11 +54,13 @@ export class ModelTokenizer {
   readonly markers: MarkerSupport;
   readonly #byteLevel: boolean;
   readonly #byteFallback: boolean;
+  readonly #idLimit: number;
+  #maxTokenBytes: number | null = null;
 
   /** Wraps parsed `tokenizer.json` and `tokenizer_config.json` contents. */
   constructor(tokenizerJson: unknown, config: TokenizerConfig = {}) {
     this.#tokenizer = new Tokenizer(tokenizerJson as object, config);
-    const json = tokenizerJson as { decoder?: unknown; model?: { byte_fallback?: unknown } };
+    const json = tokenizerJson as { decoder?: unknown; model?: { byte_fallback?: unknown; vocab?: unknown } };
     this.#byteLevel = JSON.stringify(json.decoder ?? null).includes('"ByteLevel"');
     this.#byteFallback = json.model?.byte_fallback === true;
     this.config = config;
@@ -70,6 +72,13 @@ export class ModelTokenizer {
     }
     this.specialIds = special;
     this.addedIds = added;
+    const vocab = json.model?.vocab;
+    const base = Array.isArray(vocab)
+      ? vocab.length
+      : vocab && typeof vocab === "object"
+      ? Object.keys(vocab).length
+      : 0;
+    this.#idLimit = [...added].reduce((limit, id) => Math.max(limit, id + 1), base);
     this.bosToken = _tokenText(config.bos_token);
     this.eosToken = _tokenText(config.eos_token);
     const has = (token: string): boolean => this.tokenId(token) !== null;
@@ -125,6 +134,30 @@ export class ModelTokenizer {
     const bytes = raw !== undefined && this.#byteLevel ? _byteLevelBytes(raw) : null;
     if (bytes) return bytes;
     return [..._utf8.encode(this.decode([id], { skipSpecialTokens: false }))];
+  }
+
+  /** Token ids the tokenizer knows: one past the highest (vocabulary and added tokens). */
+  get idLimit(): number {
+    return this.#idLimit;
+  }
+
+  /**
+   * The most bytes any one token stands for (at least 1): no text of B bytes encodes to fewer
+   * than B / maxTokenBytes tokens, a cheap lower bound on a prompt's length. Computed on first use.
+   */
+  get maxTokenBytes(): number {
+    if (this.#maxTokenBytes === null) {
+      let most = 1;
+      for (let id = 0; id < this.#idLimit; id++) {
+        try {
+          most = Math.max(most, this.tokenBytes(id).length);
+        } catch {
+          // A hole in the id space.
+        }
+      }
+      this.#maxTokenBytes = most;
+    }
+    return this.#maxTokenBytes;
   }
 
   /** The id of a token string (added tokens included), or null when it is not in the vocabulary. */

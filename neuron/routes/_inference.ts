@@ -7,6 +7,8 @@ import { type ResolvedSampling, resolveSampling, type SamplingRequest } from "..
 import { toolChoiceConstraint } from "../engine/tool_call_constraint.ts";
 import type { ToolChoicePlan } from "../engine/tool_choice.ts";
 import type { LoadedModel } from "../runtime/loaded_model.ts";
+import type { ModelRegistry } from "../runtime/registry.ts";
+import type { PromptJob, PromptJobName } from "../prompts/mod.ts";
 import { unsupported } from "./_http.ts";
 import { parseLogitBias } from "./_token_params.ts";
 
@@ -46,6 +48,16 @@ export interface GenerationRequest extends SamplingRequest {
   stop?: string | string[] | null;
   /** Token id → logit bias. */
   logit_bias?: Record<string, unknown> | null;
+}
+
+/** The loaded model a parsed request names; the parsed request is dropped when there is none. */
+export function acquireFor<K extends PromptJobName>(registry: ModelRegistry, job: PromptJob<K>): LoadedModel {
+  try {
+    return registry.acquire((job.request as { model: string }).model);
+  } catch (error) {
+    job.release();
+    throw error;
+  }
 }
 
 /** Validates, resolves and admits one request (may wait in the queue; 429 when full). */

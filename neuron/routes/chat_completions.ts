@@ -8,13 +8,12 @@
  */
 import { Hono } from "hono";
 import { toCortexError, toOpenAIErrorBody } from "@cortex/core/errors";
-import { ChatCompletionRequestSchema, checkChatParameters } from "@cortex/core/openai";
 import { ChatCompletionAccumulator } from "@cortex/core/translate";
-import { buildChatPrompt } from "../engine/chat_prompt.ts";
+import type { PromptPool } from "../prompts/mod.ts";
 import type { ModelRegistry } from "../runtime/registry.ts";
 import { type ChatChunkOptions, chatChunks } from "./_chat_chunks.ts";
-import { randomHex, readJsonBody } from "./_http.ts";
-import { prepareGeneration, runGeneration, timingHeaders } from "./_inference.ts";
+import { randomHex, readJsonBytes } from "./_http.ts";
+import { acquireFor, prepareGeneration, runGeneration, timingHeaders } from "./_inference.ts";
 import { sseResponse } from "./sse.ts";
 
 /** True for `x-include-thinking: 1 | true | yes` (case-insensitive). */
@@ -23,30 +22,21 @@ export function includeThinkingHeader(value: string | undefined): boolean {
 }
 
 /**
- * Whether the prompt should open thinking: `reasoning_effort` decides when given (`none` and
- * `minimal` turn it off, as the Responses translation does), else the `x-include-thinking` header.
- */
-export function thinkingWanted(effort: string | null | undefined, header: boolean): boolean {
-  if (typeof effort !== "string") return header;
-  return effort !== "none" && effort !== "minimal";
-}
-
-/**
  * The chat-completions router.
  *
  * @example
  * ```ts ignore
- * app.route("/", chatCompletionsRoutes(registry));
+ * app.route("/", chatCompletionsRoutes(registry, prompts));
  * ```
  */
-export function chatCompletionsRoutes(registry: ModelRegistry): Hono {
+export function chatCompletionsRoutes(registry: ModelRegistry, prompts: PromptPool): Hono {
   const app = new Hono();
   app.post("/v1/chat/completions", async (c) => {
-    const request = await readJsonBody(c.req.raw, ChatCompletionRequestSchema);
-    checkChatParameters(request);
+    const job = await prompts.parse("chat", await readJsonBytes(c.req.raw));
+    const request = job.request;
     const inlineThinking = includeThinkingHeader(c.req.header("x-include-thinking"));
-    const model = registry.acquire(request.model);
-    const prompt = buildChatPrompt(model, request, thinkingWanted(request.reasoning_effort, inlineThinking));
+    const model = acquireFor(registry, job);
+    const prompt = await job.build(model, { inlineThinking });
     const prepared = await prepareGeneration(model, request, prompt.tokens, {
       parsing: prompt.parsing,
       toolChoice: prompt.toolChoice,

@@ -7,17 +7,13 @@
  */
 import { Hono } from "hono";
 import { toCortexError, toOpenAIErrorBody } from "@cortex/core/errors";
-import {
-  checkCompletionParameters,
-  type Completion,
-  type CompletionLogprobs,
-  CompletionRequestSchema,
-} from "@cortex/core/openai";
+import type { Completion, CompletionLogprobs } from "@cortex/core/openai";
 import type { GenerationDelta, TokenLogprobs } from "../engine/generation.ts";
+import type { PromptPool } from "../prompts/mod.ts";
 import type { ModelRegistry } from "../runtime/registry.ts";
 import { usageOf } from "./_chat_chunks.ts";
-import { randomHex, readJsonBody } from "./_http.ts";
-import { prepareGeneration, runGeneration } from "./_inference.ts";
+import { randomHex, readJsonBytes } from "./_http.ts";
+import { acquireFor, prepareGeneration, runGeneration } from "./_inference.ts";
 import { completionPrompt } from "./_token_params.ts";
 import { sseResponse } from "./sse.ts";
 
@@ -95,16 +91,14 @@ function _appendLogprobs(into: CompletionLogprobs, more: CompletionLogprobs): vo
 }
 
 /** The text-completions router. */
-export function completionsRoutes(registry: ModelRegistry): Hono {
+export function completionsRoutes(registry: ModelRegistry, prompts: PromptPool): Hono {
   const app = new Hono();
   app.post("/v1/completions", async (c) => {
-    const request = await readJsonBody(c.req.raw, CompletionRequestSchema);
-    checkCompletionParameters(request);
-    const model = registry.acquire(request.model);
+    const job = await prompts.parse("completions", await readJsonBytes(c.req.raw));
+    const request = job.request;
+    const model = acquireFor(registry, job);
+    const { tokens } = await job.build(model, {});
     const prompt = completionPrompt(request.prompt, model.info.vocabSize);
-    const tokens = "ids" in prompt
-      ? prompt.ids
-      : model.tokenizer.encode(prompt.text, { addSpecialTokens: true });
     const withLogprobs = request.logprobs !== null && request.logprobs !== undefined;
     const prepared = await prepareGeneration(model, request, tokens, {
       promptParam: "prompt",

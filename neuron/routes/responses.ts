@@ -9,55 +9,42 @@
  */
 import { Hono } from "hono";
 import { toCortexError } from "@cortex/core/errors";
-import { checkResponsesParameters, ResponsesRequestSchema } from "@cortex/core/responses";
 import {
   ChatCompletionAccumulator,
   chatErrorToResponses,
   chatToResponsesResponse,
   ResponsesStreamTranslator,
-  responsesToChatRequest,
 } from "@cortex/core/translate";
-import { buildChatPrompt } from "../engine/chat_prompt.ts";
-import type { ChatCompletionRequest } from "@cortex/core/openai";
-import type { LoadedModel } from "../runtime/loaded_model.ts";
+import type { PromptPool } from "../prompts/mod.ts";
 import type { ModelRegistry } from "../runtime/registry.ts";
 import { type ChatChunkOptions, chatChunks } from "./_chat_chunks.ts";
-import { randomHex, readJsonBody } from "./_http.ts";
-import { type PreparedGeneration, prepareGeneration, runGeneration } from "./_inference.ts";
+import { randomHex, readJsonBytes } from "./_http.ts";
+import { acquireFor, type PreparedGeneration, prepareGeneration, runGeneration } from "./_inference.ts";
 import { sseResponse } from "./sse.ts";
-
-// Renders, checks and admits the translated request; its refusals name the Responses fields
-// (`input`, not the chat request's `messages`).
-async function _prepare(
-  model: LoadedModel,
-  chat: ChatCompletionRequest,
-  signal: AbortSignal,
-): Promise<PreparedGeneration> {
-  try {
-    const prompt = buildChatPrompt(model, chat, null);
-    return await prepareGeneration(model, chat, prompt.tokens, {
-      parsing: prompt.parsing,
-      toolChoice: prompt.toolChoice,
-      promptParam: "input",
-      signal,
-    });
-  } catch (error) {
-    throw chatErrorToResponses(toCortexError(error));
-  }
-}
 
 /**
  * The Responses router. As in the original, the template's own thinking default applies
  * unless `reasoning.effort` says otherwise; reasoning becomes a reasoning item.
  */
-export function responsesRoutes(registry: ModelRegistry): Hono {
+export function responsesRoutes(registry: ModelRegistry, prompts: PromptPool): Hono {
   const app = new Hono();
   app.post("/v1/responses", async (c) => {
-    const request = await readJsonBody(c.req.raw, ResponsesRequestSchema);
-    checkResponsesParameters(request);
-    const chat = responsesToChatRequest(request);
-    const model = registry.acquire(request.model);
-    const prepared = await _prepare(model, chat, c.req.raw.signal);
+    const job = await prompts.parse("responses", await readJsonBytes(c.req.raw));
+    const request = job.request;
+    const model = acquireFor(registry, job);
+    // Refusals name the Responses fields (`input`, not the chat request's `messages`).
+    let prepared: PreparedGeneration;
+    try {
+      const prompt = await job.build(model, {});
+      prepared = await prepareGeneration(model, prompt.chat, prompt.tokens, {
+        parsing: prompt.parsing,
+        toolChoice: prompt.toolChoice,
+        promptParam: "input",
+        signal: c.req.raw.signal,
+      });
+    } catch (error) {
+      throw chatErrorToResponses(toCortexError(error));
+    }
     const suffix = randomHex();
     const ids: ChatChunkOptions = {
       id: `chatcmpl-${suffix}`,

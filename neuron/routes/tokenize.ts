@@ -7,26 +7,25 @@
  * @module
  */
 import { Hono } from "hono";
-import { TokenizeRequestSchema, type TokenizeResponse } from "@cortex/core/fleet";
-import { buildChatPrompt } from "../engine/chat_prompt.ts";
+import type { TokenizeResponse } from "@cortex/core/fleet";
+import type { PromptPool } from "../prompts/mod.ts";
 import type { ModelRegistry } from "../runtime/registry.ts";
-import { readJsonBody } from "./_http.ts";
+import { readJsonBytes } from "./_http.ts";
 
 /** The tokenize router. */
-export function tokenizeRoutes(registry: ModelRegistry): Hono {
+export function tokenizeRoutes(registry: ModelRegistry, prompts: PromptPool): Hono {
   const app = new Hono();
   app.post("/tokenize", async (c) => {
-    const request = await readJsonBody(c.req.raw, TokenizeRequestSchema);
-    const model = await registry.promptAssets(request.model);
-    const count = request.messages !== undefined
-      ? buildChatPrompt(model, {
-        messages: request.messages,
-        tools: request.tools,
-        chat_template_kwargs: request.chat_template_kwargs,
-      }, false)
-        .tokens.length
-      : model.tokenizer.encode(request.prompt ?? "", { addSpecialTokens: true }).length;
-    const body: TokenizeResponse = { model: request.model, count };
+    const job = await prompts.parse("tokenize", await readJsonBytes(c.req.raw));
+    let model;
+    try {
+      model = await registry.promptAssets(job.request.model);
+    } catch (error) {
+      job.release();
+      throw error;
+    }
+    const { count } = await job.build(model, {});
+    const body: TokenizeResponse = { model: job.request.model, count };
     return c.json(body);
   });
   return app;

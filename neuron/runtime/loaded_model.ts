@@ -134,6 +134,11 @@ export class LoadedModel {
     return this.model.info;
   }
 
+  /** Vocabulary size (as `info.vocabSize`). */
+  get vocabSize(): number {
+    return this.model.info.vocabSize;
+  }
+
   /** Device memory it holds in MB (weights and KV cache). */
   get memoryUsedMb(): number {
     return Math.ceil((this.info.weightBytes + this.info.kvCacheBytes) / 2 ** 20);

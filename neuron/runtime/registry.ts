@@ -28,7 +28,7 @@ import { type DeviceInfo, type Plugin, PluginError } from "../devices/mod.ts";
 import { type CatalogEntry, describeSource, type ModelCatalog } from "../sources/catalog.ts";
 import { resolveModel } from "../sources/model_path.ts";
 import type { SchedulerOptions } from "../engine/scheduler.ts";
-import type { PromptModel } from "../engine/chat_prompt.ts";
+import type { PoolModel } from "../prompts/mod.ts";
 import { LoadedModel, readModelAssets } from "./loaded_model.ts";
 import { prefixCacheReport } from "../engine/prefix_cache.ts";
 import { defaultContextLength, estimateNeed, loadErrorToCortex, pickDevices } from "./placement.ts";
@@ -66,7 +66,7 @@ export class ModelRegistry {
   readonly #scheduler: SchedulerOptions;
   readonly #slots = new Map<string, _Slot>();
   /** Tokenizers and templates read for models that are not loaded (`promptAssets`). */
-  readonly #assets = new Map<string, Promise<PromptModel>>();
+  readonly #assets = new Map<string, Promise<PoolModel>>();
   #draining = false;
 
   /** Creates an empty registry. */
@@ -219,7 +219,7 @@ export class ModelRegistry {
    * weights: the loaded model's, else read from its files when they are on this machine (cached per id).
    * A model known only as an uncached hub id is a 404 saying so (counting would need a download).
    */
-  async promptAssets(modelId: string): Promise<PromptModel> {
+  async promptAssets(modelId: string): Promise<PoolModel> {
     const slot = this.#slots.get(modelId);
     if (slot?.status === "loaded" && slot.loaded) return slot.loaded;
     const cached = this.#assets.get(modelId);
@@ -234,9 +234,15 @@ export class ModelRegistry {
         { param: "model" },
       );
     }
-    const reading = resolveModel(path, null).then((resolved) =>
-      readModelAssets(resolved.path, resolved.gguf?.header ?? null)
-    );
+    const reading = resolveModel(path, null).then(async (resolved) => {
+      const assets = await readModelAssets(resolved.path, resolved.gguf?.header ?? null);
+      return {
+        ...assets,
+        folder: resolved.path,
+        maxPromptTokens: this.#config.max_prompt_tokens ?? Number.MAX_SAFE_INTEGER,
+        vocabSize: assets.tokenizer.idLimit,
+      };
+    });
     this.#assets.set(modelId, reading);
     reading.catch(() => this.#assets.delete(modelId));
     return await reading;

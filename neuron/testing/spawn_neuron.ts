@@ -85,6 +85,8 @@ export interface SpawnNeuronOptions {
   maxPromptTokens?: number;
   /** Port (default: a free one). */
   port?: number;
+  /** `[connections]` (header, body, idle and send timeouts; connections per client). */
+  connections?: Record<string, number>;
   /** Extra environment for the process (only names listed here, plus the hub token env, are readable). */
   env?: Record<string, string>;
   /**
@@ -153,6 +155,7 @@ export function neuronToml(options: SpawnNeuronOptions, port: number): string {
   });
   toml += _table("admission", options.admission);
   toml += _table("prefix_cache", options.prefixCache);
+  toml += _table("connections", options.connections);
   if (options.hub) toml += _table("hub", options.hub);
   for (const [id, spec] of Object.entries(models)) {
     const table = typeof spec === "string" ? { path: spec } : spec;
@@ -182,12 +185,14 @@ export async function spawnNeuron(options: SpawnNeuronOptions = {}): Promise<Spa
   const port = options.port ?? _freePort();
   const configPath = `${dir}/neuron.toml`;
   await Deno.writeTextFile(configPath, neuronToml(options, port));
-  const readPaths = [dir, PLUGIN_PATH];
+  // The source folders too: prompt workers load their modules under the neuron's read permission.
+  const readPaths = [dir, PLUGIN_PATH, ...["neuron", "core", "qwen3"].map((d) => `${_repoRoot}/${d}`)];
   for (const spec of Object.values(options.models ?? {})) {
     const path = typeof spec === "string" ? spec : spec.path;
     if (path) readPaths.push(path);
   }
-  const netHosts = [`127.0.0.1:${port}`];
+  // The host, not just the port: the listener's inner server takes an ephemeral loopback port.
+  const netHosts = ["127.0.0.1"];
   const writePaths: string[] = [];
   const envNames = [
     "HF_TOKEN",
