@@ -16,7 +16,19 @@ export interface RunResult {
 /** Env for the CLI under test: no inherited CORTEX_URL / key, no colours. */
 export function _cliEnv(extra: Record<string, string> = {}): Record<string, string> {
   const env: Record<string, string> = {};
-  for (const name of ["PATH", "HOME", "TMPDIR", "DENO_DIR", "HF_HOME", "HF_HUB_CACHE"]) {
+  // CORTEX_CUDA and CORTEX_NVCC_ARCHS too: `serve` rebuilds the plugin, which must find it as the suite built it.
+  for (
+    const name of [
+      "PATH",
+      "HOME",
+      "TMPDIR",
+      "DENO_DIR",
+      "HF_HOME",
+      "HF_HUB_CACHE",
+      "CORTEX_CUDA",
+      "CORTEX_NVCC_ARCHS",
+    ]
+  ) {
     const value = Deno.env.get(name);
     if (value !== undefined) env[name] = value;
   }

@@ -103,19 +103,19 @@ Deno.test({
   },
 });
 
-Deno.test("cortex serve and cortex neuron: a bad config is one line naming the file and key, exit 1", async () => {
+Deno.test("cortex serve and cortex neuron: a bad config is one line naming the file and key, exit 2 (as the neuron and gateway exit on a bad config)", async () => {
   const dir = await Deno.makeTempDir({ prefix: "cortex-cli-badconfig-" });
   try {
     await Deno.writeTextFile(`${dir}/cortex.toml`, `[eviction]\nstrategy = "lfu"\n`);
     const serve = await runCortex(["serve", "--config", `${dir}/cortex.toml`]);
-    assert.equal(serve.code, 1);
+    assert.equal(serve.code, 2);
     assert.match(
       serve.stderr.trim(),
       /^cortex: .*cortex\.toml: eviction\.strategy: expected "lru" \| "priority", got "lfu" — fix it/,
     );
     assert.equal(serve.stderr.trim().split("\n").length, 1);
     const neuron = await runCortex(["neuron", "--config", `${dir}/missing.toml`]);
-    assert.equal(neuron.code, 1);
+    assert.equal(neuron.code, 2);
     assert.match(neuron.stderr.trim(), /^cortex: .*missing\.toml: file not found — fix it/);
   } finally {
     await Deno.remove(dir, { recursive: true });
