@@ -2,7 +2,7 @@
  * Wire schemas, config schemas, fleet contract and dialect translation shared by the
  * cortex gateway and neuron. Each area is also its own sub-path export:
  * `@cortex/core/openai`, `/anthropic`, `/responses`, `/translate`, `/config`, `/fleet`,
- * `/errors`.
+ * `/errors`, `/log`.
  *
  * @example
  * ```ts
@@ -27,4 +27,5 @@ export * from "./responses/mod.ts";
 export * from "./translate/mod.ts";
 export * from "./config/mod.ts";
 export * from "./fleet/mod.ts";
+export * from "./log/mod.ts";
 export * from "./schema.ts";

@@ -6,7 +6,8 @@
  */
 import { z } from "zod";
 import type { Schema } from "../schema.ts";
-import { _checkUnique, _httpUrl, _listenAddress } from "./_common.ts";
+import { _checkUnique, _httpUrl, _listenAddress, _logSection } from "./_common.ts";
+import type { LogSection } from "./log_config.ts";
 
 /** An API key clients present as `Authorization: Bearer` or `x-api-key`. */
 export interface GatewayKey {
@@ -90,6 +91,8 @@ export interface CortexConfig {
   cold_load: ColdLoadSection;
   /** The fleet, polled in this order. */
   neurons: NeuronEntry[];
+  /** Log format and level (request lines, node health changes). */
+  log: LogSection;
 }
 
 const _gateway = z.strictObject({
@@ -130,6 +133,7 @@ export const CortexConfigSchema: Schema<CortexConfig> = z.strictObject({
     token: z.string().nullish().transform((t) => t ?? null),
     token_env: z.string().min(1).nullish().transform((t) => t ?? null),
   })).default([]),
+  log: _logSection,
 }).superRefine((config, ctx) => {
   config.neurons.forEach((neuron, i) => {
     if (neuron.token !== null && neuron.token_env !== null) {

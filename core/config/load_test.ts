@@ -63,6 +63,7 @@ Deno.test("empty files get every default from the schemas", () => {
     poller: { interval_s: 10, timeout_s: 5, unhealthy_after: 2 },
     cold_load: { base_s: 60, per_gb_s: 30, max_s: 1800 },
     neurons: [],
+    log: { format: "text", level: "info", prompts: false },
   });
   assert.deepEqual(parseModelsConfig(""), { models: [], aliases: {} });
   const neuron = parseNeuronConfig("");
@@ -75,6 +76,8 @@ Deno.test("empty files get every default from the schemas", () => {
   });
   assert.deepEqual(neuron.admission, { max_in_flight: 4, max_queue: 16, max_wait_s: 30 });
   assert.deepEqual(neuron.prefix_cache, { enabled: true });
+  assert.deepEqual(neuron.log, { format: "text", level: "info", prompts: false });
+  assert.equal(neuron.failed_load_ttl_s, 60);
   assert.deepEqual(neuron.hub, {
     endpoint: "https://huggingface.co",
     cache_dir: null,
@@ -273,6 +276,18 @@ const badConfigs: { name: string; parse: (text: string) => unknown; text: string
     parse: parseNeuronConfig,
     text: "[admission]\nmax_in_flight = 0\n",
     message: "neuron.toml: admission.max_in_flight: expected a number >= 1, got 0",
+  },
+  {
+    name: "log format is json or text",
+    parse: parseCortexConfig,
+    text: '[log]\nformat = "yaml"\n',
+    message: 'cortex.toml: log.format: expected "json" | "text", got "yaml"',
+  },
+  {
+    name: "neuron log level is a known level",
+    parse: parseNeuronConfig,
+    text: '[log]\nlevel = "trace"\n',
+    message: 'neuron.toml: log.level: expected "debug" | "info" | "warn" | "error", got "trace"',
   },
   {
     name: "default model of the wrong type",

@@ -8,7 +8,8 @@
 import { z } from "zod";
 import type { Schema } from "../schema.ts";
 import { parseHubModelId } from "../fleet/model_id.ts";
-import { _checkUnique, _httpUrl, _listenAddress } from "./_common.ts";
+import { _checkUnique, _httpUrl, _listenAddress, _logSection } from "./_common.ts";
+import type { LogSection } from "./log_config.ts";
 
 /** `[devices]`. */
 export interface NeuronDevicesSection {
@@ -109,6 +110,10 @@ export interface NeuronConfig {
   admission: NeuronAdmissionSection;
   /** The models' prefix caches. */
   prefix_cache: NeuronPrefixCacheSection;
+  /** Seconds a failed load stays listed in `/models` (status `failed`, with its error) before it is dropped (default 60). */
+  failed_load_ttl_s: number;
+  /** Log format and level (request lines, loads). */
+  log: LogSection;
 }
 
 /** `[prefix_cache]`: reuse of prompt prefixes the KV slots still hold (no memory beyond the KV cache). */
@@ -169,6 +174,8 @@ export const NeuronConfigSchema: Schema<NeuronConfig> = z.strictObject({
   prefix_cache: z.strictObject({
     enabled: z.boolean().default(true),
   }).prefault({}),
+  failed_load_ttl_s: z.number().min(0).default(60),
+  log: _logSection,
 }).superRefine((config, ctx) => {
   _checkUnique(config.models.map((m) => m.id), ["models"], "id", ctx);
   config.models.forEach((model, i) => {

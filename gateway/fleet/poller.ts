@@ -2,7 +2,8 @@
  * The poller: asks every neuron for `/models` and `/health` (and `/discovery` at first
  * contact and after a restart) on an interval, all nodes concurrently, and keeps each
  * {@linkcode NodeState} current. A node failing `unhealthy_after` polls in a row receives no
- * traffic until it answers again.
+ * traffic until it answers again. A proxied request that finds a node dead reports it here
+ * too ({@linkcode Poller.markUnreachable}), so every health change goes through one hook.
  *
  * @module
  */
@@ -15,8 +16,16 @@ export interface PollerOptions {
   intervalMs: number;
   /** Consecutive failures before a node is unhealthy. */
   unhealthyAfter: number;
-  /** Called when a node changes health (logging, metrics). */
-  onHealthChange?: (node: NodeState, healthy: boolean, reason: string | null) => void;
+  /**
+   * Called when a node changes health (logging, metrics); `source` says who found out: a
+   * poll, or a proxied request whose connection was refused.
+   */
+  onHealthChange?: (
+    node: NodeState,
+    healthy: boolean,
+    reason: string | null,
+    source: "poll" | "request",
+  ) => void;
   /** Called on every failed poll. */
   onFailure?: (node: NodeState, message: string) => void;
 }
@@ -72,6 +81,15 @@ export class Poller {
     return next;
   }
 
+  /**
+   * Marks a node unhealthy at once because a proxied request could not connect to it, and
+   * polls it (it is healthy again at its next answer).
+   */
+  markUnreachable(node: NodeState, message: string): void {
+    if (node.markUnreachable(message)) this.#options.onHealthChange?.(node, false, message, "request");
+    void this.pollNode(node);
+  }
+
   #schedule(): void {
     if (this.#stopped) return;
     this.#timer = setTimeout(async () => {
@@ -89,13 +107,13 @@ export class Poller {
       const discovery = node.discovery === null || restarted ? await node.client.discovery() : null;
       if (restarted) node.cycles = 0;
       const became = node.applyPoll({ discovery, models, health }, Date.now());
-      if (became) this.#options.onHealthChange?.(node, true, null);
+      if (became) this.#options.onHealthChange?.(node, true, null, "poll");
       return true;
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error);
       this.#options.onFailure?.(node, message);
       if (node.recordFailure(message, this.#options.unhealthyAfter)) {
-        this.#options.onHealthChange?.(node, false, message);
+        this.#options.onHealthChange?.(node, false, message, "poll");
       }
       return false;
     } finally {

@@ -62,7 +62,7 @@ export async function forward(ex: Exchange, requested: string, plan: UpstreamPla
     const session = ex.session ?? null;
     route = await _untilAborted(ctx.router.route(requested, { session }), abort.signal);
     _routeHeaders(headers, route);
-    record.bind(route.modelId, route.node.name, route.coldLoadMs > 0);
+    record.bind(route.modelId, route.node.name, route.coldLoadMs);
     let upstream: Response | null = null;
     for (let attempt = 0; upstream === null; attempt++) {
       try {
@@ -74,8 +74,7 @@ export async function forward(ex: Exchange, requested: string, plan: UpstreamPla
         if (!(error instanceof ConnectFailure) || attempt > 0) throw error;
         // The node is gone: route around it at once and try once more elsewhere.
         const failed = route.node;
-        failed.markUnreachable(error.message);
-        void ctx.poller.pollNode(failed);
+        ctx.poller.markUnreachable(failed, error.message);
         route.release();
         route = null;
         route = await _untilAborted(
@@ -83,7 +82,7 @@ export async function forward(ex: Exchange, requested: string, plan: UpstreamPla
           abort.signal,
         );
         _routeHeaders(headers, route);
-        record.bind(route.modelId, route.node.name, route.coldLoadMs > 0);
+        record.bind(route.modelId, route.node.name, route.coldLoadMs);
       }
     }
     if (!upstream.ok) throw await upstreamError(upstream, route.node.name);
@@ -100,7 +99,7 @@ export async function forward(ex: Exchange, requested: string, plan: UpstreamPla
   } catch (error) {
     route?.release();
     const e = toCortexError(error);
-    record.finish(e.status);
+    record.finish(e.status, String(e.code));
     return errorResponse(ex.dialect, e, headers);
   } finally {
     request.signal.removeEventListener("abort", onAbort);

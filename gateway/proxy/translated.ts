@@ -87,6 +87,8 @@ export function translatedPlan(
         });
       }
       const completion = parsed.data;
+      const reason = completion.choices[0]?.finish_reason;
+      if (typeof reason === "string") record.finishReason(reason);
       if (completion.usage) {
         record.usage({
           promptTokens: completion.usage.prompt_tokens,
@@ -141,7 +143,7 @@ function _translateStream(
         if (typeof json === "object" && json !== null && "error" in json && !("choices" in json)) {
           // The neuron reported a failure inside its stream.
           const error = (json as { error: { message?: string; code?: string } }).error;
-          record.streamError();
+          record.streamError(error?.code ?? "upstream_error");
           translator.push({
             type: "error",
             error: new CortexError(error?.message ?? "the neuron failed mid-stream", {
@@ -162,7 +164,7 @@ function _translateStream(
       return take();
     },
     fail(error) {
-      record.streamError();
+      record.streamError(String(error.code));
       translator.push({ type: "error", error }, emit);
       translator.finish(emit);
       return take();

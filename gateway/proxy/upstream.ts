@@ -14,9 +14,9 @@ export class ConnectFailure extends CortexError {
   /** The node that refused. */
   readonly node: string;
 
-  /** Wraps the transport error. */
-  constructor(node: string, endpoint: string, cause: unknown) {
-    super(`neuron '${node}' at ${endpoint} is unreachable: ${transportDetail(cause)}`, {
+  /** Wraps the transport error; the message names the node, never its address (the log has that). */
+  constructor(node: string, cause: unknown) {
+    super(`neuron '${node}' is unreachable: ${transportDetail(cause)}`, {
       code: "upstream_connection_error",
       status: 502,
       retryAfter: 3,
@@ -54,7 +54,7 @@ export async function postUpstream(
         cause,
       });
     }
-    if (_isConnectError(cause)) throw new ConnectFailure(route.node.name, client.endpoint, cause);
+    if (_isConnectError(cause)) throw new ConnectFailure(route.node.name, cause);
     throw new CortexError(`request to neuron '${route.node.name}' failed: ${transportDetail(cause)}`, {
       code: "upstream_connection_error",
       status: 502,

@@ -25,7 +25,7 @@ export function messagesRoutes(ctx: GatewayContext): Hono<GatewayEnv> {
   const idleMs = ctx.config.gateway.upstream_idle_timeout_s * 1000;
 
   app.post("/messages", async (c) => {
-    const record = new RequestRecord(ctx.metrics, "messages", c.get("startedAt"));
+    const record = new RequestRecord(ctx.metrics, "messages", c.get("startedAt"), c.get("requestLine"));
     const requestId = c.get("requestId");
     try {
       const { json } = await readJsonBody(c.req.raw, limit);
@@ -49,13 +49,13 @@ export function messagesRoutes(ctx: GatewayContext): Hono<GatewayEnv> {
       );
     } catch (error) {
       const e = toCortexError(error);
-      record.finish(e.status);
+      record.finish(e.status, String(e.code));
       return errorResponse("messages", e, { "x-request-id": requestId });
     }
   });
 
   app.post("/messages/count_tokens", async (c) => {
-    const record = new RequestRecord(ctx.metrics, "count_tokens", c.get("startedAt"));
+    const record = new RequestRecord(ctx.metrics, "count_tokens", c.get("startedAt"), c.get("requestLine"));
     const requestId = c.get("requestId");
     const headers: Record<string, string> = { "x-request-id": requestId };
     let route: Route | null = null;
@@ -81,7 +81,7 @@ export function messagesRoutes(ctx: GatewayContext): Hono<GatewayEnv> {
       return c.json({ input_tokens: counted.count }, 200, headers);
     } catch (error) {
       const e = toCortexError(error);
-      record.finish(e.status);
+      record.finish(e.status, String(e.code));
       return errorResponse("count_tokens", e, headers);
     } finally {
       route?.release();

@@ -1,0 +1,19 @@
+import assert from "node:assert/strict";
+import { transportDetail, withoutAddresses } from "./neuron_client.ts";
+
+Deno.test("transport texts reach clients without neuron addresses", () => {
+  assert.equal(
+    withoutAddresses("error sending request for url (http://10.0.0.5:13131/health): connection closed"),
+    "connection closed",
+  );
+  assert.equal(withoutAddresses("dial 10.0.0.5:13131 failed"), "dial <address> failed");
+  assert.equal(withoutAddresses("dial [fe80::1]:13131 failed"), "dial <address> failed");
+  assert.equal(withoutAddresses("lookup gpu-box.lan:13131 failed"), "lookup <address> failed");
+  assert.equal(withoutAddresses("see https://neuron.internal/x for more"), "see <address> for more");
+  assert.equal(withoutAddresses("devices[0] has 2 slots"), "devices[0] has 2 slots");
+  const refused = new TypeError("error sending request for url (http://127.0.0.1:9/v1/chat/completions)", {
+    cause: new Error("tcp connect error: Connection refused (os error 111)"),
+  });
+  assert.equal(transportDetail(refused), "connection refused");
+  assert.doesNotMatch(transportDetail(new TypeError("client error (Connect) to 192.168.1.2:80")), /192\.168/);
+});
