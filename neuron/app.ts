@@ -1,17 +1,21 @@
 /**
- * The neuron's HTTP surface: the control API and the OpenAI-compatible inference routes,
- * composed from small routers, behind an optional bearer token. Every error — thrown by a
- * handler, a bad body, an unknown route — leaves as an OpenAI error envelope.
+ * The neuron's HTTP surface: the request log (outermost: `x-request-id`, one line per
+ * request), the control API, Prometheus `/metrics` and the OpenAI-compatible inference
+ * routes, composed from small routers, behind an optional bearer token. Every error —
+ * thrown by a handler, a bad body, an unknown route — leaves as an OpenAI error envelope.
  *
  * @module
  */
 import { Hono } from "hono";
 import { CortexError } from "@cortex/core/errors";
+import { Logger } from "@cortex/core/log";
 import { bearerAuth } from "./routes/auth.ts";
 import { chatCompletionsRoutes } from "./routes/chat_completions.ts";
 import { completionsRoutes } from "./routes/completions.ts";
 import { controlRoutes, type ControlState } from "./routes/control.ts";
 import { errorResponse } from "./routes/_http.ts";
+import { metricsRoutes } from "./routes/metrics.ts";
+import { requestLog } from "./routes/request_log.ts";
 import { responsesRoutes } from "./routes/responses.ts";
 import { tokenizeRoutes } from "./routes/tokenize.ts";
 
@@ -19,6 +23,10 @@ import { tokenizeRoutes } from "./routes/tokenize.ts";
 export interface NeuronAppState extends ControlState {
   /** Bearer token the gateway must send, or null. */
   token: string | null;
+  /** Request lines go here (default: nowhere). */
+  log?: Logger;
+  /** Put prompt text on request lines (`[log] prompts`, default false). */
+  logPrompts?: boolean;
 }
 
 /**
@@ -38,8 +46,10 @@ export function createNeuronApp(state: NeuronAppState): Hono {
       new CortexError(`no route ${c.req.method} ${c.req.path}`, { code: "not_found", status: 404 }),
     )
   );
+  app.use("*", requestLog(state.log ?? Logger.silent("neuron"), { prompts: state.logPrompts ?? false }));
   app.use("*", bearerAuth(state.token));
   app.route("/", controlRoutes(state));
+  app.route("/", metricsRoutes(state.registry));
   app.route("/", chatCompletionsRoutes(state.registry));
   app.route("/", responsesRoutes(state.registry));
   app.route("/", completionsRoutes(state.registry));

@@ -7,6 +7,7 @@
  * @module
  */
 import type { NeuronConfig } from "@cortex/core/config";
+import { Logger } from "@cortex/core/log";
 import { Plugin } from "./devices/mod.ts";
 import { createNeuronApp } from "./app.ts";
 import { Activation } from "./runtime/activation.ts";
@@ -34,6 +35,8 @@ export interface RunningNeuron {
 export interface StartNeuronOptions {
   /** Overrides the port of `config.listen`. */
   port?: number;
+  /** Where log lines go (default: stderr, as `[log]` says). */
+  log?: Logger;
 }
 
 function _splitListen(listen: string): { hostname: string; port: number } {
@@ -59,6 +62,7 @@ export function startNeuron(config: NeuronConfig, options: StartNeuronOptions = 
 
 function _start(config: NeuronConfig, options: StartNeuronOptions): RunningNeuron {
   const token = _resolveToken(config);
+  const log = options.log ?? new Logger({ ...config.log, component: "neuron" });
   const plugin = Plugin.open({
     ...(config.plugin ? { libraryPath: config.plugin } : {}),
     cpuDevices: config.devices.cpu_devices,
@@ -73,6 +77,7 @@ function _start(config: NeuronConfig, options: StartNeuronOptions): RunningNeuro
     plugin,
     catalog: new ModelCatalog(config),
     config,
+    log,
     scheduler: {
       prefixCache: config.prefix_cache.enabled,
       ...(Number.isFinite(stepDelay) && stepDelay > 0 ? { testStepDelayMs: stepDelay } : {}),
@@ -89,6 +94,8 @@ function _start(config: NeuronConfig, options: StartNeuronOptions): RunningNeuro
     startedAt: performance.now(),
     draining: () => draining,
     token,
+    log,
+    logPrompts: config.log.prompts,
   });
   const listen = _splitListen(config.listen);
   const port = options.port ?? listen.port;

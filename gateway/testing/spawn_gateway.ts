@@ -33,6 +33,8 @@ export interface SpawnGatewayOptions {
   poller?: Record<string, unknown>;
   /** `[cold_load]`. */
   coldLoad?: Record<string, unknown>;
+  /** `[log]` (`format`, `level`, `prompts`). */
+  log?: Record<string, unknown>;
   /** Extra environment for the process (readable only under names `token_env` lists). */
   env?: Record<string, string>;
 }
@@ -79,6 +81,7 @@ export async function spawnGateway(options: SpawnGatewayOptions): Promise<Spawne
     eviction: { ...options.eviction },
     poller: { interval_s: 0.25, timeout_s: 2, unhealthy_after: 2, ...options.poller },
     cold_load: { ...options.coldLoad },
+    log: { ...options.log },
     neurons: options.neurons,
   };
   await Deno.writeTextFile(configPath, stringify(config));

@@ -52,6 +52,7 @@ export function chatCompletionsRoutes(registry: ModelRegistry): Hono {
       toolChoice: prompt.toolChoice,
       promptParam: "messages",
       signal: c.req.raw.signal,
+      log: c.get("requestLog"),
       topLogprobs: request.logprobs === true ? request.top_logprobs ?? 0 : undefined,
     });
     const ids: ChatChunkOptions = {

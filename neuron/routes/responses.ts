@@ -40,6 +40,7 @@ export function responsesRoutes(registry: ModelRegistry): Hono {
       toolChoice: prompt.toolChoice,
       promptParam: "input",
       signal: c.req.raw.signal,
+      log: c.get("requestLog"),
     });
     const suffix = randomHex();
     const ids: ChatChunkOptions = {

@@ -83,6 +83,10 @@ export interface SpawnNeuronOptions {
   modelsDir?: string;
   /** `max_prompt_tokens`. */
   maxPromptTokens?: number;
+  /** `failed_load_ttl_s`. */
+  failedLoadTtlS?: number;
+  /** `[log]` (`format`, `level`, `prompts`). */
+  log?: { format?: "json" | "text"; level?: "debug" | "info" | "warn" | "error"; prompts?: boolean };
   /** Port (default: a free one). */
   port?: number;
   /** Extra environment for the process (only names listed here, plus the hub token env, are readable). */
@@ -144,6 +148,7 @@ export function neuronToml(options: SpawnNeuronOptions, port: number): string {
   if (options.token) toml += `token = ${JSON.stringify(options.token)}\n`;
   if (options.modelsDir) toml += `models_dir = ${JSON.stringify(options.modelsDir)}\n`;
   if (options.maxPromptTokens) toml += `max_prompt_tokens = ${options.maxPromptTokens}\n`;
+  if (options.failedLoadTtlS !== undefined) toml += `failed_load_ttl_s = ${options.failedLoadTtlS}\n`;
   toml += `default_models = ${_tomlValue(options.defaultModels ?? Object.keys(models))}\n`;
   toml += _table("devices", {
     cpu_devices: 1,
@@ -153,6 +158,7 @@ export function neuronToml(options: SpawnNeuronOptions, port: number): string {
   });
   toml += _table("admission", options.admission);
   toml += _table("prefix_cache", options.prefixCache);
+  toml += _table("log", options.log);
   if (options.hub) toml += _table("hub", options.hub);
   for (const [id, spec] of Object.entries(models)) {
     const table = typeof spec === "string" ? { path: spec } : spec;
