@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { ConnectFailure } from "../proxy/upstream.ts";
 import { transportDetail, withoutAddresses } from "./neuron_client.ts";
 
 Deno.test("transport texts reach clients without neuron addresses", () => {
@@ -16,4 +17,13 @@ Deno.test("transport texts reach clients without neuron addresses", () => {
   });
   assert.equal(transportDetail(refused), "connection refused");
   assert.doesNotMatch(transportDetail(new TypeError("client error (Connect) to 192.168.1.2:80")), /192\.168/);
+});
+
+Deno.test("a refused proxied connection names the node, never its address", () => {
+  const cause = new TypeError("error sending request for url (http://10.1.2.3:13131/v1/chat/completions)", {
+    cause: new Error("tcp connect error: Connection refused (os error 111)"),
+  });
+  const failure = new ConnectFailure("gpu-a", cause);
+  assert.equal(failure.message, "neuron 'gpu-a' is unreachable: connection refused");
+  assert.equal(failure.status, 502);
 });
