@@ -96,7 +96,7 @@ export function createGatewayContext(
     unhealthyAfter: config.poller.unhealthy_after,
     onHealthChange(node, healthy, reason, source) {
       if (!healthy) router?.forgetNode(node.name);
-      logger.log(healthy ? "info" : "warn", healthy ? "node_healthy" : "node_unhealthy", {
+      logger.always(healthy ? "info" : "warn", healthy ? "node_healthy" : "node_unhealthy", {
         node: node.name,
         endpoint: node.client.endpoint,
         found_by: source,

@@ -66,7 +66,18 @@ export class Logger {
 
   /** Writes one line at `level`. */
   log(level: LogLevel, event: string, fields: LogFields = {}): void {
-    if (!this.enabled(level)) return;
+    if (this.enabled(level)) this.#line(level, event, fields);
+  }
+
+  /**
+   * Writes one line marked `level` whatever the configured level (only a silent logger drops
+   * it): for events an operator must always see, such as a node changing health.
+   */
+  always(level: LogLevel, event: string, fields: LogFields = {}): void {
+    if (this.#write !== null) this.#line(level, event, fields);
+  }
+
+  #line(level: LogLevel, event: string, fields: LogFields): void {
     const time = new Date().toISOString();
     this.#write!(formatLogLine(this.#format, { time, level, component: this.#component, event }, fields));
   }

@@ -29,7 +29,8 @@ Deno.test("logger: lines below the level are dropped; a silent logger writes not
   log.info("b");
   log.warn("c");
   log.error("d");
-  assert.deepEqual(lines.map((l) => l.split(" ")[3]), ["c", "d"]);
+  log.always("info", "e");
+  assert.deepEqual(lines.map((l) => l.split(" ")[3]), ["c", "d", "e"], "always() ignores the level");
   assert.equal(log.enabled("info"), false);
   assert.equal(Logger.silent().enabled("error"), false);
 });

@@ -56,16 +56,16 @@ export class RequestRecord {
 
   /**
    * Binds the request to its node once routed; counts it in flight. `coldLoadMs` is how long
-   * it waited for a cold load (0 or false: warm).
+   * it waited for a cold load (0: warm).
    */
-  bind(model: string, node: string, coldLoadMs: number | boolean): void {
+  bind(model: string, node: string, coldLoadMs: number): void {
     if (this.#bound) this.#metrics.inFlight.dec({ model: this.#model, node: this.#node });
     this.#model = model;
     this.#node = node;
-    this.#cold = Number(coldLoadMs) > 0 || this.#cold;
+    this.#cold = coldLoadMs > 0 || this.#cold;
     this.#bound = true;
     this.#metrics.inFlight.inc({ model, node });
-    Object.assign(this.#line, { model, node, cold_load_ms: Number(coldLoadMs) });
+    Object.assign(this.#line, { model, node, cold_load_ms: coldLoadMs });
   }
 
   /** Notes that a generated token (text, reasoning or tool-call piece) was sent now. */

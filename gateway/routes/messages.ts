@@ -68,7 +68,7 @@ export function messagesRoutes(ctx: GatewayContext): Hono<GatewayEnv> {
       record.model(ctx.fleet.isKnown(resolved) ? resolved : "unknown");
       authorizeModel({ ctx, keyModels: c.get("keyModels") }, model);
       route = await ctx.router.route(model);
-      record.bind(route.modelId, route.node.name, route.coldLoadMs > 0);
+      record.bind(route.modelId, route.node.name, route.coldLoadMs);
       headers["x-cortex-node"] = route.node.name;
       headers["x-cortex-cold-load-ms"] = String(route.coldLoadMs);
       const chat = anthropicCountTokensToChat(parsed.value);
