@@ -1,5 +1,6 @@
 /**
- * The API app: CORS (preflight answered before auth), request id and arrival time, API keys,
+ * The API app: the request log (request id, arrival time, one line per request), CORS
+ * (preflight answered before auth), API keys,
  * then the routes — `/health`, `/v1/models`, `/v1/chat/completions`, `/v1/completions`,
  * `/v1/responses`, `/v1/messages`, `/v1/messages/count_tokens`, `/admin/*` and the dashboard
  * `/ui`. Unknown
@@ -13,6 +14,7 @@ import { cors } from "hono/cors";
 import type { KeyRing } from "./auth/keys.ts";
 import { apiKeyAuth } from "./auth/middleware.ts";
 import type { GatewayContext, GatewayEnv } from "./context.ts";
+import { requestLog } from "./log/request_log.ts";
 import { dialectOfPath, errorResponse } from "./proxy/dialect.ts";
 import { adminRoutes } from "./routes/admin.ts";
 import { healthRoutes } from "./routes/health.ts";
@@ -30,15 +32,9 @@ export function createApp(ctx: GatewayContext, keys: KeyRing): Hono<GatewayEnv> 
     origin: "*",
     exposeHeaders: ["x-request-id", "x-cortex-node", "x-cortex-cold-load-ms", "x-cortex-affinity"],
   });
+  app.use(requestLog(ctx.log));
   // Only browsers send Origin; API clients skip the CORS work.
   app.use((c, next) => (c.req.raw.headers.has("origin") ? corsHandler(c, next) : next()));
-  app.use(async (c, next) => {
-    c.set("startedAt", performance.now());
-    const given = c.req.header("x-request-id");
-    c.set("requestId", given && /^[\w.:-]{1,128}$/.test(given) ? given : crypto.randomUUID());
-    await next();
-    c.res.headers.set("x-request-id", c.get("requestId"));
-  });
   app.use(apiKeyAuth(keys));
   app.route("/", healthRoutes(ctx));
   app.route("/v1/models", modelRoutes(ctx, created));
@@ -56,7 +52,11 @@ export function createApp(ctx: GatewayContext, keys: KeyRing): Hono<GatewayEnv> 
   );
   app.onError((error, c) => {
     const e = toCortexError(error);
-    console.error(`cortex gateway: ${c.req.method} ${c.req.path}: ${e.message}`);
+    ctx.log.error("unhandled_error", {
+      request_id: c.get("requestId"),
+      path: c.req.path,
+      message: e.message,
+    });
     return errorResponse(dialectOfPath(c.req.path), e, { "x-request-id": c.get("requestId") ?? "" });
   });
   return app;

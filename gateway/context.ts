@@ -1,10 +1,11 @@
 /**
  * Everything a gateway request handler needs, built once by `createGateway` and passed to
- * the routes: config, fleet, router, cold loader, evictor, poller and metrics.
+ * the routes: config, fleet, router, cold loader, evictor, poller, metrics and the log.
  *
  * @module
  */
 import type { CortexConfig } from "@cortex/core/config";
+import type { Logger, RequestLine } from "@cortex/core/log";
 import type { ColdLoader } from "./fleet/cold_loader.ts";
 import type { Evictor } from "./fleet/evictor.ts";
 import type { Fleet } from "./fleet/fleet.ts";
@@ -28,6 +29,8 @@ export interface GatewayContext {
   poller: Poller;
   /** Prometheus series. */
   metrics: GatewayMetrics;
+  /** Request lines and node health changes (`[log]`). */
+  log: Logger;
 }
 
 /** Per-request values the middleware sets on the Hono context. */
@@ -42,6 +45,8 @@ export interface GatewayVariables {
   keyModels: readonly string[];
   /** Whether the key may use admin routes (true when no keys are configured). */
   keyAdmin: boolean;
+  /** The request's log line, filled in by the handlers and written when the response ends. */
+  requestLine: RequestLine;
 }
 
 /** Hono environment of the API app. */

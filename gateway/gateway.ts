@@ -12,6 +12,7 @@ import {
   type NeuronEntry,
 } from "@cortex/core/config";
 import { serveGuarded } from "@cortex/core/http";
+import { Logger } from "@cortex/core/log";
 import { createApp } from "./app.ts";
 import { KeyRing } from "./auth/keys.ts";
 import type { GatewayContext } from "./context.ts";
@@ -41,7 +42,7 @@ export interface RunningGateway {
 
 /** Options of {@linkcode startGateway}. */
 export interface StartGatewayOptions {
-  /** Log node health changes to stderr (default true). */
+  /** Write the log (`[log]`: request lines, node health changes) to stderr (default true); false: none. */
   log?: boolean;
 }
 
@@ -63,11 +64,21 @@ function _neuronToken(neuron: NeuronEntry, index: number): string | null {
 }
 
 /**
- * Builds the gateway's parts without listening (the fleet is not polled yet).
+ * Builds the gateway's parts without listening (the fleet is not polled yet). `log`: true for
+ * the `[log]` logger on stderr, false for none, or a logger of the caller's.
  *
  * @throws {Error} when a `[[neurons]] token_env` names an unset or empty variable.
  */
-export function createGatewayContext(config: CortexConfig, models: ModelsConfig, log = true): GatewayContext {
+export function createGatewayContext(
+  config: CortexConfig,
+  models: ModelsConfig,
+  log: boolean | Logger = true,
+): GatewayContext {
+  const logger = log instanceof Logger
+    ? log
+    : log
+    ? new Logger({ ...config.log, component: "gateway" })
+    : Logger.silent("gateway");
   const nodes = config.neurons.map((n, i) =>
     new NodeState(
       n.name,
@@ -90,13 +101,14 @@ export function createGatewayContext(config: CortexConfig, models: ModelsConfig,
   const poller = new Poller(fleet, {
     intervalMs: config.poller.interval_s * 1000,
     unhealthyAfter: config.poller.unhealthy_after,
-    onHealthChange(node, healthy, reason) {
+    onHealthChange(node, healthy, reason, source) {
       if (!healthy) router?.forgetNode(node.name);
-      if (log) {
-        console.error(
-          `cortex gateway: node '${node.name}' is ${healthy ? "healthy" : `unhealthy: ${reason}`}`,
-        );
-      }
+      logger.always(healthy ? "info" : "warn", healthy ? "node_healthy" : "node_unhealthy", {
+        node: node.name,
+        endpoint: node.client.endpoint,
+        found_by: source,
+        reason: reason ?? undefined,
+      });
     },
     onFailure(node) {
       metrics.pollFailures.inc({ node: node.name });
@@ -107,9 +119,10 @@ export function createGatewayContext(config: CortexConfig, models: ModelsConfig,
     coldLoad: config.cold_load,
     defragAfterCycles: config.eviction.defrag_after_cycles,
     refresh: (node) => poller.pollNode(node),
+    unreachable: (node, message) => poller.reportUnreachable(node, message),
   });
   router = new Router(fleet, loader, { metrics });
-  return { config, fleet, router, loader, evictor, poller, metrics };
+  return { config, fleet, router, loader, evictor, poller, metrics, log: logger };
 }
 
 /** Starts a gateway from parsed configs; resolves once both listeners are up. */

@@ -8,6 +8,7 @@
  */
 import { connectionLimitsMs, type NeuronConfig } from "@cortex/core/config";
 import { serveGuarded } from "@cortex/core/http";
+import { Logger } from "@cortex/core/log";
 import { Plugin } from "./devices/mod.ts";
 import { createNeuronApp } from "./app.ts";
 import { PromptPool } from "./prompts/mod.ts";
@@ -36,6 +37,8 @@ export interface RunningNeuron {
 export interface StartNeuronOptions {
   /** Overrides the port of `config.listen`. */
   port?: number;
+  /** Where log lines go (default: stderr, as `[log]` says). */
+  log?: Logger;
 }
 
 function _splitListen(listen: string): { hostname: string; port: number } {
@@ -61,6 +64,7 @@ export function startNeuron(config: NeuronConfig, options: StartNeuronOptions = 
 
 function _start(config: NeuronConfig, options: StartNeuronOptions): RunningNeuron {
   const token = _resolveToken(config);
+  const log = options.log ?? new Logger({ ...config.log, component: "neuron" });
   const plugin = Plugin.open({
     ...(config.plugin ? { libraryPath: config.plugin } : {}),
     cpuDevices: config.devices.cpu_devices,
@@ -75,6 +79,7 @@ function _start(config: NeuronConfig, options: StartNeuronOptions): RunningNeuro
     plugin,
     catalog: new ModelCatalog(config),
     config,
+    log,
     scheduler: {
       prefixCache: config.prefix_cache.enabled,
       prefixCacheBudgetBytes: Math.floor(config.prefix_cache.budget_mb * 2 ** 20),
@@ -105,6 +110,8 @@ function _start(config: NeuronConfig, options: StartNeuronOptions): RunningNeuro
     startedAt: performance.now(),
     draining: () => draining,
     token,
+    log,
+    logPrompts: config.log.prompts,
   });
   const listen = _splitListen(config.listen);
   const port = options.port ?? listen.port;

@@ -64,3 +64,10 @@ export function _checkUnique(
     }
   });
 }
+
+/** `[log]` of `cortex.toml` and `neuron.toml`, defaults applied (see `log_config.ts`). */
+export const _logSection = z.strictObject({
+  format: z.enum(["json", "text"]).default("text"),
+  level: z.enum(["debug", "info", "warn", "error"]).default("info"),
+  prompts: z.boolean().default(false),
+}).prefault({});

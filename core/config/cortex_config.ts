@@ -6,9 +6,10 @@
  */
 import { z } from "zod";
 import type { Schema } from "../schema.ts";
-import { _checkUnique, _httpUrl, _listenAddress } from "./_common.ts";
+import { _checkUnique, _httpUrl, _listenAddress, _logSection } from "./_common.ts";
 import { _connectionsSchema } from "./_connections.ts";
 import type { ConnectionsSection } from "./connections.ts";
+import type { LogSection } from "./log_config.ts";
 
 /** An API key clients present as `Authorization: Bearer` or `x-api-key`. */
 export interface GatewayKey {
@@ -108,6 +109,8 @@ export interface CortexConfig {
   neurons: NeuronEntry[];
   /** Client connection limits of the API listener. */
   connections: ConnectionsSection;
+  /** Log format and level (request lines, node health changes). */
+  log: LogSection;
 }
 
 const _gateway = z.strictObject({
@@ -152,6 +155,7 @@ export const CortexConfigSchema: Schema<CortexConfig> = z.strictObject({
     token_env: z.string().min(1).nullish().transform((t) => t ?? null),
   })).default([]),
   connections: _connectionsSchema(256),
+  log: _logSection,
 }).superRefine((config, ctx) => {
   config.neurons.forEach((neuron, i) => {
     if (neuron.token !== null && neuron.token_env !== null) {

@@ -73,6 +73,7 @@ Deno.test("empty files get every default from the schemas", () => {
       send_timeout_s: 60,
       max_per_client: 256,
     },
+    log: { format: "text", level: "info", prompts: false },
   });
   assert.deepEqual(parseModelsConfig(""), { models: [], aliases: {} });
   const neuron = parseNeuronConfig("");
@@ -87,6 +88,8 @@ Deno.test("empty files get every default from the schemas", () => {
   assert.deepEqual(neuron.prefix_cache, { enabled: true, budget_mb: 1024 });
   assert.equal(neuron.connections.max_per_client, 4096);
   assert.equal(neuron.connections.header_timeout_s, 60);
+  assert.deepEqual(neuron.log, { format: "text", level: "info", prompts: false });
+  assert.equal(neuron.failed_load_ttl_s, 60);
   assert.deepEqual(neuron.hub, {
     endpoint: "https://huggingface.co",
     cache_dir: null,
@@ -285,6 +288,18 @@ const badConfigs: { name: string; parse: (text: string) => unknown; text: string
     parse: parseNeuronConfig,
     text: "[admission]\nmax_in_flight = 0\n",
     message: "neuron.toml: admission.max_in_flight: expected a number >= 1, got 0",
+  },
+  {
+    name: "log format is json or text",
+    parse: parseCortexConfig,
+    text: '[log]\nformat = "yaml"\n',
+    message: 'cortex.toml: log.format: expected "json" | "text", got "yaml"',
+  },
+  {
+    name: "neuron log level is a known level",
+    parse: parseNeuronConfig,
+    text: '[log]\nlevel = "trace"\n',
+    message: 'neuron.toml: log.level: expected "debug" | "info" | "warn" | "error", got "trace"',
   },
   {
     name: "default model of the wrong type",

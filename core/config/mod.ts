@@ -22,5 +22,6 @@ export * from "./connections.ts";
 export * from "./cortex_config.ts";
 export * from "./models_config.ts";
 export * from "./neuron_config.ts";
+export * from "./log_config.ts";
 export * from "./load.ts";
 export * from "../schema.ts";

@@ -8,9 +8,10 @@
 import { z } from "zod";
 import type { Schema } from "../schema.ts";
 import { parseHubModelId } from "../fleet/model_id.ts";
-import { _checkUnique, _httpUrl, _listenAddress } from "./_common.ts";
+import { _checkUnique, _httpUrl, _listenAddress, _logSection } from "./_common.ts";
 import { _connectionsSchema } from "./_connections.ts";
 import type { ConnectionsSection } from "./connections.ts";
+import type { LogSection } from "./log_config.ts";
 
 /** `[devices]`. */
 export interface NeuronDevicesSection {
@@ -113,6 +114,10 @@ export interface NeuronConfig {
   prefix_cache: NeuronPrefixCacheSection;
   /** Client connection limits of the listener. */
   connections: ConnectionsSection;
+  /** Seconds a failed load stays listed in `/models` (status `failed`, with its error) before it is dropped (default 60). */
+  failed_load_ttl_s: number;
+  /** Log format and level (request lines, loads). */
+  log: LogSection;
 }
 
 /** `[prefix_cache]`: reuse of prompt prefixes the KV slots still hold, and of those kept in a block pool
@@ -180,6 +185,8 @@ export const NeuronConfigSchema: Schema<NeuronConfig> = z.strictObject({
     budget_mb: z.number().min(0).default(1024),
   }).prefault({}),
   connections: _connectionsSchema(4096),
+  failed_load_ttl_s: z.number().min(0).default(60),
+  log: _logSection,
 }).superRefine((config, ctx) => {
   _checkUnique(config.models.map((m) => m.id), ["models"], "id", ctx);
   config.models.forEach((model, i) => {

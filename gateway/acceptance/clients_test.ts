@@ -385,7 +385,7 @@ Deno.test({
         assert.ok(total(s, "cortex_request_duration_seconds_sum", { model: "tiny" }) > 0);
         assert.equal(total(s, "cortex_in_flight_requests", { model: "tiny" }), 0);
         assert.equal(total(s, "cortex_node_healthy", { node: "n1" }), 1);
-        assert.ok(total(s, "cortex_device_memory_total_mb", { node: "n1" }) > 0);
+        assert.ok(total(s, "cortex_device_memory_total_bytes", { node: "n1" }) > 0);
         assert.equal(total(s, "cortex_model_loaded", { node: "n1", model: "tiny" }), 1);
         assert.ok(total(s, "cortex_prefix_cache_cached_tokens", { node: "n1", model: "tiny" }) > 0);
         assert.ok(total(s, "cortex_prefix_cache_hit_rate", { node: "n1", model: "tiny" }) > 0);

@@ -43,6 +43,8 @@ export interface ColdLoaderOptions {
   defragAfterCycles: number;
   /** Re-polls a node so that its state is newer than the caller's last action. */
   refresh: (node: NodeState) => Promise<boolean>;
+  /** Takes a node that refused a load's connection out of rotation (default: `node.markUnreachable`). */
+  unreachable?: (node: NodeState, message: string) => void;
 }
 
 interface _Flight {
@@ -139,7 +141,8 @@ export class ColdLoader {
         lastError = e;
         if (e.code === "model_not_found" || e.code === "bad_model_folder") excluded.push(node.name);
         else if (e.code === "upstream_connection_error") {
-          node.markUnreachable(e.message);
+          if (this.#options.unreachable) this.#options.unreachable(node, e.message);
+          else node.markUnreachable(e.message);
           excluded.push(node.name);
         } else if (e.code === "insufficient_memory" && typeof e.extras.required_mb === "number") {
           memoryFloorMb = Math.max(memoryFloorMb + 1, e.extras.required_mb * Math.max(1, req.minDevices));

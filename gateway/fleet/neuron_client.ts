@@ -199,7 +199,7 @@ export class NeuronClient {
       );
     }
     return new CortexError(
-      `neuron '${this.name}' at ${this.endpoint} is unreachable: ${transportDetail(cause)}`,
+      `neuron '${this.name}' is unreachable: ${transportDetail(cause)}`,
       {
         code: "upstream_connection_error",
         status: 502,
@@ -214,11 +214,24 @@ function _aborted(cause: unknown): CortexError {
   return new CortexError("the request was cancelled", { code: "client_closed_request", status: 499, cause });
 }
 
-/** The most specific text of a fetch failure (Deno puts the socket error in `cause`). */
+/**
+ * The most specific text of a fetch failure (Deno puts the socket error in `cause`), with
+ * every URL and `host:port` taken out: these texts reach clients, neuron addresses stay in the log.
+ */
 export function transportDetail(error: unknown): string {
-  if (!(error instanceof Error)) return String(error);
+  if (!(error instanceof Error)) return withoutAddresses(String(error));
   const cause = error.cause instanceof Error ? error.cause.message : null;
   const text = cause ?? error.message;
   const refused = /Connection refused/i.test(text);
-  return refused ? "connection refused" : text.replace(/^error sending request for url \([^)]*\): /, "");
+  return refused ? "connection refused" : withoutAddresses(text);
+}
+
+/** `text` with URLs, `ip:port`, `[v6]:port` and `host:port` replaced by `<address>`. */
+export function withoutAddresses(text: string): string {
+  return text
+    .replace(/^error sending request for url \([^)]*\): /, "")
+    .replace(/\b[a-z][a-z0-9+.-]*:\/\/[^\s)]+/gi, "<address>")
+    .replace(/\[[0-9a-f]*:[0-9a-f:.]*\](:\d+)?/gi, "<address>")
+    .replace(/\b\d{1,3}(\.\d{1,3}){3}(:\d+)?\b/g, "<address>")
+    .replace(/\b[a-z0-9-]+(\.[a-z0-9-]+)*:\d{2,5}\b/gi, "<address>");
 }

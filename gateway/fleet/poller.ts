@@ -16,8 +16,16 @@ export interface PollerOptions {
   intervalMs: number;
   /** Consecutive failures before a node is unhealthy. */
   unhealthyAfter: number;
-  /** Called when a node changes health (logging, metrics). */
-  onHealthChange?: (node: NodeState, healthy: boolean, reason: string | null) => void;
+  /**
+   * Called when a node changes health (logging, metrics); `source` says who found out: a
+   * poll, or a proxied request whose connection was refused.
+   */
+  onHealthChange?: (
+    node: NodeState,
+    healthy: boolean,
+    reason: string | null,
+    source: "poll" | "request",
+  ) => void;
   /** Called on every failed poll. */
   onFailure?: (node: NodeState, message: string) => void;
 }
@@ -78,7 +86,7 @@ export class Poller {
    * waiting on it ends), the change reported like a poll's, and a poll started to confirm.
    */
   reportUnreachable(node: NodeState, message: string): void {
-    if (node.markUnreachable(message)) this.#options.onHealthChange?.(node, false, message);
+    if (node.markUnreachable(message)) this.#options.onHealthChange?.(node, false, message, "request");
     void this.pollNode(node);
   }
 
@@ -107,13 +115,13 @@ export class Poller {
       const discovery = node.discovery === null || restarted ? await node.client.discovery() : null;
       if (restarted) node.cycles = 0;
       const became = node.applyPoll({ discovery, models, health }, Date.now());
-      if (became) this.#options.onHealthChange?.(node, true, null);
+      if (became) this.#options.onHealthChange?.(node, true, null, "poll");
       return true;
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error);
       this.#options.onFailure?.(node, message);
       if (node.recordFailure(message, this.#options.unhealthyAfter)) {
-        this.#options.onHealthChange?.(node, false, message);
+        this.#options.onHealthChange?.(node, false, message, "poll");
       }
       return false;
     } finally {

@@ -246,6 +246,9 @@ function _scrapeGauge<T extends string>(
   });
 }
 
+// The neurons report memory in MiB; Prometheus wants bytes.
+const _MIB = 2 ** 20;
+
 function _fleetGauges(registry: Registry, fleet: Fleet): void {
   const r = [registry];
   _scrapeGauge(r, "cortex_node_healthy", ["node"], "1 when the node receives traffic, else 0.", function* () {
@@ -256,23 +259,23 @@ function _fleetGauges(registry: Registry, fleet: Fleet): void {
   }, false);
   _scrapeGauge(
     r,
-    "cortex_device_memory_total_mb",
+    "cortex_device_memory_total_bytes",
     ["node", "device"],
-    "Device memory in all (CPU devices: their budget), MB.",
+    "Device memory in all (CPU devices: their budget), bytes.",
     function* () {
       for (const n of fleet.nodes) {
-        for (const d of n.devices()) yield [{ node: n.name, device: d.index }, d.totalMb];
+        for (const d of n.devices()) yield [{ node: n.name, device: d.index }, d.totalMb * _MIB];
       }
     },
   );
   _scrapeGauge(
     r,
-    "cortex_device_memory_free_mb",
+    "cortex_device_memory_free_bytes",
     ["node", "device"],
-    "Device memory free at the last poll, MB.",
+    "Device memory free at the last poll, bytes.",
     function* () {
       for (const n of fleet.nodes) {
-        for (const d of n.devices()) yield [{ node: n.name, device: d.index }, d.freeMb];
+        for (const d of n.devices()) yield [{ node: n.name, device: d.index }, d.freeMb * _MIB];
       }
     },
   );

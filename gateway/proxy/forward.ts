@@ -81,7 +81,7 @@ export async function forward(ex: Exchange, requested: string, plan: UpstreamPla
     for (let attempt = 0;; attempt++) {
       const lease: Route = route;
       _routeHeaders(headers, lease);
-      record.bind(lease.modelId, lease.node.name, lease.coldLoadMs > 0);
+      record.bind(lease.modelId, lease.node.name, lease.coldLoadMs);
       let call: UpstreamCall | null = null;
       try {
         call = await postUpstream(lease, plan.path, plan.body(lease), {
@@ -121,7 +121,7 @@ export async function forward(ex: Exchange, requested: string, plan: UpstreamPla
   } catch (error) {
     route?.release();
     const e = toCortexError(error);
-    record.finish(e.status);
+    record.finish(e.status, String(e.code));
     return errorResponse(ex.dialect, e, headers);
   } finally {
     request.signal.removeEventListener("abort", onAbort);

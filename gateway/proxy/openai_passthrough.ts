@@ -71,9 +71,12 @@ export function openAIPassthrough(
       }
       const bytes = await readUpstreamBody(upstream.body, idleTimeoutMs);
       try {
-        const usage =
-          (JSON.parse(new TextDecoder().decode(bytes)) as { usage?: Record<string, unknown> }).usage;
-        if (usage) record.usage(usageFigures(usage));
+        const answer = JSON.parse(new TextDecoder().decode(bytes)) as {
+          usage?: Record<string, unknown>;
+          choices?: unknown[];
+        };
+        if (answer.usage) record.usage(usageFigures(answer.usage));
+        _noteFinishReason(answer.choices, record);
       } catch {
         // Not JSON: relayed as is.
       }
@@ -132,7 +135,7 @@ function _relayStream(
       return take();
     },
     fail(error) {
-      record.streamError();
+      record.streamError(String(error.code));
       guard.fail(error, write);
       return take();
     },
@@ -161,6 +164,7 @@ export function observeChatChunk(data: string, record: RequestRecord, dropUsageC
   }
   const choices = Array.isArray(chunk.choices) ? chunk.choices : [];
   if (choices.some(_carriesToken)) record.token();
+  _noteFinishReason(choices, record);
   if (chunk.usage && typeof chunk.usage === "object") {
     record.usage(usageFigures(chunk.usage));
     if (dropUsageChunk && choices.length === 0) return false;
@@ -181,6 +185,14 @@ export function usageFigures(
     completionTokens: num(usage.completion_tokens) ?? num(usage.output_tokens),
     cachedTokens: num(details?.cached_tokens) ?? num(usage.cache_read_input_tokens),
   };
+}
+
+function _noteFinishReason(choices: unknown, record: RequestRecord): void {
+  if (!Array.isArray(choices)) return;
+  for (const choice of choices) {
+    const reason = (choice as { finish_reason?: unknown } | null)?.finish_reason;
+    if (typeof reason === "string") record.finishReason(reason);
+  }
 }
 
 function _carriesToken(choice: unknown): boolean {

@@ -8,6 +8,7 @@
  * @module
  */
 import { CortexError } from "@cortex/core/errors";
+import { transportDetail } from "../fleet/neuron_client.ts";
 
 /** How a relayed stream ended. */
 export type RelayOutcome = "completed" | "upstream_error" | "client_cancelled";
@@ -163,8 +164,7 @@ export function upstreamFailure(error: unknown, idleTimeoutMs: number): CortexEr
       { code: "upstream_timeout", status: 504 },
     );
   }
-  const detail = error instanceof Error ? error.message : String(error);
-  return new CortexError(`the neuron's stream broke off: ${detail}`, {
+  return new CortexError(`the neuron's stream broke off: ${transportDetail(error)}`, {
     code: "upstream_connection_error",
     status: 502,
     cause: error,

@@ -2,10 +2,12 @@
  * One request's measurements, recorded into the gateway metrics exactly once when the
  * response is over: status, end-to-end latency, TTFT (cold or warm), decode rate from the
  * first to the last token, token usage, and the in-flight gauge — and kept among the recent
- * requests the dashboard shows.
+ * requests the dashboard shows. The same figures (with the finish reason and the error code) go
+ * on the request's log line.
  *
  * @module
  */
+import { newRequestLine, type RequestLine } from "@cortex/core/log";
 import { GatewayMetrics } from "../metrics/gateway_metrics.ts";
 import type { Dialect } from "./dialect.ts";
 
@@ -33,27 +35,38 @@ export class RequestRecord {
   #lastTokenAt: number | null = null;
   #tokenEvents = 0;
   #usage: UsageFigures = { promptTokens: null, completionTokens: null, cachedTokens: null };
+  readonly #line: RequestLine;
 
-  /** Starts measuring at `startedAt` (a `performance.now()` reading taken when the request arrived). */
-  constructor(metrics: GatewayMetrics, dialect: Dialect, startedAt: number) {
+  /**
+   * Starts measuring at `startedAt` (a `performance.now()` reading taken when the request
+   * arrived); `line` is the request's log line (a detached one when not given).
+   */
+  constructor(metrics: GatewayMetrics, dialect: Dialect, startedAt: number, line?: RequestLine) {
     this.#metrics = metrics;
     this.#dialect = dialect;
     this.#startedAt = startedAt;
+    this.#line = line ?? newRequestLine("", "", "");
+    this.#line.dialect = dialect;
   }
 
   /** Names the model before routing (for errors that happen before a node is chosen). */
   model(model: string): void {
     this.#model = model;
+    this.#line.model = model;
   }
 
-  /** Binds the request to its node once routed; counts it in flight. */
-  bind(model: string, node: string, cold: boolean): void {
+  /**
+   * Binds the request to its node once routed; counts it in flight. `coldLoadMs` is how long
+   * it waited for a cold load (0: warm).
+   */
+  bind(model: string, node: string, coldLoadMs: number): void {
     if (this.#bound) this.#metrics.inFlight.dec({ model: this.#model, node: this.#node });
     this.#model = model;
     this.#node = node;
-    this.#cold = cold || this.#cold;
+    this.#cold = coldLoadMs > 0 || this.#cold;
     this.#bound = true;
     this.#metrics.inFlight.inc({ model, node });
+    Object.assign(this.#line, { model, node, cold_load_ms: coldLoadMs });
   }
 
   /** Notes that a generated token (text, reasoning or tool-call piece) was sent now. */
@@ -72,9 +85,9 @@ export class RequestRecord {
     }
   }
 
-  /** Counts a stream that ended in an upstream failure. */
-  streamError(): void {
-    this.#metrics.streamErrors.inc({ model: this.#model, node: this.#node, dialect: this.#dialect });
+  /** Notes the generation's finish reason (`stop`, `length`, `tool_calls`, …). */
+  finishReason(reason: string): void {
+    this.#line.finish_reason = reason;
   }
 
   /** Counts a break of the stream's event grammar (`rule`: the stream guard's rule name). */
@@ -82,10 +95,23 @@ export class RequestRecord {
     this.#metrics.streamViolations.inc({ dialect: this.#dialect, rule });
   }
 
-  /** Records everything once; later calls do nothing. */
-  finish(status: number): void {
+  /** Counts a stream that ended in an upstream failure; `code` is the error's. */
+  streamError(code: string = "upstream_error"): void {
+    this.#metrics.streamErrors.inc({ model: this.#model, node: this.#node, dialect: this.#dialect });
+    this.#line.error ??= code;
+  }
+
+  /** Records everything once (`errorCode`: why it failed); later calls do nothing. */
+  finish(status: number, errorCode: string | null = null): void {
     if (this.#finished) return;
     this.#finished = true;
+    this.#line.status = status;
+    if (errorCode !== null) this.#line.error ??= errorCode;
+    if (status === 499) this.#line.error ??= "client_closed_request";
+    this.#line.prompt_tokens = this.#usage.promptTokens;
+    this.#line.completion_tokens = this.#usage.completionTokens;
+    this.#line.cached_tokens = this.#usage.cachedTokens;
+    if (this.#firstTokenAt !== null) this.#line.ttft_ms = Math.round(this.#firstTokenAt - this.#startedAt);
     const m = this.#metrics;
     const labels = { model: this.#model, node: this.#node };
     m.requests.inc({ ...labels, dialect: this.#dialect, status: String(status) });

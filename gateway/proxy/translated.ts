@@ -120,6 +120,8 @@ export function translatedPlan(
         });
       }
       const completion = parsed.data;
+      const reason = completion.choices[0]?.finish_reason;
+      if (typeof reason === "string") record.finishReason(reason);
       if (completion.usage) {
         record.usage({
           promptTokens: completion.usage.prompt_tokens,
@@ -176,7 +178,7 @@ function _translateStream<E extends { type: string }>(
         if (typeof json === "object" && json !== null && "error" in json && !("choices" in json)) {
           // The neuron reported a failure inside its stream.
           const error = (json as { error: { message?: string; code?: string } }).error;
-          record.streamError();
+          record.streamError(error?.code ?? "upstream_error");
           translator.push({
             type: "error",
             error: new CortexError(error?.message ?? "the neuron failed mid-stream", {
@@ -198,7 +200,7 @@ function _translateStream<E extends { type: string }>(
       return take();
     },
     fail(error) {
-      record.streamError();
+      record.streamError(String(error.code));
       translator.push({ type: "error", error }, emit);
       translator.finish(emit);
       guard.fail(error, write);

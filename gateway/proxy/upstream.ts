@@ -19,9 +19,9 @@ export class ConnectFailure extends CortexError {
   /** The node that refused. */
   readonly node: string;
 
-  /** Wraps the transport error. */
-  constructor(node: string, endpoint: string, cause: unknown) {
-    super(`neuron '${node}' at ${endpoint} is unreachable: ${transportDetail(cause)}`, {
+  /** Wraps the transport error; the message names the node, never its address (the log has that). */
+  constructor(node: string, cause: unknown) {
+    super(`neuron '${node}' is unreachable: ${transportDetail(cause)}`, {
       code: "upstream_connection_error",
       status: 502,
       retryAfter: 3,
@@ -135,7 +135,7 @@ export async function postUpstream(
     }
     if (lost.aborted) throw lost.reason;
     if (bound.signal.aborted) throw bound.signal.reason;
-    if (_isConnectError(cause)) throw new ConnectFailure(node.name, client.endpoint, cause);
+    if (_isConnectError(cause)) throw new ConnectFailure(node.name, cause);
     throw new CortexError(`request to neuron '${node.name}' failed: ${transportDetail(cause)}`, {
       code: "upstream_connection_error",
       status: 502,

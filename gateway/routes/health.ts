@@ -1,8 +1,11 @@
 /**
  * `GET /health` (and `GET /`), public: `ok` when every node answers, `impaired` when some
- * node is unhealthy or a model failed to load on a healthy one, `degraded` when no node is
- * healthy. Always 200, so a load balancer can read the body. `GET /api/hello`, public, is
- * the reachability probe Claude Code sends (HEAD too, as for every GET route).
+ * node is unhealthy or a model failed to load on a healthy one (for as long as its neuron lists
+ * the failure, `failed_load_ttl_s`), `degraded` when no node is healthy. Always 200, so a load
+ * balancer can read the body. Public, so it names nodes, models and error codes only: no
+ * addresses, no error texts (they may hold file-system paths; `/admin/fleet` has them).
+ * `GET /api/hello`, public, is the reachability probe Claude Code sends (HEAD too, as for every
+ * GET route).
  *
  * @module
  */
@@ -20,7 +23,6 @@ export function healthDocument(ctx: GatewayContext): Record<string, unknown> {
         node: n.name,
         model: ctx.fleet.catalogue.publicId(m.id),
         reason: m.error?.code ?? null,
-        detail: m.error?.message ?? null,
       }))
   );
   const unhealthy = nodes.filter((n) => !(n.healthy && !n.draining)).map((n) => ({

@@ -24,7 +24,7 @@ export function messagesRoutes(ctx: GatewayContext): Hono<GatewayEnv> {
   const idleMs = ctx.config.gateway.upstream_idle_timeout_s * 1000;
 
   app.post("/messages", async (c) => {
-    const record = new RequestRecord(ctx.metrics, "messages", c.get("startedAt"));
+    const record = new RequestRecord(ctx.metrics, "messages", c.get("startedAt"), c.get("requestLine"));
     const requestId = c.get("requestId");
     try {
       const { json } = await readJsonBody(c.req.raw, limit);
@@ -48,13 +48,13 @@ export function messagesRoutes(ctx: GatewayContext): Hono<GatewayEnv> {
       );
     } catch (error) {
       const e = toCortexError(error);
-      record.finish(e.status);
+      record.finish(e.status, String(e.code));
       return errorResponse("messages", e, { "x-request-id": requestId });
     }
   });
 
   app.post("/messages/count_tokens", async (c) => {
-    const record = new RequestRecord(ctx.metrics, "count_tokens", c.get("startedAt"));
+    const record = new RequestRecord(ctx.metrics, "count_tokens", c.get("startedAt"), c.get("requestLine"));
     const requestId = c.get("requestId");
     const headers: Record<string, string> = { "x-request-id": requestId };
     try {
@@ -76,7 +76,7 @@ export function messagesRoutes(ctx: GatewayContext): Hono<GatewayEnv> {
           param: "model",
         });
       }
-      record.bind(resolved, node.name, false);
+      record.bind(resolved, node.name, 0);
       headers["x-cortex-node"] = node.name;
       headers["x-cortex-cold-load-ms"] = "0";
       const chat = anthropicCountTokensToChat(parsed.value);
@@ -86,7 +86,7 @@ export function messagesRoutes(ctx: GatewayContext): Hono<GatewayEnv> {
       return c.json({ input_tokens: counted.count }, 200, headers);
     } catch (error) {
       const e = toCortexError(error);
-      record.finish(e.status);
+      record.finish(e.status, String(e.code));
       return errorResponse("count_tokens", e, headers);
     }
   });

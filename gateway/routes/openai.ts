@@ -29,7 +29,7 @@ export function openAIRoutes(ctx: GatewayContext): Hono<GatewayEnv> {
   const handler =
     (dialect: Extract<Dialect, "chat" | "completions">, path: string) =>
     async (c: Context<GatewayEnv>): Promise<Response> => {
-      const record = new RequestRecord(ctx.metrics, dialect, c.get("startedAt"));
+      const record = new RequestRecord(ctx.metrics, dialect, c.get("startedAt"), c.get("requestLine"));
       const requestId = c.get("requestId");
       try {
         const body = await readJsonBody(c.req.raw, limit);
@@ -44,7 +44,7 @@ export function openAIRoutes(ctx: GatewayContext): Hono<GatewayEnv> {
         );
       } catch (error) {
         const e = toCortexError(error);
-        record.finish(e.status);
+        record.finish(e.status, String(e.code));
         return errorResponse(dialect, e, { "x-request-id": requestId });
       }
     };

@@ -22,7 +22,7 @@ export function responsesRoutes(ctx: GatewayContext): Hono<GatewayEnv> {
   const limit = ctx.config.gateway.body_limit_mb * 1024 * 1024;
   const idleMs = ctx.config.gateway.upstream_idle_timeout_s * 1000;
   app.post("/responses", async (c) => {
-    const record = new RequestRecord(ctx.metrics, "responses", c.get("startedAt"));
+    const record = new RequestRecord(ctx.metrics, "responses", c.get("startedAt"), c.get("requestLine"));
     const requestId = c.get("requestId");
     try {
       const { json } = await readJsonBody(c.req.raw, limit);
@@ -47,7 +47,7 @@ export function responsesRoutes(ctx: GatewayContext): Hono<GatewayEnv> {
       );
     } catch (error) {
       const e = toCortexError(error);
-      record.finish(e.status);
+      record.finish(e.status, String(e.code));
       return errorResponse("responses", e, { "x-request-id": requestId });
     }
   });

@@ -75,7 +75,7 @@ Deno.test("/ui/state needs a key when keys are set; admin keys see endpoints and
 Deno.test("a finished request appears among the recent requests and in the current sample", async () => {
   const { ctx, app } = await setup();
   const record = new RequestRecord(ctx.metrics, "chat", performance.now());
-  record.bind("small", "a", true);
+  record.bind("small", "a", 120);
   record.token();
   record.usage({ promptTokens: 7, completionTokens: 3 });
   record.finish(200);

@@ -35,6 +35,8 @@ export interface SpawnGatewayOptions {
   coldLoad?: Record<string, unknown>;
   /** `[connections]` of the API listener. */
   connections?: Record<string, number>;
+  /** `[log]` (`format`, `level`, `prompts`). */
+  log?: Record<string, unknown>;
   /** Extra environment for the process (readable only under names `token_env` lists). */
   env?: Record<string, string>;
 }
@@ -81,6 +83,7 @@ export async function spawnGateway(options: SpawnGatewayOptions): Promise<Spawne
     eviction: { ...options.eviction },
     poller: { interval_s: 0.25, timeout_s: 2, unhealthy_after: 2, ...options.poller },
     cold_load: { ...options.coldLoad },
+    log: { ...options.log },
     neurons: options.neurons,
     ...(options.connections ? { connections: options.connections } : {}),
   };

@@ -15,7 +15,7 @@
 import type { ToolDefinition } from "@cortex/qwen3";
 import type { SampledLogprobs, SamplingParams } from "../devices/mod.ts";
 import type { DecodeConstraint } from "./decode_constraint.ts";
-import { OutputPipeline } from "./output_pipeline.ts";
+import { OutputPipeline, type ToolCallTally } from "./output_pipeline.ts";
 import type { GenerationOutcome, Scheduler } from "./scheduler.ts";
 import type { ModelTokenizer } from "./tokenizer.ts";
 
@@ -97,6 +97,8 @@ export interface FinishDelta extends _WithLogprobs {
   unofferedToolCalls: number;
   /** Of those, the calls renamed to the one offered tool their argument keys fit. */
   repairedToolCalls: number;
+  /** Every `<tool_call>` block, by form and outcome (`cortex_tool_calls_total`). */
+  toolCalls: readonly ToolCallTally[];
   /** Submission to first token, ms. */
   prefillMs: number;
   /** The engine steps' part of it (GenerationOutcome.prefillEngineMs), ms. */
@@ -218,6 +220,7 @@ export async function* generate(options: GenerateOptions): AsyncGenerator<Genera
       matchedStop: pipeline.matchedStop,
       unofferedToolCalls: pipeline.unofferedToolCalls,
       repairedToolCalls: pipeline.repairedToolCalls,
+      toolCalls: pipeline.toolCallTallies,
       prefillMs: ended.prefillMs,
       prefillEngineMs: ended.prefillEngineMs,
       decodeMs: ended.decodeMs,

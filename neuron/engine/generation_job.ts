@@ -82,3 +82,13 @@ export interface ThroughputStats {
   /** Generated tokens per second of decode. */
   decodeTokS: number;
 }
+
+/** What the engine steps carried, cumulative since the model loaded. */
+export interface StepStats {
+  /** Engine steps run. */
+  steps: number;
+  /** Sequences those steps carried (steps × batch size, summed). */
+  sequences: number;
+  /** Tokens those steps fed (prompt chunks and decoded tokens). */
+  tokens: number;
+}

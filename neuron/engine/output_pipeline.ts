@@ -1,7 +1,8 @@
 /**
  * The token → delta transform of one generation (see `generation.ts`): detokenising, stop
- * strings, reasoning and tool-call parsing, log-probability bookkeeping, and the check that a
- * call names a tool that was offered.
+ * strings, reasoning and tool-call parsing, log-probability bookkeeping, the check that a
+ * call names a tool that was offered, and the count of every `<tool_call>` block by form
+ * (JSON or Qwen3-Coder XML) and outcome, for `cortex_tool_calls_total`.
  *
  * @module
  */
@@ -19,6 +20,24 @@ import { StopMatcher } from "./stop_matcher.ts";
 import type { ModelTokenizer } from "./tokenizer.ts";
 
 type _Parsed = { type: string; text?: string; raw?: string; id?: string; name?: string; arguments?: string };
+
+/** The form a `<tool_call>` block was written in. */
+export type ToolCallFormat = "json" | "xml";
+
+/**
+ * What became of a `<tool_call>` block: sent as written (`ok`), sent after its name was
+ * inferred from its arguments (`repaired`), sent as text because it could not be read
+ * (`failed`) or because it named a tool that was not offered and fits none (`unknown_tool`).
+ */
+export type ToolCallOutcome = "ok" | "repaired" | "failed" | "unknown_tool";
+
+/** One counted `<tool_call>` block. */
+export interface ToolCallTally {
+  /** Its form. */
+  format: ToolCallFormat;
+  /** What became of it. */
+  outcome: ToolCallOutcome;
+}
 
 /** The part of a text parser the pipeline uses. */
 interface _Parser {
@@ -63,6 +82,8 @@ export class OutputPipeline {
   unofferedToolCalls = 0;
   /** Of those, the calls renamed after the one offered tool their argument keys fit. */
   repairedToolCalls = 0;
+  /** Every `<tool_call>` block of this generation, by form and outcome. */
+  readonly toolCallTallies: ToolCallTally[] = [];
   /** Tokens whose text was reasoning. */
   reasoningTokens = 0;
   /** The stop string that matched, if any. */
@@ -191,11 +212,17 @@ export class OutputPipeline {
         this.#queue.push({ type: "reasoning", text: event.text! });
         return true;
       case "tool_call_end": {
+        const unofferedBefore = this.unofferedToolCalls;
         const name = this.#offeredName(event.name!, event.arguments!);
+        const format = _callFormat(event.raw!);
         if (name === null) {
+          this.toolCallTallies.push({ format, outcome: "unknown_tool" });
           this.#queue.push({ type: "text", text: event.raw! });
           return false;
         }
+        const renamed = this.unofferedToolCalls > unofferedBefore;
+        const outcome = renamed || (format === "json" && _nameless(event.raw!)) ? "repaired" : "ok";
+        this.toolCallTallies.push({ format, outcome });
         this.#queue.push({
           type: "tool_call",
           index: this.#toolCalls++,
@@ -206,11 +233,34 @@ export class OutputPipeline {
         return false;
       }
       case "malformed":
+        this.toolCallTallies.push({ format: _callFormat(event.raw!), outcome: "failed" });
         this.#queue.push({ type: "text", text: event.raw! });
         return false;
       default:
         return false;
     }
+  }
+}
+
+const _OPEN = "<tool_call>";
+
+function _body(raw: string): string {
+  const start = raw.startsWith(_OPEN) ? _OPEN.length : 0;
+  return raw.slice(start).replace(/<\/tool_call>\s*$/, "");
+}
+
+// The Qwen3-Coder form opens its body with `<function=`; anything else is read as JSON.
+function _callFormat(raw: string): ToolCallFormat {
+  return _body(raw).trimStart().startsWith("<") ? "xml" : "json";
+}
+
+// A JSON call without a `name` key that the parser still sent: its name was inferred.
+function _nameless(raw: string): boolean {
+  try {
+    const parsed = JSON.parse(_body(raw));
+    return typeof parsed === "object" && parsed !== null && !("name" in parsed);
+  } catch {
+    return false;
   }
 }
 

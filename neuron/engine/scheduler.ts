@@ -24,6 +24,7 @@ import type {
   GenerationJob,
   GenerationOutcome,
   SchedulerOptions,
+  StepStats,
   ThroughputStats,
 } from "./generation_job.ts";
 import { PrefixBlockPool } from "./prefix_blocks.ts";
@@ -34,6 +35,7 @@ export type {
   GenerationJob,
   GenerationOutcome,
   SchedulerOptions,
+  StepStats,
   ThroughputStats,
 } from "./generation_job.ts";
 
@@ -90,6 +92,7 @@ export class Scheduler {
   #closed: CortexError | null = null;
   #fault: CortexError | null = null;
   #throughput: ThroughputStats = { prefillTokS: 0, decodeTokS: 0 };
+  readonly #steps: StepStats = { steps: 0, sequences: 0, tokens: 0 };
   readonly #cache: PrefixCache;
   readonly #snapshotToken: number | null;
 
@@ -125,6 +128,16 @@ export class Scheduler {
   /** Generations holding a KV slot or about to. */
   get active(): number {
     return this.#waiting.length + this.#running.length;
+  }
+
+  /** Sequences in the running batch now. */
+  get batchSize(): number {
+    return this.#running.length;
+  }
+
+  /** Engine steps and what they carried, cumulative (mean batch = sequences ÷ steps). */
+  get stepStats(): StepStats {
+    return { ...this.#steps };
   }
 
   /** Throughput moving averages. */
@@ -196,6 +209,9 @@ export class Scheduler {
       const batch = this.#plan();
       const stepAt = performance.now();
       for (const { running } of batch) running.firstStepAt ??= stepAt;
+      this.#steps.steps++;
+      this.#steps.sequences += batch.length;
+      for (const { entry } of batch) this.#steps.tokens += entry.tokens.length;
       let results;
       try {
         results = await this.#model.step(batch.map((b) => b.entry));

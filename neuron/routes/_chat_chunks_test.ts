@@ -21,6 +21,7 @@ const finish: GenerationDelta = {
   matchedStop: null,
   unofferedToolCalls: 0,
   repairedToolCalls: 0,
+  toolCalls: [],
   prefillMs: 1,
   prefillEngineMs: 1,
   decodeMs: 2,

@@ -1,6 +1,6 @@
 // Private: the steps every inference route shares between parsing the body and streaming —
 // output cap, sampling, logit bias, prompt length, admission — and the wiring of a generation to a seat.
-import { CortexError } from "@cortex/core/errors";
+import { CortexError, toCortexError } from "@cortex/core/errors";
 import type { Seat } from "../engine/admission.ts";
 import { generate, type GenerationDelta, type OutputParsing } from "../engine/generation.ts";
 import { type ResolvedSampling, resolveSampling, type SamplingRequest } from "../engine/sampling.ts";
@@ -11,6 +11,7 @@ import type { ModelRegistry } from "../runtime/registry.ts";
 import type { PromptJob, PromptJobName } from "../prompts/mod.ts";
 import { unsupported } from "./_http.ts";
 import { parseLogitBias } from "./_token_params.ts";
+import type { NeuronRequestLog } from "./request_log.ts";
 
 /** Everything a generation needs, checked and admitted: errors happen before any streaming. */
 export interface PreparedGeneration {
@@ -34,6 +35,8 @@ export interface PreparedGeneration {
   toolChoice?: ToolChoicePlan;
   /** The admission seat, released when the generation ends. */
   seat: Seat;
+  /** The request's log entry (model, tokens, TTFT, finish reason go on it), if logged. */
+  log?: NeuronRequestLog;
 }
 
 /** Fields of a request that shape generation. */
@@ -71,8 +74,15 @@ export async function prepareGeneration(
     promptParam: string;
     signal?: AbortSignal;
     topLogprobs?: number;
+    log?: NeuronRequestLog;
   },
 ): Promise<PreparedGeneration> {
+  const log = options.log;
+  if (log) {
+    log.line.model = model.id;
+    log.line.prompt_tokens = promptTokens.length;
+    if (log.prompts) log.line.prompt = model.tokenizer.decode(promptTokens, { skipSpecialTokens: false });
+  }
   if (request.n !== null && request.n !== undefined && request.n !== 1) {
     throw unsupported("n", `n: only 1 choice per request is supported, got ${request.n}`);
   }
@@ -115,18 +125,22 @@ export async function prepareGeneration(
     parsing: options.parsing,
     toolChoice: options.toolChoice,
     seat,
+    log,
   };
 }
 
 /**
  * Runs a prepared generation, its tool policy enforced; the seat is released when it ends or the
- * consumer leaves. Calls to tools that were not offered are counted on the model.
+ * consumer leaves. Calls to tools that were not offered, tool-call blocks by form and outcome,
+ * and the tokens served are counted on the model; TTFT, tokens, finish reason or error go on
+ * the request's log line.
  */
 export async function* runGeneration(
   prepared: PreparedGeneration,
   signal?: AbortSignal,
 ): AsyncGenerator<GenerationDelta, void, undefined> {
   const model = prepared.model;
+  const line = prepared.log?.line ?? null;
   const plan = prepared.toolChoice;
   const constraint = plan && prepared.parsing
     ? toolChoiceConstraint(
@@ -156,12 +170,39 @@ export async function* runGeneration(
       if (delta.type === "finish") {
         model.toolCallStats.unoffered += delta.unofferedToolCalls;
         model.toolCallStats.repaired += delta.repairedToolCalls;
+        _countServed(prepared, delta);
+      } else if (line && line.ttft_ms === null) {
+        line.ttft_ms = Math.round(performance.now() - prepared.log!.startedAt);
       }
       yield delta;
     }
+  } catch (error) {
+    if (line) line.error = String(toCortexError(error).code);
+    throw error;
   } finally {
     prepared.seat.release();
   }
+}
+
+function _countServed(
+  prepared: PreparedGeneration,
+  finish: Extract<GenerationDelta, { type: "finish" }>,
+): void {
+  const served = prepared.model.served;
+  served.generations++;
+  served.promptTokens += finish.promptTokens;
+  served.cachedTokens += finish.cachedTokens;
+  served.completionTokens += finish.completionTokens;
+  for (const { format, outcome } of finish.toolCalls) {
+    const key = `${format} ${outcome}`;
+    prepared.model.toolCalls.set(key, (prepared.model.toolCalls.get(key) ?? 0) + 1);
+  }
+  const line = prepared.log?.line;
+  if (!line) return;
+  line.prompt_tokens = finish.promptTokens;
+  line.cached_tokens = finish.cachedTokens;
+  line.completion_tokens = finish.completionTokens;
+  line.finish_reason = finish.finishReason;
 }
 
 /**

@@ -42,6 +42,7 @@ export function chatCompletionsRoutes(registry: ModelRegistry, prompts: PromptPo
       toolChoice: prompt.toolChoice,
       promptParam: "messages",
       signal: c.req.raw.signal,
+      log: c.get("requestLog"),
       topLogprobs: request.logprobs === true ? request.top_logprobs ?? 0 : undefined,
     });
     const ids: ChatChunkOptions = {

@@ -103,6 +103,7 @@ export function completionsRoutes(registry: ModelRegistry, prompts: PromptPool):
     const prepared = await prepareGeneration(model, request, tokens, {
       promptParam: "prompt",
       signal: c.req.raw.signal,
+      log: c.get("requestLog"),
       topLogprobs: withLogprobs ? request.logprobs! : undefined,
     });
     const ids = { id: `cmpl-${randomHex()}`, created: Math.floor(Date.now() / 1000), model: request.model };

@@ -41,6 +41,7 @@ export function responsesRoutes(registry: ModelRegistry, prompts: PromptPool): H
         toolChoice: prompt.toolChoice,
         promptParam: "input",
         signal: c.req.raw.signal,
+        log: c.get("requestLog"),
       });
     } catch (error) {
       throw chatErrorToResponses(toCortexError(error));

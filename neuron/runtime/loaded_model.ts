@@ -5,10 +5,11 @@
  *
  * @module
  */
-import { fleetError } from "@cortex/core/fleet";
+import { fleetError, type PrefixCacheStats } from "@cortex/core/fleet";
 import { CortexError } from "@cortex/core/errors";
 import type { Model, ModelInfo } from "../devices/mod.ts";
 import { Admission, type AdmissionLimits } from "../engine/admission.ts";
+import { prefixCacheReport } from "../engine/prefix_cache.ts";
 import { ChatTemplate } from "../engine/chat_template.ts";
 import { type GenerationConfig, readGenerationConfig } from "../engine/sampling.ts";
 import { Scheduler, type SchedulerOptions } from "../engine/scheduler.ts";
@@ -59,6 +60,18 @@ async function _folderAssets(folder: string): Promise<ModelAssets> {
   return { tokenizer, template, generationConfig: await readGenerationConfig(folder) };
 }
 
+/** Generations and tokens a model served, cumulative. */
+export interface ServedCounts {
+  /** Generations that ran to their end (not cancelled or failed). */
+  generations: number;
+  /** Prompt tokens of those. */
+  promptTokens: number;
+  /** Of those, tokens taken from the prefix cache. */
+  cachedTokens: number;
+  /** Tokens generated. */
+  completionTokens: number;
+}
+
 /** A loaded, servable model. */
 export class LoadedModel {
   /** The id it was loaded under. */
@@ -87,6 +100,10 @@ export class LoadedModel {
   readonly loadMs: number;
   /** Parsed tool calls that named a tool not offered (cumulative), and those of them repaired. */
   readonly toolCallStats: { unoffered: number; repaired: number } = { unoffered: 0, repaired: 0 };
+  /** What it served since it loaded (cumulative; `/metrics`). */
+  readonly served: ServedCounts = { generations: 0, promptTokens: 0, cachedTokens: 0, completionTokens: 0 };
+  /** `<tool_call>` blocks by `format outcome` (e.g. `"json ok"`), cumulative (`cortex_tool_calls_total`). */
+  readonly toolCalls: Map<string, number> = new Map();
 
   /** Wraps a freshly loaded engine model. */
   constructor(options: {
@@ -142,6 +159,15 @@ export class LoadedModel {
   /** Device memory it holds in MB (weights and KV cache). */
   get memoryUsedMb(): number {
     return Math.ceil((this.info.weightBytes + this.info.kvCacheBytes) / 2 ** 20);
+  }
+
+  /** The prefix-cache figures, its held tokens sized by the KV-cache bytes of one slot's token (over every rank). */
+  prefixCacheReport(): PrefixCacheStats {
+    const info = this.model.info;
+    return prefixCacheReport(
+      this.scheduler.prefixCache,
+      info.kvCacheBytes / Math.max(1, info.maxSequences * info.contextLength),
+    );
   }
 
   /** Requests running or queued. */

@@ -1,7 +1,9 @@
 /**
  * The models of one neuron and their lifecycle: loads (single-flight per id, concurrent
  * across ids, memory-checked before the engine is asked), unloads (refused or drained while
- * requests are in flight), the `/models` listing and per-model `/health` figures.
+ * requests are in flight), the `/models` listing and per-model `/health` figures. A failed
+ * load stays listed (status `failed`, with its error) for `failed_load_ttl_s`, then is
+ * dropped: a bad id leaves no lasting entry.
  *
  * Unload while requests run: `wait: false` (the default) refuses with 409 `model_busy` and
  * touches nothing; `wait: true` stops admitting (new requests get 503 `model_unloading`),
@@ -13,6 +15,7 @@
  */
 import type { NeuronConfig } from "@cortex/core/config";
 import { CortexError } from "@cortex/core/errors";
+import { Logger } from "@cortex/core/log";
 import {
   fleetError,
   type LoadModelRequest,
@@ -20,7 +23,6 @@ import {
   type LoadProgress,
   type ModelLoadStats,
   type NeuronModelInfo,
-  type PrefixCacheStats,
   type UnloadModelRequest,
   type UnloadModelResult,
 } from "@cortex/core/fleet";
@@ -30,7 +32,6 @@ import { resolveModel } from "../sources/model_path.ts";
 import type { SchedulerOptions } from "../engine/scheduler.ts";
 import type { PoolModel } from "../prompts/mod.ts";
 import { LoadedModel, readModelAssets } from "./loaded_model.ts";
-import { prefixCacheReport } from "../engine/prefix_cache.ts";
 import { defaultContextLength, estimateNeed, loadErrorToCortex, pickDevices } from "./placement.ts";
 import { refuseUnfittingConfig } from "./preflight.ts";
 
@@ -44,6 +45,8 @@ interface _Slot {
   loaded: LoadedModel | null;
   architecture: string | null;
   weightType: string | null;
+  /** When the load failed (`performance.now()`), or null. */
+  failedAt: number | null;
 }
 
 /** Options of the {@linkcode ModelRegistry}. */
@@ -56,6 +59,8 @@ export interface RegistryOptions {
   config: NeuronConfig;
   /** Scheduler options of every model (e.g. the step-pacing test hook). */
   scheduler?: SchedulerOptions;
+  /** Loads, unloads and failures are logged here (default: nowhere). */
+  log?: Logger;
 }
 
 /** Loaded and loading models, by id. */
@@ -67,6 +72,7 @@ export class ModelRegistry {
   readonly #slots = new Map<string, _Slot>();
   /** Tokenizers and templates read for models that are not loaded (`promptAssets`). */
   readonly #assets = new Map<string, Promise<PoolModel>>();
+  readonly #log: Logger;
   #draining = false;
 
   /** Creates an empty registry. */
@@ -75,6 +81,18 @@ export class ModelRegistry {
     this.#catalog = options.catalog;
     this.#config = options.config;
     this.#scheduler = options.scheduler ?? {};
+    this.#log = options.log ?? Logger.silent("neuron");
+  }
+
+  // Drops failed loads older than `failed_load_ttl_s` (checked lazily: no timer outlives the registry).
+  #pruneFailed(): void {
+    const ttlMs = this.#config.failed_load_ttl_s * 1000;
+    const now = performance.now();
+    for (const [id, slot] of this.#slots) {
+      if (slot.status === "failed" && slot.failedAt !== null && now - slot.failedAt >= ttlMs) {
+        this.#slots.delete(id);
+      }
+    }
   }
 
   /**
@@ -151,6 +169,7 @@ export class ModelRegistry {
       loaded: null,
       architecture: null,
       weightType: null,
+      failedAt: null,
     };
     this.#slots.set(request.model_id, fresh);
     fresh.loading = this.#load(fresh, entry, request);
@@ -164,6 +183,7 @@ export class ModelRegistry {
 
   /** Unloads a model; see the module doc for what happens to requests in flight. */
   async unload(request: UnloadModelRequest): Promise<UnloadModelResult> {
+    this.#pruneFailed();
     const slot = this.#slots.get(request.model_id);
     if (!slot || slot.status === "failed") {
       throw fleetError("model_not_found", `model '${request.model_id}' is not loaded`, { param: "model_id" });
@@ -209,7 +229,7 @@ export class ModelRegistry {
     } finally {
       this.#slots.delete(request.model_id);
     }
-    console.error(`neuron: unloaded ${request.model_id} (${freed} MB freed)`);
+    this.#log.info("model_unloaded", { model: request.model_id, memory_freed_mb: freed });
     return { status: "unloaded", model_id: request.model_id, memory_freed_mb: freed };
   }
 
@@ -276,6 +296,7 @@ export class ModelRegistry {
 
   /** Every model on offer or in the registry, for `GET /models`. */
   async list(): Promise<NeuronModelInfo[]> {
+    this.#pruneFailed();
     const out: NeuronModelInfo[] = [];
     const seen = new Set<string>();
     for (const slot of this.#slots.values()) {
@@ -303,6 +324,15 @@ export class ModelRegistry {
     return out;
   }
 
+  /** The models loaded now (for `/metrics`). */
+  loadedModels(): LoadedModel[] {
+    const out: LoadedModel[] = [];
+    for (const slot of this.#slots.values()) {
+      if (slot.status === "loaded" && slot.loaded) out.push(slot.loaded);
+    }
+    return out;
+  }
+
   /** Per loaded model figures for `GET /health`. */
   loadStats(): ModelLoadStats[] {
     const out: ModelLoadStats[] = [];
@@ -324,7 +354,7 @@ export class ModelRegistry {
         tool_calls_repaired: slot.loaded.toolCallStats.repaired,
         tok_s_prefill: Math.round(throughput.prefillTokS * 10) / 10,
         tok_s_decode: Math.round(throughput.decodeTokS * 10) / 10,
-        prefix_cache: _prefixCache(slot.loaded),
+        prefix_cache: slot.loaded.prefixCacheReport(),
       });
     }
     return out;
@@ -348,7 +378,7 @@ export class ModelRegistry {
       try {
         await slot.loaded.unload(error);
       } catch (e) {
-        console.error(`neuron: unloading ${slot.id} at shutdown failed: ${(e as Error).message}`);
+        this.#log.error("unload_failed", { model: slot.id, message: (e as Error).message });
       }
       this.#slots.delete(slot.id);
     }
@@ -432,19 +462,26 @@ export class ModelRegistry {
       slot.loaded = loaded;
       slot.status = "loaded";
       slot.progress = null;
-      console.error(
-        `neuron: loaded ${request.model_id} on device ${devices.join(",")} in ${
-          Math.round(loaded.loadMs)
-        } ms ` +
-          `(${loaded.memoryUsedMb} MB, context ${loaded.info.contextLength}, ${loaded.info.maxSequences} slots)`,
-      );
+      this.#log.info("model_loaded", {
+        model: request.model_id,
+        devices: devices.join(","),
+        load_ms: Math.round(loaded.loadMs),
+        memory_mb: loaded.memoryUsedMb,
+        context: loaded.info.contextLength,
+        slots: loaded.info.maxSequences,
+      });
       return loaded;
     } catch (error) {
       const failure = error instanceof CortexError ? error : fleetError("model_load_failed", String(error));
       slot.status = "failed";
       slot.error = failure;
       slot.progress = null;
-      console.error(`neuron: loading ${request.model_id} failed: ${failure.message}`);
+      slot.failedAt = performance.now();
+      this.#log.warn("model_load_failed", {
+        model: request.model_id,
+        code: String(failure.code),
+        message: failure.message,
+      });
       throw failure;
     }
   }
@@ -485,21 +522,12 @@ export class ModelRegistry {
       weight_bytes: loaded ? loaded.info.weightBytes : null,
       progress: slot.progress,
       error: slot.error ? { code: String(slot.error.code), message: slot.error.message } : null,
-      prefix_cache: loaded ? _prefixCache(loaded) : null,
+      prefix_cache: loaded ? loaded.prefixCacheReport() : null,
     };
   }
 }
 
 /** The engine's dominant matrix type (`weightDtype`, else the embedding's `dtype`), upper-cased. */
-/** The model's prefix-cache figures, its held tokens sized by the KV-cache bytes of one slot's token (over every rank). */
-function _prefixCache(loaded: LoadedModel): PrefixCacheStats {
-  const info = loaded.model.info;
-  return prefixCacheReport(
-    loaded.scheduler.prefixCache,
-    info.kvCacheBytes / Math.max(1, info.maxSequences * info.contextLength),
-  );
-}
-
 function _weightType(loaded: LoadedModel): string {
   const info = loaded.info as { weightDtype?: string; dtype: string };
   return (info.weightDtype ?? info.dtype).toUpperCase();

@@ -130,7 +130,7 @@ export class ModelCatalog {
       const cached = await findCachedSnapshot(this.#cacheDir, repo);
       if (cached) return cached;
       throw new CortexError(
-        `model ${entry.id} is not in the hub cache ${this.#cacheDir} and hub.offline is set`,
+        `model ${entry.id} is not in the hub cache and hub.offline is set`,
         {
           code: "model_not_found",
           status: 404,

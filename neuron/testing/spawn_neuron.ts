@@ -83,6 +83,10 @@ export interface SpawnNeuronOptions {
   modelsDir?: string;
   /** `max_prompt_tokens`. */
   maxPromptTokens?: number;
+  /** `failed_load_ttl_s`. */
+  failedLoadTtlS?: number;
+  /** `[log]` (`format`, `level`, `prompts`). */
+  log?: { format?: "json" | "text"; level?: "debug" | "info" | "warn" | "error"; prompts?: boolean };
   /** Port (default: a free one). */
   port?: number;
   /** `[connections]` (header, body, idle and send timeouts; connections per client). */
@@ -146,6 +150,7 @@ export function neuronToml(options: SpawnNeuronOptions, port: number): string {
   if (options.token) toml += `token = ${JSON.stringify(options.token)}\n`;
   if (options.modelsDir) toml += `models_dir = ${JSON.stringify(options.modelsDir)}\n`;
   if (options.maxPromptTokens) toml += `max_prompt_tokens = ${options.maxPromptTokens}\n`;
+  if (options.failedLoadTtlS !== undefined) toml += `failed_load_ttl_s = ${options.failedLoadTtlS}\n`;
   toml += `default_models = ${_tomlValue(options.defaultModels ?? Object.keys(models))}\n`;
   toml += _table("devices", {
     cpu_devices: 1,
@@ -156,6 +161,7 @@ export function neuronToml(options: SpawnNeuronOptions, port: number): string {
   toml += _table("admission", options.admission);
   toml += _table("prefix_cache", options.prefixCache);
   toml += _table("connections", options.connections);
+  toml += _table("log", options.log);
   if (options.hub) toml += _table("hub", options.hub);
   for (const [id, spec] of Object.entries(models)) {
     const table = typeof spec === "string" ? { path: spec } : spec;
