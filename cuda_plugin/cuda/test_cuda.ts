@@ -146,7 +146,11 @@ async function main(): Promise<void> {
     }, nvcc ${nvcc}); building for sm_${arch} only`,
   );
 
-  const buildCode = await deno(["task", "build:plugin"], { CORTEX_NVCC_ARCHS: arch, CORTEX_CUDA: "1" }, "the plugin build");
+  const buildCode = await deno(
+    ["task", "build:plugin"],
+    { CORTEX_NVCC_ARCHS: arch, CORTEX_CUDA: "1" },
+    "the plugin build",
+  );
   if (buildCode !== 0) fail(`test:cuda: the plugin build failed (exit ${buildCode})`);
 
   console.log(`test:cuda: running ${suites.join(", ")} on CUDA device ${ordinal}`);

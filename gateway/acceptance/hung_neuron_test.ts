@@ -146,7 +146,7 @@ Deno.test({
       }
       const n1State = (await gateway.fleet()).nodes.find((n) => n.name === "n1")!;
       assert.equal(n1State.healthy, false);
-      assert.match(gateway.stderr(), /node 'n1' is unhealthy/);
+      assert.match(gateway.stderr(), /node_unhealthy node=n1 /);
     } finally {
       if (stopped) n1.process.kill("SIGCONT");
       await gateway.stop();

@@ -372,7 +372,7 @@ function _fleetGauges(registry: Registry, fleet: Fleet): void {
     r,
     "cortex_prefix_cache_pool_bytes",
     ["node", "model"],
-    "Device bytes the prefix cache's block pool holds now (within [prefix_cache] budget_mb).",
+    "Device bytes the prefix cache's block pool holds now (within the neuron's prefix-cache budget).",
     prefix("pool_bytes"),
   );
 }
