@@ -1,16 +1,15 @@
 /**
  * Everything a gateway request handler needs, built once by `createGateway` and passed to
- * the routes: config, fleet, router, cold loader, evictor, poller, metrics and the log.
+ * the routes: config, fleet, the scheduler that owns it and its effects, poller, metrics and the log.
  *
  * @module
  */
 import type { CortexConfig } from "@cortex/core/config";
 import type { Logger, RequestLine } from "@cortex/core/log";
-import type { ColdLoader } from "./fleet/cold_loader.ts";
-import type { Evictor } from "./fleet/evictor.ts";
 import type { Fleet } from "./fleet/fleet.ts";
 import type { Poller } from "./fleet/poller.ts";
-import type { Router } from "./fleet/router.ts";
+import type { Scheduler } from "./fleet/scheduler.ts";
+import type { NeuronEffects } from "./fleet/scheduler_effects.ts";
 import type { GatewayMetrics } from "./metrics/gateway_metrics.ts";
 
 /** The gateway's parts. */
@@ -19,12 +18,10 @@ export interface GatewayContext {
   config: CortexConfig;
   /** Nodes, catalogue, policy. */
   fleet: Fleet;
-  /** Model → node. */
-  router: Router;
-  /** Single-flight loads. */
-  loader: ColdLoader;
-  /** Unloads. */
-  evictor: Evictor;
+  /** The fleet's one owner: routing, loads, unloads, residency. */
+  scheduler: Scheduler;
+  /** The scheduler's effects (neuron calls, polls, its timer). */
+  effects: NeuronEffects;
   /** Node polling. */
   poller: Poller;
   /** Prometheus series. */

@@ -1,7 +1,7 @@
 /**
  * Starting and stopping a gateway: builds the fleet (one client per `[[neurons]]` entry), the
- * poller, evictor, cold loader, router and metrics, then serves the API on `[gateway] listen`
- * and Prometheus `/metrics` on `metrics_listen` only.
+ * scheduler that owns it (acting through neuron calls and the poller), and metrics, then serves
+ * the API on `[gateway] listen` and Prometheus `/metrics` on `metrics_listen` only.
  *
  * @module
  */
@@ -17,13 +17,12 @@ import { createApp } from "./app.ts";
 import { KeyRing } from "./auth/keys.ts";
 import type { GatewayContext } from "./context.ts";
 import { Catalogue } from "./fleet/catalogue.ts";
-import { ColdLoader } from "./fleet/cold_loader.ts";
-import { Evictor } from "./fleet/evictor.ts";
 import { Fleet } from "./fleet/fleet.ts";
 import { NeuronClient } from "./fleet/neuron_client.ts";
 import { NodeState } from "./fleet/node_state.ts";
 import { Poller } from "./fleet/poller.ts";
-import { Router } from "./fleet/router.ts";
+import { Scheduler } from "./fleet/scheduler.ts";
+import { NeuronEffects } from "./fleet/scheduler_effects.ts";
 import { listenerUrl, parseListenAddress } from "./listen.ts";
 import { GatewayMetrics } from "./metrics/gateway_metrics.ts";
 import { metricsHandler } from "./metrics/metrics_server.ts";
@@ -95,14 +94,25 @@ export function createGatewayContext(
     strategy: config.eviction.strategy,
     minResidencySeconds: config.eviction.min_residency_s,
   });
-  const metrics = new GatewayMetrics(fleet);
-  // Declared before the poller that reports health changes to it; built once the loader exists.
-  let router: Router | null = null;
-  const poller = new Poller(fleet, {
-    intervalMs: config.poller.interval_s * 1000,
+  // The scheduler is built after the metrics that read its residency and before the poller that feeds it.
+  let scheduler: Scheduler | null = null;
+  const metrics = new GatewayMetrics(fleet, () => scheduler?.residency ?? null);
+  let poller: Poller | null = null;
+  const effects = new NeuronEffects(fleet, () => poller!);
+  scheduler = new Scheduler(fleet, effects, {
+    coldLoad: config.cold_load,
+    defragAfterCycles: config.eviction.defrag_after_cycles,
+    maxWaitMs: config.eviction.max_wait_s * 1000,
     unhealthyAfter: config.poller.unhealthy_after,
+    swapBudgets: new Map(
+      config.gateway.keys.flatMap((k) =>
+        k.max_swaps_per_hour === null || k.max_swaps_per_hour === undefined
+          ? []
+          : [[k.name, k.max_swaps_per_hour]]
+      ),
+    ),
+    metrics,
     onHealthChange(node, healthy, reason, source) {
-      if (!healthy) router?.forgetNode(node.name);
       logger.always(healthy ? "info" : "warn", healthy ? "node_healthy" : "node_unhealthy", {
         node: node.name,
         endpoint: node.client.endpoint,
@@ -110,19 +120,15 @@ export function createGatewayContext(
         reason: reason ?? undefined,
       });
     },
+  });
+  const sink = scheduler;
+  poller = new Poller(fleet, () => sink, {
+    intervalMs: config.poller.interval_s * 1000,
     onFailure(node) {
       metrics.pollFailures.inc({ node: node.name });
     },
   });
-  const evictor = new Evictor(fleet, metrics);
-  const loader = new ColdLoader(fleet, evictor, metrics, {
-    coldLoad: config.cold_load,
-    defragAfterCycles: config.eviction.defrag_after_cycles,
-    refresh: (node) => poller.pollNode(node),
-    unreachable: (node, message) => poller.reportUnreachable(node, message),
-  });
-  router = new Router(fleet, loader, { metrics });
-  return { config, fleet, router, loader, evictor, poller, metrics, log: logger };
+  return { config, fleet, scheduler, effects, poller, metrics, log: logger };
 }
 
 /** Starts a gateway from parsed configs; resolves once both listeners are up. */
@@ -151,7 +157,8 @@ export async function startGateway(
     metricsUrl: `${listenerUrl(prom.hostname, metricsServer.addr.port)}/metrics`,
     context,
     async shutdown() {
-      context.loader.stop();
+      context.scheduler.stop();
+      context.effects.stop();
       await context.poller.stop();
       await Promise.all([apiServer.shutdown(), metricsServer.shutdown()]);
       for (const node of context.fleet.nodes) node.client.close();

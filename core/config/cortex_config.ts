@@ -21,6 +21,11 @@ export interface GatewayKey {
   models: string[];
   /** May call the admin routes. */
   admin: boolean;
+  /**
+   * Loads that evict another model (swaps) this key's requests may cause per hour; absent or
+   * null: no limit. Past it, a request that would swap is refused with 429 `swap_budget_exceeded`.
+   */
+  max_swaps_per_hour?: number | null;
 }
 
 /** `[gateway]`. */
@@ -57,8 +62,17 @@ export interface EvictionSection {
   strategy: "lru" | "priority";
   /** After this many load/unload cycles on a node, ask it to release and reload residents; 0 disables. */
   defrag_after_cycles: number;
-  /** A model loaded less than this many seconds ago is not evicted while others are eligible (default 60). */
+  /**
+   * A model loaded less than this many seconds ago is not evicted to make room (default 60; 0:
+   * no floor). The floor doubles while a node keeps swapping, up to 8×.
+   */
   min_residency_s: number;
+  /**
+   * The longest a request waits for room (a residency floor to end, requests in flight on a
+   * model that must go, loads under way) before it is refused with 503 and Retry-After, in
+   * seconds (default 30). A floor that ends later than this is refused at once.
+   */
+  max_wait_s: number;
 }
 
 /** `[poller]`. */
@@ -126,6 +140,7 @@ const _gateway = z.strictObject({
     key: z.string().min(8),
     models: z.array(z.string()).default([]),
     admin: z.boolean().default(false),
+    max_swaps_per_hour: z.number().int().min(0).nullish().transform((n) => n ?? null),
   })).default([]),
 });
 
@@ -137,6 +152,7 @@ export const CortexConfigSchema: Schema<CortexConfig> = z.strictObject({
     strategy: z.enum(["lru", "priority"]).default("lru"),
     defrag_after_cycles: z.number().int().min(0).default(0),
     min_residency_s: z.number().min(0).default(60),
+    max_wait_s: z.number().min(0).default(30),
   }).prefault({}),
   poller: z.strictObject({
     interval_s: z.number().gt(0).default(10),

@@ -62,7 +62,7 @@ Deno.test("empty files get every default from the schemas", () => {
       upstream_max_connections: 32,
       keys: [],
     },
-    eviction: { strategy: "lru", defrag_after_cycles: 0, min_residency_s: 60 },
+    eviction: { strategy: "lru", defrag_after_cycles: 0, min_residency_s: 60, max_wait_s: 30 },
     poller: { interval_s: 10, timeout_s: 5, unhealthy_after: 2 },
     cold_load: { base_s: 60, per_gb_s: 30, max_s: 1800 },
     neurons: [],

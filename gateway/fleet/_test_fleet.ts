@@ -7,6 +7,9 @@ import { Fleet } from "./fleet.ts";
 import { NeuronClient } from "./neuron_client.ts";
 import { NodeState } from "./node_state.ts";
 import type { EvictionPolicy } from "./types.ts";
+import { GatewayMetrics } from "../metrics/gateway_metrics.ts";
+import { FakeNeurons } from "./_fake_neurons.ts";
+import { Scheduler } from "./scheduler.ts";
 
 /** A model entry as a neuron reports it. */
 export function info(id: string, over: Partial<NeuronModelInfo> = {}): NeuronModelInfo {
@@ -86,4 +89,40 @@ export function polledNode(
 export function fleetOf(nodes: NodeState[], modelsToml = "", policy?: EvictionPolicy): Fleet {
   const models: ModelsConfig = parseModelsConfig(modelsToml);
   return new Fleet(nodes, new Catalogue(models), policy ?? { strategy: "lru", minResidencySeconds: 0 });
+}
+
+/** A fleet whose scheduler has applied one poll of each node (`models` as the neuron reported them). */
+export function polledFleet(
+  entries: {
+    name: string;
+    models: NeuronModelInfo[];
+    devices?: { total: number; free: number }[];
+    healthy?: boolean;
+  }[],
+  modelsToml = "",
+): { fleet: Fleet; scheduler: Scheduler } {
+  const nodes = entries.map((e) =>
+    new NodeState(
+      e.name,
+      new NeuronClient({ name: e.name, endpoint: "http://127.0.0.1:9", token: null, timeoutMs: 1 }),
+    )
+  );
+  const fleet = fleetOf(nodes, modelsToml);
+  const scheduler = new Scheduler(fleet, new FakeNeurons([]), {
+    coldLoad: { base_s: 60, per_gb_s: 30, max_s: 1800 },
+    defragAfterCycles: 0,
+    maxWaitMs: 0,
+    unhealthyAfter: 2,
+    metrics: new GatewayMetrics(fleet),
+  });
+  for (const e of entries) {
+    const devices = e.devices ?? [{ total: 1000, free: 1000 }];
+    scheduler.pollAnswered(e.name, {
+      discovery: discovery(devices.map((d) => d.total)),
+      models: e.models,
+      health: health(devices),
+    });
+    if (e.healthy === false) scheduler.nodeUnreachable(e.name, "down");
+  }
+  return { fleet, scheduler };
 }

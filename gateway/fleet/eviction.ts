@@ -1,8 +1,9 @@
 /**
  * Victim selection on one node: which devices a model would use there and which resident
  * models must go first to make room — by `lru` or `priority`, never a model with requests in
- * flight, never more than needed, and models younger than `min_residency_s` only when nothing
- * else helps. Pure functions over {@linkcode NodeView} snapshots.
+ * flight, never more than needed, and never a model still inside its residency floor
+ * (`min_residency_s`, stretched by hysteresis: see `thrash.ts`); when only such models stand in
+ * the way, the answer says when waiting will do. Pure functions over {@linkcode NodeView} snapshots.
  *
  * @module
  */
@@ -18,7 +19,7 @@ export interface Victim {
   devices: number[];
   /** Its residency class. */
   priority: number;
-  /** It was loaded less than `min_residency_s` ago (a swap-thrash eviction). */
+  /** Inside its residency floor (never true for a plan's victims; kept for the placement view). */
   young: boolean;
   /** The strategy that chose it. */
   reason: "lru" | "priority";
@@ -46,8 +47,15 @@ export interface NodeMisfit {
   node: string;
   /** True when no amount of waiting or evicting helps (too few or too small devices, pinning). */
   permanent: boolean;
-  /** True when waiting helps (blocked by requests in flight or loads under way). */
+  /** True when waiting helps (blocked by requests in flight, loads under way or residency floors). */
   transient: boolean;
+  /**
+   * When the residency floors of the models in the way have run out far enough for it to fit
+   * (epoch ms), or null when floors are not what blocks it (or waiting for them does not help).
+   */
+  retryAtMs: number | null;
+  /** Waiting helps at a moment nobody knows: requests in flight, loads under way, devices not yet known. */
+  blockedByWork: boolean;
   /** Why, in words naming the numbers and the blocking models. */
   reason: string;
 }
@@ -83,15 +91,22 @@ export function pickDevices(
   return fitting.slice(0, count).sort((a, b) => a - b);
 }
 
-/** Orders eviction candidates: older-than-min-residency first, then by the strategy. */
+/**
+ * The moment a resident's residency floor ends (epoch ms): its `protectedUntilMs` when the
+ * scheduler set one, else its load time plus `min_residency_s`; null when its age is unknown.
+ */
+export function protectedUntilMs(m: ResidentModel, policy: EvictionPolicy): number | null {
+  if (m.protectedUntilMs !== undefined) return m.protectedUntilMs;
+  return m.loadedAtMs === null ? null : m.loadedAtMs + policy.minResidencySeconds * 1000;
+}
+
+/** Orders eviction candidates by the strategy: lower classes first (`priority`), then least recently used. */
 export function victimOrder(
   policy: EvictionPolicy,
-  nowMs: number,
+  _nowMs: number,
 ): (a: ResidentModel, b: ResidentModel) => number {
-  const young = (m: ResidentModel): number => _isYoung(m, policy, nowMs) ? 1 : 0;
   const lastUse = (m: ResidentModel): number => m.lastUsedMs ?? m.loadedAtMs ?? 0;
   return (a, b) =>
-    young(a) - young(b) ||
     (policy.strategy === "priority" ? a.priority - b.priority : 0) ||
     lastUse(a) - lastUse(b) ||
     (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
@@ -121,13 +136,13 @@ export function fitOnNode(
   policy: EvictionPolicy,
   nowMs: number,
 ): NodePlan {
-  const misfit = (reason: string, permanent: boolean, transient = false): NodeMisfit => ({
-    ok: false,
-    node: node.name,
-    permanent,
-    transient,
-    reason,
-  });
+  const misfit = (
+    reason: string,
+    permanent: boolean,
+    transient = false,
+    retryAtMs: number | null = null,
+    blockedByWork = transient && retryAtMs === null,
+  ): NodeMisfit => ({ ok: false, node: node.name, permanent, transient, retryAtMs, blockedByWork, reason });
   if (req.pinnedOn.length > 0 && !req.pinnedOn.includes(node.name)) {
     return misfit(`'${req.id}' is pinned on ${req.pinnedOn.map((n) => `'${n}'`).join(", ")}`, true);
   }
@@ -154,7 +169,7 @@ export function fitOnNode(
     return { ok: true, node: node.name, devices: direct, victims: [], freeAfterMb: _sum(free, direct) };
   }
 
-  const { candidates, busy, outranked, loading } = _classify(node, req, policy, eligible);
+  const { candidates, busy, outranked, loading, young } = _classify(node, req, policy, eligible, nowMs);
   candidates.sort(victimOrder(policy, nowMs));
   const chosen: ResidentModel[] = [];
   let devices: number[] | null = null;
@@ -165,16 +180,24 @@ export function fitOnNode(
   }
   if (!devices) {
     const largestFree = Math.max(0, ...eligible.map((i) => _freeAfter(free, candidates).get(i) ?? 0));
+    const retryAtMs = _floorsEnd(free, eligible, need, count, candidates, young, policy);
     const blockers = [
       ...busy.map((m) => `'${m.id}' has ${m.inFlight} request${m.inFlight === 1 ? "" : "s"} in flight`),
       ...outranked.map((m) => `'${m.id}' (class ${m.priority}) outranks class ${req.priority}`),
       ...loading.map((m) => `'${m.id}' is ${m.status}`),
+      ...young.map((m) =>
+        `'${m.id}' stays resident for ${
+          Math.ceil(((protectedUntilMs(m, policy) ?? nowMs) - nowMs) / 1000)
+        } s more (min_residency_s)`
+      ),
     ];
     const evictable = candidates.length > 0 ? " after evicting every eligible model" : "";
     return misfit(
       `the largest free is ${largestFree} MB${evictable}` +
         (blockers.length > 0 ? ` (${blockers.join("; ")})` : ""),
       false,
+      busy.length > 0 || loading.length > 0 || retryAtMs !== null,
+      retryAtMs,
       busy.length > 0 || loading.length > 0,
     );
   }
@@ -199,7 +222,7 @@ export function fitOnNode(
       memoryMb: m.memoryMb,
       devices: [...m.devices],
       priority: m.priority,
-      young: _isYoung(m, policy, nowMs),
+      young: false,
       reason: policy.strategy,
     })),
   };
@@ -210,29 +233,51 @@ function _classify(
   req: ModelRequirement,
   policy: EvictionPolicy,
   eligible: number[],
+  nowMs: number,
 ): {
   candidates: ResidentModel[];
   busy: ResidentModel[];
   outranked: ResidentModel[];
   loading: ResidentModel[];
+  young: ResidentModel[];
 } {
   const candidates: ResidentModel[] = [];
   const busy: ResidentModel[] = [];
   const outranked: ResidentModel[] = [];
   const loading: ResidentModel[] = [];
+  const young: ResidentModel[] = [];
   for (const m of node.residents) {
     if (m.id === req.id || !m.devices.some((d) => eligible.includes(d))) continue;
     if (m.status === "loading" || m.status === "unloading") loading.push(m);
     else if (m.status !== "loaded") continue;
     else if (m.inFlight > 0) busy.push(m);
     else if (policy.strategy === "priority" && m.priority > req.priority) outranked.push(m);
+    else if ((protectedUntilMs(m, policy) ?? -Infinity) > nowMs) young.push(m);
     else candidates.push(m);
   }
-  return { candidates, busy, outranked, loading };
+  return { candidates, busy, outranked, loading, young };
 }
 
-function _isYoung(m: ResidentModel, policy: EvictionPolicy, nowMs: number): boolean {
-  return m.loadedAtMs !== null && nowMs - m.loadedAtMs < policy.minResidencySeconds * 1000;
+// The first moment at which evicting the candidates plus the residents whose floors have run
+// out by then makes room, or null when even all of them would not.
+function _floorsEnd(
+  free: ReadonlyMap<number, number>,
+  eligible: readonly number[],
+  need: number,
+  count: number,
+  candidates: readonly ResidentModel[],
+  young: readonly ResidentModel[],
+  policy: EvictionPolicy,
+): number | null {
+  const byEnd = [...young].sort((a, b) =>
+    (protectedUntilMs(a, policy) ?? 0) - (protectedUntilMs(b, policy) ?? 0)
+  );
+  const gone = [...candidates];
+  for (const m of byEnd) {
+    gone.push(m);
+    if (pickDevices(_freeAfter(free, gone), eligible, need, count)) return protectedUntilMs(m, policy);
+  }
+  return null;
 }
 
 function _freeAfter(

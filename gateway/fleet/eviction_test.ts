@@ -143,16 +143,27 @@ Deno.test("lru ignores residency classes", () => {
   assert.deepEqual(plan.victims.map((v) => v.id), ["flagship"]);
 });
 
-Deno.test("min_residency_s: a freshly loaded model is evicted only when nothing else helps", () => {
+Deno.test("min_residency_s: a freshly loaded model is never evicted; the misfit says when it may go", () => {
   const policy: EvictionPolicy = { strategy: "lru", minResidencySeconds: 120 };
   const fresh = resident("fresh", { loadedAtMs: NOW - 5_000, lastUsedMs: null });
   const old = resident("old", { loadedAtMs: NOW - 900_000, lastUsedMs: NOW - 1_000 });
   const spared = fit(fitOnNode(node([fresh, old]), want(100), policy, NOW));
   assert.deepEqual(spared.victims.map((v) => v.id), ["old"]);
   assert.equal(spared.victims[0].young, false);
-  const forced = fit(fitOnNode(node([fresh, old]), want(200), policy, NOW));
-  assert.deepEqual(forced.victims.map((v) => v.id).sort(), ["fresh", "old"]);
-  assert.equal(forced.victims.find((v) => v.id === "fresh")?.young, true);
+  const deferred = fitOnNode(node([fresh, old]), want(200), policy, NOW);
+  assert.ok(!deferred.ok);
+  assert.equal(deferred.retryAtMs, NOW + 115_000, "once 'fresh' has been resident 120 s");
+  assert.deepEqual([deferred.transient, deferred.blockedByWork, deferred.permanent], [true, false, false]);
+  assert.match(deferred.reason, /'fresh' stays resident for 115 s more \(min_residency_s\)/);
+});
+
+Deno.test("a floor the scheduler set (protectedUntilMs) wins over the load time", () => {
+  const policy: EvictionPolicy = { strategy: "lru", minResidencySeconds: 60 };
+  const stretched = resident("m", { loadedAtMs: NOW - 90_000, protectedUntilMs: NOW + 30_000 });
+  const plan = fitOnNode(node([stretched, resident("x")]), want(200), policy, NOW);
+  assert.ok(!plan.ok && plan.retryAtMs === NOW + 30_000);
+  const lifted = resident("m", { loadedAtMs: NOW - 1_000, protectedUntilMs: null });
+  assert.ok(fitOnNode(node([lifted, resident("x")]), want(200), policy, NOW).ok);
 });
 
 Deno.test("loading and unloading residents are neither evicted nor counted free", () => {
@@ -258,7 +269,9 @@ Deno.test("property: plans are sound, minimal, respect in-flight, classes and mi
     const fits = (evicted: string[]): boolean =>
       [...freeAfter(evicted).values()].filter((f) => f >= need).length >= req.minDevices;
     const eligible = residents.filter((m) =>
-      m.status === "loaded" && m.inFlight === 0 && (policy.strategy === "lru" || m.priority <= req.priority)
+      m.status === "loaded" && m.inFlight === 0 &&
+      (policy.strategy === "lru" || m.priority <= req.priority) &&
+      NOW - m.loadedAtMs! >= 200_000
     );
     if (!plan.ok) {
       assert.ok(
@@ -279,9 +292,9 @@ Deno.test("property: plans are sound, minimal, respect in-flight, classes and mi
       if (policy.strategy === "priority") assert.ok(m.priority <= req.priority, `trial ${trial}: outranked`);
       assert.ok(!fits(ids.filter((id) => id !== v.id)), `trial ${trial}: victim ${v.id} was not needed`);
     }
-    if (plan.victims.some((v) => v.young)) {
-      const mature = eligible.filter((m) => NOW - m.loadedAtMs! >= 200_000).map((m) => m.id);
-      assert.ok(!fits(mature), `trial ${trial}: evicted a young model although mature ones sufficed`);
+    for (const v of plan.victims) {
+      const m = residents.find((r) => r.id === v.id)!;
+      assert.ok(NOW - m.loadedAtMs! >= 200_000, `trial ${trial}: evicted ${v.id} inside its residency floor`);
     }
   }
 });

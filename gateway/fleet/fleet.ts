@@ -1,15 +1,15 @@
 /**
  * The fleet as the gateway holds it: every configured neuron's {@linkcode NodeState}, the
- * catalogue and the eviction policy, with the queries routing needs — which healthy nodes
- * serve a model (least loaded first), whether a model is known at all, and what a model
- * needs to be placed.
+ * catalogue and the eviction policy, with the queries that need no residency — which nodes
+ * take traffic, whether a model is known at all, and what a model needs to be placed. Which
+ * nodes serve a model is the scheduler's to say (`scheduler.ts`).
  *
  * @module
  */
 import { parseHubModelId } from "@cortex/core/fleet";
 import type { Catalogue } from "./catalogue.ts";
 import type { NodeState } from "./node_state.ts";
-import type { EvictionPolicy, ModelRequirement, NodeView } from "./types.ts";
+import type { EvictionPolicy, ModelRequirement } from "./types.ts";
 
 /** All neurons plus the catalogue and policy. */
 export class Fleet {
@@ -35,33 +35,6 @@ export class Fleet {
   /** Nodes that receive traffic now. */
   healthyNodes(): NodeState[] {
     return this.nodes.filter((n) => n.healthy && !n.draining);
-  }
-
-  /** Plain-data views of every node, for placement. */
-  views(): NodeView[] {
-    return this.nodes.map((n) =>
-      n.view((neuronId) => this.catalogue.priority(this.catalogue.publicId(neuronId)))
-    );
-  }
-
-  /** Healthy nodes serving the model now, least loaded first (ties: least recently used, then name). */
-  replicas(neuronModelId: string): NodeState[] {
-    return this.nodes
-      .filter((n) => n.serves(neuronModelId))
-      .sort((a, b) =>
-        a.inFlight(neuronModelId) - b.inFlight(neuronModelId) ||
-        (a.usage.get(neuronModelId)?.lastUsedMs ?? 0) - (b.usage.get(neuronModelId)?.lastUsedMs ?? 0) ||
-        (a.name < b.name ? -1 : 1)
-      );
-  }
-
-  /**
-   * A healthy node that can count tokens for the model without loading it: one serving it (least
-   * loaded), else one that lists it (its tokenizer is read from the files it has); null when none.
-   */
-  tokenizerNode(neuronModelId: string): NodeState | null {
-    return this.replicas(neuronModelId)[0] ??
-      this.healthyNodes().find((n) => n.models.has(neuronModelId)) ?? null;
   }
 
   /** Whether a model id is declared in the catalogue or reported by any neuron. */
@@ -93,5 +66,15 @@ export class Fleet {
       priority: this.catalogue.priority(id),
       excludedNodes: [...new Set([...lacking, ...excluded])],
     };
+  }
+
+  /** Ids and aliases a client may ask for, sorted. */
+  knownModels(): string[] {
+    const ids = new Set<string>(this.catalogue.profiles.map((p) => p.id));
+    for (const node of this.nodes) {
+      for (const id of node.models.keys()) ids.add(this.catalogue.publicId(id));
+    }
+    for (const alias of Object.keys(this.catalogue.aliases)) ids.add(alias);
+    return [...ids].sort();
   }
 }

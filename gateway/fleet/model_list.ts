@@ -10,6 +10,7 @@
 import type { ModelList, ModelListEntry, ModelLocation } from "@cortex/core/openai";
 import { fitOnNode } from "./eviction.ts";
 import type { Fleet } from "./fleet.ts";
+import type { ResidencyReader } from "./residency_book.ts";
 
 /** Options of {@linkcode buildModelList}. */
 export interface ModelListOptions {
@@ -22,7 +23,11 @@ export interface ModelListOptions {
 }
 
 /** Builds the list from the fleet as it is now. */
-export function buildModelList(fleet: Fleet, options: ModelListOptions): ModelList {
+export function buildModelList(
+  fleet: Fleet,
+  residency: ResidencyReader,
+  options: ModelListOptions,
+): ModelList {
   const catalogue = fleet.catalogue;
   const healthy = fleet.healthyNodes();
   const entries = new Map<string, ModelListEntry>();
@@ -37,7 +42,7 @@ export function buildModelList(fleet: Fleet, options: ModelListOptions): ModelLi
     const feasibleOn = healthy
       .filter((n) => {
         const plan = fitOnNode(
-          n.view((m) => catalogue.priority(catalogue.publicId(m))),
+          residency.view(n, catalogue),
           req,
           fleet.policy,
           Date.now(),
@@ -54,7 +59,13 @@ export function buildModelList(fleet: Fleet, options: ModelListOptions): ModelLi
     for (const node of healthy) {
       const info = node.models.get(neuronId);
       if (!info) continue;
-      const status = node.unloading.has(neuronId) ? "unloading" : info.status;
+      const state = residency.get(node.name, neuronId)?.state;
+      // A model being drained is on its way out, like one unloading.
+      const status = state === "resident"
+        ? "loaded"
+        : state === "draining"
+        ? "unloading"
+        : state ?? info.status;
       locations.push({
         node: node.name,
         status,

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { fleetOf, info, polledNode } from "./_test_fleet.ts";
+import { info, polledFleet } from "./_test_fleet.ts";
 import { buildModelList } from "./model_list.ts";
 
 const MODELS = `
@@ -22,21 +22,27 @@ pinned_on = ["down"]
 `;
 
 Deno.test("v1/models merges nodes: locations, smallest limit, capability union, cost, aliases", () => {
-  const a = polledNode("a", [
-    info("Org/cat-a", {
-      status: "loaded",
-      devices: [0],
-      memory_used_mb: 210,
-      limit: { context: 8192, output: 2048 },
-    }),
-    info("local-only", { capabilities: ["text", "vision"], tool_call: true }),
-  ]);
-  const b = polledNode("b", [
-    info("Org/cat-a", { status: "available", limit: { context: 2048, output: 512 }, reasoning: true }),
-  ]);
-  const down = polledNode("down", [info("gone")]);
-  down.healthy = false;
-  const list = buildModelList(fleetOf([a, b, down], MODELS), { created: 42 });
+  const a = {
+    name: "a",
+    models: [
+      info("Org/cat-a", {
+        status: "loaded",
+        devices: [0],
+        memory_used_mb: 210,
+        limit: { context: 8192, output: 2048 },
+      }),
+      info("local-only", { capabilities: ["text", "vision"], tool_call: true }),
+    ],
+  };
+  const b = {
+    name: "b",
+    models: [
+      info("Org/cat-a", { status: "available", limit: { context: 2048, output: 512 }, reasoning: true }),
+    ],
+  };
+  const down = { name: "down", models: [info("gone")], healthy: false };
+  const { fleet, scheduler } = polledFleet([a, b, down], MODELS);
+  const list = buildModelList(fleet, scheduler.residency, { created: 42 });
   assert.equal(list.object, "list");
   assert.deepEqual(list.data.map((e) => e.id), ["Org/cat-a", "local-only", "small"]);
   const cat = list.data[0];
@@ -61,10 +67,12 @@ Deno.test("v1/models merges nodes: locations, smallest limit, capability union, 
 });
 
 Deno.test("models nothing healthy can hold are not listed; a key's allow-list filters", () => {
-  const list = buildModelList(fleetOf([polledNode("a", [info("Org/cat-a")])], MODELS), { created: 0 });
+  const one = polledFleet([{ name: "a", models: [info("Org/cat-a")] }], MODELS);
+  const list = buildModelList(one.fleet, one.scheduler.residency, { created: 0 });
   assert.ok(!list.data.some((e) => e.id === "Org/huge"), "50 GB model on a 1 GB node");
   assert.ok(!list.data.some((e) => e.id === "Org/pinned"), "pinned on an absent node");
-  const only = buildModelList(fleetOf([polledNode("a", [info("Org/cat-a"), info("x")])], MODELS), {
+  const two = polledFleet([{ name: "a", models: [info("Org/cat-a"), info("x")] }], MODELS);
+  const only = buildModelList(two.fleet, two.scheduler.residency, {
     created: 0,
     only: ["small"],
   });
@@ -72,7 +80,8 @@ Deno.test("models nothing healthy can hold are not listed; a key's allow-list fi
 });
 
 Deno.test("with `all` the models and aliases nothing can hold are listed too, each saying why", () => {
-  const list = buildModelList(fleetOf([polledNode("a", [])], MODELS + 'aliases = ["tiny-pin"]\n'), {
+  const { fleet, scheduler } = polledFleet([{ name: "a", models: [] }], MODELS + 'aliases = ["tiny-pin"]\n');
+  const list = buildModelList(fleet, scheduler.residency, {
     created: 0,
     all: true,
   });

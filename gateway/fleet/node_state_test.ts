@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { NodeLost } from "./node_state.ts";
+import { NeuronClient } from "./neuron_client.ts";
+import { NodeLost, NodeState } from "./node_state.ts";
 import { discovery, health, info, polledNode } from "./_test_fleet.ts";
 
 Deno.test("a node is unhealthy until its first poll, and after N failures in a row", () => {
@@ -19,67 +20,39 @@ Deno.test("a node is unhealthy until its first poll, and after N failures in a r
   assert.equal(node.consecutiveFailures, 0);
 });
 
-Deno.test("models that disappear are pruned; load time is stamped when a model turns loaded", () => {
+Deno.test("models that disappear are pruned; each poll replaces the report", () => {
   const node = polledNode("a", [info("m1", { status: "loaded", devices: [0] }), info("m2")]);
-  assert.equal(node.usage.get("m1")?.loadedAtMs ?? null, null, "found loaded at first poll: age unknown");
   node.applyPoll({
     discovery: null,
     models: [info("m2", { status: "loaded", devices: [0], memory_used_mb: 300 })],
     health: health([{ total: 1000, free: 700 }]),
   }, 5_000);
   assert.deepEqual([...node.models.keys()], ["m2"]);
-  assert.equal(node.usage.get("m2")?.loadedAtMs, 5_000);
-  const view = node.view(() => 100);
-  assert.deepEqual(view.residents.map((r) => [r.id, r.status, r.memoryMb]), [["m2", "loaded", 300]]);
-  assert.deepEqual(view.devices, [{ index: 0, totalMb: 1000, freeMb: 700 }]);
+  assert.equal(node.models.get("m2")?.status, "loaded");
+  assert.deepEqual(node.devices(), [{ index: 0, totalMb: 1000, freeMb: 700 }]);
+  assert.equal(node.lastPollMs, 5_000);
 });
 
-Deno.test("in flight is the larger of the gateway's leases and the neuron's queue", () => {
-  const node = polledNode("a", [info("m", { status: "loaded", devices: [0] })]);
-  const release = node.acquire("m", 1);
-  const release2 = node.acquire("m", 2);
-  assert.equal(node.inFlight("m"), 2);
-  release();
-  release(); // idempotent
-  assert.equal(node.inFlight("m"), 1);
-  release2();
-  node.health = health([{ total: 1000, free: 1000 }], [{
-    id: "m",
-    in_flight: 1,
-    queue_depth: 3,
-    max_in_flight: 1,
-    max_queue: 8,
-    rejected_queue_full: 0,
-    rejected_timeout: 0,
-    completed: 0,
-    tok_s_prefill: 0,
-    tok_s_decode: 0,
-  }]);
-  assert.equal(node.inFlight("m"), 4);
-  assert.ok(node.usage.get("m")!.lastUsedMs! >= 2);
-});
-
-Deno.test("a model being unloaded or a draining node takes no traffic", () => {
-  const node = polledNode("a", [info("m", { status: "loaded", devices: [0] })]);
-  assert.equal(node.serves("m"), true);
-  node.unloading.add("m");
-  assert.equal(node.serves("m"), false);
-  assert.equal(node.view(() => 100).residents[0].status, "unloading");
-  node.unloading.delete("m");
+Deno.test("a draining neuron is healthy but says so", () => {
+  const node = polledNode("a", []);
   node.applyPoll({
     discovery: null,
-    models: [info("m", { status: "loaded", devices: [0] })],
+    models: [],
     health: { ...health([{ total: 1000, free: 1000 }]), status: "draining" },
   }, 1);
-  assert.equal(node.serves("m"), false);
-  assert.equal(node.view(() => 100).healthy, false);
+  assert.deepEqual([node.healthy, node.draining], [true, true]);
 });
 
-Deno.test("without /health devices, free memory is total minus what residents use", () => {
-  const node = polledNode("a", []);
-  node.health = null;
-  node.discovery = discovery([1000, 500]);
-  node.models.set("tp", info("tp", { status: "loaded", devices: [0, 1], memory_used_mb: 400 }));
+Deno.test("without /health devices, free memory is total minus what the neuron reports resident", () => {
+  const node = new NodeState(
+    "a",
+    new NeuronClient({ name: "a", endpoint: "http://127.0.0.1:9", token: null, timeoutMs: 1 }),
+  );
+  node.applyPoll({
+    discovery: discovery([1000, 500]),
+    models: [info("tp", { status: "loaded", devices: [0, 1], memory_used_mb: 400 })],
+    health: health([]),
+  }, 1);
   assert.deepEqual(node.devices(), [{ index: 0, totalMb: 1000, freeMb: 800 }, {
     index: 1,
     totalMb: 500,
@@ -107,7 +80,7 @@ Deno.test("the load bound is the neuron's max_in_flight for the model, null when
     }]),
   }, 1);
   assert.equal(node.loadBound("m"), 4);
-  assert.equal(node.inFlight("m"), 3);
+  assert.equal(node.reportedInFlight("m"), 3, "in flight plus queued, as the neuron counts them");
 });
 
 Deno.test("the lost signal aborts with NodeLost when the node goes unhealthy; a fresh one once it is back", () => {

@@ -11,12 +11,24 @@ import type { EvictionPolicy, ModelRequirement, NodeView } from "./types.ts";
 
 /** Why a model cannot be placed anywhere right now. */
 export interface PlacementRefusal {
-  /** Machine-readable code. */
-  code: "no_healthy_nodes" | "no_feasible_node" | "feasible_node_unhealthy" | "insufficient_memory";
+  /**
+   * Machine-readable code; `swap_deferred` when only residency floors (`min_residency_s`) stand
+   * in the way, so that waiting until `retryAtMs` is enough.
+   */
+  code:
+    | "no_healthy_nodes"
+    | "no_feasible_node"
+    | "feasible_node_unhealthy"
+    | "insufficient_memory"
+    | "swap_deferred";
   /** A message naming the numbers and the nodes. */
   message: string;
   /** Seconds after which a retry may succeed, or null when it will not without operator action. */
   retryAfterS: number | null;
+  /** The earliest moment residency floors let it fit on some node (epoch ms), or null. */
+  retryAtMs: number | null;
+  /** Some node is blocked only by requests in flight or loads under way: waiting may help, for an unknown time. */
+  blockedByWork: boolean;
 }
 
 /** The outcome of {@linkcode planPlacement}: the chosen fit, or a refusal; with every node's plan. */
@@ -78,7 +90,13 @@ function _refusal(
     : "";
   const subject = `model '${req.id}'${pinned}`;
   if (nodes.length === 0) {
-    return { code: "no_healthy_nodes", message: "no neurons are configured", retryAfterS: null };
+    return {
+      code: "no_healthy_nodes",
+      message: "no neurons are configured",
+      retryAfterS: null,
+      retryAtMs: null,
+      blockedByWork: false,
+    };
   }
   const allowed = (node: string): boolean => req.pinnedOn.length === 0 || req.pinnedOn.includes(node);
   const details = considered
@@ -100,6 +118,8 @@ function _refusal(
       code: "no_healthy_nodes",
       message: `no healthy nodes to serve ${subject}` + (unhealthyNote ? ` (${unhealthyNote})` : ""),
       retryAfterS: 5,
+      retryAtMs: null,
+      blockedByWork: false,
     };
   }
   const misfits = considered.filter((p): p is NodeMisfit => !p.ok);
@@ -110,6 +130,8 @@ function _refusal(
         message: `${subject} cannot go on any healthy node; ${unhealthyNote}` +
           (details.length > 0 ? ` (${details.join("; ")})` : ""),
         retryAfterS: 3,
+        retryAtMs: null,
+        blockedByWork: false,
       };
     }
     return {
@@ -117,11 +139,28 @@ function _refusal(
       message: `no node can ever hold ${subject}, which needs ${describeNeed(req)}` +
         (details.length > 0 ? `: ${details.join("; ")}` : ""),
       retryAfterS: null,
+      retryAtMs: null,
+      blockedByWork: false,
+    };
+  }
+  const floors = misfits.map((p) => p.retryAtMs).filter((t): t is number => t !== null);
+  const retryAtMs = floors.length > 0 ? Math.min(...floors) : null;
+  const blockedByWork = misfits.some((p) => p.blockedByWork);
+  const message = `${subject} needs ${describeNeed(req)}; ${details.join("; ")}`;
+  if (retryAtMs !== null && !blockedByWork) {
+    return {
+      code: "swap_deferred",
+      message,
+      retryAfterS: Math.max(1, Math.ceil((retryAtMs - nowMs) / 1000)),
+      retryAtMs,
+      blockedByWork,
     };
   }
   return {
     code: "insufficient_memory",
-    message: `${subject} needs ${describeNeed(req)}; ${details.join("; ")}`,
+    message,
     retryAfterS: misfits.some((p) => p.transient) ? 5 : null,
+    retryAtMs,
+    blockedByWork,
   };
 }

@@ -1,31 +1,29 @@
 /**
  * The poller: asks every neuron for `/models` and `/health` (and `/discovery` at first
- * contact and after a restart) on an interval, all nodes concurrently, and keeps each
- * {@linkcode NodeState} current. A node failing `unhealthy_after` polls in a row receives no
- * traffic until it answers again. Proxied calls that find a node dead or silent report it
- * here too, so every health change passes through one place.
+ * contact and after a restart) on an interval, all nodes concurrently, and hands each answer
+ * (or failure) to the scheduler, which applies it (a node failing `unhealthy_after` polls in a
+ * row receives no traffic until it answers again). Proxied calls that find a node dead or
+ * silent report it here too, so every health change passes through one place.
  *
  * @module
  */
 import type { Fleet } from "./fleet.ts";
-import type { NodeState } from "./node_state.ts";
+import type { NodeState, PollAnswers } from "./node_state.ts";
+
+/** Where poll results go (the scheduler). */
+export interface PollSink {
+  /** A node answered (`restarted`: its uptime went back since the last answer). */
+  pollAnswered(node: string, answers: PollAnswers, restarted: boolean): void;
+  /** A poll of the node failed. */
+  pollFailed(node: string, message: string): void;
+  /** A proxied call found the node refusing connections; true when it was in rotation. */
+  nodeUnreachable(node: string, message: string): boolean;
+}
 
 /** Poller timing from `[poller]`. */
 export interface PollerOptions {
   /** Milliseconds between polls of each node. */
   intervalMs: number;
-  /** Consecutive failures before a node is unhealthy. */
-  unhealthyAfter: number;
-  /**
-   * Called when a node changes health (logging, metrics); `source` says who found out: a
-   * poll, or a proxied request whose connection was refused.
-   */
-  onHealthChange?: (
-    node: NodeState,
-    healthy: boolean,
-    reason: string | null,
-    source: "poll" | "request",
-  ) => void;
   /** Called on every failed poll. */
   onFailure?: (node: NodeState, message: string) => void;
 }
@@ -33,15 +31,17 @@ export interface PollerOptions {
 /** Polls the fleet until stopped. */
 export class Poller {
   readonly #fleet: Fleet;
+  readonly #sink: () => PollSink;
   readonly #options: PollerOptions;
   readonly #chains = new Map<string, Promise<boolean>>();
   readonly #running = new Set<string>();
   #timer: ReturnType<typeof setTimeout> | null = null;
   #stopped = false;
 
-  /** Binds the poller to a fleet; call {@linkcode Poller.start}. */
-  constructor(fleet: Fleet, options: PollerOptions) {
+  /** Binds the poller to a fleet and the sink of its results; call {@linkcode Poller.start}. */
+  constructor(fleet: Fleet, sink: () => PollSink, options: PollerOptions) {
     this.#fleet = fleet;
+    this.#sink = sink;
     this.#options = options;
   }
 
@@ -86,7 +86,7 @@ export class Poller {
    * waiting on it ends), the change reported like a poll's, and a poll started to confirm.
    */
   reportUnreachable(node: NodeState, message: string): void {
-    if (node.markUnreachable(message)) this.#options.onHealthChange?.(node, false, message, "request");
+    this.#sink().nodeUnreachable(node.name, message);
     void this.pollNode(node);
   }
 
@@ -113,16 +113,12 @@ export class Poller {
       const [models, health] = await Promise.all([node.client.models(), node.client.health()]);
       const restarted = node.health !== null && health.uptime_secs < node.health.uptime_secs;
       const discovery = node.discovery === null || restarted ? await node.client.discovery() : null;
-      if (restarted) node.cycles = 0;
-      const became = node.applyPoll({ discovery, models, health }, Date.now());
-      if (became) this.#options.onHealthChange?.(node, true, null, "poll");
+      this.#sink().pollAnswered(node.name, { discovery, models, health }, restarted);
       return true;
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error);
       this.#options.onFailure?.(node, message);
-      if (node.recordFailure(message, this.#options.unhealthyAfter)) {
-        this.#options.onHealthChange?.(node, false, message, "poll");
-      }
+      this.#sink().pollFailed(node.name, message);
       return false;
     } finally {
       this.#running.delete(node.name);

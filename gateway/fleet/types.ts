@@ -35,6 +35,11 @@ export interface ResidentModel {
   lastUsedMs: number | null;
   /** When it finished loading (epoch ms), or null when unknown (found loaded at first poll). */
   loadedAtMs: number | null;
+  /**
+   * Until when it may not be evicted to make room (epoch ms; null: no floor). Absent: its load
+   * time plus `min_residency_s`. The scheduler sets it from the thrash policy (`thrash.ts`).
+   */
+  protectedUntilMs?: number | null;
   /** Its residency class (`residency_priority`): higher classes may displace lower ones. */
   priority: number;
 }
@@ -78,6 +83,6 @@ export type EvictionStrategy = "lru" | "priority";
 export interface EvictionPolicy {
   /** Victim ordering and eligibility. */
   strategy: EvictionStrategy;
-  /** Models loaded less than this many seconds ago are only evicted when nothing else helps. */
+  /** Models loaded less than this many seconds ago are not evicted to make room (0: no floor). */
   minResidencySeconds: number;
 }

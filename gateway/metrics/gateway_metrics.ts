@@ -9,6 +9,7 @@
  */
 import { Counter, Gauge, Histogram, Registry } from "prom-client";
 import type { Fleet } from "../fleet/fleet.ts";
+import type { ResidencyReader } from "../fleet/residency_book.ts";
 import { Activity } from "./activity.ts";
 
 /** Seconds buckets for TTFT (50 ms – 2 min). */
@@ -79,19 +80,28 @@ export class GatewayMetrics {
   readonly inFlight: Gauge<"model" | "node">;
   /** `cortex_model_load_duration_seconds{model,node,outcome}`, outcome = loaded | failed. */
   readonly loadDuration: Histogram<"model" | "node" | "outcome">;
-  /** `cortex_evictions_total{model,node,reason}`, reason = lru | priority | defrag | admin. */
+  /** `cortex_evictions_total{model,node,reason}`, reason = lru | priority | defrag | admin | idle. */
   readonly evictions: Counter<"model" | "node" | "reason">;
   /** `cortex_swap_thrash_total{model,node}`: evictions of a model younger than `min_residency_s`. */
   readonly swapThrash: Counter<"model" | "node">;
   /** `cortex_defrags_total{node}`: release-and-reload passes. */
   readonly defrags: Counter<"node">;
+  /**
+   * `cortex_swaps_refused_total{model,reason}`: requests refused rather than swap, reason =
+   * min_residency (the model in the way is inside its residency floor) | swap_budget (the key's
+   * `max_swaps_per_hour` is used up).
+   */
+  readonly swapRefusals: Counter<"model" | "reason">;
   /** `cortex_poll_failures_total{node}`. */
   readonly pollFailures: Counter<"node">;
   /** `cortex_affinity_total{outcome}`, outcome = hit | miss | overflow: how requests with a session were placed. */
   readonly affinity: Counter<"outcome">;
 
-  /** Creates the series; `fleet` feeds the scrape-time node gauges. */
-  constructor(fleet?: Fleet) {
+  /**
+   * Creates the series; `fleet` feeds the scrape-time node gauges, `residency` (the scheduler's,
+   * once it exists) the per-model ones.
+   */
+  constructor(fleet?: Fleet, residency: () => ResidencyReader | null = () => null) {
     const r = [this.registry];
     this.requests = _counter(
       r,
@@ -167,19 +177,25 @@ export class GatewayMetrics {
       r,
       "cortex_evictions_total",
       ["model", "node", "reason"],
-      "Models unloaded by the gateway, by reason (lru, priority, defrag, admin).",
+      "Models unloaded by the gateway, by reason (lru, priority, defrag, admin, idle).",
     );
     this.swapThrash = _counter(
       r,
       "cortex_swap_thrash_total",
       ["model", "node"],
-      "Evictions of a model loaded less than min_residency_s ago (nothing else could make room).",
+      "Evictions to make room of a model loaded less than min_residency_s ago (the residency floor keeps this at 0; see cortex_swaps_refused_total).",
     );
     this.defrags = _counter(
       r,
       "cortex_defrags_total",
       ["node"],
       "Release-and-reload passes after defrag_after_cycles load/unload cycles.",
+    );
+    this.swapRefusals = _counter(
+      r,
+      "cortex_swaps_refused_total",
+      ["model", "reason"],
+      "Requests refused rather than evict a model: reason=min_residency (inside its residency floor) or swap_budget (the key's max_swaps_per_hour is used up).",
     );
     this.pollFailures = _counter(r, "cortex_poll_failures_total", ["node"], "Failed polls of a neuron.");
     this.affinity = _counter(
@@ -190,7 +206,7 @@ export class GatewayMetrics {
     );
     // All three series exist from the start, so a hit rate can be read before the first overflow.
     for (const outcome of ["hit", "miss", "overflow"]) this.affinity.inc({ outcome }, 0);
-    if (fleet) _fleetGauges(this.registry, fleet);
+    if (fleet) _fleetGauges(this.registry, fleet, residency);
   }
 
   /** Adds to a counter only when `value` is a positive number. */
@@ -249,7 +265,7 @@ function _scrapeGauge<T extends string>(
 // The neurons report memory in MiB; Prometheus wants bytes.
 const _MIB = 2 ** 20;
 
-function _fleetGauges(registry: Registry, fleet: Fleet): void {
+function _fleetGauges(registry: Registry, fleet: Fleet, residency: () => ResidencyReader | null): void {
   const r = [registry];
   _scrapeGauge(r, "cortex_node_healthy", ["node"], "1 when the node receives traffic, else 0.", function* () {
     for (const n of fleet.nodes) yield [{ node: n.name }, n.healthy && !n.draining ? 1 : 0];
@@ -285,10 +301,13 @@ function _fleetGauges(registry: Registry, fleet: Fleet): void {
     ["node", "model", "class"],
     "1 for each model resident on a node (with its residency class as a label).",
     function* () {
+      const book = residency();
       for (const n of fleet.nodes) {
-        for (const m of n.models.values()) {
-          if (m.status !== "loaded") continue;
-          const id = fleet.catalogue.publicId(m.id);
+        const loaded = book
+          ? book.onNode(n.name).filter((r) => r.state === "resident").map((r) => r.model)
+          : [...n.models.values()].filter((m) => m.status === "loaded").map((m) => m.id);
+        for (const model of loaded) {
+          const id = fleet.catalogue.publicId(model);
           yield [{ node: n.name, model: id, class: fleet.catalogue.priority(id) }, 1];
         }
       }

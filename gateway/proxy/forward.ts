@@ -11,7 +11,7 @@
  */
 import { CortexError, toCortexError } from "@cortex/core/errors";
 import { NodeLost } from "../fleet/node_state.ts";
-import type { Route } from "../fleet/router.ts";
+import type { Route } from "../fleet/route.ts";
 import type { GatewayContext } from "../context.ts";
 import { type Dialect, errorResponse } from "./dialect.ts";
 import type { RequestRecord } from "./request_record.ts";
@@ -39,6 +39,8 @@ export interface Exchange {
   keyModels: readonly string[];
   /** The request's session key (`session_key.ts`), or null for none. */
   session?: string | null;
+  /** The API key's name (its swap budget applies), or null without keys. */
+  keyName?: string | null;
 }
 
 /** What a dialect sends upstream and how it answers the client. */
@@ -77,7 +79,8 @@ export async function forward(ex: Exchange, requested: string, plan: UpstreamPla
     // Unknown names do not become label values (clients could create series at will).
     record.model(ctx.fleet.isKnown(resolved) ? resolved : "unknown");
     authorizeModel(ex, requested);
-    route = await _untilAborted(ctx.router.route(requested, { session: ex.session ?? null }), abort.signal);
+    const routing = { session: ex.session ?? null, keyName: ex.keyName ?? null, signal: abort.signal };
+    route = await _untilAborted(ctx.scheduler.route(requested, routing), abort.signal);
     for (let attempt = 0;; attempt++) {
       const lease: Route = route;
       _routeHeaders(headers, lease);
@@ -113,7 +116,7 @@ export async function forward(ex: Exchange, requested: string, plan: UpstreamPla
         lease.release();
         route = null;
         route = await _untilAborted(
-          ctx.router.route(requested, { session: ex.session ?? null, avoid: [lease.node.name] }),
+          ctx.scheduler.route(requested, { ...routing, avoid: [lease.node.name] }),
           abort.signal,
         );
       }
@@ -142,7 +145,7 @@ function _retryable(ex: Exchange, failed: Route, error: unknown): boolean {
   }
   if (error instanceof UpstreamSilent) ex.ctx.poller.reportSilent(node);
   else if (!(error instanceof NodeLost)) return false;
-  return ex.ctx.fleet.replicas(failed.neuronModelId).some((n) => n !== node);
+  return ex.ctx.scheduler.replicas(failed.neuronModelId).some((n) => n !== node);
 }
 
 /** Refuses (403) a model the client's key may not use; checks the name asked for and what it resolves to. */

@@ -8,7 +8,7 @@
  *
  * @module
  */
-import type { Route } from "../fleet/router.ts";
+import type { Route } from "../fleet/route.ts";
 import { ChatStreamGuard, SSE_DONE } from "@cortex/core/translate";
 import type { Dialect } from "./dialect.ts";
 import type { UpstreamPlan } from "./forward.ts";

@@ -12,7 +12,7 @@ import {
 } from "@cortex/core/translate";
 import type { AnthropicStreamEvent } from "@cortex/core/anthropic";
 import type { ResponsesStreamEvent } from "@cortex/core/responses";
-import type { Route } from "../fleet/router.ts";
+import type { Route } from "../fleet/route.ts";
 import { GatewayMetrics } from "../metrics/gateway_metrics.ts";
 import { openAIPassthrough } from "./openai_passthrough.ts";
 import { RequestRecord } from "./request_record.ts";

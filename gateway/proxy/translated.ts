@@ -30,7 +30,7 @@ import {
   type StreamGuard,
   type StreamViolation,
 } from "@cortex/core/translate";
-import type { Route } from "../fleet/router.ts";
+import type { Route } from "../fleet/route.ts";
 import type { UpstreamPlan } from "./forward.ts";
 import { observeChatChunk } from "./openai_passthrough.ts";
 import { readUpstreamBody, relay } from "./relay.ts";

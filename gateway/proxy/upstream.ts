@@ -12,7 +12,7 @@
 import { CortexError, fromOpenAIErrorBody, OpenAIErrorBodySchema } from "@cortex/core/errors";
 import type { ReleaseSlot } from "../fleet/connection_slots.ts";
 import { transportDetail } from "../fleet/neuron_client.ts";
-import type { Route } from "../fleet/router.ts";
+import type { Route } from "../fleet/route.ts";
 
 /** A connection to the neuron that could not be made (nothing was sent: safe to retry elsewhere). */
 export class ConnectFailure extends CortexError {

@@ -11,6 +11,7 @@ import type { GatewayContext, GatewayEnv } from "../context.ts";
 import { fitOnNode } from "../fleet/eviction.ts";
 import type { NodeState } from "../fleet/node_state.ts";
 import { planPlacement } from "../fleet/placement.ts";
+import type { Residency } from "../fleet/residency.ts";
 import { readJsonBody, requireModel } from "../proxy/body.ts";
 import { authorizeModel } from "../proxy/forward.ts";
 import { errorResponse } from "../proxy/dialect.ts";
@@ -32,7 +33,7 @@ export function adminRoutes(ctx: GatewayContext): Hono<GatewayEnv> {
       const node = _optionalNode(json);
       if (!ctx.fleet.isKnown(id)) throw _notFound(id);
       const started = performance.now();
-      const outcome = await ctx.loader.ensure(id, node);
+      const outcome = await ctx.scheduler.load(id, node);
       return c.json({
         model: id,
         node: outcome.node.name,
@@ -52,27 +53,7 @@ export function adminRoutes(ctx: GatewayContext): Hono<GatewayEnv> {
       authorizeModel({ ctx, keyModels: c.get("keyModels") }, requireModel(json));
       const id = ctx.fleet.catalogue.resolve(requireModel(json));
       const nodeName = _optionalNode(json);
-      const neuronId = ctx.fleet.catalogue.neuronId(id);
-      const targets = ctx.fleet.nodes.filter((n) =>
-        (!nodeName || n.name === nodeName) && n.healthy && n.models.get(neuronId)?.status === "loaded"
-      );
-      if (targets.length === 0) {
-        throw new CortexError(
-          `model '${id}' is not loaded${nodeName ? ` on '${nodeName}'` : " on any healthy node"}`,
-          {
-            code: "model_not_found",
-            status: 404,
-            param: "model",
-          },
-        );
-      }
-      const unloaded: string[] = [];
-      for (const node of targets) {
-        await _drained(node, neuronId, ADMIN_UNLOAD_DRAIN_MS);
-        await ctx.evictor.unload(node, neuronId, "admin");
-        unloaded.push(node.name);
-        void ctx.poller.pollNode(node);
-      }
+      const unloaded = await ctx.scheduler.unload(id, nodeName);
       return c.json({ model: id, unloaded_from: unloaded });
     } catch (error) {
       return fail(error, c.get("requestId"));
@@ -102,10 +83,13 @@ export function adminRoutes(ctx: GatewayContext): Hono<GatewayEnv> {
 export function fleetStatus(ctx: GatewayContext): Record<string, unknown> {
   const now = Date.now();
   const catalogue = ctx.fleet.catalogue;
+  const residency = ctx.scheduler.residency;
   return {
     strategy: ctx.fleet.policy.strategy,
     min_residency_s: ctx.fleet.policy.minResidencySeconds,
-    loading: ctx.loader.loading,
+    max_wait_s: ctx.config.eviction.max_wait_s,
+    loading: ctx.scheduler.loading,
+    queued: ctx.scheduler.queued,
     nodes: ctx.fleet.nodes.map((n) => ({
       name: n.name,
       endpoint: n.client.endpoint,
@@ -117,31 +101,38 @@ export function fleetStatus(ctx: GatewayContext): Record<string, unknown> {
       hostname: n.discovery?.hostname ?? null,
       backend: [...new Set(n.discovery?.devices.map((d) => d.backend) ?? [])].join(",") || null,
       uptime_s: n.health?.uptime_secs ?? null,
-      cycles_since_defrag: n.cycles,
+      cycles_since_defrag: ctx.scheduler.cycles(n.name),
+      residency_floor_s: Math.round(ctx.scheduler.floorMs(n.name) / 1000),
       devices: n.devices().map((d) => {
         const found = n.discovery?.devices.find((x) => x.index === d.index);
         return { index: d.index, name: found?.name ?? null, total_mb: d.totalMb, free_mb: d.freeMb };
       }),
-      models: [...n.models.values()].map((m) => {
-        const usage = n.usage.get(m.id);
-        const stats = n.health?.models.find((s) => s.id === m.id);
-        const id = catalogue.publicId(m.id);
-        return {
-          id,
-          status: n.unloading.has(m.id) ? "unloading" : m.status,
-          devices: m.devices,
-          memory_mb: m.memory_used_mb ?? m.memory_required_mb,
-          in_flight: n.inFlight(m.id),
-          gateway_in_flight: usage?.inFlight ?? 0,
-          queue_depth: stats?.queue_depth ?? 0,
-          decode_tok_s: stats?.tok_s_decode ?? null,
-          class: catalogue.priority(id),
-          last_used_s_ago: usage?.lastUsedMs ? Math.round((now - usage.lastUsedMs) / 1000) : null,
-          loaded_s_ago: usage?.loadedAtMs ? Math.round((now - usage.loadedAtMs) / 1000) : null,
-          progress: m.progress ?? null,
-          error: m.error ?? null,
-        };
-      }),
+      models: [...new Set([...n.models.keys(), ...residency.onNode(n.name).map((r) => r.model)])].map(
+        (model) => {
+          const m = n.models.get(model);
+          const r = residency.get(n.name, model);
+          const stats = n.health?.models.find((s) => s.id === model);
+          const id = catalogue.publicId(model);
+          return {
+            id,
+            status: r ? _status(r) : m?.status ?? "available",
+            devices: r && r.devices.length > 0 ? r.devices : m?.devices ?? [],
+            memory_mb: r?.memoryMb ?? m?.memory_used_mb ?? m?.memory_required_mb ?? null,
+            in_flight: residency.inFlight(n, model),
+            gateway_in_flight: r?.leases ?? 0,
+            queue_depth: stats?.queue_depth ?? 0,
+            decode_tok_s: stats?.tok_s_decode ?? null,
+            class: catalogue.priority(id),
+            last_used_s_ago: r?.lastUsedMs ? Math.round((now - r.lastUsedMs) / 1000) : null,
+            loaded_s_ago: r?.loadedAtMs ? Math.round((now - r.loadedAtMs) / 1000) : null,
+            protected_s: r?.protectedUntilMs && r.protectedUntilMs > now
+              ? Math.ceil((r.protectedUntilMs - now) / 1000)
+              : 0,
+            progress: m?.progress ?? null,
+            error: m?.error ?? null,
+          };
+        },
+      ),
     })),
   };
 }
@@ -153,11 +144,12 @@ export function placementDryRun(ctx: GatewayContext, requested: string): Record<
   if (!fleet.isKnown(id)) throw _notFound(id);
   const neuronId = fleet.catalogue.neuronId(id);
   const req = fleet.requirement(id);
-  const replicas = fleet.replicas(neuronId);
+  const replicas = ctx.scheduler.replicas(neuronId);
   const now = Date.now();
+  const residency = ctx.scheduler.residency;
   const perNode = fleet.nodes.map((n: NodeState) => {
     const plan = fitOnNode(
-      n.view((m) => fleet.catalogue.priority(fleet.catalogue.publicId(m))),
+      residency.view(n, fleet.catalogue),
       req,
       fleet.policy,
       now,
@@ -185,9 +177,21 @@ export function placementDryRun(ctx: GatewayContext, requested: string): Record<
     nodes: perNode,
   };
   if (replicas.length > 0) return { ...base, action: "route", node: replicas[0].name, evict: [] };
-  const result = planPlacement(fleet.views(), req, fleet.policy, now);
+  const result = planPlacement(
+    fleet.nodes.map((n) => residency.view(n, fleet.catalogue)),
+    req,
+    fleet.policy,
+    now,
+  );
   if (!result.ok) {
-    return { ...base, action: "refuse", code: result.refusal.code, reason: result.refusal.message };
+    const wait = result.refusal.retryAfterS;
+    return {
+      ...base,
+      action: "refuse",
+      code: result.refusal.code,
+      reason: result.refusal.message,
+      retry_after_s: wait,
+    };
   }
   return {
     ...base,
@@ -226,13 +230,7 @@ function _notFound(id: string): CortexError {
   });
 }
 
-/** How long an admin unload waits for requests in flight through this gateway to finish before
- * refusing with `model_busy` (a stream the client has just finished reading is released a moment later). */
-const ADMIN_UNLOAD_DRAIN_MS = 500;
-
-async function _drained(node: NodeState, neuronModelId: string, timeoutMs: number): Promise<void> {
-  const deadline = performance.now() + timeoutMs;
-  while (node.inFlight(neuronModelId) > 0 && performance.now() < deadline) {
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
+// What `/admin/fleet` calls a residency state (`loaded` for resident, as the neurons say it).
+function _status(r: Residency): string {
+  return r.state === "resident" ? "loaded" : r.state;
 }

@@ -41,6 +41,7 @@ export function messagesRoutes(ctx: GatewayContext): Hono<GatewayEnv> {
           dialect: "messages",
           record,
           keyModels: c.get("keyModels"),
+          keyName: c.get("keyName"),
           session,
         },
         model,
@@ -68,7 +69,7 @@ export function messagesRoutes(ctx: GatewayContext): Hono<GatewayEnv> {
       // Counting never loads weights: a node serving the model counts with it, else one that lists it
       // counts with the tokenizer and template read from its files.
       const neuronModelId = ctx.fleet.catalogue.neuronId(resolved);
-      const node = ctx.fleet.tokenizerNode(neuronModelId);
+      const node = ctx.scheduler.tokenizerNode(neuronModelId);
       if (node === null) {
         throw new CortexError(`model '${model}' is not offered by any healthy node`, {
           code: "model_not_found",

@@ -17,7 +17,11 @@ export function modelRoutes(ctx: GatewayContext, created: number): Hono<GatewayE
     "/",
     (c) =>
       c.json(
-        buildModelList(ctx.fleet, { created, only: c.get("keyModels"), all: c.req.query("all") === "true" }),
+        buildModelList(ctx.fleet, ctx.scheduler.residency, {
+          created,
+          only: c.get("keyModels"),
+          all: c.req.query("all") === "true",
+        }),
       ),
   );
   app.get("/*", (c) => {
@@ -28,9 +32,8 @@ export function modelRoutes(ctx: GatewayContext, created: number): Hono<GatewayE
     } catch {
       // Malformed percent-encoding names no model: answered as an unknown id, not a 500.
     }
-    const entry = buildModelList(ctx.fleet, { created, only: c.get("keyModels") }).data.find((e) =>
-      e.id === id
-    );
+    const entry = buildModelList(ctx.fleet, ctx.scheduler.residency, { created, only: c.get("keyModels") })
+      .data.find((e) => e.id === id);
     if (entry) return c.json(entry);
     return errorResponse(
       "chat",

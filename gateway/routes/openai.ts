@@ -38,7 +38,16 @@ export function openAIRoutes(ctx: GatewayContext): Hono<GatewayEnv> {
         _validate(dialect, body.json);
         const session = sessionKeyOf(dialect, c.req.raw.headers, body.json)?.key ?? null;
         return await forward(
-          { ctx, request: c.req.raw, requestId, dialect, record, keyModels: c.get("keyModels"), session },
+          {
+            ctx,
+            request: c.req.raw,
+            requestId,
+            dialect,
+            record,
+            keyModels: c.get("keyModels"),
+            keyName: c.get("keyName"),
+            session,
+          },
           model,
           openAIPassthrough(dialect, path, body, record, idleMs, c.req.raw.headers),
         );

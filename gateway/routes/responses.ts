@@ -40,6 +40,7 @@ export function responsesRoutes(ctx: GatewayContext): Hono<GatewayEnv> {
           dialect: "responses",
           record,
           keyModels: c.get("keyModels"),
+          keyName: c.get("keyName"),
           session,
         },
         model,
