@@ -315,9 +315,10 @@ export function scheduledFleet(
     sizes?: Record<string, number>;
     policy?: EvictionPolicy;
     scheduler?: Partial<SchedulerOptions>;
+    neurons?: FakeNeurons;
   } = {},
 ): { s: Scheduler; fx: FakeNeurons; fleet: Fleet; metrics: GatewayMetrics } {
-  const fx = new FakeNeurons(specs, options.sizes);
+  const fx = options.neurons ?? new FakeNeurons(specs, options.sizes);
   const nodes = specs.map((spec) =>
     new NodeState(
       spec.name,

@@ -169,17 +169,20 @@ export class _Jobs {
     if (!job) return;
     slot.lock = job;
     this.#core.fx.refresh(node, () => {
-      if (!job.live || this.#stopped) return;
+      if (!job.live || this.#stopped) return this.#unlock(job);
       if (job.flight.kind === "reload") this.#reloadRefreshed(job);
       else this.#refreshed(job);
       this.#core.changed();
     });
   }
 
+  // Frees the node for its next job. A job abandoned with its node keeps the lock until the
+  // action it has under way answers, so that one node never runs two loads at once.
   #unlock(job: _Job): void {
     const slot = this.slot(job.node);
-    if (slot.lock === job) slot.lock = null;
     job.live = false;
+    if (slot.lock !== job) return;
+    slot.lock = null;
     this.#pump(job.node);
   }
 
@@ -212,6 +215,8 @@ export class _Jobs {
         this.#unlock(job);
         return this.#fail(job.flight, overBudget);
       }
+      // The swap is committed here, so that loads planned at the same time cannot both spend the last one.
+      if (fit.victims.length > 0) core.budgets.record(target.keyName, core.fx.now());
       job.devices = fit.devices;
       victims = fit.victims;
     }
@@ -222,10 +227,10 @@ export class _Jobs {
       resident.state = "unloading";
       resident.ours = true;
       this.#unload(job.node, victim.id, victim.reason, (gone, error) => {
-        if (!job.live) return;
         if (gone) job.gone.push(victim);
         else job.unloadError ??= error;
         if (--job.unloadsLeft > 0) return;
+        if (!job.live) return this.#unlock(job);
         this.#evicted(job);
       });
     }
@@ -238,7 +243,6 @@ export class _Jobs {
       const now = core.fx.now();
       const slot = this.slot(job.node);
       slot.streak = afterSwap(slot.streak, core.fleet.policy.minResidencySeconds * 1000, now);
-      core.budgets.record(job.flight.target.keyName, now);
       job.flight.evicted.push(...job.gone.map((v) => core.fleet.catalogue.publicId(v.id)));
     }
     if (job.unloadError) {
@@ -298,7 +302,7 @@ export class _Jobs {
       core.options.metrics.loadDuration.observe({ ...labels, outcome: "failed" }, seconds);
     }
     if (!this.#stopped) core.fx.refresh(job.node, () => core.changed());
-    if (!job.live) return;
+    if (!job.live) return this.#unlock(job);
     this.#unlock(job);
     const node = core.fleet.node(job.node)!;
     if (outcome.ok) {
@@ -368,21 +372,25 @@ export class _Jobs {
   }
 
   #finish(flight: _Flight, node: NodeState, loaded: boolean, loadMs: number): void {
-    this.#flights.delete(flight.key);
+    this.#forget(flight);
     for (const ticket of flight.waiters) {
       this.#core.grant(ticket, node, { loaded, loadMs, evicted: flight.evicted });
     }
   }
 
   #fail(flight: _Flight, error: CortexError): void {
-    this.#flights.delete(flight.key);
+    this.#forget(flight);
     for (const ticket of flight.waiters) this.#core.refuseTicket(ticket, error);
   }
 
   // The load cannot go ahead now: its requests wait in the queue again (or are refused).
   #dissolve(flight: _Flight, error: CortexError, retryAtMs: number | null): void {
-    if (this.#flights.get(flight.key) === flight) this.#flights.delete(flight.key);
+    this.#forget(flight);
     for (const ticket of flight.waiters) this.#core.requeue(ticket, error, retryAtMs);
+  }
+
+  #forget(flight: _Flight): void {
+    if (this.#flights.get(flight.key) === flight) this.#flights.delete(flight.key);
   }
 
   // ---- unloads --------------------------------------------------------------------------------
@@ -573,7 +581,7 @@ export class _Jobs {
     record.state = "unloading";
     record.ours = true;
     this.#unload(job.node, target.neuronId, "defrag", (gone, error) => {
-      if (!job.live) return;
+      if (!job.live) return this.#unlock(job);
       if (!gone) {
         this.#unlock(job);
         return this.#dissolve(job.flight, error, null);
@@ -616,11 +624,14 @@ export class _Jobs {
     }
   }
 
-  /** The node went out of rotation: its jobs are abandoned and their loads planned again. */
+  /**
+   * The node went out of rotation: its jobs are abandoned and their loads planned again (the
+   * one under way keeps the node's lock until its action answers).
+   */
   nodeLost(name: string): void {
     const slot = this.slot(name);
-    const jobs = [slot.lock, ...slot.waiting].filter((j): j is _Job => j !== null);
-    slot.lock = null;
+    // Only live jobs speak for their flights (one abandoned earlier may still hold the lock).
+    const jobs = [slot.lock, ...slot.waiting].filter((j): j is _Job => j !== null && j.live);
     slot.waiting = [];
     slot.defragRetry = null;
     for (const job of jobs) job.live = false;
