@@ -205,6 +205,18 @@ const badConfigs: { name: string; parse: (text: string) => unknown; text: string
     message: "cortex.toml: eviction.defrag_after_cycles: expected a number >= 0, got -1",
   },
   {
+    name: "negative swap budget",
+    parse: parseCortexConfig,
+    text: '[[gateway.keys]]\nname = "a"\nkey = "sk-12345678"\nmax_swaps_per_hour = -1\n',
+    message: "cortex.toml: gateway.keys[0].max_swaps_per_hour: expected a number >= 0, got -1",
+  },
+  {
+    name: "negative max wait",
+    parse: parseCortexConfig,
+    text: "[eviction]\nmax_wait_s = -5\n",
+    message: "cortex.toml: eviction.max_wait_s: expected a number >= 0, got -5",
+  },
+  {
     name: "neurons is a table",
     parse: parseCortexConfig,
     text: '[neurons]\nname = "a"\n',
@@ -346,6 +358,14 @@ Deno.test("neuron.toml relative paths resolve against the file's folder", async 
   assert.equal(config.models_dir, `${dir}/models`);
   assert.equal(config.plugin, "/opt/cortex/libcortex_plugin.so");
   assert.equal(config.models[0].path, new URL("a", here).pathname);
+});
+
+Deno.test("a key's swap budget is absent (no limit) unless set", () => {
+  const config = parseCortexConfig(
+    '[[gateway.keys]]\nname = "a"\nkey = "sk-12345678"\n[[gateway.keys]]\nname = "b"\nkey = "sk-87654321"\n' +
+      "max_swaps_per_hour = 6\n",
+  );
+  assert.deepEqual(config.gateway.keys.map((k) => k.max_swaps_per_hour), [null, 6]);
 });
 
 Deno.test("cold-load timeout scales with model size and is capped", () => {
