@@ -13,7 +13,7 @@ import { NodeState, type PollAnswers } from "./node_state.ts";
 import { Scheduler, type SchedulerOptions } from "./scheduler.ts";
 import type { Outcome, SchedulerEffects, UnloadReason } from "./scheduler_effects.ts";
 import type { EvictionPolicy } from "./types.ts";
-import { discovery, info } from "./_test_fleet.ts";
+import { discovery, info, modelStats } from "./_test_fleet.ts";
 
 /** One fake neuron. */
 export interface FakeNodeSpec {
@@ -177,18 +177,9 @@ export class FakeNeurons implements SchedulerEffects {
     });
     const stats: NeuronHealth["models"] = [...n.loaded.keys()]
       .filter((id) => n.spec.bounds?.[id] !== null)
-      .map((id) => ({
-        id,
-        in_flight: n.reported.get(id) ?? 0,
-        queue_depth: 0,
-        max_in_flight: n.spec.bounds?.[id] ?? 4,
-        max_queue: 16,
-        rejected_queue_full: 0,
-        rejected_timeout: 0,
-        completed: 0,
-        tok_s_prefill: 0,
-        tok_s_decode: 0,
-      }));
+      .map((id) =>
+        modelStats(id, { in_flight: n.reported.get(id) ?? 0, max_in_flight: n.spec.bounds?.[id] ?? 4 })
+      );
     return {
       discovery: discovery(devices),
       models,

@@ -28,6 +28,26 @@ export function info(id: string, over: Partial<NeuronModelInfo> = {}): NeuronMod
   };
 }
 
+/** A model's line in `/health` (no requests, four seats, unless `over` says otherwise). */
+export function modelStats(
+  id: string,
+  over: Partial<NeuronHealth["models"][number]> = {},
+): NeuronHealth["models"][number] {
+  return {
+    id,
+    in_flight: 0,
+    queue_depth: 0,
+    max_in_flight: 4,
+    max_queue: 16,
+    rejected_queue_full: 0,
+    rejected_timeout: 0,
+    completed: 0,
+    tok_s_prefill: 0,
+    tok_s_decode: 0,
+    ...over,
+  };
+}
+
 /** A discovery answer with CPU devices of `totalMb` each. */
 export function discovery(totals: number[]): NeuronDiscovery {
   return {

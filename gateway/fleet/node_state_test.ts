@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { NeuronClient } from "./neuron_client.ts";
 import { NodeLost, NodeState } from "./node_state.ts";
-import { discovery, health, info, polledNode } from "./_test_fleet.ts";
+import { discovery, health, info, modelStats, polledNode } from "./_test_fleet.ts";
 
 Deno.test("a node is unhealthy until its first poll, and after N failures in a row", () => {
   const node = polledNode("a", []);
@@ -66,18 +66,7 @@ Deno.test("the load bound is the neuron's max_in_flight for the model, null when
   node.applyPoll({
     discovery: null,
     models: [info("m", { status: "loaded", devices: [0] })],
-    health: health([{ total: 1000, free: 700 }], [{
-      id: "m",
-      in_flight: 2,
-      queue_depth: 1,
-      max_in_flight: 4,
-      max_queue: 16,
-      rejected_queue_full: 0,
-      rejected_timeout: 0,
-      completed: 0,
-      tok_s_prefill: 0,
-      tok_s_decode: 0,
-    }]),
+    health: health([{ total: 1000, free: 700 }], [modelStats("m", { in_flight: 2, queue_depth: 1 })]),
   }, 1);
   assert.equal(node.loadBound("m"), 4);
   assert.equal(node.reportedInFlight("m"), 3, "in flight plus queued, as the neuron counts them");
