@@ -2,6 +2,8 @@
 // seeded and reproducible, across the gateway's six client routes: valid bodies, bodies mutated
 // as JSON, and broken bytes.
 
+import { Rng as FuzzRng } from "../../core/translate/_test_gen.ts";
+
 /** The routes fuzzed: five POST routes and `GET /v1/models[/{id}]`. */
 export const FUZZ_ROUTES = [
   "chat",
@@ -33,28 +35,8 @@ export interface FuzzRequest {
   kind: "valid" | "mutated" | "bytes";
 }
 
-/** mulberry32: small, seeded, reproducible. */
-export class FuzzRng {
-  #state: number;
-  constructor(seed: number) {
-    this.#state = seed >>> 0;
-  }
-  next(): number {
-    let t = (this.#state += 0x6d2b79f5);
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  }
-  int(min: number, max: number): number {
-    return min + Math.floor(this.next() * (max - min + 1));
-  }
-  bool(p = 0.5): boolean {
-    return this.next() < p;
-  }
-  pick<T>(items: readonly T[]): T {
-    return items[this.int(0, items.length - 1)];
-  }
-}
+/** The seeded PRNG the translation property tests use (mulberry32), shared. */
+export { Rng as FuzzRng } from "../../core/translate/_test_gen.ts";
 
 const _chars = [..."abcdefghij klmnop\n\t{}[]\":,\\/<>&'é漢字🙂\u0000\u200b\ud800"];
 const _enc = new TextEncoder();
