@@ -1,37 +1,19 @@
 // Private to the scheduler: the loads and unloads it has under way. A flight is one model's
 // load (single-flight: requests for the model join it); it runs as jobs, one node lock at a
 // time — refresh the node, re-plan on fresh numbers, unload the victims, load — and re-plans
-// on failures a retry may cure. Also the defragmentation passes and admin unloads (drain, then
-// unload). Every action goes through the effects; every answer comes back as an event.
+// on failures a retry may cure. Also the defragmentation passes. Every action goes through the
+// effects; every answer comes back as an event.
 import { type ColdLoadSection, coldLoadTimeoutMs } from "@cortex/core/config";
 import { CortexError } from "@cortex/core/errors";
 import type { LoadModelRequest, LoadModelResult } from "@cortex/core/fleet";
-import type { Fleet } from "./fleet.ts";
 import type { NodeState } from "./node_state.ts";
 import { fitOnNode, type Victim } from "./eviction.ts";
 import { newResidency } from "./residency.ts";
-import type { ResidencyBook } from "./residency_book.ts";
-import type { Outcome, SchedulerEffects, UnloadReason } from "./scheduler_effects.ts";
-import type { Grant, SchedulerOptions } from "./scheduler.ts";
-import { afterSwap, NO_STREAK, type SwapBudgets, type SwapStreak } from "./thrash.ts";
+import type { Outcome } from "./scheduler_effects.ts";
+import { afterSwap, NO_STREAK } from "./thrash.ts";
 import { _overBudget, type _Plan, _planLoad, type _PlanTarget, _requirement } from "./_scheduler_plan.ts";
-import type { _Ticket } from "./_scheduler_types.ts";
-
-/** What the jobs need of the scheduler. */
-export interface _SchedulerCore {
-  readonly fleet: Fleet;
-  readonly fx: SchedulerEffects;
-  readonly options: SchedulerOptions;
-  readonly book: ResidencyBook;
-  readonly budgets: SwapBudgets;
-  replicas(neuronModelId: string): NodeState[];
-  floorMs(node: string): number;
-  grant(ticket: _Ticket, node: NodeState, load: Pick<Grant, "loaded" | "loadMs" | "evicted">): void;
-  refuseTicket(ticket: _Ticket, error: CortexError): void;
-  requeue(ticket: _Ticket, error: CortexError, retryAtMs: number | null): void;
-  nodeUnreachable(node: string, message: string): boolean;
-  changed(): void;
-}
+import type { _SchedulerCore, _Slot, _Ticket } from "./_scheduler_types.ts";
+import { _unloadModel } from "./_scheduler_unload.ts";
 
 interface _Flight {
   key: string;
@@ -56,29 +38,9 @@ interface _Job {
   startedMs: number;
 }
 
-/** Per-node scheduling state. */
-export interface _Slot {
-  lock: _Job | null;
+interface _Lock {
+  holder: _Job | null;
   waiting: _Job[];
-  cycles: number;
-  streak: SwapStreak;
-  defragRetry: { atMs: number; only: Set<string>; attempt: number } | null;
-}
-
-interface _AdminUnload {
-  left: number;
-  unloaded: string[];
-  error: CortexError | null;
-  resolve: (nodes: string[]) => void;
-  reject: (error: CortexError) => void;
-}
-
-interface _Drain {
-  op: _AdminUnload;
-  node: string;
-  neuronId: string;
-  deadlineMs: number;
-  unloading: boolean;
 }
 
 /** How many times a defrag pass looks again (once a second) for residents that were busy. */
@@ -89,7 +51,7 @@ export class _Jobs {
   readonly #core: _SchedulerCore;
   readonly #flights = new Map<string, _Flight>();
   readonly #slots = new Map<string, _Slot>();
-  #drains: _Drain[] = [];
+  readonly #locks = new Map<string, _Lock>();
   #stopped = false;
 
   constructor(core: _SchedulerCore) {
@@ -99,10 +61,17 @@ export class _Jobs {
   slot(node: string): _Slot {
     let slot = this.#slots.get(node);
     if (!slot) {
-      slot = { lock: null, waiting: [], cycles: 0, streak: NO_STREAK, defragRetry: null };
+      slot = { cycles: 0, streak: NO_STREAK, defragRetry: null };
       this.#slots.set(node, slot);
     }
     return slot;
+  }
+
+  // The node's lock: the job holding it and those waiting, in order.
+  #lockOf(node: string): _Lock {
+    let lock = this.#locks.get(node);
+    if (!lock) this.#locks.set(node, lock = { holder: null, waiting: [] });
+    return lock;
   }
 
   loadingModels(): string[] {
@@ -158,16 +127,16 @@ export class _Jobs {
       unloadError: null,
       startedMs: 0,
     };
-    this.slot(node).waiting.push(job);
+    this.#lockOf(node).waiting.push(job);
     this.#pump(node);
   }
 
   #pump(node: string): void {
-    const slot = this.slot(node);
-    if (slot.lock !== null || this.#stopped) return;
-    const job = slot.waiting.shift();
+    const lock = this.#lockOf(node);
+    if (lock.holder !== null || this.#stopped) return;
+    const job = lock.waiting.shift();
     if (!job) return;
-    slot.lock = job;
+    lock.holder = job;
     this.#core.fx.refresh(node, () => {
       if (!job.live || this.#stopped) return this.#unlock(job);
       if (job.flight.kind === "reload") this.#reloadRefreshed(job);
@@ -179,10 +148,10 @@ export class _Jobs {
   // Frees the node for its next job. A job abandoned with its node keeps the lock until the
   // action it has under way answers, so that one node never runs two loads at once.
   #unlock(job: _Job): void {
-    const slot = this.slot(job.node);
+    const lock = this.#lockOf(job.node);
     job.live = false;
-    if (slot.lock !== job) return;
-    slot.lock = null;
+    if (lock.holder !== job) return;
+    lock.holder = null;
     this.#pump(job.node);
   }
 
@@ -226,7 +195,7 @@ export class _Jobs {
       const resident = core.book.get(node.name, victim.id)!;
       resident.state = "unloading";
       resident.ours = true;
-      this.#unload(job.node, victim.id, victim.reason, (gone, error) => {
+      _unloadModel(this.#core, job.node, victim.id, victim.reason, (gone, error) => {
         if (gone) job.gone.push(victim);
         else job.unloadError ??= error;
         if (--job.unloadsLeft > 0) return;
@@ -393,118 +362,6 @@ export class _Jobs {
     if (this.#flights.get(flight.key) === flight) this.#flights.delete(flight.key);
   }
 
-  // ---- unloads --------------------------------------------------------------------------------
-
-  // Unloads a model whose record is already `unloading` (ours); the record follows the answer.
-  #unload(
-    node: string,
-    modelId: string,
-    reason: UnloadReason,
-    then: (gone: boolean, error: CortexError) => void,
-  ): void {
-    const core = this.#core;
-    core.fx.unload(node, modelId, reason, (outcome) => {
-      const gone = outcome.ok || outcome.error.code === "model_not_found";
-      const record = core.book.get(node, modelId);
-      if (record?.ours && record.state === "unloading") {
-        if (gone) core.book.remove(node, modelId);
-        else {
-          record.state = "resident";
-          record.ours = false;
-        }
-      }
-      if (outcome.ok) {
-        const labels = { model: core.fleet.catalogue.publicId(modelId), node };
-        core.options.metrics.evictions.inc({ ...labels, reason });
-        const young = record?.loadedAtMs != null &&
-          core.fx.now() - record.loadedAtMs < core.fleet.policy.minResidencySeconds * 1000;
-        if (young && (reason === "lru" || reason === "priority")) core.options.metrics.swapThrash.inc(labels);
-        if (reason !== "defrag") this.slot(node).cycles++; // a defrag's own reloads do not call for another
-      }
-      then(gone, outcome.ok ? _none : outcome.error);
-      core.changed();
-    });
-  }
-
-  /** An admin unload: drain every serving node (or `nodeName`), then unload. */
-  adminUnload(modelId: string, nodeName: string | undefined): Promise<string[]> {
-    const core = this.#core;
-    const neuronId = core.fleet.catalogue.neuronId(modelId);
-    const targets = core.fleet.nodes.filter((n) =>
-      (!nodeName || n.name === nodeName) && n.healthy && core.book.get(n.name, neuronId)?.state === "resident"
-    );
-    if (targets.length === 0) {
-      return Promise.reject(
-        new CortexError(
-          `model '${modelId}' is not loaded${nodeName ? ` on '${nodeName}'` : " on any healthy node"}`,
-          {
-            code: "model_not_found",
-            status: 404,
-            param: "model",
-          },
-        ),
-      );
-    }
-    return new Promise<string[]>((resolve, reject) => {
-      const op: _AdminUnload = { left: targets.length, unloaded: [], error: null, resolve, reject };
-      const deadlineMs = core.fx.now() + (core.options.adminDrainMs ?? 500);
-      for (const node of targets) {
-        const record = core.book.get(node.name, neuronId)!;
-        record.state = "draining";
-        record.ours = true;
-        this.#drains.push({ op, node: node.name, neuronId, deadlineMs, unloading: false });
-      }
-      core.changed();
-    });
-  }
-
-  /** Drains whose model has no requests left are unloaded; drains past their deadline give up. */
-  checkDrains(): void {
-    const core = this.#core;
-    const now = core.fx.now();
-    for (const drain of [...this.#drains]) {
-      if (drain.unloading) continue;
-      const node = core.fleet.node(drain.node)!;
-      const record = core.book.get(drain.node, drain.neuronId);
-      if (!record || record.state !== "draining") {
-        this.#drainDone(drain, null);
-        continue;
-      }
-      const busy = core.book.inFlight(node, drain.neuronId);
-      if (busy === 0) {
-        drain.unloading = true;
-        record.state = "unloading";
-        this.#unload(drain.node, drain.neuronId, "admin", (gone, error) => {
-          if (gone) drain.op.unloaded.push(drain.node);
-          this.#drainDone(drain, gone ? null : error);
-          core.fx.refresh(drain.node, () => core.changed());
-        });
-      } else if (now >= drain.deadlineMs) {
-        record.state = "resident";
-        record.ours = false;
-        const id = core.fleet.catalogue.publicId(drain.neuronId);
-        this.#drainDone(
-          drain,
-          new CortexError(
-            `'${id}' on '${drain.node}' has ${busy} request${
-              busy === 1 ? "" : "s"
-            } in flight; not unloading it`,
-            { code: "model_busy", status: 409, retryAfter: 5 },
-          ),
-        );
-      }
-    }
-  }
-
-  #drainDone(drain: _Drain, error: CortexError | null): void {
-    this.#drains = this.#drains.filter((d) => d !== drain);
-    const op = drain.op;
-    op.error ??= error;
-    if (--op.left > 0) return;
-    if (op.error) op.reject(op.error);
-    else op.resolve(op.unloaded);
-  }
-
   // ---- defragmentation ------------------------------------------------------------------------
 
   #maybeDefrag(node: string): void {
@@ -564,7 +421,7 @@ export class _Jobs {
         unloadError: null,
         startedMs: 0,
       };
-      slot.waiting.push(job);
+      this.#lockOf(name).waiting.push(job);
     }
     this.#pump(name);
   }
@@ -580,7 +437,7 @@ export class _Jobs {
     }
     record.state = "unloading";
     record.ours = true;
-    this.#unload(job.node, target.neuronId, "defrag", (gone, error) => {
+    _unloadModel(this.#core, job.node, target.neuronId, "defrag", (gone, error) => {
       if (!job.live) return this.#unlock(job);
       if (!gone) {
         this.#unlock(job);
@@ -609,7 +466,6 @@ export class _Jobs {
   nextWakeMs(): number {
     let at = Infinity;
     for (const slot of this.#slots.values()) at = Math.min(at, slot.defragRetry?.atMs ?? Infinity);
-    for (const drain of this.#drains) if (!drain.unloading) at = Math.min(at, drain.deadlineMs);
     return at;
   }
 
@@ -629,11 +485,11 @@ export class _Jobs {
    * one under way keeps the node's lock until its action answers).
    */
   nodeLost(name: string): void {
-    const slot = this.slot(name);
+    const lock = this.#lockOf(name);
     // Only live jobs speak for their flights (one abandoned earlier may still hold the lock).
-    const jobs = [slot.lock, ...slot.waiting].filter((j): j is _Job => j !== null && j.live);
-    slot.waiting = [];
-    slot.defragRetry = null;
+    const jobs = [lock.holder, ...lock.waiting].filter((j): j is _Job => j !== null && j.live);
+    lock.waiting = [];
+    this.slot(name).defragRetry = null;
     for (const job of jobs) job.live = false;
     for (const job of jobs) {
       if (job.flight.kind === "reload") this.#dissolve(job.flight, _busy(job.flight.target.modelId), null);
@@ -647,8 +503,6 @@ export class _Jobs {
     this.#flights.clear();
   }
 }
-
-const _none = new CortexError("no error", { code: "internal_error", status: 500 });
 
 function _key(modelId: string, node: string | null): string {
   return node === null ? modelId : `${modelId}\u0000${node}`;

@@ -1,7 +1,7 @@
 // Private to the scheduler: where a model's next load should go, as a decision over the
 // scheduler's state — serve from a replica, load on a node, wait, or refuse.
 import { CortexError } from "@cortex/core/errors";
-import type { _SchedulerCore } from "./_scheduler_jobs.ts";
+import type { _SchedulerCore } from "./_scheduler_types.ts";
 import { fitOnNode } from "./eviction.ts";
 import { planPlacement } from "./placement.ts";
 import type { ModelRequirement } from "./types.ts";

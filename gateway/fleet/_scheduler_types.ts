@@ -1,6 +1,12 @@
-// Private to the scheduler: a request while it waits for a decision.
+// Private to the scheduler: a request while it waits for a decision, what the scheduler's parts
+// need of it, and its per-node state.
 import type { CortexError } from "@cortex/core/errors";
-import type { Grant } from "./scheduler.ts";
+import type { Fleet } from "./fleet.ts";
+import type { NodeState } from "./node_state.ts";
+import type { ResidencyBook } from "./residency_book.ts";
+import type { SchedulerEffects } from "./scheduler_effects.ts";
+import type { Grant, SchedulerOptions } from "./scheduler.ts";
+import type { SwapBudgets, SwapStreak } from "./thrash.ts";
 
 /** One request (or admin load) the scheduler has not answered yet. */
 export interface _Ticket {
@@ -36,4 +42,31 @@ export interface _Ticket {
   grant: (g: Grant) => void;
   /** Answers it with an error. */
   refuse: (e: CortexError) => void;
+}
+
+/** What the jobs need of the scheduler. */
+export interface _SchedulerCore {
+  readonly fleet: Fleet;
+  readonly fx: SchedulerEffects;
+  readonly options: SchedulerOptions;
+  readonly book: ResidencyBook;
+  readonly budgets: SwapBudgets;
+  replicas(neuronModelId: string): NodeState[];
+  floorMs(node: string): number;
+  grant(ticket: _Ticket, node: NodeState, load: Pick<Grant, "loaded" | "loadMs" | "evicted">): void;
+  refuseTicket(ticket: _Ticket, error: CortexError): void;
+  requeue(ticket: _Ticket, error: CortexError, retryAtMs: number | null): void;
+  nodeUnreachable(node: string, message: string): boolean;
+  changed(): void;
+  slot(node: string): _Slot;
+}
+
+/** Per-node scheduling state. */
+export interface _Slot {
+  /** Load/unload cycles since the last defragmentation. */
+  cycles: number;
+  /** Recent swaps (hysteresis). */
+  streak: SwapStreak;
+  /** When a defrag pass looks again at the residents that were busy, or null. */
+  defragRetry: { atMs: number; only: Set<string>; attempt: number } | null;
 }

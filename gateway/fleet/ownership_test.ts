@@ -10,6 +10,8 @@ const OWNERS = new Set([
   "fleet/scheduler.ts",
   "fleet/_scheduler_jobs.ts",
   "fleet/_scheduler_plan.ts",
+  "fleet/_scheduler_drains.ts",
+  "fleet/_scheduler_unload.ts",
   "fleet/_scheduler_types.ts",
   "fleet/node_state.ts",
   "fleet/residency.ts",

@@ -15,9 +15,7 @@
  *
  * @module
  */
-import type { ColdLoadSection } from "@cortex/core/config";
 import { CortexError } from "@cortex/core/errors";
-import type { GatewayMetrics } from "../metrics/gateway_metrics.ts";
 import { type AffinityOutcome, chooseReplica } from "./affinity.ts";
 import { AffinityTable, DEFAULT_AFFINITY_CAPACITY } from "./affinity_table.ts";
 import type { Fleet } from "./fleet.ts";
@@ -27,76 +25,13 @@ import { ResidencyBook, type ResidencyReader } from "./residency_book.ts";
 import type { LoadOutcome, Route, RouteOptions } from "./route.ts";
 import type { SchedulerEffects } from "./scheduler_effects.ts";
 import { residencyFloorMs, SwapBudgets } from "./thrash.ts";
-import { _Jobs, type _SchedulerCore } from "./_scheduler_jobs.ts";
+import { _Drains } from "./_scheduler_drains.ts";
+import { _Jobs } from "./_scheduler_jobs.ts";
 import { _planLoad, type _PlanTarget } from "./_scheduler_plan.ts";
-import type { _Ticket } from "./_scheduler_types.ts";
+import type { Grant, SchedulerOptions, TicketRequest } from "./scheduler_types.ts";
+import type { _SchedulerCore, _Slot, _Ticket } from "./_scheduler_types.ts";
 
-/** Scheduler settings. */
-export interface SchedulerOptions {
-  /** `[cold_load]` timeouts. */
-  coldLoad: ColdLoadSection;
-  /** `[eviction] defrag_after_cycles` (0 disables). */
-  defragAfterCycles: number;
-  /** `[eviction] max_wait_s` in ms: the longest a request waits in the queue for room. */
-  maxWaitMs: number;
-  /** `[poller] unhealthy_after`. */
-  unhealthyAfter: number;
-  /** `[[gateway.keys]] max_swaps_per_hour`, by key name. */
-  swapBudgets?: ReadonlyMap<string, number>;
-  /** Series to count loads, evictions, defrags, refusals and affinity in. */
-  metrics: GatewayMetrics;
-  /** Sessions remembered (least recently used dropped first). */
-  affinityCapacity?: number;
-  /** How long an admin unload waits for the model's requests to end, in ms (default 500). */
-  adminDrainMs?: number;
-  /** Told when a node changes health (logging); `source`: a poll, or a proxied request. */
-  onHealthChange?: (
-    node: NodeState,
-    healthy: boolean,
-    reason: string | null,
-    source: "poll" | "request",
-  ) => void;
-}
-
-/** A request for a model, as {@linkcode Scheduler.submit} takes it. */
-export interface TicketRequest {
-  /** Model id or alias. */
-  model: string;
-  /** Load on (or find on) this node only (admin loads). */
-  node?: string;
-  /** Nodes not to route to (a retry). */
-  avoid?: readonly string[];
-  /** Session key, or null. */
-  session?: string | null;
-  /** API key name, or null. */
-  keyName?: string | null;
-  /** Whether the grant holds an in-flight lease (requests do; admin loads do not). */
-  lease: boolean;
-  /** The longest it may wait in the queue for room, in ms. */
-  maxWaitMs: number;
-}
-
-/** What a granted request gets. */
-export interface Grant {
-  /** Model id (alias resolved). */
-  modelId: string;
-  /** The id the neuron serves it under. */
-  neuronModelId: string;
-  /** The node. */
-  node: NodeState;
-  /** True when a load was done for it (it waited for one). */
-  loaded: boolean;
-  /** Wall time of that load in ms (0 when none). */
-  loadMs: number;
-  /** Models evicted for that load (public ids). */
-  evicted: string[];
-  /** How long it waited, in ms. */
-  waitedMs: number;
-  /** Ends its lease (idempotent; a no-op without one). */
-  release: () => void;
-  /** How its session was placed, or null. */
-  affinity: AffinityOutcome | null;
-}
+export type { Grant, SchedulerOptions, TicketRequest } from "./scheduler_types.ts";
 
 /** The fleet's one owner. */
 export class Scheduler implements _SchedulerCore {
@@ -112,6 +47,7 @@ export class Scheduler implements _SchedulerCore {
   readonly budgets: SwapBudgets;
   readonly #homes: AffinityTable;
   readonly #jobs: _Jobs;
+  readonly #drains: _Drains;
   #queue: _Ticket[] = [];
   #nextTicket = 1;
   #draining = false;
@@ -127,6 +63,7 @@ export class Scheduler implements _SchedulerCore {
     this.budgets = new SwapBudgets(options.swapBudgets ?? new Map());
     this.#homes = new AffinityTable(options.affinityCapacity ?? DEFAULT_AFFINITY_CAPACITY);
     this.#jobs = new _Jobs(this);
+    this.#drains = new _Drains(this);
   }
 
   // ---- reads ------------------------------------------------------------------------------
@@ -154,6 +91,11 @@ export class Scheduler implements _SchedulerCore {
   /** Load/unload cycles on a node since its last defragmentation. */
   cycles(node: string): number {
     return this.#jobs.slot(node).cycles;
+  }
+
+  /** The node's scheduling counters (for the scheduler's parts). */
+  slot(node: string): _Slot {
+    return this.#jobs.slot(node);
   }
 
   /** The residency floor a model loaded on the node now would get, in ms. */
@@ -232,7 +174,7 @@ export class Scheduler implements _SchedulerCore {
    * the nodes unloaded; rejects with 409 `model_busy` when requests were still running.
    */
   unload(modelId: string, node?: string): Promise<string[]> {
-    return this.#jobs.adminUnload(this.fleet.catalogue.resolve(modelId), node);
+    return this.#drains.adminUnload(this.fleet.catalogue.resolve(modelId), node);
   }
 
   /**
@@ -513,7 +455,7 @@ export class Scheduler implements _SchedulerCore {
     try {
       do {
         this.#again = false;
-        this.#jobs.checkDrains();
+        this.#drains.check();
         const queue = this.#queue;
         this.#queue = [];
         const still: _Ticket[] = [];
@@ -530,7 +472,7 @@ export class Scheduler implements _SchedulerCore {
   }
 
   #arm(): void {
-    let at = this.#jobs.nextWakeMs();
+    let at = Math.min(this.#jobs.nextWakeMs(), this.#drains.nextWakeMs());
     for (const t of this.#queue) at = Math.min(at, t.deadlineMs, t.retryAtMs ?? Infinity);
     if (at === this.#armedAt) return;
     this.#armedAt = at;
