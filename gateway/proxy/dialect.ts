@@ -1,12 +1,11 @@
 /**
  * The client's dialect, and how an error is said in it: the OpenAI envelope (chat
- * completions, Responses, completions, admin), the Anthropic envelope (Messages), and the
- * matching mid-stream error events.
+ * completions, Responses, completions, admin), the Anthropic envelope (Messages). Mid-stream
+ * errors are the stream guards' (`@cortex/core/translate`).
  *
  * @module
  */
 import { type CortexError, errorHeaders, toAnthropicErrorBody, toOpenAIErrorBody } from "@cortex/core/errors";
-import { formatSseEvent } from "./sse.ts";
 
 /** The API a client speaks. */
 export type Dialect = "chat" | "completions" | "responses" | "messages" | "count_tokens" | "admin";
@@ -29,16 +28,4 @@ export function errorResponse(dialect: Dialect, error: CortexError, headers: Hea
   out.set("content-type", "application/json");
   for (const [k, v] of Object.entries(errorHeaders(error))) out.set(k, v);
   return new Response(JSON.stringify(body), { status: error.status, headers: out });
-}
-
-/**
- * The error as a server-sent event of the dialect: `data: {"error": …}` for OpenAI chat and
- * completions streams (the SDKs raise it), `event: error` for Anthropic. Responses streams
- * end with `response.failed`, written by the translator.
- */
-export function streamErrorEvent(dialect: Dialect, error: CortexError): string {
-  if (dialect === "messages" || dialect === "count_tokens") {
-    return formatSseEvent("error", toAnthropicErrorBody(error));
-  }
-  return formatSseEvent(null, toOpenAIErrorBody(error));
 }

@@ -9,12 +9,12 @@
  * @module
  */
 import type { Route } from "../fleet/router.ts";
+import { encodeSse, type SseMessage, SseParser } from "@cortex/core/sse";
 import { ChatStreamGuard, SSE_DONE } from "@cortex/core/translate";
 import type { Dialect } from "./dialect.ts";
 import type { UpstreamPlan } from "./forward.ts";
 import { readUpstreamBody, relay } from "./relay.ts";
 import type { RequestRecord } from "./request_record.ts";
-import { parseSseEvent, type SseEvent, SseSplitter } from "./sse.ts";
 
 /** Client headers an OpenAI request carries on to the neuron (reasoning inline as `<think>…</think>`). */
 export const PASSTHROUGH_HEADERS: readonly string[] = ["x-include-thinking"];
@@ -100,22 +100,22 @@ function _relayStream(
   idleTimeoutMs: number,
   done: (status: number) => void,
 ): ReadableStream<Uint8Array> {
-  const splitter = new SseSplitter();
+  const parser = new SseParser();
   const guard = new ChatStreamGuard({ kind: dialect, onViolation: (v) => record.streamViolation(v.rule) });
   let out = "";
-  let current: SseEvent | null = null;
-  // A payload the guard passes unchanged goes out as the neuron framed it.
+  let current: SseMessage | null = null;
+  // A payload the guard passes unchanged goes out with the fields the neuron gave it (event, id).
   const write = (data: string): void => {
-    out += current !== null && data === current.data ? current.raw : _dataEvent(data);
+    out += encodeSse(current !== null && data === current.data ? current : { data });
   };
-  const relayEvent = (event: SseEvent): void => {
-    if (event.data === null) {
-      out += event.raw; // keep-alive comments
+  const relayMessage = (message: SseMessage): void => {
+    if (message.data === undefined) {
+      out += encodeSse(message); // keep-alive comments
       return;
     }
-    if (event.data !== SSE_DONE && !observeChatChunk(event.data, record, dropUsageChunk)) return;
-    current = event;
-    guard.push(event.data, write);
+    if (message.data !== SSE_DONE && !observeChatChunk(message.data, record, dropUsageChunk)) return;
+    current = message;
+    guard.push(message.data, write);
     current = null;
   };
   const take = (): string => {
@@ -125,12 +125,11 @@ function _relayStream(
   };
   return relay(body, {
     transform(chunk) {
-      for (const event of splitter.push(chunk)) relayEvent(event);
+      for (const message of parser.push(chunk)) relayMessage(message);
       return take();
     },
     flush() {
-      const rest = splitter.rest();
-      if (rest.trim() !== "") relayEvent(parseSseEvent(rest));
+      for (const message of parser.end()) relayMessage(message);
       guard.end(write);
       return take();
     },
@@ -144,11 +143,6 @@ function _relayStream(
     },
     ended: () => guard.state === "cut",
   }, idleTimeoutMs);
-}
-
-// One `data:` event; a payload with line breaks takes one `data:` line per line.
-function _dataEvent(data: string): string {
-  return `${data.split(/\r?\n/).map((line) => `data: ${line}`).join("\n")}\n\n`;
 }
 
 /**

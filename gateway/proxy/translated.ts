@@ -17,6 +17,7 @@ import {
   ChatCompletionSchema,
 } from "@cortex/core/openai";
 import type { ResponsesRequest } from "@cortex/core/responses";
+import { encodeSse, type SseMessage, SseParser } from "@cortex/core/sse";
 import {
   AnthropicStreamGuard,
   AnthropicStreamTranslator,
@@ -24,9 +25,9 @@ import {
   type ChatStreamInput,
   chatToAnthropicResponse,
   chatToResponsesResponse,
-  encodeSseEvent,
   ResponsesStreamGuard,
   ResponsesStreamTranslator,
+  SSE_DONE,
   type StreamGuard,
   type StreamViolation,
 } from "@cortex/core/translate";
@@ -35,7 +36,6 @@ import type { UpstreamPlan } from "./forward.ts";
 import { observeChatChunk } from "./openai_passthrough.ts";
 import { readUpstreamBody, relay } from "./relay.ts";
 import type { RequestRecord } from "./request_record.ts";
-import { SseSplitter } from "./sse.ts";
 
 /** The client dialect of a translated request, with what its translation back needs. */
 export type TranslatedDialect =
@@ -148,10 +148,10 @@ function _translateStream<E extends { type: string }>(
   idleTimeoutMs: number,
   done: (status: number) => void,
 ): ReadableStream<Uint8Array> {
-  const splitter = new SseSplitter();
+  const parser = new SseParser();
   let out = "";
   const write = (event: E): void => {
-    out += encodeSseEvent(event);
+    out += encodeSse({ event: event.type, data: JSON.stringify(event) });
   };
   // Every translated event passes the stream guard before it is written.
   const emit = (event: E): void => guard.push(event, write);
@@ -160,41 +160,43 @@ function _translateStream<E extends { type: string }>(
     out = "";
     return text;
   };
+  const translate = (message: SseMessage): void => {
+    if (message.data === undefined) {
+      // Keep-alive comments travel on, so clients with short idle timeouts stay connected.
+      if (message.comment !== undefined) out += encodeSse({ comment: message.comment });
+      return;
+    }
+    if (message.data.trim() === SSE_DONE) return;
+    let json: unknown;
+    try {
+      json = JSON.parse(message.data);
+    } catch {
+      return;
+    }
+    if (typeof json === "object" && json !== null && "error" in json && !("choices" in json)) {
+      // The neuron reported a failure inside its stream.
+      const error = (json as { error: { message?: string; code?: string } }).error;
+      record.streamError(error?.code ?? "upstream_error");
+      translator.push({
+        type: "error",
+        error: new CortexError(error?.message ?? "the neuron failed mid-stream", {
+          code: error?.code ?? "upstream_error",
+          status: 502,
+        }),
+      }, emit);
+      return;
+    }
+    observeChatChunk(message.data, record, false);
+    const parsed = ChatCompletionChunkSchema.safeParse(json);
+    if (parsed.success) translator.push(parsed.data as ChatCompletionChunk, emit);
+  };
   return relay(body, {
     transform(chunk) {
-      for (const event of splitter.push(chunk)) {
-        if (event.data === null) {
-          // Keep-alive comments travel on, so clients with short idle timeouts stay connected.
-          if (event.raw.startsWith(":")) out += event.raw;
-          continue;
-        }
-        if (event.data.trim() === "[DONE]") continue;
-        let json: unknown;
-        try {
-          json = JSON.parse(event.data);
-        } catch {
-          continue;
-        }
-        if (typeof json === "object" && json !== null && "error" in json && !("choices" in json)) {
-          // The neuron reported a failure inside its stream.
-          const error = (json as { error: { message?: string; code?: string } }).error;
-          record.streamError(error?.code ?? "upstream_error");
-          translator.push({
-            type: "error",
-            error: new CortexError(error?.message ?? "the neuron failed mid-stream", {
-              code: error?.code ?? "upstream_error",
-              status: 502,
-            }),
-          }, emit);
-          continue;
-        }
-        observeChatChunk(event.data, record, false);
-        const parsed = ChatCompletionChunkSchema.safeParse(json);
-        if (parsed.success) translator.push(parsed.data as ChatCompletionChunk, emit);
-      }
+      for (const message of parser.push(chunk)) translate(message);
       return take();
     },
     flush() {
+      for (const message of parser.end()) translate(message);
       translator.finish(emit);
       guard.end(write);
       return take();
