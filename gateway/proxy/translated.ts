@@ -17,7 +17,7 @@ import {
   ChatCompletionSchema,
 } from "@cortex/core/openai";
 import type { ResponsesRequest } from "@cortex/core/responses";
-import { encodeSse, type SseMessage, SseParser } from "@cortex/core/sse";
+import { encodeSse } from "@cortex/core/sse";
 import {
   AnthropicStreamGuard,
   AnthropicStreamTranslator,
@@ -34,8 +34,9 @@ import {
 import type { Route } from "../fleet/router.ts";
 import type { UpstreamPlan } from "./forward.ts";
 import { observeChatChunk } from "./openai_passthrough.ts";
-import { readUpstreamBody, relay } from "./relay.ts";
+import { readUpstreamBody } from "./relay.ts";
 import type { RequestRecord } from "./request_record.ts";
+import { relaySse, SSE_RESPONSE_HEADERS } from "./sse_relay.ts";
 
 /** The client dialect of a translated request, with what its translation back needs. */
 export type TranslatedDialect =
@@ -92,14 +93,7 @@ export function translatedPlan(
             idleTimeoutMs,
             done,
           );
-        return new Response(stream, {
-          status: 200,
-          headers: {
-            "content-type": "text/event-stream",
-            "cache-control": "no-cache",
-            "x-accel-buffering": "no",
-          },
-        });
+        return new Response(stream, { status: 200, headers: SSE_RESPONSE_HEADERS });
       }
       const bytes = await readUpstreamBody(upstream.body, idleTimeoutMs);
       let payload: unknown;
@@ -148,69 +142,51 @@ function _translateStream<E extends { type: string }>(
   idleTimeoutMs: number,
   done: (status: number) => void,
 ): ReadableStream<Uint8Array> {
-  const parser = new SseParser();
-  let out = "";
-  const write = (event: E): void => {
-    out += encodeSse({ event: event.type, data: JSON.stringify(event) });
-  };
-  // Every translated event passes the stream guard before it is written.
-  const emit = (event: E): void => guard.push(event, write);
-  const take = (): string => {
-    const text = out;
-    out = "";
-    return text;
-  };
-  const translate = (message: SseMessage): void => {
-    if (message.data === undefined) {
-      // Keep-alive comments travel on, so clients with short idle timeouts stay connected.
-      if (message.comment !== undefined) out += encodeSse({ comment: message.comment });
-      return;
-    }
-    if (message.data.trim() === SSE_DONE) return;
-    let json: unknown;
-    try {
-      json = JSON.parse(message.data);
-    } catch {
-      return;
-    }
-    if (typeof json === "object" && json !== null && "error" in json && !("choices" in json)) {
-      // The neuron reported a failure inside its stream.
-      const error = (json as { error: { message?: string; code?: string } }).error;
-      record.streamError(error?.code ?? "upstream_error");
-      translator.push({
-        type: "error",
-        error: new CortexError(error?.message ?? "the neuron failed mid-stream", {
-          code: error?.code ?? "upstream_error",
-          status: 502,
-        }),
-      }, emit);
-      return;
-    }
-    observeChatChunk(message.data, record, false);
-    const parsed = ChatCompletionChunkSchema.safeParse(json);
-    if (parsed.success) translator.push(parsed.data as ChatCompletionChunk, emit);
-  };
-  return relay(body, {
-    transform(chunk) {
-      for (const message of parser.push(chunk)) translate(message);
-      return take();
-    },
-    flush() {
-      for (const message of parser.end()) translate(message);
-      translator.finish(emit);
-      guard.end(write);
-      return take();
-    },
-    fail(error) {
-      record.streamError(String(error.code));
-      translator.push({ type: "error", error }, emit);
-      translator.finish(emit);
-      guard.fail(error, write);
-      return take();
-    },
-    close(outcome) {
-      done(outcome === "client_cancelled" ? 499 : 200);
-    },
-    ended: () => guard.state === "cut",
-  }, idleTimeoutMs);
+  return relaySse(body, { record, idleTimeoutMs, done }, (send) => {
+    const write = (event: E): void => send(encodeSse({ event: event.type, data: JSON.stringify(event) }));
+    // Every translated event passes the stream guard before it is written.
+    const emit = (event: E): void => guard.push(event, write);
+    return {
+      message(message) {
+        if (message.data === undefined) {
+          // Keep-alive comments travel on, so clients with short idle timeouts stay connected.
+          if (message.comment !== undefined) send(encodeSse({ comment: message.comment }));
+          return;
+        }
+        if (message.data.trim() === SSE_DONE) return;
+        let json: unknown;
+        try {
+          json = JSON.parse(message.data);
+        } catch {
+          return;
+        }
+        if (typeof json === "object" && json !== null && "error" in json && !("choices" in json)) {
+          // The neuron reported a failure inside its stream.
+          const error = (json as { error: { message?: string; code?: string } }).error;
+          record.streamError(error?.code ?? "upstream_error");
+          translator.push({
+            type: "error",
+            error: new CortexError(error?.message ?? "the neuron failed mid-stream", {
+              code: error?.code ?? "upstream_error",
+              status: 502,
+            }),
+          }, emit);
+          return;
+        }
+        observeChatChunk(message.data, record, false);
+        const parsed = ChatCompletionChunkSchema.safeParse(json);
+        if (parsed.success) translator.push(parsed.data as ChatCompletionChunk, emit);
+      },
+      end() {
+        translator.finish(emit);
+        guard.end(write);
+      },
+      fail(error) {
+        translator.push({ type: "error", error }, emit);
+        translator.finish(emit);
+        guard.fail(error, write);
+      },
+      ended: () => guard.state === "cut",
+    };
+  });
 }
