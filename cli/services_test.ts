@@ -4,6 +4,7 @@
 import assert from "node:assert/strict";
 import { isListening, runCortex, startTask } from "./_test_helpers.ts";
 import { REPO_ROOT } from "./service.ts";
+import { NEURON_SOURCE_DIRS } from "./neuron_permissions.ts";
 
 const TINY = `${REPO_ROOT}/neuron/testdata/models/tiny-qwen3-f32`;
 
@@ -48,7 +49,9 @@ Deno.test({
       assert.ok(neuronArgs.includes(`--allow-net=127.0.0.1`), neuronArgs.join(" "));
       assert.ok(
         neuronArgs.includes(
-          `--allow-read=${neuronToml},${REPO_ROOT}/cuda_plugin/build/libcortex_plugin.so,${dir}/hub,${TINY}`,
+          `--allow-read=${neuronToml},${REPO_ROOT}/cuda_plugin/build/libcortex_plugin.so,${dir}/hub,${TINY},${
+            NEURON_SOURCE_DIRS.join(",")
+          }`,
         ),
       );
       assert.ok(neuronArgs.includes(`--allow-ffi=${REPO_ROOT}/cuda_plugin/build/libcortex_plugin.so`));

@@ -11,7 +11,7 @@ import {
   type ModelsConfig,
   type NeuronEntry,
 } from "@cortex/core/config";
-import { serveGuarded } from "@cortex/core/http";
+import { listenError, serveGuarded } from "@cortex/core/http";
 import { Logger } from "@cortex/core/log";
 import { createApp } from "./app.ts";
 import { KeyRing } from "./auth/keys.ts";
@@ -141,10 +141,16 @@ export async function startGateway(
     { hostname: api.hostname, port: api.port, limits: connectionLimitsMs(config.connections) },
     app.fetch,
   );
-  const metricsServer = Deno.serve(
-    { hostname: prom.hostname, port: prom.port, onListen() {} },
-    metricsHandler(context.metrics.registry),
-  );
+  let metricsServer: Deno.HttpServer<Deno.NetAddr>;
+  try {
+    metricsServer = Deno.serve(
+      { hostname: prom.hostname, port: prom.port, onListen() {} },
+      metricsHandler(context.metrics.registry),
+    );
+  } catch (error) {
+    await apiServer.shutdown();
+    throw listenError(error, prom.hostname, prom.port);
+  }
   void context.poller.start();
   return {
     url: listenerUrl(api.hostname, apiServer.addr.port),

@@ -101,7 +101,13 @@ export function serveGuarded(options: ServeGuardedOptions, handler: Deno.ServeHa
     },
   );
   const innerPort = inner.addr.port;
-  const listener = Deno.listen({ hostname: options.hostname, port: options.port });
+  let listener: Deno.TcpListener;
+  try {
+    listener = Deno.listen({ hostname: options.hostname, port: options.port });
+  } catch (error) {
+    void inner.shutdown();
+    throw listenError(error, options.hostname, options.port);
+  }
   const perClient = new Map<string, number>();
   const relays = new Map<_Relay, Promise<void>>();
 
@@ -391,4 +397,29 @@ function _close(conn: Deno.Conn): void {
   } catch {
     // Already closed.
   }
+}
+
+/**
+ * A listen failure that names the address: `Deno.listen`'s "Address already in use" says neither
+ * which address nor what to do.
+ *
+ * @example
+ * ```ts
+ * import { listenError } from "@cortex/core/http";
+ * listenError(new Deno.errors.AddrInUse("Address already in use"), "127.0.0.1", 31313).message;
+ * // "cannot listen on 127.0.0.1:31313: the address is already in use (another cortex, or another program, holds it; choose another port)"
+ * ```
+ */
+export function listenError(error: unknown, hostname: string, port: number): Error {
+  const host = hostname.includes(":") ? `[${hostname}]` : hostname;
+  if (error instanceof Deno.errors.AddrInUse) {
+    return new Error(
+      `cannot listen on ${host}:${port}: the address is already in use (another cortex, or another program, ` +
+        "holds it; choose another port)",
+      { cause: error },
+    );
+  }
+  return new Error(`cannot listen on ${host}:${port}: ${error instanceof Error ? error.message : error}`, {
+    cause: error,
+  });
 }

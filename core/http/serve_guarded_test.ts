@@ -92,3 +92,17 @@ Deno.test("connections past the per-client cap are answered 429 and closed", asy
     await server.shutdown();
   }
 });
+
+Deno.test("a port already in use is refused naming the address", () => {
+  const taken = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  try {
+    const port = (taken.addr as Deno.NetAddr).port;
+    assert.throws(
+      () => serveGuarded({ hostname: "127.0.0.1", port }, () => new Response("x")),
+      (error: Error) =>
+        error.message.startsWith(`cannot listen on 127.0.0.1:${port}: the address is already in use`),
+    );
+  } finally {
+    taken.close();
+  }
+});

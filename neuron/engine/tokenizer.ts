@@ -9,6 +9,7 @@ import { Tokenizer } from "@huggingface/tokenizers";
 import { CortexError } from "@cortex/core/errors";
 import { _tokenText } from "./_token_text.ts";
 import { DecodeStream } from "./decode_stream.ts";
+import { TURN_OPENER, TurnEncoder } from "./turn_segments.ts";
 
 /** Options of {@linkcode ModelTokenizer.encode}. */
 export interface EncodeOptions {
@@ -56,6 +57,7 @@ export class ModelTokenizer {
   readonly #byteFallback: boolean;
   readonly #idLimit: number;
   #maxTokenBytes: number | null = null;
+  readonly #turns: TurnEncoder | null;
 
   /** Wraps parsed `tokenizer.json` and `tokenizer_config.json` contents. */
   constructor(tokenizerJson: unknown, config: TokenizerConfig = {}) {
@@ -86,6 +88,9 @@ export class ModelTokenizer {
       toolCall: has("<tool_call>") && has("</tool_call>"),
       reasoning: has("<think>") && has("</think>"),
     };
+    this.#turns = has(TURN_OPENER)
+      ? new TurnEncoder((text) => this.#tokenizer.encode(text, { add_special_tokens: false }).ids)
+      : null;
   }
 
   /**
@@ -107,7 +112,10 @@ export class ModelTokenizer {
 
   /** Encodes text to token ids. */
   encode(text: string, options: EncodeOptions = {}): number[] {
-    return this.#tokenizer.encode(text, { add_special_tokens: options.addSpecialTokens ?? false }).ids;
+    const specials = options.addSpecialTokens ?? false;
+    // Chat prompts (no added specials) go turn by turn, earlier turns from the cache (turn_segments.ts).
+    if (!specials && this.#turns !== null) return this.#turns.encode(text);
+    return this.#tokenizer.encode(text, { add_special_tokens: specials }).ids;
   }
 
   /** Decodes ids to text; special tokens are skipped unless `skipSpecialTokens` is false. */
