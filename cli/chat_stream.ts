@@ -7,7 +7,7 @@
  */
 import type { ChatCompletionChunk, ChatUsage } from "@cortex/core/openai";
 import { ChatCompletionChunkSchema } from "@cortex/core/openai";
-import { SseDecoderStream } from "@cortex/core/translate";
+import { SseDecoderStream } from "@cortex/core/sse";
 import { CliError, CONTEXT_HINT } from "./cli_error.ts";
 import type { GatewayClient } from "./client.ts";
 import type { Output } from "./terminal.ts";
@@ -138,9 +138,8 @@ export async function streamReply(
   };
   try {
     const response = await client.request("POST", "/v1/chat/completions", body, signal);
-    const messages = response.body!.pipeThrough(new TextDecoderStream()).pipeThrough(new SseDecoderStream());
-    for await (const message of messages) {
-      if (message.data === null) continue;
+    for await (const message of response.body!.pipeThrough(new SseDecoderStream())) {
+      if (message.data === undefined) continue;
       if (message.data.trim() === "[DONE]") break;
       const chunk = _parseChunk(message.data);
       for (const choice of chunk.choices) {

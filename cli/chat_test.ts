@@ -2,6 +2,7 @@
 // The neuron pauses after every decode step (its test hook), so a reply is still streaming
 // when the signal arrives.
 import assert from "node:assert/strict";
+import { encodeSse } from "@cortex/core/sse";
 import { spawnGateway } from "../gateway/testing/spawn_gateway.ts";
 import { spawnNeuron, TINY_QWEN3 } from "../neuron/testing/spawn_neuron.ts";
 import { _cliEnv } from "./_test_helpers.ts";
@@ -74,22 +75,22 @@ Deno.test("cortex chat --think asks for reasoning and shows it (a gateway test d
   // stands in for a reasoning model; it records what the CLI sent.
   const bodies: Record<string, unknown>[] = [];
   const chunk = (delta: Record<string, unknown>, finish: string | null = null) =>
-    `data: ${
-      JSON.stringify({
+    encodeSse({
+      data: JSON.stringify({
         id: "c",
         object: "chat.completion.chunk",
         created: 0,
         model: "thinker",
         choices: [{ index: 0, delta, finish_reason: finish }],
-      })
-    }\n\n`;
+      }),
+    });
   const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, async (request) => {
     if (request.method === "GET") {
       return Response.json({ id: "thinker", object: "model", created: 0, owned_by: "x" });
     }
     bodies.push(await request.json());
     const sse = chunk({ role: "assistant", reasoning_content: "weighing the greeting" }) +
-      chunk({ content: "Hi there" }) + chunk({}, "stop") + "data: [DONE]\n\n";
+      chunk({ content: "Hi there" }) + chunk({}, "stop") + encodeSse({ data: "[DONE]" });
     return new Response(sse, { headers: { "content-type": "text/event-stream" } });
   });
   try {

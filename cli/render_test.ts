@@ -1,11 +1,12 @@
 // The pure renderers: tables, the status and models views, the load phase, the progress
 // line and the chat reply renderer, on terminals (colours, redraws) and off them.
 import assert from "node:assert/strict";
+import type { AdminFleet, AdminFleetModel, AdminFleetNode } from "@cortex/core/fleet";
 import type { ModelList } from "@cortex/core/openai";
 import { ReplyRenderer } from "./chat_stream.ts";
 import { loadPhase } from "./commands/load.ts";
 import { renderModels } from "./commands/models.ts";
-import { type FleetDocument, renderStatus } from "./commands/status.ts";
+import { renderStatus } from "./commands/status.ts";
 import { ProgressLine } from "./progress_line.ts";
 import { formatBytes, formatMb, formatMs, formatSeconds, renderTable } from "./table.ts";
 import { makeStyle, memoryOutput, stripAnsi } from "./terminal.ts";
@@ -13,13 +14,43 @@ import { makeStyle, memoryOutput, stripAnsi } from "./terminal.ts";
 const plain = makeStyle(false);
 const colour = makeStyle(true);
 
-function _fleet(
-  models: FleetDocument["nodes"][number]["models"],
-  extra: Partial<FleetDocument> = {},
-): FleetDocument {
+// A model of the fleet document: `fields` over idle defaults.
+function _model(fields: Pick<AdminFleetModel, "id" | "status"> & Partial<AdminFleetModel>): AdminFleetModel {
   return {
+    devices: [],
+    memory_mb: null,
+    in_flight: 0,
+    gateway_in_flight: 0,
+    queue_depth: 0,
+    decode_tok_s: null,
+    class: 0,
+    last_used_s_ago: null,
+    loaded_s_ago: null,
+    progress: null,
+    error: null,
+    ...fields,
+  };
+}
+
+// A node of the fleet document with what the status table does not show.
+const _nodeDefaults = {
+  consecutive_poll_failures: 0,
+  last_poll_ms_ago: 100,
+  hostname: null,
+  uptime_s: null,
+  cycles_since_defrag: 0,
+} satisfies Partial<AdminFleetNode>;
+
+function _fleet(
+  models: (Pick<AdminFleetModel, "id" | "status"> & Partial<AdminFleetModel>)[],
+  extra: Partial<AdminFleet> = {},
+): AdminFleet {
+  return {
+    strategy: "lru",
+    min_residency_s: 0,
     loading: [],
     nodes: [{
+      ..._nodeDefaults,
       name: "a",
       endpoint: "http://10.0.0.5:13131",
       healthy: true,
@@ -32,8 +63,9 @@ function _fleet(
         total_mb: 81920,
         free_mb: 81920,
       }],
-      models,
+      models: models.map(_model),
     }, {
+      ..._nodeDefaults,
       name: "b",
       endpoint: "http://10.0.0.6:13131",
       healthy: false,
@@ -41,7 +73,7 @@ function _fleet(
       last_error: "connection refused",
       backend: null,
       devices: [],
-      models: [{ id: "old", status: "loaded", in_flight: 3 }],
+      models: [_model({ id: "old", status: "loaded", in_flight: 3 })],
     }],
     ...extra,
   };
@@ -74,7 +106,7 @@ Deno.test("renderStatus: header, one row per node with memory, models and in-fli
       id: "big",
       status: "loading",
       in_flight: 0,
-      progress: { phase: "loading", done_bytes: 50, total_bytes: 200 },
+      progress: { phase: "loading", done_bytes: 50, total_bytes: 200, files_done: 0, files_total: null },
     },
     { id: "idle", status: "available", in_flight: 0 },
   ], { loading: ["big"] });
@@ -147,7 +179,7 @@ Deno.test("loadPhase: downloading, loading weights, evicting, placing, requestin
     id: "m",
     status: "loading",
     in_flight: 0,
-    progress: { phase: "loading", done_bytes: 3, total_bytes: 4 },
+    progress: { phase: "loading", done_bytes: 3, total_bytes: 4, files_done: 0, files_total: null },
   }]);
   assert.equal(loadPhase(weights, "m", undefined), "loading m on a: weights to devices 75%");
   const evicting = _fleet([{ id: "old", status: "unloading", in_flight: 0 }], { loading: ["m"] });

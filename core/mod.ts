@@ -2,7 +2,8 @@
  * Wire schemas, config schemas, fleet contract and dialect translation shared by the
  * cortex gateway and neuron. Each area is also its own sub-path export:
  * `@cortex/core/openai`, `/anthropic`, `/responses`, `/translate`, `/config`, `/fleet`,
- * `/errors`, `/http` (the request-body reader and the connection-guarding listener), `/log`.
+ * `/errors`, `/http` (the request-body reader and the connection-guarding listener), `/sse`
+ * (the server-sent-events codec), `/log`.
  *
  * @example
  * ```ts
@@ -28,5 +29,6 @@ export * from "./translate/mod.ts";
 export * from "./config/mod.ts";
 export * from "./fleet/mod.ts";
 export * from "./http/mod.ts";
+export * from "./sse/mod.ts";
 export * from "./log/mod.ts";
 export * from "./schema.ts";

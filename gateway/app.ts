@@ -3,19 +3,17 @@
  * (preflight answered before auth), API keys,
  * then the routes — `/health`, `/v1/models`, `/v1/chat/completions`, `/v1/completions`,
  * `/v1/responses`, `/v1/messages`, `/v1/messages/count_tokens`, `/admin/*` and the dashboard
- * `/ui`. Unknown
- * routes and unexpected failures answer in the OpenAI envelope.
+ * `/ui`. Handlers and middleware throw; one error handler answers in the path's dialect.
  *
  * @module
  */
-import { CortexError, toCortexError } from "@cortex/core/errors";
 import { Hono } from "hono";
 import { cors } from "hono/cors";
 import type { KeyRing } from "./auth/keys.ts";
 import { apiKeyAuth } from "./auth/middleware.ts";
 import type { GatewayContext, GatewayEnv } from "./context.ts";
+import { errorHandler, notFoundHandler } from "./error_handler.ts";
 import { requestLog } from "./log/request_log.ts";
-import { dialectOfPath, errorResponse } from "./proxy/dialect.ts";
 import { adminRoutes } from "./routes/admin.ts";
 import { healthRoutes } from "./routes/health.ts";
 import { messagesRoutes } from "./routes/messages.ts";
@@ -43,21 +41,7 @@ export function createApp(ctx: GatewayContext, keys: KeyRing): Hono<GatewayEnv> 
   app.route("/v1", messagesRoutes(ctx));
   app.route("/admin", adminRoutes(ctx));
   app.route("/ui", uiRoutes(ctx));
-  app.notFound((c) =>
-    errorResponse(
-      dialectOfPath(c.req.path),
-      new CortexError(`no route ${c.req.method} ${c.req.path}`, { code: "not_found", status: 404 }),
-      { "x-request-id": c.get("requestId") ?? "" },
-    )
-  );
-  app.onError((error, c) => {
-    const e = toCortexError(error);
-    ctx.log.error("unhandled_error", {
-      request_id: c.get("requestId"),
-      path: c.req.path,
-      message: e.message,
-    });
-    return errorResponse(dialectOfPath(c.req.path), e, { "x-request-id": c.get("requestId") ?? "" });
-  });
+  app.notFound(notFoundHandler);
+  app.onError(errorHandler(ctx.log));
   return app;
 }

@@ -11,6 +11,7 @@ import type { Poller } from "./fleet/poller.ts";
 import type { Scheduler } from "./fleet/scheduler.ts";
 import type { NeuronEffects } from "./fleet/scheduler_effects.ts";
 import type { GatewayMetrics } from "./metrics/gateway_metrics.ts";
+import type { RequestRecord } from "./proxy/request_record.ts";
 
 /** The gateway's parts. */
 export interface GatewayContext {
@@ -44,6 +45,8 @@ export interface GatewayVariables {
   keyAdmin: boolean;
   /** The request's log line, filled in by the handlers and written when the response ends. */
   requestLine: RequestLine;
+  /** An inference request's measurements, once its route began them (the error handler finishes them). */
+  record?: RequestRecord;
 }
 
 /** Hono environment of the API app. */

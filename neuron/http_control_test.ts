@@ -14,7 +14,7 @@ import {
 } from "@cortex/core/fleet";
 import type { ChatCompletionChunk } from "@cortex/core/openai";
 import { modelEntry, modelHealth, postForJson, postJson, waitFor } from "./testing/http.ts";
-import { parseSse, sseJson } from "./testing/sse_client.ts";
+import { parseSseCapture, sseJson } from "./testing/sse_client.ts";
 import { killOnUnload, spawnNeuron, TINY_QWEN3 } from "./testing/spawn_neuron.ts";
 
 const testdata = new URL("./testdata/models", import.meta.url).pathname;
@@ -231,8 +231,8 @@ Deno.test({
       if (done) break;
       text += decoder.decode(value);
     }
-    const chunks = sseJson<ChatCompletionChunk>(parseSse(text));
-    assert.equal(parseSse(text).frames.at(-1)!.data, "[DONE]", "the stream ran to its end");
+    const chunks = sseJson<ChatCompletionChunk>(parseSseCapture(text));
+    assert.equal(parseSseCapture(text).frames.at(-1)!.data, "[DONE]", "the stream ran to its end");
     assert.equal(chunks.at(-2)!.choices[0].finish_reason, "length");
     assert.equal(chunks.at(-1)!.usage?.completion_tokens, 300);
     const done = await draining;

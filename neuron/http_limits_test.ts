@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { OpenAIErrorBodySchema } from "@cortex/core/errors";
 import type { ChatCompletionChunk } from "@cortex/core/openai";
 import { modelHealth, postForJson, postJson, waitFor } from "./testing/http.ts";
-import { parseSse, sseJson } from "./testing/sse_client.ts";
+import { parseSseCapture, sseJson } from "./testing/sse_client.ts";
 import { killOnUnload, spawnNeuron, TINY_QWEN3 } from "./testing/spawn_neuron.ts";
 
 const testdata = new URL("./testdata/models", import.meta.url).pathname;
@@ -131,7 +131,7 @@ Deno.test({
       stream: true,
     });
     assert.equal(response.status, 200);
-    const capture = parseSse(await response.text());
+    const capture = parseSseCapture(await response.text());
     const chunks = sseJson<ChatCompletionChunk>(capture);
     assert.ok(chunks[0].choices[0].delta.role === "assistant");
     assert.ok(
@@ -260,7 +260,7 @@ Deno.test({
       if (done) break;
       text += decoder.decode(value);
     }
-    const capture = parseSse(text);
+    const capture = parseSseCapture(text);
     assert.equal(capture.frames.at(-1)!.data, "[DONE]");
     assert.equal(sseJson<ChatCompletionChunk>(capture).at(-1)!.usage?.completion_tokens, 3);
     const status = await neuron.stop();

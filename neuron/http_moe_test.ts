@@ -2,6 +2,7 @@
 // its Q8_0 GGUF, loads through /models/load, streams a chat answer (SSE chunks, then [DONE]) and
 // reports usage; /models names the MoE class. Needs ../shared/fixtures/gguf.
 import assert from "node:assert/strict";
+import { parseSse } from "@cortex/core/sse";
 import { modelEntry, postForJson } from "./testing/http.ts";
 import { spawnNeuron } from "./testing/spawn_neuron.ts";
 
@@ -35,7 +36,7 @@ async function streamChat(
   assert.equal(response.status, 200, await response.clone().text());
   assert.match(response.headers.get("content-type") ?? "", /text\/event-stream/);
   const text = await response.text();
-  const events = text.split("\n").filter((line) => line.startsWith("data: ")).map((line) => line.slice(6));
+  const events = parseSse(text).flatMap((message) => message.data ?? []);
   assert.equal(events.at(-1), "[DONE]");
   let chunks = 0;
   let usage: Record<string, number> = {};

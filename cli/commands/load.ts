@@ -6,32 +6,21 @@
  *
  * @module
  */
+import {
+  ADMIN_ROUTES,
+  type AdminFleet,
+  type AdminLoadResult,
+  type AdminModelRequest,
+} from "@cortex/core/fleet";
 import { stringFlag } from "../args.ts";
 import { CliError } from "../cli_error.ts";
 import type { Command } from "../command.ts";
 import { ProgressLine } from "../progress_line.ts";
 import { listenSignal } from "../signals.ts";
 import { formatBytes, formatMs } from "../table.ts";
-import type { FleetDocument } from "./status.ts";
-
-/** `POST /admin/load` 200 body. */
-export interface LoadResult {
-  /** The model id (aliases resolved). */
-  model: string;
-  /** The node now holding it. */
-  node: string;
-  /** Nothing had to be done. */
-  already_loaded: boolean;
-  /** Time the neuron spent loading, in ms. */
-  load_ms: number;
-  /** Time the request waited, in ms. */
-  waited_ms: number;
-  /** Models evicted to make room. */
-  evicted: string[];
-}
 
 /** The phase text for `model` in a fleet snapshot (what the progress line shows). */
-export function loadPhase(fleet: FleetDocument, model: string, node: string | undefined): string {
+export function loadPhase(fleet: AdminFleet, model: string, node: string | undefined): string {
   const nodes = fleet.nodes.filter((n) => node === undefined || n.name === node);
   for (const n of nodes) {
     const entry = n.models.find((m) => m.id === model && m.status === "loading");
@@ -77,7 +66,7 @@ export const loadCommand: Command = {
     const node = stringFlag(args, "node");
     const client = ctx.client();
     // Fails fast, before any progress is shown, when the gateway is unreachable or refuses the key.
-    const first = await client.getJson<FleetDocument>("/admin/fleet");
+    const first = await client.getJson<AdminFleet>(ADMIN_ROUTES.fleet);
     const line = new ProgressLine(ctx.stderr);
     const request = new AbortController();
     let interrupted = false;
@@ -89,7 +78,7 @@ export const loadCommand: Command = {
     const poll = (async () => {
       while (polling) {
         try {
-          const fleet = await client.getJson<FleetDocument>("/admin/fleet", AbortSignal.timeout(5_000));
+          const fleet = await client.getJson<AdminFleet>(ADMIN_ROUTES.fleet, AbortSignal.timeout(5_000));
           if (polling) line.set(loadPhase(fleet, model, node));
         } catch {
           // a missed snapshot only delays the next update
@@ -99,9 +88,9 @@ export const loadCommand: Command = {
     })();
     line.set(loadPhase(first, model, node));
     try {
-      const result = await client.postJson<LoadResult>(
-        "/admin/load",
-        { model, ...(node ? { node } : {}) },
+      const result = await client.postJson<AdminLoadResult>(
+        ADMIN_ROUTES.load,
+        { model, ...(node ? { node } : {}) } satisfies AdminModelRequest,
         request.signal,
       );
       polling = false;

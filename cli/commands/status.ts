@@ -6,69 +6,19 @@
  *
  * @module
  */
+import { ADMIN_ROUTES, type AdminFleet, type AdminFleetNode, type GatewayHealth } from "@cortex/core/fleet";
 import type { Command } from "../command.ts";
 import { formatMb, listOrDash, renderTable } from "../table.ts";
 import type { Style } from "../terminal.ts";
 
-/** A node of `GET /admin/fleet` (the fields the table shows). */
-export interface FleetNode {
-  /** Node name. */
-  name: string;
-  /** Neuron URL. */
-  endpoint: string;
-  /** Receives traffic. */
-  healthy: boolean;
-  /** Being drained. */
-  draining: boolean;
-  /** Last poll error. */
-  last_error: string | null;
-  /** `cpu`, `cuda`, `cpu,cuda`, or null before discovery. */
-  backend: string | null;
-  /** Devices with their memory. */
-  devices: { index: number; name: string | null; total_mb: number; free_mb: number }[];
-  /** Models it reports. */
-  models: {
-    id: string;
-    status: string;
-    in_flight: number;
-    progress?: {
-      phase: string;
-      done_bytes: number;
-      total_bytes: number | null;
-      files_done?: number;
-      files_total?: number | null;
-    } | null;
-  }[];
-}
-
-/** `GET /admin/fleet`. */
-export interface FleetDocument {
-  /** Nodes in config order. */
-  nodes: FleetNode[];
-  /** Models being cold-loaded by the gateway. */
-  loading: string[];
-  /** Other fields. */
-  [key: string]: unknown;
-}
-
-/** `GET /health`. */
-export interface HealthDocument {
-  /** `ok`, `impaired` or `degraded`. */
-  status: string;
-  /** Healthy and total node counts. */
-  nodes: { healthy: number; total: number };
-  /** Other fields. */
-  [key: string]: unknown;
-}
-
-function _health(node: FleetNode, style: Style): string {
+function _health(node: AdminFleetNode, style: Style): string {
   if (node.draining) return style.yellow("draining");
   if (node.healthy) return style.green("healthy");
   // A poll that failed to connect or answer: what the table shows of it is only what it last said.
   return style.red(node.last_error ? "unreachable" : "unhealthy");
 }
 
-function _models(node: FleetNode, style: Style): string {
+function _models(node: AdminFleetNode, style: Style): string {
   if (!node.healthy) {
     const seen = node.models.filter((m) => m.status !== "available").map((m) => m.id);
     return seen.length === 0 ? "—" : style.dim(`last seen: ${seen.join(", ")}`);
@@ -89,8 +39,8 @@ function _models(node: FleetNode, style: Style): string {
 /** The status table (and a header line) for a fleet document. */
 export function renderStatus(
   gatewayUrl: string,
-  health: HealthDocument,
-  fleet: FleetDocument,
+  health: GatewayHealth,
+  fleet: AdminFleet,
   style: Style,
 ): string {
   const colour = health.status === "ok"
@@ -135,8 +85,8 @@ export const statusCommand: Command = {
   async run(_args, ctx) {
     const client = ctx.client();
     const [health, fleet] = await Promise.all([
-      client.getJson<HealthDocument>("/health"),
-      client.getJson<FleetDocument>("/admin/fleet"),
+      client.getJson<GatewayHealth>("/health"),
+      client.getJson<AdminFleet>(ADMIN_ROUTES.fleet),
     ]);
     if (ctx.json) ctx.stdout.line(JSON.stringify({ gateway: client.baseUrl, health, ...fleet }, null, 2));
     else ctx.stdout.line(renderStatus(client.baseUrl, health, fleet, ctx.stdout.style));

@@ -4,17 +4,10 @@
  *
  * @module
  */
+import { ADMIN_ROUTES, type AdminModelRequest, type AdminUnloadResult } from "@cortex/core/fleet";
 import { stringFlag } from "../args.ts";
 import { CliError } from "../cli_error.ts";
 import type { Command } from "../command.ts";
-
-/** `POST /admin/unload` 200 body. */
-export interface UnloadResult {
-  /** The model id (aliases resolved). */
-  model: string;
-  /** Nodes it was unloaded from. */
-  unloaded_from: string[];
-}
 
 /** `cortex unload`. */
 export const unloadCommand: Command = {
@@ -37,10 +30,8 @@ export const unloadCommand: Command = {
       );
     }
     const node = stringFlag(args, "node");
-    const result = await ctx.client().postJson<UnloadResult>("/admin/unload", {
-      model,
-      ...(node ? { node } : {}),
-    });
+    const request: AdminModelRequest = { model, ...(node ? { node } : {}) };
+    const result = await ctx.client().postJson<AdminUnloadResult>(ADMIN_ROUTES.unload, request);
     if (ctx.json) ctx.stdout.line(JSON.stringify(result, null, 2));
     else {
       const s = ctx.stdout.style;

@@ -1,7 +1,8 @@
 /**
  * The neuron control API shared by the gateway's client and the neuron's server:
  * `/version`, `/discovery`, `/health`, `/models`, `/models/load`, `/models/unload`,
- * `/tokenize`, their error codes, and hub model ids.
+ * `/tokenize`, their error codes, and hub model ids; and the gateway's admin API
+ * (`/admin/fleet`, `/admin/load`, `/admin/unload`, `/admin/placement`) and `/health` document.
  *
  * @example
  * ```ts
@@ -20,4 +21,5 @@ export * from "./tokenize.ts";
 export * from "./errors.ts";
 export * from "./model_id.ts";
 export * from "./routes.ts";
+export * from "./admin.ts";
 export * from "../schema.ts";

@@ -2,14 +2,15 @@
  * Pure translation between dialects, with no I/O: Anthropic Messages and OpenAI
  * Responses requests → chat-completions requests; chat-completions responses and streams
  * → Anthropic messages / events and Responses objects / events; stop reasons and usage
- * in every direction; reasoning ⇄ thinking blocks ⇄ reasoning items. Also SSE framing,
- * a chunk accumulator, and the stream-conformance guards of the three dialects (the gateway
- * runs every outgoing stream through one; the property tests use them as checkers).
+ * in every direction; reasoning ⇄ thinking blocks ⇄ reasoning items. Also a chat-stream
+ * decoder (over `@cortex/core/sse`), a chunk accumulator, and the stream-conformance guards
+ * of the three dialects (the gateway runs every outgoing stream through one; the property
+ * tests use them as checkers).
  *
  * @example
  * ```ts
- * import { anthropicToChatRequest, ChatToAnthropicStream, decodeChatCompletionStream, encodeSseEvent }
- *   from "@cortex/core/translate";
+ * import { anthropicToChatRequest, ChatToAnthropicStream, decodeChatCompletionStream } from "@cortex/core/translate";
+ * import { encodeSse } from "@cortex/core/sse";
  * import type { MessagesRequest } from "@cortex/core/anthropic";
  * declare const request: MessagesRequest;
  * const upstream = await fetch("http://127.0.0.1:13131/v1/chat/completions", {
@@ -19,7 +20,9 @@
  * });
  * const sse = decodeChatCompletionStream(upstream.body!)
  *   .pipeThrough(new ChatToAnthropicStream())
- *   .pipeThrough(new TransformStream({ transform: (e, c) => c.enqueue(encodeSseEvent(e)) }));
+ *   .pipeThrough(new TransformStream({
+ *     transform: (e, c) => c.enqueue(encodeSse({ event: e.type, data: JSON.stringify(e) })),
+ *   }));
  * ```
  * @module
  */
@@ -41,5 +44,5 @@ export * from "./stream_guard.ts";
 export * from "./anthropic_stream_guard.ts";
 export * from "./responses_stream_guard.ts";
 export * from "./chat_stream_guard.ts";
-export * from "./sse.ts";
+export * from "./chat_stream_decoder.ts";
 export * from "../schema.ts";

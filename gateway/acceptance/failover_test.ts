@@ -1,6 +1,7 @@
 // Acceptance: a neuron killed mid-stream, marked unhealthy, traffic moved to a node that can
 // load the model, and the node used again once it is back. Real processes only.
 import assert from "node:assert/strict";
+import { parseSse, type SseMessage } from "@cortex/core/sse";
 import { type SpawnedNeuron, spawnNeuron } from "../../neuron/testing/spawn_neuron.ts";
 import { spawnGateway } from "../testing/spawn_gateway.ts";
 import { chat, havePlugin, post, scrape, TINY, total } from "./_fixtures.ts";
@@ -63,27 +64,26 @@ Deno.test({
             await Promise.all(readers.map(async (reader, i) => {
               for (let r = await reader.read(); !r.done; r = await reader.read()) texts[i] += r.value;
             }));
-            const events = texts.map((t) => t.trim().split("\n\n").filter((e) => !e.startsWith(":")));
+            const events = texts.map((t) => parseSse(t).filter((m) => m.data !== undefined));
             const [chatEvents, messageEvents, responseEvents] = events;
-            if (chatEvents.at(-1) !== "data: [DONE]") {
-              const last = JSON.parse(chatEvents.at(-1)!.replace(/^data: /, ""));
-              assert.equal(last.error.type, "api_error", chatEvents.at(-1));
+            const shown = (m: SseMessage | undefined): string => JSON.stringify(m);
+            if (chatEvents.at(-1)?.data !== "[DONE]") {
+              const last = JSON.parse(chatEvents.at(-1)!.data!);
+              assert.equal(last.error.type, "api_error", shown(chatEvents.at(-1)));
               assert.equal(last.error.code, "upstream_connection_error");
               assert.ok(!texts[0].includes("[DONE]"), "no [DONE] after a failure");
               cut.chat++;
             }
-            assert.match(messageEvents[0], /^event: message_start/);
-            if (!/^event: message_stop/.test(messageEvents.at(-1)!)) {
-              assert.match(
-                messageEvents.at(-1)!,
-                /^event: error\ndata: \{"type":"error","error":\{"type":"api_error"/,
-              );
+            assert.equal(messageEvents[0].event, "message_start");
+            if (messageEvents.at(-1)?.event !== "message_stop") {
+              assert.equal(messageEvents.at(-1)?.event, "error", shown(messageEvents.at(-1)));
+              assert.match(messageEvents.at(-1)!.data!, /^\{"type":"error","error":\{"type":"api_error"/);
               assert.ok(!texts[1].includes("message_stop"), "no message_stop after a failure");
               cut.messages++;
             }
-            assert.match(responseEvents[0], /^event: response\.created/);
-            if (!/^event: response\.(completed|incomplete)\n/.test(responseEvents.at(-1)!)) {
-              assert.match(responseEvents.at(-1)!, /^event: response\.failed\n/);
+            assert.equal(responseEvents[0].event, "response.created");
+            if (!/^response\.(completed|incomplete)$/.test(responseEvents.at(-1)?.event ?? "")) {
+              assert.equal(responseEvents.at(-1)?.event, "response.failed", shown(responseEvents.at(-1)));
               assert.ok(!texts[2].includes("response.completed"), "never completed after a failure");
               cut.responses++;
             }

@@ -3,6 +3,7 @@
 // dialect, or completes on another replica, while the neuron is still stopped; SIGCONT comes
 // only at the end, to clean up. Real gateway and neuron processes only.
 import assert from "node:assert/strict";
+import { parseSse, type SseMessage } from "@cortex/core/sse";
 import { type SpawnedNeuron, spawnNeuron } from "../../neuron/testing/spawn_neuron.ts";
 import { type SpawnedGateway, spawnGateway } from "../testing/spawn_gateway.ts";
 import { chat, havePlugin, post, TINY } from "./_fixtures.ts";
@@ -66,21 +67,24 @@ async function waitForLoad(neuron: SpawnedNeuron, running: number, queued: numbe
 }
 
 // The last non-comment SSE event of a stream.
-function lastEvent(text: string): string {
-  return text.trim().split("\n\n").filter((e) => !e.startsWith(":")).at(-1) ?? "";
+function lastEvent(text: string): SseMessage {
+  return parseSse(text).filter((m) => m.data !== undefined).at(-1) ?? {};
 }
 
 // Asserts a stream that had begun ended with its dialect's error event.
 function assertStreamFailed(ended: Ended): void {
   assert.equal(ended.status, 200, ended.kind);
   const last = lastEvent(ended.text);
+  const shown = `${ended.kind}: ${JSON.stringify(last)}`;
   if (ended.kind === "chatStream") {
-    assert.match(last, /^data: \{"error":/, `${ended.kind}: ${last}`);
+    assert.equal(last.event, undefined, shown);
+    assert.match(last.data ?? "", /^\{"error":/, shown);
     assert.ok(!ended.text.includes("[DONE]"), "no [DONE] after a failure");
   } else if (ended.kind === "messagesStream") {
-    assert.match(last, /^event: error\ndata: \{"type":"error","error":\{/, `${ended.kind}: ${last}`);
+    assert.equal(last.event, "error", shown);
+    assert.match(last.data ?? "", /^\{"type":"error","error":\{/, shown);
   } else {
-    assert.match(last, /^event: response\.failed\n/, `${ended.kind}: ${last}`);
+    assert.equal(last.event, "response.failed", shown);
   }
 }
 
@@ -89,9 +93,9 @@ function assertCompleted(ended: Ended): void {
   assert.equal(ended.status, 200, `${ended.kind}: ${ended.text.slice(0, 300)}`);
   const last = lastEvent(ended.text);
   if (ended.kind === "chatWhole") assert.equal(JSON.parse(ended.text).object, "chat.completion");
-  else if (ended.kind === "chatStream") assert.equal(last, "data: [DONE]");
-  else if (ended.kind === "messagesStream") assert.match(last, /^event: message_stop/);
-  else assert.match(last, /^event: response\.(completed|incomplete)\n/); // incomplete: max_output_tokens
+  else if (ended.kind === "chatStream") assert.deepEqual(last, { data: "[DONE]" });
+  else if (ended.kind === "messagesStream") assert.equal(last.event, "message_stop");
+  else assert.match(last.event ?? "", /^response\.(completed|incomplete)$/); // incomplete: max_output_tokens
 }
 
 Deno.test({
@@ -186,7 +190,7 @@ Deno.test({
       // Past its headers: the silence outlasts the idle timeout; the dialect's error event.
       const ran = await running.ended;
       assertStreamFailed(ran);
-      assert.match(lastEvent(ran.text), /"code":"upstream_timeout"/);
+      assert.match(lastEvent(ran.text).data ?? "", /"code":"upstream_timeout"/);
 
       const [whole, messages, responses] = await Promise.all(waiting.map((r) => r.ended));
       // Not streamed: the total deadline, in the OpenAI envelope.

@@ -9,6 +9,30 @@ import { lintExposition } from "../metrics/promlint.ts";
 import { spawnGateway } from "../testing/spawn_gateway.ts";
 import { chat, havePlugin, post, TINY } from "./_fixtures.ts";
 
+const PROMTOOL = "/usr/bin/promtool";
+
+/** `promtool check metrics` on `text`: its exit code and output, or null when promtool is absent. */
+async function promtoolCheck(text: string): Promise<{ code: number; output: string } | null> {
+  try {
+    await Deno.stat(PROMTOOL);
+  } catch {
+    return null;
+  }
+  const child = new Deno.Command(PROMTOOL, {
+    args: ["check", "metrics"],
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "piped",
+  })
+    .spawn();
+  const writer = child.stdin.getWriter();
+  await writer.write(new TextEncoder().encode(text));
+  await writer.close();
+  const { code, stdout, stderr } = await child.output();
+  const decoder = new TextDecoder();
+  return { code, output: (decoder.decode(stdout) + decoder.decode(stderr)).trim() };
+}
+
 const key = "sk-obs-acceptance-key";
 const auth = { authorization: `Bearer ${key}` };
 
@@ -104,6 +128,19 @@ Deno.test({
         const neuronText = await (await fetch(`${neuron.url}/metrics`)).text();
         assert.match(neuronText, /cortex_tool_calls_total\{model="m",format="json",outcome="ok"\} 0/);
         assert.deepEqual(lintExposition(neuronText), []);
+        // And promtool itself, where it is installed (Debian's `prometheus` package; .ci/run installs it).
+        for (const [which, text] of [["gateway", gatewayText], ["neuron", neuronText]]) {
+          const verdict = await promtoolCheck(text);
+          if (verdict === null) {
+            console.log(`promtool not installed (${PROMTOOL}): only the lint rules above were checked`);
+            break;
+          }
+          assert.deepEqual(
+            verdict,
+            { code: 0, output: "" },
+            `promtool check metrics on the ${which}'s /metrics`,
+          );
+        }
       });
 
       await t.step("a failed load: no path on /health, not impaired once the neuron drops it", async () => {

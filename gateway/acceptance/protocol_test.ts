@@ -4,8 +4,8 @@
 // Responses errors naming `input`, `x-include-thinking`, `thinking: adaptive`, `defer_loading`.
 // Each step failed before the change it pins.
 import assert from "node:assert/strict";
+import { SseDecoderStream } from "@cortex/core/sse";
 import { spawnNeuron } from "../../neuron/testing/spawn_neuron.ts";
-import { SseSplitter } from "../proxy/sse.ts";
 import { spawnGateway } from "../testing/spawn_gateway.ts";
 import { havePlugin, post, TINY } from "./_fixtures.ts";
 
@@ -31,14 +31,10 @@ const CODEX_TOOLS = [
 
 /** Reads a whole SSE body into its JSON data events. */
 async function sseEvents(response: Response): Promise<Record<string, unknown>[]> {
-  const splitter = new SseSplitter();
   const events: Record<string, unknown>[] = [];
-  const take = (list: { data: string | null }[]) => {
-    for (const event of list) {
-      if (event.data !== null && event.data !== "[DONE]") events.push(JSON.parse(event.data));
-    }
-  };
-  for await (const chunk of response.body!) take(splitter.push(chunk));
+  for await (const event of response.body!.pipeThrough(new SseDecoderStream())) {
+    if (event.data !== undefined && event.data !== "[DONE]") events.push(JSON.parse(event.data));
+  }
   return events;
 }
 

@@ -1,15 +1,14 @@
 /**
  * The API-key middleware: with keys configured, every route but `/health`, `/`, `/api/hello` and the
  * dashboard's static page (`/ui`, which asks for a key itself) needs a known key (401 otherwise) and
- * admin routes need an admin key (403); the answer is in the client's dialect. Without keys, every
- * request passes (as an admin).
+ * admin routes need an admin key (403), thrown for the app's error handler, which answers in the
+ * client's dialect. Without keys, every request passes (as an admin).
  *
  * @module
  */
 import { CortexError } from "@cortex/core/errors";
 import type { MiddlewareHandler } from "hono";
 import type { GatewayEnv } from "../context.ts";
-import { dialectOfPath, errorResponse } from "../proxy/dialect.ts";
 import { type KeyRing, presentedKey } from "./keys.ts";
 
 /** Options of {@linkcode apiKeyAuth}. */
@@ -36,6 +35,7 @@ const _defaults = {
  * import { apiKeyAuth } from "./middleware.ts";
  * const app = new Hono();
  * app.use(apiKeyAuth(await KeyRing.create([{ name: "ops", key: "secret-key-1", models: [], admin: true }])));
+ * // refusals are thrown: the app's onError (`gateway/error_handler.ts`) answers them
  * ```
  */
 export function apiKeyAuth(
@@ -49,41 +49,27 @@ export function apiKeyAuth(
     c.set("keyAdmin", !keys.required);
     const path = c.req.path;
     if (!keys.required || publicPaths.includes(path) || c.req.method === "OPTIONS") return await next();
-    const dialect = dialectOfPath(path);
-    const headers = { "x-request-id": c.get("requestId") ?? "" };
     const secret = presentedKey(c.req.raw.headers);
     if (!secret) {
-      return errorResponse(
-        dialect,
-        new CortexError("missing API key: send `Authorization: Bearer <key>` or `x-api-key: <key>`", {
-          code: "invalid_api_key",
-          status: 401,
-          type: "authentication_error",
-        }),
-        headers,
-      );
+      throw new CortexError("missing API key: send `Authorization: Bearer <key>` or `x-api-key: <key>`", {
+        code: "invalid_api_key",
+        status: 401,
+        type: "authentication_error",
+      });
     }
     const key = await keys.lookup(secret);
     if (!key) {
-      return errorResponse(
-        dialect,
-        new CortexError("invalid API key", {
-          code: "invalid_api_key",
-          status: 401,
-          type: "authentication_error",
-        }),
-        headers,
-      );
+      throw new CortexError("invalid API key", {
+        code: "invalid_api_key",
+        status: 401,
+        type: "authentication_error",
+      });
     }
     if (path.startsWith(adminPrefix) && !key.admin) {
-      return errorResponse(
-        dialect,
-        new CortexError(`API key '${key.name}' is not an admin key; admin routes need one`, {
-          code: "permission_denied",
-          status: 403,
-        }),
-        headers,
-      );
+      throw new CortexError(`API key '${key.name}' is not an admin key; admin routes need one`, {
+        code: "permission_denied",
+        status: 403,
+      });
     }
     c.set("keyName", key.name);
     c.set("keyModels", key.models);

@@ -1,6 +1,8 @@
 import assert from "node:assert/strict";
 import { Hono } from "hono";
+import { Logger } from "@cortex/core/log";
 import type { GatewayEnv } from "../context.ts";
+import { errorHandler } from "../error_handler.ts";
 import { KeyRing, presentedKey } from "./keys.ts";
 import { apiKeyAuth } from "./middleware.ts";
 
@@ -11,6 +13,9 @@ async function app(keys: KeyRing): Promise<Hono<GatewayEnv>> {
     await next();
   });
   app.use(apiKeyAuth(keys));
+  app.onError(
+    errorHandler(new Logger({ format: "text", level: "error", component: "gateway", write: () => {} })),
+  );
   app.get("/health", (c) => c.text("ok"));
   app.get("/api/hello", (c) => c.text("ok"));
   app.post("/v1/chat/completions", (c) => c.json({ key: c.get("keyName"), models: c.get("keyModels") }));

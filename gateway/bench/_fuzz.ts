@@ -4,12 +4,10 @@
 import { ChatStreamGuard, checkAnthropicStream, checkResponsesStream } from "@cortex/core/translate";
 import type { AnthropicStreamEvent } from "@cortex/core/anthropic";
 import type { ResponsesStreamEvent } from "@cortex/core/responses";
-import { SseSplitter } from "../proxy/sse.ts";
+import { parseSse } from "@cortex/core/sse";
 import type { FuzzRequest, FuzzRoute } from "./_fuzz_requests.ts";
 
 export { FUZZ_ROUTES, fuzzRequests } from "./_fuzz_requests.ts";
-
-const _enc = new TextEncoder();
 
 /** What one request came to. */
 export interface FuzzVerdict {
@@ -89,7 +87,7 @@ export async function fuzzOne(baseUrl: string, req: FuzzRequest, timeoutMs: numb
 
 /** A client's check of a streamed answer: each dialect's grammar, as the core stream checks state it. */
 export function streamProblems(route: FuzzRoute, text: string): string[] {
-  const events = new SseSplitter().push(_enc.encode(text)).filter((e) => e.data !== null);
+  const events = parseSse(text).filter((e) => e.data !== undefined);
   if (route === "chat" || route === "completions") {
     const guard = new ChatStreamGuard({ kind: route });
     for (const e of events) guard.push(e.data!, () => {});

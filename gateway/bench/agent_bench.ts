@@ -22,9 +22,9 @@
  * `--budget-mb N` (the pool's `[prefix_cache] budget_mb`, default 64).
  * @module
  */
+import { SseParser } from "@cortex/core/sse";
 import { type SpawnedNeuron, spawnNeuron, TINY_QWEN3 } from "../../neuron/testing/spawn_neuron.ts";
 import { scrape, total } from "../acceptance/_fixtures.ts";
-import { SseSplitter } from "../proxy/sse.ts";
 import { spawnGateway } from "../testing/spawn_gateway.ts";
 import { type AgentMessage, agentPreamble, messagesAsText, turnMessages } from "./agent_session.ts";
 
@@ -79,11 +79,11 @@ async function ask(url: string, body: Record<string, unknown>): Promise<Answer> 
   if (!res.ok || !res.body) throw new Error(`${res.status}: ${await res.text()}`);
   let ttft = -1;
   let usage: { prompt_tokens: number; prompt_tokens_details?: { cached_tokens?: number } } | null = null;
-  const splitter = new SseSplitter();
+  const parser = new SseParser();
   for await (const chunk of res.body) {
-    for (const event of splitter.push(chunk)) {
+    for (const event of parser.push(chunk)) {
       // Keep-alive comments carry no data.
-      if (event.data === null || event.data === "[DONE]") continue;
+      if (event.data === undefined || event.data === "[DONE]") continue;
       const parsed = JSON.parse(event.data);
       const choice = parsed.choices?.[0];
       const delta = choice?.delta ?? {};

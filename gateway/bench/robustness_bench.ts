@@ -14,6 +14,7 @@
  *
  * @module
  */
+import { SseParser } from "@cortex/core/sse";
 import { spawnNeuron, TINY_QWEN3 } from "../../neuron/testing/spawn_neuron.ts";
 import { spawnGateway } from "../testing/spawn_gateway.ts";
 
@@ -46,16 +47,11 @@ async function _streamArrivals(url: string, onToken?: (index: number) => void): 
   });
   if (!res.ok) throw new Error(`stream: ${res.status} ${await res.text()}`);
   const arrivals: number[] = [];
-  const decoder = new TextDecoder();
-  let buffer = "";
+  const parser = new SseParser();
   for await (const chunk of res.body!) {
-    buffer += decoder.decode(chunk, { stream: true });
-    let end: number;
-    while ((end = buffer.indexOf("\n\n")) >= 0) {
-      const event = buffer.slice(0, end);
-      buffer = buffer.slice(end + 2);
-      if (!event.startsWith("data: {")) continue;
-      const data = JSON.parse(event.slice(6));
+    for (const event of parser.push(chunk)) {
+      if (!event.data?.startsWith("{")) continue;
+      const data = JSON.parse(event.data);
       if (data.choices?.[0]?.text) {
         arrivals.push(performance.now());
         onToken?.(arrivals.length);

@@ -1,12 +1,19 @@
 /**
- * The client's dialect, and how an error is said in it: the OpenAI envelope (chat
- * completions, Responses, completions, admin), the Anthropic envelope (Messages), and the
- * matching mid-stream error events.
+ * The client's dialect, implied by the request path, and how an error is said in it: the
+ * OpenAI envelope (chat completions, Responses, completions, models, admin) or the Anthropic
+ * envelope (Messages, count_tokens). Mid-stream errors are the stream guards'
+ * (`@cortex/core/translate`); whole answers go through the app's one error handler
+ * (`gateway/error_handler.ts`).
  *
  * @module
  */
-import { type CortexError, errorHeaders, toAnthropicErrorBody, toOpenAIErrorBody } from "@cortex/core/errors";
-import { formatSseEvent } from "./sse.ts";
+import {
+  type AnthropicErrorBody,
+  type CortexError,
+  type OpenAIErrorBody,
+  toAnthropicErrorBody,
+  toOpenAIErrorBody,
+} from "@cortex/core/errors";
 
 /** The API a client speaks. */
 export type Dialect = "chat" | "completions" | "responses" | "messages" | "count_tokens" | "admin";
@@ -21,24 +28,8 @@ export function dialectOfPath(path: string): Dialect {
   return "chat";
 }
 
-/** The error as a JSON response in the dialect's envelope, with `Retry-After` when retryable. */
-export function errorResponse(dialect: Dialect, error: CortexError, headers: HeadersInit = {}): Response {
+/** The error's JSON body in the dialect's envelope. */
+export function errorBody(dialect: Dialect, error: CortexError): OpenAIErrorBody | AnthropicErrorBody {
   const anthropic = dialect === "messages" || dialect === "count_tokens";
-  const body = anthropic ? toAnthropicErrorBody(error) : toOpenAIErrorBody(error);
-  const out = new Headers(headers);
-  out.set("content-type", "application/json");
-  for (const [k, v] of Object.entries(errorHeaders(error))) out.set(k, v);
-  return new Response(JSON.stringify(body), { status: error.status, headers: out });
-}
-
-/**
- * The error as a server-sent event of the dialect: `data: {"error": …}` for OpenAI chat and
- * completions streams (the SDKs raise it), `event: error` for Anthropic. Responses streams
- * end with `response.failed`, written by the translator.
- */
-export function streamErrorEvent(dialect: Dialect, error: CortexError): string {
-  if (dialect === "messages" || dialect === "count_tokens") {
-    return formatSseEvent("error", toAnthropicErrorBody(error));
-  }
-  return formatSseEvent(null, toOpenAIErrorBody(error));
+  return anthropic ? toAnthropicErrorBody(error) : toOpenAIErrorBody(error);
 }

@@ -2,18 +2,17 @@
  * The request pipeline every inference route shares: route the model (maybe a cold load),
  * send the dialect's upstream body to the chosen neuron within the call's bounds — once
  * more elsewhere when the node refused, was lost or stayed silent before anything reached
- * the client — map a non-2xx answer to the client's error envelope, and let the dialect
- * build the 2xx response. Response headers `x-cortex-node`,
- * `x-cortex-cold-load-ms`, `x-cortex-affinity` (requests with a session) and `x-request-id`
- * are set here.
+ * the client — throw a non-2xx answer as a `CortexError` (the app's error handler says it in
+ * the client's envelope), and let the dialect build the 2xx response. Response headers
+ * `x-cortex-node`, `x-cortex-cold-load-ms` and `x-cortex-affinity` (requests with a session)
+ * are set here, on an error answer too (through {@linkcode Exchange.header}).
  *
  * @module
  */
-import { CortexError, toCortexError } from "@cortex/core/errors";
+import { CortexError } from "@cortex/core/errors";
 import { NodeLost } from "../fleet/node_state.ts";
 import type { Route } from "../fleet/route.ts";
 import type { GatewayContext } from "../context.ts";
-import { type Dialect, errorResponse } from "./dialect.ts";
 import type { RequestRecord } from "./request_record.ts";
 import {
   ConnectFailure,
@@ -31,8 +30,6 @@ export interface Exchange {
   request: Request;
   /** `x-request-id`. */
   requestId: string;
-  /** Client dialect. */
-  dialect: Dialect;
   /** Measurements. */
   record: RequestRecord;
   /** Models the client's key may use (empty: all). */
@@ -41,6 +38,8 @@ export interface Exchange {
   session?: string | null;
   /** The API key's name (its swap budget applies), or null without keys. */
   keyName?: string | null;
+  /** Sets a header of the client's answer should the request fail (Hono's `c.header`). */
+  header(name: string, value: string): void;
 }
 
 /** What a dialect sends upstream and how it answers the client. */
@@ -62,13 +61,16 @@ export interface UpstreamPlan {
   respond(upstream: Response, route: Route, done: (status: number) => void): Promise<Response> | Response;
 }
 
-/** Runs the pipeline for a request asking for model `requested`. */
+/**
+ * Runs the pipeline for a request asking for model `requested`. Throws a `CortexError` for the
+ * app's error handler when it cannot be served (the route released, the route headers set).
+ */
 export async function forward(ex: Exchange, requested: string, plan: UpstreamPlan): Promise<Response> {
   const { ctx, request, record } = ex;
   const abort = new AbortController();
   const onAbort = (): void => abort.abort();
   request.signal.addEventListener("abort", onAbort, { once: true });
-  const headers: Record<string, string> = { "x-request-id": ex.requestId };
+  const headers: Record<string, string> = {};
   const bounds = {
     headerTimeoutMs: ctx.config.gateway.upstream_header_timeout_s * 1000,
     totalTimeoutMs: ctx.config.gateway.upstream_total_timeout_s * 1000,
@@ -123,9 +125,8 @@ export async function forward(ex: Exchange, requested: string, plan: UpstreamPla
     }
   } catch (error) {
     route?.release();
-    const e = toCortexError(error);
-    record.finish(e.status, String(e.code));
-    return errorResponse(ex.dialect, e, headers);
+    for (const [k, v] of Object.entries(headers)) ex.header(k, v);
+    throw error;
   } finally {
     request.signal.removeEventListener("abort", onAbort);
   }

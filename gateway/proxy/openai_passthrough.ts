@@ -9,12 +9,13 @@
  * @module
  */
 import type { Route } from "../fleet/route.ts";
+import { encodeSse, type SseMessage } from "@cortex/core/sse";
 import { ChatStreamGuard, SSE_DONE } from "@cortex/core/translate";
 import type { Dialect } from "./dialect.ts";
 import type { UpstreamPlan } from "./forward.ts";
-import { readUpstreamBody, relay } from "./relay.ts";
+import { readUpstreamBody } from "./relay.ts";
 import type { RequestRecord } from "./request_record.ts";
-import { parseSseEvent, type SseEvent, SseSplitter } from "./sse.ts";
+import { relaySse, SSE_RESPONSE_HEADERS } from "./sse_relay.ts";
 
 /** Client headers an OpenAI request carries on to the neuron (reasoning inline as `<think>…</think>`). */
 export const PASSTHROUGH_HEADERS: readonly string[] = ["x-include-thinking"];
@@ -62,11 +63,7 @@ export function openAIPassthrough(
       if (type.includes("text/event-stream")) {
         return new Response(_relayStream(upstream.body, dialect, record, injectUsage, idleTimeoutMs, done), {
           status: upstream.status,
-          headers: {
-            "content-type": "text/event-stream",
-            "cache-control": "no-cache",
-            "x-accel-buffering": "no",
-          },
+          headers: SSE_RESPONSE_HEADERS,
         });
       }
       const bytes = await readUpstreamBody(upstream.body, idleTimeoutMs);
@@ -100,55 +97,25 @@ function _relayStream(
   idleTimeoutMs: number,
   done: (status: number) => void,
 ): ReadableStream<Uint8Array> {
-  const splitter = new SseSplitter();
   const guard = new ChatStreamGuard({ kind: dialect, onViolation: (v) => record.streamViolation(v.rule) });
-  let out = "";
-  let current: SseEvent | null = null;
-  // A payload the guard passes unchanged goes out as the neuron framed it.
-  const write = (data: string): void => {
-    out += current !== null && data === current.data ? current.raw : _dataEvent(data);
-  };
-  const relayEvent = (event: SseEvent): void => {
-    if (event.data === null) {
-      out += event.raw; // keep-alive comments
-      return;
-    }
-    if (event.data !== SSE_DONE && !observeChatChunk(event.data, record, dropUsageChunk)) return;
-    current = event;
-    guard.push(event.data, write);
-    current = null;
-  };
-  const take = (): string => {
-    const text = out;
-    out = "";
-    return text;
-  };
-  return relay(body, {
-    transform(chunk) {
-      for (const event of splitter.push(chunk)) relayEvent(event);
-      return take();
-    },
-    flush() {
-      const rest = splitter.rest();
-      if (rest.trim() !== "") relayEvent(parseSseEvent(rest));
-      guard.end(write);
-      return take();
-    },
-    fail(error) {
-      record.streamError(String(error.code));
-      guard.fail(error, write);
-      return take();
-    },
-    close(outcome) {
-      done(outcome === "client_cancelled" ? 499 : 200);
-    },
-    ended: () => guard.state === "cut",
-  }, idleTimeoutMs);
-}
-
-// One `data:` event; a payload with line breaks takes one `data:` line per line.
-function _dataEvent(data: string): string {
-  return `${data.split(/\r?\n/).map((line) => `data: ${line}`).join("\n")}\n\n`;
+  return relaySse(body, { record, idleTimeoutMs, done }, (send) => {
+    let current: SseMessage | null = null;
+    // A payload the guard passes unchanged goes out with the fields the neuron gave it (event, id).
+    const write = (data: string): void =>
+      send(encodeSse(current !== null && data === current.data ? current : { data }));
+    return {
+      message(message) {
+        if (message.data === undefined) return send(encodeSse(message)); // keep-alive comments
+        if (message.data !== SSE_DONE && !observeChatChunk(message.data, record, dropUsageChunk)) return;
+        current = message;
+        guard.push(message.data, write);
+        current = null;
+      },
+      end: () => guard.end(write),
+      fail: (error) => guard.fail(error, write),
+      ended: () => guard.state === "cut",
+    };
+  });
 }
 
 /**

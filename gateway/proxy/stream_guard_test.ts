@@ -12,11 +12,11 @@ import {
 } from "@cortex/core/translate";
 import type { AnthropicStreamEvent } from "@cortex/core/anthropic";
 import type { ResponsesStreamEvent } from "@cortex/core/responses";
+import { encodeSse, parseSse } from "@cortex/core/sse";
 import type { Route } from "../fleet/route.ts";
 import { GatewayMetrics } from "../metrics/gateway_metrics.ts";
 import { openAIPassthrough } from "./openai_passthrough.ts";
 import { RequestRecord } from "./request_record.ts";
-import { SseSplitter } from "./sse.ts";
 import { translatedPlan } from "./translated.ts";
 
 const enc = new TextEncoder();
@@ -27,7 +27,7 @@ function scriptedNeuron(payloads: string[]): { response: Response; cancelled: ()
   let cancelled = false;
   const body = new ReadableStream<Uint8Array>({
     pull(c) {
-      if (i < payloads.length) c.enqueue(enc.encode(`data: ${payloads[i++]}\n\n`));
+      if (i < payloads.length) c.enqueue(enc.encode(encodeSse({ data: payloads[i++] })));
       else c.close();
     },
     cancel: () => void (cancelled = true),
@@ -55,11 +55,6 @@ async function violations(metrics: GatewayMetrics): Promise<Record<string, numbe
     out[`${v.labels.dialect}/${v.labels.rule}`] = v.value;
   }
   return out;
-}
-
-function events(text: string): { event: string | null; data: string | null }[] {
-  const splitter = new SseSplitter();
-  return splitter.push(enc.encode(text)).map(({ event, data }) => ({ event, data }));
 }
 
 async function passthrough(payloads: string[], dialect: "chat" | "completions" = "chat") {
@@ -93,13 +88,17 @@ async function translated(kind: "messages" | "responses", payloads: string[]) {
   const neuron = scriptedNeuron(payloads);
   const response = await plan.respond(neuron.response, route, () => {});
   const text = await response.text();
-  const parsed = events(text).map((e) => JSON.parse(e.data!));
+  const parsed = parseSse(text).map((e) => JSON.parse(e.data!));
   return { parsed, cancelled: neuron.cancelled(), violations: await violations(metrics) };
 }
 
 Deno.test("gateway chat relay: a missing [DONE] after a clean finish is appended and counted", async () => {
   const { text, status, violations: v } = await passthrough([chunk({ content: "hi" }), chunk({}, "stop")]);
-  assert.deepEqual(events(text).map((e) => e.data), [chunk({ content: "hi" }), chunk({}, "stop"), "[DONE]"]);
+  assert.deepEqual(parseSse(text).map((e) => e.data), [
+    chunk({ content: "hi" }),
+    chunk({}, "stop"),
+    "[DONE]",
+  ]);
   assert.equal(status, 200);
   assert.deepEqual(v, { "chat/missing_done": 1 });
 });
@@ -112,7 +111,7 @@ Deno.test("gateway chat relay: a payload that is not JSON ends the stream with a
     chunk({}, "stop"),
     "[DONE]",
   ]);
-  const out = events(text);
+  const out = parseSse(text);
   assert.equal(out.length, 2);
   assert.equal(JSON.parse(out[1].data!).error.code, "stream_violation");
   assert.ok(cancelled, "the neuron's stream was cancelled");
@@ -132,7 +131,7 @@ Deno.test("gateway completions relay: text after the finish ends the stream; a w
   assert.deepEqual(broken.violations, { "completions/content_after_finish": 1 });
   const good = await passthrough([piece("a"), piece("b", "length"), "[DONE]"], "completions");
   assert.deepEqual(good.violations, {});
-  assert.equal(events(good.text).at(-1)?.data, "[DONE]");
+  assert.equal(parseSse(good.text).at(-1)?.data, "[DONE]");
 });
 
 Deno.test("gateway Messages relay: a tool call whose arguments are not JSON ends with an error event, counted", async () => {

@@ -17,6 +17,7 @@ import {
   ChatCompletionSchema,
 } from "@cortex/core/openai";
 import type { ResponsesRequest } from "@cortex/core/responses";
+import { encodeSse } from "@cortex/core/sse";
 import {
   AnthropicStreamGuard,
   AnthropicStreamTranslator,
@@ -24,18 +25,18 @@ import {
   type ChatStreamInput,
   chatToAnthropicResponse,
   chatToResponsesResponse,
-  encodeSseEvent,
   ResponsesStreamGuard,
   ResponsesStreamTranslator,
+  SSE_DONE,
   type StreamGuard,
   type StreamViolation,
 } from "@cortex/core/translate";
 import type { Route } from "../fleet/route.ts";
 import type { UpstreamPlan } from "./forward.ts";
 import { observeChatChunk } from "./openai_passthrough.ts";
-import { readUpstreamBody, relay } from "./relay.ts";
+import { readUpstreamBody } from "./relay.ts";
 import type { RequestRecord } from "./request_record.ts";
-import { SseSplitter } from "./sse.ts";
+import { relaySse, SSE_RESPONSE_HEADERS } from "./sse_relay.ts";
 
 /** The client dialect of a translated request, with what its translation back needs. */
 export type TranslatedDialect =
@@ -92,14 +93,7 @@ export function translatedPlan(
             idleTimeoutMs,
             done,
           );
-        return new Response(stream, {
-          status: 200,
-          headers: {
-            "content-type": "text/event-stream",
-            "cache-control": "no-cache",
-            "x-accel-buffering": "no",
-          },
-        });
+        return new Response(stream, { status: 200, headers: SSE_RESPONSE_HEADERS });
       }
       const bytes = await readUpstreamBody(upstream.body, idleTimeoutMs);
       let payload: unknown;
@@ -148,32 +142,23 @@ function _translateStream<E extends { type: string }>(
   idleTimeoutMs: number,
   done: (status: number) => void,
 ): ReadableStream<Uint8Array> {
-  const splitter = new SseSplitter();
-  let out = "";
-  const write = (event: E): void => {
-    out += encodeSseEvent(event);
-  };
-  // Every translated event passes the stream guard before it is written.
-  const emit = (event: E): void => guard.push(event, write);
-  const take = (): string => {
-    const text = out;
-    out = "";
-    return text;
-  };
-  return relay(body, {
-    transform(chunk) {
-      for (const event of splitter.push(chunk)) {
-        if (event.data === null) {
+  return relaySse(body, { record, idleTimeoutMs, done }, (send) => {
+    const write = (event: E): void => send(encodeSse({ event: event.type, data: JSON.stringify(event) }));
+    // Every translated event passes the stream guard before it is written.
+    const emit = (event: E): void => guard.push(event, write);
+    return {
+      message(message) {
+        if (message.data === undefined) {
           // Keep-alive comments travel on, so clients with short idle timeouts stay connected.
-          if (event.raw.startsWith(":")) out += event.raw;
-          continue;
+          if (message.comment !== undefined) send(encodeSse({ comment: message.comment }));
+          return;
         }
-        if (event.data.trim() === "[DONE]") continue;
+        if (message.data.trim() === SSE_DONE) return;
         let json: unknown;
         try {
-          json = JSON.parse(event.data);
+          json = JSON.parse(message.data);
         } catch {
-          continue;
+          return;
         }
         if (typeof json === "object" && json !== null && "error" in json && !("choices" in json)) {
           // The neuron reported a failure inside its stream.
@@ -186,29 +171,22 @@ function _translateStream<E extends { type: string }>(
               status: 502,
             }),
           }, emit);
-          continue;
+          return;
         }
-        observeChatChunk(event.data, record, false);
+        observeChatChunk(message.data, record, false);
         const parsed = ChatCompletionChunkSchema.safeParse(json);
         if (parsed.success) translator.push(parsed.data as ChatCompletionChunk, emit);
-      }
-      return take();
-    },
-    flush() {
-      translator.finish(emit);
-      guard.end(write);
-      return take();
-    },
-    fail(error) {
-      record.streamError(String(error.code));
-      translator.push({ type: "error", error }, emit);
-      translator.finish(emit);
-      guard.fail(error, write);
-      return take();
-    },
-    close(outcome) {
-      done(outcome === "client_cancelled" ? 499 : 200);
-    },
-    ended: () => guard.state === "cut",
-  }, idleTimeoutMs);
+      },
+      end() {
+        translator.finish(emit);
+        guard.end(write);
+      },
+      fail(error) {
+        translator.push({ type: "error", error }, emit);
+        translator.finish(emit);
+        guard.fail(error, write);
+      },
+      ended: () => guard.state === "cut",
+    };
+  });
 }

@@ -5,7 +5,18 @@
  *
  * @module
  */
-import { CortexError, toCortexError } from "@cortex/core/errors";
+import { CortexError, parseWithSchema } from "@cortex/core/errors";
+import {
+  type AdminFleet,
+  type AdminFleetModel,
+  type AdminLoadResult,
+  type AdminModelRequest,
+  AdminModelRequestSchema,
+  type AdminPlacement,
+  type AdminPlacementNode,
+  type AdminPlacementVictim,
+  type AdminUnloadResult,
+} from "@cortex/core/fleet";
 import { Hono } from "hono";
 import type { GatewayContext, GatewayEnv } from "../context.ts";
 import { fitOnNode } from "../fleet/eviction.ts";
@@ -14,73 +25,67 @@ import { planPlacement } from "../fleet/placement.ts";
 import type { Residency } from "../fleet/residency.ts";
 import { readJsonBody, requireModel } from "../proxy/body.ts";
 import { authorizeModel } from "../proxy/forward.ts";
-import { errorResponse } from "../proxy/dialect.ts";
 
-/** `GET /admin/fleet`, `POST /admin/load`, `POST /admin/unload`, `GET /admin/placement`. */
+/**
+ * `GET /admin/fleet`, `POST /admin/load`, `POST /admin/unload`, `GET /admin/placement`. Shapes:
+ * `@cortex/core/fleet` (`AdminFleet`, …); errors are thrown, for the app's `onError`.
+ */
 export function adminRoutes(ctx: GatewayContext): Hono<GatewayEnv> {
   const app = new Hono<GatewayEnv>();
   const limit = ctx.config.gateway.body_limit_mb * 1024 * 1024;
-  const fail = (error: unknown, requestId: string): Response =>
-    errorResponse("admin", toCortexError(error), { "x-request-id": requestId });
+  // The body of a load or unload, for a model the key may use.
+  const modelRequest = async (request: Request, keyModels: readonly string[]): Promise<AdminModelRequest> => {
+    const { json } = await readJsonBody(request, limit);
+    authorizeModel({ ctx, keyModels }, requireModel(json));
+    const parsed = parseWithSchema(AdminModelRequestSchema, json);
+    if (!parsed.ok) throw parsed.error;
+    return parsed.value;
+  };
 
   app.get("/fleet", (c) => c.json(fleetStatus(ctx)));
 
   app.post("/load", async (c) => {
-    try {
-      const { json } = await readJsonBody(c.req.raw, limit);
-      authorizeModel({ ctx, keyModels: c.get("keyModels") }, requireModel(json));
-      const id = ctx.fleet.catalogue.resolve(requireModel(json));
-      const node = _optionalNode(json);
-      if (!ctx.fleet.isKnown(id)) throw _notFound(id);
-      const started = performance.now();
-      const outcome = await ctx.scheduler.load(id, node);
-      return c.json({
+    const request = await modelRequest(c.req.raw, c.get("keyModels"));
+    const id = ctx.fleet.catalogue.resolve(request.model);
+    if (!ctx.fleet.isKnown(id)) throw _notFound(id);
+    const started = performance.now();
+    const outcome = await ctx.scheduler.load(id, request.node ?? undefined);
+    return c.json(
+      {
         model: id,
         node: outcome.node.name,
         already_loaded: outcome.loadMs === 0 && outcome.evicted.length === 0,
         load_ms: outcome.loadMs,
         waited_ms: Math.round(performance.now() - started),
         evicted: outcome.evicted,
-      });
-    } catch (error) {
-      return fail(error, c.get("requestId"));
-    }
+      } satisfies AdminLoadResult,
+    );
   });
 
   app.post("/unload", async (c) => {
-    try {
-      const { json } = await readJsonBody(c.req.raw, limit);
-      authorizeModel({ ctx, keyModels: c.get("keyModels") }, requireModel(json));
-      const id = ctx.fleet.catalogue.resolve(requireModel(json));
-      const nodeName = _optionalNode(json);
-      const unloaded = await ctx.scheduler.unload(id, nodeName);
-      return c.json({ model: id, unloaded_from: unloaded });
-    } catch (error) {
-      return fail(error, c.get("requestId"));
-    }
+    const request = await modelRequest(c.req.raw, c.get("keyModels"));
+    const id = ctx.fleet.catalogue.resolve(request.model);
+    const unloaded = await ctx.scheduler.unload(id, request.node ?? undefined);
+    return c.json({ model: id, unloaded_from: unloaded } satisfies AdminUnloadResult);
   });
 
   app.get("/placement", (c) => {
-    try {
-      const requested = c.req.query("model");
-      if (!requested) {
-        throw new CortexError("query parameter `model` is required", {
-          code: "missing_model_field",
-          status: 400,
-          param: "model",
-        });
-      }
-      return c.json(placementDryRun(ctx, requested));
-    } catch (error) {
-      return fail(error, c.get("requestId"));
+    const requested = c.req.query("model");
+    if (!requested) {
+      throw new CortexError("query parameter `model` is required", {
+        code: "missing_model_field",
+        status: 400,
+        param: "model",
+      });
     }
+    return c.json(placementDryRun(ctx, requested));
   });
 
   return app;
 }
 
 /** The fleet status document of `GET /admin/fleet`. */
-export function fleetStatus(ctx: GatewayContext): Record<string, unknown> {
+export function fleetStatus(ctx: GatewayContext): AdminFleet {
   const now = Date.now();
   const catalogue = ctx.fleet.catalogue;
   const residency = ctx.scheduler.residency;
@@ -116,7 +121,7 @@ export function fleetStatus(ctx: GatewayContext): Record<string, unknown> {
           return {
             id,
             status: r ? _status(r) : m?.status ?? "available",
-            devices: r && r.devices.length > 0 ? r.devices : m?.devices ?? [],
+            devices: r && r.devices.length > 0 ? [...r.devices] : m?.devices ?? [],
             memory_mb: r?.memoryMb ?? m?.memory_used_mb ?? m?.memory_required_mb ?? null,
             in_flight: residency.inFlight(n, model),
             gateway_in_flight: r?.leases ?? 0,
@@ -138,7 +143,7 @@ export function fleetStatus(ctx: GatewayContext): Record<string, unknown> {
 }
 
 /** `GET /admin/placement?model=…`: where the model would go and what would be evicted, without acting. */
-export function placementDryRun(ctx: GatewayContext, requested: string): Record<string, unknown> {
+export function placementDryRun(ctx: GatewayContext, requested: string): AdminPlacement {
   const fleet = ctx.fleet;
   const id = fleet.catalogue.resolve(requested);
   if (!fleet.isKnown(id)) throw _notFound(id);
@@ -147,7 +152,7 @@ export function placementDryRun(ctx: GatewayContext, requested: string): Record<
   const replicas = ctx.scheduler.replicas(neuronId);
   const now = Date.now();
   const residency = ctx.scheduler.residency;
-  const perNode = fleet.nodes.map((n: NodeState) => {
+  const perNode = fleet.nodes.map((n: NodeState): AdminPlacementNode => {
     const plan = fitOnNode(
       residency.view(n, fleet.catalogue),
       req,
@@ -159,11 +164,11 @@ export function placementDryRun(ctx: GatewayContext, requested: string): Record<
       healthy: n.healthy && !n.draining,
       ...(plan.ok
         ? {
-          fits: true,
+          fits: true as const,
           devices: plan.devices,
           evict: plan.victims.map((v) => _victim(fleet.catalogue.publicId(v.id), v)),
         }
-        : { fits: false, permanent: plan.permanent, reason: plan.reason }),
+        : { fits: false as const, permanent: plan.permanent, reason: plan.reason }),
     };
   });
   const base = {
@@ -204,22 +209,9 @@ export function placementDryRun(ctx: GatewayContext, requested: string): Record<
 
 function _victim(
   id: string,
-  v: { memoryMb: number; priority: number; young: boolean; reason: string },
-): Record<string, unknown> {
+  v: { memoryMb: number; priority: number; young: boolean; reason: "lru" | "priority" },
+): AdminPlacementVictim {
   return { model: id, memory_mb: v.memoryMb, class: v.priority, young: v.young, reason: v.reason };
-}
-
-function _optionalNode(json: Record<string, unknown>): string | undefined {
-  const node = json.node;
-  if (node === undefined || node === null) return undefined;
-  if (typeof node !== "string" || node.length === 0) {
-    throw new CortexError(`\`node\` must be a node name, got ${JSON.stringify(node)}`, {
-      code: "invalid_request_body",
-      status: 400,
-      param: "node",
-    });
-  }
-  return node;
 }
 
 function _notFound(id: string): CortexError {
@@ -231,6 +223,6 @@ function _notFound(id: string): CortexError {
 }
 
 // What `/admin/fleet` calls a residency state (`loaded` for resident, as the neurons say it).
-function _status(r: Residency): string {
+function _status(r: Residency): AdminFleetModel["status"] {
   return r.state === "resident" ? "loaded" : r.state;
 }

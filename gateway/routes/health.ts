@@ -9,11 +9,12 @@
  *
  * @module
  */
+import type { GatewayHealth } from "@cortex/core/fleet";
 import { Hono } from "hono";
 import type { GatewayContext, GatewayEnv } from "../context.ts";
 
-/** The `/health` document. */
-export function healthDocument(ctx: GatewayContext): Record<string, unknown> {
+/** The `/health` document (its shape: `GatewayHealth` in `@cortex/core/fleet`). */
+export function healthDocument(ctx: GatewayContext): GatewayHealth {
   const nodes = ctx.fleet.nodes;
   const healthy = nodes.filter((n) => n.healthy && !n.draining);
   const failed = healthy.flatMap((n) =>

@@ -8,7 +8,6 @@ import { CortexError } from "@cortex/core/errors";
 import { Hono } from "hono";
 import type { GatewayContext, GatewayEnv } from "../context.ts";
 import { buildModelList } from "../fleet/model_list.ts";
-import { errorResponse } from "../proxy/dialect.ts";
 
 /** The model routes; `created` is the gateway's start in unix seconds. */
 export function modelRoutes(ctx: GatewayContext, created: number): Hono<GatewayEnv> {
@@ -34,12 +33,14 @@ export function modelRoutes(ctx: GatewayContext, created: number): Hono<GatewayE
     }
     const entry = buildModelList(ctx.fleet, ctx.scheduler.residency, { created, only: c.get("keyModels") })
       .data.find((e) => e.id === id);
-    if (entry) return c.json(entry);
-    return errorResponse(
-      "chat",
-      new CortexError(`model '${id}' not found`, { code: "model_not_found", status: 404, param: "model" }),
-      { "x-request-id": c.get("requestId") },
-    );
+    if (!entry) {
+      throw new CortexError(`model '${id}' not found`, {
+        code: "model_not_found",
+        status: 404,
+        param: "model",
+      });
+    }
+    return c.json(entry);
   });
   return app;
 }

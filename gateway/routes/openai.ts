@@ -1,11 +1,12 @@
 /**
  * `POST /v1/chat/completions` and `POST /v1/completions`: OpenAI requests validated as the neuron
  * validates them (so a malformed body never triggers a cold load), then passed through to the neuron
- * that serves the model (see `proxy/openai_passthrough.ts`).
+ * that serves the model (see `proxy/openai_passthrough.ts`). Failures are thrown, for the app's
+ * error handler.
  *
  * @module
  */
-import { parseWithSchema, toCortexError } from "@cortex/core/errors";
+import { parseWithSchema } from "@cortex/core/errors";
 import {
   ChatCompletionRequestSchema,
   checkChatParameters,
@@ -15,11 +16,11 @@ import {
 import { type Context, Hono } from "hono";
 import type { GatewayContext, GatewayEnv } from "../context.ts";
 import { readJsonBody, requireModel } from "../proxy/body.ts";
-import { type Dialect, errorResponse } from "../proxy/dialect.ts";
+import type { Dialect } from "../proxy/dialect.ts";
 import { forward } from "../proxy/forward.ts";
 import { openAIPassthrough } from "../proxy/openai_passthrough.ts";
-import { RequestRecord } from "../proxy/request_record.ts";
 import { sessionKeyOf } from "../proxy/session_key.ts";
+import { beginExchange } from "./_exchange.ts";
 
 /** The OpenAI pass-through routes. */
 export function openAIRoutes(ctx: GatewayContext): Hono<GatewayEnv> {
@@ -29,33 +30,17 @@ export function openAIRoutes(ctx: GatewayContext): Hono<GatewayEnv> {
   const handler =
     (dialect: Extract<Dialect, "chat" | "completions">, path: string) =>
     async (c: Context<GatewayEnv>): Promise<Response> => {
-      const record = new RequestRecord(ctx.metrics, dialect, c.get("startedAt"), c.get("requestLine"));
-      const requestId = c.get("requestId");
-      try {
-        const body = await readJsonBody(c.req.raw, limit);
-        const model = requireModel(body.json);
-        // Validated as the neuron will, before any placement: a request that will be a 400 loads nothing.
-        _validate(dialect, body.json);
-        const session = sessionKeyOf(dialect, c.req.raw.headers, body.json)?.key ?? null;
-        return await forward(
-          {
-            ctx,
-            request: c.req.raw,
-            requestId,
-            dialect,
-            record,
-            keyModels: c.get("keyModels"),
-            keyName: c.get("keyName"),
-            session,
-          },
-          model,
-          openAIPassthrough(dialect, path, body, record, idleMs, c.req.raw.headers),
-        );
-      } catch (error) {
-        const e = toCortexError(error);
-        record.finish(e.status, String(e.code));
-        return errorResponse(dialect, e, { "x-request-id": requestId });
-      }
+      const ex = beginExchange(c, ctx, dialect);
+      const body = await readJsonBody(c.req.raw, limit);
+      const model = requireModel(body.json);
+      // Validated as the neuron will, before any placement: a request that will be a 400 loads nothing.
+      _validate(dialect, body.json);
+      const session = sessionKeyOf(dialect, c.req.raw.headers, body.json)?.key ?? null;
+      return await forward(
+        { ...ex, session },
+        model,
+        openAIPassthrough(dialect, path, body, ex.record, idleMs, c.req.raw.headers),
+      );
     };
   app.post("/chat/completions", handler("chat", "/v1/chat/completions"));
   app.post("/completions", handler("completions", "/v1/completions"));

@@ -19,6 +19,7 @@
  * @module
  */
 import { parseWithSchema, toCortexError, toOpenAIErrorBody } from "@cortex/core/errors";
+import { encodeSse } from "@cortex/core/sse";
 import {
   type ChatCompletionRequest,
   ChatCompletionRequestSchema,
@@ -239,6 +240,8 @@ function _stream(
   if (calls) events.push(chunk({ tool_calls: calls.map((c, index) => ({ index, ...c })) }, null));
   events.push(chunk({}, turn.toolCall ? "tool_calls" : "stop"));
   if (includeUsage) events.push({ id, object: "chat.completion.chunk", created, model, choices: [], usage });
-  const text = events.map((e) => `data: ${JSON.stringify(e)}\n\n`).join("") + "data: [DONE]\n\n";
+  const text = [...events.map((e) => JSON.stringify(e)), "[DONE]"].map((data) => encodeSse({ data })).join(
+    "",
+  );
   return new Response(text).body!;
 }

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { parseSse } from "@cortex/core/sse";
 import { spawnNeuronDouble } from "./neuron_double.ts";
 
 Deno.test("neuron double: control API, a scripted tool call streamed, text after the tool result, refusals", async () => {
@@ -31,8 +32,7 @@ Deno.test("neuron double: control API, a scripted tool call streamed, text after
       stream_options: { include_usage: true },
     });
     assert.equal(streamed.headers.get("content-type"), "text/event-stream");
-    const events = (await streamed.text()).split("\n\n").filter((e) => e.startsWith("data: "))
-      .map((e) => e.slice(6));
+    const events = parseSse(await streamed.text()).flatMap((m) => m.data ?? []);
     assert.equal(events.at(-1), "[DONE]");
     const chunks = events.slice(0, -1).map((e) => JSON.parse(e));
     const call = chunks.flatMap((c) => c.choices[0]?.delta?.tool_calls ?? [])[0];

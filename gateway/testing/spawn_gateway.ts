@@ -14,6 +14,7 @@
  * ```
  * @module
  */
+import { ADMIN_ROUTES, type AdminFleet, AdminFleetSchema } from "@cortex/core/fleet";
 import { stringify } from "smol-toml";
 import { gatewayCommand } from "../launch.ts";
 
@@ -51,26 +52,14 @@ export interface SpawnedGateway {
   configPath: string;
   /** The process. */
   process: Deno.ChildProcess;
-  /** `GET /admin/fleet` (with `headers`, e.g. an admin key). */
-  fleet(headers?: HeadersInit): Promise<{ nodes: FleetNodeStatus[]; loading: string[] }>;
+  /** `GET /admin/fleet` (with `headers`, e.g. an admin key), checked against its core schema. */
+  fleet(headers?: HeadersInit): Promise<AdminFleet>;
   /** Polls `check` every 50 ms until it returns true; throws after `timeoutMs` (default 20 s). */
   waitFor(check: () => Promise<boolean> | boolean, timeoutMs?: number, what?: string): Promise<void>;
   /** What the process wrote to stderr so far. */
   stderr(): string;
   /** Sends SIGTERM, waits for exit, removes the temporary files. */
   stop(): Promise<void>;
-}
-
-/** One node of `GET /admin/fleet`. */
-export interface FleetNodeStatus {
-  /** Node name. */
-  name: string;
-  /** Receives traffic. */
-  healthy: boolean;
-  /** Models it reports. */
-  models: { id: string; status: string; in_flight: number; devices: number[]; memory_mb: number | null }[];
-  /** Other fields. */
-  [key: string]: unknown;
 }
 
 /** Starts a gateway process and resolves once it listens. */
@@ -129,9 +118,10 @@ export async function spawnGateway(options: SpawnGatewayOptions): Promise<Spawne
     configPath,
     process,
     async fleet(headers?: HeadersInit) {
-      const res = await fetch(`${url}/admin/fleet`, { headers });
+      const res = await fetch(`${url}${ADMIN_ROUTES.fleet}`, { headers });
       if (!res.ok) throw new Error(`GET /admin/fleet: ${res.status} ${await res.text()}`);
-      return await res.json();
+      // Every test that watches the fleet also checks the gateway against the schema the CLI reads.
+      return AdminFleetSchema.parse(await res.json());
     },
     async waitFor(check, timeoutMs = 20_000, what = "condition") {
       const deadline = Date.now() + timeoutMs;

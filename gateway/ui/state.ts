@@ -5,6 +5,7 @@
  *
  * @module
  */
+import type { AdminFleet, AdminFleetNode } from "@cortex/core/fleet";
 import type { GatewayContext } from "../context.ts";
 import type { ActivitySample, RecentRequest } from "../metrics/activity.ts";
 import { fleetStatus } from "../routes/admin.ts";
@@ -14,7 +15,7 @@ export interface DashboardState {
   /** Whether the caller's key may load and unload (the page shows the buttons then). */
   admin: boolean;
   /** `GET /admin/fleet`'s document; node endpoints only for admins. */
-  fleet: Record<string, unknown>;
+  fleet: Omit<AdminFleet, "nodes"> & { nodes: (Omit<AdminFleetNode, "endpoint"> & { endpoint?: string })[] };
   /** Model ids declared in `models.toml`, in file order. */
   catalogue: string[];
   /** The last requests answered, newest first. */
@@ -25,11 +26,8 @@ export interface DashboardState {
 
 /** Builds the document for a caller (`admin`: whether its key is an admin key). */
 export function dashboardState(ctx: GatewayContext, admin: boolean): DashboardState {
-  const fleet = fleetStatus(ctx);
-  if (!admin) {
-    const nodes = fleet.nodes as Record<string, unknown>[];
-    fleet.nodes = nodes.map(({ endpoint: _endpoint, ...rest }) => rest);
-  }
+  const all = fleetStatus(ctx);
+  const fleet = admin ? all : { ...all, nodes: all.nodes.map(({ endpoint: _endpoint, ...rest }) => rest) };
   const activity = ctx.metrics.activity;
   return {
     admin,

@@ -6,6 +6,7 @@
  *
  * @module
  */
+import { encodeSse } from "@cortex/core/sse";
 
 /** What a producer writes to. */
 export interface SseSink {
@@ -68,13 +69,12 @@ export function sseResponse(produce: (sink: SseSink) => Promise<void>, options: 
         }
       };
       timer = setInterval(() => {
-        if (Date.now() - lastWrite >= keepAliveMs) write(": keep-alive\n\n");
+        if (Date.now() - lastWrite >= keepAliveMs) write(encodeSse({ comment: "keep-alive" }));
       }, Math.max(10, Math.floor(keepAliveMs / 4)));
       const sink: SseSink = {
         signal: abort.signal,
         send(data: unknown, event?: string): void {
-          const payload = typeof data === "string" ? data : JSON.stringify(data);
-          write(event === undefined ? `data: ${payload}\n\n` : `event: ${event}\ndata: ${payload}\n\n`);
+          write(encodeSse({ event, data: typeof data === "string" ? data : JSON.stringify(data) }));
         },
       };
       produce(sink).then(finish, (error) => {

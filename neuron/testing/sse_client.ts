@@ -1,9 +1,10 @@
 /**
- * A small server-sent-events reader for tests: collects a response's frames (event name,
- * data) and counts keep-alive comments.
+ * A small server-sent-events reader for tests, over the core codec (`@cortex/core/sse`):
+ * collects a response's data frames and counts keep-alive comments.
  *
  * @module
  */
+import { parseSse } from "@cortex/core/sse";
 
 /** One SSE frame. */
 export interface SseFrame {
@@ -24,32 +25,20 @@ export interface SseCapture {
 }
 
 /** Parses complete SSE text into frames. */
-export function parseSse(text: string): SseCapture {
-  const frames: SseFrame[] = [];
-  let comments = 0;
-  const commentPositions: number[] = [];
-  for (const block of text.split(/\r?\n\r?\n/)) {
-    if (block.trim() === "") continue;
-    let event: string | null = null;
-    const data: string[] = [];
-    let comment = true;
-    for (const line of block.split(/\r?\n/)) {
-      if (line.startsWith(":")) continue;
-      comment = false;
-      if (line.startsWith("event:")) event = line.slice(6).trim();
-      else if (line.startsWith("data:")) data.push(line.slice(5).replace(/^ /, ""));
-    }
-    if (comment) {
-      comments++;
-      commentPositions.push(frames.length);
-    } else frames.push({ event, data: data.join("\n") });
+export function parseSseCapture(text: string): SseCapture {
+  const capture: SseCapture = { frames: [], comments: 0, commentPositions: [] };
+  for (const message of parseSse(text)) {
+    if (message.data === undefined && message.event === undefined) {
+      capture.comments++;
+      capture.commentPositions.push(capture.frames.length);
+    } else capture.frames.push({ event: message.event ?? null, data: message.data ?? "" });
   }
-  return { frames, comments, commentPositions };
+  return capture;
 }
 
 /** Reads a whole SSE response. */
 export async function readSse(response: Response): Promise<SseCapture> {
-  return parseSse(await response.text());
+  return parseSseCapture(await response.text());
 }
 
 /** The JSON payloads of a chat/completions stream, without the final `[DONE]`. */
