@@ -31,6 +31,8 @@ export interface Exchange {
   keyModels: readonly string[];
   /** The request's session key (`session_key.ts`), or null for none. */
   session?: string | null;
+  /** The request's keep-alive in seconds (`keep_alive.ts`), or null for none. */
+  keepAliveS?: number | null;
 }
 
 /** What a dialect sends upstream and how it answers the client. */
@@ -60,7 +62,8 @@ export async function forward(ex: Exchange, requested: string, plan: UpstreamPla
     record.model(ctx.fleet.isKnown(resolved) ? resolved : "unknown");
     authorizeModel(ex, requested);
     const session = ex.session ?? null;
-    route = await _untilAborted(ctx.router.route(requested, { session }), abort.signal);
+    const keepAliveS = ex.keepAliveS ?? null;
+    route = await _untilAborted(ctx.router.route(requested, { session, keepAliveS }), abort.signal);
     _routeHeaders(headers, route);
     record.bind(route.modelId, route.node.name, route.coldLoadMs > 0);
     let upstream: Response | null = null;
@@ -79,7 +82,7 @@ export async function forward(ex: Exchange, requested: string, plan: UpstreamPla
         route.release();
         route = null;
         route = await _untilAborted(
-          ctx.router.route(requested, { session, avoid: [failed.name] }),
+          ctx.router.route(requested, { session, keepAliveS, avoid: [failed.name] }),
           abort.signal,
         );
         _routeHeaders(headers, route);

@@ -1,11 +1,12 @@
 /**
  * Admin routes (an admin key when keys are configured): fleet status, load and unload a
- * model, and a placement dry-run that says where a model would go and what it would evict,
- * without doing it.
+ * model (with `allow_unlisted` in `models.toml`, also a hub id it does not list), and a
+ * placement dry-run that says where a model would go and what it would evict, without doing it.
  *
  * @module
  */
 import { CortexError, toCortexError } from "@cortex/core/errors";
+import { parseHubModelId } from "@cortex/core/fleet";
 import { Hono } from "hono";
 import type { GatewayContext, GatewayEnv } from "../context.ts";
 import { fitOnNode } from "../fleet/eviction.ts";
@@ -30,7 +31,7 @@ export function adminRoutes(ctx: GatewayContext): Hono<GatewayEnv> {
       authorizeModel({ ctx, keyModels: c.get("keyModels") }, requireModel(json));
       const id = ctx.fleet.catalogue.resolve(requireModel(json));
       const node = _optionalNode(json);
-      if (!ctx.fleet.isKnown(id)) throw _notFound(id);
+      if (!ctx.fleet.isKnown(id) && !_loadableUnlisted(ctx, id)) throw _notFound(id, ctx);
       const started = performance.now();
       const outcome = await ctx.loader.ensure(id, node);
       return c.json({
@@ -150,7 +151,7 @@ export function fleetStatus(ctx: GatewayContext): Record<string, unknown> {
 export function placementDryRun(ctx: GatewayContext, requested: string): Record<string, unknown> {
   const fleet = ctx.fleet;
   const id = fleet.catalogue.resolve(requested);
-  if (!fleet.isKnown(id)) throw _notFound(id);
+  if (!fleet.isKnown(id) && !_loadableUnlisted(ctx, id)) throw _notFound(id, ctx);
   const neuronId = fleet.catalogue.neuronId(id);
   const req = fleet.requirement(id);
   const replicas = fleet.replicas(neuronId);
@@ -218,8 +219,19 @@ function _optionalNode(json: Record<string, unknown>): string | undefined {
   return node;
 }
 
-function _notFound(id: string): CortexError {
-  return new CortexError(`model '${id}' not found in models.toml or on any neuron`, {
+// With `allow_unlisted`, an admin may load a hub id that no profile and no neuron names.
+function _loadableUnlisted(ctx: GatewayContext, id: string): boolean {
+  return ctx.fleet.catalogue.allowUnlisted && parseHubModelId(id) !== null;
+}
+
+function _notFound(id: string, ctx: GatewayContext): CortexError {
+  const hint = ctx.fleet.catalogue.allowUnlisted
+    ? ` (allow_unlisted loads hub ids "[hf:]org/name" only)`
+    : parseHubModelId(id) !== null
+    ? `; add a [[models]] profile for it to models.toml, or set \`allow_unlisted = true\` at the top of ` +
+      "models.toml to let admin keys load hub ids that are not listed"
+    : "; add a [[models]] profile for it to models.toml";
+  return new CortexError(`model '${id}' not found in models.toml or on any neuron${hint}`, {
     code: "model_not_found",
     status: 404,
     param: "model",

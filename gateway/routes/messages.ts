@@ -14,6 +14,7 @@ import type { Route } from "../fleet/router.ts";
 import { readJsonBody, requireModel } from "../proxy/body.ts";
 import { errorResponse } from "../proxy/dialect.ts";
 import { authorizeModel, forward } from "../proxy/forward.ts";
+import { takeKeepAlive } from "../proxy/keep_alive.ts";
 import { RequestRecord } from "../proxy/request_record.ts";
 import { sessionKeyOf } from "../proxy/session_key.ts";
 import { translatedPlan } from "../proxy/translated.ts";
@@ -30,6 +31,7 @@ export function messagesRoutes(ctx: GatewayContext): Hono<GatewayEnv> {
     try {
       const { json } = await readJsonBody(c.req.raw, limit);
       const model = requireModel(json);
+      const keepAlive = takeKeepAlive(json, c.req.raw.headers);
       const parsed = parseWithSchema(MessagesRequestSchema, json, "invalid_anthropic_body");
       if (!parsed.ok) throw parsed.error;
       const chat = anthropicToChatRequest(parsed.value);
@@ -43,6 +45,7 @@ export function messagesRoutes(ctx: GatewayContext): Hono<GatewayEnv> {
           record,
           keyModels: c.get("keyModels"),
           session,
+          keepAliveS: keepAlive.seconds,
         },
         model,
         translatedPlan({ kind: "messages" }, chat, record, idleMs),
@@ -62,12 +65,13 @@ export function messagesRoutes(ctx: GatewayContext): Hono<GatewayEnv> {
     try {
       const { json } = await readJsonBody(c.req.raw, limit);
       const model = requireModel(json);
+      const keepAlive = takeKeepAlive(json, c.req.raw.headers);
       const parsed = parseWithSchema(CountTokensRequestSchema, json, "invalid_anthropic_body");
       if (!parsed.ok) throw parsed.error;
       const resolved = ctx.fleet.catalogue.resolve(model);
       record.model(ctx.fleet.isKnown(resolved) ? resolved : "unknown");
       authorizeModel({ ctx, keyModels: c.get("keyModels") }, model);
-      route = await ctx.router.route(model);
+      route = await ctx.router.route(model, { keepAliveS: keepAlive.seconds });
       record.bind(route.modelId, route.node.name, route.coldLoadMs > 0);
       headers["x-cortex-node"] = route.node.name;
       headers["x-cortex-cold-load-ms"] = String(route.coldLoadMs);

@@ -1,6 +1,7 @@
 /**
  * `POST /v1/chat/completions` and `POST /v1/completions`: OpenAI requests passed through to
- * the neuron that serves the model (see `proxy/openai_passthrough.ts`).
+ * the neuron that serves the model (see `proxy/openai_passthrough.ts`), less the gateway's own
+ * `keep_alive` field.
  *
  * @module
  */
@@ -10,9 +11,12 @@ import type { GatewayContext, GatewayEnv } from "../context.ts";
 import { readJsonBody, requireModel } from "../proxy/body.ts";
 import { type Dialect, errorResponse } from "../proxy/dialect.ts";
 import { forward } from "../proxy/forward.ts";
+import { takeKeepAlive } from "../proxy/keep_alive.ts";
 import { openAIPassthrough } from "../proxy/openai_passthrough.ts";
 import { RequestRecord } from "../proxy/request_record.ts";
 import { sessionKeyOf } from "../proxy/session_key.ts";
+
+const _encoder = new TextEncoder();
 
 /** The OpenAI pass-through routes. */
 export function openAIRoutes(ctx: GatewayContext): Hono<GatewayEnv> {
@@ -25,11 +29,22 @@ export function openAIRoutes(ctx: GatewayContext): Hono<GatewayEnv> {
       const record = new RequestRecord(ctx.metrics, dialect, c.get("startedAt"));
       const requestId = c.get("requestId");
       try {
-        const body = await readJsonBody(c.req.raw, limit);
+        let body = await readJsonBody(c.req.raw, limit);
         const model = requireModel(body.json);
+        const keepAlive = takeKeepAlive(body.json, c.req.raw.headers);
+        if (keepAlive.stripped) body = { json: body.json, bytes: _encoder.encode(JSON.stringify(body.json)) };
         const session = sessionKeyOf(dialect, c.req.raw.headers, body.json)?.key ?? null;
         return await forward(
-          { ctx, request: c.req.raw, requestId, dialect, record, keyModels: c.get("keyModels"), session },
+          {
+            ctx,
+            request: c.req.raw,
+            requestId,
+            dialect,
+            record,
+            keyModels: c.get("keyModels"),
+            session,
+            keepAliveS: keepAlive.seconds,
+          },
           model,
           openAIPassthrough(dialect, path, body, record, idleMs),
         );

@@ -12,6 +12,7 @@ import type { GatewayContext, GatewayEnv } from "../context.ts";
 import { readJsonBody, requireModel } from "../proxy/body.ts";
 import { errorResponse } from "../proxy/dialect.ts";
 import { forward } from "../proxy/forward.ts";
+import { takeKeepAlive } from "../proxy/keep_alive.ts";
 import { RequestRecord } from "../proxy/request_record.ts";
 import { sessionKeyOf } from "../proxy/session_key.ts";
 import { translatedPlan } from "../proxy/translated.ts";
@@ -27,6 +28,7 @@ export function responsesRoutes(ctx: GatewayContext): Hono<GatewayEnv> {
     try {
       const { json } = await readJsonBody(c.req.raw, limit);
       const model = requireModel(json);
+      const keepAlive = takeKeepAlive(json, c.req.raw.headers);
       const parsed = parseWithSchema(ResponsesRequestSchema, json);
       if (!parsed.ok) throw parsed.error;
       checkResponsesParameters(parsed.value);
@@ -41,6 +43,7 @@ export function responsesRoutes(ctx: GatewayContext): Hono<GatewayEnv> {
           record,
           keyModels: c.get("keyModels"),
           session,
+          keepAliveS: keepAlive.seconds,
         },
         model,
         translatedPlan({ kind: "responses", request: parsed.value }, chat, record, idleMs),
