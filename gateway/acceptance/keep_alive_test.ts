@@ -72,6 +72,8 @@ Deno.test({
           requests++;
           assert.equal(await statusOf(g, "steady"), "loaded", `still loaded after request ${requests}`);
         }
+        const entry = (await g.fleet()).nodes[0].models.find((m) => m.id === "steady");
+        assert.equal(entry?.keep_alive_s, 2, "/admin/fleet shows its keep-alive");
         const s = await scrape(g.metricsUrl);
         assert.equal(total(s, "cortex_idle_unloads_total", { model: "steady" }), 0);
         await unloaded(g, "steady");
@@ -121,6 +123,8 @@ Deno.test({
         "a negative keep_alive keeps a model past its ttl_s, until a request says otherwise",
         async () => {
           await ok(await post(url, chat("short", { keep_alive: -1 })), "chat short -1");
+          const entry = (await g.fleet()).nodes[0].models.find((m) => m.id === "short");
+          assert.equal(entry?.keep_alive_s, null, "kept: no keep-alive deadline");
           await ok(await post(url, chat("plain", { keep_alive: "1500ms" })), "chat plain");
           await unloaded(g, "plain");
           assert.equal(await statusOf(g, "short"), "loaded", "kept although idle past its ttl_s of 1 s");

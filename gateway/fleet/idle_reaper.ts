@@ -87,8 +87,6 @@ export class IdleReaper {
     const inFlight = node.inFlight(modelId);
     if (inFlight > 0 || !this.#seen.has(key)) this.#seen.set(key, nowMs);
     const usage = node.usage.get(modelId);
-    const catalogue = this.#fleet.catalogue;
-    const profile = catalogue.profile(catalogue.publicId(modelId));
     return {
       node: node.name,
       modelId,
@@ -96,13 +94,20 @@ export class IdleReaper {
       // Found loaded and never used: idle since first seen; else since its last use or load.
       idleSinceMs: Math.max(usage?.lastUsedMs ?? 0, usage?.loadedAtMs ?? 0) ||
         (this.#seen.get(key) as number),
-      ttlS: effectiveTtlS({
-        keepAliveS: usage?.keepAliveS ?? null,
-        profileTtlS: profile?.ttl_s ?? null,
-        defaultTtlS: this.#options.defaultTtlS,
-        pinned: (profile?.pinned_on.length ?? 0) > 0,
-      }),
+      ttlS: this.ttlS(node, modelId),
     };
+  }
+
+  /** The keep-alive of a model (neuron id) on a node now, in seconds (`Infinity`: never unloaded for idleness). */
+  ttlS(node: NodeState, modelId: string): number {
+    const catalogue = this.#fleet.catalogue;
+    const profile = catalogue.profile(catalogue.publicId(modelId));
+    return effectiveTtlS({
+      keepAliveS: node.usage.get(modelId)?.keepAliveS ?? null,
+      profileTtlS: profile?.ttl_s ?? null,
+      defaultTtlS: this.#options.defaultTtlS,
+      pinned: (profile?.pinned_on.length ?? 0) > 0,
+    });
   }
 
   async #unload(node: NodeState, resident: IdleResident, nowMs: number): Promise<boolean> {

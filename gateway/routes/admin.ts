@@ -138,6 +138,7 @@ export function fleetStatus(ctx: GatewayContext): Record<string, unknown> {
           decode_tok_s: stats?.tok_s_decode ?? null,
           class: catalogue.priority(id),
           last_used_s_ago: usage?.lastUsedMs ? Math.round((now - usage.lastUsedMs) / 1000) : null,
+          keep_alive_s: _finiteOrNull(ctx.reaper.ttlS(n, m.id)),
           loaded_s_ago: usage?.loadedAtMs ? Math.round((now - usage.loadedAtMs) / 1000) : null,
           progress: m.progress ?? null,
           error: m.error ?? null,
@@ -204,6 +205,10 @@ function _victim(
   v: { memoryMb: number; priority: number; young: boolean; reason: string },
 ): Record<string, unknown> {
   return { model: id, memory_mb: v.memoryMb, class: v.priority, young: v.young, reason: v.reason };
+}
+
+function _finiteOrNull(seconds: number): number | null {
+  return Number.isFinite(seconds) ? seconds : null;
 }
 
 function _optionalNode(json: Record<string, unknown>): string | undefined {

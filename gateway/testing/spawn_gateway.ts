@@ -68,7 +68,15 @@ export interface FleetNodeStatus {
   /** Receives traffic. */
   healthy: boolean;
   /** Models it reports. */
-  models: { id: string; status: string; in_flight: number; devices: number[]; memory_mb: number | null }[];
+  models: {
+    id: string;
+    status: string;
+    in_flight: number;
+    devices: number[];
+    memory_mb: number | null;
+    /** Seconds it stays loaded once idle (null: never unloaded for idleness). */
+    keep_alive_s?: number | null;
+  }[];
   /** Other fields. */
   [key: string]: unknown;
 }
