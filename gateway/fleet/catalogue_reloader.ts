@@ -36,7 +36,7 @@ export class CatalogueReloader {
   #watcher: Deno.FsWatcher | null = null;
   #watchedIno: number | null = null;
   #debounce: ReturnType<typeof setTimeout> | null = null;
-  #retry: ReturnType<typeof setTimeout> | null = null;
+  #wakeRetry: (() => void) | null = null;
   #closed = false;
   #loop: Promise<void> | null = null;
   #reloading: Promise<ReloadOutcome> = Promise.resolve({ status: "unchanged" });
@@ -66,7 +66,8 @@ export class CatalogueReloader {
   /** Stops watching; resolves once the watch has ended. */
   async close(): Promise<void> {
     this.#closed = true;
-    for (const timer of [this.#debounce, this.#retry]) if (timer !== null) clearTimeout(timer);
+    if (this.#debounce !== null) clearTimeout(this.#debounce);
+    this.#wakeRetry?.();
     _close(this.#watcher);
     await this.#loop;
     await this.#reloading;
@@ -120,9 +121,15 @@ export class CatalogueReloader {
         ino = (await Deno.stat(this.#path)).ino;
         this.#watcher = Deno.watchFs(this.#path, { recursive: false });
       } catch {
-        // Missing (or being replaced): look again shortly.
-        await new Promise<void>((resolve) => (this.#retry = setTimeout(resolve, 500)));
-        this.#retry = null;
+        // Missing (or being replaced): look again shortly (at once when closing).
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, 500);
+          this.#wakeRetry = () => {
+            clearTimeout(timer);
+            resolve();
+          };
+        });
+        this.#wakeRetry = null;
         continue;
       }
       this.#watchedIno = ino;

@@ -87,3 +87,26 @@ Deno.test("catalogue reload: the watch applies edits in place and files renamed 
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("catalogue reload: a missing file is waited for, picked up when it appears, and close() ends the wait", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "cortex-missing-" });
+  const path = `${dir}/models.toml`;
+  let current: string[] = [];
+  const reloader = new CatalogueReloader(path, {
+    apply: (c) => (current = c.profiles.map((p) => p.id)),
+    log: null,
+    debounceMs: 20,
+  });
+  try {
+    reloader.watch();
+    await new Promise((r) => setTimeout(r, 100));
+    await Deno.writeTextFile(path, '[[models]]\nid = "late"\n');
+    await until(() => current.join() === "late", "the file that appeared to be applied");
+    await Deno.remove(path);
+    await new Promise((r) => setTimeout(r, 100));
+  } finally {
+    await reloader.close(); // resolves although the watch is waiting for the file to come back
+    await Deno.remove(dir, { recursive: true });
+  }
+  assert.deepEqual(current, ["late"], "the catalogue stays when the file goes away");
+});
