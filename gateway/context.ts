@@ -1,6 +1,6 @@
 /**
  * Everything a gateway request handler needs, built once by `createGateway` and passed to
- * the routes: config, fleet, router, cold loader, evictor, poller, metrics and the log.
+ * the routes: config, fleet, router, cold loader, evictor, idle reaper, poller, metrics and the log.
  *
  * @module
  */
@@ -9,6 +9,7 @@ import type { Logger, RequestLine } from "@cortex/core/log";
 import type { ColdLoader } from "./fleet/cold_loader.ts";
 import type { Evictor } from "./fleet/evictor.ts";
 import type { Fleet } from "./fleet/fleet.ts";
+import type { IdleReaper } from "./fleet/idle_reaper.ts";
 import type { Poller } from "./fleet/poller.ts";
 import type { Router } from "./fleet/router.ts";
 import type { GatewayMetrics } from "./metrics/gateway_metrics.ts";
@@ -26,6 +27,8 @@ export interface GatewayContext {
   loader: ColdLoader;
   /** Unloads. */
   evictor: Evictor;
+  /** Idle unloads after each model's keep-alive. */
+  reaper: IdleReaper;
   /** Node polling. */
   poller: Poller;
   /** Prometheus series. */

@@ -1,6 +1,6 @@
 /**
  * Starting and stopping a gateway: builds the fleet (one client per `[[neurons]]` entry), the
- * poller, evictor, cold loader, router and metrics, then serves the API on `[gateway] listen`
+ * poller, evictor, idle reaper, cold loader, router and metrics, then serves the API on `[gateway] listen`
  * and Prometheus `/metrics` on `metrics_listen` only.
  *
  * @module
@@ -20,6 +20,7 @@ import { Catalogue } from "./fleet/catalogue.ts";
 import { ColdLoader } from "./fleet/cold_loader.ts";
 import { Evictor } from "./fleet/evictor.ts";
 import { Fleet } from "./fleet/fleet.ts";
+import { IdleReaper } from "./fleet/idle_reaper.ts";
 import { NeuronClient } from "./fleet/neuron_client.ts";
 import { NodeState } from "./fleet/node_state.ts";
 import { Poller } from "./fleet/poller.ts";
@@ -115,6 +116,7 @@ export function createGatewayContext(
     },
   });
   const evictor = new Evictor(fleet, metrics);
+  const reaper = new IdleReaper(fleet, evictor, metrics, { defaultTtlS: config.eviction.ttl_s, log: logger });
   const loader = new ColdLoader(fleet, evictor, metrics, {
     coldLoad: config.cold_load,
     defragAfterCycles: config.eviction.defrag_after_cycles,
@@ -122,7 +124,7 @@ export function createGatewayContext(
     unreachable: (node, message) => poller.reportUnreachable(node, message),
   });
   router = new Router(fleet, loader, { metrics });
-  return { config, fleet, router, loader, evictor, poller, metrics, log: logger };
+  return { config, fleet, router, loader, evictor, reaper, poller, metrics, log: logger };
 }
 
 /** Starts a gateway from parsed configs; resolves once both listeners are up. */
@@ -152,12 +154,14 @@ export async function startGateway(
     throw listenError(error, prom.hostname, prom.port);
   }
   void context.poller.start();
+  context.reaper.start();
   return {
     url: listenerUrl(api.hostname, apiServer.addr.port),
     metricsUrl: `${listenerUrl(prom.hostname, metricsServer.addr.port)}/metrics`,
     context,
     async shutdown() {
       context.loader.stop();
+      context.reaper.stop();
       await context.poller.stop();
       await Promise.all([apiServer.shutdown(), metricsServer.shutdown()]);
       for (const node of context.fleet.nodes) node.client.close();

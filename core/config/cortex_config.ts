@@ -59,6 +59,11 @@ export interface EvictionSection {
   defrag_after_cycles: number;
   /** A model loaded less than this many seconds ago is not evicted while others are eligible (default 60). */
   min_residency_s: number;
+  /**
+   * Seconds a model stays loaded after its last request when its profile sets no `ttl_s`
+   * (0: unloaded as soon as it is idle; negative or null: never unloaded for idleness; default null).
+   */
+  ttl_s: number | null;
 }
 
 /** `[poller]`. */
@@ -137,6 +142,7 @@ export const CortexConfigSchema: Schema<CortexConfig> = z.strictObject({
     strategy: z.enum(["lru", "priority"]).default("lru"),
     defrag_after_cycles: z.number().int().min(0).default(0),
     min_residency_s: z.number().min(0).default(60),
+    ttl_s: z.number().nullish().transform((v) => v ?? null),
   }).prefault({}),
   poller: z.strictObject({
     interval_s: z.number().gt(0).default(10),

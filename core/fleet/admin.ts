@@ -56,6 +56,8 @@ export interface AdminFleetModel {
   class: number;
   /** Seconds since its last request through this gateway, or null when none. */
   last_used_s_ago: number | null;
+  /** Seconds it stays loaded once idle (its keep-alive / `ttl_s`), or null: never unloaded for idleness. */
+  keep_alive_s: number | null;
   /** Seconds since it was loaded, or null when unknown. */
   loaded_s_ago: number | null;
   /** Load progress while `loading`, else null. */
@@ -288,6 +290,7 @@ export const AdminFleetModelSchema: Schema<AdminFleetModel> = z.looseObject({
   decode_tok_s: z.number().nullable(),
   class: z.number(),
   last_used_s_ago: z.number().nullable(),
+  keep_alive_s: z.number().nullable().default(null),
   loaded_s_ago: z.number().nullable(),
   progress: _zod(LoadProgressSchema).nullable(),
   error: z.looseObject({ code: z.string(), message: z.string() }).nullable(),

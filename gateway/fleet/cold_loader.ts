@@ -240,13 +240,15 @@ export class ColdLoader {
       evicted.push(fleet.catalogue.publicId(victim.id));
     }
     const profile = fleet.catalogue.profile(id);
+    // Nothing known about an unlisted model's size: the neuron estimates it and picks devices.
+    const neuronPlaces = profile === undefined && req.memoryMb === 0;
     const timeoutMs = coldLoadTimeoutMs(this.#options.coldLoad, req.memoryMb);
     const started = performance.now();
     const labels = { model: id, node: node.name };
     try {
       const result = await node.client.load({
         model_id: neuronId,
-        ...(fit.ok && !alreadyLoading ? { devices: fit.devices } : {}),
+        ...(fit.ok && !alreadyLoading && !neuronPlaces ? { devices: fit.devices } : {}),
         ...(profile?.quant ? { quant: profile.quant } : {}),
       }, timeoutMs);
       const loadMs = Math.round(performance.now() - started);

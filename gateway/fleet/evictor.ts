@@ -2,7 +2,8 @@
  * The evictor carries out unloads on a node: each victim is routed around at once (marked
  * unloading), unloaded through the neuron's `/models/unload` without waiting (a model that
  * turned busy is refused by the neuron with `model_busy` and stays), counted by reason,
- * and counted towards the node's `defrag_after_cycles`.
+ * and counted towards the node's `defrag_after_cycles`. Placement, admin requests,
+ * defragmentation and the idle reaper all unload through it.
  *
  * @module
  */
@@ -12,7 +13,7 @@ import type { Fleet } from "./fleet.ts";
 import type { NodeState } from "./node_state.ts";
 
 /** Why a model is unloaded. */
-export type EvictionReason = "lru" | "priority" | "defrag" | "admin";
+export type EvictionReason = "lru" | "priority" | "defrag" | "admin" | "idle";
 
 /** Unloads models for placement, admin requests and defragmentation. */
 export class Evictor {
@@ -28,11 +29,12 @@ export class Evictor {
   }
 
   /**
-   * Unloads one model (by neuron id) on a node. Refuses, without calling the neuron, when
-   * requests are in flight through this gateway; the neuron itself refuses with
-   * `model_busy` when others are. On failure the model is routable again.
+   * Unloads one model (by neuron id) on a node; resolves true when it was unloaded, false when
+   * it was already gone. Refuses, without calling the neuron, when requests are in flight
+   * through this gateway; the neuron itself refuses with `model_busy` when others are. On
+   * failure the model is routable again.
    */
-  async unload(node: NodeState, neuronModelId: string, reason: EvictionReason): Promise<void> {
+  async unload(node: NodeState, neuronModelId: string, reason: EvictionReason): Promise<boolean> {
     const publicId = this.#fleet.catalogue.publicId(neuronModelId);
     const busy = node.inFlight(neuronModelId);
     if (busy > 0) {
@@ -51,7 +53,7 @@ export class Evictor {
     } catch (error) {
       node.unloading.delete(neuronModelId);
       const e = toCortexError(error);
-      if (e.code === "model_not_found") return; // already gone
+      if (e.code === "model_not_found") return false; // already gone
       throw e;
     }
     const info = node.models.get(neuronModelId);
@@ -61,7 +63,8 @@ export class Evictor {
     node.unloading.delete(neuronModelId);
     const labels = { model: publicId, node: node.name };
     this.#metrics.evictions.inc({ ...labels, reason });
-    if (young && reason !== "admin" && reason !== "defrag") this.#metrics.swapThrash.inc(labels);
+    if (young && (reason === "lru" || reason === "priority")) this.#metrics.swapThrash.inc(labels);
     if (reason !== "defrag") node.cycles++; // a defrag's own reloads do not call for another
+    return true;
   }
 }

@@ -21,6 +21,11 @@ export interface ModelUsage {
   loadedAtMs: number | null;
   /** Requests in flight through this gateway. */
   inFlight: number;
+  /**
+   * Seconds the last request asked the model to stay loaded after it (`keep_alive`;
+   * `Infinity`: keep loaded), or null when it asked nothing (the profile's `ttl_s` applies).
+   */
+  keepAliveS: number | null;
 }
 
 /**
@@ -81,6 +86,8 @@ export class NodeState {
   /** Load/unload cycles since the node was last defragmented. */
   cycles = 0;
   #lost = new AbortController();
+  /** Called with a model's neuron id when its last request in flight through this gateway ends. */
+  onIdle: ((modelId: string) => void) | null = null;
 
   /** A node that has not been polled yet (unhealthy until its first answer). */
   constructor(name: string, client: NeuronClient) {
@@ -162,7 +169,7 @@ export class NodeState {
   usageOf(modelId: string): ModelUsage {
     let usage = this.usage.get(modelId);
     if (!usage) {
-      usage = { lastUsedMs: null, loadedAtMs: null, inFlight: 0 };
+      usage = { lastUsedMs: null, loadedAtMs: null, inFlight: 0, keepAliveS: null };
       this.usage.set(modelId, usage);
     }
     return usage;
@@ -205,7 +212,13 @@ export class NodeState {
       released = true;
       usage.inFlight = Math.max(0, usage.inFlight - 1);
       usage.lastUsedMs = Date.now();
+      if (usage.inFlight === 0) this.onIdle?.(modelId);
     };
+  }
+
+  /** Records the keep-alive a request routed to the model asked for (null: none; see {@linkcode ModelUsage}). */
+  setKeepAlive(modelId: string, seconds: number | null): void {
+    this.usageOf(modelId).keepAliveS = seconds;
   }
 
   /** Devices with total and free memory; free falls back to total minus resident use. */

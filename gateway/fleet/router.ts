@@ -39,6 +39,12 @@ export interface RouteOptions {
   avoid?: readonly string[];
   /** The request's session key (`proxy/session_key.ts`), or null for none. */
   session?: string | null;
+  /**
+   * The request's keep-alive in seconds (`Infinity`: keep loaded), or null/absent for none:
+   * recorded on the chosen node, where it sets how long the model stays loaded after this
+   * request (see `idle.ts`).
+   */
+  keepAliveS?: number | null;
 }
 
 /** Router settings. */
@@ -96,6 +102,7 @@ export class Router {
     if (warm.length > 0) {
       const { node, outcome } = this.#pickWarm(neuronModelId, warm, session);
       const release = node.acquire(neuronModelId, Date.now());
+      node.setKeepAlive(neuronModelId, options.keepAliveS ?? null);
       return { modelId, neuronModelId, node, coldLoadMs: 0, evicted: [], release, affinity: outcome };
     }
     if (!fleet.isKnown(modelId)) {
@@ -117,6 +124,7 @@ export class Router {
     }
     const started = performance.now();
     const load = await this.#loader.ensureLeased(modelId);
+    load.node.setKeepAlive(load.neuronModelId, options.keepAliveS ?? null);
     const coldLoadMs = load.loadMs > 0 || load.evicted.length > 0
       ? Math.round(performance.now() - started)
       : 0;

@@ -38,6 +38,8 @@ export interface Exchange {
   session?: string | null;
   /** Sets a header of the client's answer should the request fail (Hono's `c.header`). */
   header(name: string, value: string): void;
+  /** The request's keep-alive in seconds (`keep_alive.ts`), or null for none. */
+  keepAliveS?: number | null;
 }
 
 /** What a dialect sends upstream and how it answers the client. */
@@ -79,7 +81,9 @@ export async function forward(ex: Exchange, requested: string, plan: UpstreamPla
     // Unknown names do not become label values (clients could create series at will).
     record.model(ctx.fleet.isKnown(resolved) ? resolved : "unknown");
     authorizeModel(ex, requested);
-    route = await _untilAborted(ctx.router.route(requested, { session: ex.session ?? null }), abort.signal);
+    const session = ex.session ?? null;
+    const keepAliveS = ex.keepAliveS ?? null;
+    route = await _untilAborted(ctx.router.route(requested, { session, keepAliveS }), abort.signal);
     for (let attempt = 0;; attempt++) {
       const lease: Route = route;
       _routeHeaders(headers, lease);
@@ -115,7 +119,7 @@ export async function forward(ex: Exchange, requested: string, plan: UpstreamPla
         lease.release();
         route = null;
         route = await _untilAborted(
-          ctx.router.route(requested, { session: ex.session ?? null, avoid: [lease.node.name] }),
+          ctx.router.route(requested, { session, keepAliveS, avoid: [lease.node.name] }),
           abort.signal,
         );
       }
