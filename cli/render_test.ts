@@ -25,6 +25,7 @@ function _model(fields: Pick<AdminFleetModel, "id" | "status"> & Partial<AdminFl
     decode_tok_s: null,
     class: 0,
     last_used_s_ago: null,
+    keep_alive_s: null,
     loaded_s_ago: null,
     progress: null,
     error: null,

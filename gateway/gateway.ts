@@ -103,6 +103,8 @@ export function createGatewayContext(
     coldLoad: config.cold_load,
     defragAfterCycles: config.eviction.defrag_after_cycles,
     maxWaitMs: config.eviction.max_wait_s * 1000,
+    defaultTtlS: config.eviction.ttl_s,
+    log: logger,
     unhealthyAfter: config.poller.unhealthy_after,
     swapBudgets: new Map(
       config.gateway.keys.flatMap((k) =>

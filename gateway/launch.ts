@@ -2,7 +2,7 @@
  * Starts `gateway/main.ts` under the permissions its config implies (what the root task
  * `deno task gateway` runs): reads `--config` (default `cortex.toml`), derives the flags
  * with {@linkcode gatewayPermissionFlags} and runs the gateway as a child with them,
- * forwarding its output and exit code.
+ * forwarding its output, exit code and signals (SIGHUP reloads `models.toml`).
  *
  * @module
  */
@@ -28,7 +28,7 @@ if (import.meta.main) {
     Deno.exit(error instanceof ConfigError ? 2 : 1);
   }
   const child = new Deno.Command(Deno.execPath(), { args, stdin: "null" }).spawn();
-  for (const signal of ["SIGINT", "SIGTERM"] as const) {
+  for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
     Deno.addSignalListener(signal, () => child.kill(signal));
   }
   Deno.exit((await child.status).code);

@@ -1,11 +1,13 @@
 /**
  * The gateway process: `deno run <flags from permissions.ts> gateway/main.ts --config cortex.toml`.
  * Loads `cortex.toml` and its `models.toml`, starts both listeners, prints one JSON line
- * `{"gateway": url, "metrics": url}` on stdout when ready, and shuts down on SIGINT/SIGTERM.
+ * `{"gateway": url, "metrics": url}` on stdout when ready, reloads `models.toml` when it
+ * changes and on SIGHUP, and shuts down on SIGINT/SIGTERM.
  *
  * @module
  */
 import { ConfigError, loadCortexConfig, loadModelsConfig } from "@cortex/core/config";
+import { CatalogueReloader } from "./fleet/catalogue_reloader.ts";
 import { startGateway } from "./gateway.ts";
 
 /** Reads `--config PATH` (or `--config=PATH`) from the arguments; default `cortex.toml`. */
@@ -30,7 +32,15 @@ async function _main(): Promise<void> {
   }
   console.log(JSON.stringify({ gateway: gateway.url, metrics: gateway.metricsUrl }));
   console.error(`cortex gateway: API on ${gateway.url}, Prometheus on ${gateway.metricsUrl}`);
+  const { fleet, metrics } = gateway.context;
+  const reloader = new CatalogueReloader(gateway.context.config.models_config, {
+    apply: (catalogue) => fleet.replaceCatalogue(catalogue),
+    onOutcome: (outcome) => metrics.catalogueReloads.inc({ outcome }),
+  });
+  reloader.watch();
+  Deno.addSignalListener("SIGHUP", () => void reloader.reload("SIGHUP", true));
   const stop = async (): Promise<void> => {
+    await reloader.close();
     await gateway.shutdown();
     Deno.exit(0);
   };

@@ -1,7 +1,8 @@
 /**
  * The Deno permissions a gateway needs, derived from its config: network for its two
  * listeners (and `127.0.0.1`, where the API listener's inner server takes an ephemeral port, see
- * `serveGuarded` in `@cortex/core/http`) and each neuron endpoint, read for its two config files, the env vars named by
+ * `serveGuarded` in `@cortex/core/http`) and each neuron endpoint, read for its two config files (which
+ * also lets it watch `models.toml` for changes), the env vars named by
  * `[[neurons]] token_env`, and nothing else. The
  * CLI's `cortex serve` and the `gateway` task start the gateway under exactly these flags.
  *

@@ -73,6 +73,11 @@ export interface EvictionSection {
    * seconds (default 30). A floor that ends later than this is refused at once.
    */
   max_wait_s: number;
+  /**
+   * Seconds a model stays loaded after its last request when its profile sets no `ttl_s`
+   * (0: unloaded as soon as it is idle; negative or null: never unloaded for idleness; default null).
+   */
+  ttl_s: number | null;
 }
 
 /** `[poller]`. */
@@ -153,6 +158,7 @@ export const CortexConfigSchema: Schema<CortexConfig> = z.strictObject({
     defrag_after_cycles: z.number().int().min(0).default(0),
     min_residency_s: z.number().min(0).default(60),
     max_wait_s: z.number().min(0).default(30),
+    ttl_s: z.number().nullish().transform((v) => v ?? null),
   }).prefault({}),
   poller: z.strictObject({
     interval_s: z.number().gt(0).default(10),

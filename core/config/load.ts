@@ -99,7 +99,7 @@ export async function loadModelsConfig(
   options: { missingOk?: boolean } = {},
 ): Promise<ModelsConfig> {
   const text = await _readConfigFile(path, options.missingOk ?? false);
-  if (text === null) return { models: [], aliases: {} };
+  if (text === null) return { models: [], aliases: {}, allow_unlisted: false };
   return parseModelsConfig(text, { file: path });
 }
 

@@ -62,7 +62,7 @@ Deno.test("empty files get every default from the schemas", () => {
       upstream_max_connections: 32,
       keys: [],
     },
-    eviction: { strategy: "lru", defrag_after_cycles: 0, min_residency_s: 60, max_wait_s: 30 },
+    eviction: { strategy: "lru", defrag_after_cycles: 0, min_residency_s: 60, max_wait_s: 30, ttl_s: null },
     poller: { interval_s: 10, timeout_s: 5, unhealthy_after: 2 },
     cold_load: { base_s: 60, per_gb_s: 30, max_s: 1800 },
     neurons: [],
@@ -75,7 +75,7 @@ Deno.test("empty files get every default from the schemas", () => {
     },
     log: { format: "text", level: "info", prompts: false },
   });
-  assert.deepEqual(parseModelsConfig(""), { models: [], aliases: {} });
+  assert.deepEqual(parseModelsConfig(""), { models: [], aliases: {}, allow_unlisted: false });
   const neuron = parseNeuronConfig("");
   assert.equal(neuron.listen, "0.0.0.0:13131");
   assert.deepEqual(neuron.devices, {
@@ -135,6 +135,7 @@ residency_priority = 50
     cost: null,
     capabilities: [],
     source: null,
+    ttl_s: null,
   });
   assert.equal(b.residency_priority, 1000);
   assert.equal(c.residency_priority, 50);
@@ -335,6 +336,19 @@ for (const bad of badConfigs) {
   });
 }
 
+Deno.test("keep-alive and unlisted loads: ttl_s per profile, a default in [eviction], allow_unlisted", () => {
+  const models = parseModelsConfig(
+    'allow_unlisted = true\n[[models]]\nid = "a"\nttl_s = 5\n[[models]]\nid = "b"\n',
+  );
+  assert.equal(models.allow_unlisted, true);
+  assert.deepEqual(models.models.map((m) => m.ttl_s), [5, null]);
+  assert.equal(parseCortexConfig("[eviction]\nttl_s = 300\n").eviction.ttl_s, 300);
+  assert.throws(
+    () => parseModelsConfig('allow_unlisted = "yes"\n'),
+    /allow_unlisted: expected boolean/,
+  );
+});
+
 Deno.test("loaders name the file they read", async () => {
   const path = new URL("testdata/bad_strategy.toml", here).pathname;
   await assert.rejects(
@@ -349,7 +363,11 @@ Deno.test("loaders name the file they read", async () => {
     (error: unknown) =>
       error instanceof ConfigError && error.code === "config_not_found" && error.message.startsWith(missing),
   );
-  assert.deepEqual(await loadModelsConfig(missing, { missingOk: true }), { models: [], aliases: {} });
+  assert.deepEqual(await loadModelsConfig(missing, { missingOk: true }), {
+    models: [],
+    aliases: {},
+    allow_unlisted: false,
+  });
 });
 
 Deno.test("neuron.toml relative paths resolve against the file's folder", async () => {

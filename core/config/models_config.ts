@@ -46,6 +46,12 @@ export interface ModelProfile {
   capabilities: string[];
   /** Hub source `[scheme:]org/name` when the neuron should fetch a different id, else null. */
   source: string | null;
+  /**
+   * Seconds the model stays loaded after its last request (0: unloaded as soon as it is idle;
+   * negative: never unloaded for idleness); null: `[eviction] ttl_s` of `cortex.toml`. A pinned
+   * profile (`pinned_on`) is never unloaded for idleness.
+   */
+  ttl_s: number | null;
 }
 
 /** The whole `models.toml`, aliases merged from `[aliases]` and each profile's `aliases`. */
@@ -54,6 +60,11 @@ export interface ModelsConfig {
   models: ModelProfile[];
   /** Alias → model id (one lookup, no chaining). */
   aliases: Record<string, string>;
+  /**
+   * Whether an admin key may load (`POST /admin/load`) a hub id that is neither listed here nor
+   * offered by a neuron; the neuron estimates its memory and picks its devices (default false).
+   */
+  allow_unlisted: boolean;
 }
 
 /** The effective residency class: the explicit value, else 1000 if pinned, else 100. */
@@ -81,6 +92,7 @@ const _profile = z.strictObject({
   cost: _zod(ModelCostSchema).nullish().transform((v) => v ?? null),
   capabilities: z.array(z.string()).default([]),
   source: z.string().min(1).nullish().transform((v) => v ?? null),
+  ttl_s: z.number().nullish().transform((v) => v ?? null),
 }).superRefine((profile, ctx) => {
   const limit = profile.limit;
   if (limit && limit.input !== undefined && limit.input > limit.context) {
@@ -109,6 +121,7 @@ export const ModelProfileSchema: Schema<ModelProfile> = _profile;
 export const ModelsConfigSchema: Schema<ModelsConfig> = z.strictObject({
   models: z.array(_profile).default([]),
   aliases: z.record(z.string(), z.string().min(1)).default({}),
+  allow_unlisted: z.boolean().default(false),
 }).superRefine((config, ctx) => {
   const ids = new Set(config.models.map((m) => m.id));
   _checkUnique(config.models.map((m) => m.id), ["models"], "id", ctx);
@@ -145,7 +158,7 @@ export const ModelsConfigSchema: Schema<ModelsConfig> = z.strictObject({
 }).transform((config): ModelsConfig => {
   const aliases: Record<string, string> = { ...config.aliases };
   for (const model of config.models) for (const alias of model.aliases) aliases[alias] = model.id;
-  return { models: config.models, aliases };
+  return { models: config.models, aliases, allow_unlisted: config.allow_unlisted };
 });
 
 /** Resolves an alias to its model id (one lookup, no chaining); other ids pass through. */

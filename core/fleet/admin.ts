@@ -60,6 +60,8 @@ export interface AdminFleetModel {
   class: number;
   /** Seconds since its last request through this gateway, or null when none. */
   last_used_s_ago: number | null;
+  /** Seconds it stays loaded once idle (its keep-alive / `ttl_s`), or null: never unloaded for idleness. */
+  keep_alive_s: number | null;
   /** Seconds since it was loaded, or null when unknown. */
   loaded_s_ago: number | null;
   /** Seconds it stays protected from eviction (its residency floor); 0 when none. */
@@ -302,6 +304,7 @@ export const AdminFleetModelSchema: Schema<AdminFleetModel> = z.looseObject({
   decode_tok_s: z.number().nullable(),
   class: z.number(),
   last_used_s_ago: z.number().nullable(),
+  keep_alive_s: z.number().nullable().default(null),
   loaded_s_ago: z.number().nullable(),
   protected_s: z.number().min(0).optional(),
   progress: _zod(LoadProgressSchema).nullable(),

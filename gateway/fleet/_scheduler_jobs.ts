@@ -225,15 +225,19 @@ export class _Jobs {
     const core = this.#core;
     const target = job.flight.target;
     let record = core.book.get(job.node, target.neuronId);
-    if (!record) core.book.put(job.node, record = newResidency(target.neuronId, "loading", true));
+    if (!record) {
+      core.book.put(job.node, record = newResidency(target.neuronId, "loading", true, core.fx.now()));
+    }
     record.state = "loading";
     record.ours = true;
     if (job.devices) record.devices = [...job.devices];
     if (job.memoryMb > 0) record.memoryMb = job.memoryMb;
     const profile = core.fleet.catalogue.profile(target.modelId);
+    // Nothing known about an unlisted model's size: the neuron estimates it and picks devices.
+    const neuronPlaces = profile === undefined && job.memoryMb === 0;
     const request: LoadModelRequest = {
       model_id: target.neuronId,
-      ...(job.devices && !job.joining ? { devices: job.devices } : {}),
+      ...(job.devices && !job.joining && !neuronPlaces ? { devices: job.devices } : {}),
       ...(profile?.quant ? { quant: profile.quant } : {}),
     };
     this.#loadOn(job, request, coldLoadTimeoutMs(core.options.coldLoad, job.memoryMb));
@@ -257,7 +261,7 @@ export class _Jobs {
     const seconds = (now - job.startedMs) / 1000;
     const record = core.book.get(job.node, target.neuronId);
     if (outcome.ok) {
-      const loaded = record ?? newResidency(target.neuronId, "resident", false);
+      const loaded = record ?? newResidency(target.neuronId, "resident", false, now);
       if (!record) core.book.put(job.node, loaded);
       loaded.state = "resident";
       loaded.ours = false;
@@ -443,7 +447,7 @@ export class _Jobs {
         this.#unlock(job);
         return this.#dissolve(job.flight, error, null);
       }
-      const loading = newResidency(target.neuronId, "loading", true);
+      const loading = newResidency(target.neuronId, "loading", true, core.fx.now());
       loading.devices = [...(job.devices ?? [])];
       loading.memoryMb = job.memoryMb || null;
       core.book.put(job.node, loading);

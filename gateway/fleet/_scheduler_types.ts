@@ -28,6 +28,8 @@ export interface _Ticket {
   keyName: string | null;
   /** Whether its grant takes an in-flight lease. */
   lease: boolean;
+  /** Its keep-alive in seconds, or null (see `TicketRequest.keepAliveS`). */
+  keepAliveS: number | null;
   /** Arrival (epoch ms). */
   submittedMs: number;
   /** The latest it may still be waiting in the queue (epoch ms). */
@@ -59,6 +61,7 @@ export interface _SchedulerCore {
   nodeUnreachable(node: string, message: string): boolean;
   changed(): void;
   slot(node: string): _Slot;
+  ttlS(node: string, modelId: string): number;
 }
 
 /** Per-node scheduling state. */

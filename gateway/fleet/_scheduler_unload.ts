@@ -5,13 +5,16 @@ import { CortexError } from "@cortex/core/errors";
 import type { UnloadReason } from "./scheduler_effects.ts";
 import type { _SchedulerCore } from "./_scheduler_types.ts";
 
-/** Unloads `modelId` on `node`; `then(gone, error)` once the neuron answered (gone: it is not loaded there now). */
+/**
+ * Unloads `modelId` on `node`; `then(gone, error, unloaded)` once the neuron answered (gone: it
+ * is not loaded there now; unloaded: this unload did it).
+ */
 export function _unloadModel(
   core: _SchedulerCore,
   node: string,
   modelId: string,
   reason: UnloadReason,
-  then: (gone: boolean, error: CortexError) => void,
+  then: (gone: boolean, error: CortexError, unloaded: boolean) => void,
 ): void {
   core.fx.unload(node, modelId, reason, (outcome) => {
     const gone = outcome.ok || outcome.error.code === "model_not_found";
@@ -31,7 +34,7 @@ export function _unloadModel(
       if (young && (reason === "lru" || reason === "priority")) core.options.metrics.swapThrash.inc(labels);
       if (reason !== "defrag") core.slot(node).cycles++; // a defrag's own reloads do not call for another
     }
-    then(gone, outcome.ok ? _none : outcome.error);
+    then(gone, outcome.ok ? _none : outcome.error, outcome.ok);
     core.changed();
   });
 }

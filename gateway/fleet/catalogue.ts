@@ -27,12 +27,17 @@ export class Catalogue {
 
   /** An empty catalogue (no `models.toml`). */
   static empty(): Catalogue {
-    return new Catalogue({ models: [], aliases: {} });
+    return new Catalogue({ models: [], aliases: {}, allow_unlisted: false });
   }
 
   /** Profiles in file order. */
   get profiles(): readonly ModelProfile[] {
     return this.#config.models;
+  }
+
+  /** Whether admin keys may load hub ids that are not listed (`allow_unlisted`). */
+  get allowUnlisted(): boolean {
+    return this.#config.allow_unlisted;
   }
 
   /** Alias → model id. */

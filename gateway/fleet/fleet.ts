@@ -1,8 +1,9 @@
 /**
  * The fleet as the gateway holds it: every configured neuron's {@linkcode NodeState}, the
- * catalogue and the eviction policy, with the queries that need no residency — which nodes
- * take traffic, whether a model is known at all, and what a model needs to be placed. Which
- * nodes serve a model is the scheduler's to say (`scheduler.ts`).
+ * catalogue (replaced whole when `models.toml` is reloaded) and the eviction policy, with the
+ * queries that need no residency — which nodes take traffic, whether a model is known at all,
+ * and what a model needs to be placed. Which nodes serve a model is the scheduler's to say
+ * (`scheduler.ts`).
  *
  * @module
  */
@@ -15,16 +16,28 @@ import type { EvictionPolicy, ModelRequirement } from "./types.ts";
 export class Fleet {
   /** Nodes in `cortex.toml` order. */
   readonly nodes: readonly NodeState[];
-  /** `models.toml`. */
-  readonly catalogue: Catalogue;
   /** `[eviction]`. */
   readonly policy: EvictionPolicy;
+  #catalogue: Catalogue;
 
   /** Groups the nodes. */
   constructor(nodes: readonly NodeState[], catalogue: Catalogue, policy: EvictionPolicy) {
     this.nodes = nodes;
-    this.catalogue = catalogue;
+    this.#catalogue = catalogue;
     this.policy = policy;
+  }
+
+  /** `models.toml`, as last loaded. */
+  get catalogue(): Catalogue {
+    return this.#catalogue;
+  }
+
+  /**
+   * Swaps in a reloaded catalogue. Requests already routed keep the ids they resolved; the
+   * next request sees the new profiles and aliases.
+   */
+  replaceCatalogue(catalogue: Catalogue): void {
+    this.#catalogue = catalogue;
   }
 
   /** A node by name. */
@@ -46,7 +59,8 @@ export class Fleet {
   /**
    * What placing a model takes: memory (the profile's `vram_mb`, else the largest estimate a
    * neuron reports), devices, pinning and class. Nodes that do not list the model are
-   * excluded unless its id is a hub id a neuron can fetch; `excluded` adds more.
+   * excluded unless its id is a hub id a neuron can fetch (a profile's, or any with
+   * `allow_unlisted`); `excluded` adds more.
    */
   requirement(id: string, excluded: readonly string[] = []): ModelRequirement {
     const profile = this.catalogue.profile(id);
@@ -55,7 +69,8 @@ export class Fleet {
       .map((n) => n.models.get(neuronId))
       .map((m) => m?.memory_required_mb ?? m?.memory_used_mb ?? null)
       .filter((mb): mb is number => mb !== null);
-    const fetchable = profile !== undefined && parseHubModelId(neuronId) !== null;
+    const fetchable = (profile !== undefined || this.catalogue.allowUnlisted) &&
+      parseHubModelId(neuronId) !== null;
     const lacking = fetchable ? [] : this.nodes.filter((n) => !n.models.has(neuronId)).map((n) => n.name);
     return {
       id,

@@ -12,6 +12,7 @@ const OWNERS = new Set([
   "fleet/_scheduler_plan.ts",
   "fleet/_scheduler_drains.ts",
   "fleet/_scheduler_unload.ts",
+  "fleet/_scheduler_idle.ts",
   "fleet/_scheduler_types.ts",
   "fleet/node_state.ts",
   "fleet/residency.ts",

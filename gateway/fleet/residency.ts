@@ -31,6 +31,11 @@ export interface Residency {
   readonly protectedUntilMs: number | null;
   /** When a request through this gateway last used it (epoch ms), or null. */
   readonly lastUsedMs: number | null;
+  /**
+   * When the gateway first saw it, or last saw requests on it from elsewhere (epoch ms): the start
+   * of its idleness when the gateway saw neither its load nor a request of its own.
+   */
+  readonly seenAtMs: number;
   /** Requests in flight on it through this gateway now (the live count replica choice uses). */
   readonly leases: number;
   /**
@@ -44,11 +49,17 @@ export interface Residency {
 export type MutableResidency = { -readonly [K in keyof Residency]: Residency[K] };
 
 /** A fresh record. */
-export function newResidency(model: string, state: ResidencyState, ours: boolean): MutableResidency {
+export function newResidency(
+  model: string,
+  state: ResidencyState,
+  ours: boolean,
+  nowMs: number,
+): MutableResidency {
   return {
     model,
     state,
     ours,
+    seenAtMs: nowMs,
     devices: [],
     memoryMb: null,
     loadedAtMs: null,
@@ -87,7 +98,7 @@ export function reconcile(
   }
   const status = reported?.status;
   if (status === "loaded") {
-    const record = current ?? newResidency(reported!.id, "resident", false);
+    const record = current ?? newResidency(reported!.id, "resident", false, ctx.nowMs);
     if (!current || current.state !== "resident") {
       record.loadedAtMs = ctx.firstPoll ? null : ctx.nowMs;
       record.protectedUntilMs = ctx.firstPoll ? null : ctx.nowMs + ctx.floorMs;
@@ -97,12 +108,12 @@ export function reconcile(
     return record;
   }
   if (status === "loading") {
-    const record = current ?? newResidency(reported!.id, "loading", false);
+    const record = current ?? newResidency(reported!.id, "loading", false, ctx.nowMs);
     record.state = "loading";
     return record;
   }
   if (status === "unloading") {
-    const record = current ?? newResidency(reported!.id, "unloading", false);
+    const record = current ?? newResidency(reported!.id, "unloading", false, ctx.nowMs);
     record.state = "unloading";
     return record;
   }

@@ -34,6 +34,11 @@ export interface RouteOptions {
   session?: string | null;
   /** The API key's name (its `max_swaps_per_hour` applies to swaps this request causes), or null. */
   keyName?: string | null;
+  /**
+   * The request's keep-alive in seconds (`Infinity`: keep loaded), or null/absent for none: how
+   * long the model stays loaded once idle after this request (see `idle.ts`).
+   */
+  keepAliveS?: number | null;
   /** Ends the wait when the client goes away (a queued request leaves the queue). */
   signal?: AbortSignal;
 }

@@ -26,6 +26,8 @@ import type { LoadOutcome, Route, RouteOptions } from "./route.ts";
 import type { SchedulerEffects } from "./scheduler_effects.ts";
 import { residencyFloorMs, SwapBudgets } from "./thrash.ts";
 import { _Drains } from "./_scheduler_drains.ts";
+import { _IdleUnloads } from "./_scheduler_idle.ts";
+import { effectiveTtlS } from "./idle.ts";
 import { _Jobs } from "./_scheduler_jobs.ts";
 import { _planLoad, type _PlanTarget } from "./_scheduler_plan.ts";
 import type { Grant, SchedulerOptions, TicketRequest } from "./scheduler_types.ts";
@@ -48,6 +50,7 @@ export class Scheduler implements _SchedulerCore {
   readonly #homes: AffinityTable;
   readonly #jobs: _Jobs;
   readonly #drains: _Drains;
+  readonly #idle: _IdleUnloads;
   #queue: _Ticket[] = [];
   #nextTicket = 1;
   #draining = false;
@@ -64,6 +67,7 @@ export class Scheduler implements _SchedulerCore {
     this.#homes = new AffinityTable(options.affinityCapacity ?? DEFAULT_AFFINITY_CAPACITY);
     this.#jobs = new _Jobs(this);
     this.#drains = new _Drains(this);
+    this.#idle = new _IdleUnloads(this);
   }
 
   // ---- reads ------------------------------------------------------------------------------
@@ -91,6 +95,22 @@ export class Scheduler implements _SchedulerCore {
   /** Load/unload cycles on a node since its last defragmentation. */
   cycles(node: string): number {
     return this.#jobs.slot(node).cycles;
+  }
+
+  /**
+   * How long a model (neuron id) on a node stays loaded once idle, in seconds (`Infinity`: never
+   * unloaded for idleness): the last request's keep-alive, else the profile's `ttl_s`, else
+   * `[eviction] ttl_s`; pinned models never.
+   */
+  ttlS(node: string, modelId: string): number {
+    const catalogue = this.fleet.catalogue;
+    const profile = catalogue.profile(catalogue.publicId(modelId));
+    return effectiveTtlS({
+      keepAliveS: this.book.get(node, modelId)?.keepAliveS ?? null,
+      profileTtlS: profile?.ttl_s ?? null,
+      defaultTtlS: this.options.defaultTtlS ?? null,
+      pinned: (profile?.pinned_on.length ?? 0) > 0,
+    });
   }
 
   /** The node's scheduling counters (for the scheduler's parts). */
@@ -143,6 +163,7 @@ export class Scheduler implements _SchedulerCore {
         avoid: options.avoid,
         session: options.session ?? null,
         keyName: options.keyName ?? null,
+        keepAliveS: options.keepAliveS ?? null,
         lease: true,
         maxWaitMs: this.options.maxWaitMs,
       },
@@ -193,6 +214,7 @@ export class Scheduler implements _SchedulerCore {
       avoid: request.avoid ?? [],
       session: request.session ?? null,
       keyName: request.keyName ?? null,
+      keepAliveS: request.keepAliveS ?? null,
       lease: request.lease,
       submittedMs: now,
       deadlineMs: now + Math.max(0, request.maxWaitMs),
@@ -237,9 +259,8 @@ export class Scheduler implements _SchedulerCore {
       ? this.replicas(ticket.neuronId).filter((n) => !ticket.avoid.includes(n.name))
       : this.replicas(ticket.neuronId).filter((n) => n.name === ticket.node);
     if (warm.length > 0) return this.#grantWarm(ticket, warm);
-    if (!fleet.isKnown(ticket.modelId) && ticket.node === null) {
-      return this.#refuse(ticket, this.#notFound(ticket));
-    }
+    // Admin loads are checked by their route (which also lets `allow_unlisted` hub ids through).
+    if (ticket.lease && !fleet.isKnown(ticket.modelId)) return this.#refuse(ticket, this.#notFound(ticket));
     if (ticket.node === null && fleet.healthyNodes().length === 0) {
       return this.#refuse(ticket, _unavailable(`no healthy nodes to serve '${ticket.modelId}'`, 5));
     }
@@ -304,6 +325,7 @@ export class Scheduler implements _SchedulerCore {
     if (ticket.lease && record) {
       record.leases++;
       record.lastUsedMs = now;
+      record.keepAliveS = ticket.keepAliveS;
       let released = false;
       release = () => {
         if (released) return;
@@ -464,6 +486,7 @@ export class Scheduler implements _SchedulerCore {
           if (this.#attempt(ticket) === "wait") still.push(ticket);
         }
         this.#queue = [...still, ...this.#queue];
+        this.#idle.sweep();
       } while (this.#again);
     } finally {
       this.#draining = false;
@@ -472,7 +495,7 @@ export class Scheduler implements _SchedulerCore {
   }
 
   #arm(): void {
-    let at = Math.min(this.#jobs.nextWakeMs(), this.#drains.nextWakeMs());
+    let at = Math.min(this.#jobs.nextWakeMs(), this.#drains.nextWakeMs(), this.#idle.nextWakeMs());
     for (const t of this.#queue) at = Math.min(at, t.deadlineMs, t.retryAtMs ?? Infinity);
     if (at === this.#armedAt) return;
     this.#armedAt = at;

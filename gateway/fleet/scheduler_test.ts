@@ -392,6 +392,32 @@ Deno.test("unknown models are 404 naming what exists; no nodes or no healthy nod
   assert.equal(fx.loadLog.length, 0);
 });
 
+Deno.test("keep-alive: an idle model is unloaded once its time to live has passed since its last request", async () => {
+  const { s, fx, metrics } = scheduledFleet(
+    [{ name: "a", models: ["m", "p"], loaded: { m: [0], p: [0] } }],
+    {
+      modelsToml: '[[models]]\nid = "m"\nttl_s = 10\n[[models]]\nid = "p"\nttl_s = 1\npinned_on = ["a"]\n',
+    },
+  );
+  const held = ask(s, "m");
+  fx.advance(60_000);
+  assert.equal(fx.unloadLog.length, 0, "not while a request is in flight");
+  held.grant!.release();
+  assert.equal(fx.wakeAt, fx.clock + 10_000);
+  fx.advance(9_999);
+  assert.equal(fx.unloadLog.length, 0);
+  fx.advance(1);
+  assert.deepEqual(fx.unloadLog.map((u) => [u.modelId, u.reason]), [["m", "idle"]], "the pinned one stays");
+  fx.settle();
+  assert.equal(s.residency.get("a", "m"), undefined);
+  assert.equal((await metrics.idleUnloads.get()).values[0]?.value, 1);
+  const zero = ask(s, "p", { keepAliveS: 0 });
+  fx.settle();
+  zero.grant!.release();
+  assert.equal(fx.unloadLog.length, 1, "pinned: kept whatever keep_alive asks");
+  assert.equal(s.ttlS("a", "p"), Infinity);
+});
+
 Deno.test("stop refuses every waiting request", () => {
   const { s, fx } = scheduledFleet([{ name: "a", devices: [100], models: ["x", "y"], loaded: { x: [0] } }]);
   ask(s, "x");

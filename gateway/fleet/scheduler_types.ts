@@ -5,6 +5,7 @@
  * @module
  */
 import type { ColdLoadSection } from "@cortex/core/config";
+import type { Logger } from "@cortex/core/log";
 import type { GatewayMetrics } from "../metrics/gateway_metrics.ts";
 import type { AffinityOutcome } from "./affinity.ts";
 import type { NodeState } from "./node_state.ts";
@@ -17,6 +18,10 @@ export interface SchedulerOptions {
   defragAfterCycles: number;
   /** `[eviction] max_wait_s` in ms: the longest a request waits in the queue for room. */
   maxWaitMs: number;
+  /** `[eviction] ttl_s`: how long models whose profile sets no `ttl_s` stay loaded once idle (null: forever). */
+  defaultTtlS?: number | null;
+  /** Where idle unloads are logged (one line each); none by default. */
+  log?: Logger;
   /** `[poller] unhealthy_after`. */
   unhealthyAfter: number;
   /** `[[gateway.keys]] max_swaps_per_hour`, by key name. */
@@ -52,6 +57,11 @@ export interface TicketRequest {
   lease: boolean;
   /** The longest it may wait in the queue for room, in ms. */
   maxWaitMs: number;
+  /**
+   * Seconds the model should stay loaded once idle after this request (`keep_alive`; `Infinity`:
+   * keep), or null for none (the profile's `ttl_s` applies). Requests only.
+   */
+  keepAliveS?: number | null;
 }
 
 /** What a granted request gets. */

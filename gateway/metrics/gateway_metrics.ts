@@ -84,6 +84,10 @@ export class GatewayMetrics {
   readonly evictions: Counter<"model" | "node" | "reason">;
   /** `cortex_swap_thrash_total{model,node}`: evictions of a model younger than `min_residency_s`. */
   readonly swapThrash: Counter<"model" | "node">;
+  /** `cortex_idle_unloads_total{model,node}`: models unloaded after their keep-alive ran out. */
+  readonly idleUnloads: Counter<"model" | "node">;
+  /** `cortex_catalogue_reloads_total{outcome}`, outcome = applied | rejected: `models.toml` reloads. */
+  readonly catalogueReloads: Counter<"outcome">;
   /** `cortex_defrags_total{node}`: release-and-reload passes. */
   readonly defrags: Counter<"node">;
   /**
@@ -178,6 +182,18 @@ export class GatewayMetrics {
       "cortex_evictions_total",
       ["model", "node", "reason"],
       "Models unloaded by the gateway, by reason (lru, priority, defrag, admin, idle).",
+    );
+    this.idleUnloads = _counter(
+      r,
+      "cortex_idle_unloads_total",
+      ["model", "node"],
+      "Models unloaded because they stayed idle past their keep-alive (ttl_s or the request's keep_alive).",
+    );
+    this.catalogueReloads = _counter(
+      r,
+      "cortex_catalogue_reloads_total",
+      ["outcome"],
+      "Reloads of models.toml: applied, or rejected (invalid; the previous catalogue kept serving).",
     );
     this.swapThrash = _counter(
       r,

@@ -40,6 +40,8 @@ export interface Exchange {
   keyName?: string | null;
   /** Sets a header of the client's answer should the request fail (Hono's `c.header`). */
   header(name: string, value: string): void;
+  /** The request's keep-alive in seconds (`keep_alive.ts`), or null for none. */
+  keepAliveS?: number | null;
 }
 
 /** What a dialect sends upstream and how it answers the client. */
@@ -81,7 +83,12 @@ export async function forward(ex: Exchange, requested: string, plan: UpstreamPla
     // Unknown names do not become label values (clients could create series at will).
     record.model(ctx.fleet.isKnown(resolved) ? resolved : "unknown");
     authorizeModel(ex, requested);
-    const routing = { session: ex.session ?? null, keyName: ex.keyName ?? null, signal: abort.signal };
+    const routing = {
+      session: ex.session ?? null,
+      keyName: ex.keyName ?? null,
+      keepAliveS: ex.keepAliveS ?? null,
+      signal: abort.signal,
+    };
     route = await _untilAborted(ctx.scheduler.route(requested, routing), abort.signal);
     for (let attempt = 0;; attempt++) {
       const lease: Route = route;

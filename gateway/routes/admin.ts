@@ -1,7 +1,7 @@
 /**
  * Admin routes (an admin key when keys are configured): fleet status, load and unload a
- * model, and a placement dry-run that says where a model would go and what it would evict,
- * without doing it.
+ * model (with `allow_unlisted` in `models.toml`, also a hub id it does not list), and a
+ * placement dry-run that says where a model would go and what it would evict, without doing it.
  *
  * @module
  */
@@ -16,6 +16,7 @@ import {
   type AdminPlacementNode,
   type AdminPlacementVictim,
   type AdminUnloadResult,
+  parseHubModelId,
 } from "@cortex/core/fleet";
 import { Hono } from "hono";
 import type { GatewayContext, GatewayEnv } from "../context.ts";
@@ -47,7 +48,7 @@ export function adminRoutes(ctx: GatewayContext): Hono<GatewayEnv> {
   app.post("/load", async (c) => {
     const request = await modelRequest(c.req.raw, c.get("keyModels"));
     const id = ctx.fleet.catalogue.resolve(request.model);
-    if (!ctx.fleet.isKnown(id)) throw _notFound(id);
+    if (!ctx.fleet.isKnown(id) && !_loadableUnlisted(ctx, id)) throw _notFound(id, ctx);
     const started = performance.now();
     const outcome = await ctx.scheduler.load(id, request.node ?? undefined);
     return c.json(
@@ -129,6 +130,7 @@ export function fleetStatus(ctx: GatewayContext): AdminFleet {
             decode_tok_s: stats?.tok_s_decode ?? null,
             class: catalogue.priority(id),
             last_used_s_ago: r?.lastUsedMs ? Math.round((now - r.lastUsedMs) / 1000) : null,
+            keep_alive_s: _finiteOrNull(ctx.scheduler.ttlS(n.name, model)),
             loaded_s_ago: r?.loadedAtMs ? Math.round((now - r.loadedAtMs) / 1000) : null,
             protected_s: r?.protectedUntilMs && r.protectedUntilMs > now
               ? Math.ceil((r.protectedUntilMs - now) / 1000)
@@ -146,7 +148,7 @@ export function fleetStatus(ctx: GatewayContext): AdminFleet {
 export function placementDryRun(ctx: GatewayContext, requested: string): AdminPlacement {
   const fleet = ctx.fleet;
   const id = fleet.catalogue.resolve(requested);
-  if (!fleet.isKnown(id)) throw _notFound(id);
+  if (!fleet.isKnown(id) && !_loadableUnlisted(ctx, id)) throw _notFound(id, ctx);
   const neuronId = fleet.catalogue.neuronId(id);
   const req = fleet.requirement(id);
   const replicas = ctx.scheduler.replicas(neuronId);
@@ -214,8 +216,23 @@ function _victim(
   return { model: id, memory_mb: v.memoryMb, class: v.priority, young: v.young, reason: v.reason };
 }
 
-function _notFound(id: string): CortexError {
-  return new CortexError(`model '${id}' not found in models.toml or on any neuron`, {
+function _finiteOrNull(seconds: number): number | null {
+  return Number.isFinite(seconds) ? seconds : null;
+}
+
+// With `allow_unlisted`, an admin may load a hub id that no profile and no neuron names.
+function _loadableUnlisted(ctx: GatewayContext, id: string): boolean {
+  return ctx.fleet.catalogue.allowUnlisted && parseHubModelId(id) !== null;
+}
+
+function _notFound(id: string, ctx: GatewayContext): CortexError {
+  const hint = ctx.fleet.catalogue.allowUnlisted
+    ? ` (allow_unlisted loads hub ids "[hf:]org/name" only)`
+    : parseHubModelId(id) !== null
+    ? `; add a [[models]] profile for it to models.toml, or set \`allow_unlisted = true\` at the top of ` +
+      "models.toml to let admin keys load hub ids that are not listed"
+    : "; add a [[models]] profile for it to models.toml";
+  return new CortexError(`model '${id}' not found in models.toml or on any neuron${hint}`, {
     code: "model_not_found",
     status: 404,
     param: "model",

@@ -13,6 +13,7 @@ import { Hono } from "hono";
 import type { GatewayContext, GatewayEnv } from "../context.ts";
 import { readJsonBody, requireModel } from "../proxy/body.ts";
 import { authorizeModel, forward } from "../proxy/forward.ts";
+import { takeKeepAlive } from "../proxy/keep_alive.ts";
 import { sessionKeyOf } from "../proxy/session_key.ts";
 import { translatedPlan } from "../proxy/translated.ts";
 import { beginExchange } from "./_exchange.ts";
@@ -27,12 +28,13 @@ export function messagesRoutes(ctx: GatewayContext): Hono<GatewayEnv> {
     const ex = beginExchange(c, ctx, "messages");
     const { json } = await readJsonBody(c.req.raw, limit);
     const model = requireModel(json);
+    const keepAlive = takeKeepAlive(json, c.req.raw.headers);
     const parsed = parseWithSchema(MessagesRequestSchema, json, "invalid_anthropic_body");
     if (!parsed.ok) throw parsed.error;
     const chat = anthropicToChatRequest(parsed.value);
     const session = sessionKeyOf("messages", c.req.raw.headers, json)?.key ?? null;
     return await forward(
-      { ...ex, session },
+      { ...ex, session, keepAliveS: keepAlive.seconds },
       model,
       translatedPlan({ kind: "messages" }, chat, ex.record, idleMs),
     );
@@ -42,6 +44,8 @@ export function messagesRoutes(ctx: GatewayContext): Hono<GatewayEnv> {
     const { record, keyModels } = beginExchange(c, ctx, "count_tokens");
     const { json } = await readJsonBody(c.req.raw, limit);
     const model = requireModel(json);
+    // Accepted like everywhere, and moot here: counting loads nothing whose idle time it could set.
+    takeKeepAlive(json, c.req.raw.headers);
     const parsed = parseWithSchema(CountTokensRequestSchema, json, "invalid_anthropic_body");
     if (!parsed.ok) throw parsed.error;
     const resolved = ctx.fleet.catalogue.resolve(model);

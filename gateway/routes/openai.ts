@@ -1,8 +1,8 @@
 /**
- * `POST /v1/chat/completions` and `POST /v1/completions`: OpenAI requests validated as the neuron
- * validates them (so a malformed body never triggers a cold load), then passed through to the neuron
- * that serves the model (see `proxy/openai_passthrough.ts`). Failures are thrown, for the app's
- * error handler.
+ * `POST /v1/chat/completions` and `POST /v1/completions`: OpenAI requests, less the gateway's own
+ * `keep_alive` field, validated as the neuron validates them (so a malformed body never triggers a
+ * cold load), then passed through to the neuron that serves the model (see
+ * `proxy/openai_passthrough.ts`). Failures are thrown, for the app's error handler.
  *
  * @module
  */
@@ -18,9 +18,12 @@ import type { GatewayContext, GatewayEnv } from "../context.ts";
 import { readJsonBody, requireModel } from "../proxy/body.ts";
 import type { Dialect } from "../proxy/dialect.ts";
 import { forward } from "../proxy/forward.ts";
+import { takeKeepAlive } from "../proxy/keep_alive.ts";
 import { openAIPassthrough } from "../proxy/openai_passthrough.ts";
 import { sessionKeyOf } from "../proxy/session_key.ts";
 import { beginExchange } from "./_exchange.ts";
+
+const _encoder = new TextEncoder();
 
 /** The OpenAI pass-through routes. */
 export function openAIRoutes(ctx: GatewayContext): Hono<GatewayEnv> {
@@ -31,13 +34,15 @@ export function openAIRoutes(ctx: GatewayContext): Hono<GatewayEnv> {
     (dialect: Extract<Dialect, "chat" | "completions">, path: string) =>
     async (c: Context<GatewayEnv>): Promise<Response> => {
       const ex = beginExchange(c, ctx, dialect);
-      const body = await readJsonBody(c.req.raw, limit);
+      let body = await readJsonBody(c.req.raw, limit);
       const model = requireModel(body.json);
+      const keepAlive = takeKeepAlive(body.json, c.req.raw.headers);
+      if (keepAlive.stripped) body = { json: body.json, bytes: _encoder.encode(JSON.stringify(body.json)) };
       // Validated as the neuron will, before any placement: a request that will be a 400 loads nothing.
       _validate(dialect, body.json);
       const session = sessionKeyOf(dialect, c.req.raw.headers, body.json)?.key ?? null;
       return await forward(
-        { ...ex, session },
+        { ...ex, session, keepAliveS: keepAlive.seconds },
         model,
         openAIPassthrough(dialect, path, body, ex.record, idleMs, c.req.raw.headers),
       );

@@ -11,6 +11,7 @@ import { Hono } from "hono";
 import type { GatewayContext, GatewayEnv } from "../context.ts";
 import { readJsonBody, requireModel } from "../proxy/body.ts";
 import { forward } from "../proxy/forward.ts";
+import { takeKeepAlive } from "../proxy/keep_alive.ts";
 import { sessionKeyOf } from "../proxy/session_key.ts";
 import { translatedPlan } from "../proxy/translated.ts";
 import { beginExchange } from "./_exchange.ts";
@@ -24,13 +25,14 @@ export function responsesRoutes(ctx: GatewayContext): Hono<GatewayEnv> {
     const ex = beginExchange(c, ctx, "responses");
     const { json } = await readJsonBody(c.req.raw, limit);
     const model = requireModel(json);
+    const keepAlive = takeKeepAlive(json, c.req.raw.headers);
     const parsed = parseWithSchema(ResponsesRequestSchema, json);
     if (!parsed.ok) throw parsed.error;
     checkResponsesParameters(parsed.value);
     const chat = responsesToChatRequest(parsed.value);
     const session = sessionKeyOf("responses", c.req.raw.headers, json)?.key ?? null;
     return await forward(
-      { ...ex, session },
+      { ...ex, session, keepAliveS: keepAlive.seconds },
       model,
       translatedPlan({ kind: "responses", request: parsed.value }, chat, ex.record, idleMs),
     );

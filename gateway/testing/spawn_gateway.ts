@@ -26,6 +26,8 @@ export interface SpawnGatewayOptions {
   models?: Record<string, unknown>[];
   /** `[aliases]`. */
   aliases?: Record<string, string>;
+  /** Other top-level `models.toml` keys (e.g. `allow_unlisted`). */
+  catalogue?: Record<string, unknown>;
   /** Extra `[gateway]` keys (listen addresses default to free loopback ports). */
   gateway?: Record<string, unknown>;
   /** `[eviction]`. */
@@ -50,6 +52,8 @@ export interface SpawnedGateway {
   metricsUrl: string;
   /** The temporary `cortex.toml`. */
   configPath: string;
+  /** The temporary `models.toml` (the gateway reloads it when it changes). */
+  modelsPath: string;
   /** The process. */
   process: Deno.ChildProcess;
   /** `GET /admin/fleet` (with `headers`, e.g. an admin key), checked against its core schema. */
@@ -79,7 +83,7 @@ export async function spawnGateway(options: SpawnGatewayOptions): Promise<Spawne
   await Deno.writeTextFile(configPath, stringify(config));
   await Deno.writeTextFile(
     `${dir}/models.toml`,
-    stringify({ models: options.models ?? [], aliases: options.aliases ?? {} }),
+    stringify({ ...options.catalogue, models: options.models ?? [], aliases: options.aliases ?? {} }),
   );
   const args = await gatewayCommand(configPath);
   const process = new Deno.Command(Deno.execPath(), {
@@ -116,6 +120,7 @@ export async function spawnGateway(options: SpawnGatewayOptions): Promise<Spawne
     url,
     metricsUrl: ready.metrics,
     configPath,
+    modelsPath: `${dir}/models.toml`,
     process,
     async fleet(headers?: HeadersInit) {
       const res = await fetch(`${url}${ADMIN_ROUTES.fleet}`, { headers });
