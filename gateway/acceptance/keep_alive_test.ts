@@ -13,9 +13,10 @@ async function statusOf(gateway: SpawnedGateway, model: string): Promise<string 
   return fleet.nodes[0].models.find((m) => m.id === model)?.status;
 }
 
+// Unloaded and the unload answered (`unloading` is shown while the neuron is still at it).
 async function unloaded(gateway: SpawnedGateway, model: string): Promise<void> {
   await gateway.waitFor(
-    async () => (await statusOf(gateway, model)) !== "loaded",
+    async () => !["loaded", "unloading", "draining"].includes((await statusOf(gateway, model)) ?? ""),
     30_000,
     `'${model}' unloaded`,
   );
