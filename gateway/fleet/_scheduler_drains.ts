@@ -19,6 +19,7 @@ interface _Drain {
   neuronId: string;
   deadlineMs: number;
   unloading: boolean;
+  refreshed: boolean;
 }
 
 /** The admin unloads under way. */
@@ -56,7 +57,7 @@ export class _Drains {
         const record = core.book.get(node.name, neuronId)!;
         record.state = "draining";
         record.ours = true;
-        this.#drains.push({ op, node: node.name, neuronId, deadlineMs, unloading: false });
+        this.#drains.push({ op, node: node.name, neuronId, deadlineMs, unloading: false, refreshed: false });
       }
       core.changed();
     });
@@ -83,6 +84,10 @@ export class _Drains {
           this.#drainDone(drain, gone ? null : error);
           core.fx.refresh(drain.node, () => core.changed());
         });
+      } else if (record.leases === 0 && !drain.refreshed) {
+        // Only the neuron's count, from the last poll, says it is busy: ask it again once.
+        drain.refreshed = true;
+        core.fx.refresh(drain.node, () => core.changed());
       } else if (now >= drain.deadlineMs) {
         record.state = "resident";
         record.ours = false;

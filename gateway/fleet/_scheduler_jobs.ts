@@ -115,19 +115,7 @@ export class _Jobs {
   }
 
   #launch(flight: _Flight, node: string, joining: boolean): void {
-    const job: _Job = {
-      flight,
-      node,
-      live: true,
-      joining,
-      devices: null,
-      memoryMb: 0,
-      unloadsLeft: 0,
-      gone: [],
-      unloadError: null,
-      startedMs: 0,
-    };
-    this.#lockOf(node).waiting.push(job);
+    this.#lockOf(node).waiting.push(_newJob(flight, node, { joining }));
     this.#pump(node);
   }
 
@@ -413,18 +401,7 @@ export class _Jobs {
         kind: "reload",
       };
       this.#flights.set(key, flight);
-      const job: _Job = {
-        flight,
-        node: name,
-        live: true,
-        joining: false,
-        devices: [...resident.devices],
-        memoryMb: resident.memoryMb ?? 0,
-        unloadsLeft: 0,
-        gone: [],
-        unloadError: null,
-        startedMs: 0,
-      };
+      const job = _newJob(flight, name, { devices: [...resident.devices], memoryMb: resident.memoryMb ?? 0 });
       this.#lockOf(name).waiting.push(job);
     }
     this.#pump(name);
@@ -506,6 +483,22 @@ export class _Jobs {
     this.#stopped = true;
     this.#flights.clear();
   }
+}
+
+function _newJob(flight: _Flight, node: string, over: Partial<_Job>): _Job {
+  return {
+    flight,
+    node,
+    live: true,
+    joining: false,
+    devices: null,
+    memoryMb: 0,
+    unloadsLeft: 0,
+    gone: [],
+    unloadError: null,
+    startedMs: 0,
+    ...over,
+  };
 }
 
 function _key(modelId: string, node: string | null): string {

@@ -335,6 +335,17 @@ Deno.test("admin unload: routed around at once, unloaded once idle; still busy a
   busy.grant!.release();
 });
 
+Deno.test("admin unload: a busy count only from the last poll is checked again before giving up", async () => {
+  const { s, fx } = scheduledFleet([{ name: "a", models: ["m"], loaded: { m: [0] } }]);
+  fx.setReportedInFlight("a", "m", 1);
+  fx.pollAll(); // a poll caught a request that has ended since
+  fx.setReportedInFlight("a", "m", 0);
+  const done = s.unload("m");
+  assert.equal(fx.refreshes.length, 1, "the neuron is asked again");
+  fx.settle();
+  assert.deepEqual(await done, ["a"]);
+});
+
 Deno.test("admin load: never waits, refusing at once what would have to wait", async () => {
   const { s, fx } = scheduledFleet([{ name: "a", devices: [100], models: ["x", "y"], loaded: { x: [0] } }]);
   ask(s, "x");
