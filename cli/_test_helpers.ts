@@ -154,10 +154,21 @@ export interface UpStack {
   stop(): Promise<Deno.CommandStatus>;
 }
 
-/** Starts `deno task serve` (= `cortex up`) on free ports and waits until its model is loaded. */
-export async function startUp(): Promise<UpStack> {
-  const stateDir = `.cache/cortex-up/test-${crypto.randomUUID().slice(0, 8)}`;
-  const task = startTask("serve", ["--port", "0", "--neuron-port", "0", "--state-dir", stateDir]);
+/**
+ * Starts `deno task serve` (= `cortex up`) on free ports and waits until its model is loaded; `stateDir`
+ * (default: a fresh folder under `.cache/cortex-up`) and `args` (e.g. `--name`) as given.
+ */
+export async function startUp(options: { stateDir?: string; args?: string[] } = {}): Promise<UpStack> {
+  const stateDir = options.stateDir ?? `.cache/cortex-up/test-${crypto.randomUUID().slice(0, 8)}`;
+  const task = startTask("serve", [
+    "--port",
+    "0",
+    "--neuron-port",
+    "0",
+    "--state-dir",
+    stateDir,
+    ...(options.args ?? []),
+  ]);
   try {
     const gateway = await task.waitFor(/gateway listening on (http:\/\/\S+)/);
     const neuron = await task.waitFor(/neuron listening on (http:\/\/\S+)/);
@@ -169,13 +180,15 @@ export async function startUp(): Promise<UpStack> {
       task,
       async stop() {
         const status = await task.stop("SIGTERM");
-        await Deno.remove(`${REPO_ROOT}/${stateDir}`, { recursive: true }).catch(() => {});
+        const absolute = stateDir.startsWith("/") ? stateDir : `${REPO_ROOT}/${stateDir}`;
+        await Deno.remove(absolute, { recursive: true }).catch(() => {});
         return status;
       },
     };
   } catch (error) {
     await task.stop("SIGTERM");
-    await Deno.remove(`${REPO_ROOT}/${stateDir}`, { recursive: true }).catch(() => {});
+    await Deno.remove(stateDir.startsWith("/") ? stateDir : `${REPO_ROOT}/${stateDir}`, { recursive: true })
+      .catch(() => {});
     throw error;
   }
 }

@@ -212,9 +212,9 @@ async function _connections(gatewayUrl: string): Promise<Record<string, unknown>
       await conn.write(encoder.encode("GET /v1/models HTTP/1.1\r\nHost: x\r\n\r\n"));
       const buffer = new Uint8Array(65536);
       let text = "";
-      while (!/\r\n\r\n[\s\S]*\}$/.test(text)) {
+      while (!_responseComplete(text)) {
         const n = await conn.read(buffer);
-        if (n === null) break;
+        if (n === null) throw new Error("the gateway closed the connection before its answer was complete");
         text += new TextDecoder().decode(buffer.subarray(0, n));
       }
       return performance.now();
@@ -276,4 +276,17 @@ if (import.meta.main) {
     await gateway.stop();
     await neuron.stop();
   }
+}
+
+// Whether `text` holds one whole HTTP/1.1 response: its head and a body of `content-length` bytes, or
+// a chunked body up to its last chunk.
+function _responseComplete(text: string): boolean {
+  const end = text.indexOf("\r\n\r\n");
+  if (end === -1) return false;
+  const head = text.slice(0, end).toLowerCase();
+  const body = text.slice(end + 4);
+  const length = /\r\ncontent-length: *(\d+)/.exec(head);
+  if (length) return new TextEncoder().encode(body).length >= Number(length[1]);
+  if (/\r\ntransfer-encoding: *chunked/.test(head)) return /(^|\r\n)0\r\n\r\n$/.test(body);
+  return false;
 }
