@@ -194,3 +194,15 @@ export function randomChunking(rng: Rng, s: Scenario, canonical: boolean): ChatC
   }
   return chunks;
 }
+
+/** A copy of `items` broken one way: one item dropped, duplicated or moved, or the stream cut short. */
+export function breakStream<T>(rng: Rng, items: readonly T[]): T[] {
+  const broken = [...items];
+  const i = rng.int(0, broken.length - 1);
+  const how = rng.int(0, 3);
+  if (how === 0) broken.splice(i, 1);
+  else if (how === 1) broken.splice(i, 0, broken[i]);
+  else if (how === 2) broken.splice(rng.int(0, broken.length - 1), 0, ...broken.splice(i, 1));
+  else broken.length = i;
+  return broken;
+}

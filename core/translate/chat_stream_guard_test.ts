@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { CortexError } from "../errors/cortex_error.ts";
 import { CHAT_STREAM_RULES, ChatStreamGuard, type ChatStreamKind, SSE_DONE } from "./chat_stream_guard.ts";
-import { randomChunking, randomScenario, Rng } from "./_test_gen.ts";
+import { breakStream, randomChunking, randomScenario, Rng } from "./_test_gen.ts";
 
 function guard(payloads: string[], kind: ChatStreamKind = "chat") {
   const g = new ChatStreamGuard({ kind });
@@ -149,13 +149,7 @@ Deno.test("property: the project's chat streams produce no violations; mutated o
     const own = guard(payloads);
     assert.deepEqual(own.rules, [], `case ${n}`);
     assert.deepEqual(own.out, payloads, `case ${n}`);
-    const broken = [...payloads];
-    const i = rng.int(0, broken.length - 1);
-    const how = rng.int(0, 3);
-    if (how === 0) broken.splice(i, 1);
-    else if (how === 1) broken.splice(i, 0, broken[i]);
-    else if (how === 2) broken.splice(rng.int(0, broken.length - 1), 0, ...broken.splice(i, 1));
-    else broken.length = i;
+    const broken = breakStream(rng, payloads);
     const fixed = guard(broken);
     for (const rule of fixed.rules) seen.add(rule.split(":")[0]);
     wellFormed(fixed.out);

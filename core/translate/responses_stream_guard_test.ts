@@ -4,7 +4,7 @@ import type { ResponsesLifecycleEvent, ResponsesStreamEvent } from "../responses
 import { chatChunksToResponsesEvents } from "./responses_stream.ts";
 import { checkResponsesStream, reassembleResponsesStream } from "./responses_stream_check.ts";
 import { RESPONSES_STREAM_RULES, ResponsesStreamGuard } from "./responses_stream_guard.ts";
-import { randomChunking, randomScenario, Rng } from "./_test_gen.ts";
+import { breakStream, randomChunking, randomScenario, Rng } from "./_test_gen.ts";
 
 function guard(events: ResponsesStreamEvent[]) {
   const g = new ResponsesStreamGuard({ model: "m" });
@@ -159,13 +159,7 @@ Deno.test("property: the project's translated streams produce no violations; mut
     const own = guard(events);
     assert.deepEqual(own.rules, [], `case ${n}`);
     assert.deepEqual(own.out, events, `case ${n}`);
-    const broken = [...events];
-    const i = rng.int(0, broken.length - 1);
-    const how = rng.int(0, 3);
-    if (how === 0) broken.splice(i, 1);
-    else if (how === 1) broken.splice(i, 0, broken[i]);
-    else if (how === 2) broken.splice(rng.int(0, broken.length - 1), 0, ...broken.splice(i, 1));
-    else broken.length = i;
+    const broken = breakStream(rng, events);
     const fixed = guard(broken);
     for (const rule of fixed.rules) seen.add(rule.split(":")[0]);
     assert.deepEqual(checkResponsesStream(fixed.out), [], `case ${n}: ${JSON.stringify(fixed.rules)}`);
