@@ -28,6 +28,7 @@ namespace {
 
 constexpr size_t kMapThreshold = 1 << 16;  // buffers this large come from mmap (lazily zeroed pages)
 constexpr size_t kHugePageBytes = 2 << 20;
+constexpr int64_t kRepackTaskBytes = 256 << 10;  // destination bytes one repack task writes
 
 bool has_avx512_vnni();
 
@@ -326,16 +327,22 @@ class CpuBackend final : public Backend {
       tensor.data = view.data;
       return tensor;
     }
-    uint8_t* copy = static_cast<uint8_t*>(allocate(view.bytes));
-    if (view.bytes >= kHugePageBytes) ::madvise(copy, view.bytes, MADV_HUGEPAGE);
+    uint8_t* copy = allocate_weight(view.bytes);
+    const auto start = std::chrono::steady_clock::now();
     const int64_t groups = (tensor.rows + kQuantPackRows - 1) / kQuantPackRows;
     const size_t row_bytes = dtype_row_bytes(view.dtype, tensor.cols);
-    parallel(groups, tensor.rows * tensor.cols, [&](int64_t g, int) {
-      const int64_t first = g * kQuantPackRows;
-      const int64_t count = std::min<int64_t>(kQuantPackRows, tensor.rows - first);
-      // A last, partial group stays plain: quant_pack copies rows it cannot interleave.
-      quant_pack(view.dtype, view.data + first * row_bytes, copy + first * row_bytes, count, tensor.cols);
+    // Tasks of whole groups, each writing one contiguous run of about kRepackTaskBytes.
+    const int64_t per_task = std::max<int64_t>(1, kRepackTaskBytes / static_cast<int64_t>(kQuantPackRows * row_bytes));
+    pool_.run((groups + per_task - 1) / per_task, [&](int64_t t, int) {
+      for (int64_t g = t * per_task; g < std::min(groups, (t + 1) * per_task); g++) {
+        const int64_t first = g * kQuantPackRows;
+        const int64_t count = std::min<int64_t>(kQuantPackRows, tensor.rows - first);
+        // A last, partial group stays plain: quant_pack copies rows it cannot interleave.
+        quant_pack(view.dtype, view.data + first * row_bytes, copy + first * row_bytes, count, tensor.cols);
+      }
     });
+    load_times.repack += seconds_since(start);
+    advise_huge_pages(copy, view.bytes);
     tensor.data = copy;
     tensor.owned = true;
     tensor.packed = true;
@@ -386,25 +393,88 @@ class CpuBackend final : public Backend {
   }
 
   // Copies a weight into the packed layout (cpu_simd.h); the loader then lets the mapped pages go.
+  // Each task writes whole groups of kPackRows rows, one contiguous run of the destination, reading
+  // the group's rows side by side.
   Tensor pack(const TensorView& view, Tensor tensor) {
     const int64_t element = dtype_size(view.dtype);
-    char* packed = static_cast<char*>(allocate(view.bytes));
-    // Weights are streamed end to end every token: 2 MiB pages spare the page walks and let the
-    // prefetchers run on (a hint; where transparent huge pages are off it does nothing). Not for
-    // KV caches, which fill a little at a time and would become resident 2 MiB at a time.
-    if (view.bytes >= kHugePageBytes) ::madvise(packed, view.bytes, MADV_HUGEPAGE);
+    char* packed = reinterpret_cast<char*>(allocate_weight(view.bytes));
+    const auto start = std::chrono::steady_clock::now();
     const int64_t rows = tensor.rows;
     const int64_t cols = tensor.cols;
-    parallel(rows, rows * cols, [&](int64_t r, int) {
-      for (int64_t c = 0; c < cols; c += kPackCols) {
-        std::memcpy(packed + packed_index(r, c, rows, cols) * element, view.data + (r * cols + c) * element,
-            static_cast<size_t>(kPackCols * element));
+    const int64_t row_bytes = cols * element;
+    const int64_t run = kPackCols * element;
+    const int64_t groups = rows / kPackRows;
+    const int64_t per_task = std::max<int64_t>(1, kRepackTaskBytes / (kPackRows * row_bytes));
+    pool_.run((groups + per_task - 1) / per_task + 1, [&](int64_t t, int) {
+      const int64_t tasks = (groups + per_task - 1) / per_task;
+      if (t == tasks) {  // rows past the last full group stay plain
+        const int64_t tail = groups * kPackRows * row_bytes;
+        if (rows > groups * kPackRows) std::memcpy(packed + tail, view.data + tail, (rows - groups * kPackRows) * row_bytes);
+        return;
       }
+      const int64_t first = t * per_task, count = std::min(groups, first + per_task) - first;
+      const char* src = reinterpret_cast<const char*>(view.data) + first * kPackRows * row_bytes;
+      char* dst = packed + first * kPackRows * row_bytes;
+      if (run == 2 * kPackCols) pack_groups<2 * kPackCols>(dst, src, count, row_bytes);
+      else pack_groups<4 * kPackCols>(dst, src, count, row_bytes);
     });
+    load_times.repack += seconds_since(start);
+    advise_huge_pages(packed, view.bytes);
     tensor.data = packed;
     tensor.owned = true;
     tensor.packed = true;
     return tensor;
+  }
+
+  // `groups` groups of kPackRows plain rows into the packed layout, runs of RUN bytes (a compile-time
+  // size, so each run is one or two vector moves).
+  template <int64_t RUN>
+  static void pack_groups(char* dst, const char* src, int64_t groups, int64_t row_bytes) {
+    for (int64_t g = 0; g < groups; g++, src += kPackRows * row_bytes) {
+      for (int64_t c = 0; c < row_bytes; c += RUN) {
+        for (int64_t b = 0; b < kPackRows; b++, dst += RUN) std::memcpy(dst, src + b * row_bytes + c, RUN);
+      }
+    }
+  }
+
+  // Memory for a weight this backend writes whole (a repack), faulted in before it is written, each
+  // pool thread its own slice, so that load_times tells the allocation and the repack apart.
+  uint8_t* allocate_weight(size_t bytes) {
+    const auto start = std::chrono::steady_clock::now();
+    uint8_t* memory = static_cast<uint8_t*>(allocate(bytes));
+    if (bytes >= kMapThreshold) {
+      const size_t slice = std::max<size_t>(kHugePageBytes, (bytes / static_cast<size_t>(pool_.size()) + kHugePageBytes
+          - 1) / kHugePageBytes * kHugePageBytes);
+      pool_.run(static_cast<int64_t>((bytes + slice - 1) / slice), [&](int64_t t, int) {
+        const size_t begin = static_cast<size_t>(t) * slice;
+        populate_write(memory + begin, std::min(bytes, begin + slice) - begin);
+      });
+    }
+    load_times.allocate += seconds_since(start);
+    return memory;
+  }
+
+  // Weights are streamed end to end every token: 2 MiB pages spare the page walks and let the
+  // prefetchers run on. Asked for once the weight is written, so khugepaged merges its pages in the
+  // background: asked for before, each fault would wait for the kernel to find (compact, and on a
+  // VM have the host back) a free 2 MiB page, which here tripled a bf16 load. A hint; where
+  // transparent huge pages are off it does nothing. Not for KV caches, which fill a little at a
+  // time and would become resident 2 MiB at a time.
+  static void advise_huge_pages(void* memory, size_t bytes) {
+    if (bytes >= kHugePageBytes) ::madvise(memory, bytes, MADV_HUGEPAGE);
+  }
+
+  // Faults fresh anonymous pages in (page-aligned start: a slice of a mapping).
+  static void populate_write(uint8_t* memory, size_t bytes) {
+#ifndef MADV_POPULATE_WRITE
+    constexpr int MADV_POPULATE_WRITE = 23;  // Linux 5.14
+#endif
+    if (::madvise(memory, bytes, MADV_POPULATE_WRITE) == 0) return;
+    for (size_t at = 0; at < bytes; at += 4096) memory[at] = 0;  // an older kernel: they are zero already
+  }
+
+  static double seconds_since(std::chrono::steady_clock::time_point start) {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   }
 
   void ensure_scratch(size_t floats) {

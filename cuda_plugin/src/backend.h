@@ -87,10 +87,22 @@ struct DeltaNetShape {
   size_t recurrent_state_floats() const { return static_cast<size_t>(v_heads) * k_dim * v_dim; }
 };
 
+/** Where a load's seconds went: `read` bringing the file's pages in (from the page cache or the disk),
+ * `allocate` getting the device memory repacked weights go to (on the CPU: faulting fresh pages in),
+ * `repack` moving weights into the layout the kernels read (the rest of upload_weight). */
+struct LoadTimes {
+  double read = 0;
+  double allocate = 0;
+  double repack = 0;
+};
+
 /** A compute backend bound to one device. Used only from that device's worker thread. */
 class Backend {
  public:
   virtual ~Backend() = default;
+
+  /** Seconds spent in upload_weight since the loader last reset it (`read` is the loader's own). */
+  LoadTimes load_times;
 
   // Memory accounting: every weight and KV cache is reserved before it is allocated.
   virtual MemoryInfo memory() const = 0;

@@ -2,6 +2,7 @@
 // dtype, shape) and the memory is reserved on the device before anything is uploaded, so a failed
 // load leaves no trace. Safetensors matrices may be quantized on the way (ISQ, isq.h).
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <cstring>
 #include <map>
@@ -299,6 +300,10 @@ LoadPlan plan_tensors(const ModelSource& source, const IsqScheme& isq, int tp_si
   return plan;
 }
 
+double seconds_since(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
 // `plus_one`: a (1 + w) RMSNorm weight (the hybrids), stored as w and uploaded as 1 + w.
 float* upload_vector(Model& model, const TensorView& view, bool plus_one = false) {
   const size_t n = static_cast<size_t>(view.elements());
@@ -328,6 +333,9 @@ Tensor upload_planned(Model& model, const TensorView& full, const Planned& m) {
   const bool split = model.tp_size > 1 && m.split != Split::None;
   TensorView view = split && m.split == Split::Rows ? row_shard(full, model.tp_rank, model.tp_size) : full;
   const TensorView mapped = view;
+  const auto read_start = std::chrono::steady_clock::now();
+  read_pages(split && m.split == Split::Cols ? full : mapped);
+  model.backend.load_times.read += seconds_since(read_start);
   std::vector<uint8_t> storage, scratch;
   const bool permuted = model.config.rope_rows_interleaved && (m.role == MatrixRole::Query
       || m.role == MatrixRole::Key);
@@ -411,6 +419,8 @@ int reduction_chunks(const ModelConfig& full, int tp_size, int64_t block) {
 
 std::unique_ptr<Model> load_model(Backend& backend, const std::string& path, int context, int max_sequences,
     int tp_rank, int tp_size, const std::string& quant, int threads) {
+  const auto load_start = std::chrono::steady_clock::now();
+  backend.load_times = LoadTimes();
   const IsqScheme isq = parse_isq(quant);
   ModelSource source = open_source(path, isq, tp_size);
   const ModelConfig& config = source.config;
@@ -547,8 +557,12 @@ std::unique_ptr<Model> load_model(Backend& backend, const std::string& path, int
     w.layers.push_back(layer);
   }
   if (c.hybrid()) allocate_linear_states(*model);
+  const auto kv_start = std::chrono::steady_clock::now();
   model->kv.keys = static_cast<float*>(backend.allocate(model->kv.bytes() / 2));
   model->kv.values = static_cast<float*>(backend.allocate(model->kv.bytes() / 2));
+  backend.load_times.allocate += seconds_since(kv_start);
+  model->load_times = backend.load_times;
+  model->load_seconds = seconds_since(load_start);
   return model;
 }
 
