@@ -98,6 +98,21 @@ class CpuBackend final : public Backend {
     return tensor;
   }
 
+  // Rows are gathered one at a time (embed), so the file's layout serves as it is: no copy.
+  Tensor upload_table(const TensorView& view, int64_t rows, int64_t cols) override {
+    const size_t element = dtype_is_quantized(view.dtype) ? 1 : dtype_size(view.dtype);
+    const bool aligned = element > 0 && reinterpret_cast<uintptr_t>(view.data) % element == 0;
+    if (!aligned || view.bytes != static_cast<size_t>(rows) * dtype_row_bytes(view.dtype, cols)) {
+      return upload_weight(view, rows, cols);
+    }
+    Tensor tensor;
+    tensor.dtype = view.dtype;
+    tensor.rows = rows;
+    tensor.cols = cols;
+    tensor.data = view.data;
+    return tensor;
+  }
+
   void release_weight(Tensor& tensor) override {
     if (tensor.owned) deallocate(const_cast<void*>(tensor.data), tensor.bytes());
     tensor = Tensor();

@@ -120,6 +120,11 @@ class Backend {
   /** Makes a weight from the mapped file usable by ops, keeping its dtype (CPU may alias the mapping). */
   virtual Tensor upload_weight(const TensorView& view, int64_t rows, int64_t cols) = 0;
   virtual void release_weight(Tensor& tensor) = 0;
+  /** A table that is only ever looked up by rows, never multiplied (an untied embedding): by default
+   * as upload_weight; a backend that can read the mapping in place keeps it there. */
+  virtual Tensor upload_table(const TensorView& view, int64_t rows, int64_t cols) {
+    return upload_weight(view, rows, cols);
+  }
 
   // Ops. Shapes: x[n, cols] row-major, f32 activations.
   /** out[i] = table[tokens[i]] converted to f32. */

@@ -329,7 +329,9 @@ float* upload_vector(Model& model, const TensorView& view, bool plus_one = false
 // its columns, quantized to the planned type. Untouched tensors go up as views of the mapping;
 // anything rearranged or quantized is built in host storage first (kept while the backend aliases
 // it), and the mapped pages are let go once the backend holds a copy.
-Tensor upload_planned(Model& model, const TensorView& full, const Planned& m) {
+// `lookup`: a table only ever gathered by rows (an untied embedding), which the backend may keep in
+// the mapping as it is.
+Tensor upload_planned(Model& model, const TensorView& full, const Planned& m, bool lookup = false) {
   const bool split = model.tp_size > 1 && m.split != Split::None;
   TensorView view = split && m.split == Split::Rows ? row_shard(full, model.tp_rank, model.tp_size) : full;
   const TensorView mapped = view;
@@ -352,7 +354,8 @@ Tensor upload_planned(Model& model, const TensorView& full, const Planned& m) {
     storage.swap(scratch);
   }
   scratch = std::vector<uint8_t>();
-  Tensor tensor = model.backend.upload_weight(view, view.shape[0], view.shape[1]);
+  Tensor tensor = lookup ? model.backend.upload_table(view, view.shape[0], view.shape[1])
+                         : model.backend.upload_weight(view, view.shape[0], view.shape[1]);
   if (storage.empty()) {
     if (tensor.owned) release_pages(mapped);
     return tensor;
@@ -481,7 +484,8 @@ std::unique_ptr<Model> load_model(Backend& backend, const std::string& path, int
   std::map<std::string, const Planned*> planned;
   for (const Planned& m : plan.matrices) planned[m.name] = &m;
   auto matrix = [&](const std::string& name) { return upload_planned(*model, *f.find(name), *planned.at(name)); };
-  w.embed = matrix("model.embed_tokens.weight");
+  w.embed = upload_planned(*model, *f.find("model.embed_tokens.weight"), *planned.at("model.embed_tokens.weight"),
+      !c.tie_word_embeddings);
   w.lm_head = c.tie_word_embeddings ? w.embed : matrix("lm_head.weight");
   w.final_norm = upload_vector(*model, *f.find("model.norm.weight"), c.norm_plus_one);
   w.rope = upload_rope(*model);
