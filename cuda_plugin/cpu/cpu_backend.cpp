@@ -5,6 +5,7 @@
 // batch rows) tiles, so in prefill each weight tile is read once per 48 prompt rows. Block-quantized
 // weights (Q8_0 ... Q6_K) are multiplied as integers against activations quantized once per matmul
 // (cpu_simd.h's matmul_quant), interleaved 16 rows at a time on AVX2 / AVX-512 (quant_repack.h).
+#include <emmintrin.h>
 #include <sys/mman.h>
 
 #include <algorithm>
@@ -357,7 +358,6 @@ class CpuBackend final : public Backend {
       }
     });
     load_times.repack += seconds_since(start);
-    advise_huge_pages(copy, view.bytes);
     tensor.data = copy;
     tensor.owned = true;
     tensor.packed = true;
@@ -434,22 +434,31 @@ class CpuBackend final : public Backend {
       else pack_groups<4 * kPackCols>(dst, src, count, row_bytes);
     });
     load_times.repack += seconds_since(start);
-    advise_huge_pages(packed, view.bytes);
     tensor.data = packed;
     tensor.owned = true;
     tensor.packed = true;
     return tensor;
   }
 
-  // `groups` groups of kPackRows plain rows into the packed layout, runs of RUN bytes (a compile-time
-  // size, so each run is one or two vector moves).
+  // `groups` groups of kPackRows plain rows into the packed layout, runs of RUN bytes. The packed
+  // weight is written once and next read at the first forward pass, long after it has left the
+  // caches, so it is stored past them (non-temporal), which spares reading each destination line in
+  // first; the destination is page-aligned and RUN a multiple of 16, so every store is aligned.
   template <int64_t RUN>
   static void pack_groups(char* dst, const char* src, int64_t groups, int64_t row_bytes) {
+    static_assert(RUN % 16 == 0, "runs of whole 16-byte stores");
     for (int64_t g = 0; g < groups; g++, src += kPackRows * row_bytes) {
       for (int64_t c = 0; c < row_bytes; c += RUN) {
-        for (int64_t b = 0; b < kPackRows; b++, dst += RUN) std::memcpy(dst, src + b * row_bytes + c, RUN);
+        for (int64_t b = 0; b < kPackRows; b++, dst += RUN) {
+          const char* from = src + b * row_bytes + c;
+          for (int64_t i = 0; i < RUN; i += 16) {
+            _mm_stream_si128(reinterpret_cast<__m128i*>(dst + i),
+                             _mm_loadu_si128(reinterpret_cast<const __m128i*>(from + i)));
+          }
+        }
       }
     }
+    _mm_sfence();
   }
 
   // Memory for a weight this backend writes whole (a repack), faulted in before it is written, each
@@ -457,6 +466,7 @@ class CpuBackend final : public Backend {
   uint8_t* allocate_weight(size_t bytes) {
     const auto start = std::chrono::steady_clock::now();
     uint8_t* memory = static_cast<uint8_t*>(allocate(bytes));
+    advise_huge_pages(memory, bytes);
     if (bytes >= kMapThreshold) {
       const size_t slice = std::max<size_t>(kHugePageBytes, (bytes / static_cast<size_t>(pool_.size()) + kHugePageBytes
           - 1) / kHugePageBytes * kHugePageBytes);
@@ -469,12 +479,13 @@ class CpuBackend final : public Backend {
     return memory;
   }
 
-  // Weights are streamed end to end every token: 2 MiB pages spare the page walks and let the
-  // prefetchers run on. Asked for once the weight is written, so khugepaged merges its pages in the
-  // background: asked for before, each fault would wait for the kernel to find (compact, and on a
-  // VM have the host back) a free 2 MiB page, which here tripled a bf16 load. A hint; where
-  // transparent huge pages are off it does nothing. Not for KV caches, which fill a little at a
-  // time and would become resident 2 MiB at a time.
+  // Weights are streamed end to end every token: 2 MiB pages spare the page walks (under a VM's
+  // nested paging above all: asked for only once the weights were written, so that khugepaged merged
+  // them later, bf16 decode ran ~30% slower) and let the prefetchers run on. The price is paid here,
+  // at the faults: each waits for a free 2 MiB page, which on a VM that hands free 2 MiB blocks back
+  // to its host (virtio-balloon free page reporting) costs 2-4 s per GB when none was freed lately.
+  // A hint; where transparent huge pages are off it does nothing. Not for KV caches, which fill a
+  // little at a time and would become resident 2 MiB at a time.
   static void advise_huge_pages(void* memory, size_t bytes) {
     if (bytes >= kHugePageBytes) ::madvise(memory, bytes, MADV_HUGEPAGE);
   }

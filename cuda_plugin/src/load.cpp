@@ -109,6 +109,8 @@ namespace {
 
 using Shape = std::vector<int64_t>;
 
+constexpr size_t kReadAheadBytes = size_t{256} << 20;  // of the page cache, not of the process
+
 std::string shape_text(const Shape& shape) {
   std::string text = "[";
   for (size_t i = 0; i < shape.size(); i++) text += (i ? ", " : "") + std::to_string(shape[i]);
@@ -365,6 +367,34 @@ Tensor upload_planned(Model& model, const TensorView& full, const Planned& m, bo
   return tensor;
 }
 
+// Keeps the disk reading up to `window` bytes of matrices ahead of the one being uploaded (plan order,
+// which is upload order), so that on a cold page cache the reads overlap the repacks.
+class ReadAhead {
+ public:
+  ReadAhead(const SafetensorsSet& files, const std::vector<Planned>& order, size_t window) : window_(window) {
+    prefix_.push_back(0);
+    for (const Planned& m : order) {
+      index_[m.name] = views_.size();
+      views_.push_back(files.find(m.name));
+      prefix_.push_back(prefix_.back() + views_.back()->bytes);
+    }
+  }
+
+  // Called before matrix `name` is uploaded.
+  void before(const std::string& name) {
+    const size_t at = index_.at(name);
+    next_ = std::max(next_, at + 1);
+    while (next_ < views_.size() && prefix_[next_] - prefix_[at + 1] < window_) read_ahead(*views_[next_++]);
+  }
+
+ private:
+  size_t window_;
+  size_t next_ = 0;
+  std::vector<const TensorView*> views_;
+  std::vector<size_t> prefix_;  // bytes of views_[0, i)
+  std::map<std::string, size_t> index_;
+};
+
 // The RoPE table (rope.h: the config's rope type, or a GGUF's rope_freqs factors) on the device.
 RopeSpec upload_rope(Model& model) {
   const RopeTable table = rope_table(model.config);
@@ -483,7 +513,12 @@ std::unique_ptr<Model> load_model(Backend& backend, const std::string& path, int
   Weights& w = model->weights;
   std::map<std::string, const Planned*> planned;
   for (const Planned& m : plan.matrices) planned[m.name] = &m;
-  auto matrix = [&](const std::string& name) { return upload_planned(*model, *f.find(name), *planned.at(name)); };
+  ReadAhead ahead(f, plan.matrices, kReadAheadBytes);
+  auto matrix = [&](const std::string& name) {
+    ahead.before(name);
+    return upload_planned(*model, *f.find(name), *planned.at(name));
+  };
+  ahead.before("model.embed_tokens.weight");
   w.embed = upload_planned(*model, *f.find("model.embed_tokens.weight"), *planned.at("model.embed_tokens.weight"),
       !c.tie_word_embeddings);
   w.lm_head = c.tie_word_embeddings ? w.embed : matrix("lm_head.weight");
