@@ -45,7 +45,7 @@ Deno.test({
   ...opts,
   fn: async () => {
     const version = NeuronVersionSchema.parse(await (await fetch(`${neuron.url}/version`)).json());
-    assert.equal(version.plugin_abi_version, 4);
+    assert.equal(version.plugin_abi_version, 5);
     assert.equal(version.deno_version, Deno.version.deno);
     assert.ok(version.features.includes("cpu"));
     const discovery = NeuronDiscoverySchema.parse(await (await fetch(`${neuron.url}/discovery`)).json());

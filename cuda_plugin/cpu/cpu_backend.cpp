@@ -5,6 +5,7 @@
 // batch rows) tiles, so in prefill each weight tile is read once per 48 prompt rows. Block-quantized
 // weights (Q8_0 ... Q6_K) are multiplied as integers against activations quantized once per matmul
 // (cpu_simd.h's matmul_quant), interleaved 16 rows at a time on AVX2 / AVX-512 (quant_repack.h).
+#include <emmintrin.h>
 #include <sys/mman.h>
 
 #include <algorithm>
@@ -28,6 +29,7 @@ namespace {
 
 constexpr size_t kMapThreshold = 1 << 16;  // buffers this large come from mmap (lazily zeroed pages)
 constexpr size_t kHugePageBytes = 2 << 20;
+constexpr int64_t kRepackTaskBytes = 256 << 10;  // destination bytes one repack task writes
 
 bool has_avx512_vnni();
 
@@ -94,6 +96,21 @@ class CpuBackend final : public Backend {
     std::memcpy(copy, view.data, view.bytes);
     tensor.data = copy;
     tensor.owned = true;
+    return tensor;
+  }
+
+  // Rows are gathered one at a time (embed), so the file's layout serves as it is: no copy.
+  Tensor upload_table(const TensorView& view, int64_t rows, int64_t cols) override {
+    const size_t element = dtype_is_quantized(view.dtype) ? 1 : dtype_size(view.dtype);
+    const bool aligned = element > 0 && reinterpret_cast<uintptr_t>(view.data) % element == 0;
+    if (!aligned || view.bytes != static_cast<size_t>(rows) * dtype_row_bytes(view.dtype, cols)) {
+      return upload_weight(view, rows, cols);
+    }
+    Tensor tensor;
+    tensor.dtype = view.dtype;
+    tensor.rows = rows;
+    tensor.cols = cols;
+    tensor.data = view.data;
     return tensor;
   }
 
@@ -326,16 +343,21 @@ class CpuBackend final : public Backend {
       tensor.data = view.data;
       return tensor;
     }
-    uint8_t* copy = static_cast<uint8_t*>(allocate(view.bytes));
-    if (view.bytes >= kHugePageBytes) ::madvise(copy, view.bytes, MADV_HUGEPAGE);
+    uint8_t* copy = allocate_weight(view.bytes);
+    const auto start = std::chrono::steady_clock::now();
     const int64_t groups = (tensor.rows + kQuantPackRows - 1) / kQuantPackRows;
     const size_t row_bytes = dtype_row_bytes(view.dtype, tensor.cols);
-    parallel(groups, tensor.rows * tensor.cols, [&](int64_t g, int) {
-      const int64_t first = g * kQuantPackRows;
-      const int64_t count = std::min<int64_t>(kQuantPackRows, tensor.rows - first);
-      // A last, partial group stays plain: quant_pack copies rows it cannot interleave.
-      quant_pack(view.dtype, view.data + first * row_bytes, copy + first * row_bytes, count, tensor.cols);
+    // Tasks of whole groups, each writing one contiguous run of about kRepackTaskBytes.
+    const int64_t per_task = std::max<int64_t>(1, kRepackTaskBytes / static_cast<int64_t>(kQuantPackRows * row_bytes));
+    pool_.run((groups + per_task - 1) / per_task, [&](int64_t t, int) {
+      for (int64_t g = t * per_task; g < std::min(groups, (t + 1) * per_task); g++) {
+        const int64_t first = g * kQuantPackRows;
+        const int64_t count = std::min<int64_t>(kQuantPackRows, tensor.rows - first);
+        // A last, partial group stays plain: quant_pack copies rows it cannot interleave.
+        quant_pack(view.dtype, view.data + first * row_bytes, copy + first * row_bytes, count, tensor.cols);
+      }
     });
+    load_times.repack += seconds_since(start);
     tensor.data = copy;
     tensor.owned = true;
     tensor.packed = true;
@@ -386,25 +408,99 @@ class CpuBackend final : public Backend {
   }
 
   // Copies a weight into the packed layout (cpu_simd.h); the loader then lets the mapped pages go.
+  // Each task writes whole groups of kPackRows rows, one contiguous run of the destination, reading
+  // the group's rows side by side.
   Tensor pack(const TensorView& view, Tensor tensor) {
     const int64_t element = dtype_size(view.dtype);
-    char* packed = static_cast<char*>(allocate(view.bytes));
-    // Weights are streamed end to end every token: 2 MiB pages spare the page walks and let the
-    // prefetchers run on (a hint; where transparent huge pages are off it does nothing). Not for
-    // KV caches, which fill a little at a time and would become resident 2 MiB at a time.
-    if (view.bytes >= kHugePageBytes) ::madvise(packed, view.bytes, MADV_HUGEPAGE);
+    char* packed = reinterpret_cast<char*>(allocate_weight(view.bytes));
+    const auto start = std::chrono::steady_clock::now();
     const int64_t rows = tensor.rows;
     const int64_t cols = tensor.cols;
-    parallel(rows, rows * cols, [&](int64_t r, int) {
-      for (int64_t c = 0; c < cols; c += kPackCols) {
-        std::memcpy(packed + packed_index(r, c, rows, cols) * element, view.data + (r * cols + c) * element,
-            static_cast<size_t>(kPackCols * element));
+    const int64_t row_bytes = cols * element;
+    const int64_t run = kPackCols * element;
+    const int64_t groups = rows / kPackRows;
+    const int64_t per_task = std::max<int64_t>(1, kRepackTaskBytes / (kPackRows * row_bytes));
+    pool_.run((groups + per_task - 1) / per_task + 1, [&](int64_t t, int) {
+      const int64_t tasks = (groups + per_task - 1) / per_task;
+      if (t == tasks) {  // rows past the last full group stay plain
+        const int64_t tail = groups * kPackRows * row_bytes;
+        if (rows > groups * kPackRows) std::memcpy(packed + tail, view.data + tail, (rows - groups * kPackRows) * row_bytes);
+        return;
       }
+      const int64_t first = t * per_task, count = std::min(groups, first + per_task) - first;
+      const char* src = reinterpret_cast<const char*>(view.data) + first * kPackRows * row_bytes;
+      char* dst = packed + first * kPackRows * row_bytes;
+      if (run == 2 * kPackCols) pack_groups<2 * kPackCols>(dst, src, count, row_bytes);
+      else pack_groups<4 * kPackCols>(dst, src, count, row_bytes);
     });
+    load_times.repack += seconds_since(start);
     tensor.data = packed;
     tensor.owned = true;
     tensor.packed = true;
     return tensor;
+  }
+
+  // `groups` groups of kPackRows plain rows into the packed layout, runs of RUN bytes. The packed
+  // weight is written once and next read at the first forward pass, long after it has left the
+  // caches, so it is stored past them (non-temporal), which spares reading each destination line in
+  // first; the destination is page-aligned and RUN a multiple of 16, so every store is aligned.
+  template <int64_t RUN>
+  static void pack_groups(char* dst, const char* src, int64_t groups, int64_t row_bytes) {
+    static_assert(RUN % 16 == 0, "runs of whole 16-byte stores");
+    for (int64_t g = 0; g < groups; g++, src += kPackRows * row_bytes) {
+      for (int64_t c = 0; c < row_bytes; c += RUN) {
+        for (int64_t b = 0; b < kPackRows; b++, dst += RUN) {
+          const char* from = src + b * row_bytes + c;
+          for (int64_t i = 0; i < RUN; i += 16) {
+            _mm_stream_si128(reinterpret_cast<__m128i*>(dst + i),
+                             _mm_loadu_si128(reinterpret_cast<const __m128i*>(from + i)));
+          }
+        }
+      }
+    }
+    _mm_sfence();
+  }
+
+  // Memory for a weight this backend writes whole (a repack), faulted in before it is written, each
+  // pool thread its own slice, so that load_times tells the allocation and the repack apart.
+  uint8_t* allocate_weight(size_t bytes) {
+    const auto start = std::chrono::steady_clock::now();
+    uint8_t* memory = static_cast<uint8_t*>(allocate(bytes));
+    advise_huge_pages(memory, bytes);
+    if (bytes >= kMapThreshold) {
+      const size_t slice = std::max<size_t>(kHugePageBytes, (bytes / static_cast<size_t>(pool_.size()) + kHugePageBytes
+          - 1) / kHugePageBytes * kHugePageBytes);
+      pool_.run(static_cast<int64_t>((bytes + slice - 1) / slice), [&](int64_t t, int) {
+        const size_t begin = static_cast<size_t>(t) * slice;
+        populate_write(memory + begin, std::min(bytes, begin + slice) - begin);
+      });
+    }
+    load_times.allocate += seconds_since(start);
+    return memory;
+  }
+
+  // Weights are streamed end to end every token: 2 MiB pages spare the page walks (under a VM's
+  // nested paging above all: asked for only once the weights were written, so that khugepaged merged
+  // them later, bf16 decode ran ~30% slower) and let the prefetchers run on. The price is paid here,
+  // at the faults: each waits for a free 2 MiB page, which on a VM that hands free 2 MiB blocks back
+  // to its host (virtio-balloon free page reporting) costs 2-4 s per GB when none was freed lately.
+  // A hint; where transparent huge pages are off it does nothing. Not for KV caches, which fill a
+  // little at a time and would become resident 2 MiB at a time.
+  static void advise_huge_pages(void* memory, size_t bytes) {
+    if (bytes >= kHugePageBytes) ::madvise(memory, bytes, MADV_HUGEPAGE);
+  }
+
+  // Faults fresh anonymous pages in (page-aligned start: a slice of a mapping).
+  static void populate_write(uint8_t* memory, size_t bytes) {
+#ifndef MADV_POPULATE_WRITE
+    constexpr int MADV_POPULATE_WRITE = 23;  // Linux 5.14
+#endif
+    if (::madvise(memory, bytes, MADV_POPULATE_WRITE) == 0) return;
+    for (size_t at = 0; at < bytes; at += 4096) memory[at] = 0;  // an older kernel: they are zero already
+  }
+
+  static double seconds_since(std::chrono::steady_clock::time_point start) {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   }
 
   void ensure_scratch(size_t floats) {

@@ -3,6 +3,8 @@
 // kernels in quant_kernels_avx512.cpp for how they are read.
 #include "quant_repack.h"
 
+#include <cstring>
+
 #include "quant.h"
 
 namespace cx {
@@ -54,24 +56,81 @@ bool quant_packable(DType type) {
       || type == DType::Q6_K;
 }
 
+// quant_pack moves whole fields rather than bytes: one block of a type is a few runs of bytes, each
+// laid out as halves, planes or quads (packed_offset above, which stays the definition).
+enum class Field { Halves, Planes, Quads };
+struct Run {
+  Field field;
+  int begin, end;  // bytes [begin, end) of a plain block
+  int64_t base;    // where the field starts in the group block
+};
+
+int block_runs(DType type, Run* runs) {
+  switch (type) {
+    case DType::Q8_0:
+      runs[0] = {Field::Halves, 0, 2, 0};
+      runs[1] = {Field::Quads, 2, 34, 2 * R};
+      return 2;
+    case DType::Q4_0:
+      runs[0] = {Field::Halves, 0, 2, 0};
+      runs[1] = {Field::Quads, 2, 18, 2 * R};
+      return 2;
+    case DType::Q4_K:
+      runs[0] = {Field::Halves, 0, 2, 0};
+      runs[1] = {Field::Halves, 2, 4, 2 * R};
+      runs[2] = {Field::Planes, 4, 16, 4 * R};
+      runs[3] = {Field::Quads, 16, 144, 16 * R};
+      return 4;
+    case DType::Q5_K:
+      runs[0] = {Field::Halves, 0, 2, 0};
+      runs[1] = {Field::Halves, 2, 4, 2 * R};
+      runs[2] = {Field::Planes, 4, 16, 4 * R};
+      runs[3] = {Field::Quads, 16, 48, 16 * R};
+      runs[4] = {Field::Quads, 48, 176, 48 * R};
+      return 5;
+    case DType::Q6_K:
+      runs[0] = {Field::Quads, 0, 128, 0};
+      runs[1] = {Field::Quads, 128, 192, 128 * R};
+      runs[2] = {Field::Planes, 192, 208, 192 * R};
+      runs[3] = {Field::Halves, 208, 210, 208 * R};
+      return 4;
+    default: return 0;
+  }
+}
+
 void quant_pack(DType type, const uint8_t* src, uint8_t* dst, int64_t rows, int64_t cols) {
   const int64_t block_bytes = static_cast<int64_t>(dtype_block_bytes(type));
   const int64_t row_bytes = static_cast<int64_t>(dtype_row_bytes(type, cols));
   const int64_t blocks = row_bytes / block_bytes;
   const int64_t packed_rows = rows / R * R;
+  Run runs[5];
+  const int n_runs = block_runs(type, runs);
+  const uint32_t flip = type == DType::Q8_0 ? 0x80808080u : 0;  // offset_levels, four at a time
   for (int64_t g = 0; g < packed_rows; g += R) {
     for (int64_t t = 0; t < blocks; t++) {
       uint8_t* group_block = dst + g * row_bytes + t * R * block_bytes;
       for (int r = 0; r < R; r++) {
         const uint8_t* block = src + (g + r) * row_bytes + t * block_bytes;
-        for (int o = 0; o < block_bytes; o++) {
-          group_block[packed_offset(type, r, o)] = offset_levels(type, o) ? static_cast<uint8_t>(block[o] ^ 0x80)
-                                                                          : block[o];
+        for (int i = 0; i < n_runs; i++) {
+          const Run& run = runs[i];
+          if (run.field == Field::Halves) {
+            std::memcpy(group_block + run.base + r * 2, block + run.begin, 2);
+          } else if (run.field == Field::Planes) {
+            for (int o = run.begin; o < run.end; o++) group_block[run.base + (o - run.begin) * R + r] = block[o];
+          } else {
+            for (int o = run.begin; o < run.end; o += 4) {
+              uint32_t quad;
+              std::memcpy(&quad, block + o, 4);
+              quad ^= flip;
+              std::memcpy(group_block + run.base + (o - run.begin) / 4 * (4 * R) + r * 4, &quad, 4);
+            }
+          }
         }
       }
     }
   }
-  for (int64_t i = packed_rows * row_bytes; i < rows * row_bytes; i++) dst[i] = src[i];
+  std::memcpy(dst + packed_rows * row_bytes, src + packed_rows * row_bytes,
+      static_cast<size_t>((rows - packed_rows) * row_bytes));
 }
 
 void quant_unpack_row(DType type, const uint8_t* packed, int64_t rows, int64_t cols, int64_t row, uint8_t* out) {

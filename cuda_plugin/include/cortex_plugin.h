@@ -28,7 +28,7 @@ extern "C" {
 #endif
 
 /** Version of this ABI; bumped on every incompatible change. */
-#define CX_ABI_VERSION 4
+#define CX_ABI_VERSION 5
 
 /** Status codes. Negative values are never returned as statuses. */
 typedef enum cx_status {
@@ -75,7 +75,11 @@ typedef enum cx_status {
                                             prefix; 2 (hybrids) only one a CX_STEP_SNAPSHOT step ended at */
 #define CX_MODEL_FIELD_PREFIX_BLOCK_BYTES 29 /* device bytes of one prefix-cache block (cx_submit_prefix_store),
                                                 summed over a tensor-parallel model's devices; 0 for hybrids */
-#define CX_MODEL_FIELDS 32
+#define CX_MODEL_FIELD_LOAD_US 30       /* the load, start to end, in microseconds (on the first device) */
+#define CX_MODEL_FIELD_LOAD_READ_US 31  /* of which bringing the file's pages in (page cache or disk) */
+#define CX_MODEL_FIELD_LOAD_ALLOCATE_US 32 /* of which faulting in the memory repacked weights and the KV cache take */
+#define CX_MODEL_FIELD_LOAD_REPACK_US 33   /* of which moving weights into the layouts the kernels read */
+#define CX_MODEL_FIELDS 40
 
 /** Positions in one prefix-cache block (cx_submit_prefix_store). */
 #define CX_PREFIX_BLOCK_TOKENS 32

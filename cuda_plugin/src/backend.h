@@ -87,10 +87,22 @@ struct DeltaNetShape {
   size_t recurrent_state_floats() const { return static_cast<size_t>(v_heads) * k_dim * v_dim; }
 };
 
+/** Where a load's seconds went: `read` bringing the file's pages in (from the page cache or the disk),
+ * `allocate` getting the device memory repacked weights go to (on the CPU: faulting fresh pages in),
+ * `repack` moving weights into the layout the kernels read (the rest of upload_weight). */
+struct LoadTimes {
+  double read = 0;
+  double allocate = 0;
+  double repack = 0;
+};
+
 /** A compute backend bound to one device. Used only from that device's worker thread. */
 class Backend {
  public:
   virtual ~Backend() = default;
+
+  /** Seconds spent in upload_weight since the loader last reset it (`read` is the loader's own). */
+  LoadTimes load_times;
 
   // Memory accounting: every weight and KV cache is reserved before it is allocated.
   virtual MemoryInfo memory() const = 0;
@@ -108,6 +120,11 @@ class Backend {
   /** Makes a weight from the mapped file usable by ops, keeping its dtype (CPU may alias the mapping). */
   virtual Tensor upload_weight(const TensorView& view, int64_t rows, int64_t cols) = 0;
   virtual void release_weight(Tensor& tensor) = 0;
+  /** A table that is only ever looked up by rows, never multiplied (an untied embedding): by default
+   * as upload_weight; a backend that can read the mapping in place keeps it there. */
+  virtual Tensor upload_table(const TensorView& view, int64_t rows, int64_t cols) {
+    return upload_weight(view, rows, cols);
+  }
 
   // Ops. Shapes: x[n, cols] row-major, f32 activations.
   /** out[i] = table[tokens[i]] converted to f32. */

@@ -41,6 +41,11 @@ ModelRecord describe(const Model& model, const std::vector<int>& devices) {
   record.fields[CX_MODEL_FIELD_N_DEVICES] = ranks;
   record.fields[CX_MODEL_FIELD_PREFIX_REUSE] = c.hybrid() ? 2 : 1;
   record.fields[CX_MODEL_FIELD_PREFIX_BLOCK_BYTES] = c.hybrid() ? 0 : prefix_block_bytes(model) * ranks;
+  const auto micros = [](double seconds) { return static_cast<int64_t>(seconds * 1e6); };
+  record.fields[CX_MODEL_FIELD_LOAD_US] = micros(model.load_seconds);
+  record.fields[CX_MODEL_FIELD_LOAD_READ_US] = micros(model.load_times.read);
+  record.fields[CX_MODEL_FIELD_LOAD_ALLOCATE_US] = micros(model.load_times.allocate);
+  record.fields[CX_MODEL_FIELD_LOAD_REPACK_US] = micros(model.load_times.repack);
   for (size_t i = 0; i < devices.size() && i < 8; i++) record.fields[CX_MODEL_FIELD_DEVICES + i] = devices[i];
   const size_t n_eos = std::min<size_t>(c.eos_token_ids.size(), 8);
   record.fields[CX_MODEL_FIELD_N_EOS] = static_cast<int64_t>(n_eos);

@@ -2,6 +2,7 @@
 // dtype, shape) and the memory is reserved on the device before anything is uploaded, so a failed
 // load leaves no trace. Safetensors matrices may be quantized on the way (ISQ, isq.h).
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <cstring>
 #include <map>
@@ -107,6 +108,8 @@ void Model::ensure_state(int rows, int logit_rows) {
 namespace {
 
 using Shape = std::vector<int64_t>;
+
+constexpr size_t kReadAheadBytes = size_t{256} << 20;  // of the page cache, not of the process
 
 std::string shape_text(const Shape& shape) {
   std::string text = "[";
@@ -299,6 +302,10 @@ LoadPlan plan_tensors(const ModelSource& source, const IsqScheme& isq, int tp_si
   return plan;
 }
 
+double seconds_since(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
 // `plus_one`: a (1 + w) RMSNorm weight (the hybrids), stored as w and uploaded as 1 + w.
 float* upload_vector(Model& model, const TensorView& view, bool plus_one = false) {
   const size_t n = static_cast<size_t>(view.elements());
@@ -324,10 +331,15 @@ float* upload_vector(Model& model, const TensorView& view, bool plus_one = false
 // its columns, quantized to the planned type. Untouched tensors go up as views of the mapping;
 // anything rearranged or quantized is built in host storage first (kept while the backend aliases
 // it), and the mapped pages are let go once the backend holds a copy.
-Tensor upload_planned(Model& model, const TensorView& full, const Planned& m) {
+// `lookup`: a table only ever gathered by rows (an untied embedding), which the backend may keep in
+// the mapping as it is.
+Tensor upload_planned(Model& model, const TensorView& full, const Planned& m, bool lookup = false) {
   const bool split = model.tp_size > 1 && m.split != Split::None;
   TensorView view = split && m.split == Split::Rows ? row_shard(full, model.tp_rank, model.tp_size) : full;
   const TensorView mapped = view;
+  const auto read_start = std::chrono::steady_clock::now();
+  read_pages(split && m.split == Split::Cols ? full : mapped);
+  model.backend.load_times.read += seconds_since(read_start);
   std::vector<uint8_t> storage, scratch;
   const bool permuted = model.config.rope_rows_interleaved && (m.role == MatrixRole::Query
       || m.role == MatrixRole::Key);
@@ -344,7 +356,8 @@ Tensor upload_planned(Model& model, const TensorView& full, const Planned& m) {
     storage.swap(scratch);
   }
   scratch = std::vector<uint8_t>();
-  Tensor tensor = model.backend.upload_weight(view, view.shape[0], view.shape[1]);
+  Tensor tensor = lookup ? model.backend.upload_table(view, view.shape[0], view.shape[1])
+                         : model.backend.upload_weight(view, view.shape[0], view.shape[1]);
   if (storage.empty()) {
     if (tensor.owned) release_pages(mapped);
     return tensor;
@@ -353,6 +366,34 @@ Tensor upload_planned(Model& model, const TensorView& full, const Planned& m) {
   if (!tensor.owned) model.shard_storage.push_back(std::move(storage));
   return tensor;
 }
+
+// Keeps the disk reading up to `window` bytes of matrices ahead of the one being uploaded (plan order,
+// which is upload order), so that on a cold page cache the reads overlap the repacks.
+class ReadAhead {
+ public:
+  ReadAhead(const SafetensorsSet& files, const std::vector<Planned>& order, size_t window) : window_(window) {
+    prefix_.push_back(0);
+    for (const Planned& m : order) {
+      index_[m.name] = views_.size();
+      views_.push_back(files.find(m.name));
+      prefix_.push_back(prefix_.back() + views_.back()->bytes);
+    }
+  }
+
+  // Called before matrix `name` is uploaded.
+  void before(const std::string& name) {
+    const size_t at = index_.at(name);
+    next_ = std::max(next_, at + 1);
+    while (next_ < views_.size() && prefix_[next_] - prefix_[at + 1] < window_) read_ahead(*views_[next_++]);
+  }
+
+ private:
+  size_t window_;
+  size_t next_ = 0;
+  std::vector<const TensorView*> views_;
+  std::vector<size_t> prefix_;  // bytes of views_[0, i)
+  std::map<std::string, size_t> index_;
+};
 
 // The RoPE table (rope.h: the config's rope type, or a GGUF's rope_freqs factors) on the device.
 RopeSpec upload_rope(Model& model) {
@@ -411,6 +452,8 @@ int reduction_chunks(const ModelConfig& full, int tp_size, int64_t block) {
 
 std::unique_ptr<Model> load_model(Backend& backend, const std::string& path, int context, int max_sequences,
     int tp_rank, int tp_size, const std::string& quant, int threads) {
+  const auto load_start = std::chrono::steady_clock::now();
+  backend.load_times = LoadTimes();
   const IsqScheme isq = parse_isq(quant);
   ModelSource source = open_source(path, isq, tp_size);
   const ModelConfig& config = source.config;
@@ -470,8 +513,14 @@ std::unique_ptr<Model> load_model(Backend& backend, const std::string& path, int
   Weights& w = model->weights;
   std::map<std::string, const Planned*> planned;
   for (const Planned& m : plan.matrices) planned[m.name] = &m;
-  auto matrix = [&](const std::string& name) { return upload_planned(*model, *f.find(name), *planned.at(name)); };
-  w.embed = matrix("model.embed_tokens.weight");
+  ReadAhead ahead(f, plan.matrices, kReadAheadBytes);
+  auto matrix = [&](const std::string& name) {
+    ahead.before(name);
+    return upload_planned(*model, *f.find(name), *planned.at(name));
+  };
+  ahead.before("model.embed_tokens.weight");
+  w.embed = upload_planned(*model, *f.find("model.embed_tokens.weight"), *planned.at("model.embed_tokens.weight"),
+      !c.tie_word_embeddings);
   w.lm_head = c.tie_word_embeddings ? w.embed : matrix("lm_head.weight");
   w.final_norm = upload_vector(*model, *f.find("model.norm.weight"), c.norm_plus_one);
   w.rope = upload_rope(*model);
@@ -547,8 +596,12 @@ std::unique_ptr<Model> load_model(Backend& backend, const std::string& path, int
     w.layers.push_back(layer);
   }
   if (c.hybrid()) allocate_linear_states(*model);
+  const auto kv_start = std::chrono::steady_clock::now();
   model->kv.keys = static_cast<float*>(backend.allocate(model->kv.bytes() / 2));
   model->kv.values = static_cast<float*>(backend.allocate(model->kv.bytes() / 2));
+  backend.load_times.allocate += seconds_since(kv_start);
+  model->load_times = backend.load_times;
+  model->load_seconds = seconds_since(load_start);
   return model;
 }
 

@@ -119,6 +119,8 @@ class Model {
   DType weight_dtype = DType::F32;  // the type holding most matrix bytes ("q8_0" for a Q8_0 GGUF)
   int load_threads = 1;             // host threads ISQ quantizes with at load (the CPU device's own)
   int64_t weight_bytes = 0;
+  LoadTimes load_times;  // where this model's load spent its time (backend.h)
+  double load_seconds = 0;  // load_model from start to end
   int64_t reserved_bytes = 0;
   std::vector<int32_t> slot_owner;  // sequence handle per KV slot, 0 when free
   std::map<int32_t, Sequence> sequences;

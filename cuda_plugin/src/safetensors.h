@@ -60,6 +60,15 @@ struct TensorView {
   std::string shape_text() const;
 };
 
+/** Brings the pages of a tensor into the process (from the page cache, or read from the disk), so
+ * that the load, not the first forward pass, pays for reading it; mapped pages are counted once in
+ * the process's resident memory however many tensors alias them. */
+void read_pages(const TensorView& view);
+
+/** Asks the kernel to start reading a tensor's pages into the page cache (not into the process), so
+ * that a cold disk reads it while the loader works on the tensors before it. */
+void read_ahead(const TensorView& view);
+
 /** Drops the whole pages of a mapped tensor from the process's resident memory once a backend holds
  * its own copy (they are read back from the file should anyone touch them again). Only for views
  * into a MappedFile. */

@@ -16,6 +16,7 @@ import {
   type Sequence,
 } from "../devices/mod.ts";
 import type { IsqType } from "./_flags.ts";
+import { modelFiles, readFiles } from "./_file_read.ts";
 import { median, round } from "./_stats.ts";
 
 /** What to load and how. */
@@ -84,6 +85,8 @@ export class CortexBench {
   readonly model: Model;
   readonly loadSeconds: number;
   readonly firstStepSeconds: number;
+  /** Seconds to read the model's files end to end just before the load (page cache warm), as `cat` does. */
+  readonly fileReadSeconds: number;
 
   private constructor(
     plugin: Plugin,
@@ -91,12 +94,14 @@ export class CortexBench {
     model: Model,
     loadSeconds: number,
     firstStepSeconds: number,
+    fileReadSeconds: number,
   ) {
     this.plugin = plugin;
     this.device = device;
     this.model = model;
     this.loadSeconds = loadSeconds;
     this.firstStepSeconds = firstStepSeconds;
+    this.fileReadSeconds = fileReadSeconds;
   }
 
   /** Opens the plugin, loads the model and pages its weights in with one short prefill. */
@@ -111,7 +116,21 @@ export class CortexBench {
         maxSequences: 8,
       };
       if (options.quant !== undefined) load.quant = options.quant;
+      // The yardstick: the files read end to end once to warm the page cache, then timed.
+      const files = modelFiles(options.path);
+      await readFiles(files);
+      const fileRead = await readFiles(files);
+      log(
+        `read the model's files: ${(fileRead.bytes / 1e9).toFixed(2)} GB in ${fileRead.seconds.toFixed(3)} s`,
+      );
       const [model, loadSeconds] = await seconds(() => plugin.loadModel(options.path, load));
+      const split = model.info.load;
+      log(
+        `load ${loadSeconds.toFixed(3)} s: read ${split.read.toFixed(3)}, allocate ${
+          split.allocate.toFixed(3)
+        }, ` +
+          `repack ${split.repack.toFixed(3)} s`,
+      );
       const dtype = model.info.weightDtype;
       if (options.quant !== undefined && ["f32", "f16", "bf16"].includes(dtype)) {
         await model.unload();
@@ -130,7 +149,7 @@ export class CortexBench {
         }]);
         await warm.free();
       });
-      return new CortexBench(plugin, device, model, loadSeconds, firstStepSeconds);
+      return new CortexBench(plugin, device, model, loadSeconds, firstStepSeconds, fileRead.seconds);
     } catch (error) {
       plugin.close();
       throw error;

@@ -30,6 +30,10 @@ export interface CortexReportInput {
   bytesPerToken: number;
   device: { name: string; threads: number; kernels: string | null };
   loadSeconds: number;
+  /** Where the load's seconds went inside the plugin (ModelInfo.load); omitted from old callers. */
+  loadBreakdown?: { seconds: number; read: number; allocate: number; repack: number };
+  /** Seconds to read the model's files end to end with the page cache warm (as `cat` does). */
+  fileReadSeconds?: number;
   firstStepSeconds: number;
   promptTokens: number;
   decodeBatch8TokensPerSecond: number;
@@ -56,6 +60,7 @@ export function cortexReport(input: CortexReportInput): Record<string, unknown> 
     kvCacheBytes: input.kvCacheBytes,
     device: input.device,
     loadSeconds: round(input.loadSeconds, 3),
+    ...loadKeys(input),
     firstStepSeconds: round(input.firstStepSeconds, 3),
     promptTokens: input.promptTokens,
     prefillSeconds: round(prefillSeconds, 3),
@@ -79,6 +84,27 @@ export function cortexReport(input: CortexReportInput): Record<string, unknown> 
     }));
   }
   return report;
+}
+
+/** `load` (the plugin's split: read, allocate, repack, and the rest of the load as `other`) and
+ * `loadOverFileRead` (load ÷ reading the files with the page cache warm), where measured. */
+function loadKeys(input: CortexReportInput): Record<string, unknown> {
+  const keys: Record<string, unknown> = {};
+  const split = input.loadBreakdown;
+  if (split) {
+    keys.load = {
+      seconds: round(split.seconds, 3),
+      read: round(split.read, 3),
+      allocate: round(split.allocate, 3),
+      repack: round(split.repack, 3),
+      other: round(Math.max(0, split.seconds - split.read - split.allocate - split.repack), 3),
+    };
+  }
+  if (input.fileReadSeconds !== undefined && input.fileReadSeconds > 0) {
+    keys.fileReadSeconds = round(input.fileReadSeconds, 3);
+    keys.loadOverFileRead = round(input.loadSeconds / input.fileReadSeconds, 2);
+  }
+  return keys;
 }
 
 /** How llama-bench was run, for the document. */

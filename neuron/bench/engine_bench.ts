@@ -2,7 +2,8 @@
  * `deno task bench:engine`: the native engine on a Qwen3-0.6B-shaped random bf16 model (written
  * once into `.cache/bench-model/` by `bench_model.ts`), optionally quantized at load (`--quant`), or
  * on a GGUF file (`--gguf`), optionally side by side with llama.cpp's `llama-bench` on that file.
- * Prints one JSON document: load time, prefill tok/s for a 512-token prompt, decode tok/s at batch 1
+ * Prints one JSON document: load time (split into reading the file, allocating and repacking, and
+ * against the seconds it takes to read the model's files with the page cache warm), prefill tok/s for a 512-token prompt, decode tok/s at batch 1
  * (continuing that prompt, so attention reads 512+ cached positions per layer) and at batch 8 (short
  * prompts), peak RSS, the weight type and bytes, the weight bytes one decode token reads
  * (`bytesPerToken`: every matrix incl. the lm_head, one embedding row), the read bandwidth the
@@ -200,6 +201,8 @@ async function main(): Promise<void> {
       bytesPerToken,
       device: { name: bench.device.name, threads: bench.device.threads, kernels: bench.device.cpuIsa },
       loadSeconds: bench.loadSeconds,
+      loadBreakdown: info.load,
+      fileReadSeconds: bench.fileReadSeconds,
       firstStepSeconds: bench.firstStepSeconds,
       promptTokens: flags.prompt,
       decodeBatch8TokensPerSecond: decode8,

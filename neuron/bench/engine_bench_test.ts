@@ -255,6 +255,15 @@ Deno.test("cortexReport: today's keys plus quant, weight bytes and bytes per tok
     assert.ok(key in one, key);
   }
   assert.equal(one.decodeBatch1TokensPerSecond, 42);
+  assert.equal("load" in one, false);
+  const split = cortexReport({
+    ...cortexInput([cortexPass(400, [40])]),
+    loadBreakdown: { seconds: 0.45, read: 0.1, allocate: 0.2, repack: 0.1 },
+    fileReadSeconds: 0.25,
+  });
+  assert.deepEqual(split.load, { seconds: 0.45, read: 0.1, allocate: 0.2, repack: 0.1, other: 0.05 });
+  assert.equal(split.fileReadSeconds, 0.25);
+  assert.equal(split.loadOverFileRead, 2);
   assert.equal(one.decodeBoundTokensPerSecond, 50);
   assert.equal(one.modelFile, "m.gguf");
   assert.equal("modelFolder" in one, false);

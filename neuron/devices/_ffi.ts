@@ -7,14 +7,14 @@
 import { PluginError } from "./errors.ts";
 
 /** ABI version this wrapper was written against (CX_ABI_VERSION). */
-export const EXPECTED_ABI_VERSION = 4;
+export const EXPECTED_ABI_VERSION = 5;
 
 /** Field counts and indexes mirrored from cortex_plugin.h. */
 export const CX = Object.freeze({
   OK: 0,
   PENDING: 1,
   DEVICE_FIELDS: 8,
-  MODEL_FIELDS: 32,
+  MODEL_FIELDS: 40,
   SAMPLING_FIELDS: 8,
   STEP_SAMPLE: 1,
   STEP_LOGITS: 2,
@@ -57,6 +57,10 @@ export const MODEL_FIELD = Object.freeze({
   WEIGHT_DTYPE: 27,
   PREFIX_REUSE: 28,
   PREFIX_BLOCK_BYTES: 29,
+  LOAD_US: 30,
+  LOAD_READ_US: 31,
+  LOAD_ALLOCATE_US: 32,
+  LOAD_REPACK_US: 33,
 });
 
 const SYMBOLS = {

@@ -298,6 +298,12 @@ export class Plugin {
       eosTokenIds: Array.from({ length: field(M.N_EOS) }, (_, i) => field(M.EOS + i)),
       prefixReuse: field(M.PREFIX_REUSE) === 2 ? "snapshot" : "any",
       prefixBlockBytes: field(M.PREFIX_BLOCK_BYTES),
+      load: {
+        seconds: field(M.LOAD_US) / 1e6,
+        read: field(M.LOAD_READ_US) / 1e6,
+        allocate: field(M.LOAD_ALLOCATE_US) / 1e6,
+        repack: field(M.LOAD_REPACK_US) / 1e6,
+      },
     };
   }
 }

@@ -5,7 +5,7 @@ import { Plugin, PluginError } from "./mod.ts";
 Deno.test("plugin reports the ABI version it was built with", () => {
   const plugin = Plugin.open();
   try {
-    assert.equal(plugin.abiVersion, 4);
+    assert.equal(plugin.abiVersion, 5);
   } finally {
     plugin.close();
   }

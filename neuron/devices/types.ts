@@ -102,6 +102,19 @@ export interface ModelInfo {
   /** Device bytes of one prefix-cache block (`Model.storePrefixBlocks`, PREFIX_BLOCK_TOKENS
    * positions), summed over the devices; 0 for hybrid models, which keep no blocks. */
   prefixBlockBytes: number;
+  /** Where the load's time went, in seconds, on the first device (a tensor-parallel model's ranks
+   * load side by side): `read` bringing the file's pages in (from the page cache or the disk),
+   * `allocate` faulting in the memory repacked weights and the KV cache take, `repack` moving weights
+   * into the layouts the kernels read; `seconds` is the whole load inside the plugin. */
+  load: LoadBreakdown;
+}
+
+/** Seconds of one model load, split by what they were spent on ({@linkcode ModelInfo.load}). */
+export interface LoadBreakdown {
+  seconds: number;
+  read: number;
+  allocate: number;
+  repack: number;
 }
 
 /** Sampling parameters of one step entry. temperature 0 = greedy. */
