@@ -118,6 +118,30 @@ export class ModelTokenizer {
     return this.#tokenizer.encode(text, { add_special_tokens: specials }).ids;
   }
 
+  /**
+   * Encodes a few thousand characters of mixed text once, so the first prompts a fresh thread sees
+   * (a prompt worker's, say) do not also pay for compiling the encoder. The turn cache is untouched.
+   */
+  warmUp(): void {
+    const words = [
+      "the",
+      " quick",
+      "\n",
+      "  ",
+      '{"a": 1}',
+      "é",
+      "日本",
+      "😀",
+      " 12345",
+      "\t",
+      "Hello",
+      "<tool_call>",
+    ];
+    let text = "";
+    for (let i = 0; text.length < 6000; i++) text += words[(i * 7) % words.length];
+    this.#tokenizer.encode(text, { add_special_tokens: false });
+  }
+
   /** Decodes ids to text; special tokens are skipped unless `skipSpecialTokens` is false. */
   decode(ids: readonly number[], options: { skipSpecialTokens?: boolean } = {}): string {
     if (ids.length === 0) return "";

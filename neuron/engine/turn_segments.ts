@@ -43,7 +43,7 @@ export class TurnEncoder {
   #trusted = true;
 
   /** Wraps `encodeWhole` (the tokenizer's own encoding); the first `checks` split prompts are verified. */
-  constructor(encodeWhole: (text: string) => number[], maxChars = 4_000_000, checks = 4) {
+  constructor(encodeWhole: (text: string) => number[], maxChars = 4_000_000, checks = 2) {
     this.#encodeWhole = encodeWhole;
     this.#maxChars = maxChars;
     this.#checksLeft = checks;

@@ -22,6 +22,7 @@ function modelFor(source: WorkerModelSource): Promise<PromptModelView> {
     model = (async () => {
       const gguf = source.path.toLowerCase().endsWith(".gguf") ? await readGgufHeader(source.path) : null;
       const assets = await readModelAssets(source.path, gguf);
+      assets.tokenizer.warmUp();
       return {
         tokenizer: assets.tokenizer,
         template: assets.template,
