@@ -7,43 +7,12 @@ import Anthropic from "@anthropic-ai/sdk";
 import OpenAI from "openai";
 import { DEMO_MODEL, haveDemoModel, spawnNeuron } from "../../neuron/testing/spawn_neuron.ts";
 import { spawnGateway } from "../testing/spawn_gateway.ts";
+import { anthropicTools, chatTools, responsesTools } from "./_demo_tools.ts";
 import { havePlugin } from "./_fixtures.ts";
 
-const WEATHER: OpenAI.ChatCompletionTool = {
-  type: "function",
-  function: {
-    name: "get_weather",
-    description: "Get the current weather in a city.",
-    parameters: {
-      type: "object",
-      properties: { city: { type: "string", description: "The city name." } },
-      required: ["city"],
-    },
-  },
-};
-const BASH: Anthropic.Tool = {
-  name: "bash",
-  description: "Run a shell command and return its output.",
-  input_schema: {
-    type: "object",
-    properties: { command: { type: "string", description: "The command to run." } },
-    required: ["command"],
-  },
-};
-const ADD: OpenAI.Responses.FunctionTool = {
-  type: "function",
-  name: "add",
-  description: "Add two numbers.",
-  parameters: {
-    type: "object",
-    properties: {
-      a: { type: "number", description: "The first number." },
-      b: { type: "number", description: "The second number." },
-    },
-    required: ["a", "b"],
-  },
-  strict: null,
-};
+const [WEATHER] = chatTools(["get_weather"]);
+const [BASH] = anthropicTools(["bash"]);
+const [ADD] = responsesTools(["add"]);
 
 Deno.test({
   name: "acceptance: cortex-demo calls tools and answers from their results in every dialect",

@@ -10,60 +10,14 @@ import Anthropic from "@anthropic-ai/sdk";
 import OpenAI from "openai";
 import { DEMO_MODEL, haveDemoModel, spawnNeuron } from "../../neuron/testing/spawn_neuron.ts";
 import { spawnGateway } from "../testing/spawn_gateway.ts";
+import { anthropicTools, chatTools, responsesTools, SCHEMAS, type ToolName } from "./_demo_tools.ts";
 import { havePlugin, post, TINY } from "./_fixtures.ts";
 
 const FORCED_PER_MODEL = 200;
 const SEATS = 4;
 
-const SCHEMAS = {
-  get_weather: {
-    description: "Get the current weather in a city.",
-    parameters: {
-      type: "object",
-      properties: { city: { type: "string", description: "The city name." } },
-      required: ["city"],
-    },
-  },
-  bash: {
-    description: "Run a shell command and return its output.",
-    parameters: {
-      type: "object",
-      properties: { command: { type: "string", description: "The command to run." } },
-      required: ["command"],
-    },
-  },
-  add: {
-    description: "Add two numbers.",
-    parameters: {
-      type: "object",
-      properties: {
-        a: { type: "number", description: "The first number." },
-        b: { type: "number", description: "The second number." },
-      },
-      required: ["a", "b"],
-    },
-  },
-} as const;
-type ToolName = keyof typeof SCHEMAS;
 const NAMES = Object.keys(SCHEMAS) as ToolName[];
 const PROMPTS = ["What's the weather in Lisbon?", "Run `ls -la /srv/data`", "What is 412 plus 37?", "Hello!"];
-
-const chatTools = (names: ToolName[]): OpenAI.ChatCompletionTool[] =>
-  names.map((name) => ({ type: "function", function: { name, ...SCHEMAS[name] } }));
-const anthropicTools = (names: ToolName[]): Anthropic.Tool[] =>
-  names.map((name) => ({
-    name,
-    description: SCHEMAS[name].description,
-    input_schema: SCHEMAS[name].parameters as unknown as Anthropic.Tool.InputSchema,
-  }));
-const responsesTools = (names: ToolName[]): OpenAI.Responses.FunctionTool[] =>
-  names.map((name) => ({
-    type: "function",
-    name,
-    ...SCHEMAS[name],
-    parameters: SCHEMAS[name].parameters as unknown as Record<string, unknown>,
-    strict: null,
-  }));
 
 /** One call as every dialect reports it: a name and parsed arguments. */
 interface Call {
