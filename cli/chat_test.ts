@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 import { encodeSse } from "@cortex/core/sse";
 import { spawnGateway } from "../gateway/testing/spawn_gateway.ts";
 import { spawnNeuron, TINY_QWEN3 } from "../neuron/testing/spawn_neuron.ts";
-import { _cliEnv } from "./_test_helpers.ts";
+import { _cliEnv, runTask } from "./_test_helpers.ts";
 import { REPO_ROOT } from "./service.ts";
 
 Deno.test("cortex chat: SIGINT stops the streaming reply, which is not kept; the chat goes on, /exit leaves with 0", async () => {
@@ -94,22 +94,12 @@ Deno.test("cortex chat --think asks for reasoning and shows it (a gateway test d
     return new Response(sse, { headers: { "content-type": "text/event-stream" } });
   });
   try {
-    const child = new Deno.Command(Deno.execPath(), {
-      args: ["task", "-q", "cortex", "chat", "thinker", "--gateway", `http://127.0.0.1:${server.addr.port}`]
-        .concat(["--think"]),
-      cwd: REPO_ROOT,
-      clearEnv: true,
-      env: _cliEnv(),
-      stdin: "piped",
-      stdout: "piped",
-      stderr: "piped",
-    }).spawn();
-    const stdin = child.stdin.getWriter();
-    await stdin.write(new TextEncoder().encode("Hello\n"));
-    await stdin.close();
-    const output = await child.output();
-    const out = new TextDecoder().decode(output.stdout);
-    assert.equal(output.code, 0, new TextDecoder().decode(output.stderr));
+    const gatewayUrl = `http://127.0.0.1:${server.addr.port}`;
+    const output = await runTask("cortex", ["chat", "thinker", "--gateway", gatewayUrl, "--think"], {
+      stdin: "Hello\n",
+    });
+    const out = output.stdout;
+    assert.equal(output.code, 0, output.stderr);
     assert.equal(bodies[0].reasoning_effort, "medium");
     assert.ok(out.includes("weighing the greeting") && out.includes("Hi there"), JSON.stringify(out));
     assert.ok(out.indexOf("weighing") < out.indexOf("Hi there"), "reasoning first");
