@@ -9,6 +9,9 @@
  * @module
  */
 import { CortexError } from "../errors/mod.ts";
+import { parseWithSchema } from "../errors/zod_issues.ts";
+import { type ChatCompletionRequest, ChatCompletionRequestSchema } from "./chat_request.ts";
+import { type CompletionRequest, CompletionRequestSchema } from "./completions.ts";
 
 /** A refusal: the parameter at fault and why. */
 export interface ParameterRefusal {
@@ -154,4 +157,38 @@ export function checkCompletionParameters(body: Record<string, unknown>): void {
     });
   }
   refuseParameters(body, COMPLETION_PARAMETERS, refusals);
+}
+
+/**
+ * A chat-completions body as gateway and neuron accept it: its schema (400s name the JSON path), then
+ * {@linkcode checkChatParameters}.
+ *
+ * @example
+ * ```ts
+ * import { parseChatRequest } from "@cortex/core/openai";
+ * parseChatRequest({ model: "m", messages: [{ role: "user", content: "hi" }] }).model; // "m"
+ * ```
+ */
+export function parseChatRequest(json: unknown): ChatCompletionRequest {
+  const parsed = parseWithSchema(ChatCompletionRequestSchema, json);
+  if (!parsed.ok) throw parsed.error;
+  checkChatParameters(parsed.value);
+  return parsed.value;
+}
+
+/**
+ * A text-completions body as gateway and neuron accept it: its schema, then
+ * {@linkcode checkCompletionParameters}.
+ *
+ * @example
+ * ```ts
+ * import { parseCompletionRequest } from "@cortex/core/openai";
+ * parseCompletionRequest({ model: "m", prompt: "Once" }).prompt; // "Once"
+ * ```
+ */
+export function parseCompletionRequest(json: unknown): CompletionRequest {
+  const parsed = parseWithSchema(CompletionRequestSchema, json);
+  if (!parsed.ok) throw parsed.error;
+  checkCompletionParameters(parsed.value);
+  return parsed.value;
 }

@@ -8,7 +8,9 @@
  *
  * @module
  */
+import { parseWithSchema } from "../errors/zod_issues.ts";
 import { type ParameterRefusal, refuseParameters } from "../openai/parameter_policy.ts";
+import { type ResponsesRequest, ResponsesRequestSchema } from "./request.ts";
 
 /** Parameters a Responses request may carry. */
 export const RESPONSES_PARAMETERS: readonly string[] = [
@@ -91,4 +93,21 @@ export function checkResponsesParameters(body: Record<string, unknown>): void {
     });
   }
   refuseParameters(body, RESPONSES_PARAMETERS, refusals);
+}
+
+/**
+ * A Responses body as gateway and neuron accept it: its schema (400s name the JSON path), then
+ * {@linkcode checkResponsesParameters}.
+ *
+ * @example
+ * ```ts
+ * import { parseResponsesRequest } from "@cortex/core/responses";
+ * parseResponsesRequest({ model: "m", input: "hi" }).input; // "hi"
+ * ```
+ */
+export function parseResponsesRequest(json: unknown): ResponsesRequest {
+  const parsed = parseWithSchema(ResponsesRequestSchema, json);
+  if (!parsed.ok) throw parsed.error;
+  checkResponsesParameters(parsed.value);
+  return parsed.value;
 }

@@ -6,13 +6,7 @@
  *
  * @module
  */
-import { parseWithSchema } from "@cortex/core/errors";
-import {
-  ChatCompletionRequestSchema,
-  checkChatParameters,
-  checkCompletionParameters,
-  CompletionRequestSchema,
-} from "@cortex/core/openai";
+import { parseChatRequest, parseCompletionRequest } from "@cortex/core/openai";
 import { type Context, Hono } from "hono";
 import type { GatewayContext, GatewayEnv } from "../context.ts";
 import { readJsonBody, requireModel } from "../proxy/body.ts";
@@ -39,7 +33,8 @@ export function openAIRoutes(ctx: GatewayContext): Hono<GatewayEnv> {
       const keepAlive = takeKeepAlive(body.json, c.req.raw.headers);
       if (keepAlive.stripped) body = { json: body.json, bytes: _encoder.encode(JSON.stringify(body.json)) };
       // Validated as the neuron will, before any placement: a request that will be a 400 loads nothing.
-      _validate(dialect, body.json);
+      if (dialect === "chat") parseChatRequest(body.json);
+      else parseCompletionRequest(body.json);
       const session = sessionKeyOf(dialect, c.req.raw.headers, body.json)?.key ?? null;
       return await forward(
         { ...ex, session, keepAliveS: keepAlive.seconds },
@@ -50,17 +45,4 @@ export function openAIRoutes(ctx: GatewayContext): Hono<GatewayEnv> {
   app.post("/chat/completions", handler("chat", "/v1/chat/completions"));
   app.post("/completions", handler("completions", "/v1/completions"));
   return app;
-}
-
-// The neuron's own checks of an OpenAI body (schema, then parameter policy); throws its 400.
-function _validate(dialect: "chat" | "completions", json: unknown): void {
-  if (dialect === "chat") {
-    const parsed = parseWithSchema(ChatCompletionRequestSchema, json);
-    if (!parsed.ok) throw parsed.error;
-    checkChatParameters(parsed.value);
-  } else {
-    const parsed = parseWithSchema(CompletionRequestSchema, json);
-    if (!parsed.ok) throw parsed.error;
-    checkCompletionParameters(parsed.value);
-  }
 }

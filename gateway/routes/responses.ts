@@ -4,8 +4,7 @@
  *
  * @module
  */
-import { parseWithSchema } from "@cortex/core/errors";
-import { checkResponsesParameters, ResponsesRequestSchema } from "@cortex/core/responses";
+import { parseResponsesRequest } from "@cortex/core/responses";
 import { responsesToChatRequest } from "@cortex/core/translate";
 import { Hono } from "hono";
 import type { GatewayContext, GatewayEnv } from "../context.ts";
@@ -26,15 +25,13 @@ export function responsesRoutes(ctx: GatewayContext): Hono<GatewayEnv> {
     const { json } = await readJsonBody(c.req.raw, limit);
     const model = requireModel(json);
     const keepAlive = takeKeepAlive(json, c.req.raw.headers);
-    const parsed = parseWithSchema(ResponsesRequestSchema, json);
-    if (!parsed.ok) throw parsed.error;
-    checkResponsesParameters(parsed.value);
-    const chat = responsesToChatRequest(parsed.value);
+    const request = parseResponsesRequest(json);
+    const chat = responsesToChatRequest(request);
     const session = sessionKeyOf("responses", c.req.raw.headers, json)?.key ?? null;
     return await forward(
       { ...ex, session, keepAliveS: keepAlive.seconds },
       model,
-      translatedPlan({ kind: "responses", request: parsed.value }, chat, ex.record, idleMs),
+      translatedPlan({ kind: "responses", request }, chat, ex.record, idleMs),
     );
   });
   return app;

@@ -18,13 +18,9 @@
  * ```
  * @module
  */
-import { parseWithSchema, toCortexError, toOpenAIErrorBody } from "@cortex/core/errors";
+import { toCortexError, toOpenAIErrorBody } from "@cortex/core/errors";
 import { encodeSse } from "@cortex/core/sse";
-import {
-  type ChatCompletionRequest,
-  ChatCompletionRequestSchema,
-  checkChatParameters,
-} from "@cortex/core/openai";
+import { type ChatCompletionRequest, parseChatRequest } from "@cortex/core/openai";
 
 /** One scripted assistant turn: text, or one tool call (with optional text before it). */
 export type DoubleTurn =
@@ -86,14 +82,7 @@ export function spawnNeuronDouble(options: NeuronDoubleOptions): Promise<NeuronD
           let body: ChatCompletionRequest;
           try {
             // Refused as the real neuron refuses it, so a gateway that forwards junk still fails.
-            const parsed = parseWithSchema(
-              ChatCompletionRequestSchema,
-              JSON.parse(text),
-              "invalid_request_body",
-            );
-            if (!parsed.ok) throw parsed.error;
-            checkChatParameters(parsed.value);
-            body = parsed.value;
+            body = parseChatRequest(JSON.parse(text));
           } catch (error) {
             const e = toCortexError(error);
             return Response.json(toOpenAIErrorBody(e), { status: e.status });

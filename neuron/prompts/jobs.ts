@@ -11,17 +11,11 @@ import { type TokenizeRequest, TokenizeRequestSchema } from "@cortex/core/fleet"
 import { parseJsonBytes } from "@cortex/core/http";
 import {
   type ChatCompletionRequest,
-  ChatCompletionRequestSchema,
-  checkChatParameters,
-  checkCompletionParameters,
   type CompletionRequest,
-  CompletionRequestSchema,
+  parseChatRequest,
+  parseCompletionRequest,
 } from "@cortex/core/openai";
-import {
-  checkResponsesParameters,
-  type ResponsesRequest,
-  ResponsesRequestSchema,
-} from "@cortex/core/responses";
+import { parseResponsesRequest, type ResponsesRequest } from "@cortex/core/responses";
 import { responsesToChatRequest } from "@cortex/core/translate";
 import { buildChatPrompt, checkPromptSize, type PromptModel } from "../engine/chat_prompt.ts";
 import type { OutputParsing } from "../engine/generation.ts";
@@ -77,11 +71,7 @@ function _chatResult(prompt: ChatPromptResult): ChatPromptResult {
 
 /** `POST /v1/chat/completions`: `inlineThinking` is the `x-include-thinking` header. */
 export const CHAT_JOB: PromptRoute<ChatCompletionRequest, { inlineThinking: boolean }, ChatPromptResult> = {
-  parse(bytes) {
-    const request = _validate(ChatCompletionRequestSchema, bytes);
-    checkChatParameters(request);
-    return request;
-  },
+  parse: (bytes) => parseChatRequest(parseJsonBytes(bytes)),
   strip: (request) => ({ ...request, messages: [] }),
   build: (model, request, options) =>
     _chatResult(
@@ -95,11 +85,7 @@ export const RESPONSES_JOB: PromptRoute<
   Record<never, never>,
   ChatPromptResult & { chat: ChatCompletionRequest }
 > = {
-  parse(bytes) {
-    const request = _validate(ResponsesRequestSchema, bytes);
-    checkResponsesParameters(request);
-    return request;
-  },
+  parse: (bytes) => parseResponsesRequest(parseJsonBytes(bytes)),
   strip: (request) => ({ ...request, input: [] }),
   build(model, request) {
     const chat = responsesToChatRequest(request);
@@ -126,11 +112,7 @@ export const TOKENIZE_JOB: PromptRoute<TokenizeRequest, Record<never, never>, { 
 
 /** `POST /v1/completions`: a text prompt tokenised with the tokenizer's own specials, or ids as given. */
 export const COMPLETIONS_JOB: PromptRoute<CompletionRequest, Record<never, never>, { tokens: number[] }> = {
-  parse(bytes) {
-    const request = _validate(CompletionRequestSchema, bytes);
-    checkCompletionParameters(request);
-    return request;
-  },
+  parse: (bytes) => parseCompletionRequest(parseJsonBytes(bytes)),
   // The prompt is one string (cheap to send) and an echo needs it.
   strip: (request) => request,
   build(model, request) {
