@@ -3,17 +3,24 @@
 import type { ChatCompletionChunk, ChatToolCallDelta } from "../openai/chat_chunk.ts";
 import type { ChatFinishReason, ChatUsage } from "../openai/chat_response.ts";
 
-/** A small deterministic PRNG (mulberry32). */
-export class Rng {
-  #state: number;
-  constructor(seed: number) {
-    this.#state = seed >>> 0;
-  }
-  next(): number {
-    let t = (this.#state += 0x6d2b79f5);
+/** mulberry32 from `seed`: floats in [0, 1), the same sequence for the same seed (every seeded test
+ * and bench of the workspace draws from it). */
+export function mulberry32(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
     t = Math.imul(t ^ (t >>> 15), t | 1);
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** A small deterministic PRNG (mulberry32). */
+export class Rng {
+  readonly next: () => number;
+  constructor(seed: number) {
+    this.next = mulberry32(seed);
   }
   int(min: number, max: number): number {
     return min + Math.floor(this.next() * (max - min + 1));

@@ -5,22 +5,16 @@
  * @module
  */
 
+import { mulberry32 } from "../../core/translate/_test_gen.ts";
+
 /** Deterministic random numbers from a seed. */
 export class Rng {
-  #state: number;
+  /** A float in [0, 1). */
+  readonly next: () => number;
 
   /** Starts the sequence at `seed`. */
   constructor(seed: number) {
-    this.#state = seed >>> 0;
-  }
-
-  /** A float in [0, 1). */
-  next(): number {
-    this.#state = (this.#state + 0x6d2b79f5) >>> 0;
-    let t = this.#state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+    this.next = mulberry32(seed);
   }
 
   /** An integer in [0, n). */
@@ -48,6 +42,5 @@ export class Rng {
 
 /** The `Rng` sequence of `seed` as a bare function returning floats in [0, 1). */
 export function seededRandom(seed: number): () => number {
-  const rng = new Rng(seed);
-  return () => rng.next();
+  return mulberry32(seed);
 }
