@@ -1,6 +1,7 @@
 // The stage for a real client: a neuron test double scripted to ask for one tool call and then
 // answer in text, a real gateway in front of it (with a key), a recorder of what the client
 // sent the gateway, a throw-away HOME, and a runner with a time limit.
+import assert from "node:assert/strict";
 import type { ChatCompletionRequest, ChatFunctionTool } from "@cortex/core/openai";
 import { type DoubleTurn, type NeuronDouble, spawnNeuronDouble } from "../../testing/neuron_double.ts";
 import { type SpawnedGateway, spawnGateway } from "../../testing/spawn_gateway.ts";
@@ -237,4 +238,21 @@ export function describeRun(run: ClientRun, stage: Stage): string {
   return `exit ${run.code} after ${run.ms} ms\nstdout:\n${run.stdout.slice(-3000)}\nstderr:\n${
     run.stderr.slice(-3000)
   }\nclient requests:\n  ${seen}\ngateway stderr:\n${stage.gateway.stderr().slice(-2000)}`;
+}
+
+/**
+ * The checks every client's tool round trip shares: it exited 0, the `tool` really ran (the proof
+ * file), the final text was printed and the tool result reached the model. Returns the run's
+ * description for the caller's own assertions.
+ */
+export async function assertToolRoundTrip(run: ClientRun, stage: Stage, tool: string): Promise<string> {
+  const why = describeRun(run, stage);
+  assert.equal(run.code, 0, why);
+  assert.equal(await readProof(stage.home), "cortex-ok\n", `the ${tool} tool did not run\n${why}`);
+  assert.ok(run.stdout.includes(FINAL_TEXT), why);
+  assert.ok(
+    stage.double.requests.some((r) => afterToolResult(r.body)),
+    `the tool result never reached the model\n${why}`,
+  );
+  return why;
 }

@@ -6,12 +6,12 @@ import assert from "node:assert/strict";
 import { CODEX, installClient } from "./_install.ts";
 import {
   afterToolResult,
+  assertToolRoundTrip,
   describeRun,
   FINAL_TEXT,
   KEY,
   MODEL,
   proofCommand,
-  readProof,
   runClient,
   type Script,
   shellRoundTrip,
@@ -36,17 +36,10 @@ Deno.test({
     try {
       await _writeConfig(stage, null);
       const run = await _codexExec(stage, "Write the proof file.");
-      const why = describeRun(run, stage);
-      assert.equal(run.code, 0, why);
-      assert.equal(await readProof(stage.home), "cortex-ok\n", `the shell tool did not run\n${why}`);
-      assert.ok(run.stdout.includes(FINAL_TEXT), why);
+      const why = await assertToolRoundTrip(run, stage, "shell");
       const responses = stage.tapped.filter((t) => t.path === "/v1/responses");
       assert.ok(responses.length >= 2, why);
       for (const t of responses) assert.equal(t.status, 200, why);
-      assert.ok(
-        stage.double.requests.some((r) => afterToolResult(r.body)),
-        `the tool result never reached the model\n${why}`,
-      );
     } finally {
       await stage.stop();
     }

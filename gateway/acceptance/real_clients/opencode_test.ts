@@ -4,13 +4,10 @@
 import assert from "node:assert/strict";
 import { installClient, OPENCODE } from "./_install.ts";
 import {
-  afterToolResult,
-  describeRun,
-  FINAL_TEXT,
+  assertToolRoundTrip,
   KEY,
   MODEL,
   proofCommand,
-  readProof,
   runClient,
   shellRoundTrip,
   startStage,
@@ -51,17 +48,10 @@ Deno.test({
           OPENCODE_DISABLE_SHARE: "1",
         },
       });
-      const why = describeRun(run, stage);
-      assert.equal(run.code, 0, why);
-      assert.equal(await readProof(stage.home), "cortex-ok\n", `the bash tool did not run\n${why}`);
-      assert.ok(run.stdout.includes(FINAL_TEXT), why);
+      const why = await assertToolRoundTrip(run, stage, "bash");
       const chats = stage.tapped.filter((t) => t.path === "/v1/chat/completions");
       assert.ok(chats.length >= 2, why);
       for (const t of chats) assert.equal(t.status, 200, why);
-      assert.ok(
-        stage.double.requests.some((r) => afterToolResult(r.body)),
-        `the tool result never arrived\n${why}`,
-      );
     } finally {
       await stage.stop();
     }
