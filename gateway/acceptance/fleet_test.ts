@@ -118,6 +118,13 @@ Deno.test({
           const res = await post(`${lru.url}/v1/chat/completions`, chat(model));
           assert.equal(res.status, 200);
           await res.body?.cancel();
+          // Its lease is released (and its last use stamped) before the next model is asked for, so the
+          // order of use is the order of the loop, not of two releases racing.
+          await lru.waitFor(async () => {
+            const node = (await lru.fleet()).nodes.find((n) => n.name === "a");
+            return (node?.models.find((m) => m.id === model)?.gateway_in_flight ?? 0) === 0;
+          });
+          await new Promise((resolve) => setTimeout(resolve, 5)); // a later millisecond for the next use
         }
         const dry = await (await fetch(`${lru.url}/admin/placement?model=eps`)).json();
         assert.equal(dry.action, "load");
