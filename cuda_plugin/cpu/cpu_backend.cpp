@@ -39,6 +39,7 @@ class CpuBackend final : public Backend {
       : pool_(threads, device_name), budget_(budget), scratch_(static_cast<size_t>(pool_.size())),
         k_(kernels), interleave_quantized_(kernels.isa >= kCpuIsaAvx2),
         avx512_vnni_(kernels.isa == kCpuIsaAvx512 && has_avx512_vnni()),
+        amx_bf16_(kernels.isa == kCpuIsaAvx512 && amx_bf16_available()),
         matmul_quant_(kernels.isa == kCpuIsaAvx512 && !avx512_vnni_ ? matmul_quant_avx2 : kernels.matmul_quant) {}
 
   int kernel_isa() const override { return k_.isa; }
@@ -86,6 +87,7 @@ class CpuBackend final : public Backend {
     tensor.rows = rows;
     tensor.cols = cols;
     if (dtype_is_quantized(view.dtype)) return upload_quantized(view, tensor);
+    if (amx_bf16_ && view.dtype == DType::BF16 && rows >= kAmxRows && cols % kAmxCols == 0) return pack_amx(view, tensor);
     if (rows >= kPackRows && cols % kPackCols == 0) return pack(view, tensor);
     // The mapping is page-aligned and safetensors offsets are normally element-aligned: alias it.
     if (reinterpret_cast<uintptr_t>(view.data) % dtype_size(view.dtype) == 0) {
@@ -115,7 +117,7 @@ class CpuBackend final : public Backend {
   }
 
   void release_weight(Tensor& tensor) override {
-    if (tensor.owned) deallocate(const_cast<void*>(tensor.data), tensor.bytes());
+    if (tensor.owned) deallocate(const_cast<void*>(tensor.data), tensor.amx ? amx_bytes(tensor.rows, tensor.cols) : tensor.bytes());
     tensor = Tensor();
   }
 
@@ -152,21 +154,71 @@ class CpuBackend final : public Backend {
     if (dtype_is_quantized(w.dtype)) return matmul_quantized(out, x, w, n, chunks);
     const int64_t d = w.rows;
     const int64_t k = w.cols;
+    if (w.amx) return matmul_amx(out, x, w, n, chunks);
     const int dtype = w.dtype == DType::F32 ? kSimdF32 : w.dtype == DType::BF16 ? kSimdBf16 : kSimdF16;
-    // Batch tiles of 48 rows (8 register blocks of 6) keep x's tile in L2 while a weight tile of
-    // 32 rows streams past it; a small batch is one tile and the rows are split finer instead.
+    for_each_tile(n, d, k, kPackRows, [&](int64_t i0, int64_t rows_x, int64_t r0, int64_t rows_w) {
+      const SimdWeights block{static_cast<const char*>(w.data) + r0 * k * simd_dtype_bytes(dtype), dtype, w.packed, k};
+      k_.matmul(out + i0 * d + r0, d, x + i0 * k, k, block, chunks, rows_x, rows_w);
+    });
+  }
+
+  // Runs body(i0, rows_x, r0, rows_w) over (batch rows × weight rows) tiles on the pool. Batch tiles
+  // of 48 rows (8 register blocks of 6) keep x's tile in L2 while a weight tile of 32 rows streams
+  // past it; a small batch is one tile and the weight rows are split finer instead. Weight tiles
+  // start on multiples of `quantum` rows (the layouts' row groups).
+  template <typename Body>
+  void for_each_tile(int64_t n, int64_t d, int64_t k, int64_t quantum, const Body& body) {
     const int64_t x_tile = n <= 48 ? n : 48;
     const int64_t x_tiles = (n + x_tile - 1) / x_tile;
     const int64_t threads = pool_.size();
     int64_t row_tile = n <= 48 ? std::max<int64_t>(4, d / (threads * 8)) : 32;
-    row_tile = (row_tile + 3) / 4 * 4;
+    row_tile = (row_tile + quantum - 1) / quantum * quantum;
     const int64_t row_tiles = (d + row_tile - 1) / row_tile;
     parallel(row_tiles * x_tiles, d * k * n, [&](int64_t t, int) {
       const int64_t i0 = (t % x_tiles) * x_tile;
       const int64_t r0 = (t / x_tiles) * row_tile;
-      const SimdWeights block{static_cast<const char*>(w.data) + r0 * k * simd_dtype_bytes(dtype), dtype, w.packed, k};
-      k_.matmul(out + i0 * d + r0, d, x + i0 * k, k, block, chunks, std::min<int64_t>(n, i0 + x_tile) - i0,
-                std::min(d, r0 + row_tile) - r0);
+      body(i0, std::min(n, i0 + x_tile) - i0, r0, std::min(d, r0 + row_tile) - r0);
+    });
+  }
+
+  // x (n rows of k) split into two bf16 planes in a buffer kept between calls (rows padded with
+  // zeros to a multiple of 16, as AMX reads them), then amx_matmul_bf16 over (batch rows × weight
+  // rows) tiles.
+  void matmul_amx(float* out, const float* x, const Tensor& w, int n, int chunks) {
+    const int64_t d = w.rows;
+    const int64_t k = w.cols;
+    if (k / chunks % kAmxCols != 0) return matmul_amx_unaligned(out, x, w, n, chunks);
+    const int64_t plane = (n + kAmxRows - 1) / kAmxRows * kAmxRows * k;
+    if (activations_bf16_.size() < static_cast<size_t>(2 * plane)) activations_bf16_.resize(static_cast<size_t>(2 * plane));
+    uint16_t* xb = activations_bf16_.data();
+    parallel(n, static_cast<int64_t>(n) * k, [&](int64_t r, int) { split_bf16_avx512(xb + r * k, xb + plane + r * k, x + r * k, k); });
+    std::memset(xb + n * k, 0, static_cast<size_t>(plane - n * k) * sizeof(uint16_t));
+    std::memset(xb + plane + n * k, 0, static_cast<size_t>(plane - n * k) * sizeof(uint16_t));
+    const int64_t block_elements = k / kAmxCols * kAmxTile;
+    for_each_tile(n, d, k, kAmxRows, [&](int64_t i0, int64_t rows_x, int64_t r0, int64_t rows_w) {
+      amx_matmul_bf16(out + i0 * d + r0, d, xb + i0 * k, k, plane, rows_x, static_cast<const uint16_t*>(w.data)
+          + r0 / kAmxRows * block_elements, k, rows_w, chunks);
+    });
+  }
+
+  // An AMX-laid-out weight summed in k-chunks that split its 32-column tiles (small test shapes):
+  // each chunk summed in column order, the chunks added in pairwise_sum's order.
+  void matmul_amx_unaligned(float* out, const float* x, const Tensor& w, int n, int chunks) {
+    const int64_t d = w.rows;
+    const int64_t k = w.cols;
+    const int64_t chunk = k / chunks;
+    const uint16_t* weights = static_cast<const uint16_t*>(w.data);
+    parallel(static_cast<int64_t>(n) * d, static_cast<int64_t>(n) * d * k, [&](int64_t t, int) {
+      const int64_t i = t / d, r = t % d;
+      float partial[kMaxPairwiseParts];
+      for (int c = 0; c < chunks; c++) {
+        float sum = 0;
+        for (int64_t j = c * chunk; j < (c + 1) * chunk; j++) {
+          sum += x[i * k + j] * bf16_to_f32(weights[amx_packed_index(r, j, k)]);
+        }
+        partial[c] = sum;
+      }
+      out[i * d + r] = pairwise_sum(partial, 1, chunks);
     });
   }
 
@@ -407,6 +459,29 @@ class CpuBackend final : public Backend {
     });
   }
 
+  static size_t amx_bytes(int64_t rows, int64_t cols) {
+    return static_cast<size_t>((rows + kAmxRows - 1) / kAmxRows * kAmxRows * cols) * sizeof(uint16_t);
+  }
+
+  // Copies a bf16 weight into AMX tiles (cpu_simd.h's amx_packed_index), a task per run of 16-row
+  // blocks; the loader then lets the mapped pages go.
+  Tensor pack_amx(const TensorView& view, Tensor tensor) {
+    uint16_t* packed = reinterpret_cast<uint16_t*>(allocate_weight(amx_bytes(tensor.rows, tensor.cols)));
+    const auto start = std::chrono::steady_clock::now();
+    const int64_t blocks = (tensor.rows + kAmxRows - 1) / kAmxRows;
+    const int64_t per_task = std::max<int64_t>(1, kRepackTaskBytes / (kAmxRows * tensor.cols * 2));
+    pool_.run((blocks + per_task - 1) / per_task, [&](int64_t t, int) {
+      const int64_t first = t * per_task;
+      amx_pack_bf16(packed, reinterpret_cast<const uint16_t*>(view.data), tensor.rows, tensor.cols, first,
+                    std::min(blocks, first + per_task) - first);
+    });
+    load_times.repack += seconds_since(start);
+    tensor.data = packed;
+    tensor.owned = true;
+    tensor.amx = true;
+    return tensor;
+  }
+
   // Copies a weight into the packed layout (cpu_simd.h); the loader then lets the mapped pages go.
   // Each task writes whole groups of kPackRows rows, one contiguous run of the destination, reading
   // the group's rows side by side.
@@ -516,8 +591,10 @@ class CpuBackend final : public Backend {
   const SimdKernels& k_;
   bool interleave_quantized_;                          // quantized weights get quant_repack.h's layout
   bool avx512_vnni_;                                   // the AVX-512 VNNI kernels and activation quantizer
+  bool amx_bf16_;                                      // bf16 weights in AMX tiles (amx_bf16.cpp)
   decltype(SimdKernels::matmul_quant) matmul_quant_;  // AVX-512 CPUs without VNNI use the AVX2 one
   std::vector<uint8_t> activations_;                 // quantized activation rows, kept between matmuls
+  std::vector<uint16_t> activations_bf16_;           // activation rows as two bf16 planes (AMX)
   std::vector<uint8_t> embed_row_;                   // one plain row of an interleaved embedding table
 };
 
