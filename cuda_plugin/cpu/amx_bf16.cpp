@@ -130,19 +130,34 @@ bool amx_bf16_available() {
 void amx_pack_bf16(uint16_t* dst, const uint16_t* src, int64_t rows, int64_t cols, int64_t first_block,
                    int64_t blocks) {
   const int64_t tiles_k = cols / kAmxCols;
+  // A tile's row i is column pair i of each of the block's 16 rows: a gather of one 32-bit pair per
+  // row, `cols / 2` pairs apart. The tiles are next read at the first forward pass, long after they
+  // have left the caches, so they are stored past them (non-temporal) when aligned (a small weight
+  // may come from malloc).
+  const __m512i row_offsets = _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
+                                                 _mm512_set1_epi32(static_cast<int>(cols / 2)));
   for (int64_t nb = first_block; nb < first_block + blocks; nb++) {
     uint16_t* tile = dst + nb * tiles_k * kAmxTile;
+    const bool full = (nb + 1) * kAmxRows <= rows;
+    const bool aligned = reinterpret_cast<uintptr_t>(tile) % 64 == 0;
     for (int64_t t = 0; t < tiles_k; t++, tile += kAmxTile) {
-      for (int n = 0; n < kAmxRows; n++) {
-        const int64_t row = nb * kAmxRows + n;
+      const uint16_t* first = src + nb * kAmxRows * cols + t * kAmxCols;
+      if (full) {
         for (int i = 0; i < kAmxCols / 2; i++) {
-          const uint16_t* pair = src + row * cols + t * kAmxCols + 2 * i;
-          tile[i * 2 * kAmxRows + 2 * n] = row < rows ? pair[0] : 0;
-          tile[i * 2 * kAmxRows + 2 * n + 1] = row < rows ? pair[1] : 0;
+          const __m512i pairs = _mm512_mask_i32gather_epi32(_mm512_setzero_si512(), kAll, row_offsets, first + 2 * i, 4);
+          __m512i* to = reinterpret_cast<__m512i*>(tile + i * 2 * kAmxRows);
+          if (aligned) _mm512_stream_si512(to, pairs);
+          else _mm512_storeu_si512(to, pairs);
         }
+        continue;
+      }
+      for (int n = 0; n < kAmxRows; n++) {
+        const bool real = nb * kAmxRows + n < rows;
+        for (int i = 0; i < kAmxCols; i++) tile[i / 2 * 2 * kAmxRows + 2 * n + i % 2] = real ? first[n * cols + i] : 0;
       }
     }
   }
+  _mm_sfence();
 }
 
 void amx_matmul_bf16(float* out, int64_t ldo, const uint16_t* x, int64_t ldx, int64_t lo, int64_t rows_x,
