@@ -87,8 +87,9 @@ class CpuBackend final : public Backend {
     tensor.rows = rows;
     tensor.cols = cols;
     if (dtype_is_quantized(view.dtype)) return upload_quantized(view, tensor);
-    if (amx_bf16_ && view.dtype == DType::BF16 && rows >= kAmxRows && cols % kAmxCols == 0) return pack_amx(view, tensor);
-    if (rows >= kPackRows && cols % kPackCols == 0) return pack(view, tensor);
+    // With AMX, bf16 is multiplied as the file lays it out (amx_bf16.cpp): nothing to repack.
+    const bool amx = amx_bf16_ && view.dtype == DType::BF16;
+    if (!amx && rows >= kPackRows && cols % kPackCols == 0) return pack(view, tensor);
     // The mapping is page-aligned and safetensors offsets are normally element-aligned: alias it.
     if (reinterpret_cast<uintptr_t>(view.data) % dtype_size(view.dtype) == 0) {
       tensor.data = view.data;
@@ -117,7 +118,7 @@ class CpuBackend final : public Backend {
   }
 
   void release_weight(Tensor& tensor) override {
-    if (tensor.owned) deallocate(const_cast<void*>(tensor.data), tensor.amx ? amx_bytes(tensor.rows, tensor.cols) : tensor.bytes());
+    if (tensor.owned) deallocate(const_cast<void*>(tensor.data), tensor.bytes());
     tensor = Tensor();
   }
 
@@ -154,7 +155,9 @@ class CpuBackend final : public Backend {
     if (dtype_is_quantized(w.dtype)) return matmul_quantized(out, x, w, n, chunks);
     const int64_t d = w.rows;
     const int64_t k = w.cols;
-    if (w.amx) return matmul_amx(out, x, w, n, chunks);
+    if (amx_bf16_ && w.dtype == DType::BF16 && !w.packed && k / chunks % kAmxCols == 0) {
+      return matmul_amx(out, x, w, n, chunks);
+    }
     const int dtype = w.dtype == DType::F32 ? kSimdF32 : w.dtype == DType::BF16 ? kSimdBf16 : kSimdF16;
     for_each_tile(n, d, k, kPackRows, [&](int64_t i0, int64_t rows_x, int64_t r0, int64_t rows_w) {
       const SimdWeights block{static_cast<const char*>(w.data) + r0 * k * simd_dtype_bytes(dtype), dtype, w.packed, k};
@@ -181,44 +184,36 @@ class CpuBackend final : public Backend {
     });
   }
 
-  // x (n rows of k) split into two bf16 planes in a buffer kept between calls (rows padded with
-  // zeros to a multiple of 16, as AMX reads them), then amx_matmul_bf16 over (batch rows × weight
-  // rows) tiles.
+  // x packed into AMX tiles (amx_pack_x, 16 rows a block) in a buffer kept between calls, then
+  // amx_matmul_bf16 over (batch rows × weight rows) tiles. The weight's rows past its last multiple
+  // of 16 are copied into a zero-padded block of 16, since AMX reads 16 rows at a time.
   void matmul_amx(float* out, const float* x, const Tensor& w, int n, int chunks) {
     const int64_t d = w.rows;
     const int64_t k = w.cols;
-    if (k / chunks % kAmxCols != 0) return matmul_amx_unaligned(out, x, w, n, chunks);
-    const int64_t plane = (n + kAmxRows - 1) / kAmxRows * kAmxRows * k;
-    if (activations_bf16_.size() < static_cast<size_t>(2 * plane)) activations_bf16_.resize(static_cast<size_t>(2 * plane));
-    uint16_t* xb = activations_bf16_.data();
-    parallel(n, static_cast<int64_t>(n) * k, [&](int64_t r, int) { split_bf16_avx512(xb + r * k, xb + plane + r * k, x + r * k, k); });
-    std::memset(xb + n * k, 0, static_cast<size_t>(plane - n * k) * sizeof(uint16_t));
-    std::memset(xb + plane + n * k, 0, static_cast<size_t>(plane - n * k) * sizeof(uint16_t));
-    const int64_t block_elements = k / kAmxCols * kAmxTile;
-    for_each_tile(n, d, k, kAmxRows, [&](int64_t i0, int64_t rows_x, int64_t r0, int64_t rows_w) {
-      amx_matmul_bf16(out + i0 * d + r0, d, xb + i0 * k, k, plane, rows_x, static_cast<const uint16_t*>(w.data)
-          + r0 / kAmxRows * block_elements, k, rows_w, chunks);
+    const int64_t x_block = amx_x_block(k);
+    const int64_t blocks = (n + kAmxRows - 1) / kAmxRows;
+    if (activations_bf16_.size() < static_cast<size_t>(blocks * x_block)) {
+      activations_bf16_.resize(static_cast<size_t>(blocks * x_block));
+    }
+    uint16_t* xp = activations_bf16_.data();
+    parallel(blocks, static_cast<int64_t>(n) * k, [&](int64_t b, int) {
+      amx_pack_x(xp + b * x_block, x + b * kAmxRows * k, k, std::min<int64_t>(kAmxRows, n - b * kAmxRows), k);
     });
-  }
-
-  // An AMX-laid-out weight summed in k-chunks that split its 32-column tiles (small test shapes):
-  // each chunk summed in column order, the chunks added in pairwise_sum's order.
-  void matmul_amx_unaligned(float* out, const float* x, const Tensor& w, int n, int chunks) {
-    const int64_t d = w.rows;
-    const int64_t k = w.cols;
-    const int64_t chunk = k / chunks;
     const uint16_t* weights = static_cast<const uint16_t*>(w.data);
-    parallel(static_cast<int64_t>(n) * d, static_cast<int64_t>(n) * d * k, [&](int64_t t, int) {
-      const int64_t i = t / d, r = t % d;
-      float partial[kMaxPairwiseParts];
-      for (int c = 0; c < chunks; c++) {
-        float sum = 0;
-        for (int64_t j = c * chunk; j < (c + 1) * chunk; j++) {
-          sum += x[i * k + j] * bf16_to_f32(weights[amx_packed_index(r, j, k)]);
-        }
-        partial[c] = sum;
-      }
-      out[i * d + r] = pairwise_sum(partial, 1, chunks);
+    const int64_t whole = d / kAmxRows * kAmxRows;
+    for_each_tile(n, whole, k, kAmxRows, [&](int64_t i0, int64_t rows_x, int64_t r0, int64_t rows_w) {
+      amx_matmul_bf16(out + i0 * d + r0, d, weights + r0 * k, k, rows_w, xp + i0 / kAmxRows * x_block, rows_x, k,
+                      chunks);
+    });
+    if (whole == d) return;
+    const size_t padded = static_cast<size_t>(kAmxRows * k);
+    if (weight_tail_.size() < padded) weight_tail_.resize(padded);
+    std::fill(weight_tail_.begin(), weight_tail_.begin() + static_cast<int64_t>(padded), uint16_t{0});
+    std::memcpy(weight_tail_.data(), weights + whole * k, static_cast<size_t>((d - whole) * k) * sizeof(uint16_t));
+    parallel((blocks + 1) / 2, static_cast<int64_t>(n) * (d - whole) * k, [&](int64_t t, int) {
+      const int64_t i0 = 2 * kAmxRows * t;
+      amx_matmul_bf16(out + i0 * d + whole, d, weight_tail_.data(), k, d - whole, xp + i0 / kAmxRows * x_block,
+                      std::min<int64_t>(2 * kAmxRows, n - i0), k, chunks);
     });
   }
 
@@ -459,29 +454,6 @@ class CpuBackend final : public Backend {
     });
   }
 
-  static size_t amx_bytes(int64_t rows, int64_t cols) {
-    return static_cast<size_t>((rows + kAmxRows - 1) / kAmxRows * kAmxRows * cols) * sizeof(uint16_t);
-  }
-
-  // Copies a bf16 weight into AMX tiles (cpu_simd.h's amx_packed_index), a task per run of 16-row
-  // blocks; the loader then lets the mapped pages go.
-  Tensor pack_amx(const TensorView& view, Tensor tensor) {
-    uint16_t* packed = reinterpret_cast<uint16_t*>(allocate_weight(amx_bytes(tensor.rows, tensor.cols)));
-    const auto start = std::chrono::steady_clock::now();
-    const int64_t blocks = (tensor.rows + kAmxRows - 1) / kAmxRows;
-    const int64_t per_task = std::max<int64_t>(1, kRepackTaskBytes / (kAmxRows * tensor.cols * 2));
-    pool_.run((blocks + per_task - 1) / per_task, [&](int64_t t, int) {
-      const int64_t first = t * per_task;
-      amx_pack_bf16(packed, reinterpret_cast<const uint16_t*>(view.data), tensor.rows, tensor.cols, first,
-                    std::min(blocks, first + per_task) - first);
-    });
-    load_times.repack += seconds_since(start);
-    tensor.data = packed;
-    tensor.owned = true;
-    tensor.amx = true;
-    return tensor;
-  }
-
   // Copies a weight into the packed layout (cpu_simd.h); the loader then lets the mapped pages go.
   // Each task writes whole groups of kPackRows rows, one contiguous run of the destination, reading
   // the group's rows side by side.
@@ -594,7 +566,8 @@ class CpuBackend final : public Backend {
   bool amx_bf16_;                                      // bf16 weights in AMX tiles (amx_bf16.cpp)
   decltype(SimdKernels::matmul_quant) matmul_quant_;  // AVX-512 CPUs without VNNI use the AVX2 one
   std::vector<uint8_t> activations_;                 // quantized activation rows, kept between matmuls
-  std::vector<uint16_t> activations_bf16_;           // activation rows as two bf16 planes (AMX)
+  std::vector<uint16_t> activations_bf16_;           // activation rows in AMX tiles (amx_pack_x)
+  std::vector<uint16_t> weight_tail_;                // a weight's last rows padded to 16 (AMX)
   std::vector<uint8_t> embed_row_;                   // one plain row of an interleaved embedding table
 };
 

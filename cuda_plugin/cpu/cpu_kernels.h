@@ -40,13 +40,8 @@ static inline void widen(const Tensor& w, int64_t at, int64_t count, float* out)
 }
 
 /** Row `r` of a weight, widened to f32 into `out` (cols floats). A packed row (cpu_simd.h) lies in
- * runs of kPackCols; an AMX one in column pairs, 16 rows apart. */
+ * runs of kPackCols. */
 static inline void widen_row(const Tensor& w, int64_t r, float* out) {
-  if (w.amx) {
-    const uint16_t* data = static_cast<const uint16_t*>(w.data);
-    for (int64_t c = 0; c < w.cols; c++) out[c] = bf16_to_f32(data[amx_packed_index(r, c, w.cols)]);
-    return;
-  }
   const int64_t run = w.packed ? kPackCols : w.cols;
   for (int64_t c = 0; c < w.cols; c += run) {
     widen(w, w.packed ? packed_index(r, c, w.rows, w.cols) : r * w.cols + c, run, out + c);

@@ -109,30 +109,25 @@ constexpr int64_t kAmxRows = 16;
 constexpr int64_t kAmxCols = 32;
 constexpr int64_t kAmxTile = kAmxRows * kAmxCols;
 
-/** The element index of (row, col) of a weight in the AMX layout (amx_bf16.cpp): blocks of 16 rows,
- * each a run of 32-column tiles; within a tile, column pair i of row n at [i][n][2]. */
-constexpr int64_t amx_packed_index(int64_t row, int64_t col, int64_t cols) {
-  return (row / kAmxRows * (cols / kAmxCols) + col / kAmxCols) * kAmxTile + col % kAmxCols / 2 * (2 * kAmxRows)
-      + row % kAmxRows * 2 + col % 2;
-}
+/** Elements amx_pack_x writes for one 16-row block of x over k columns: a high and a low tile per 32. */
+constexpr int64_t amx_x_block(int64_t k) { return 2 * (k / kAmxCols) * kAmxTile; }
 
-/** Whether this CPU has AMX-BF16 and the kernel granted the process the tile state. */
+/** Whether this CPU has AMX-BF16 (and AVX512-BF16) and the kernel granted the process the tile state. */
 bool amx_bf16_available();
-/** Writes the 16-row blocks [first_block, first_block + blocks) of a bf16 weight (`rows` × `cols`,
- * row-major at `src`, cols % kAmxCols == 0) into the AMX layout at `dst`, zero past `rows`. */
-void amx_pack_bf16(uint16_t* dst, const uint16_t* src, int64_t rows, int64_t cols, int64_t first_block,
-                   int64_t blocks);
-/** out[i·ldo + r] = x row i · w row r over k, for i < rows_x, r < rows_w: x is two bf16 planes `lo`
- * elements apart (split_bf16_avx512: rows `ldx` elements apart, readable up to the next multiple of
- * 16 rows), w the AMX layout from a 16-row block boundary. k is summed as `chunks` equal
- * consecutive slices of whole 32-column tiles, each from zero by tdpbf16ps in column order (per tile
- * the high plane, then the low plane; the order within one tdpbf16ps is the hardware's), the slices'
- * sums added in pairwise_sum's order (cx_math.h). A row's result never depends on the other rows. */
-void amx_matmul_bf16(float* out, int64_t ldo, const uint16_t* x, int64_t ldx, int64_t lo, int64_t rows_x,
-                     const uint16_t* w, int64_t k, int64_t rows_w, int chunks);
-/** hi[i] = x[i] rounded to bf16, lo[i] = the rest (x[i] − hi[i]) rounded to bf16, with
- * vcvtneps2bf16 (to nearest even; subnormals flushed to zero). */
-void split_bf16_avx512(uint16_t* hi, uint16_t* lo, const float* x, int64_t count);
+/** Packs `rows` ≤ 16 rows of x (f32, `ldx` apart, k % kAmxCols == 0) as one block for
+ * amx_matmul_bf16 (amx_x_block(k) elements): each value split into bf16 hi = x rounded and
+ * lo = (x − hi) rounded (to nearest even, subnormals flushed), each 32-column slice as tdpbf16ps's
+ * second operand (row i: the pair of columns 2i, 2i + 1 of each x row), the high tiles then the low
+ * ones; rows past `rows` are zero. */
+void amx_pack_x(uint16_t* packed, const float* x, int64_t ldx, int64_t rows, int64_t k);
+/** out[i·ldo + r] = x row i · w row r over k, for i < rows_x, r < rows_w: w is bf16 row-major (`ldw`
+ * apart, readable up to the next multiple of 16 rows), x the blocks of amx_pack_x. k is summed as
+ * `chunks` equal consecutive slices of whole 32-column tiles, each from zero by tdpbf16ps in column
+ * order (per tile the high x tile, then the low one; the order within one tdpbf16ps is the
+ * hardware's), the slices' sums added in pairwise_sum's order (cx_math.h). A row's result never
+ * depends on the other rows. */
+void amx_matmul_bf16(float* out, int64_t ldo, const uint16_t* w, int64_t ldw, int64_t rows_w, const uint16_t* x,
+                     int64_t rows_x, int64_t k, int chunks);
 
 /** One activation row for matmul_quant (quant_activation_bytes) with quant.h's generic quantizers
  * (defined in quant_kernels_scalar.cpp): quantize_row_q8_k, or two planes of quantize_row_q8_0 and

@@ -23,7 +23,6 @@ struct Tensor {
   int64_t cols = 0;
   bool owned = false;  // the backend allocated it (vs. an alias of the mmapped file)
   bool packed = false;  // CPU backend: row groups interleaved for streaming (cpu_simd.h, packed_index)
-  bool amx = false;     // CPU backend: bf16 in AMX tiles, rows padded to 16 (cpu_simd.h, amx_packed_index)
 
   size_t bytes() const { return static_cast<size_t>(rows) * dtype_row_bytes(dtype, cols); }
   bool empty() const { return data == nullptr; }

@@ -16,7 +16,7 @@ import {
   type Sequence,
 } from "../devices/mod.ts";
 import type { IsqType } from "./_flags.ts";
-import { modelFiles, readFiles } from "./_file_read.ts";
+import { dropPageCache, modelFiles, readFiles } from "./_file_read.ts";
 import { median, round } from "./_stats.ts";
 
 /** What to load and how. */
@@ -29,6 +29,18 @@ export interface CortexOpenOptions {
   quant?: IsqType;
   /** KV length per sequence. */
   contextLength: number;
+  /** Also load once from a cold page cache (dropped first, where permitted) against the disk's read rate. */
+  cold?: boolean;
+}
+
+/** A load from a cold page cache against reading the same files cold, each after dropping the cache. */
+export interface ColdLoad {
+  /** Seconds to read the model's files end to end with the page cache just dropped (the disk's rate). */
+  fileReadSeconds: number;
+  /** Seconds the load took with the page cache just dropped. */
+  loadSeconds: number;
+  /** fileReadSeconds ÷ loadSeconds: the fraction of the disk's sequential read rate the load reached. */
+  diskRateFraction: number;
 }
 
 /** One batch-1 round: a bandwidth probe, then decode steps at once. */
@@ -87,6 +99,8 @@ export class CortexBench {
   readonly firstStepSeconds: number;
   /** Seconds to read the model's files end to end just before the load (page cache warm), as `cat` does. */
   readonly fileReadSeconds: number;
+  /** The cold load, when asked for and the page cache could be dropped. */
+  readonly cold: ColdLoad | null;
 
   private constructor(
     plugin: Plugin,
@@ -95,6 +109,7 @@ export class CortexBench {
     loadSeconds: number,
     firstStepSeconds: number,
     fileReadSeconds: number,
+    cold: ColdLoad | null,
   ) {
     this.plugin = plugin;
     this.device = device;
@@ -102,6 +117,7 @@ export class CortexBench {
     this.loadSeconds = loadSeconds;
     this.firstStepSeconds = firstStepSeconds;
     this.fileReadSeconds = fileReadSeconds;
+    this.cold = cold;
   }
 
   /** Opens the plugin, loads the model and pages its weights in with one short prefill. */
@@ -116,8 +132,9 @@ export class CortexBench {
         maxSequences: 8,
       };
       if (options.quant !== undefined) load.quant = options.quant;
-      // The yardstick: the files read end to end once to warm the page cache, then timed.
       const files = modelFiles(options.path);
+      const cold = options.cold ? await coldLoad(plugin, options.path, load, files, log) : null;
+      // The yardstick: the files read end to end once to warm the page cache, then timed.
       await readFiles(files);
       const fileRead = await readFiles(files);
       log(
@@ -149,7 +166,7 @@ export class CortexBench {
         }]);
         await warm.free();
       });
-      return new CortexBench(plugin, device, model, loadSeconds, firstStepSeconds, fileRead.seconds);
+      return new CortexBench(plugin, device, model, loadSeconds, firstStepSeconds, fileRead.seconds, cold);
     } catch (error) {
       plugin.close();
       throw error;
@@ -244,4 +261,35 @@ export class CortexBench {
     });
     return (steps * sequences.length) / elapsed;
   }
+}
+
+/** Reads the files, then loads the model (and unloads it), each right after dropping the page cache;
+ * null (logged) where the cache cannot be dropped. */
+async function coldLoad(
+  plugin: Plugin,
+  path: string,
+  load: LoadOptions,
+  files: string[],
+  log: (line: string) => void,
+): Promise<ColdLoad | null> {
+  if (!dropPageCache()) {
+    log("cold load skipped: /proc/sys/vm/drop_caches is not writable here (needs root)");
+    return null;
+  }
+  const fileRead = await readFiles(files);
+  dropPageCache();
+  const [model, loadSeconds] = await seconds(() => plugin.loadModel(path, load));
+  await model.unload();
+  const cold = {
+    fileReadSeconds: fileRead.seconds,
+    loadSeconds,
+    diskRateFraction: fileRead.seconds / loadSeconds,
+  };
+  log(
+    `cold: read the files in ${fileRead.seconds.toFixed(3)} s (${
+      (fileRead.bytes / fileRead.seconds / 1e9).toFixed(2)
+    } GB/s), ` +
+      `load ${loadSeconds.toFixed(3)} s (${(100 * cold.diskRateFraction).toFixed(0)}% of the disk's rate)`,
+  );
+  return cold;
 }

@@ -51,6 +51,8 @@ export interface BenchFlags {
   arch: typeof BENCH_ARCHS[number];
   /** Layers of the qwen3_moe / qwen3_next model (default 4). */
   layers: number;
+  /** `auto`: also time a load from a cold page cache where it can be dropped (root); `no`: do not. */
+  cold: "auto" | "no";
 }
 
 const KNOWN = [
@@ -69,6 +71,7 @@ const KNOWN = [
   "--gguf-type",
   "--arch",
   "--layers",
+  "--cold",
 ];
 
 function count(name: string, value: string, min: number): number {
@@ -107,6 +110,7 @@ export function parseBenchFlags(args: readonly string[]): BenchFlags {
     ggufType: "bf16",
     arch: "qwen3",
     layers: 4,
+    cold: "auto",
   };
   const seen = new Set<string>();
   for (let i = 0; i < args.length; i += 2) {
@@ -129,6 +133,7 @@ export function parseBenchFlags(args: readonly string[]): BenchFlags {
     else if (name === "--write-gguf") flags.writeGguf = value;
     else if (name === "--arch") flags.arch = oneOf(name, value, BENCH_ARCHS);
     else if (name === "--layers") flags.layers = count(name, value, 1);
+    else if (name === "--cold") flags.cold = oneOf(name, value, ["auto", "no"] as const);
     else flags.ggufType = oneOf(name, value, GGUF_WRITE_TYPES);
   }
   if (flags.llamaGguf !== undefined && (flags.llamaBench === undefined || !seen.has("--arch"))) {

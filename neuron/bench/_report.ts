@@ -5,7 +5,7 @@
  * @module
  */
 
-import type { CortexPass } from "./_cortex_run.ts";
+import type { ColdLoad, CortexPass } from "./_cortex_run.ts";
 import type { LlamaPass } from "./_llama_bench.ts";
 import { median, round } from "./_stats.ts";
 
@@ -34,6 +34,8 @@ export interface CortexReportInput {
   loadBreakdown?: { seconds: number; read: number; allocate: number; repack: number };
   /** Seconds to read the model's files end to end with the page cache warm (as `cat` does). */
   fileReadSeconds?: number;
+  /** The load from a cold page cache against reading the files cold, where measured. */
+  coldLoad?: ColdLoad | null;
   firstStepSeconds: number;
   promptTokens: number;
   decodeBatch8TokensPerSecond: number;
@@ -86,8 +88,8 @@ export function cortexReport(input: CortexReportInput): Record<string, unknown> 
   return report;
 }
 
-/** `load` (the plugin's split: read, allocate, repack, and the rest of the load as `other`) and
- * `loadOverFileRead` (load ÷ reading the files with the page cache warm), where measured. */
+/** `load` (the plugin's split: read, allocate, repack, and the rest of the load as `other`),
+ * `loadOverFileRead` (load ÷ reading the files with the page cache warm) and `coldLoad`, where measured. */
 function loadKeys(input: CortexReportInput): Record<string, unknown> {
   const keys: Record<string, unknown> = {};
   const split = input.loadBreakdown;
@@ -103,6 +105,13 @@ function loadKeys(input: CortexReportInput): Record<string, unknown> {
   if (input.fileReadSeconds !== undefined && input.fileReadSeconds > 0) {
     keys.fileReadSeconds = round(input.fileReadSeconds, 3);
     keys.loadOverFileRead = round(input.loadSeconds / input.fileReadSeconds, 2);
+  }
+  if (input.coldLoad) {
+    keys.coldLoad = {
+      fileReadSeconds: round(input.coldLoad.fileReadSeconds, 3),
+      loadSeconds: round(input.coldLoad.loadSeconds, 3),
+      diskRateFraction: round(input.coldLoad.diskRateFraction, 2),
+    };
   }
   return keys;
 }

@@ -33,7 +33,10 @@
  * (write the bench model, or the generated MoE / hybrid one as llama.cpp's `qwen3moe` / `qwen3next`,
  * as GGUF and exit; a MoE file's `bytesPerToken` counts the used experts' share of the stacks),
  * `--arch qwen3_moe [--layers N]` (bench_moe_model.ts: Qwen3-30B-A3B's 128 experts, top-8, hidden
- * 2048, in N layers, default 4; bytesPerToken counts the active experts only); `--arch qwen3_next
+ * 2048, in N layers, default 4; bytesPerToken counts the active experts only), `--cold auto|no` (auto,
+ * the default: before the warm load, drop the page cache and time reading the files, drop it again and
+ * time a load: `coldLoad.diskRateFraction` is the read's seconds ÷ the load's; skipped, and said,
+ * where /proc/sys/vm/drop_caches is not writable); `--arch qwen3_next
  * [--layers N]` (bench_next_model.ts: Qwen3-Next-80B-A3B's DeltaNet / gated-attention layers, 512
  * experts top-10 plus the shared expert, in N layers, default 4).
  * See neuron/devices/README.md for the commands that make quantized GGUF files with llama-quantize.
@@ -138,6 +141,7 @@ async function main(): Promise<void> {
     threads: flags.threads,
     isa: flags.isa,
     quant: flags.quant,
+    cold: flags.cold === "auto",
     // The longest sequence: a pass's (prompt, then rounds of one untimed + `steps` steps) or batch 8's
     // last (a 23-token prompt, one untimed + `batch8Steps` steps).
     contextLength: Math.max(flags.prompt + flags.rounds * (flags.steps + 1), 23 + 1 + batch8Steps) + 8,
@@ -203,6 +207,7 @@ async function main(): Promise<void> {
       loadSeconds: bench.loadSeconds,
       loadBreakdown: info.load,
       fileReadSeconds: bench.fileReadSeconds,
+      coldLoad: bench.cold,
       firstStepSeconds: bench.firstStepSeconds,
       promptTokens: flags.prompt,
       decodeBatch8TokensPerSecond: decode8,

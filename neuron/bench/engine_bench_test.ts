@@ -63,7 +63,9 @@ Deno.test("parseBenchFlags: defaults, every flag, and the combinations it refuse
     ggufType: "bf16",
     arch: "qwen3",
     layers: 4,
+    cold: "auto",
   });
+  assert.equal(parseBenchFlags(["--cold", "no"]).cold, "no");
   const side = parseBenchFlags([
     "--gguf",
     "m.gguf",
@@ -110,6 +112,7 @@ Deno.test("parseBenchFlags: defaults, every flag, and the combinations it refuse
     [["--threads", "0"], /--threads must be an integer ≥ 1/],
     [["--alternate", "1.5"], /--alternate must be an integer ≥ 1/],
     [["--isa", "neon"], /--isa must be one of auto, avx512, avx2, scalar/],
+    [["--cold", "yes"], /--cold must be one of auto, no, got "yes"/],
     [["--steps"], /flag --steps needs a value/],
     [["--steps", "2", "--steps", "3"], /flag --steps given twice/],
     [["--fast", "1"], /unknown flag --fast/],
@@ -260,7 +263,10 @@ Deno.test("cortexReport: today's keys plus quant, weight bytes and bytes per tok
     ...cortexInput([cortexPass(400, [40])]),
     loadBreakdown: { seconds: 0.45, read: 0.1, allocate: 0.2, repack: 0.1 },
     fileReadSeconds: 0.25,
+    coldLoad: { fileReadSeconds: 1.5, loadSeconds: 2, diskRateFraction: 0.75 },
   });
+  assert.deepEqual(split.coldLoad, { fileReadSeconds: 1.5, loadSeconds: 2, diskRateFraction: 0.75 });
+  assert.equal("coldLoad" in one, false);
   assert.deepEqual(split.load, { seconds: 0.45, read: 0.1, allocate: 0.2, repack: 0.1, other: 0.05 });
   assert.equal(split.fileReadSeconds, 0.25);
   assert.equal(split.loadOverFileRead, 2);
