@@ -272,12 +272,12 @@ async function coldLoad(
   files: string[],
   log: (line: string) => void,
 ): Promise<ColdLoad | null> {
-  if (!dropPageCache()) {
+  if (!(await dropPageCache())) {
     log("cold load skipped: /proc/sys/vm/drop_caches is not writable here (needs root)");
     return null;
   }
   const fileRead = await readFiles(files);
-  dropPageCache();
+  await dropPageCache();
   const [model, loadSeconds] = await seconds(() => plugin.loadModel(path, load));
   await model.unload();
   const cold = {
