@@ -129,6 +129,13 @@ void amx_pack_x(uint16_t* packed, const float* x, int64_t ldx, int64_t rows, int
 void amx_matmul_bf16(float* out, int64_t ldo, const uint16_t* w, int64_t ldw, int64_t rows_w, const uint16_t* x,
                      int64_t rows_x, int64_t k, int chunks);
 
+/** True where the CPU has AMX-INT8 and the OS lets this process use the tiles (asked for here). */
+bool quant_amx_usable();
+/** matmul_quant_avx512 with the interleaved Q8_0 / Q4_K / Q6_K weights' whole tiles of 16 activation
+ * rows on AMX-INT8 (quant_kernels_amx.cpp): the same bits. Only where quant_amx_usable(). */
+void matmul_quant_amx(float* out, int64_t ldo, const void* x, int64_t ldx, const SimdQuantWeights& w, int chunks,
+                      int64_t rows_x, int64_t rows_w);
+
 /** One activation row for matmul_quant (quant_activation_bytes) with quant.h's generic quantizers
  * (defined in quant_kernels_scalar.cpp): quantize_row_q8_k, or two planes of quantize_row_q8_0 and
  * block sums, of x and of activation_residual. Every ISA writes these bytes. `scratch` holds k floats. */

@@ -277,10 +277,11 @@ void check_matmul() {
     QuantFn fn;
     int isa;
   } isas[] = {{"scalar", matmul_quant_scalar, kCpuIsaScalar}, {"avx2", matmul_quant_avx2, kCpuIsaAvx2},
-              {"avx512", matmul_quant_avx512, kCpuIsaAvx512}};
+              {"avx512", matmul_quant_avx512, kCpuIsaAvx512}, {"amx", matmul_quant_amx, kCpuIsaAvx512}};
   const int best_isa = detect_cpu_isa();
   __builtin_cpu_init();
   const bool vnni = __builtin_cpu_supports("avx512vnni");
+  const bool amx = vnni && quant_amx_usable();
   std::mt19937 rng(7);
   for (DType type : types) {
     // 38 rows: two interleaved groups of 16 and 6 plain rows (four, then two single ones).
@@ -301,7 +302,7 @@ void check_matmul() {
     for (auto& v : x) v = normal(rng);
     const std::vector<uint8_t> xq = quantize_activations(type, x, max_n, cols);
     const std::string tname = dtype_name(type);
-    for (int chunks : {1, 2}) {
+    for (int chunks : {1, 2, 4}) {
       const std::vector<float> reference = run_kernel(matmul_quant_scalar, w, xq, max_n, chunks);
       // Within the bound of activation quantization of the f32 product of the dequantized weights:
       // a value's rounding is at most 0.57·amax/127 (f16 scales) with one plane; Q8_0 / Q4_0's second
@@ -327,7 +328,7 @@ void check_matmul() {
       check(outside == 0, tname + " scalar matmul within the activation-quantization bound (chunks "
           + std::to_string(chunks) + "): " + std::to_string(outside) + " outside");
       for (const auto& isa : isas) {
-        if (isa.isa > best_isa || (isa.isa == kCpuIsaAvx512 && !vnni)) {
+        if (isa.isa > best_isa || (isa.isa == kCpuIsaAvx512 && !vnni) || (isa.fn == matmul_quant_amx && !amx)) {
           std::printf("%s: not supported by this CPU, skipped\n", isa.name);
           continue;
         }
@@ -338,7 +339,7 @@ void check_matmul() {
                     + " equals scalar");
         }
         if (isa.isa >= kCpuIsaAvx2) {
-          for (int64_t n : {1, 3, 7, 64}) {
+          for (int64_t n : {1, 3, 7, 16, 40, 64}) {  // AMX: whole tiles of 16 rows, then the rest
             const std::vector<float> got = run_kernel(isa.fn, w, xq, n, chunks, packed.data());
             check(same_bits(got, std::vector<float>(reference.begin(), reference.begin() + n * rows)),
                   tname + " " + isa.name + " interleaved n=" + std::to_string(n) + " chunks=" + std::to_string(chunks)
@@ -463,20 +464,26 @@ void bench() {
   const struct {
     const char* name;
     QuantFn fn;
-  } isas[] = {{"scalar", matmul_quant_scalar}, {"avx2", matmul_quant_avx2}, {"avx512", matmul_quant_avx512}};
+  } isas[] = {{"scalar", matmul_quant_scalar}, {"avx2", matmul_quant_avx2}, {"avx512", matmul_quant_avx512},
+              {"amx", matmul_quant_amx}};
+  const bool amx = quant_amx_usable();
+  const char* only = std::getenv("QUANT_BENCH_TYPES");
   std::mt19937 rng(1);
   for (DType type : types) {
+    if (only != nullptr && std::string(only).find(dtype_name(type)) == std::string::npos) continue;
     for (auto shape : {std::pair<int64_t, int64_t>{1024, 3072}, std::pair<int64_t, int64_t>{3072, 1024}}) {
       const QuantMatrix w = make_matrix(type, shape.first, shape.second, rng);
       std::vector<float> x(static_cast<size_t>(64 * shape.second), 0.5f);
       for (size_t i = 0; i < x.size(); i++) x[i] = std::sin(float(i));
       std::vector<uint8_t> packed(w.bytes.size());
       quant_pack(type, w.bytes.data(), packed.data(), shape.first, shape.second);
-      for (int variant = 0; variant < 5; variant++) {
-        const auto& isa = isas[variant < 3 ? variant : variant - 2];  // 3: avx2, 4: avx512 interleaved
+      for (int variant = 0; variant < 6; variant++) {
+        // 3: avx2, 4: avx512, 5: amx, interleaved
+        const auto& isa = isas[variant < 3 ? variant : variant == 5 ? 3 : variant - 2];
         const uint8_t* layout = variant >= 3 ? packed.data() : nullptr;
         if (variant == 0 && std::getenv("QUANT_BENCH_SCALAR") == nullptr) continue;
-        for (int64_t n : {int64_t(1), int64_t(64)}) {
+        if (variant == 5 && !amx) continue;
+        for (int64_t n : {int64_t(1), int64_t(48)}) {
           const std::vector<uint8_t> xq = quantize_activations(type, x, n, shape.second);
           // The fastest of many calls: the machine is shared, and the best run is the kernel's own speed.
           double best = 1e9, total = 0;
@@ -489,7 +496,7 @@ void bench() {
           }
           const double ms = best * 1e3;
           std::printf("%-5s %5lldx%-5lld %-6s n=%-3lld %8.3f ms  %6.2f GB/s  %7.1f GMAC/s\n", dtype_name(type),
-                      (long long)shape.first, (long long)shape.second, variant == 4 ? "avx512i" : variant == 3 ? "avx2i" : isa.name, (long long)n, ms,
+                      (long long)shape.first, (long long)shape.second, variant == 5 ? "amxi" : variant == 4 ? "avx512i" : variant == 3 ? "avx2i" : isa.name, (long long)n, ms,
                       w.bytes.size() / (ms * 1e-3) / 1e9, double(n) * shape.first * shape.second / (ms * 1e-3) / 1e9);
         }
       }
@@ -533,11 +540,60 @@ void bench_backend() {
   }
 }
 
+
+// The backend's prefill: one Qwen3-0.6B-shaped layer's matmuls (q, k, v, o, gate, up, down) on a
+// 512-row batch, 1 and 2 threads; the best of several runs, in GMAC/s. QUANT_BENCH_TYPES picks
+// types by name (e.g. "q8_0,q4_k").
+void bench_prefill() {
+  std::mt19937 rng(3);
+  const std::pair<int64_t, int64_t> shapes[] = {{2048, 1024}, {1024, 1024}, {1024, 1024}, {1024, 2048},
+                                                 {3072, 1024}, {3072, 1024}, {1024, 3072}};
+  const char* only = std::getenv("QUANT_BENCH_TYPES");
+  const int n = 512;
+  for (DType type : {DType::Q8_0, DType::Q4_0, DType::Q4_K, DType::Q5_K, DType::Q6_K}) {
+    if (only != nullptr && std::string(only).find(dtype_name(type)) == std::string::npos) continue;
+    std::vector<QuantMatrix> ws;
+    for (auto shape : shapes) ws.push_back(make_matrix(type, shape.first, shape.second, rng));
+    std::vector<float> x(static_cast<size_t>(n * 3072));
+    for (size_t i = 0; i < x.size(); i++) x[i] = std::sin(float(i));
+    for (int threads : {1, 2}) {
+      auto backend = make_cpu_backend("cpu", threads, int64_t(8) << 30);
+      std::vector<Tensor> tensors;
+      double macs = 0;
+      for (size_t i = 0; i < ws.size(); i++) {
+        TensorView view;
+        view.name = "w";
+        view.dtype = type;
+        view.data = ws[i].bytes.data();
+        view.bytes = ws[i].bytes.size();
+        tensors.push_back(backend->upload_weight(view, shapes[i].first, shapes[i].second));
+        macs += double(n) * shapes[i].first * shapes[i].second;
+      }
+      std::vector<float> out(static_cast<size_t>(n * 3072));
+      double best = 1e9, total = 0;
+      while (total < 3.0) {
+        const auto start = std::chrono::steady_clock::now();
+        for (const Tensor& t : tensors) backend->matmul(out.data(), x.data(), t, n);
+        const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+        best = std::min(best, seconds);
+        total += seconds;
+      }
+      std::printf("prefill %-5s n=%d threads=%d %8.3f ms/layer  %7.1f GMAC/s\n", dtype_name(type), n, threads,
+                  best * 1e3, macs / best / 1e9);
+      for (Tensor& t : tensors) backend->release_weight(t);
+    }
+  }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   if (argc > 1 && std::string(argv[1]) == "--bench") {
     bench();
+    return 0;
+  }
+  if (argc > 1 && std::string(argv[1]) == "--bench-prefill") {
+    bench_prefill();
     return 0;
   }
   if (argc > 1 && std::string(argv[1]) == "--bench-backend") {

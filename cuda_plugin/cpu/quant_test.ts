@@ -20,6 +20,8 @@ const sources = [
   "cpu/quant_kernels_scalar.cpp",
   "cpu/quant_kernels_avx2.cpp",
   "cpu/quant_kernels_avx512.cpp",
+  "cpu/quant_kernels_amx.cpp",
+  "cpu/amx_bf16.cpp",
   "cpu/kernels_scalar.cpp",
   "cpu/kernels_avx2.cpp",
   "cpu/kernels_avx512.cpp",
