@@ -1,7 +1,7 @@
 // amx_bf16.cpp — bf16 weights times f32 activations on Intel AMX (tdpbf16ps): one instruction
 // multiplies a 16 × 32 bf16 tile by a 32 × 16 one into 16 × 16 f32 sums, some fifteen times the
 // multiply-adds per cycle of AVX-512 FMA. Compiled for AMX and AVX-512 whatever the build's
-// baseline; used only when cpuid reports AMX-BF16 and the kernel grants the process the tile state.
+// baseline; used only where amx_support().bf16.
 //
 // The weights are the first operand, read in place: 16 rows of 32 columns straight from the
 // row-major matrix (the file's own layout, so a bf16 model is used from its mapping, unpacked).
@@ -14,8 +14,6 @@
 // and are written to out row by row with scatters.
 #pragma GCC target("amx-tile,amx-bf16,avx512f,avx512bw,avx512vl,avx512bf16,avx2,fma,f16c")
 #include <immintrin.h>
-#include <sys/syscall.h>
-#include <unistd.h>
 
 #include "cpu_simd.h"
 #include "cx_math.h"
@@ -26,8 +24,6 @@ namespace {
 // Zero-masked forms with a full mask: GCC 12's unmasked ones start from an "undefined" register that
 // -Wmaybe-uninitialized reports once inlined (GCC bug 105593); the instructions are the same.
 constexpr __mmask16 kAll = 0xffff;
-constexpr int kArchReqXcompPerm = 0x1023;  // arch_prctl: ask for an extended state component
-constexpr int kXfeatureXtiledata = 18;     // the AMX tile data
 
 // ldtilecfg's 64-byte operand: palette 1, then each tile's bytes per row and rows.
 struct alignas(64) TileConfig {
@@ -124,18 +120,6 @@ void block(float* out, int64_t ldo, const uint16_t* w, int64_t ldw, int64_t rows
 }
 
 }  // namespace
-
-bool amx_bf16_available() {
-  unsigned eax = 0, ebx = 0, ecx = 0, edx = 0;
-  __asm__("cpuid" : "=a"(eax), "=b"(ebx), "=c"(ecx), "=d"(edx) : "a"(7), "c"(0));
-  const bool amx_tile = (edx >> 24) & 1u;
-  const bool amx_bf16 = (edx >> 22) & 1u;
-  __asm__("cpuid" : "=a"(eax), "=b"(ebx), "=c"(ecx), "=d"(edx) : "a"(7), "c"(1));
-  const bool avx512_bf16 = (eax >> 5) & 1u;
-  if (!amx_tile || !amx_bf16 || !avx512_bf16) return false;
-  // Linux hands out the 8 KiB tile state only on request; the request is for the whole process.
-  return syscall(SYS_arch_prctl, kArchReqXcompPerm, kXfeatureXtiledata) == 0;
-}
 
 void amx_pack_x(uint16_t* packed, const float* x, int64_t ldx, int64_t rows, int64_t k) {
   const int64_t tiles_k = k / kAmxCols;

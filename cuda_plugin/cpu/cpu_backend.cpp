@@ -39,9 +39,9 @@ class CpuBackend final : public Backend {
       : pool_(threads, device_name), budget_(budget), scratch_(static_cast<size_t>(pool_.size())),
         k_(kernels), interleave_quantized_(kernels.isa >= kCpuIsaAvx2),
         avx512_vnni_(kernels.isa == kCpuIsaAvx512 && has_avx512_vnni()),
-        amx_bf16_(kernels.isa == kCpuIsaAvx512 && amx_bf16_available()),
+        amx_bf16_(kernels.isa == kCpuIsaAvx512 && amx_support().bf16),
         matmul_quant_(kernels.isa == kCpuIsaAvx512 && !avx512_vnni_ ? matmul_quant_avx2
-                      : avx512_vnni_ && quant_amx_usable()     ? matmul_quant_amx
+                      : avx512_vnni_ && amx_support().int8    ? matmul_quant_amx
                                                                 : kernels.matmul_quant) {}
 
   int kernel_isa() const override { return k_.isa; }

@@ -112,8 +112,14 @@ constexpr int64_t kAmxTile = kAmxRows * kAmxCols;
 /** Elements amx_pack_x writes for one 16-row block of x over k columns: a high and a low tile per 32. */
 constexpr int64_t amx_x_block(int64_t k) { return 2 * (k / kAmxCols) * kAmxTile; }
 
-/** Whether this CPU has AMX-BF16 (and AVX512-BF16) and the kernel granted the process the tile state. */
-bool amx_bf16_available();
+/** Which Intel AMX kernels this process may run (amx_support.cpp): the CPU has the instructions
+ * (AMX-BF16 with AVX512-BF16; AMX-INT8 with AVX512-VNNI) and Linux granted the tile state. */
+struct AmxSupport {
+  bool bf16;  // amx_bf16.cpp
+  bool int8;  // quant_kernels_amx.cpp
+};
+/** AmxSupport, detected (and the tile state asked for) once per process. */
+AmxSupport amx_support();
 /** Packs `rows` ≤ 16 rows of x (f32, `ldx` apart, k % kAmxCols == 0) as one block for
  * amx_matmul_bf16 (amx_x_block(k) elements): each value split into bf16 hi = x rounded and
  * lo = (x − hi) rounded (to nearest even, subnormals flushed), each 32-column slice as tdpbf16ps's
@@ -129,10 +135,8 @@ void amx_pack_x(uint16_t* packed, const float* x, int64_t ldx, int64_t rows, int
 void amx_matmul_bf16(float* out, int64_t ldo, const uint16_t* w, int64_t ldw, int64_t rows_w, const uint16_t* x,
                      int64_t rows_x, int64_t k, int chunks);
 
-/** True where the CPU has AMX-INT8 and the OS lets this process use the tiles (asked for here). */
-bool quant_amx_usable();
 /** matmul_quant_avx512 with the interleaved Q8_0 / Q4_K / Q6_K weights' whole tiles of 16 activation
- * rows on AMX-INT8 (quant_kernels_amx.cpp): the same bits. Only where quant_amx_usable(). */
+ * rows on AMX-INT8 (quant_kernels_amx.cpp): the same bits. Only where amx_support().int8. */
 void matmul_quant_amx(float* out, int64_t ldo, const void* x, int64_t ldx, const SimdQuantWeights& w, int chunks,
                       int64_t rows_x, int64_t rows_w);
 

@@ -281,7 +281,7 @@ void check_matmul() {
   const int best_isa = detect_cpu_isa();
   __builtin_cpu_init();
   const bool vnni = __builtin_cpu_supports("avx512vnni");
-  const bool amx = vnni && quant_amx_usable();
+  const bool amx = vnni && amx_support().int8;
   std::mt19937 rng(7);
   for (DType type : types) {
     // 38 rows: two interleaved groups of 16 and 6 plain rows (four, then two single ones).
@@ -466,7 +466,7 @@ void bench() {
     QuantFn fn;
   } isas[] = {{"scalar", matmul_quant_scalar}, {"avx2", matmul_quant_avx2}, {"avx512", matmul_quant_avx512},
               {"amx", matmul_quant_amx}};
-  const bool amx = quant_amx_usable();
+  const bool amx = amx_support().int8;
   const char* only = std::getenv("QUANT_BENCH_TYPES");
   std::mt19937 rng(1);
   for (DType type : types) {

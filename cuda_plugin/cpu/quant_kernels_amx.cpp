@@ -15,8 +15,6 @@
 // are added into the f32 sums (Unit below).
 #pragma GCC target("amx-tile,amx-int8,avx512f,avx512bw,avx512vl,avx512vnni,avx2,fma,f16c")
 #include <immintrin.h>
-#include <sys/syscall.h>
-#include <unistd.h>
 
 #include "cpu_simd.h"
 #include "cx_math.h"
@@ -324,16 +322,6 @@ void matmul_amx_type(float* out, int64_t ldo, const char* x, int64_t ldx, const 
 }
 
 }  // namespace
-
-bool quant_amx_usable() {
-  unsigned eax, ebx, ecx, edx;
-  __asm__("cpuid" : "=a"(eax), "=b"(ebx), "=c"(ecx), "=d"(edx) : "a"(7), "c"(0));
-  const bool amx = (edx >> 24 & 1) && (edx >> 25 & 1);  // AMX-TILE, AMX-INT8
-  if (!amx || !__builtin_cpu_supports("avx512vnni")) return false;
-  // Linux hands out the tile state (XTILEDATA, feature 18) only to a process that asks for it.
-  constexpr long kArchReqXcompPerm = 0x1023;
-  return syscall(SYS_arch_prctl, kArchReqXcompPerm, 18) == 0;
-}
 
 bool quant_amx_takes(int type) { return type == kSimdQ8_0 || type == kSimdQ4_K || type == kSimdQ6_K; }
 

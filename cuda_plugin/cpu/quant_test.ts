@@ -22,6 +22,7 @@ const sources = [
   "cpu/quant_kernels_avx512.cpp",
   "cpu/quant_kernels_amx.cpp",
   "cpu/amx_bf16.cpp",
+  "cpu/amx_support.cpp",
   "cpu/kernels_scalar.cpp",
   "cpu/kernels_avx2.cpp",
   "cpu/kernels_avx512.cpp",
