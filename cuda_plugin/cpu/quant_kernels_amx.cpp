@@ -80,6 +80,8 @@ struct Unit {
     }                               \
   } while (0)
 
+// The two sets' branches differ only in tile numbers: GCC 12's tile intrinsics paste their numbers
+// into the assembly text, so they must be literals (not template parameters).
 template <int TYPE>
 inline void issue(int s, const char* a, int64_t ldx, int ng, int32_t (*cb)[kT][kT]) {
   if (s == 0) {
