@@ -168,15 +168,16 @@ class CpuBackend final : public Backend {
   }
 
   // Runs body(i0, rows_x, r0, rows_w) over (batch rows × weight rows) tiles on the pool. Batch tiles
-  // of 48 rows (8 register blocks of 6) keep x's tile in L2 while a weight tile of 32 rows streams
-  // past it; a small batch is one tile and the weight rows are split finer instead. Weight tiles
-  // start on multiples of `quantum` rows (the layouts' row groups).
+  // of `batch_tile` rows (48: 8 register blocks of 6; AMX: 64, two 2 × 2 tile blocks) keep x's tile
+  // in L2 while a weight tile of 32 rows streams past it; a small batch is one tile and the weight
+  // rows are split finer instead. Weight tiles start on multiples of `quantum` rows (the layouts'
+  // row groups).
   template <typename Body>
-  void for_each_tile(int64_t n, int64_t d, int64_t k, int64_t quantum, const Body& body) {
-    const int64_t x_tile = n <= 48 ? n : 48;
+  void for_each_tile(int64_t n, int64_t d, int64_t k, int64_t quantum, const Body& body, int64_t batch_tile = 48) {
+    const int64_t x_tile = n <= batch_tile ? n : batch_tile;
     const int64_t x_tiles = (n + x_tile - 1) / x_tile;
     const int64_t threads = pool_.size();
-    int64_t row_tile = n <= 48 ? std::max<int64_t>(4, d / (threads * 8)) : 32;
+    int64_t row_tile = n <= batch_tile ? std::max<int64_t>(4, d / (threads * 8)) : 32;
     row_tile = (row_tile + quantum - 1) / quantum * quantum;
     const int64_t row_tiles = (d + row_tile - 1) / row_tile;
     parallel(row_tiles * x_tiles, d * k * n, [&](int64_t t, int) {
@@ -206,7 +207,7 @@ class CpuBackend final : public Backend {
     for_each_tile(n, whole, k, kAmxRows, [&](int64_t i0, int64_t rows_x, int64_t r0, int64_t rows_w) {
       amx_matmul_bf16(out + i0 * d + r0, d, weights + r0 * k, k, rows_w, xp + i0 / kAmxRows * x_block, rows_x, k,
                       chunks);
-    });
+    }, 4 * kAmxRows);
     if (whole == d) return;
     const size_t padded = static_cast<size_t>(kAmxRows * k);
     if (weight_tail_.size() < padded) weight_tail_.resize(padded);
