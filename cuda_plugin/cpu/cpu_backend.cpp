@@ -35,16 +35,16 @@ bool has_avx512_vnni();
 
 class CpuBackend final : public Backend {
  public:
-  CpuBackend(const std::string& device_name, int threads, int64_t budget, const SimdKernels& kernels)
+  CpuBackend(const std::string& device_name, int threads, int64_t budget, const SimdKernels& kernels, int isa)
       : pool_(threads, device_name), budget_(budget), scratch_(static_cast<size_t>(pool_.size())),
-        k_(kernels), interleave_quantized_(kernels.isa >= kCpuIsaAvx2),
+        k_(kernels), isa_(isa), interleave_quantized_(kernels.isa >= kCpuIsaAvx2),
         avx512_vnni_(kernels.isa == kCpuIsaAvx512 && has_avx512_vnni()),
-        amx_bf16_(kernels.isa == kCpuIsaAvx512 && amx_support().bf16),
+        amx_bf16_(isa == kCpuIsaAmx && amx_support().bf16),
         matmul_quant_(kernels.isa == kCpuIsaAvx512 && !avx512_vnni_ ? matmul_quant_avx2
-                      : avx512_vnni_ && amx_support().int8    ? matmul_quant_amx
-                                                                : kernels.matmul_quant) {}
+                      : isa == kCpuIsaAmx && avx512_vnni_ && amx_support().int8 ? matmul_quant_amx
+                                                                                : kernels.matmul_quant) {}
 
-  int kernel_isa() const override { return k_.isa; }
+  int kernel_isa() const override { return isa_; }
 
   MemoryInfo memory() const override { return {budget_, budget_ - used_}; }
 
@@ -564,6 +564,7 @@ class CpuBackend final : public Backend {
   int64_t used_ = 0;
   std::vector<std::vector<float>> scratch_;  // one per pool thread
   const SimdKernels& k_;
+  int isa_;                                            // CpuIsa: k_.isa, or kCpuIsaAmx over the AVX-512 kernels
   bool interleave_quantized_;                          // quantized weights get quant_repack.h's layout
   bool avx512_vnni_;                                   // the AVX-512 VNNI kernels and activation quantizer
   bool amx_bf16_;                                      // bf16 weights in AMX tiles (amx_bf16.cpp)
@@ -585,7 +586,8 @@ int detect_cpu_isa() {
   __builtin_cpu_init();
   if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl")
       && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) {
-    return kCpuIsaAvx512;
+    const AmxSupport amx = amx_support();
+    return amx.bf16 || amx.int8 ? kCpuIsaAmx : kCpuIsaAvx512;
   }
   if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c")) {
     return kCpuIsaAvx2;
@@ -601,10 +603,10 @@ std::unique_ptr<Backend> make_cpu_backend(const std::string& device_name, int th
     throw Error(CX_ERR_UNSUPPORTED_ARCH, device_name + ": CPU kernels for ISA " + std::to_string(isa)
         + " were asked for but this CPU supports at most " + std::to_string(best));
   }
-  const SimdKernels& kernels = isa == kCpuIsaAvx512 ? simd_kernels_avx512()
+  const SimdKernels& kernels = isa >= kCpuIsaAvx512 ? simd_kernels_avx512()
       : isa == kCpuIsaAvx2                          ? simd_kernels_avx2()
                                                     : simd_kernels_scalar();
-  return std::make_unique<CpuBackend>(device_name, threads, budget_bytes, kernels);
+  return std::make_unique<CpuBackend>(device_name, threads, budget_bytes, kernels, isa);
 }
 
 }  // namespace cx

@@ -112,7 +112,8 @@ CX_API int32_t cx_abi_version(void);
 CX_API int32_t cx_runtime_open(int32_t cpu_devices, int64_t cpu_budget_bytes, int32_t cpu_threads,
                                int32_t* out_runtime, char* err, int32_t err_cap);
 /** cx_runtime_open with a CPU kernel instruction set: `cpu_isa` 0 = the best the CPU has (cpuid),
- * 1 = scalar, 2 = AVX2 + FMA, 3 = AVX-512 (F, BW, VL, BF16). Asking for one the CPU lacks is
+ * 1 = scalar, 2 = AVX2 + FMA, 3 = AVX-512 (F, BW, VL), 4 = AVX-512 with Intel AMX (bf16 and Q8_0 /
+ * Q4_K / Q6_K matmuls on AMX tiles, where Linux grants the tile state). Asking for one the CPU lacks is
  * CX_ERR_INVALID_ARGUMENT. Lets tests run every kernel path on one machine. */
 CX_API int32_t cx_runtime_open_ex(int32_t cpu_devices, int64_t cpu_budget_bytes, int32_t cpu_threads,
                                   int32_t cpu_isa, int32_t* out_runtime, char* err, int32_t err_cap);

@@ -212,9 +212,12 @@ class Backend {
 };
 
 /** CPU kernel instruction sets, chosen at run time (cpuid) unless a device is told otherwise. */
-enum CpuIsa : int { kCpuIsaAuto = 0, kCpuIsaScalar = 1, kCpuIsaAvx2 = 2, kCpuIsaAvx512 = 3 };
+/** kCpuIsaAmx: the AVX-512 kernels, with Intel AMX for bf16 and Q8_0 / Q4_K / Q6_K matmuls where the
+ * CPU has it and Linux grants the tile state (cpu_simd.h's amx_support). */
+enum CpuIsa : int { kCpuIsaAuto = 0, kCpuIsaScalar = 1, kCpuIsaAvx2 = 2, kCpuIsaAvx512 = 3, kCpuIsaAmx = 4 };
 
-/** The best CpuIsa this CPU supports (AVX-512 needs F, BW, VL and BF16; AVX2 needs FMA and F16C). */
+/** The best CpuIsa this CPU supports (AVX-512 needs F, BW, VL; AVX2 needs FMA and F16C; AMX needs
+ * AVX-512 and amx_support()). */
 int detect_cpu_isa();
 
 /** Creates the CPU backend: `threads` compute threads (the worker thread is one of them) named

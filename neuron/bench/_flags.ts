@@ -15,7 +15,7 @@ export type IsqType = typeof ISQ_TYPES[number];
 /** GGUF tensor types `--write-gguf` writes. */
 export const GGUF_WRITE_TYPES = Object.freeze(["f32", "bf16"] as const);
 
-const ISAS: readonly CpuIsa[] = ["auto", "avx512", "avx2", "scalar"];
+const ISAS: readonly CpuIsa[] = ["auto", "amx", "avx512", "avx2", "scalar"];
 
 /** Generated bench models: Qwen3-0.6B's shape, or Qwen3-30B-A3B's experts with few layers. */
 export const BENCH_ARCHS = Object.freeze(["qwen3", "qwen3_moe", "qwen3_next"] as const);

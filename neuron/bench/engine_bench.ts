@@ -21,7 +21,7 @@
  *
  * Flags: `--threads N` (compute threads, default all cores), `--prompt N` (default 512),
  * `--steps N` (decode steps per round, default 24), `--rounds N` (batch-1 rounds per pass, default 5),
- * `--isa auto|avx512|avx2|scalar`, `--quant q8_0|q4_0|q4_k|q5_k|q6_k|q4_k_m` (quantize the bench
+ * `--isa auto|amx|avx512|avx2|scalar`, `--quant q8_0|q4_0|q4_k|q5_k|q6_k|q4_k_m` (quantize the bench
  * model at load), `--gguf PATH` (bench that file instead), `--llama-bench PATH` (with `--gguf`: also
  * run llama.cpp's llama-bench binary on the file with the same thread count and print
  * `{cortex, llama_cpp, ratio, passes}`), `--llama-args "..."` (extra llama-bench arguments),

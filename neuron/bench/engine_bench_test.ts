@@ -111,7 +111,7 @@ Deno.test("parseBenchFlags: defaults, every flag, and the combinations it refuse
     [["--gguf-type", "f16", "--write-gguf", "x"], /--gguf-type must be one of f32, bf16/],
     [["--threads", "0"], /--threads must be an integer ≥ 1/],
     [["--alternate", "1.5"], /--alternate must be an integer ≥ 1/],
-    [["--isa", "neon"], /--isa must be one of auto, avx512, avx2, scalar/],
+    [["--isa", "neon"], /--isa must be one of auto, amx, avx512, avx2, scalar/],
     [["--cold", "yes"], /--cold must be one of auto, no, got "yes"/],
     [["--steps"], /flag --steps needs a value/],
     [["--steps", "2", "--steps", "3"], /flag --steps given twice/],

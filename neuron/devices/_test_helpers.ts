@@ -104,12 +104,12 @@ export function row(values: Float32Array, r: number, width: number): Float32Arra
   return values.subarray(r * width, (r + 1) * width);
 }
 
-/** Every CPU kernel path this machine can run, best first (e.g. avx512, avx2, scalar). */
+/** Every CPU kernel path this machine can run, best first (e.g. amx, avx512, avx2, scalar). */
 export function cpuIsasToTest(): Exclude<CpuIsa, "auto">[] {
   const plugin = Plugin.open();
   try {
     const best = plugin.devices().find((device) => device.backend === "cpu")?.cpuIsa ?? "scalar";
-    const all = ["avx512", "avx2", "scalar"] as const;
+    const all = ["amx", "avx512", "avx2", "scalar"] as const;
     return all.slice(all.indexOf(best));
   } finally {
     plugin.close();
@@ -122,7 +122,7 @@ export function cpuIsasToTest(): Exclude<CpuIsa, "auto">[] {
  * judges through its target, so `deno task test:cuda` can run the same file on a GPU.
  */
 export interface ParityTarget {
-  /** For test names: "avx512", "avx2", "scalar" or "cuda:0". */
+  /** For test names: "amx", "avx512", "avx2", "scalar" or "cuda:0". */
   label: string;
   /** True for a CUDA device (GPU arithmetic: other summation orders, cuBLAS, device libm). */
   cuda: boolean;

@@ -32,7 +32,7 @@ const DTYPES: readonly (WeightDType | null)[] = [
   "q5_k",
   "q6_k",
 ];
-const CPU_ISAS: readonly CpuIsa[] = ["auto", "scalar", "avx2", "avx512"];
+const CPU_ISAS: readonly CpuIsa[] = ["auto", "scalar", "avx2", "avx512", "amx"];
 const ERROR_CAP = 4096;
 
 function checkCount(name: string, value: number | undefined, min: number, max: number): void {
@@ -263,7 +263,9 @@ export class Plugin {
       cpuFeatures: cuda ? null : readCString(features),
       threads: Number(out[D.THREADS]),
       poisoned: out[D.POISONED] === 1n,
-      cpuIsa: cuda ? null : (["scalar", "avx2", "avx512"] as const)[Number(out[D.CPU_ISA]) - 1] ?? null,
+      cpuIsa: cuda
+        ? null
+        : (["scalar", "avx2", "avx512", "amx"] as const)[Number(out[D.CPU_ISA]) - 1] ?? null,
     };
   }
 

@@ -9,8 +9,9 @@ import type { Sequence } from "./model.ts";
 /** The compute backend of a device. */
 export type Backend = "cpu" | "cuda";
 
-/** Instruction set of the CPU kernels: `auto` = the best the CPU has (cpuid). */
-export type CpuIsa = "auto" | "scalar" | "avx2" | "avx512";
+/** Instruction set of the CPU kernels: `auto` = the best the CPU has (cpuid); `amx` = the AVX-512
+ * kernels with Intel AMX tiles for bf16 and Q8_0 / Q4_K / Q6_K matmuls. */
+export type CpuIsa = "auto" | "scalar" | "avx2" | "avx512" | "amx";
 
 /** One device of the plugin runtime, with fresh memory figures. */
 export interface DeviceInfo {
