@@ -228,24 +228,40 @@ class CpuBackend final : public Backend {
     }
   }
 
+  // Tiles of up to kAttendTileHeads (row, query head) pairs: runs of a sequence's consecutive rows
+  // (a prefill's), each tile reading every block of its KV head once for all its rows (cpu_simd.h's
+  // SimdAttend; a row's result does not depend on its tile). Tasks are (tile, KV head), the costliest
+  // tiles (a causal prefill's last rows) first, so that the pool's threads finish together.
   void attention(float* out, const float* q, const KvCache& cache, int layer, const BatchRows& rows, int heads,
                  int kv_heads, int head_dim, int window) override {
     const int group = heads / kv_heads;
-    ensure_scratch(static_cast<size_t>(group) * cache.context);
+    const int tile_rows = std::max(1, std::min(rows.n, kAttendTileHeads / group));
+    attend_begin_.resize(static_cast<size_t>(rows.n));
+    attend_end_.resize(static_cast<size_t>(rows.n));
+    attend_tiles_.clear();
     int64_t work = 0;
-    for (int r = 0; r < rows.n; r++) {
-      work += static_cast<int64_t>(rows.positions[r] + 1 - attention_start(rows.positions[r], window)) * heads
-          * head_dim * 2;
+    for (int r = 0; r < rows.n;) {
+      AttendTile tile{r, 0, 0};
+      for (; r < rows.n && tile.rows < tile_rows && rows.slots[r] == rows.slots[tile.first]; r++, tile.rows++) {
+        attend_begin_[static_cast<size_t>(r)] = attention_start(rows.positions[r], window);
+        attend_end_[static_cast<size_t>(r)] = rows.positions[r] + 1;
+        tile.positions += attend_end_[static_cast<size_t>(r)] - attend_begin_[static_cast<size_t>(r)];
+      }
+      work += tile.positions * heads * head_dim * 4;
+      attend_tiles_.push_back(tile);
     }
-    // One task per (row, KV head): the group of query heads sharing that KV head reads it once.
-    parallel(static_cast<int64_t>(rows.n) * kv_heads, work, [&](int64_t task, int thread) {
-      const int r = static_cast<int>(task / kv_heads);
+    std::stable_sort(attend_tiles_.begin(), attend_tiles_.end(),
+                     [](const AttendTile& x, const AttendTile& y) { return x.positions > y.positions; });
+    ensure_scratch(static_cast<size_t>(attend_scratch_floats(tile_rows, group, head_dim)));
+    const int64_t ld = static_cast<int64_t>(heads) * head_dim;
+    parallel(static_cast<int64_t>(attend_tiles_.size()) * kv_heads, work, [&](int64_t task, int thread) {
+      const AttendTile& tile = attend_tiles_[static_cast<size_t>(task / kv_heads)];
       const int kv_head = static_cast<int>(task % kv_heads);
-      const size_t q_at = (static_cast<size_t>(r) * heads + static_cast<size_t>(kv_head) * group) * head_dim;
-      const int start = attention_start(rows.positions[r], window);
-      const size_t base = cache.offset(layer, rows.slots[r], kv_head, start);
-      k_.attend(out + q_at, q + q_at, group, cache.keys + base, cache.values + base, rows.positions[r] + 1 - start, head_dim,
-                scratch_[static_cast<size_t>(thread)].data());
+      const int64_t at = tile.first * ld + static_cast<int64_t>(kv_head) * group * head_dim;
+      const size_t base = cache.offset(layer, rows.slots[tile.first], kv_head, 0);
+      k_.attend({out + at, q + at, ld, tile.rows, group, head_dim, cache.keys + base, cache.values + base,
+                 attend_begin_.data() + tile.first, attend_end_.data() + tile.first,
+                 scratch_[static_cast<size_t>(thread)].data()});
     });
   }
 
@@ -509,6 +525,15 @@ class CpuBackend final : public Backend {
     }
   }
 
+  // A tile of attention rows: `rows` consecutive batch rows of one sequence from `first`, attending
+  // `positions` (row, position) pairs in all.
+  struct AttendTile {
+    int first;
+    int rows;
+    int64_t positions;
+  };
+  static constexpr int kAttendTileHeads = 16;  // (row, query head) pairs per attention tile
+
   ThreadPool pool_;
   int64_t budget_;
   int64_t used_ = 0;
@@ -519,6 +544,8 @@ class CpuBackend final : public Backend {
   decltype(SimdKernels::matmul_quant) matmul_quant_;  // AVX-512 CPUs without VNNI use the AVX2 one
   std::vector<uint8_t> activations_;                 // quantized activation rows, kept between matmuls
   std::vector<uint8_t> embed_row_;                   // one plain row of an interleaved embedding table
+  std::vector<AttendTile> attend_tiles_;             // attention's tiles, kept between calls
+  std::vector<int32_t> attend_begin_, attend_end_;   // each row's attended positions [begin, end)
 };
 
 bool has_avx512_vnni() {
