@@ -59,5 +59,9 @@ struct V {
 }  // namespace
 
 void attend_avx2(const SimdAttend& a) { attend_impl(a); }
+void attend_segment_avx2(const SimdAttend& a, int segment, float* state) { attend_segment_impl(a, segment, state); }
+void attend_finish_avx2(const SimdAttend& a, const float* states, int first, int count) {
+  attend_finish_impl(a, states, first, count);
+}
 
 }  // namespace cx

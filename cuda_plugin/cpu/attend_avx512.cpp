@@ -70,5 +70,9 @@ struct V {
 }  // namespace
 
 void attend_avx512(const SimdAttend& a) { attend_impl(a); }
+void attend_segment_avx512(const SimdAttend& a, int segment, float* state) { attend_segment_impl(a, segment, state); }
+void attend_finish_avx512(const SimdAttend& a, const float* states, int first, int count) {
+  attend_finish_impl(a, states, first, count);
+}
 
 }  // namespace cx

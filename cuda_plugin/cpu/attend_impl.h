@@ -209,42 +209,84 @@ static void merge(const AttendState& total, const AttendState& part, int h, int 
   for (; j < hd; j++) o[j] = o[j] * c_total + po[j] * c_part;
 }
 
-// The rows' positions are walked in segments of kAttendSegment (aligned to multiples of it), each
-// an online softmax from a fresh state over its blocks, merged into the total in order; a row's
-// arithmetic depends only on its own q, begin and end, never on the other rows of the tile.
-static void attend_impl(const SimdAttend& a) {
+// A state laid out as cpu_simd.h's attend_segment writes it: m and l for every (row, head), then o.
+static AttendState state_at(float* at, int heads) { return {at, at + heads, at + 2 * heads}; }
+
+static bool meets(const SimdAttend& a, int r, int segment) {
+  return a.begin[r] < segment + kAttendSegment && a.end[r] > segment;
+}
+
+// The state of one segment (positions [segment, segment + kAttendSegment)) from a fresh start.
+static void segment_state(const SimdAttend& a, int segment, const AttendState& part, float* scores) {
   const int hd = a.head_dim;
+  const float scale = kLog2e / sqrtf(static_cast<float>(hd));  // scores in log2 units: e^x = 2^(x·log2 e)
+  int lo = segment + kAttendSegment, hi = segment;
+  for (int r = 0; r < a.rows; r++) {
+    if (!meets(a, r, segment)) continue;
+    lo = a.begin[r] < lo ? a.begin[r] : lo;
+    hi = a.end[r] > hi ? a.end[r] : hi;
+  }
+  reset(part, a.rows * a.group, hd);
+  const int first = lo > segment ? lo / kAttendBlock * kAttendBlock : segment;
+  const int last = hi < segment + kAttendSegment ? hi : segment + kAttendSegment;
+  for (int b = first; b < last; b += kAttendBlock) attend_block(a, b, part, scores, scale);
+}
+
+// out = o · (1 / l) for every (row, head).
+static void normalise(const SimdAttend& a, const AttendState& total) {
+  for (int r = 0; r < a.rows; r++) {
+    for (int g = 0; g < a.group; g++) {
+      const int h = r * a.group + g;
+      const float inv = 1.0f / total.l[h];
+      const float* o = total.o + static_cast<int64_t>(h) * a.head_dim;
+      float* out = a.out + r * a.ld + g * a.head_dim;
+      for (int j = 0; j < a.head_dim; j++) out[j] = o[j] * inv;
+    }
+  }
+}
+
+// The segments a tile's rows meet, in order: each one's state from a fresh start, merged into the
+// total; a row's arithmetic depends only on its own q, begin and end, never on the other rows.
+static void attend_impl(const SimdAttend& a) {
   const int heads = a.rows * a.group;
-  float* at = a.scratch;
-  const AttendState total{at, at + heads, at + 2 * heads};
-  at += 2 * heads + static_cast<int64_t>(heads) * hd;
-  const AttendState part{at, at + heads, at + 2 * heads};
-  at += 2 * heads + static_cast<int64_t>(heads) * hd;
-  float* scores = at;
-  const float scale = kLog2e / sqrtf(static_cast<float>(hd));  // scores in log2 units: exp(x) = 2^(x·log2 e)
+  const int64_t state = 2 * heads + static_cast<int64_t>(heads) * a.head_dim;
+  const AttendState total = state_at(a.scratch, heads);
+  const AttendState part = state_at(a.scratch + state, heads);
+  float* scores = a.scratch + 2 * state;
   int lo = a.begin[0], hi = a.end[0];
   for (int r = 1; r < a.rows; r++) {
     lo = a.begin[r] < lo ? a.begin[r] : lo;
     hi = a.end[r] > hi ? a.end[r] : hi;
   }
-  reset(total, heads, hd);
+  reset(total, heads, a.head_dim);
   for (int segment = lo / kAttendSegment * kAttendSegment; segment < hi; segment += kAttendSegment) {
-    reset(part, heads, hd);
-    const int first = lo > segment ? lo / kAttendBlock * kAttendBlock : segment;
-    const int last = hi < segment + kAttendSegment ? hi : segment + kAttendSegment;
-    for (int b = first; b < last; b += kAttendBlock) attend_block(a, b, part, scores, scale);
+    segment_state(a, segment, part, scores);
     for (int r = 0; r < a.rows; r++) {
-      if (a.begin[r] >= segment + kAttendSegment || a.end[r] <= segment) continue;
-      for (int g = 0; g < a.group; g++) merge(total, part, r * a.group + g, hd);
+      if (!meets(a, r, segment)) continue;
+      for (int g = 0; g < a.group; g++) merge(total, part, r * a.group + g, a.head_dim);
     }
   }
-  for (int r = 0; r < a.rows; r++) {
-    for (int g = 0; g < a.group; g++) {
-      const int h = r * a.group + g;
-      const float inv = 1.0f / total.l[h];
-      const float* o = total.o + static_cast<int64_t>(h) * hd;
-      float* out = a.out + r * a.ld + g * hd;
-      for (int j = 0; j < hd; j++) out[j] = o[j] * inv;
+  normalise(a, total);
+}
+
+// attend_impl split in two (cpu_simd.h's attend_segment and attend_finish): the segments' states,
+// computed anywhere, then merged in the same order with the same arithmetic.
+static void attend_segment_impl(const SimdAttend& a, int segment, float* state) {
+  segment_state(a, segment * kAttendSegment, state_at(state, a.rows * a.group),
+                a.scratch + 2 * (2 * a.rows * a.group + static_cast<int64_t>(a.rows) * a.group * a.head_dim));
+}
+
+static void attend_finish_impl(const SimdAttend& a, const float* states, int first, int count) {
+  const int heads = a.rows * a.group;
+  const int64_t state = 2 * heads + static_cast<int64_t>(heads) * a.head_dim;
+  const AttendState total = state_at(a.scratch, heads);
+  reset(total, heads, a.head_dim);
+  for (int i = 0; i < count; i++) {
+    const AttendState part = state_at(const_cast<float*>(states) + i * state, heads);
+    for (int r = 0; r < a.rows; r++) {
+      if (!meets(a, r, (first + i) * kAttendSegment)) continue;
+      for (int g = 0; g < a.group; g++) merge(total, part, r * a.group + g, a.head_dim);
     }
   }
+  normalise(a, total);
 }

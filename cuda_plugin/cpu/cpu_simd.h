@@ -96,6 +96,11 @@ constexpr int64_t attend_scratch_floats(int rows, int group, int head_dim) {
   return static_cast<int64_t>(rows) * group * (2 * (2 + head_dim) + kAttendBlock);
 }
 
+/** Floats of one tile's attention state (SimdKernels::attend_segment). */
+constexpr int64_t attend_state_floats(int rows, int group, int head_dim) {
+  return static_cast<int64_t>(rows) * group * (2 + head_dim);
+}
+
 /** One ISA's kernels. Every output element is one dot product accumulated in the ISA's vector lanes
  * in k order, then reduced in a fixed order, so it never depends on how rows are blocked. */
 struct SimdKernels {
@@ -125,6 +130,14 @@ struct SimdKernels {
   void (*attend)(const SimdAttend& a);
   /** Sums `bytes` bytes at `data` (the bandwidth probe's inner loop); the result defeats elimination. */
   float (*stream_sum)(const float* data, int64_t count);
+  /** attend in two halves, so that one row's segments can run on several threads: the state of
+   * segment `segment` (positions segment·kAttendSegment up to (segment + 1)·kAttendSegment) for
+   * each (row, head) of the tile, laid out as m and l of every (row, head), then o
+   * (attend_state_floats in all)... */
+  void (*attend_segment)(const SimdAttend& a, int segment, float* state);
+  /** ... then the states of segments first .. first + count − 1 (attend_state_floats apart) merged
+   * in order into out: the same bits as attend when they are all the segments the rows meet. */
+  void (*attend_finish)(const SimdAttend& a, const float* states, int first, int count);
 };
 
 /** The matmul_quant of each ISA (quant_kernels_*.cpp); the AVX-512 one uses AVX512-VNNI. */
@@ -135,10 +148,16 @@ void matmul_quant_avx2(float* out, int64_t ldo, const void* x, int64_t ldx, cons
 void matmul_quant_avx512(float* out, int64_t ldo, const void* x, int64_t ldx, const SimdQuantWeights& w, int chunks,
                          int64_t rows_x, int64_t rows_w);
 
-/** The attend of each ISA (attend_*.cpp). */
+/** The attend, attend_segment and attend_finish of each ISA (attend_*.cpp). */
 void attend_scalar(const SimdAttend& a);
 void attend_avx2(const SimdAttend& a);
 void attend_avx512(const SimdAttend& a);
+void attend_segment_scalar(const SimdAttend& a, int segment, float* state);
+void attend_segment_avx2(const SimdAttend& a, int segment, float* state);
+void attend_segment_avx512(const SimdAttend& a, int segment, float* state);
+void attend_finish_scalar(const SimdAttend& a, const float* states, int first, int count);
+void attend_finish_avx2(const SimdAttend& a, const float* states, int first, int count);
+void attend_finish_avx512(const SimdAttend& a, const float* states, int first, int count);
 
 /** One activation row for matmul_quant (quant_activation_bytes) with quant.h's generic quantizers
  * (defined in quant_kernels_scalar.cpp): quantize_row_q8_k, or two planes of quantize_row_q8_0 and
