@@ -582,7 +582,7 @@ class CpuBackend final : public Backend {
     int segment;
     int64_t at;  // its state's first float in attend_states_
   };
-  static constexpr int kAttendTileHeads = 16;  // (row, query head) pairs per attention tile
+  static constexpr int kAttendTileHeads = 32;  // (row, query head) pairs per attention tile
 
   ThreadPool pool_;
   int64_t budget_;
