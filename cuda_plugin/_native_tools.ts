@@ -1,7 +1,8 @@
 /**
  * Helpers of the scripts and tests that build and run native check programs beside the plugin
- * (cpu/quant_test.ts, cuda/kernels_test.ts, cuda/test_cuda.ts): whether g++ is there, running a
- * program with its output captured, whether a path exists.
+ * (cpu/quant_test.ts, cpu/attend_test.ts, cuda/kernels_test.ts, cuda/test_cuda.ts): whether g++ is
+ * there, running a program with its output captured, whether a path exists, and building a CPU check
+ * program with the CPU backend it tests.
  * @module
  */
 
@@ -31,4 +32,51 @@ export async function run(program: string, args: string[]): Promise<{ code: numb
     .output();
   const decoder = new TextDecoder();
   return { code, text: decoder.decode(stdout) + decoder.decode(stderr) };
+}
+
+const pluginDir = new URL(".", import.meta.url).pathname;
+
+/** The plugin sources the CPU backend is made of (and every CPU check program links). */
+export const CPU_BACKEND_SOURCES: readonly string[] = [
+  "cpu/quant_kernels_scalar.cpp",
+  "cpu/quant_kernels_avx2.cpp",
+  "cpu/quant_kernels_avx512.cpp",
+  "cpu/quant_kernels_amx.cpp",
+  "cpu/amx_bf16.cpp",
+  "cpu/amx_support.cpp",
+  "cpu/kernels_scalar.cpp",
+  "cpu/kernels_avx2.cpp",
+  "cpu/kernels_avx512.cpp",
+  "cpu/attend_scalar.cpp",
+  "cpu/attend_avx2.cpp",
+  "cpu/attend_avx512.cpp",
+  "cpu/cpu_backend.cpp",
+  "cpu/thread_pool.cpp",
+  "cpu/quant_repack.cpp",
+  "src/quant.cpp",
+  "src/safetensors.cpp",
+  "src/json.cpp",
+  "src/error.cpp",
+];
+
+/**
+ * Compiles `check` (a path under cuda_plugin/) with the CPU backend's sources into `binary`, as the
+ * plugin's baseline (`-march=x86-64-v2`: no FMA contraction in code that must round like ggml's);
+ * g++'s exit code and output.
+ */
+export function buildCpuCheck(check: string, binary: string): Promise<{ code: number; text: string }> {
+  return run("g++", [
+    "-std=c++17",
+    "-O2",
+    "-march=x86-64-v2",
+    "-pthread",
+    "-Wall",
+    "-Wextra",
+    `-I${pluginDir}src`,
+    `-I${pluginDir}include`,
+    `-I${pluginDir}cpu`,
+    ...[check, ...CPU_BACKEND_SOURCES].map((source) => `${pluginDir}${source}`),
+    "-o",
+    binary,
+  ]);
 }

@@ -278,25 +278,82 @@ class CpuBackend final : public Backend {
     }
   }
 
+  // Tiles of up to kAttendTileHeads (row, query head) pairs: runs of a sequence's consecutive rows
+  // (a prefill's), each tile reading every block of its KV head once for all its rows (cpu_simd.h's
+  // SimdAttend; a row's result does not depend on its tile). Tasks are (tile, KV head), the costliest
+  // tiles (a causal prefill's last rows) first, so that the pool's threads finish together. With too
+  // few of them to keep the threads busy (a decode step at a long context), they are cut further at
+  // the kernels' segments, whose states are then merged in order: the same bits either way.
   void attention(float* out, const float* q, const KvCache& cache, int layer, const BatchRows& rows, int heads,
                  int kv_heads, int head_dim, int window) override {
     const int group = heads / kv_heads;
-    ensure_scratch(static_cast<size_t>(group) * cache.context);
+    const int tile_rows = std::max(1, std::min(rows.n, kAttendTileHeads / group));
+    attend_begin_.resize(static_cast<size_t>(rows.n));
+    attend_end_.resize(static_cast<size_t>(rows.n));
+    attend_tiles_.clear();
     int64_t work = 0;
-    for (int r = 0; r < rows.n; r++) {
-      work += static_cast<int64_t>(rows.positions[r] + 1 - attention_start(rows.positions[r], window)) * heads
-          * head_dim * 2;
+    for (int r = 0; r < rows.n;) {
+      AttendTile tile{r, 0, 0, rows.positions[r], 0};
+      for (; r < rows.n && tile.rows < tile_rows && rows.slots[r] == rows.slots[tile.first]; r++, tile.rows++) {
+        const int begin = attention_start(rows.positions[r], window);
+        attend_begin_[static_cast<size_t>(r)] = begin;
+        attend_end_[static_cast<size_t>(r)] = rows.positions[r] + 1;
+        tile.positions += rows.positions[r] + 1 - begin;
+        tile.begin = std::min(tile.begin, begin);
+        tile.end = std::max(tile.end, rows.positions[r] + 1);
+      }
+      work += tile.positions * heads * head_dim * 4;
+      attend_tiles_.push_back(tile);
     }
-    // One task per (row, KV head): the group of query heads sharing that KV head reads it once.
-    parallel(static_cast<int64_t>(rows.n) * kv_heads, work, [&](int64_t task, int thread) {
-      const int r = static_cast<int>(task / kv_heads);
-      const int kv_head = static_cast<int>(task % kv_heads);
-      const size_t q_at = (static_cast<size_t>(r) * heads + static_cast<size_t>(kv_head) * group) * head_dim;
-      const int start = attention_start(rows.positions[r], window);
-      const size_t base = cache.offset(layer, rows.slots[r], kv_head, start);
-      k_.attend(out + q_at, q + q_at, group, cache.keys + base, cache.values + base, rows.positions[r] + 1 - start, head_dim,
-                scratch_[static_cast<size_t>(thread)].data());
+    std::stable_sort(attend_tiles_.begin(), attend_tiles_.end(),
+                     [](const AttendTile& x, const AttendTile& y) { return x.positions > y.positions; });
+    ensure_scratch(static_cast<size_t>(attend_scratch_floats(tile_rows, group, head_dim)));
+    const int64_t ld = static_cast<int64_t>(heads) * head_dim;
+    const auto job = [&](const AttendTile& tile, int kv_head, int thread) {
+      const int64_t at = tile.first * ld + static_cast<int64_t>(kv_head) * group * head_dim;
+      const size_t base = cache.offset(layer, rows.slots[tile.first], kv_head, 0);
+      return SimdAttend{out + at, q + at, ld, tile.rows, group, head_dim, cache.keys + base, cache.values + base,
+                        attend_begin_.data() + tile.first, attend_end_.data() + tile.first,
+                        scratch_[static_cast<size_t>(thread)].data()};
+    };
+    const int64_t tasks = static_cast<int64_t>(attend_tiles_.size()) * kv_heads;
+    if (pool_.size() == 1 || tasks >= 2 * pool_.size()
+        || attend_tiles_[0].end - attend_tiles_[0].begin <= kAttendSegment) {
+      parallel(tasks, work, [&](int64_t task, int thread) {
+        k_.attend(job(attend_tiles_[static_cast<size_t>(task / kv_heads)], static_cast<int>(task % kv_heads), thread));
+      });
+      return;
+    }
+    // One part per (tile, KV head, segment), each writing its state at `at` in attend_states_.
+    attend_parts_.clear();
+    int64_t floats = 0;
+    for (size_t t = 0; t < attend_tiles_.size(); t++) {
+      const AttendTile& tile = attend_tiles_[t];
+      for (int kv_head = 0; kv_head < kv_heads; kv_head++) {
+        for (int segment = tile.begin / kAttendSegment; segment <= (tile.end - 1) / kAttendSegment; segment++) {
+          attend_parts_.push_back({static_cast<int>(t), kv_head, segment, floats});
+          floats += attend_state_floats(tile.rows, group, head_dim);
+        }
+      }
+    }
+    if (attend_states_.size() < static_cast<size_t>(floats)) attend_states_.resize(static_cast<size_t>(floats));
+    parallel(static_cast<int64_t>(attend_parts_.size()), work, [&](int64_t i, int thread) {
+      const AttendPart& part = attend_parts_[static_cast<size_t>(i)];
+      k_.attend_segment(job(attend_tiles_[static_cast<size_t>(part.tile)], part.kv_head, thread), part.segment,
+                        attend_states_.data() + part.at);
     });
+    // The parts of one (tile, KV head) are consecutive, in segment order.
+    for (size_t i = 0; i < attend_parts_.size();) {
+      const AttendPart& part = attend_parts_[i];
+      size_t count = 1;
+      while (i + count < attend_parts_.size() && attend_parts_[i + count].tile == part.tile
+             && attend_parts_[i + count].kv_head == part.kv_head) {
+        count++;
+      }
+      k_.attend_finish(job(attend_tiles_[static_cast<size_t>(part.tile)], part.kv_head, 0),
+                       attend_states_.data() + part.at, part.segment, static_cast<int>(count));
+      i += count;
+    }
   }
 
   void swiglu(float* out, const float* gate, const float* up, int64_t count) override {
@@ -559,6 +616,24 @@ class CpuBackend final : public Backend {
     }
   }
 
+  // A tile of attention rows: `rows` consecutive batch rows of one sequence from `first`, attending
+  // `positions` (row, position) pairs in all, between positions begin and end − 1.
+  struct AttendTile {
+    int first;
+    int rows;
+    int64_t positions;
+    int begin;
+    int end;
+  };
+  // One segment of one (tile, KV head) when a step's attention is cut at segments.
+  struct AttendPart {
+    int tile;
+    int kv_head;
+    int segment;
+    int64_t at;  // its state's first float in attend_states_
+  };
+  static constexpr int kAttendTileHeads = 32;  // (row, query head) pairs per attention tile
+
   ThreadPool pool_;
   int64_t budget_;
   int64_t used_ = 0;
@@ -573,6 +648,10 @@ class CpuBackend final : public Backend {
   std::vector<uint16_t> activations_bf16_;           // activation rows in AMX tiles (amx_pack_x)
   std::vector<uint16_t> weight_tail_;                // a weight's last rows padded to 16 (AMX)
   std::vector<uint8_t> embed_row_;                   // one plain row of an interleaved embedding table
+  std::vector<AttendTile> attend_tiles_;             // attention's tiles, kept between calls
+  std::vector<int32_t> attend_begin_, attend_end_;   // each row's attended positions [begin, end)
+  std::vector<AttendPart> attend_parts_;             // attention's segments, when it is cut at them
+  std::vector<float> attend_states_;                 // their states
 };
 
 bool has_avx512_vnni() {

@@ -62,6 +62,45 @@ constexpr int64_t quant_activation_bytes(bool k_type, int64_t k) {
 /** The residual plane's scale: a power of two, so dividing by it is exact. */
 constexpr float kResidualScale = 256.0f;
 
+/** Attention works on keys in blocks of kAttendBlock positions and merges partial softmaxes at
+ * segments of kAttendSegment positions, both aligned to multiples of their size from position 0. */
+constexpr int kAttendBlock = 64;
+constexpr int kAttendSegment = 1024;
+
+/** A tile of `rows` query rows of one sequence and the `group` query heads of each that share one KV
+ * head. Row r attends positions begin[r] .. end[r] − 1. Each (row, head) is computed on its own, in
+ * an order fixed by its begin and end alone, so a row's result never depends on its tile:
+ * per segment (positions [s, s + kAttendSegment)) an online softmax from m = −∞, l = 0, o = 0 over
+ * the blocks, per block: scores x_t = (q·k_t, summed like `dot`)·(log2 e / √head_dim) for the row's
+ * positions in the block, m' = max(m, max x), c = 2^(m − m'), p_t = 2^(x_t − m'), l = l·c + Σp
+ * (summed in vector lanes, then reduced), o = o·c, then o += p_t·v_t in t order; the segments merge
+ * into the total in order (m = max, each side's l and o scaled by 2^(its m − m), then added); out =
+ * o · (1 / l). 2^x is the kernels' own polynomial (attend_impl.h), the same for every row. */
+struct SimdAttend {
+  float* out;            // row r's heads at out + r·ld, head g at + g·head_dim
+  const float* q;        // the same layout as out
+  int64_t ld;            // floats from one row to the next in q and out
+  int rows;
+  int group;
+  int head_dim;
+  const float* keys;     // the sequence's KV head at position 0 (position t at t·head_dim)
+  const float* values;
+  const int32_t* begin;  // rows entries
+  const int32_t* end;
+  float* scratch;        // attend_scratch_floats(rows, group, head_dim)
+};
+
+/** Floats of scratch SimdKernels::attend needs for a tile: two states (m, l, o) and one block of
+ * scores per (row, head). */
+constexpr int64_t attend_scratch_floats(int rows, int group, int head_dim) {
+  return static_cast<int64_t>(rows) * group * (2 * (2 + head_dim) + kAttendBlock);
+}
+
+/** Floats of one tile's attention state (SimdKernels::attend_segment). */
+constexpr int64_t attend_state_floats(int rows, int group, int head_dim) {
+  return static_cast<int64_t>(rows) * group * (2 + head_dim);
+}
+
 /** One ISA's kernels. Every output element is one dot product accumulated in the ISA's vector lanes
  * in k order, then reduced in a fixed order, so it never depends on how rows are blocked. */
 struct SimdKernels {
@@ -87,13 +126,18 @@ struct SimdKernels {
                        int64_t rows_x, int64_t rows_w);
   /** Σ a[i]·b[i]. */
   float (*dot)(const float* a, const float* b, int64_t n);
-  /** Attention of `group` query heads (q, out: group × head_dim) that share one KV head over `count`
-   * cached positions: keys/values are count × head_dim, contiguous (the KV cache is head-major);
-   * `scores` holds group × count floats. */
-  void (*attend)(float* out, const float* q, int group, const float* keys, const float* values,
-                 int count, int head_dim, float* scores);
+  /** Attention of a tile of query rows of one sequence over one KV head (SimdAttend). */
+  void (*attend)(const SimdAttend& a);
   /** Sums `bytes` bytes at `data` (the bandwidth probe's inner loop); the result defeats elimination. */
   float (*stream_sum)(const float* data, int64_t count);
+  /** attend in two halves, so that one row's segments can run on several threads: the state of
+   * segment `segment` (positions segment·kAttendSegment up to (segment + 1)·kAttendSegment) for
+   * each (row, head) of the tile, laid out as m and l of every (row, head), then o
+   * (attend_state_floats in all)... */
+  void (*attend_segment)(const SimdAttend& a, int segment, float* state);
+  /** ... then the states of segments first .. first + count − 1 (attend_state_floats apart) merged
+   * in order into out: the same bits as attend when they are all the segments the rows meet. */
+  void (*attend_finish)(const SimdAttend& a, const float* states, int first, int count);
 };
 
 /** The matmul_quant of each ISA (quant_kernels_*.cpp); the AVX-512 one uses AVX512-VNNI. */
@@ -139,6 +183,17 @@ void amx_matmul_bf16(float* out, int64_t ldo, const uint16_t* w, int64_t ldw, in
  * rows on AMX-INT8 (quant_kernels_amx.cpp): the same bits. Only where amx_support().int8. */
 void matmul_quant_amx(float* out, int64_t ldo, const void* x, int64_t ldx, const SimdQuantWeights& w, int chunks,
                       int64_t rows_x, int64_t rows_w);
+
+/** The attend, attend_segment and attend_finish of each ISA (attend_*.cpp). */
+void attend_scalar(const SimdAttend& a);
+void attend_avx2(const SimdAttend& a);
+void attend_avx512(const SimdAttend& a);
+void attend_segment_scalar(const SimdAttend& a, int segment, float* state);
+void attend_segment_avx2(const SimdAttend& a, int segment, float* state);
+void attend_segment_avx512(const SimdAttend& a, int segment, float* state);
+void attend_finish_scalar(const SimdAttend& a, const float* states, int first, int count);
+void attend_finish_avx2(const SimdAttend& a, const float* states, int first, int count);
+void attend_finish_avx512(const SimdAttend& a, const float* states, int first, int count);
 
 /** One activation row for matmul_quant (quant_activation_bytes) with quant.h's generic quantizers
  * (defined in quant_kernels_scalar.cpp): quantize_row_q8_k, or two planes of quantize_row_q8_0 and

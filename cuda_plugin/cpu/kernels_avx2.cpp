@@ -34,7 +34,8 @@ struct V {
 
 #include "simd_impl.h"
 
-const SimdKernels kKernels = {2, matmul_impl, matmul_quant_avx2, dot_impl, attend_impl, stream_sum_impl};
+const SimdKernels kKernels = {2, matmul_impl, matmul_quant_avx2, dot_impl, attend_avx2, stream_sum_impl,
+                             attend_segment_avx2, attend_finish_avx2};
 
 }  // namespace
 

@@ -42,7 +42,8 @@ struct V {
 
 #include "simd_impl.h"
 
-const SimdKernels kKernels = {3, matmul_impl, matmul_quant_avx512, dot_impl, attend_impl, stream_sum_impl};
+const SimdKernels kKernels = {3, matmul_impl, matmul_quant_avx512, dot_impl, attend_avx512, stream_sum_impl,
+                             attend_segment_avx512, attend_finish_avx512};
 
 }  // namespace
 

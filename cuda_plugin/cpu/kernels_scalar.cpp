@@ -51,7 +51,8 @@ struct V {
 
 #include "simd_impl.h"
 
-const SimdKernels kKernels = {1, matmul_impl, matmul_quant_scalar, dot_impl, attend_impl, stream_sum_impl};
+const SimdKernels kKernels = {1, matmul_impl, matmul_quant_scalar, dot_impl, attend_scalar, stream_sum_impl,
+                             attend_segment_scalar, attend_finish_scalar};
 
 }  // namespace
 

@@ -2,10 +2,8 @@
 // with g++ together with the plugin sources it tests and run against ../shared/fixtures/gguf (the
 // fixture checks are skipped with a message when the fixtures are absent; the kernel checks always run).
 import assert from "node:assert/strict";
-import { exists, hasGpp, run } from "../_native_tools.ts";
+import { buildCpuCheck, exists, hasGpp, run } from "../_native_tools.ts";
 
-const cpuDir = new URL(".", import.meta.url).pathname;
-const pluginDir = new URL("..", import.meta.url).pathname;
 const fixturesDir = new URL("../../../shared/fixtures/gguf", import.meta.url).pathname;
 
 const gpp = hasGpp();
@@ -15,26 +13,6 @@ if (!haveFixtures) {
   console.warn(`quant_test: ${fixturesDir} absent; dequantization and quantizer identity checks skipped`);
 }
 
-const sources = [
-  "cpu/quant_check.cpp",
-  "cpu/quant_kernels_scalar.cpp",
-  "cpu/quant_kernels_avx2.cpp",
-  "cpu/quant_kernels_avx512.cpp",
-  "cpu/quant_kernels_amx.cpp",
-  "cpu/amx_bf16.cpp",
-  "cpu/amx_support.cpp",
-  "cpu/kernels_scalar.cpp",
-  "cpu/kernels_avx2.cpp",
-  "cpu/kernels_avx512.cpp",
-  "cpu/cpu_backend.cpp",
-  "cpu/thread_pool.cpp",
-  "cpu/quant_repack.cpp",
-  "src/quant.cpp",
-  "src/safetensors.cpp",
-  "src/json.cpp",
-  "src/error.cpp",
-];
-
 Deno.test({
   name: "quantizers match ggml and every ISA's quantized matmul matches the scalar one",
   ignore: !gpp,
@@ -42,21 +20,7 @@ Deno.test({
     const dir = await Deno.makeTempDir({ prefix: "cx_quant_" });
     try {
       const binary = `${dir}/quant_check`;
-      const build = await run("g++", [
-        "-std=c++17",
-        "-O2",
-        // The plugin's baseline: no FMA contraction in the quantizers, which must round like ggml's.
-        "-march=x86-64-v2",
-        "-pthread",
-        "-Wall",
-        "-Wextra",
-        `-I${pluginDir}src`,
-        `-I${pluginDir}include`,
-        `-I${cpuDir}`,
-        ...sources.map((source) => `${pluginDir}${source}`),
-        "-o",
-        binary,
-      ]);
+      const build = await buildCpuCheck("cpu/quant_check.cpp", binary);
       assert.equal(build.code, 0, `g++ failed:\n${build.text}`);
       assert.doesNotMatch(build.text, /warning/, `g++ warned:\n${build.text}`);
       const result = await run(binary, [haveFixtures ? fixturesDir : "-"]);

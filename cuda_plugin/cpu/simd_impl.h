@@ -147,37 +147,6 @@ static float dot_impl(const float* a, const float* b, int64_t n) {
   return sum;
 }
 
-static void attend_impl(float* out, const float* q, int group, const float* keys, const float* values,
-                        int count, int head_dim, float* scores) {
-  const float scale = 1.0f / sqrtf(static_cast<float>(head_dim));
-  // Every key and value row is read once for the whole group of query heads that share it.
-  for (int t = 0; t < count; t++) {
-    const float* key = keys + static_cast<int64_t>(t) * head_dim;
-    for (int g = 0; g < group; g++) scores[g * count + t] = dot_impl(q + g * head_dim, key, head_dim) * scale;
-  }
-  for (int g = 0; g < group; g++) {
-    float* score = scores + g * count;
-    float max_score = -INFINITY;
-    for (int t = 0; t < count; t++) max_score = score[t] > max_score ? score[t] : max_score;
-    float total = 0;
-    for (int t = 0; t < count; t++) {
-      score[t] = expf(score[t] - max_score);
-      total += score[t];
-    }
-    const float inv_total = 1.0f / total;
-    for (int t = 0; t < count; t++) score[t] *= inv_total;
-    for (int j = 0; j < head_dim; j++) out[g * head_dim + j] = 0;
-  }
-  for (int t = 0; t < count; t++) {
-    const float* value = values + static_cast<int64_t>(t) * head_dim;
-    for (int g = 0; g < group; g++) {
-      const float p = scores[g * count + t];
-      float* o = out + g * head_dim;
-      for (int j = 0; j < head_dim; j++) o[j] += p * value[j];
-    }
-  }
-}
-
 static float stream_sum_impl(const float* data, int64_t count) {
   typename V::T a0 = V::zero(), a1 = V::zero(), a2 = V::zero(), a3 = V::zero();
   int64_t i = 0;

@@ -1,0 +1,65 @@
+// attend_scalar.cpp — cpu_simd.h's attend for any CPU: 16 f32 lanes in plain C++, the lane order of
+// kernels_scalar.cpp. The reference path the SIMD paths are tested against.
+#include <math.h>
+#include <string.h>
+
+#include "cpu_simd.h"
+
+namespace cx {
+namespace {
+
+struct V {
+  struct T {
+    float lane[16];
+  };
+  static constexpr int W = 16;
+  template <typename F>
+  static T each(F f) {
+    T v;
+    for (int j = 0; j < W; j++) v.lane[j] = f(j);
+    return v;
+  }
+  static T zero() { return set1(0.0f); }
+  static T set1(float x) { return each([&](int) { return x; }); }
+  static T load(const float* p) { return each([&](int j) { return p[j]; }); }
+  static void store(float* p, const T& a) {
+    for (int j = 0; j < W; j++) p[j] = a.lane[j];
+  }
+  static T add(const T& a, const T& b) { return each([&](int j) { return a.lane[j] + b.lane[j]; }); }
+  static T sub(const T& a, const T& b) { return each([&](int j) { return a.lane[j] - b.lane[j]; }); }
+  static T mul(const T& a, const T& b) { return each([&](int j) { return a.lane[j] * b.lane[j]; }); }
+  static T max(const T& a, const T& b) { return each([&](int j) { return a.lane[j] > b.lane[j] ? a.lane[j] : b.lane[j]; }); }
+  static T fma(const T& a, const T& b, const T& c) { return each([&](int j) { return c.lane[j] + a.lane[j] * b.lane[j]; }); }
+  // Nearest, ties to even, for |x| < 2^22: adding and taking away 1.5·2^23 leaves no fraction bits.
+  static T round(const T& a) { return each([&](int j) { return (a.lane[j] + 12582912.0f) - 12582912.0f; }); }
+  // p · 2^n for integral n in [−126, 127], 2^n built in the exponent field.
+  static T scale_pow2(const T& p, const T& n) {
+    return each([&](int j) {
+      const uint32_t bits = static_cast<uint32_t>(static_cast<int32_t>(n.lane[j]) + 127) << 23;
+      float scale;
+      memcpy(&scale, &bits, sizeof(scale));
+      return p.lane[j] * scale;
+    });
+  }
+  static T zero_below(const T& v, const T& x, const T& limit) {
+    return each([&](int j) { return x.lane[j] >= limit.lane[j] ? v.lane[j] : 0.0f; });
+  }
+  static float reduce(const T& a) {
+    float sum = 0;
+    for (int j = 0; j < W; j++) sum += a.lane[j];
+    return sum;
+  }
+  static T reduce_lanes(const T* a) { return each([&](int t) { return reduce(a[t]); }); }
+};
+
+#include "attend_impl.h"
+
+}  // namespace
+
+void attend_scalar(const SimdAttend& a) { attend_impl(a); }
+void attend_segment_scalar(const SimdAttend& a, int segment, float* state) { attend_segment_impl(a, segment, state); }
+void attend_finish_scalar(const SimdAttend& a, const float* states, int first, int count) {
+  attend_finish_impl(a, states, first, count);
+}
+
+}  // namespace cx
