@@ -14,23 +14,13 @@
 #include <vector>
 
 #include "backend.h"
+#include "check_harness.h"
 #include "cpu_simd.h"
 #include "cx_math.h"
 
 using namespace cx;
 
 namespace {
-
-int g_checks = 0;
-int g_failed = 0;
-
-void check(bool ok, const std::string& what) {
-  g_checks++;
-  if (!ok) {
-    g_failed++;
-    std::printf("FAIL %s\n", what.c_str());
-  }
-}
 
 struct Isa {
   const char* name;

@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "backend.h"
+#include "check_harness.h"
 #include "cpu_simd.h"
 #include "quant.h"
 #include "quant_repack.h"
@@ -29,17 +30,6 @@
 using namespace cx;
 
 namespace {
-
-int g_checks = 0;
-int g_failed = 0;
-
-void check(bool ok, const std::string& what) {
-  g_checks++;
-  if (!ok) {
-    g_failed++;
-    std::printf("FAIL %s\n", what.c_str());
-  }
-}
 
 // ---- a minimal GGUF reader: tensor name → (ggml type, dims, bytes) ----
 
