@@ -184,17 +184,6 @@ void amx_matmul_bf16(float* out, int64_t ldo, const uint16_t* w, int64_t ldw, in
 void matmul_quant_amx(float* out, int64_t ldo, const void* x, int64_t ldx, const SimdQuantWeights& w, int chunks,
                       int64_t rows_x, int64_t rows_w);
 
-/** The attend, attend_segment and attend_finish of each ISA (attend_*.cpp). */
-void attend_scalar(const SimdAttend& a);
-void attend_avx2(const SimdAttend& a);
-void attend_avx512(const SimdAttend& a);
-void attend_segment_scalar(const SimdAttend& a, int segment, float* state);
-void attend_segment_avx2(const SimdAttend& a, int segment, float* state);
-void attend_segment_avx512(const SimdAttend& a, int segment, float* state);
-void attend_finish_scalar(const SimdAttend& a, const float* states, int first, int count);
-void attend_finish_avx2(const SimdAttend& a, const float* states, int first, int count);
-void attend_finish_avx512(const SimdAttend& a, const float* states, int first, int count);
-
 /** One activation row for matmul_quant (quant_activation_bytes) with quant.h's generic quantizers
  * (defined in quant_kernels_scalar.cpp): quantize_row_q8_k, or two planes of quantize_row_q8_0 and
  * block sums, of x and of activation_residual. Every ISA writes these bytes. `scratch` holds k floats. */
