@@ -41,8 +41,8 @@ class CpuBackend final : public Backend {
         avx512_vnni_(kernels.isa == kCpuIsaAvx512 && has_avx512_vnni()),
         amx_bf16_(isa == kCpuIsaAmx && amx_support().bf16),
         matmul_quant_(kernels.isa == kCpuIsaAvx512 && !avx512_vnni_ ? matmul_quant_avx2
-                      : isa == kCpuIsaAmx && avx512_vnni_ && amx_support().int8 ? matmul_quant_amx
-                                                                                : kernels.matmul_quant) {}
+                      : isa == kCpuIsaAmx && amx_support().int8            ? matmul_quant_amx
+                                                                           : kernels.matmul_quant) {}
 
   int kernel_isa() const override { return isa_; }
 

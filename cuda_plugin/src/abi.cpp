@@ -106,7 +106,7 @@ CX_API int32_t cx_runtime_open(int32_t cpu_devices, int64_t cpu_budget_bytes, in
 CX_API int32_t cx_runtime_open_ex(int32_t cpu_devices, int64_t cpu_budget_bytes, int32_t cpu_threads,
                                   int32_t cpu_isa, int32_t* out_runtime, char* err, int32_t err_cap) {
   if (cpu_isa < kCpuIsaAuto || cpu_isa > kCpuIsaAmx) {
-    write_text(err, err_cap, "cpuIsa must be 0 (auto), 1 (scalar), 2 (avx2) or 3 (avx512), got "
+    write_text(err, err_cap, "cpuIsa must be 0 (auto), 1 (scalar), 2 (avx2), 3 (avx512) or 4 (amx), got "
         + std::to_string(cpu_isa));
     return CX_ERR_INVALID_ARGUMENT;
   }

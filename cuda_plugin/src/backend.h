@@ -211,8 +211,8 @@ class Backend {
   virtual int kernel_isa() const { return 0; }
 };
 
-/** CPU kernel instruction sets, chosen at run time (cpuid) unless a device is told otherwise. */
-/** kCpuIsaAmx: the AVX-512 kernels, with Intel AMX for bf16 and Q8_0 / Q4_K / Q6_K matmuls where the
+/** CPU kernel instruction sets, chosen at run time (cpuid) unless a device is told otherwise.
+ * kCpuIsaAmx: the AVX-512 kernels, with Intel AMX for bf16 and Q8_0 / Q4_K / Q6_K matmuls where the
  * CPU has it and Linux grants the tile state (cpu_simd.h's amx_support). */
 enum CpuIsa : int { kCpuIsaAuto = 0, kCpuIsaScalar = 1, kCpuIsaAvx2 = 2, kCpuIsaAvx512 = 3, kCpuIsaAmx = 4 };
 
