@@ -39,8 +39,6 @@ export interface ColdLoad {
   fileReadSeconds: number;
   /** Seconds the load took with the page cache just dropped. */
   loadSeconds: number;
-  /** fileReadSeconds ÷ loadSeconds: the fraction of the disk's sequential read rate the load reached. */
-  diskRateFraction: number;
 }
 
 /** One batch-1 round: a bandwidth probe, then decode steps at once. */
@@ -280,16 +278,13 @@ async function coldLoad(
   await dropPageCache();
   const [model, loadSeconds] = await seconds(() => plugin.loadModel(path, load));
   await model.unload();
-  const cold = {
-    fileReadSeconds: fileRead.seconds,
-    loadSeconds,
-    diskRateFraction: fileRead.seconds / loadSeconds,
-  };
   log(
     `cold: read the files in ${fileRead.seconds.toFixed(3)} s (${
       (fileRead.bytes / fileRead.seconds / 1e9).toFixed(2)
     } GB/s), ` +
-      `load ${loadSeconds.toFixed(3)} s (${(100 * cold.diskRateFraction).toFixed(0)}% of the disk's rate)`,
+      `load ${loadSeconds.toFixed(3)} s (${
+        (100 * fileRead.seconds / loadSeconds).toFixed(0)
+      }% of the disk's rate)`,
   );
-  return cold;
+  return { fileReadSeconds: fileRead.seconds, loadSeconds };
 }

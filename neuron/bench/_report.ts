@@ -110,7 +110,8 @@ function loadKeys(input: CortexReportInput): Record<string, unknown> {
     keys.coldLoad = {
       fileReadSeconds: round(input.coldLoad.fileReadSeconds, 3),
       loadSeconds: round(input.coldLoad.loadSeconds, 3),
-      diskRateFraction: round(input.coldLoad.diskRateFraction, 2),
+      // the fraction of the disk's sequential read rate the load reached
+      diskRateFraction: round(input.coldLoad.fileReadSeconds / input.coldLoad.loadSeconds, 2),
     };
   }
   return keys;

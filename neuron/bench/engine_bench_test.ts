@@ -263,7 +263,7 @@ Deno.test("cortexReport: today's keys plus quant, weight bytes and bytes per tok
     ...cortexInput([cortexPass(400, [40])]),
     loadBreakdown: { seconds: 0.45, read: 0.1, allocate: 0.2, repack: 0.1 },
     fileReadSeconds: 0.25,
-    coldLoad: { fileReadSeconds: 1.5, loadSeconds: 2, diskRateFraction: 0.75 },
+    coldLoad: { fileReadSeconds: 1.5, loadSeconds: 2 },
   });
   assert.deepEqual(split.coldLoad, { fileReadSeconds: 1.5, loadSeconds: 2, diskRateFraction: 0.75 });
   assert.equal("coldLoad" in one, false);
