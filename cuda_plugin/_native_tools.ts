@@ -1,10 +1,12 @@
 /**
  * Helpers of the scripts and tests that build and run native check programs beside the plugin
  * (cpu/quant_test.ts, cpu/attend_test.ts, cuda/kernels_test.ts, cuda/test_cuda.ts): whether g++ is
- * there, running a program with its output captured, whether a path exists, and building a CPU check
- * program with the CPU backend it tests.
+ * there, running a program with its output captured, whether a path exists, building a CPU check
+ * program with the CPU backend it tests, and building and running a check program.
  * @module
  */
+
+import assert from "node:assert/strict";
 
 /** True when `g++` runs. */
 export function hasGpp(): boolean {
@@ -76,4 +78,31 @@ export function buildCpuCheck(check: string, binary: string): Promise<{ code: nu
     "-o",
     binary,
   ]);
+}
+
+/**
+ * Builds a check program with `build` (which compiles it to the path it is given) in a temporary
+ * folder and runs it with `args`, asserting that the compiler succeeds without a warning, that the
+ * program exits 0 and that its summary line ("N checks, M failed") reports no failure; its check
+ * count and output.
+ */
+export async function runCheckProgram(
+  build: (binary: string) => Promise<{ code: number; text: string }>,
+  args: string[],
+): Promise<{ checks: number; text: string }> {
+  const dir = await Deno.makeTempDir({ prefix: "cx_check_" });
+  try {
+    const binary = `${dir}/check`;
+    const compiled = await build(binary);
+    assert.equal(compiled.code, 0, `g++ failed:\n${compiled.text}`);
+    assert.doesNotMatch(compiled.text, /warning/, `g++ warned:\n${compiled.text}`);
+    const result = await run(binary, args);
+    assert.equal(result.code, 0, `checks failed:\n${result.text}`);
+    const summary = result.text.match(/(\d+) checks, (\d+) failed/);
+    assert.ok(summary, `no summary line in:\n${result.text}`);
+    assert.equal(Number(summary[2]), 0);
+    return { checks: Number(summary[1]), text: result.text };
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 }
