@@ -323,9 +323,9 @@ void matmul_amx_type(float* out, int64_t ldo, const char* x, int64_t ldx, const 
   }
 }
 
-}  // namespace
-
 bool quant_amx_takes(int type) { return type == kSimdQ8_0 || type == kSimdQ4_K || type == kSimdQ6_K; }
+
+}  // namespace
 
 void matmul_quant_amx(float* out, int64_t ldo, const void* x, int64_t ldx, const SimdQuantWeights& w, int chunks,
                       int64_t rows_x, int64_t rows_w) {
