@@ -39,10 +39,8 @@ class CpuBackend final : public Backend {
       : pool_(threads, device_name), budget_(budget), scratch_(static_cast<size_t>(pool_.size())),
         k_(kernels), isa_(isa), interleave_quantized_(kernels.isa >= kCpuIsaAvx2),
         avx512_vnni_(kernels.isa == kCpuIsaAvx512 && has_avx512_vnni()),
-        amx_bf16_(isa == kCpuIsaAmx && amx_support().bf16),
-        matmul_quant_(kernels.isa == kCpuIsaAvx512 && !avx512_vnni_ ? matmul_quant_avx2
-                      : isa == kCpuIsaAmx && amx_support().int8            ? matmul_quant_amx
-                                                                           : kernels.matmul_quant) {}
+        amx_bf16_(isa == kCpuIsaAmx && amx_support().bf16), amx_int8_(isa == kCpuIsaAmx && amx_support().int8),
+        matmul_quant_(kernels.isa == kCpuIsaAvx512 && !avx512_vnni_ ? matmul_quant_avx2 : kernels.matmul_quant) {}
 
   int kernel_isa() const override { return isa_; }
 
@@ -439,14 +437,16 @@ class CpuBackend final : public Backend {
   }
 
   // Quantized weights: for the AVX2 and AVX-512 kernels, interleaved 16 rows at a time
-  // (quant_repack.h) into a copy of the same size; the scalar path reads the file's ggml rows in place.
+  // (quant_repack.h) into a copy of the same size; the scalar path, and AMX for the types it takes,
+  // read the file's ggml rows in place.
   Tensor upload_quantized(const TensorView& view, Tensor tensor) {
     if (view.bytes != tensor.bytes()) {
       throw Error(CX_ERR_BAD_MODEL, "tensor '" + view.name + "' holds " + std::to_string(view.bytes) + " bytes, not the "
           + std::to_string(tensor.bytes()) + " of " + std::to_string(tensor.rows) + " rows of "
           + std::to_string(tensor.cols) + " " + dtype_name(view.dtype) + " weights");
     }
-    if (!interleave_quantized_ || tensor.rows < kQuantPackRows || !quant_packable(view.dtype)) {
+    const bool in_place = amx_int8_ && amx_quant_takes(static_cast<int>(view.dtype));
+    if (!interleave_quantized_ || in_place || tensor.rows < kQuantPackRows || !quant_packable(view.dtype)) {
       tensor.data = view.data;
       return tensor;
     }
@@ -497,13 +497,16 @@ class CpuBackend final : public Backend {
       else quantize_activation_row(x + r * k, xq + r * x_row_bytes, k, k_type, scratch);
     });
     const int64_t row_bytes = static_cast<int64_t>(dtype_row_bytes(w.dtype, k));
+    const int type = static_cast<int>(w.dtype);
+    if (amx_int8_ && n >= kQuantPackRows && !w.packed && amx_quant_takes(type)) {
+      return matmul_quantized_amx(out, xq, x_row_bytes, w, n, chunks, k_type, blocks, row_bytes);
+    }
     const int64_t x_tile = n <= 48 ? n : 48;
     const int64_t x_tiles = (n + x_tile - 1) / x_tile;
     const int64_t threads = pool_.size();
     int64_t row_tile = n <= 48 ? std::max<int64_t>(4, d / (threads * 8)) : 32;
     row_tile = (row_tile + kQuantPackRows - 1) / kQuantPackRows * kQuantPackRows;  // whole interleaved groups
     const int64_t row_tiles = (d + row_tile - 1) / row_tile;
-    const int type = static_cast<int>(w.dtype);
     parallel(row_tiles * x_tiles, d * k * n, [&](int64_t t, int) {
       const int64_t i0 = (t % x_tiles) * x_tile;
       const int64_t r0 = (t / x_tiles) * row_tile;
@@ -511,6 +514,31 @@ class CpuBackend final : public Backend {
                                    w.packed};
       matmul_quant_(out + i0 * d + r0, d, xq + i0 * x_row_bytes, x_row_bytes, block, chunks,
                     std::min<int64_t>(n, i0 + x_tile) - i0, std::min(d, r0 + row_tile) - r0);
+    });
+  }
+
+  // The quantized activation rows packed into AMX tiles once (amx_pack_quant_x, 16 rows a tile, in a
+  // buffer kept between calls), then amx_matmul_quant over (batch rows × weight rows) tiles of whole
+  // 16-row tiles; the weights are the file's rows.
+  void matmul_quantized_amx(float* out, const uint8_t* xq, int64_t x_row_bytes, const Tensor& w, int n, int chunks,
+                            bool k_type, int64_t blocks, int64_t row_bytes) {
+    const int64_t d = w.rows;
+    const int64_t k = w.cols;
+    const int64_t tile_bytes = amx_quant_x_tile(k_type, k);
+    const int64_t tiles = (n + kQuantPackRows - 1) / kQuantPackRows;
+    if (activations_amx_.size() < static_cast<size_t>(tiles * tile_bytes)) {
+      activations_amx_.resize(static_cast<size_t>(tiles * tile_bytes));
+    }
+    uint8_t* xp = activations_amx_.data();
+    parallel(tiles, static_cast<int64_t>(n) * k, [&](int64_t t, int) {
+      amx_pack_quant_x(xp + t * tile_bytes, xq + t * kQuantPackRows * x_row_bytes, x_row_bytes,
+                       std::min<int64_t>(kQuantPackRows, n - t * kQuantPackRows), k, k_type);
+    });
+    const int type = static_cast<int>(w.dtype);
+    for_each_tile(n, d, k, kQuantPackRows, [&](int64_t i0, int64_t rows_x, int64_t r0, int64_t rows_w) {
+      const SimdQuantWeights block{static_cast<const uint8_t*>(w.data) + r0 * row_bytes, type, row_bytes, blocks, false};
+      amx_matmul_quant(out + i0 * d + r0, d, xp + i0 / kQuantPackRows * tile_bytes, xq + i0 * x_row_bytes, x_row_bytes,
+                       block, chunks, rows_x, rows_w);
     });
   }
 
@@ -643,9 +671,11 @@ class CpuBackend final : public Backend {
   bool interleave_quantized_;                          // quantized weights get quant_repack.h's layout
   bool avx512_vnni_;                                   // the AVX-512 VNNI kernels and activation quantizer
   bool amx_bf16_;                                      // bf16 weights in AMX tiles (amx_bf16.cpp)
+  bool amx_int8_;                                      // Q8_0 / Q4_K / Q6_K prefill in AMX tiles, in place
   decltype(SimdKernels::matmul_quant) matmul_quant_;  // AVX-512 CPUs without VNNI use the AVX2 one
   std::vector<uint8_t> activations_;                 // quantized activation rows, kept between matmuls
   std::vector<uint16_t> activations_bf16_;           // activation rows in AMX tiles (amx_pack_x)
+  std::vector<uint8_t> activations_amx_;             // quantized activation rows in AMX tiles
   std::vector<uint16_t> weight_tail_;                // a weight's last rows padded to 16 (AMX)
   std::vector<uint8_t> embed_row_;                   // one plain row of an interleaved embedding table
   std::vector<AttendTile> attend_tiles_;             // attention's tiles, kept between calls

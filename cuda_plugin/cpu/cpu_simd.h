@@ -179,8 +179,26 @@ void amx_pack_x(uint16_t* packed, const float* x, int64_t ldx, int64_t rows, int
 void amx_matmul_bf16(float* out, int64_t ldo, const uint16_t* w, int64_t ldw, int64_t rows_w, const uint16_t* x,
                      int64_t rows_x, int64_t k, int chunks);
 
-/** matmul_quant_avx512 with the interleaved Q8_0 / Q4_K / Q6_K weights' whole tiles of 16 activation
- * rows on AMX-INT8 (quant_kernels_amx.cpp): the same bits. Only where amx_support().int8. */
+/** Bytes amx_pack_quant_x writes per quant block for one tile of 16 activation rows: Q8_0 (two planes):
+ * each plane's 8 rows of 64 bytes (tdpbssd's second operand: row q holds k 4q .. 4q + 3 of the 16
+ * rows), then the 2 × 16 block scales as f32; the K types: the block's 64 rows of 64 bytes, the 16
+ * scales, then the 8 × 16 sums of each sub-block of 32, as f32. */
+constexpr int64_t amx_quant_x_block(bool k_type) { return k_type ? 64 * 64 + 64 + 8 * 64 : 2 * 8 * 64 + 2 * 64; }
+/** Bytes of one packed tile of 16 activation rows over k. */
+constexpr int64_t amx_quant_x_tile(bool k_type, int64_t k) { return k / (k_type ? 256 : 32) * amx_quant_x_block(k_type); }
+/** True for the weight types amx_matmul_quant takes (Q8_0, Q4_K, Q6_K). */
+bool amx_quant_takes(int type);
+/** Packs `rows` ≤ 16 activation rows (quant_activation_bytes each, `ldx` apart) as one tile for
+ * amx_matmul_quant (amx_quant_x_tile bytes); rows past `rows` are zero. */
+void amx_pack_quant_x(uint8_t* packed, const uint8_t* x, int64_t ldx, int64_t rows, int64_t k, bool k_type);
+/** matmul_quant on AMX-INT8 for plain (file-layout) Q8_0 / Q4_K / Q6_K rows, the same bits as the
+ * other ISAs (quant_kernels_amx.cpp): `xp` the tiles of amx_pack_quant_x for x's rows (16 a tile;
+ * the first `rows_x` rows are written), x the same rows unpacked, which the weight rows after the
+ * last multiple of 16 take through matmul_quant_avx512. Only where amx_support().int8. */
+void amx_matmul_quant(float* out, int64_t ldo, const uint8_t* xp, const void* x, int64_t ldx,
+                      const SimdQuantWeights& w, int chunks, int64_t rows_x, int64_t rows_w);
+/** amx_matmul_quant with x packed on the spot, for ≥ 16 rows of x and of w; anything else (and
+ * interleaved weights) through matmul_quant_avx512. The native checks' entry. */
 void matmul_quant_amx(float* out, int64_t ldo, const void* x, int64_t ldx, const SimdQuantWeights& w, int chunks,
                       int64_t rows_x, int64_t rows_w);
 

@@ -322,14 +322,14 @@ void check_matmul() {
           std::printf("%s: not supported by this CPU, skipped\n", isa.name);
           continue;
         }
-        for (int64_t n : {1, 3, 7, 64}) {
+        for (int64_t n : {1, 3, 7, 16, 40, 64}) {  // AMX: whole and partial tiles of 16 rows
           const std::vector<float> got = run_kernel(isa.fn, w, xq, n, chunks);
           check(same_bits(got, std::vector<float>(reference.begin(), reference.begin() + n * rows)),
                 tname + " " + isa.name + " n=" + std::to_string(n) + " chunks=" + std::to_string(chunks)
                     + " equals scalar");
         }
         if (isa.isa >= kCpuIsaAvx2) {
-          for (int64_t n : {1, 3, 7, 16, 40, 64}) {  // AMX: whole tiles of 16 rows, then the rest
+          for (int64_t n : {1, 3, 7, 16, 40, 64}) {
             const std::vector<float> got = run_kernel(isa.fn, w, xq, n, chunks, packed.data());
             check(same_bits(got, std::vector<float>(reference.begin(), reference.begin() + n * rows)),
                   tname + " " + isa.name + " interleaved n=" + std::to_string(n) + " chunks=" + std::to_string(chunks)
@@ -360,7 +360,7 @@ void check_matmul() {
         Tensor tensor = backend->upload_weight(view, rows, cols);
         for (int chunks : {1, 2}) {
           const std::vector<float> reference = run_kernel(matmul_quant_scalar, w, xq, max_n, chunks);
-          for (int n : {1, 3, 7, 64}) {
+          for (int n : {1, 3, 7, 40, 64}) {
             std::vector<float> out(static_cast<size_t>(n * rows), NAN);
             backend->matmul_k_chunks(out.data(), x.data(), tensor, n, chunks);
             check(same_bits(out, std::vector<float>(reference.begin(), reference.begin() + n * rows)),
