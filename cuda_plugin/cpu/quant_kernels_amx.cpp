@@ -148,8 +148,8 @@ void unpack_q6_k(GroupBlock& g, const uint8_t* b, __m512i rows, int64_t row_byte
 
 // A unit of work: one activation slice (Q8_0: one plane of a tile's block; the K types: one
 // sub-block of it) times the block's one or two weight groups, in tile set s (B tile 2 + s, C tiles
-// 4 + 2s and 5 + 2s). A unit is multiplied before the previous one's products are read back, so the
-// tiles work while the vector units take the sums.
+// 4 + 2s and 5 + 2s). A unit's products are stored only after the next unit is multiplied, so the
+// tiles work while the products of the one before are read back and added into the sums.
 struct Unit {
   int s, xt, p;  // tile set; activation tile; Q8_0's plane or the K types' sub-block
 };
@@ -166,28 +166,36 @@ struct Unit {
     }                               \
   } while (0)
 
+// Multiplies the activation slice at `b` with the groups in tile set s.
 template <int TYPE>
-inline void issue(int s, const uint8_t* b, int ng, int32_t (*cb)[kT][kT]) {
+inline void multiply(int s, const uint8_t* b, int ng) {
   if (s == 0) {
     _tile_loadd(2, b, kVnniRow);
     _tile_zero(4);
     CX_TILE_DOT(TYPE, 4, 0, 2);
-    _tile_stored(4, cb[0], 64);
     if (ng == 2) {
       _tile_zero(5);
       CX_TILE_DOT(TYPE, 5, 1, 2);
-      _tile_stored(5, cb[1], 64);
     }
   } else {
     _tile_loadd(3, b, kVnniRow);
     _tile_zero(6);
     CX_TILE_DOT(TYPE, 6, 0, 3);
-    _tile_stored(6, cb[0], 64);
     if (ng == 2) {
       _tile_zero(7);
       CX_TILE_DOT(TYPE, 7, 1, 3);
-      _tile_stored(7, cb[1], 64);
     }
+  }
+}
+
+// Stores tile set s's products, [group][weight row][activation row].
+inline void store(int s, int ng, int32_t (*cb)[kT][kT]) {
+  if (s == 0) {
+    _tile_stored(4, cb[0], 64);
+    if (ng == 2) _tile_stored(5, cb[1], 64);
+  } else {
+    _tile_stored(6, cb[0], 64);
+    if (ng == 2) _tile_stored(7, cb[1], 64);
   }
 }
 #undef CX_TILE_DOT
@@ -206,6 +214,11 @@ inline void q8_0_sums(const Unit& u, const float* dx, int ng, const GroupBlock* 
       _mm512_store_ps(a, _mm512_fmadd_ps(scale, tof(_mm512_load_si512(cb[g][i])), _mm512_load_ps(a)));
     }
   }
+}
+
+// Where the scales of unit u's activation rows are (Q8_0).
+inline const float* q8_0_dx(const uint8_t* xp, int64_t tile_bytes, int64_t xblock, int64_t t, const Unit& u) {
+  return reinterpret_cast<const float*>(xp + u.xt * tile_bytes + t * xblock + kQ8Scales) + u.p * kT;
 }
 
 // The K types: a sub-block's products times the rows' scales, into the block's integer sums.
@@ -261,18 +274,18 @@ void panel(float* out, int64_t ldo, const uint8_t* xp, int64_t tile_bytes, int64
         // Units (activation tile, plane), each multiplied before the previous unit's sums are taken.
         for (int xt = 0; xt < xtiles; xt++) {
           for (int p = 0; p < 2; p++) {
-            issue<TYPE>(u & 1, xp + xt * tile_bytes + t * xblock + p * 8 * kVnniRow, ng, c[u & 1]);
+            multiply<TYPE>(u & 1, xp + xt * tile_bytes + t * xblock + p * 8 * kVnniRow, ng);
             if (u > 0) {
-              const float* dx = reinterpret_cast<const float*>(xp + prev.xt * tile_bytes + t * xblock + kQ8Scales) + prev.p * kT;
-              q8_0_sums(prev, dx, ng, gb, c[prev.s], acc);
+              store(prev.s, ng, c[prev.s]);
+              q8_0_sums(prev, q8_0_dx(xp, tile_bytes, xblock, t, prev), ng, gb, c[prev.s], acc);
             }
             prev = Unit{u & 1, xt, p};
             u++;
           }
         }
         // The block's last unit now, while its scales are still in gb.
-        const float* dx = reinterpret_cast<const float*>(xp + prev.xt * tile_bytes + t * xblock + kQ8Scales) + prev.p * kT;
-        q8_0_sums(prev, dx, ng, gb, c[prev.s], acc);
+        store(prev.s, ng, c[prev.s]);
+        q8_0_sums(prev, q8_0_dx(xp, tile_bytes, xblock, t, prev), ng, gb, c[prev.s], acc);
         u = 0;
       } else {
         __builtin_memset(isum, 0, sizeof(isum));
@@ -280,12 +293,16 @@ void panel(float* out, int64_t ldo, const uint8_t* xp, int64_t tile_bytes, int64
           _tile_loadd(0, &gb[0].levels[0][kb * j], 256);
           if (ng == 2) _tile_loadd(1, &gb[1].levels[0][kb * j], 256);
           for (int xt = 0; xt < xtiles; xt++) {
-            issue<TYPE>(u & 1, xp + xt * tile_bytes + t * xblock + j * (kb / 4) * kVnniRow, ng, c[u & 1]);
-            if (u > 0) scaled_add(prev, ng, gb, c[prev.s], isum);
+            multiply<TYPE>(u & 1, xp + xt * tile_bytes + t * xblock + j * (kb / 4) * kVnniRow, ng);
+            if (u > 0) {
+              store(prev.s, ng, c[prev.s]);
+              scaled_add(prev, ng, gb, c[prev.s], isum);
+            }
             prev = Unit{u & 1, xt, j};
             u++;
           }
         }
+        store(prev.s, ng, c[prev.s]);
         scaled_add(prev, ng, gb, c[prev.s], isum);
         u = 0;
         for (int xt = 0; xt < xtiles; xt++) {
@@ -322,13 +339,23 @@ void panel(float* out, int64_t ldo, const uint8_t* xp, int64_t tile_bytes, int64
       }
     }
   }
+  // Each activation row's 16 sums of a group are one run of the output: gathered across the partial
+  // tiles' rows ([weight row][activation row]) and added over the chunks lane by lane.
+  const __m512i down = _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
+                                          _mm512_set1_epi32(kT));
   for (int xt = 0; xt < xtiles; xt++) {
     for (int g = 0; g < ng; g++) {
       const float* part = partial + (xt * ng + g) * kT * kT;
-      for (int n = 0; n < kT && xt * kT + n < rows_x; n++) {  // activation row: one run of the output
-        for (int i = 0; i < kT; i++) {
-          out[(xt * kT + n) * ldo + g * kT + i] = pairwise_sum(part + i * kT + n, tiles * kT * kT, chunks);
+      for (int n = 0; n < kT && xt * kT + n < rows_x; n++) {
+        __m512 level[kMaxPairwiseParts];
+        for (int j = 0; j < chunks; j++) {
+          level[j] = _mm512_mask_i32gather_ps(_mm512_setzero_ps(), kAll16, down, part + j * tiles * kT * kT + n, 4);
         }
+        for (int width = chunks; width > 1; width = (width + 1) / 2) {  // pairwise_sum's order (cx_math.h)
+          for (int j = 0; j < width / 2; j++) level[j] = _mm512_add_ps(level[2 * j], level[2 * j + 1]);
+          if (width % 2 == 1) level[width / 2] = level[width - 1];
+        }
+        _mm512_storeu_ps(out + (xt * kT + n) * ldo + g * kT, level[0]);
       }
     }
   }
