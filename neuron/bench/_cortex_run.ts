@@ -33,13 +33,22 @@ export interface CortexOpenOptions {
   cold?: boolean;
 }
 
-/** A load from a cold page cache against reading the same files cold, each after dropping the cache. */
-export interface ColdLoad {
+/** One cold read of the files and one cold load, each after dropping the page cache. */
+export interface ColdPass {
   /** Seconds to read the model's files end to end with the page cache just dropped (the disk's rate). */
   fileReadSeconds: number;
   /** Seconds the load took with the page cache just dropped. */
   loadSeconds: number;
 }
+
+/** A load from a cold page cache against reading the same files cold: COLD_PASSES alternating passes
+ * (the disk's rate here varies from one read to the next) and their medians. */
+export interface ColdLoad extends ColdPass {
+  passes: ColdPass[];
+}
+
+/** Cold passes per bench run: each drops the cache, reads the files, drops it again and loads. */
+export const COLD_PASSES = 3;
 
 /** One batch-1 round: a bandwidth probe, then decode steps at once. */
 export interface CortexRound {
@@ -274,17 +283,26 @@ async function coldLoad(
     log("cold load skipped: /proc/sys/vm/drop_caches is not writable here (needs root)");
     return null;
   }
-  const fileRead = await readFiles(files);
-  await dropPageCache();
-  const [model, loadSeconds] = await seconds(() => plugin.loadModel(path, load));
-  await model.unload();
-  log(
-    `cold: read the files in ${fileRead.seconds.toFixed(3)} s (${
-      (fileRead.bytes / fileRead.seconds / 1e9).toFixed(2)
-    } GB/s), ` +
-      `load ${loadSeconds.toFixed(3)} s (${
-        (100 * fileRead.seconds / loadSeconds).toFixed(0)
-      }% of the disk's rate)`,
-  );
-  return { fileReadSeconds: fileRead.seconds, loadSeconds };
+  const passes: ColdPass[] = [];
+  for (let pass = 1; pass <= COLD_PASSES; pass++) {
+    if (pass > 1) await dropPageCache();
+    const fileRead = await readFiles(files);
+    await dropPageCache();
+    const [model, loadSeconds] = await seconds(() => plugin.loadModel(path, load));
+    await model.unload();
+    log(
+      `cold pass ${pass}: read the files in ${fileRead.seconds.toFixed(3)} s (${
+        (fileRead.bytes / fileRead.seconds / 1e9).toFixed(2)
+      } GB/s), ` +
+        `load ${loadSeconds.toFixed(3)} s (${
+          (100 * fileRead.seconds / loadSeconds).toFixed(0)
+        }% of the disk's rate)`,
+    );
+    passes.push({ fileReadSeconds: fileRead.seconds, loadSeconds });
+  }
+  return {
+    fileReadSeconds: median(passes.map((p) => p.fileReadSeconds)),
+    loadSeconds: median(passes.map((p) => p.loadSeconds)),
+    passes,
+  };
 }

@@ -112,6 +112,10 @@ function loadKeys(input: CortexReportInput): Record<string, unknown> {
       loadSeconds: round(input.coldLoad.loadSeconds, 3),
       // the fraction of the disk's sequential read rate the load reached
       diskRateFraction: round(input.coldLoad.fileReadSeconds / input.coldLoad.loadSeconds, 2),
+      passes: input.coldLoad.passes.map((p) => ({
+        fileReadSeconds: round(p.fileReadSeconds, 3),
+        loadSeconds: round(p.loadSeconds, 3),
+      })),
     };
   }
   return keys;

@@ -34,8 +34,9 @@
  * as GGUF and exit; a MoE file's `bytesPerToken` counts the used experts' share of the stacks),
  * `--arch qwen3_moe [--layers N]` (bench_moe_model.ts: Qwen3-30B-A3B's 128 experts, top-8, hidden
  * 2048, in N layers, default 4; bytesPerToken counts the active experts only), `--cold auto|no` (auto,
- * the default: before the warm load, drop the page cache and time reading the files, drop it again and
- * time a load: `coldLoad.diskRateFraction` is the read's seconds ÷ the load's; skipped, and said,
+ * the default: before the warm load, three times drop the page cache and time reading the files, drop
+ * it again and time a load: `coldLoad` gives every pass and the medians, and `diskRateFraction` is the
+ * median read's seconds ÷ the median load's; skipped, and said,
  * where /proc/sys/vm/drop_caches is not writable); `--arch qwen3_next
  * [--layers N]` (bench_next_model.ts: Qwen3-Next-80B-A3B's DeltaNet / gated-attention layers, 512
  * experts top-10 plus the shared expert, in N layers, default 4).

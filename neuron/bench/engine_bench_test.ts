@@ -263,9 +263,18 @@ Deno.test("cortexReport: today's keys plus quant, weight bytes and bytes per tok
     ...cortexInput([cortexPass(400, [40])]),
     loadBreakdown: { seconds: 0.45, read: 0.1, allocate: 0.2, repack: 0.1 },
     fileReadSeconds: 0.25,
-    coldLoad: { fileReadSeconds: 1.5, loadSeconds: 2 },
+    coldLoad: {
+      fileReadSeconds: 1.5,
+      loadSeconds: 2,
+      passes: [{ fileReadSeconds: 1.5, loadSeconds: 2 }, { fileReadSeconds: 1.2345, loadSeconds: 2.5 }],
+    },
   });
-  assert.deepEqual(split.coldLoad, { fileReadSeconds: 1.5, loadSeconds: 2, diskRateFraction: 0.75 });
+  assert.deepEqual(split.coldLoad, {
+    fileReadSeconds: 1.5,
+    loadSeconds: 2,
+    diskRateFraction: 0.75,
+    passes: [{ fileReadSeconds: 1.5, loadSeconds: 2 }, { fileReadSeconds: 1.235, loadSeconds: 2.5 }],
+  });
   assert.equal("coldLoad" in one, false);
   assert.deepEqual(split.load, { seconds: 0.45, read: 0.1, allocate: 0.2, repack: 0.1, other: 0.05 });
   assert.equal(split.fileReadSeconds, 0.25);
