@@ -15,6 +15,7 @@
 #include "isq.h"
 #include "model.h"
 #include "moe.h"
+#include "read_ahead.h"
 #include "rope.h"
 #include "silent_checks.h"
 #include "tensor_layout.h"
@@ -367,34 +368,6 @@ Tensor upload_planned(Model& model, const TensorView& full, const Planned& m, bo
   return tensor;
 }
 
-// Keeps the disk reading up to `window` bytes of matrices ahead of the one being uploaded (plan order,
-// which is upload order), so that on a cold page cache the reads overlap the repacks.
-class ReadAhead {
- public:
-  ReadAhead(const SafetensorsSet& files, const std::vector<Planned>& order, size_t window) : window_(window) {
-    prefix_.push_back(0);
-    for (const Planned& m : order) {
-      index_[m.name] = views_.size();
-      views_.push_back(files.find(m.name));
-      prefix_.push_back(prefix_.back() + views_.back()->bytes);
-    }
-  }
-
-  // Called before matrix `name` is uploaded.
-  void before(const std::string& name) {
-    const size_t at = index_.at(name);
-    next_ = std::max(next_, at + 1);
-    while (next_ < views_.size() && prefix_[next_] - prefix_[at + 1] < window_) read_ahead(*views_[next_++]);
-  }
-
- private:
-  size_t window_;
-  size_t next_ = 0;
-  std::vector<const TensorView*> views_;
-  std::vector<size_t> prefix_;  // bytes of views_[0, i)
-  std::map<std::string, size_t> index_;
-};
-
 // The RoPE table (rope.h: the config's rope type, or a GGUF's rope_freqs factors) on the device.
 RopeSpec upload_rope(Model& model) {
   const RopeTable table = rope_table(model.config);
@@ -513,14 +486,14 @@ std::unique_ptr<Model> load_model(Backend& backend, const std::string& path, int
   Weights& w = model->weights;
   std::map<std::string, const Planned*> planned;
   for (const Planned& m : plan.matrices) planned[m.name] = &m;
-  ReadAhead ahead(f, plan.matrices, kReadAheadBytes);
-  auto matrix = [&](const std::string& name) {
-    ahead.before(name);
-    return upload_planned(*model, *f.find(name), *planned.at(name));
+  ReadAhead ahead(f, kReadAheadBytes);
+  auto matrix = [&](const std::string& name, bool lookup = false) {
+    const TensorView& view = *f.find(name);
+    Tensor tensor = upload_planned(*model, view, *planned.at(name), lookup);
+    ahead.taken(view.bytes);
+    return tensor;
   };
-  ahead.before("model.embed_tokens.weight");
-  w.embed = upload_planned(*model, *f.find("model.embed_tokens.weight"), *planned.at("model.embed_tokens.weight"),
-      !c.tie_word_embeddings);
+  w.embed = matrix("model.embed_tokens.weight", !c.tie_word_embeddings);
   w.lm_head = c.tie_word_embeddings ? w.embed : matrix("lm_head.weight");
   w.final_norm = upload_vector(*model, *f.find("model.norm.weight"), c.norm_plus_one);
   w.rope = upload_rope(*model);
