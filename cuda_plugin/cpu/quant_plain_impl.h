@@ -17,7 +17,7 @@
 // by hand; the hardware prefetcher follows only a few of them.
 
 constexpr int kPlainRows = 16;
-constexpr int64_t kPlainPrefetchBytes = 768;  // how far ahead each row's stream is prefetched
+constexpr int64_t kPlainPrefetchBytes = 512;  // how far ahead each row's stream is prefetched
 
 // combine<S>(a, b): lane l = v[l] + v[l ^ S] with v = b where l has bit S, else a. Pairs of
 // vectors of partial sums become one with half as many lanes per source.
@@ -78,13 +78,21 @@ static inline __m512i gather_rows(const uint8_t* first, __m512i row_offsets, int
   return _mm512_mask_i32gather_epi32(_mm512_setzero_si512(), kAll16, row_offsets, first + offset, 1);
 }
 
-// Every cache line of the 16 rows' next `bytes` bytes, kPlainPrefetchBytes ahead.
-static inline void prefetch_rows(const uint8_t* at, int64_t row_bytes, int64_t bytes) {
+// Software prefetch. The 16 rows are 16 streams, more than the hardware prefetcher follows, so each
+// row's bytes kPlainPrefetchBytes ahead of the block being read are prefetched by hand; past the end
+// of the rows that is the same row of the next group (`next`, null for the last group of a call), so
+// short rows stream without a gap from group to group. (As asm: GCC at -O2 deletes loops of
+// __builtin_prefetch.)
+static inline void prefetch_lines(const uint8_t* at, int64_t row_bytes, int64_t bytes) {
   for (int r = 0; r < kPlainRows; r++) {
-    for (int64_t line = 0; line < bytes; line += 64) {
-      __builtin_prefetch(at + r * row_bytes + kPlainPrefetchBytes + line, 0, 3);
-    }
+    for (int64_t line = 0; line < bytes; line += 64) asm volatile("prefetcht0 %0" : : "m"(at[r * row_bytes + line]));
   }
+}
+static inline void prefetch_ahead(const uint8_t* w, const uint8_t* next, int64_t row_bytes, int64_t t,
+                                  int64_t block_bytes) {
+  const int64_t ahead = t * block_bytes + kPlainPrefetchBytes;
+  if (ahead < row_bytes) prefetch_lines(w + ahead, row_bytes, block_bytes);
+  else if (next != nullptr) prefetch_lines(next + ahead - row_bytes, row_bytes, block_bytes);
 }
 
 // The f32 steps per block shared by every type: sum = fma(dw·dx, isum, sum), lane-wise.
@@ -92,34 +100,57 @@ static inline __m512 step(__m512 sum, __m512 dw, float dx, __m512i isum) {
   return _mm512_fmadd_ps(_mm512_mul_ps(dw, _mm512_set1_ps(dx)), to_f32(isum), sum);
 }
 
-// Q8_0: per block, the 16 rows' 32 bytes two rows to a zmm (row i low, row i + 8 high), vpdpbusd
-// with the block of each activation plane broadcast to both halves, then an 8-leaf tree.
+// Q8_0: per block, the 16 rows' 32 bytes are transposed in registers (two rows to a zmm, then 4 × 4
+// dword transposes inside 128-bit lanes, then a 128-bit shuffle: 24 shuffles) into 8 vectors whose
+// lane r holds 4 weights of row r, so each vpdpbusd with 4 broadcast activations adds to all 16 rows'
+// sums and no reduction is left (what quant_repack.h does once at load, done per block here; it
+// pays for itself over both activation planes and every activation row).
 template <int XR>
 static void plain_q8_0(__m512 (&sum)[2][XR], const char* x, int64_t ldx, const uint8_t* w, int64_t row_bytes,
                        int64_t t, int64_t k, __m512i row_offsets) {
   const int64_t plane1 = quant_activation_plane(k);
   const uint8_t* blk = w + t * static_cast<int64_t>(sizeof(BlockQ8_0));
-  prefetch_rows(blk, row_bytes, 1);
   const __m512 dw = halves_to_f32(gather_rows(blk, row_offsets, 0));
-  const __m512i flip = _mm512_set1_epi8(static_cast<char>(0x80));
-  __m512i wv[8];
+  // z[i]: rows i and i + 4 (i < 4), rows i + 4 and i + 8 (i >= 4), which the shuffles below put in order.
+  __m512i z[8];
 #pragma GCC unroll 8
   for (int i = 0; i < 8; i++) {
-    const __m512i low = _mm512_maskz_loadu_epi64(0x0F, blk + i * row_bytes + 2);
-    wv[i] = _mm512_xor_si512(_mm512_maskz_inserti64x4(0xFF, low, load256(blk + (i + 8) * row_bytes + 2), 1), flip);
+    const int row = i < 4 ? i : i + 4;
+    const __m512i low = _mm512_maskz_loadu_epi64(0x0F, blk + row * row_bytes + 2);
+    z[i] = _mm512_maskz_inserti64x4(0xFF, low, load256(blk + (row + 4) * row_bytes + 2), 1);
+  }
+  __m512i quads[2][4];  // per 128-bit lane: dword c of 4 rows
+  for (int q = 0; q < 2; q++) {
+    const __m512i a0 = _mm512_maskz_unpacklo_epi32(kAll16, z[4 * q], z[4 * q + 1]);
+    const __m512i a1 = _mm512_maskz_unpackhi_epi32(kAll16, z[4 * q], z[4 * q + 1]);
+    const __m512i a2 = _mm512_maskz_unpacklo_epi32(kAll16, z[4 * q + 2], z[4 * q + 3]);
+    const __m512i a3 = _mm512_maskz_unpackhi_epi32(kAll16, z[4 * q + 2], z[4 * q + 3]);
+    quads[q][0] = _mm512_maskz_unpacklo_epi64(0xFF, a0, a2);
+    quads[q][1] = _mm512_maskz_unpackhi_epi64(0xFF, a0, a2);
+    quads[q][2] = _mm512_maskz_unpacklo_epi64(0xFF, a1, a3);
+    quads[q][3] = _mm512_maskz_unpackhi_epi64(0xFF, a1, a3);
+  }
+  const __m512i flip = _mm512_set1_epi8(static_cast<char>(0x80));  // + 128: vpdpbusd's unsigned operand
+  __m512i wv[8];  // wv[j] lane r: weights 4j .. 4j + 3 of row r, + 128
+  for (int c = 0; c < 4; c++) {
+    wv[c] = _mm512_xor_si512(_mm512_maskz_shuffle_i32x4(kAll16, quads[0][c], quads[1][c], _MM_SHUFFLE(2, 0, 2, 0)), flip);
+    wv[c + 4] = _mm512_xor_si512(_mm512_maskz_shuffle_i32x4(kAll16, quads[0][c], quads[1][c], _MM_SHUFFLE(3, 1, 3, 1)), flip);
   }
 #pragma GCC unroll 4
   for (int a = 0; a < XR; a++) {
+#pragma GCC unroll 2
     for (int p = 0; p < 2; p++) {
       const char* plane = x + a * ldx + p * plane1;
       const BlockQ8_0* xb = reinterpret_cast<const BlockQ8_0*>(plane) + t;
-      const __m512i xv = bcast256(xb->qs);
-      __m512i pending[5] = {};
-#pragma GCC unroll 8
-      for (int i = 0; i < 8; i++) tree_push(pending, i, _mm512_dpbusd_epi32(_mm512_setzero_si512(), wv[i], xv));
       int32_t xsum;
       __builtin_memcpy(&xsum, plane + quant_activation_sums(k) + 4 * t, 4);
-      const __m512i isum = _mm512_sub_epi32(pending[3], _mm512_set1_epi32(128 * xsum));
+      __m512i isum = _mm512_set1_epi32(-128 * xsum);
+#pragma GCC unroll 8
+      for (int j = 0; j < 8; j++) {
+        int32_t quad;
+        __builtin_memcpy(&quad, xb->qs + 4 * j, 4);
+        isum = _mm512_dpbusd_epi32(isum, wv[j], _mm512_set1_epi32(quad));
+      }
       sum[p][a] = step(sum[p][a], dw, _cvtsh_ss(xb->d), isum);
     }
   }
@@ -135,7 +166,6 @@ template <int XR>
 static void plain_q4_k(__m512 (&sum)[2][XR], const char* x, int64_t ldx, const uint8_t* w, int64_t row_bytes,
                        int64_t t) {
   const uint8_t* blk = w + t * static_cast<int64_t>(sizeof(BlockQ4_K));
-  prefetch_rows(blk, row_bytes, sizeof(BlockQ4_K));
   __m512i head[4], sm[4];  // sm: per 128-bit lane, scale j at byte j, min j at byte 8 + j
   for (int j = 0; j < 4; j++) {
     const __m512i lanes01 = _mm512_inserti32x4(zext128(load128(blk + j * row_bytes)),
@@ -219,7 +249,6 @@ template <int XR>
 static void plain_q6_k(__m512 (&sum)[2][XR], const char* x, int64_t ldx, const uint8_t* w, int64_t row_bytes,
                        int64_t t, __m512i row_offsets) {
   const uint8_t* blk = w + t * static_cast<int64_t>(sizeof(BlockQ6_K));
-  prefetch_rows(blk, row_bytes, sizeof(BlockQ6_K) + 64);
   // d is the last 2 bytes of the block: the dword before it keeps the gather inside the row.
   const __m512 dw = halves_to_f32(_mm512_maskz_srli_epi32(kAll16, gather_rows(blk, row_offsets, offsetof(BlockQ6_K, d) - 2), 16));
   const BlockQ8_K* xb[XR];
@@ -273,7 +302,7 @@ static void plain_q6_k(__m512 (&sum)[2][XR], const char* x, int64_t ldx, const u
 // One group of 16 rows against XR activation rows, chunk by chunk (cpu_simd.h).
 template <int TYPE, int XR>
 static void group_plain(float* out, int64_t ldo, const char* x, int64_t ldx, const uint8_t* w, int64_t row_bytes,
-                        int64_t blocks, int chunks) {
+                        int64_t blocks, int chunks, const uint8_t* next) {
   const int64_t per_chunk = blocks / chunks;
   const __m512i row_offsets = _mm512_mullo_epi32(
       _mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0), _mm512_set1_epi32(static_cast<int32_t>(row_bytes)));
@@ -282,6 +311,7 @@ static void group_plain(float* out, int64_t ldo, const char* x, int64_t ldx, con
     __m512 sum[2][XR];  // plane 1 only for Q8_0
     for (int a = 0; a < XR; a++) sum[0][a] = sum[1][a] = _mm512_setzero_ps();
     for (int64_t t = c * per_chunk; t < (c + 1) * per_chunk; t++) {
+      prefetch_ahead(w, next, row_bytes, t, block_bytes_of(TYPE));
       if constexpr (TYPE == kSimdQ8_0) plain_q8_0<XR>(sum, x, ldx, w, row_bytes, t, blocks * kQk8_0, row_offsets);
       else if constexpr (TYPE == kSimdQ4_K) plain_q4_k<XR>(sum, x, ldx, w, row_bytes, t);
       else plain_q6_k<XR>(sum, x, ldx, w, row_bytes, t, row_offsets);
@@ -302,16 +332,19 @@ static void matmul_plain_type(float* out, int64_t ldo, const char* x, int64_t ld
                               int chunks, int64_t rows_x, int64_t rows_w) {
   const uint8_t* first = static_cast<const uint8_t*>(w.rows);
   const int64_t grouped = rows_w / kPlainRows * kPlainRows;
+  if (grouped > 0) prefetch_lines(first, w.row_bytes, kPlainPrefetchBytes < w.row_bytes ? kPlainPrefetchBytes : w.row_bytes);
   for (int64_t r = 0; r < grouped; r += kPlainRows) {
     const uint8_t* g = first + r * w.row_bytes;
     for (int64_t i = 0; i < rows_x; i += 4) {
+      // the last pass over this group fetches the next one
+      const uint8_t* next = i + 4 >= rows_x && r + kPlainRows < grouped ? g + kPlainRows * w.row_bytes : nullptr;
       float* o = out + i * ldo + r;
       const char* xs = x + i * ldx;
       switch (rows_x - i >= 4 ? 4 : rows_x - i) {
-        case 4: group_plain<TYPE, 4>(o, ldo, xs, ldx, g, w.row_bytes, w.blocks, chunks); break;
-        case 3: group_plain<TYPE, 3>(o, ldo, xs, ldx, g, w.row_bytes, w.blocks, chunks); break;
-        case 2: group_plain<TYPE, 2>(o, ldo, xs, ldx, g, w.row_bytes, w.blocks, chunks); break;
-        default: group_plain<TYPE, 1>(o, ldo, xs, ldx, g, w.row_bytes, w.blocks, chunks); break;
+        case 4: group_plain<TYPE, 4>(o, ldo, xs, ldx, g, w.row_bytes, w.blocks, chunks, next); break;
+        case 3: group_plain<TYPE, 3>(o, ldo, xs, ldx, g, w.row_bytes, w.blocks, chunks, next); break;
+        case 2: group_plain<TYPE, 2>(o, ldo, xs, ldx, g, w.row_bytes, w.blocks, chunks, next); break;
+        default: group_plain<TYPE, 1>(o, ldo, xs, ldx, g, w.row_bytes, w.blocks, chunks, next); break;
       }
     }
   }
