@@ -3,18 +3,21 @@
 // whatever does not fill an AMX tile. Included by quant_kernels_avx512.cpp inside its anonymous
 // namespace, after quant_impl.h, whose generic kernels take the rows after the last group of 16.
 //
-// "Rows in lanes". Per block, each of the 16 rows' exact integer dot is computed on that row's own
-// bytes into a vector of partial sums (Q8_0: vpdpbusd, two rows per zmm; Q4_K / Q6_K: vpmaddubsw
-// then vpdpwssd against the row's sub-block scales, one row per zmm). A transpose-reduce tree
-// (tree_push) adds the rows' vectors together into ONE zmm whose lane r is row r's block sum, so the
-// f32 steps of cpu_simd.h run lane-wise over the 16 rows exactly as in quant_packed_impl.h. The
-// per-row numbers the f32 steps need (f16 scales, Q4_K's mins) are gathered or transposed into the
-// same lane order. Integer sums are exact, so how they are grouped changes nothing: the bits are the
-// scalar kernel's.
-//
-// Q8_0 weights are signed: vpdpbusd reads them + 128 (w ^ 0x80) and each plane's block sum of x
-// (stored after its blocks) takes the 128·Σx back out. The rows' 16 byte streams are prefetched
-// by hand; the hardware prefetcher follows only a few of them.
+// "Rows in lanes": every block's integer dots end up in ONE zmm whose lane r is row r's exact block
+// sum, so the f32 steps of cpu_simd.h run lane-wise over the 16 rows exactly as in
+// quant_packed_impl.h (and give the scalar kernel's bits: integer sums are exact, so how they are
+// grouped changes nothing). Two ways to get there:
+//  - Q4_K / Q6_K: each row's dot is computed on that row's own bytes (vpmaddubsw, then vpdpwssd
+//    against its sub-block scales) into a vector of partial sums, and a transpose-reduce tree
+//    (tree_push) adds the 16 rows' vectors into one. Their per-row f16 scales and Q4_K's mins term
+//    are gathered or transposed into the same lane order.
+//  - Q8_0 (32-weight blocks: a tree per block and activation plane would cost more than the dots)
+//    transposes the 16 rows' 32 bytes in registers instead, so each vpdpbusd with 4 broadcast
+//    activations adds to all 16 rows at once, as on the interleaved layout. Its weights are signed:
+//    vpdpbusd reads them + 128 (w ^ 0x80) and the plane's block sum of x (stored after its blocks)
+//    takes the 128·Σx back out.
+// The 16 rows are 16 streams, more than the hardware prefetcher follows: prefetch_ahead fetches them
+// by hand.
 
 constexpr int kPlainRows = 16;
 constexpr int64_t kPlainPrefetchBytes = 512;  // how far ahead each row's stream is prefetched
@@ -144,13 +147,14 @@ static void plain_q8_0(__m512 (&sum)[2][XR], const char* x, int64_t ldx, const u
       const BlockQ8_0* xb = reinterpret_cast<const BlockQ8_0*>(plane) + t;
       int32_t xsum;
       __builtin_memcpy(&xsum, plane + quant_activation_sums(k) + 4 * t, 4);
-      __m512i isum = _mm512_set1_epi32(-128 * xsum);
+      __m512i chain[2] = {_mm512_set1_epi32(-128 * xsum), _mm512_setzero_si512()};  // two for latency
 #pragma GCC unroll 8
       for (int j = 0; j < 8; j++) {
         int32_t quad;
         __builtin_memcpy(&quad, xb->qs + 4 * j, 4);
-        isum = _mm512_dpbusd_epi32(isum, wv[j], _mm512_set1_epi32(quad));
+        chain[j % 2] = _mm512_dpbusd_epi32(chain[j % 2], wv[j], _mm512_set1_epi32(quad));
       }
+      const __m512i isum = _mm512_add_epi32(chain[0], chain[1]);
       sum[p][a] = step(sum[p][a], dw, _cvtsh_ss(xb->d), isum);
     }
   }
@@ -332,7 +336,6 @@ static void matmul_plain_type(float* out, int64_t ldo, const char* x, int64_t ld
                               int chunks, int64_t rows_x, int64_t rows_w) {
   const uint8_t* first = static_cast<const uint8_t*>(w.rows);
   const int64_t grouped = rows_w / kPlainRows * kPlainRows;
-  if (grouped > 0) prefetch_lines(first, w.row_bytes, kPlainPrefetchBytes < w.row_bytes ? kPlainPrefetchBytes : w.row_bytes);
   for (int64_t r = 0; r < grouped; r += kPlainRows) {
     const uint8_t* g = first + r * w.row_bytes;
     for (int64_t i = 0; i < rows_x; i += 4) {
