@@ -94,8 +94,14 @@ static inline void prefetch_lines(const uint8_t* at, int64_t row_bytes, int64_t 
 static inline void prefetch_ahead(const uint8_t* w, const uint8_t* next, int64_t row_bytes, int64_t t,
                                   int64_t block_bytes) {
   const int64_t ahead = t * block_bytes + kPlainPrefetchBytes;
-  if (ahead < row_bytes) prefetch_lines(w + ahead, row_bytes, block_bytes);
-  else if (next != nullptr) prefetch_lines(next + ahead - row_bytes, row_bytes, block_bytes);
+  const uint8_t* at = ahead < row_bytes ? w + ahead : next != nullptr ? next + ahead - row_bytes : nullptr;
+  if (at == nullptr) return;
+  // Blocks shorter than a line (Q8_0): when the rows are whole lines apart, every row's line is the
+  // one the previous block fetched unless this block starts a new one.
+  if (block_bytes < 64 && row_bytes % 64 == 0 && reinterpret_cast<uintptr_t>(at) % 64 >= static_cast<uint64_t>(block_bytes)) {
+    return;
+  }
+  prefetch_lines(at, row_bytes, block_bytes);
 }
 
 // The f32 steps per block shared by every type: sum = fma(dw·dx, isum, sum), lane-wise.
