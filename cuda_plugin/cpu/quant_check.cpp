@@ -260,6 +260,32 @@ bool same_bits(const std::vector<float>& a, const std::vector<float>& b) {
   return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size() * sizeof(float)) == 0;
 }
 
+// The AVX-512 kernel's plain-row groups of 16 (quant_plain_impl.h) for every count of activation
+// rows it takes in one pass and their leftovers (n = 1 .. 15), whole groups only (16, 32, 48 rows),
+// in 1, 2 and 4 k-chunks, against the scalar kernel bit for bit.
+void check_plain_groups(DType type, std::mt19937& rng) {
+  const int64_t cols = 1024;
+  const QuantMatrix all = make_matrix(type, 48, cols, rng);
+  std::vector<float> x(static_cast<size_t>(15 * cols));
+  std::normal_distribution<float> normal(0.0f, 1.0f);
+  for (auto& v : x) v = normal(rng);
+  const std::vector<uint8_t> xq = quantize_activations(type, x, 15, cols);
+  for (int64_t rows : {16, 32, 48}) {
+    QuantMatrix w{type, rows, cols,
+                  std::vector<uint8_t>(all.bytes.begin(), all.bytes.begin() + rows * dtype_row_bytes(type, cols)), {}};
+    bool equal = true;
+    for (int chunks : {1, 2, 4}) {
+      const std::vector<float> reference = run_kernel(matmul_quant_scalar, w, xq, 15, chunks);
+      for (int64_t n = 1; n <= 15; n++) {
+        const std::vector<float> got = run_kernel(matmul_quant_avx512, w, xq, n, chunks);
+        equal = equal && same_bits(got, std::vector<float>(reference.begin(), reference.begin() + n * rows));
+      }
+    }
+    check(equal, std::string(dtype_name(type)) + " avx512 plain rows=" + std::to_string(rows)
+                     + " n=1..15 chunks 1, 2, 4 equal scalar");
+  }
+}
+
 void check_matmul() {
   const DType types[] = {DType::Q8_0, DType::Q4_0, DType::Q4_K, DType::Q5_K, DType::Q6_K};
   const struct {
@@ -347,6 +373,7 @@ void check_matmul() {
         check(rows_equal, tname + " " + isa.name + " single rows equal the batch's (chunks " + std::to_string(chunks) + ")");
       }
     }
+    if (best_isa >= kCpuIsaAvx512 && vnni) check_plain_groups(type, rng);
     // The backend: threads, tiles, activation quantization and k-chunks, against the scalar kernel.
     for (int isa = kCpuIsaScalar; isa <= best_isa; isa++) {
       for (int threads : {1, 2}) {

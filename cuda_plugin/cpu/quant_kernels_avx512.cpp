@@ -1,6 +1,7 @@
 // quant_kernels_avx512.cpp — cpu_simd.h's matmul_quant with AVX512-VNNI: on the interleaved layout
-// (quant_packed_impl.h) one zmm vpdpbusd per 4 weights of 16 rows; on plain rows (the rows after the
-// last group of 16) 256-bit vpdpbusd / vpdpwssd through quant_impl.h. Also the AVX-512 activation
+// (quant_packed_impl.h) one zmm vpdpbusd per 4 weights of 16 rows; on plain Q8_0 / Q4_K / Q6_K rows
+// 16 rows at a time with their sums transposed into lanes (quant_plain_impl.h); elsewhere (other
+// types, the rows after the last group of 16) 256-bit vpdpbusd / vpdpwssd through quant_impl.h. Also the AVX-512 activation
 // quantizer. Compiled for those instructions whatever the build's baseline; used only when cpuid
 // reports avx512vnni. Same results as quant_kernels_scalar.cpp, bit for bit.
 #pragma GCC target("avx512f,avx512bw,avx512vl,avx512vnni,avx2,fma,f16c")
@@ -104,6 +105,7 @@ struct G {
 };
 
 #include "quant_packed_impl.h"
+#include "quant_plain_impl.h"
 
 // Horizontal max / sum: the upper 256 bits folded onto the lower with a (full-mask) shuffle, then
 // 128-bit steps. (Masked forms: GCC 12's unmasked extracts trip -Wmaybe-uninitialized, bug 105593.)
@@ -218,6 +220,7 @@ void quantize_activation_row_avx512(const float* x, uint8_t* row, int64_t k, boo
 
 void matmul_quant_avx512(float* out, int64_t ldo, const void* x, int64_t ldx, const SimdQuantWeights& w, int chunks,
                          int64_t rows_x, int64_t rows_w) {
+  if (plain_takes(w)) return matmul_plain(out, ldo, x, ldx, w, chunks, rows_x, rows_w);
   matmul_quant_packed_impl(out, ldo, x, ldx, w, chunks, rows_x, rows_w);
 }
 
