@@ -1,10 +1,11 @@
 // cpu_backend.cpp — the CPU backend: memory budget accounting, buffers, and the forward-pass ops
 // spread over the device's thread pool. Matmul and attention run the SIMD kernels of cpu_simd.h
-// for the device's CpuIsa (AVX-512, AVX2 or scalar, picked at run time); bf16/f16 weights stay in
+// for the device's CpuIsa (AMX, AVX-512, AVX2 or scalar, picked at run time); bf16/f16 weights stay in
 // their dtype and are widened in registers. Matmul is a blocked GEMM: tasks are (weight rows ×
 // batch rows) tiles, so in prefill each weight tile is read once per 48 prompt rows. Block-quantized
 // weights (Q8_0 ... Q6_K) are multiplied as integers against activations quantized once per matmul
-// (cpu_simd.h's matmul_quant), interleaved 16 rows at a time on AVX2 / AVX-512 (quant_repack.h).
+// (cpu_simd.h's matmul_quant), interleaved 16 rows at a time on AVX2 / AVX-512 (quant_repack.h),
+// read in place on AMX (Q8_0, Q4_K, Q6_K) and on the scalar path.
 #include <emmintrin.h>
 #include <sys/mman.h>
 
