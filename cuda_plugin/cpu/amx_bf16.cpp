@@ -125,16 +125,11 @@ void amx_pack_x(uint16_t* packed, const float* x, int64_t ldx, int64_t rows, int
   const int64_t tiles_k = k / kAmxCols;
   // Pair i of row j goes to 32-bit slot i·16 + j of its tile.
   const __m512i slots = _mm512_mullo_epi32(lane_index(), _mm512_set1_epi32(static_cast<int>(kAmxRows)));
-  for (int64_t j = 0; j < kAmxRows; j++) {
+  // Padding rows are zero pairs: the whole block is cleared first (one decode row leaves 15 of them).
+  if (rows < kAmxRows) __builtin_memset(packed, 0, static_cast<size_t>(amx_x_block(k)) * sizeof(uint16_t));
+  for (int64_t j = 0; j < rows && j < kAmxRows; j++) {
     int* hi = reinterpret_cast<int*>(packed) + j;
     int* lo = reinterpret_cast<int*>(packed + tiles_k * kAmxTile) + j;
-    if (j >= rows) {  // padding: zero pairs
-      for (int64_t t = 0; t < tiles_k; t++) {
-        _mm512_i32scatter_epi32(hi + t * kAmxTile / 2, slots, _mm512_setzero_si512(), 4);
-        _mm512_i32scatter_epi32(lo + t * kAmxTile / 2, slots, _mm512_setzero_si512(), 4);
-      }
-      continue;
-    }
     const float* row = x + j * ldx;
     for (int64_t t = 0; t < tiles_k; t++) {
       const __m512 v0 = _mm512_loadu_ps(row + t * kAmxCols);
