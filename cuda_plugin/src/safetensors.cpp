@@ -246,14 +246,6 @@ std::string SafetensorsSet::source_name(const std::string& name) const {
   return it == source_names_.end() ? name : it->second;
 }
 
-void read_ahead(const TensorView& view) {
-  if (view.data == nullptr || view.bytes == 0) return;
-  const uintptr_t page = static_cast<uintptr_t>(::sysconf(_SC_PAGESIZE));
-  const uintptr_t begin = reinterpret_cast<uintptr_t>(view.data) / page * page;
-  const uintptr_t end = (reinterpret_cast<uintptr_t>(view.data) + view.bytes + page - 1) / page * page;
-  ::madvise(reinterpret_cast<void*>(begin), end - begin, MADV_WILLNEED);
-}
-
 void read_pages(const TensorView& view) {
 #ifndef MADV_POPULATE_READ
   constexpr int MADV_POPULATE_READ = 22;  // Linux 5.14

@@ -65,10 +65,6 @@ struct TensorView {
  * the process's resident memory however many tensors alias them. */
 void read_pages(const TensorView& view);
 
-/** Asks the kernel to start reading a tensor's pages into the page cache (not into the process), so
- * that a cold disk reads it while the loader works on the tensors before it. */
-void read_ahead(const TensorView& view);
-
 /** Drops the whole pages of a mapped tensor from the process's resident memory once a backend holds
  * its own copy (they are read back from the file should anyone touch them again). Only for views
  * into a MappedFile. */
