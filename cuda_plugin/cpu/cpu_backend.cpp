@@ -499,33 +499,26 @@ class CpuBackend final : public Backend {
     });
     const int64_t row_bytes = static_cast<int64_t>(dtype_row_bytes(w.dtype, k));
     const int type = static_cast<int>(w.dtype);
-    if (amx_int8_ && n >= kQuantPackRows && !w.packed && amx_quant_takes(type)) {
-      return matmul_quantized_amx(out, xq, x_row_bytes, w, n, chunks, k_type, blocks, row_bytes);
-    }
-    const int64_t x_tile = n <= 48 ? n : 48;
-    const int64_t x_tiles = (n + x_tile - 1) / x_tile;
-    const int64_t threads = pool_.size();
-    int64_t row_tile = n <= 48 ? std::max<int64_t>(4, d / (threads * 8)) : 32;
-    row_tile = (row_tile + kQuantPackRows - 1) / kQuantPackRows * kQuantPackRows;  // whole interleaved groups
-    const int64_t row_tiles = (d + row_tile - 1) / row_tile;
-    parallel(row_tiles * x_tiles, d * k * n, [&](int64_t t, int) {
-      const int64_t i0 = (t % x_tiles) * x_tile;
-      const int64_t r0 = (t / x_tiles) * row_tile;
+    // AMX takes 16 rows or more of the file's rows, from x packed once more into its tiles.
+    const bool amx = amx_int8_ && n >= kQuantPackRows && !w.packed && amx_quant_takes(type);
+    const int64_t tile_bytes = amx ? amx_quant_x_tile(k_type, k) : 0;
+    if (amx) pack_quant_tiles(xq, x_row_bytes, n, k, k_type, tile_bytes);
+    // Weight tiles of whole interleaved groups (and of AMX's 16 rows).
+    for_each_tile(n, d, k, kQuantPackRows, [&](int64_t i0, int64_t rows_x, int64_t r0, int64_t rows_w) {
       const SimdQuantWeights block{static_cast<const uint8_t*>(w.data) + r0 * row_bytes, type, row_bytes, blocks,
                                    w.packed};
-      matmul_quant_(out + i0 * d + r0, d, xq + i0 * x_row_bytes, x_row_bytes, block, chunks,
-                    std::min<int64_t>(n, i0 + x_tile) - i0, std::min(d, r0 + row_tile) - r0);
+      if (amx) {
+        amx_matmul_quant(out + i0 * d + r0, d, activations_amx_.data() + i0 / kQuantPackRows * tile_bytes,
+                         xq + i0 * x_row_bytes, x_row_bytes, block, chunks, rows_x, rows_w);
+      } else {
+        matmul_quant_(out + i0 * d + r0, d, xq + i0 * x_row_bytes, x_row_bytes, block, chunks, rows_x, rows_w);
+      }
     });
   }
 
-  // The quantized activation rows packed into AMX tiles once (amx_pack_quant_x, 16 rows a tile, in a
-  // buffer kept between calls), then amx_matmul_quant over (batch rows × weight rows) tiles of whole
-  // 16-row tiles; the weights are the file's rows.
-  void matmul_quantized_amx(float* out, const uint8_t* xq, int64_t x_row_bytes, const Tensor& w, int n, int chunks,
-                            bool k_type, int64_t blocks, int64_t row_bytes) {
-    const int64_t d = w.rows;
-    const int64_t k = w.cols;
-    const int64_t tile_bytes = amx_quant_x_tile(k_type, k);
+  // The quantized activation rows (n, `x_row_bytes` apart) packed into AMX tiles of 16 rows
+  // (amx_pack_quant_x) in activations_amx_, a buffer kept between calls.
+  void pack_quant_tiles(const uint8_t* xq, int64_t x_row_bytes, int n, int64_t k, bool k_type, int64_t tile_bytes) {
     const int64_t tiles = (n + kQuantPackRows - 1) / kQuantPackRows;
     if (activations_amx_.size() < static_cast<size_t>(tiles * tile_bytes)) {
       activations_amx_.resize(static_cast<size_t>(tiles * tile_bytes));
@@ -534,12 +527,6 @@ class CpuBackend final : public Backend {
     parallel(tiles, static_cast<int64_t>(n) * k, [&](int64_t t, int) {
       amx_pack_quant_x(xp + t * tile_bytes, xq + t * kQuantPackRows * x_row_bytes, x_row_bytes,
                        std::min<int64_t>(kQuantPackRows, n - t * kQuantPackRows), k, k_type);
-    });
-    const int type = static_cast<int>(w.dtype);
-    for_each_tile(n, d, k, kQuantPackRows, [&](int64_t i0, int64_t rows_x, int64_t r0, int64_t rows_w) {
-      const SimdQuantWeights block{static_cast<const uint8_t*>(w.data) + r0 * row_bytes, type, row_bytes, blocks, false};
-      amx_matmul_quant(out + i0 * d + r0, d, xp + i0 / kQuantPackRows * tile_bytes, xq + i0 * x_row_bytes, x_row_bytes,
-                       block, chunks, rows_x, rows_w);
     });
   }
 
