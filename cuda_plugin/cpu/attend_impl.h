@@ -124,6 +124,13 @@ static void reset(const AttendState& s, int heads, int head_dim) {
   for (int64_t j = 0; j < static_cast<int64_t>(heads) * head_dim; j++) s.o[j] = 0.0f;
 }
 
+// Row r's positions among the W keys from t0: [lo, hi); false where it has none.
+static inline bool row_keys(const SimdAttend& a, int r, int t0, int* lo, int* hi) {
+  *lo = a.begin[r] > t0 ? a.begin[r] : t0;
+  *hi = a.end[r] < t0 + V::W ? a.end[r] : t0 + V::W;
+  return *lo < *hi;
+}
+
 // One block of keys [b, b + kAttendBlock) for every row that attends into it: scores, then the
 // online-softmax step m' = max(m, max s), c = 2^(m − m'), p = 2^(s − m'), l = l·c + Σp,
 // o = o·c + Σ p·v. Each row reads only its own positions [begin, end) within the block.
@@ -139,9 +146,8 @@ static void attend_block(const SimdAttend& a, int b, const AttendState& s, float
   for (int t0 = b; t0 < b + kAttendBlock; t0 += V::W) {
     const float* keys = a.keys + static_cast<int64_t>(t0) * hd;
     for (int r = 0; r < a.rows; r++) {
-      const int lo = a.begin[r] > t0 ? a.begin[r] : t0;
-      const int hi = a.end[r] < t0 + V::W ? a.end[r] : t0 + V::W;
-      if (lo >= hi) continue;
+      int lo, hi;
+      if (!row_keys(a, r, t0, &lo, &hi)) continue;
       for (int g = 0; g < a.group; g++) {
         const int h = r * a.group + g;
         const float* q = a.q + r * a.ld + g * hd;
@@ -182,9 +188,8 @@ static void attend_block(const SimdAttend& a, int b, const AttendState& s, float
   // o += p·v, W keys at a time so that the values stay hot across the tile's rows and heads.
   for (int t0 = b; t0 < b + kAttendBlock; t0 += V::W) {
     for (int r = 0; r < a.rows; r++) {
-      const int lo = a.begin[r] > t0 ? a.begin[r] : t0;
-      const int hi = a.end[r] < t0 + V::W ? a.end[r] : t0 + V::W;
-      if (lo >= hi) continue;
+      int lo, hi;
+      if (!row_keys(a, r, t0, &lo, &hi)) continue;
       for (int g = 0; g < a.group; g++) {
         const int h = r * a.group + g;
         accumulate_values(s.o + static_cast<int64_t>(h) * hd, scores + h * kAttendBlock + (lo - b),
