@@ -2,8 +2,9 @@
 // (quant_packed_impl.h) one zmm vpdpbusd per 4 weights of 16 rows; on plain Q8_0 / Q4_K / Q6_K rows
 // 16 rows at a time with their sums transposed into lanes (quant_plain_impl.h); elsewhere (other
 // types, the rows after the last group of 16) 256-bit vpdpbusd / vpdpwssd through quant_impl.h.
-// Also the AVX-512 activation quantizer. Compiled for those instructions whatever the build's baseline; used only when cpuid
-// reports avx512vnni. Same results as quant_kernels_scalar.cpp, bit for bit.
+// Also the AVX-512 activation quantizer. Compiled for those instructions whatever the build's
+// baseline; used only when cpuid reports avx512vnni. Same results as quant_kernels_scalar.cpp, bit
+// for bit.
 #pragma GCC target("avx512f,avx512bw,avx512vl,avx512vnni,avx2,fma,f16c")
 #include <immintrin.h>
 #include <math.h>
