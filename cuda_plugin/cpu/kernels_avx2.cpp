@@ -14,6 +14,7 @@ namespace {
 struct V {
   using T = __m256;
   static constexpr int W = 8;
+  static constexpr int kRowsX = 3;  // 3 × 4 accumulators + 3 activations + 1 weight: all 16 ymm; 6 rows spilled
   static T zero() { return _mm256_setzero_ps(); }
   static T one() { return _mm256_set1_ps(1.0f); }
   static T set1(float x) { return _mm256_set1_ps(x); }

@@ -18,6 +18,7 @@ constexpr __mmask16 kAll = 0xffff;
 struct V {
   using T = __m512;
   static constexpr int W = 16;
+  static constexpr int kRowsX = 6;  // 6 × 4 accumulators + 4 weights + 1 activation of 32 zmm
   static T zero() { return _mm512_setzero_ps(); }
   static T one() { return _mm512_set1_ps(1.0f); }
   static T set1(float x) { return _mm512_set1_ps(x); }

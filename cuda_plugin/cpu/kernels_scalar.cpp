@@ -15,6 +15,7 @@ struct V {
     float lane[16];
   };
   static constexpr int W = 16;
+  static constexpr int kRowsX = 6;  // no registers to run out of
   template <typename F>
   static T each(F f) {
     T v;

@@ -1,6 +1,7 @@
 // simd_impl.h — the kernels of cpu_simd.h written once over a vector type V (see the kernels_*.cpp
 // files). Included only by those files, inside an anonymous namespace, after their target pragma.
-// V provides: T, W (lanes), zero, load, load_bf16, load_f16, fma, reduce.
+// V provides: T, W (lanes), kRowsX (activation rows per register block, at most 6), zero, load,
+// load_bf16, load_f16, fma, reduce.
 
 static inline float scalar_weight(const void* w, int dtype, int64_t at) {
   if (dtype == kSimdF32) return static_cast<const float*>(w)[at];
@@ -109,10 +110,10 @@ static void rows_block(float* out, int64_t ldo, const float* x, int64_t ldx, con
 template <int DT, int LAYOUT>
 static void matmul_layout(float* out, int64_t ldo, const float* x, int64_t ldx, const SimdWeights& w, int chunks,
                           int64_t rows_x, int64_t rows_w) {
-  for (int64_t i = 0; i < rows_x; i += 6) {
+  for (int64_t i = 0; i < rows_x; i += V::kRowsX) {
     float* o = out + i * ldo;
     const float* xs = x + i * ldx;
-    switch (rows_x - i >= 6 ? 6 : rows_x - i) {
+    switch (rows_x - i >= V::kRowsX ? V::kRowsX : rows_x - i) {
       case 6: rows_block<DT, LAYOUT, 6>(o, ldo, xs, ldx, w, chunks, rows_w); break;
       case 5: rows_block<DT, LAYOUT, 5>(o, ldo, xs, ldx, w, chunks, rows_w); break;
       case 4: rows_block<DT, LAYOUT, 4>(o, ldo, xs, ldx, w, chunks, rows_w); break;
