@@ -4,8 +4,9 @@
 // bytes; (c) every ISA's integer matmul equals the scalar one bit for bit, rows do not depend on the
 // batch, tile or thread count, and the product is within the activation-quantization bound of the
 // f32 product. `quant_check FIXTURES_DIR` (…/gguf; "-" to skip a and b); `quant_check --bench`
-// prints matvec timings per type and ISA instead (in-cache matrices), `--bench-backend` the backend's
-// matmul on a 16384 × 4096 weight with 1 and 2 threads.
+// prints matvec timings per type and ISA instead (in-cache matrices), `--bench-stream` the AVX2
+// kernel's on a 16384 × 4096 weight (from memory), `--bench-backend` the backend's matmul on such a
+// weight with 1 and 2 threads.
 //
 // The GGUF parsing here is the least that finds a tensor's bytes, for this test only.
 #include <algorithm>
@@ -260,28 +261,29 @@ bool same_bits(const std::vector<float>& a, const std::vector<float>& b) {
   return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size() * sizeof(float)) == 0;
 }
 
-// The AVX-512 kernel's plain-row groups of 16 (quant_plain_impl.h) for every count of activation
-// rows it takes in one pass and their leftovers (n = 1 .. 15), whole groups only (16, 32, 48 rows),
-// in 1, 2 and 4 k-chunks, against the scalar kernel bit for bit.
-void check_plain_groups(DType type, std::mt19937& rng) {
+// A kernel's plain-row groups (quant_plain_impl.h: 16 rows on AVX-512; quant_plain_avx2_impl.h: 8 on
+// AVX2) for every count of activation rows it takes in one pass and their leftovers (n = 1 .. 15),
+// whole groups (1, 2, 3) and rows past the last group (2 groups + 5; fewer rows than a group), in 1,
+// 2 and 4 k-chunks, against the scalar kernel bit for bit.
+void check_plain_groups(DType type, std::mt19937& rng, QuantFn fn, const char* name, int64_t group) {
   const int64_t cols = 1024;
-  const QuantMatrix all = make_matrix(type, 48, cols, rng);
+  const QuantMatrix all = make_matrix(type, 3 * group, cols, rng);
   std::vector<float> x(static_cast<size_t>(15 * cols));
   std::normal_distribution<float> normal(0.0f, 1.0f);
   for (auto& v : x) v = normal(rng);
   const std::vector<uint8_t> xq = quantize_activations(type, x, 15, cols);
-  for (int64_t rows : {16, 32, 48}) {
+  for (int64_t rows : {group, 2 * group, 3 * group, 2 * group + 5, group - 3}) {
     QuantMatrix w{type, rows, cols,
                   std::vector<uint8_t>(all.bytes.begin(), all.bytes.begin() + rows * dtype_row_bytes(type, cols)), {}};
     bool equal = true;
     for (int chunks : {1, 2, 4}) {
       const std::vector<float> reference = run_kernel(matmul_quant_scalar, w, xq, 15, chunks);
       for (int64_t n = 1; n <= 15; n++) {
-        const std::vector<float> got = run_kernel(matmul_quant_avx512, w, xq, n, chunks);
+        const std::vector<float> got = run_kernel(fn, w, xq, n, chunks);
         equal = equal && same_bits(got, std::vector<float>(reference.begin(), reference.begin() + n * rows));
       }
     }
-    check(equal, std::string(dtype_name(type)) + " avx512 plain rows=" + std::to_string(rows)
+    check(equal, std::string(dtype_name(type)) + " " + name + " plain rows=" + std::to_string(rows)
                      + " n=1..15 chunks 1, 2, 4 equal scalar");
   }
 }
@@ -373,7 +375,8 @@ void check_matmul() {
         check(rows_equal, tname + " " + isa.name + " single rows equal the batch's (chunks " + std::to_string(chunks) + ")");
       }
     }
-    if (best_isa >= kCpuIsaAvx512 && vnni) check_plain_groups(type, rng);
+    if (best_isa >= kCpuIsaAvx2) check_plain_groups(type, rng, matmul_quant_avx2, "avx2", 8);
+    if (best_isa >= kCpuIsaAvx512 && vnni) check_plain_groups(type, rng, matmul_quant_avx512, "avx512", 16);
     // The backend: threads, tiles, activation quantization and k-chunks, against the scalar kernel.
     for (int isa = kCpuIsaScalar; isa <= best_isa; isa++) {
       for (int threads : {1, 2}) {
@@ -483,7 +486,10 @@ void bench() {
     QuantFn fn;
   } isas[] = {{"scalar", matmul_quant_scalar}, {"avx2", matmul_quant_avx2}, {"avx512", matmul_quant_avx512},
               {"amx", matmul_quant_amx}};
-  const bool amx = amx_support().int8;
+  const int best_isa = detect_cpu_isa();
+  __builtin_cpu_init();
+  const bool vnni = __builtin_cpu_supports("avx512vnni");
+  const bool amx = vnni && amx_support().int8;
   const char* only = std::getenv("QUANT_BENCH_TYPES");
   std::mt19937 rng(1);
   for (DType type : types) {
@@ -500,7 +506,8 @@ void bench() {
         const uint8_t* layout = variant >= 3 ? packed.data() : nullptr;
         if (variant == 0 && std::getenv("QUANT_BENCH_SCALAR") == nullptr) continue;
         if (variant == 5 && !amx) continue;
-        for (int64_t n : {int64_t(1), int64_t(48)}) {
+        if ((variant == 2 || variant == 4) && (best_isa < kCpuIsaAvx512 || !vnni)) continue;
+        for (int64_t n : {int64_t(1), int64_t(8), int64_t(48)}) {
           const std::vector<uint8_t> xq = quantize_activations(type, x, n, shape.second);
           // The fastest of many calls: the machine is shared, and the best run is the kernel's own speed.
           double best = 1e9, total = 0;
@@ -516,6 +523,44 @@ void bench() {
                       (long long)shape.first, (long long)shape.second, variant == 5 ? "amxi" : variant == 4 ? "avx512i" : variant == 3 ? "avx2i" : isa.name, (long long)n, ms,
                       w.bytes.size() / (ms * 1e-3) / 1e9, double(n) * shape.first * shape.second / (ms * 1e-3) / 1e9);
         }
+      }
+    }
+  }
+}
+
+// matmul_quant_avx2 on a 16384 × 4096 weight, larger than the caches (decode streams it from
+// memory), plain rows against the interleaved layout, 1 thread. The rows are 1024 random ones
+// repeated: quantizing 16384 would take minutes, and the bytes do not change the speed.
+void bench_stream() {
+  const char* only = std::getenv("QUANT_BENCH_TYPES");
+  std::mt19937 rng(4);
+  for (DType type : {DType::Q8_0, DType::Q4_0, DType::Q4_K, DType::Q5_K, DType::Q6_K}) {
+    if (only != nullptr && std::string(only).find(dtype_name(type)) == std::string::npos) continue;
+    const int64_t rows = 16384, cols = 4096, distinct = 1024;
+    const QuantMatrix some = make_matrix(type, distinct, cols, rng);
+    QuantMatrix w{type, rows, cols, std::vector<uint8_t>(rows * dtype_row_bytes(type, cols)), {}};
+    for (int64_t r = 0; r < rows; r += distinct) {
+      std::memcpy(w.bytes.data() + r * dtype_row_bytes(type, cols), some.bytes.data(), some.bytes.size());
+    }
+    std::vector<uint8_t> packed(w.bytes.size());
+    quant_pack(type, w.bytes.data(), packed.data(), rows, cols);
+    std::vector<float> x(static_cast<size_t>(8 * cols));
+    for (size_t i = 0; i < x.size(); i++) x[i] = std::sin(float(i));
+    for (int interleaved = 0; interleaved < 2; interleaved++) {
+      for (int64_t n : {int64_t(1), int64_t(8)}) {
+        const std::vector<uint8_t> xq = quantize_activations(type, x, n, cols);
+        double best = 1e9, total = 0;
+        while (total < 1.0) {
+          const auto start = std::chrono::steady_clock::now();
+          run_kernel(matmul_quant_avx2, w, xq, n, 1, interleaved ? packed.data() : nullptr);
+          const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+          best = std::min(best, seconds);
+          total += seconds;
+        }
+        const double ms = best * 1e3;
+        std::printf("stream %-5s %lldx%lld %-5s n=%-2lld %8.3f ms  %6.2f GB/s  %7.1f GMAC/s\n", dtype_name(type),
+                    (long long)rows, (long long)cols, interleaved ? "avx2i" : "avx2", (long long)n, ms,
+                    w.bytes.size() / (ms * 1e-3) / 1e9, double(n) * rows * cols / (ms * 1e-3) / 1e9);
       }
     }
   }
@@ -607,6 +652,10 @@ void bench_prefill() {
 int main(int argc, char** argv) {
   if (argc > 1 && std::string(argv[1]) == "--bench") {
     bench();
+    return 0;
+  }
+  if (argc > 1 && std::string(argv[1]) == "--bench-stream") {
+    bench_stream();
     return 0;
   }
   if (argc > 1 && std::string(argv[1]) == "--bench-prefill") {

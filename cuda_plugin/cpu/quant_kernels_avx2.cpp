@@ -1,5 +1,6 @@
 // quant_kernels_avx2.cpp — cpu_simd.h's matmul_quant with AVX2 (256-bit integer lanes: maddubs +
-// madd, no VNNI), for the file's rows and for the interleaved layout, compiled for those
+// madd, no VNNI), for the file's rows (quant_plain_avx2_impl.h, 8 rows in lanes; quant_impl.h for
+// the rows after the last 8) and for the interleaved layout (quant_packed_impl.h), compiled for those
 // instructions whatever the build's baseline; used only when cpuid reports them. Same results as
 // quant_kernels_scalar.cpp, bit for bit.
 #pragma GCC target("avx2,fma,f16c")
@@ -138,11 +139,13 @@ struct G {
 };
 
 #include "quant_packed_impl.h"
+#include "quant_plain_avx2_impl.h"
 
 }  // namespace
 
 void matmul_quant_avx2(float* out, int64_t ldo, const void* x, int64_t ldx, const SimdQuantWeights& w, int chunks,
                        int64_t rows_x, int64_t rows_w) {
+  if (plain_takes(w)) return matmul_plain(out, ldo, x, ldx, w, chunks, rows_x, rows_w);
   matmul_quant_packed_impl(out, ldo, x, ldx, w, chunks, rows_x, rows_w);
 }
 
