@@ -83,7 +83,9 @@ Runtime::Runtime(int cpu_devices, int64_t cpu_budget_bytes, int cpu_threads, int
   }
   const int best_isa = detect_cpu_isa();
   if (cpu_isa > best_isa) {
-    static const char* const names[] = {"auto", "scalar", "avx2", "avx512"};
+    // Indexed by CpuIsa: one name per level, up to kCpuIsaAmx (a missing one read past the array).
+    static const char* const names[] = {"auto", "scalar", "avx2", "avx512", "amx"};
+    static_assert(sizeof(names) / sizeof(names[0]) == kCpuIsaAmx + 1, "one name per CpuIsa");
     throw Error(CX_ERR_INVALID_ARGUMENT, std::string("cpuIsa ") + names[cpu_isa] + " is not supported by this CPU "
         + "(best: " + names[best_isa] + ")");
   }
