@@ -1,8 +1,9 @@
 // cpu_backend.cpp — the CPU backend: memory budget accounting, buffers, and the forward-pass ops
 // spread over the device's thread pool. Matmul and attention run the SIMD kernels of cpu_simd.h
 // for the device's CpuIsa (AMX, AVX-512, AVX2 or scalar, picked at run time); bf16/f16 weights stay in
-// their dtype and are widened in registers. Matmul is a blocked GEMM: tasks are (weight rows ×
-// batch rows) tiles, so in prefill each weight tile is read once per 48 prompt rows. Block-quantized
+// their dtype and are widened in registers (on AVX2, bf16 from the panel layout, cpu_simd.h). Matmul
+// is a blocked GEMM: tasks are (weight rows × batch rows) tiles, so in prefill each weight tile is
+// read once per 48 prompt rows. Block-quantized
 // weights (Q8_0 ... Q6_K) are multiplied as integers against activations quantized once per matmul
 // (cpu_simd.h's matmul_quant), interleaved 16 rows at a time on AVX2 / AVX-512 (quant_repack.h),
 // read in place on AMX (Q8_0, Q4_K, Q6_K) and on the scalar path.
@@ -39,6 +40,7 @@ class CpuBackend final : public Backend {
   CpuBackend(const std::string& device_name, int threads, int64_t budget, const SimdKernels& kernels, int isa)
       : pool_(threads, device_name), budget_(budget), scratch_(static_cast<size_t>(pool_.size())),
         k_(kernels), isa_(isa), interleave_quantized_(kernels.isa >= kCpuIsaAvx2),
+        panel_bf16_(kernels.isa == kCpuIsaAvx2),
         avx512_vnni_(kernels.isa == kCpuIsaAvx512 && has_avx512_vnni()),
         amx_bf16_(isa == kCpuIsaAmx && amx_support().bf16), amx_int8_(isa == kCpuIsaAmx && amx_support().int8),
         matmul_quant_(kernels.isa == kCpuIsaAvx512 && !avx512_vnni_ ? matmul_quant_avx2 : kernels.matmul_quant) {}
@@ -90,7 +92,10 @@ class CpuBackend final : public Backend {
     if (dtype_is_quantized(view.dtype)) return upload_quantized(view, tensor);
     // With AMX, bf16 is multiplied as the file lays it out (amx_bf16.cpp): nothing to repack.
     const bool amx = amx_bf16_ && view.dtype == DType::BF16;
-    if (!amx && rows >= kPackRows && cols % kPackCols == 0) return pack(view, tensor);
+    if (panel_bf16_ && view.dtype == DType::BF16 && rows >= kPanelRows && cols % kPackCols == 0) {
+      return pack(view, tensor, true);
+    }
+    if (!amx && rows >= kPackRows && cols % kPackCols == 0) return pack(view, tensor, false);
     // The mapping is page-aligned and safetensors offsets are normally element-aligned: alias it.
     if (reinterpret_cast<uintptr_t>(view.data) % dtype_size(view.dtype) == 0) {
       tensor.data = view.data;
@@ -160,8 +165,10 @@ class CpuBackend final : public Backend {
       return matmul_amx(out, x, w, n, chunks);
     }
     const int dtype = w.dtype == DType::F32 ? kSimdF32 : w.dtype == DType::BF16 ? kSimdBf16 : kSimdF16;
-    for_each_tile(n, d, k, kPackRows, [&](int64_t i0, int64_t rows_x, int64_t r0, int64_t rows_w) {
-      const SimdWeights block{static_cast<const char*>(w.data) + r0 * k * simd_dtype_bytes(dtype), dtype, w.packed, k};
+    for_each_tile(n, d, k, w.panel ? kPanelRows : kPackRows, [&](int64_t i0, int64_t rows_x, int64_t r0,
+                                                                 int64_t rows_w) {
+      const SimdWeights block{static_cast<const char*>(w.data) + r0 * k * simd_dtype_bytes(dtype), dtype, w.packed,
+                              w.panel, k};
       k_.matmul(out + i0 * d + r0, d, x + i0 * k, k, block, chunks, rows_x, rows_w);
     });
   }
@@ -530,10 +537,10 @@ class CpuBackend final : public Backend {
     });
   }
 
-  // Copies a weight into the packed layout (cpu_simd.h); the loader then lets the mapped pages go.
-  // Each task writes whole groups of kPackRows rows, one contiguous run of the destination, reading
-  // the group's rows side by side.
-  Tensor pack(const TensorView& view, Tensor tensor) {
+  // Copies a weight into the packed layout, or for `panel` the panel layout (cpu_simd.h); the loader
+  // then lets the mapped pages go. Each task writes whole groups of rows, one contiguous run of the
+  // destination, reading the group's rows side by side.
+  Tensor pack(const TensorView& view, Tensor tensor, bool panel) {
     const int64_t element = dtype_size(view.dtype);
     char* packed = reinterpret_cast<char*>(allocate_weight(view.bytes));
     const auto start = std::chrono::steady_clock::now();
@@ -541,26 +548,54 @@ class CpuBackend final : public Backend {
     const int64_t cols = tensor.cols;
     const int64_t row_bytes = cols * element;
     const int64_t run = kPackCols * element;
-    const int64_t groups = rows / kPackRows;
-    const int64_t per_task = std::max<int64_t>(1, kRepackTaskBytes / (kPackRows * row_bytes));
+    const int64_t group_rows = panel ? kPanelRows : kPackRows;
+    const int64_t groups = rows / group_rows;
+    const int64_t per_task = std::max<int64_t>(1, kRepackTaskBytes / (group_rows * row_bytes));
     pool_.run((groups + per_task - 1) / per_task + 1, [&](int64_t t, int) {
       const int64_t tasks = (groups + per_task - 1) / per_task;
       if (t == tasks) {  // rows past the last full group stay plain
-        const int64_t tail = groups * kPackRows * row_bytes;
-        if (rows > groups * kPackRows) std::memcpy(packed + tail, view.data + tail, (rows - groups * kPackRows) * row_bytes);
+        const int64_t tail = groups * group_rows * row_bytes;
+        if (rows > groups * group_rows) std::memcpy(packed + tail, view.data + tail, (rows - groups * group_rows) * row_bytes);
         return;
       }
       const int64_t first = t * per_task, count = std::min(groups, first + per_task) - first;
-      const char* src = reinterpret_cast<const char*>(view.data) + first * kPackRows * row_bytes;
-      char* dst = packed + first * kPackRows * row_bytes;
-      if (run == 2 * kPackCols) pack_groups<2 * kPackCols>(dst, src, count, row_bytes);
+      const char* src = reinterpret_cast<const char*>(view.data) + first * group_rows * row_bytes;
+      char* dst = packed + first * group_rows * row_bytes;
+      if (panel) panel_groups(dst, src, count, row_bytes);
+      else if (run == 2 * kPackCols) pack_groups<2 * kPackCols>(dst, src, count, row_bytes);
       else pack_groups<4 * kPackCols>(dst, src, count, row_bytes);
     });
     load_times.repack += seconds_since(start);
     tensor.data = packed;
     tensor.owned = true;
-    tensor.packed = true;
+    tensor.packed = !panel;
+    tensor.panel = panel;
     return tensor;
+  }
+
+  // `groups` groups of kPanelRows plain bf16 rows into the panel layout: a transpose of 32-bit words
+  // (column pairs), 4 × 4 at a time, stored past the caches like pack_groups. row_bytes is a multiple
+  // of 16 (cols % kPackCols == 0).
+  static void panel_groups(char* dst, const char* src, int64_t groups, int64_t row_bytes) {
+    const int64_t words = row_bytes / 4;
+    for (int64_t g = 0; g < groups; g++, src += kPanelRows * row_bytes, dst += kPanelRows * row_bytes) {
+      for (int64_t p = 0; p < words; p += 4) {
+        for (int64_t r = 0; r < kPanelRows; r += 4) {
+          __m128i q[4];
+          for (int i = 0; i < 4; i++) {
+            q[i] = _mm_loadu_si128(reinterpret_cast<const __m128i*>(src + (r + i) * row_bytes + p * 4));
+          }
+          const __m128i t0 = _mm_unpacklo_epi32(q[0], q[1]), t1 = _mm_unpackhi_epi32(q[0], q[1]);
+          const __m128i t2 = _mm_unpacklo_epi32(q[2], q[3]), t3 = _mm_unpackhi_epi32(q[2], q[3]);
+          const __m128i column[4] = {_mm_unpacklo_epi64(t0, t2), _mm_unpackhi_epi64(t0, t2),
+                                     _mm_unpacklo_epi64(t1, t3), _mm_unpackhi_epi64(t1, t3)};
+          for (int i = 0; i < 4; i++) {
+            _mm_stream_si128(reinterpret_cast<__m128i*>(dst + ((p + i) * kPanelRows + r) * 4), column[i]);
+          }
+        }
+      }
+    }
+    _mm_sfence();
   }
 
   // `groups` groups of kPackRows plain rows into the packed layout, runs of RUN bytes. The packed
@@ -657,6 +692,7 @@ class CpuBackend final : public Backend {
   const SimdKernels& k_;
   int isa_;                                            // CpuIsa: k_.isa, or kCpuIsaAmx over the AVX-512 kernels
   bool interleave_quantized_;                          // quantized weights get quant_repack.h's layout
+  bool panel_bf16_;                                    // bf16 weights get the panel layout (AVX2's kernels)
   bool avx512_vnni_;                                   // the AVX-512 VNNI kernels and activation quantizer
   bool amx_bf16_;                                      // bf16 weights in AMX tiles (amx_bf16.cpp)
   bool amx_int8_;                                      // Q8_0 / Q4_K / Q6_K prefill in AMX tiles, in place

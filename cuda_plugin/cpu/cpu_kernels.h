@@ -40,8 +40,12 @@ static inline void widen(const Tensor& w, int64_t at, int64_t count, float* out)
 }
 
 /** Row `r` of a weight, widened to f32 into `out` (cols floats). A packed row (cpu_simd.h) lies in
- * runs of kPackCols. */
+ * runs of kPackCols, a paneled one in pairs of columns. */
 static inline void widen_row(const Tensor& w, int64_t r, float* out) {
+  if (w.panel) {
+    for (int64_t c = 0; c < w.cols; c += 2) widen(w, panel_index(r, c, w.rows, w.cols), 2, out + c);
+    return;
+  }
   const int64_t run = w.packed ? kPackCols : w.cols;
   for (int64_t c = 0; c < w.cols; c += run) {
     widen(w, w.packed ? packed_index(r, c, w.rows, w.cols) : r * w.cols + c, run, out + c);

@@ -27,11 +27,27 @@ constexpr int64_t packed_index(int64_t row, int64_t col, int64_t rows, int64_t c
           + col % kPackCols;
 }
 
+/** The panel layout of bf16 weights for the AVX2 kernels: rows in groups of kPanelRows, each group
+ * column pair by column pair: for pair p, one 32-bit word per row (row order), holding the row's bf16
+ * at column 2p in its low half and at 2p + 1 in its high half. One 32-byte load then gives 8 rows' f32
+ * weights at column 2p (shifted up) and at 2p + 1 (masked): the kernel broadcasts x[2p] and x[2p + 1]
+ * and accumulates 16 rows' outputs in vector lanes (an outer product), with no horizontal sums and
+ * one integer op per 8 widened weights. Rows past the last full group stay plain; a tensor is
+ * paneled only when cols % kPackCols == 0. */
+constexpr int64_t kPanelRows = 16;
+
+/** The element index of (row, col) in a paneled tensor of `rows` × `cols`. */
+constexpr int64_t panel_index(int64_t row, int64_t col, int64_t rows, int64_t cols) {
+  return row >= rows / kPanelRows * kPanelRows ? row * cols + col
+      : (row - row % kPanelRows) * cols + col / 2 * (2 * kPanelRows) + row % kPanelRows * 2 + col % 2;
+}
+
 /** A block of weight rows as the kernels read it. */
 struct SimdWeights {
-  const void* rows;  // the block's first row; a multiple of kPackRows when packed
+  const void* rows;  // the block's first row; a multiple of kPackRows when packed, of kPanelRows when paneled
   int dtype;         // SimdDType
   bool packed;       // the packed layout above (else plain row-major)
+  bool panel;        // bf16 in the panel layout (packed is then false); only kernels_avx2 reads it fast
   int64_t cols;      // the tensor's columns (k): elements from one row to the next
 };
 
@@ -108,7 +124,9 @@ struct SimdKernels {
   /** out[i·ldo + r] = x[i·ldx ..] · w row r over k = w.cols columns, for i < rows_x and r < rows_w; x
    * is f32. Each dot product is summed as `chunks` equal consecutive slices of k (each in the vector
    * lanes, then reduced) added in pairwise_sum's order (cx_math.h). Reuses each weight vector over
-   * up to 6 rows of x and each x vector over 4 weight rows (blocked GEMM). */
+   * up to 6 rows of x and each x vector over 4 weight rows (blocked GEMM). A paneled weight's rows
+   * (the full groups) sum each slice in k order instead, s = fma(x[c], w[c], s) from zero (the
+   * backend panels weights for AVX2 only). */
   void (*matmul)(float* out, int64_t ldo, const float* x, int64_t ldx, const SimdWeights& w, int chunks,
                  int64_t rows_x, int64_t rows_w);
   /** out[i·ldo + r] = x row i · w row r over k, for i < rows_x, r < rows_w, with x quantized per row

@@ -28,6 +28,14 @@ struct V {
     const __m256i h = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p));
     return _mm512_castsi512_ps(_mm512_maskz_slli_epi32(kAll, _mm512_maskz_cvtepu16_epi32(kAll, h), 16));
   }
+  // The panel layout's words (cpu_simd.h): the bf16 in their low halves, or in their high halves.
+  static T panel_low(const uint32_t* p) {
+    return _mm512_castsi512_ps(_mm512_maskz_slli_epi32(kAll, _mm512_loadu_si512(p), 16));
+  }
+  static T panel_high(const uint32_t* p) {
+    return _mm512_castsi512_ps(_mm512_maskz_and_epi32(kAll, _mm512_loadu_si512(p),
+                                                      _mm512_set1_epi32(static_cast<int>(0xffff0000u))));
+  }
   static T load_f16(const uint16_t* p) {
     return _mm512_maskz_cvtph_ps(kAll, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)));
   }

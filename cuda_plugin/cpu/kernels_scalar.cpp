@@ -27,6 +27,9 @@ struct V {
   static T set1(float x) { return each([&](int) { return x; }); }
   static T load(const float* p) { return each([&](int j) { return p[j]; }); }
   static T load_bf16(const uint16_t* p) { return each([&](int j) { return bf16_to_f32(p[j]); }); }
+  // The panel layout's words (cpu_simd.h): the bf16 in their low halves, or in their high halves.
+  static T panel_low(const uint32_t* p) { return each([&](int j) { return bf16_to_f32(static_cast<uint16_t>(p[j])); }); }
+  static T panel_high(const uint32_t* p) { return each([&](int j) { return bf16_to_f32(static_cast<uint16_t>(p[j] >> 16)); }); }
   static T load_f16(const uint16_t* p) { return each([&](int j) { return f16_to_f32(p[j]); }); }
   static void store(float* p, const T& a) {
     for (int j = 0; j < W; j++) p[j] = a.lane[j];

@@ -1,7 +1,7 @@
 // simd_impl.h — the kernels of cpu_simd.h written once over a vector type V (see the kernels_*.cpp
 // files). Included only by those files, inside an anonymous namespace, after their target pragma.
 // V provides: T, W (lanes), kRowsX (activation rows per register block, at most 6), zero, load,
-// load_bf16, load_f16, fma, reduce.
+// load_bf16, load_f16, panel_low, panel_high, fma, reduce.
 
 static inline float scalar_weight(const void* w, int dtype, int64_t at) {
   if (dtype == kSimdF32) return static_cast<const float*>(w)[at];
@@ -132,8 +132,17 @@ static void matmul_dtype(float* out, int64_t ldo, const float* x, int64_t ldx, c
   else matmul_layout<DT, kPackedGather>(out, ldo, x, ldx, w, chunks, rows_x, rows_w);
 }
 
+#include "panel_impl.h"
+
 static void matmul_impl(float* out, int64_t ldo, const float* x, int64_t ldx, const SimdWeights& w, int chunks,
                         int64_t rows_x, int64_t rows_w) {
+  if (w.panel) {  // the full groups in the panel layout, then any plain rows past them
+    const int64_t paneled = rows_w / kPanelRows * kPanelRows;
+    matmul_panel(out, ldo, x, ldx, w, chunks, rows_x, paneled);
+    if (paneled == rows_w) return;
+    const SimdWeights rest{static_cast<const char*>(w.rows) + paneled * w.cols * 2, kSimdBf16, false, false, w.cols};
+    return matmul_dtype<kSimdBf16>(out + paneled, ldo, x, ldx, rest, chunks, rows_x, rows_w - paneled);
+  }
   if (w.dtype == kSimdBf16) matmul_dtype<kSimdBf16>(out, ldo, x, ldx, w, chunks, rows_x, rows_w);
   else if (w.dtype == kSimdF16) matmul_dtype<kSimdF16>(out, ldo, x, ldx, w, chunks, rows_x, rows_w);
   else matmul_dtype<kSimdF32>(out, ldo, x, ldx, w, chunks, rows_x, rows_w);

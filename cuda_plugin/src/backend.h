@@ -23,6 +23,7 @@ struct Tensor {
   int64_t cols = 0;
   bool owned = false;  // the backend allocated it (vs. an alias of the mmapped file)
   bool packed = false;  // CPU backend: row groups interleaved for streaming (cpu_simd.h, packed_index)
+  bool panel = false;   // CPU backend, bf16 on AVX2: the panel layout instead (cpu_simd.h, panel_index)
 
   size_t bytes() const { return static_cast<size_t>(rows) * dtype_row_bytes(dtype, cols); }
   bool empty() const { return data == nullptr; }
