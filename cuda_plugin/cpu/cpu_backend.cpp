@@ -25,6 +25,7 @@
 #include "quant.h"
 #include "quant_repack.h"
 #include "thread_pool.h"
+#include "transpose_words.h"
 
 namespace cx {
 namespace {
@@ -581,14 +582,11 @@ class CpuBackend final : public Backend {
     for (int64_t g = 0; g < groups; g++, src += kPanelRows * row_bytes, dst += kPanelRows * row_bytes) {
       for (int64_t p = 0; p < words; p += 4) {
         for (int64_t r = 0; r < kPanelRows; r += 4) {
-          __m128i q[4];
+          __m128i row[4], column[4];
           for (int i = 0; i < 4; i++) {
-            q[i] = _mm_loadu_si128(reinterpret_cast<const __m128i*>(src + (r + i) * row_bytes + p * 4));
+            row[i] = _mm_loadu_si128(reinterpret_cast<const __m128i*>(src + (r + i) * row_bytes + p * 4));
           }
-          const __m128i t0 = _mm_unpacklo_epi32(q[0], q[1]), t1 = _mm_unpackhi_epi32(q[0], q[1]);
-          const __m128i t2 = _mm_unpacklo_epi32(q[2], q[3]), t3 = _mm_unpackhi_epi32(q[2], q[3]);
-          const __m128i column[4] = {_mm_unpacklo_epi64(t0, t2), _mm_unpackhi_epi64(t0, t2),
-                                     _mm_unpacklo_epi64(t1, t3), _mm_unpackhi_epi64(t1, t3)};
+          transpose_words_4x4(row, column);
           for (int i = 0; i < 4; i++) {
             _mm_stream_si128(reinterpret_cast<__m128i*>(dst + ((p + i) * kPanelRows + r) * 4), column[i]);
           }

@@ -6,6 +6,7 @@
 #include <cstring>
 
 #include "quant.h"
+#include "transpose_words.h"
 
 namespace cx {
 namespace {
@@ -57,7 +58,8 @@ bool quant_packable(DType type) {
 }
 
 // quant_pack moves whole fields rather than bytes: one block of a type is a few runs of bytes, each
-// laid out as halves, planes or quads (packed_offset above, which stays the definition).
+// laid out as halves, planes or quads (packed_offset above, which stays the definition). Every quads
+// field is a multiple of 16 bytes, so quads move 4 rows × 4 quads at a time.
 enum class Field { Halves, Planes, Quads };
 struct Run {
   Field field;
@@ -117,12 +119,25 @@ void quant_pack(DType type, const uint8_t* src, uint8_t* dst, int64_t rows, int6
             std::memcpy(group_block + run.base + r * 2, block + run.begin, 2);
           } else if (run.field == Field::Planes) {
             for (int o = run.begin; o < run.end; o++) group_block[run.base + (o - run.begin) * R + r] = block[o];
-          } else {
-            for (int o = run.begin; o < run.end; o += 4) {
-              uint32_t quad;
-              std::memcpy(&quad, block + o, 4);
-              quad ^= flip;
-              std::memcpy(group_block + run.base + (o - run.begin) / 4 * (4 * R) + r * 4, &quad, 4);
+          }
+        }
+      }
+      // Quads, 4 rows × 4 quads at a time: a 4 × 4 transpose of 32-bit words.
+      for (int i = 0; i < n_runs; i++) {
+        const Run& run = runs[i];
+        if (run.field != Field::Quads) continue;
+        for (int r = 0; r < R; r += 4) {
+          const uint8_t* block = src + (g + r) * row_bytes + t * block_bytes + run.begin;
+          for (int q = 0; q < (run.end - run.begin) / 4; q += 4) {
+            __m128i row[4];
+            for (int j = 0; j < 4; j++) {
+              row[j] = _mm_xor_si128(_mm_loadu_si128(reinterpret_cast<const __m128i*>(block + j * row_bytes + q * 4)),
+                                     _mm_set1_epi32(static_cast<int>(flip)));
+            }
+            __m128i quad[4];
+            transpose_words_4x4(row, quad);
+            for (int j = 0; j < 4; j++) {
+              _mm_storeu_si128(reinterpret_cast<__m128i*>(group_block + run.base + (q + j) * (4 * R) + r * 4), quad[j]);
             }
           }
         }
