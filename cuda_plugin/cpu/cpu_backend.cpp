@@ -93,10 +93,12 @@ class CpuBackend final : public Backend {
     if (dtype_is_quantized(view.dtype)) return upload_quantized(view, tensor);
     // With AMX, bf16 is multiplied as the file lays it out (amx_bf16.cpp): nothing to repack.
     const bool amx = amx_bf16_ && view.dtype == DType::BF16;
-    if (panel_bf16_ && view.dtype == DType::BF16 && rows >= kPanelRows && cols % kPackCols == 0) {
-      return pack(view, tensor, true);
+    // On AVX2, bf16 is paneled or left plain (the kernels read both in one order, never the packed layout).
+    if (panel_bf16_ && view.dtype == DType::BF16) {
+      if (rows >= kPanelRows && cols % kPackCols == 0) return pack(view, tensor, true);
+    } else if (!amx && rows >= kPackRows && cols % kPackCols == 0) {
+      return pack(view, tensor, false);
     }
-    if (!amx && rows >= kPackRows && cols % kPackCols == 0) return pack(view, tensor, false);
     // The mapping is page-aligned and safetensors offsets are normally element-aligned: alias it.
     if (reinterpret_cast<uintptr_t>(view.data) % dtype_size(view.dtype) == 0) {
       tensor.data = view.data;

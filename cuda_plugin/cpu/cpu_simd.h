@@ -124,9 +124,9 @@ struct SimdKernels {
   /** out[i·ldo + r] = x[i·ldx ..] · w row r over k = w.cols columns, for i < rows_x and r < rows_w; x
    * is f32. Each dot product is summed as `chunks` equal consecutive slices of k (each in the vector
    * lanes, then reduced) added in pairwise_sum's order (cx_math.h). Reuses each weight vector over
-   * up to 6 rows of x and each x vector over 4 weight rows (blocked GEMM). A paneled weight's rows
-   * (the full groups) sum each slice in k order instead, s = fma(x[c], w[c], s) from zero (the
-   * backend panels weights for AVX2 only). */
+   * up to 6 rows of x and each x vector over 4 weight rows (blocked GEMM). On AVX2 every bf16 row,
+   * paneled or not, sums each slice in k order instead, s = fma(x[c], w[c], s) from zero (the
+   * backend panels bf16 weights for AVX2 only). */
   void (*matmul)(float* out, int64_t ldo, const float* x, int64_t ldx, const SimdWeights& w, int chunks,
                  int64_t rows_x, int64_t rows_w);
   /** out[i·ldo + r] = x row i · w row r over k, for i < rows_x, r < rows_w, with x quantized per row

@@ -15,6 +15,7 @@ struct V {
   using T = __m256;
   static constexpr int W = 8;
   static constexpr int kRowsX = 3;  // 3 × 4 accumulators + 3 activations + 1 weight: all 16 ymm; 6 rows spilled
+  static constexpr bool kBf16Chain = true;  // every bf16 row in panel_impl.h's order (the backend panels bf16 for AVX2)
   static T zero() { return _mm256_setzero_ps(); }
   static T one() { return _mm256_set1_ps(1.0f); }
   static T set1(float x) { return _mm256_set1_ps(x); }

@@ -19,6 +19,7 @@ struct V {
   using T = __m512;
   static constexpr int W = 16;
   static constexpr int kRowsX = 6;  // 6 × 4 accumulators + 4 weights + 1 activation of 32 zmm
+  static constexpr bool kBf16Chain = false;  // bf16 rows in the lanes, like f32 and f16
   static T zero() { return _mm512_setzero_ps(); }
   static T one() { return _mm512_set1_ps(1.0f); }
   static T set1(float x) { return _mm512_set1_ps(x); }

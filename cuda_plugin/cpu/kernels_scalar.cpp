@@ -16,6 +16,7 @@ struct V {
   };
   static constexpr int W = 16;
   static constexpr int kRowsX = 6;  // no registers to run out of
+  static constexpr bool kBf16Chain = false;  // bf16 rows in the lanes, like f32 and f16
   template <typename F>
   static T each(F f) {
     T v;

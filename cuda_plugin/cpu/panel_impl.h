@@ -1,6 +1,8 @@
 // panel_impl.h — the matmul of a bf16 weight in the panel layout (cpu_simd.h, panel_index), written
 // over the vector type V of a kernels_*.cpp file; included by simd_impl.h. V provides panel_low(words)
-// and panel_high(words): the f32 weights in the low or high bf16 halves of W 32-bit words. Every
+// and panel_high(words): the f32 weights in the low or high bf16 halves of W 32-bit words, and
+// kBf16Chain: whether its plain bf16 rows are summed in the same order (AVX2, whose weights the
+// backend panels). Every
 // output is one chain per k-slice, s = fma(x[c], w[c], s) in column order from zero. The blocking is
 // AVX2's (the only ISA the backend panels weights for); the others read the layout correctly.
 
@@ -107,6 +109,28 @@ static void matmul_panel(float* out, int64_t ldo, const float* x, int64_t ldx, c
       case 3: panel_groups<3>(o, ldo, xs, ldx, w, chunks, groups); break;
       case 2: panel_groups<2>(o, ldo, xs, ldx, w, chunks, groups); break;
       default: panel_groups<1>(o, ldo, xs, ldx, w, chunks, groups); break;
+    }
+  }
+}
+
+// Plain bf16 rows summed in the panel order, one fma chain per k-slice, so that where bf16 weights
+// are paneled (V::kBf16Chain) a row's bits do not depend on whether its tensor or its row was: the
+// rows after a tensor's last group and tensors too small or narrow to panel (tensor-parallel shards
+// among them) take this. Scalar and slow, for the few rows that need it.
+static void matmul_bf16_chain(float* out, int64_t ldo, const float* x, int64_t ldx, const uint16_t* rows, int64_t cols,
+                              int chunks, int64_t rows_x, int64_t rows_w) {
+  const int64_t chunk = cols / chunks;
+  float partial[kMaxPairwiseParts];
+  for (int64_t a = 0; a < rows_x; a++) {
+    for (int64_t r = 0; r < rows_w; r++) {
+      for (int c = 0; c < chunks; c++) {
+        float s = 0.0f;
+        for (int64_t col = c * chunk; col < (c + 1) * chunk; col++) {
+          s = fmaf(x[a * ldx + col], bf16_to_f32(rows[r * cols + col]), s);
+        }
+        partial[c] = s;
+      }
+      out[a * ldo + r] = pairwise_sum(partial, 1, chunks);
     }
   }
 }

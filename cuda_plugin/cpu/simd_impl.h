@@ -136,12 +136,14 @@ static void matmul_dtype(float* out, int64_t ldo, const float* x, int64_t ldx, c
 
 static void matmul_impl(float* out, int64_t ldo, const float* x, int64_t ldx, const SimdWeights& w, int chunks,
                         int64_t rows_x, int64_t rows_w) {
-  if (w.panel) {  // the full groups in the panel layout, then any plain rows past them
-    const int64_t paneled = rows_w / kPanelRows * kPanelRows;
-    matmul_panel(out, ldo, x, ldx, w, chunks, rows_x, paneled);
+  if (w.panel || (w.dtype == kSimdBf16 && V::kBf16Chain)) {  // full groups in the panel layout, then plain rows
+    const int64_t paneled = w.panel ? rows_w / kPanelRows * kPanelRows : 0;
+    if (paneled > 0) matmul_panel(out, ldo, x, ldx, w, chunks, rows_x, paneled);
     if (paneled == rows_w) return;
-    const SimdWeights rest{static_cast<const char*>(w.rows) + paneled * w.cols * 2, kSimdBf16, false, false, w.cols};
-    return matmul_dtype<kSimdBf16>(out + paneled, ldo, x, ldx, rest, chunks, rows_x, rows_w - paneled);
+    const uint16_t* rest = static_cast<const uint16_t*>(w.rows) + paneled * w.cols;
+    if (V::kBf16Chain) return matmul_bf16_chain(out + paneled, ldo, x, ldx, rest, w.cols, chunks, rows_x, rows_w - paneled);
+    const SimdWeights plain{rest, kSimdBf16, false, false, w.cols};
+    return matmul_dtype<kSimdBf16>(out + paneled, ldo, x, ldx, plain, chunks, rows_x, rows_w - paneled);
   }
   if (w.dtype == kSimdBf16) matmul_dtype<kSimdBf16>(out, ldo, x, ldx, w, chunks, rows_x, rows_w);
   else if (w.dtype == kSimdF16) matmul_dtype<kSimdF16>(out, ldo, x, ldx, w, chunks, rows_x, rows_w);
