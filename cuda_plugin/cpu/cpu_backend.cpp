@@ -41,7 +41,6 @@ class CpuBackend final : public Backend {
   CpuBackend(const std::string& device_name, int threads, int64_t budget, const SimdKernels& kernels, int isa)
       : pool_(threads, device_name), budget_(budget), scratch_(static_cast<size_t>(pool_.size())),
         k_(kernels), isa_(isa), interleave_quantized_(kernels.isa >= kCpuIsaAvx2),
-        panel_bf16_(kernels.isa == kCpuIsaAvx2),
         avx512_vnni_(kernels.isa == kCpuIsaAvx512 && has_avx512_vnni()),
         amx_bf16_(isa == kCpuIsaAmx && amx_support().bf16), amx_int8_(isa == kCpuIsaAmx && amx_support().int8),
         matmul_quant_(kernels.isa == kCpuIsaAvx512 && !avx512_vnni_ ? matmul_quant_avx2 : kernels.matmul_quant) {}
@@ -93,8 +92,8 @@ class CpuBackend final : public Backend {
     if (dtype_is_quantized(view.dtype)) return upload_quantized(view, tensor);
     // With AMX, bf16 is multiplied as the file lays it out (amx_bf16.cpp): nothing to repack.
     const bool amx = amx_bf16_ && view.dtype == DType::BF16;
-    // On AVX2, bf16 is paneled or left plain (the kernels read both in one order, never the packed layout).
-    if (panel_bf16_ && view.dtype == DType::BF16) {
+    // Kernels with bf16_panels (AVX2) take bf16 paneled or plain, both in one order, never packed.
+    if (k_.bf16_panels && view.dtype == DType::BF16) {
       if (rows >= kPanelRows && cols % kPackCols == 0) return pack(view, tensor, true);
     } else if (!amx && rows >= kPackRows && cols % kPackCols == 0) {
       return pack(view, tensor, false);
@@ -692,7 +691,6 @@ class CpuBackend final : public Backend {
   const SimdKernels& k_;
   int isa_;                                            // CpuIsa: k_.isa, or kCpuIsaAmx over the AVX-512 kernels
   bool interleave_quantized_;                          // quantized weights get quant_repack.h's layout
-  bool panel_bf16_;                                    // bf16 weights get the panel layout (AVX2's kernels)
   bool avx512_vnni_;                                   // the AVX-512 VNNI kernels and activation quantizer
   bool amx_bf16_;                                      // bf16 weights in AMX tiles (amx_bf16.cpp)
   bool amx_int8_;                                      // Q8_0 / Q4_K / Q6_K prefill in AMX tiles, in place

@@ -156,6 +156,9 @@ struct SimdKernels {
   /** ... then the states of segments first .. first + count − 1 (attend_state_floats apart) merged
    * in order into out: the same bits as attend when they are all the segments the rows meet. */
   void (*attend_finish)(const SimdAttend& a, const float* states, int first, int count);
+  /** These kernels sum every bf16 row in the panel order and read the panel layout fast (AVX2): the
+   * backend uploads bf16 weights paneled, or plain where a tensor cannot be, never packed. */
+  bool bf16_panels;
 };
 
 /** The matmul_quant of each ISA (quant_kernels_*.cpp); the AVX-512 one uses AVX512-VNNI. */

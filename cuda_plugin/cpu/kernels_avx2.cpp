@@ -76,7 +76,7 @@ struct V {
 #include "attend_impl.h"
 
 const SimdKernels kKernels = {2, matmul_impl, matmul_quant_avx2, dot_impl, attend_impl, stream_sum_impl,
-                             attend_segment_impl, attend_finish_impl};
+                             attend_segment_impl, attend_finish_impl, V::kBf16Chain};
 
 }  // namespace
 

@@ -2,9 +2,9 @@
 // over the vector type V of a kernels_*.cpp file; included by simd_impl.h. V provides panel_low(words)
 // and panel_high(words): the f32 weights in the low or high bf16 halves of W 32-bit words, and
 // kBf16Chain: whether its plain bf16 rows are summed in the same order (AVX2, whose weights the
-// backend panels). Every
-// output is one chain per k-slice, s = fma(x[c], w[c], s) in column order from zero. The blocking is
-// AVX2's (the only ISA the backend panels weights for); the others read the layout correctly.
+// backend panels). Every output is one chain per k-slice, s = fma(x[c], w[c], s) in column order from
+// zero. The blocking is AVX2's (the only ISA the backend panels weights for); the others read the
+// layout correctly.
 
 // AVX2 register blocks: 5 rows of x against one group of 16 weight rows (10 accumulators, 2 weights,
 // a broadcast x and the high-half mask in 16 ymm; with 6 rows GCC spills 3 accumulators), 2 against 2
@@ -98,12 +98,12 @@ static void panel_groups(float* out, int64_t ldo, const float* x, int64_t ldx, c
 
 static void matmul_panel(float* out, int64_t ldo, const float* x, int64_t ldx, const SimdWeights& w, int chunks,
                          int64_t rows_x, int64_t rows_w) {
+  static_assert(kPanelRowsX == 5, "one case per block height below");
   const int64_t groups = rows_w / kPanelRows;
   for (int64_t i = 0; i < rows_x; i += kPanelRowsX) {
     float* o = out + i * ldo;
     const float* xs = x + i * ldx;
     switch (rows_x - i >= kPanelRowsX ? kPanelRowsX : rows_x - i) {
-      case 6: panel_groups<6>(o, ldo, xs, ldx, w, chunks, groups); break;
       case 5: panel_groups<5>(o, ldo, xs, ldx, w, chunks, groups); break;
       case 4: panel_groups<4>(o, ldo, xs, ldx, w, chunks, groups); break;
       case 3: panel_groups<3>(o, ldo, xs, ldx, w, chunks, groups); break;

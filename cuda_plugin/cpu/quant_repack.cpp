@@ -107,7 +107,7 @@ void quant_pack(DType type, const uint8_t* src, uint8_t* dst, int64_t rows, int6
   const int64_t packed_rows = rows / R * R;
   Run runs[5];
   const int n_runs = block_runs(type, runs);
-  const uint32_t flip = type == DType::Q8_0 ? 0x80808080u : 0;  // offset_levels, four at a time
+  const __m128i flip = _mm_set1_epi32(type == DType::Q8_0 ? static_cast<int>(0x80808080u) : 0);  // offset_levels
   for (int64_t g = 0; g < packed_rows; g += R) {
     for (int64_t t = 0; t < blocks; t++) {
       uint8_t* group_block = dst + g * row_bytes + t * R * block_bytes;
@@ -131,8 +131,7 @@ void quant_pack(DType type, const uint8_t* src, uint8_t* dst, int64_t rows, int6
           for (int q = 0; q < (run.end - run.begin) / 4; q += 4) {
             __m128i row[4];
             for (int j = 0; j < 4; j++) {
-              row[j] = _mm_xor_si128(_mm_loadu_si128(reinterpret_cast<const __m128i*>(block + j * row_bytes + q * 4)),
-                                     _mm_set1_epi32(static_cast<int>(flip)));
+              row[j] = _mm_xor_si128(_mm_loadu_si128(reinterpret_cast<const __m128i*>(block + j * row_bytes + q * 4)), flip);
             }
             __m128i quad[4];
             transpose_words_4x4(row, quad);
