@@ -119,10 +119,14 @@ Deno.test({
           assert.equal(res.status, 200);
           await res.body?.cancel();
           // Its lease is released (and its last use stamped) before the next model is asked for, so the
-          // order of use is the order of the loop, not of two releases racing.
+          // order of use is the order of the loop, not of two releases racing; and the neuron has been
+          // polled since it finished: a report taken mid-request counts the model busy (never evicted)
+          // until the next poll, which would leave beta the only candidate.
           await lru.waitFor(async () => {
-            const node = (await lru.fleet()).nodes.find((n) => n.name === "a");
-            return (node?.models.find((m) => m.id === model)?.gateway_in_flight ?? 0) === 0;
+            const entry = (await lru.fleet()).nodes.find((n) => n.name === "a")?.models.find((m) =>
+              m.id === model
+            );
+            return (entry?.gateway_in_flight ?? 0) === 0 && (entry?.in_flight ?? 0) === 0;
           });
           await new Promise((resolve) => setTimeout(resolve, 5)); // a later millisecond for the next use
         }
