@@ -218,22 +218,34 @@ static void group_packed(float* out, int64_t ldo, const char* x, int64_t ldx, co
   }
 }
 
-template <int TYPE>
-static void matmul_packed_type(float* out, int64_t ldo, const char* x, int64_t ldx, const SimdQuantWeights& w,
-                               int chunks, int64_t rows_x, int64_t rows_w) {
+// group_packed as the driver below takes it (it prefetches on every pass).
+template <int TYPE, int XR>
+struct PackedGroup {
+  static void run(float* out, int64_t ldo, const char* x, int64_t ldx, const uint8_t* g, int64_t blocks, int64_t k,
+                  int chunks, bool /*first_pass*/) {
+    group_packed<TYPE, XR>(out, ldo, x, ldx, g, blocks, k, chunks);
+  }
+};
+
+// Runs GROUP<TYPE, XR>::run over every 16-row group, up to XMAX (≤ 4) activation rows at a time (told
+// whether it is the group's first pass), and the plain kernel over the rows after the last group.
+template <int TYPE, int XMAX, template <int, int> class GROUP>
+static void matmul_packed_groups(float* out, int64_t ldo, const char* x, int64_t ldx, const SimdQuantWeights& w,
+                                 int chunks, int64_t rows_x, int64_t rows_w) {
+  static_assert(XMAX >= 1 && XMAX <= 4, "1 to 4 activation rows per pass");
   const uint8_t* first = static_cast<const uint8_t*>(w.rows);
   const int64_t k = w.blocks * (TYPE == kSimdQ8_0 || TYPE == kSimdQ4_0 ? 32 : 256);
   const int64_t grouped = rows_w / kG * kG;
   for (int64_t r = 0; r < grouped; r += kG) {
     const uint8_t* g = first + r * w.row_bytes;
-    for (int64_t i = 0; i < rows_x; i += 4) {
+    for (int64_t i = 0; i < rows_x; i += XMAX) {
       float* o = out + i * ldo + r;
       const char* xs = x + i * ldx;
-      switch (rows_x - i >= 4 ? 4 : rows_x - i) {
-        case 4: group_packed<TYPE, 4>(o, ldo, xs, ldx, g, w.blocks, k, chunks); break;
-        case 3: group_packed<TYPE, 3>(o, ldo, xs, ldx, g, w.blocks, k, chunks); break;
-        case 2: group_packed<TYPE, 2>(o, ldo, xs, ldx, g, w.blocks, k, chunks); break;
-        default: group_packed<TYPE, 1>(o, ldo, xs, ldx, g, w.blocks, k, chunks); break;
+      switch (rows_x - i >= XMAX ? XMAX : rows_x - i) {
+        case 4: GROUP<TYPE, XMAX < 4 ? XMAX : 4>::run(o, ldo, xs, ldx, g, w.blocks, k, chunks, i == 0); break;
+        case 3: GROUP<TYPE, XMAX < 3 ? XMAX : 3>::run(o, ldo, xs, ldx, g, w.blocks, k, chunks, i == 0); break;
+        case 2: GROUP<TYPE, XMAX < 2 ? XMAX : 2>::run(o, ldo, xs, ldx, g, w.blocks, k, chunks, i == 0); break;
+        default: GROUP<TYPE, 1>::run(o, ldo, xs, ldx, g, w.blocks, k, chunks, i == 0); break;
       }
     }
   }
@@ -241,6 +253,12 @@ static void matmul_packed_type(float* out, int64_t ldo, const char* x, int64_t l
     const SimdQuantWeights tail{first + grouped * w.row_bytes, w.type, w.row_bytes, w.blocks, false};
     matmul_quant_type<TYPE>(out + grouped, ldo, x, ldx, tail, chunks, rows_x, rows_w - grouped);
   }
+}
+
+template <int TYPE>
+static void matmul_packed_type(float* out, int64_t ldo, const char* x, int64_t ldx, const SimdQuantWeights& w,
+                               int chunks, int64_t rows_x, int64_t rows_w) {
+  matmul_packed_groups<TYPE, 4, PackedGroup>(out, ldo, x, ldx, w, chunks, rows_x, rows_w);
 }
 
 static void matmul_quant_packed_impl(float* out, int64_t ldo, const void* x, int64_t ldx, const SimdQuantWeights& w,

@@ -1,0 +1,230 @@
+// quant_packed_k_avx2.h — the K types (Q4_K, Q5_K, Q6_K) of matmul_quant_avx2 over the interleaved
+// layout (quant_repack.h). Included by quant_kernels_avx2.cpp inside its anonymous namespace, after
+// quant_packed_impl.h, whose driver (matmul_packed_groups) runs it over the groups.
+//
+// quant_packed_impl.h's form, written for vpdpbusd, takes every 4-weight product to int32 on its own
+// (vpmaddubsw, then vpmaddwd against ones) and multiplies whole sub-block sums by the scales
+// (vpmulld): on AVX2 two multiply uops per product, and its 16 rows in two ymm halves spill the 16
+// registers. Here, 8 rows (one ymm) at a time, the int16 pair sums of vpmaddubsw are added as int16
+// over as many loads as cannot overflow — a pair sum is below 2·15·128, 2·31·128 or 2·63·128 for
+// Q4_K, Q5_K, Q6_K levels times |x| ≤ 128, so 8, 4 or 2 loads stay below 32768 — and ONE vpmaddwd
+// against the rows' sub-block scales (each in both 16-bit halves of its lane) takes them to int32.
+// The per-block terms that the other kernels multiply out (Q4_K / Q5_K's Σ m_j·bsum_j, Q6_K's
+// −32·Σ sc·bsum) are vpmaddwd of (scale, scale) pairs against (bsum, bsum) pairs. Every integer is
+// the same exact sum as in the scalar kernel, and the f32 steps are cpu_simd.h's in the same order:
+// the same bits.
+
+constexpr int kKRowsX = 3;  // activation rows per pass: 3 × 3 accumulators + the weights' registers ≤ 16 ymm
+
+static inline __m256i bcast_x4(const int8_t* p) {
+  int32_t v;
+  __builtin_memcpy(&v, p, 4);
+  return _mm256_set1_epi32(v);
+}
+
+// a + b in int16 lanes, which the sums above never overflow. Saturating (vpaddsw, as fast as vpaddw):
+// the compiler may not reassociate it, so each chain stays one accumulator instead of 8 products
+// computed ahead and spilled.
+static inline __m256i add16(__m256i a, __m256i b) { return _mm256_adds_epi16(a, b); }
+
+// Lanes holding (low 16 bits of a's lane, low 16 bits of b's lane): vpmaddwd's (a, b) pair per row.
+static inline __m256i pair16(__m256i a, __m256i b) { return _mm256_blend_epi16(a, _mm256_slli_epi32(b, 16), 0xAA); }
+
+// The 8 bytes at p (one per row), zero- or sign-extended to int32 lanes.
+static inline __m256i rows_u8(const uint8_t* p) {
+  return _mm256_cvtepu8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(p)));
+}
+static inline __m256i rows_s8(const uint8_t* p) {
+  return _mm256_cvtepi8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(p)));
+}
+static inline __m256 rows_f16(const uint8_t* p) {
+  return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
+}
+
+// One block of Q4_K / Q5_K for rows 8·half .. 8·half + 7 of the group block `blk` and XR activation
+// rows: sum[a] += (dw·dx)·isum − (dmin·dx)·msum.
+template <int TYPE, int XR>
+static inline void k45_block_half(__m256* sum, const uint8_t* blk, const BlockQ8_K* const* xb, int half) {
+  constexpr int kLoadsPerMadd = TYPE == kSimdQ4_K ? 8 : 4;
+  const int h8 = 8 * half;
+  const uint8_t* planes = blk + 4 * kG + h8;
+  const uint8_t* qh = blk + 16 * kG + 4 * h8;
+  const uint8_t* qs = blk + (TYPE == kSimdQ5_K ? 48 : 16) * kG + 4 * h8;
+  // The 6-bit scales (sc) and mins (mn) of the 8 rows, unpacked from the 12 planes (k_scale_min).
+  __m256i sc16[8], mn[8];
+  const __m256i six = _mm256_set1_epi32(63), fifteen = _mm256_set1_epi32(15);
+  for (int j = 0; j < 4; j++) {
+    sc16[j] = _mm256_and_si256(rows_u8(planes + j * kG), six);
+    mn[j] = _mm256_and_si256(rows_u8(planes + (j + 4) * kG), six);
+  }
+  for (int j = 4; j < 8; j++) {
+    const __m256i b_hi = rows_u8(planes + (j + 4) * kG);
+    sc16[j] = _mm256_or_si256(_mm256_and_si256(b_hi, fifteen),
+                              _mm256_slli_epi32(_mm256_srli_epi32(rows_u8(planes + (j - 4) * kG), 6), 4));
+    mn[j] = _mm256_or_si256(_mm256_srli_epi32(b_hi, 4),
+                            _mm256_slli_epi32(_mm256_srli_epi32(rows_u8(planes + j * kG), 6), 4));
+  }
+  for (int j = 0; j < 8; j++) sc16[j] = pair16(sc16[j], sc16[j]);
+  __m256i isum[XR], msum[XR];
+  for (int a = 0; a < XR; a++) {
+    // Σ_j mn_j · b_j, b_j = x summed over sub-block j (two bsums, |b_j| ≤ 32·128: an int16), two
+    // sub-blocks per vpmaddwd: the 16 bsums pair-summed (b_0 .. b_7 in int32 lanes), packed to int16
+    // (lane m of each half: b_2m, b_2m+1 of that half), one lane broadcast per pair.
+    const __m256i b = _mm256_madd_epi16(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(xb[a]->bsums)),
+                                        _mm256_set1_epi16(1));
+    const __m256i pairs = _mm256_packs_epi32(b, b);
+    isum[a] = _mm256_setzero_si256();
+    msum[a] = _mm256_setzero_si256();
+    for (int m = 0; m < 4; m++) {
+      const __m256i bm = _mm256_permutevar8x32_epi32(pairs, _mm256_set1_epi32(m % 2 + 4 * (m / 2)));
+      msum[a] = _mm256_add_epi32(msum[a], _mm256_madd_epi16(pair16(mn[2 * m], mn[2 * m + 1]), bm));
+    }
+  }
+  const __m256i low4 = _mm256_set1_epi8(0x0F), one = _mm256_set1_epi8(1);
+#pragma GCC unroll 1
+  for (int i = 0; i < 4; i++) {
+    __m256i lo16[XR], hi16[XR];
+    for (int a = 0; a < XR; a++) lo16[a] = hi16[a] = _mm256_setzero_si256();
+#pragma GCC unroll 8
+    for (int q = 0; q < 8; q++) {
+      const __m256i wv = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(qs + 64 * (8 * i + q)));
+      __m256i lo = _mm256_and_si256(wv, low4);
+      __m256i hi = _mm256_and_si256(_mm256_srli_epi16(wv, 4), low4);
+      if (TYPE == kSimdQ5_K) {
+        const __m256i hv = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(qh + 64 * q));
+        lo = _mm256_or_si256(lo, _mm256_slli_epi16(_mm256_and_si256(_mm256_srl_epi16(hv, _mm_cvtsi32_si128(2 * i)), one), 4));
+        hi = _mm256_or_si256(hi, _mm256_slli_epi16(_mm256_and_si256(_mm256_srl_epi16(hv, _mm_cvtsi32_si128(2 * i + 1)), one), 4));
+      }
+#pragma GCC unroll 4
+      for (int a = 0; a < XR; a++) {
+        lo16[a] = add16(lo16[a], _mm256_maddubs_epi16(lo, bcast_x4(xb[a]->qs + 64 * i + 4 * q)));
+        hi16[a] = add16(hi16[a], _mm256_maddubs_epi16(hi, bcast_x4(xb[a]->qs + 64 * i + 32 + 4 * q)));
+      }
+      if (q % kLoadsPerMadd == kLoadsPerMadd - 1) {
+        for (int a = 0; a < XR; a++) {
+          isum[a] = _mm256_add_epi32(isum[a], _mm256_madd_epi16(lo16[a], sc16[2 * i]));
+          isum[a] = _mm256_add_epi32(isum[a], _mm256_madd_epi16(hi16[a], sc16[2 * i + 1]));
+          lo16[a] = hi16[a] = _mm256_setzero_si256();
+        }
+      }
+    }
+  }
+  const __m256 dw = rows_f16(blk + 2 * h8), dmin = rows_f16(blk + 2 * kG + 2 * h8);
+  for (int a = 0; a < XR; a++) {
+    const __m256 dx = _mm256_set1_ps(xb[a]->d);
+    sum[a] = _mm256_fmadd_ps(_mm256_mul_ps(dw, dx), _mm256_cvtepi32_ps(isum[a]), sum[a]);
+    sum[a] = _mm256_fnmadd_ps(_mm256_mul_ps(dmin, dx), _mm256_cvtepi32_ps(msum[a]), sum[a]);
+  }
+}
+
+// One block of Q6_K for rows 8·half .. 8·half + 7: sum[a] += (dw·dx)·isum.
+template <int XR>
+static inline void k6_block_half(__m256* sum, const uint8_t* blk, const BlockQ8_K* const* xb, int half) {
+  const int h8 = 8 * half;
+  const uint8_t* ql = blk + 4 * h8;
+  const uint8_t* qh = blk + 128 * kG + 4 * h8;
+  const uint8_t* scales = blk + 192 * kG + h8;
+  __m256i isum[XR];
+  {
+    // −32 · Σ_sub sc_sub · bsum_sub (the levels' offset), two sub-blocks per vpmaddwd.
+    __m256i pairs[8];
+    for (int m = 0; m < 8; m++) pairs[m] = pair16(rows_s8(scales + 2 * m * kG), rows_s8(scales + (2 * m + 1) * kG));
+    for (int a = 0; a < XR; a++) {
+      __m256i offset = _mm256_setzero_si256();
+      for (int m = 0; m < 8; m++) offset = _mm256_add_epi32(offset, _mm256_madd_epi16(pairs[m], bcast_x4(
+          reinterpret_cast<const int8_t*>(xb[a]->bsums + 2 * m))));
+      isum[a] = _mm256_sub_epi32(_mm256_setzero_si256(), _mm256_slli_epi32(offset, 5));
+    }
+  }
+  const __m256i low4 = _mm256_set1_epi8(0x0F), three = _mm256_set1_epi8(3);
+#pragma GCC unroll 1
+  for (int h = 0; h < 2; h++) {
+#pragma GCC unroll 1
+    for (int s = 0; s < 2; s++) {
+      const __m128i shift_lo = _mm_cvtsi32_si128(2 * s), shift_hi = _mm_cvtsi32_si128(4 + 2 * s);
+#pragma GCC unroll 2
+      for (int u = 0; u < 2; u++) {
+        const int sub_lo = 8 * h + 2 * s + u, sub_hi = 8 * h + 4 + 2 * s + u;
+        const __m256i sc_lo = rows_s8(scales + sub_lo * kG), sc_hi = rows_s8(scales + sub_hi * kG);
+        const __m256i sc16_lo = pair16(sc_lo, sc_lo), sc16_hi = pair16(sc_hi, sc_hi);
+        __m256i lo16[XR], hi16[XR];
+#pragma GCC unroll 4
+        for (int q = 4 * u; q < 4 * u + 4; q++) {
+          const __m256i wv = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(ql + 64 * ((2 * h + s) * 8 + q)));
+          const __m256i hv = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(qh + 64 * (8 * h + q)));
+          const __m256i lo = _mm256_or_si256(_mm256_and_si256(wv, low4),
+              _mm256_slli_epi16(_mm256_and_si256(_mm256_srl_epi16(hv, shift_lo), three), 4));
+          const __m256i hi = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(wv, 4), low4),
+              _mm256_slli_epi16(_mm256_and_si256(_mm256_srl_epi16(hv, shift_hi), three), 4));
+#pragma GCC unroll 4
+          for (int a = 0; a < XR; a++) {
+            const __m256i p_lo = _mm256_maddubs_epi16(lo, bcast_x4(xb[a]->qs + 128 * h + 32 * s + 4 * q));
+            const __m256i p_hi = _mm256_maddubs_epi16(hi, bcast_x4(xb[a]->qs + 128 * h + 64 + 32 * s + 4 * q));
+            lo16[a] = q % 2 == 0 ? p_lo : add16(lo16[a], p_lo);
+            hi16[a] = q % 2 == 0 ? p_hi : add16(hi16[a], p_hi);
+          }
+          if (q % 2 == 1) {
+            for (int a = 0; a < XR; a++) {
+              isum[a] = _mm256_add_epi32(isum[a], _mm256_madd_epi16(lo16[a], sc16_lo));
+              isum[a] = _mm256_add_epi32(isum[a], _mm256_madd_epi16(hi16[a], sc16_hi));
+            }
+          }
+        }
+      }
+    }
+  }
+  const __m256 dw = rows_f16(blk + 208 * kG + 2 * h8);
+  for (int a = 0; a < XR; a++) {
+    sum[a] = _mm256_fmadd_ps(_mm256_mul_ps(dw, _mm256_set1_ps(xb[a]->d)), _mm256_cvtepi32_ps(isum[a]), sum[a]);
+  }
+}
+
+// pairwise_sum (cx_math.h) of 8 lanes at once: the same tree, so the same bits in every lane.
+static inline __m256 pairwise_sum8(const float* values, int64_t stride, int count) {
+  __m256 level[kMaxPairwiseParts];
+  level[0] = _mm256_setzero_ps();
+  for (int j = 0; j < count; j++) level[j] = _mm256_load_ps(values + j * stride);
+  for (int width = count; width > 1; width = (width + 1) / 2) {
+    for (int j = 0; j < width / 2; j++) level[j] = _mm256_add_ps(level[2 * j], level[2 * j + 1]);
+    if (width % 2 == 1) level[width / 2] = level[width - 1];
+  }
+  return level[0];
+}
+
+// One 16-row group (g) times XR activation rows, every block, in `chunks` runs (cpu_simd.h).
+template <int TYPE, int XR>
+struct PackedKGroup {
+  static void run(float* out, int64_t ldo, const char* x, int64_t ldx, const uint8_t* g, int64_t blocks, int64_t,
+                  int chunks, bool first_pass) {
+    const int64_t per_chunk = blocks / chunks;
+    const int64_t block_bytes = kG * block_bytes_of(TYPE);
+    alignas(32) float partial[kMaxPairwiseParts][XR][kG];
+    for (int c = 0; c < chunks; c++) {
+      __m256 sum[2][XR];
+      for (int a = 0; a < XR; a++) sum[0][a] = sum[1][a] = _mm256_setzero_ps();
+      for (int64_t t = c * per_chunk; t < (c + 1) * per_chunk; t++) {
+        const uint8_t* blk = g + t * block_bytes;
+        if (first_pass) {  // as group_packed does; the passes after the first find the group in cache
+          for (int64_t line = 0; line < block_bytes; line += 64) {
+            __builtin_prefetch(blk + kPrefetchBlocks * block_bytes + line, 0, 3);
+          }
+        }
+        const BlockQ8_K* xb[XR];
+        for (int a = 0; a < XR; a++) xb[a] = reinterpret_cast<const BlockQ8_K*>(x + a * ldx) + t;
+        for (int half = 0; half < 2; half++) {
+          if (TYPE == kSimdQ6_K) k6_block_half<XR>(sum[half], blk, xb, half);
+          else k45_block_half<TYPE, XR>(sum[half], blk, xb, half);
+        }
+      }
+      for (int a = 0; a < XR; a++) {
+        _mm256_store_ps(partial[c][a], sum[0][a]);
+        _mm256_store_ps(partial[c][a] + 8, sum[1][a]);
+      }
+    }
+    for (int a = 0; a < XR; a++) {
+      for (int half = 0; half < 2; half++) {
+        _mm256_storeu_ps(out + a * ldo + 8 * half, pairwise_sum8(&partial[0][a][8 * half], XR * kG, chunks));
+      }
+    }
+  }
+};
