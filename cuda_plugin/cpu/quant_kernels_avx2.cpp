@@ -1,9 +1,8 @@
 // quant_kernels_avx2.cpp — cpu_simd.h's matmul_quant with AVX2 (256-bit integer lanes: maddubs +
 // madd, no VNNI), for the file's rows (quant_plain_avx2_impl.h, 8 rows in lanes; quant_impl.h for
-// the rows after the last 8) and for the interleaved layout (quant_packed_k_avx2.h for the K types,
-// quant_packed_impl.h for Q8_0 / Q4_0), compiled for those
-// instructions whatever the build's baseline; used only when cpuid reports them. Same results as
-// quant_kernels_scalar.cpp, bit for bit.
+// the rows after the last 8) and for the interleaved layout (quant_packed_avx2_impl.h for the K
+// types, quant_packed_impl.h for Q8_0 / Q4_0), compiled for those instructions whatever the build's
+// baseline; used only when cpuid reports them. Same results as quant_kernels_scalar.cpp, bit for bit.
 #pragma GCC target("avx2,fma,f16c")
 #include <immintrin.h>
 #include <math.h>
@@ -140,7 +139,7 @@ struct G {
 };
 
 #include "quant_packed_impl.h"
-#include "quant_packed_k_avx2.h"
+#include "quant_packed_avx2_impl.h"
 #include "quant_plain_avx2_impl.h"
 
 }  // namespace
@@ -148,12 +147,12 @@ struct G {
 void matmul_quant_avx2(float* out, int64_t ldo, const void* x, int64_t ldx, const SimdQuantWeights& w, int chunks,
                        int64_t rows_x, int64_t rows_w) {
   if (plain_takes(w)) return matmul_plain(out, ldo, x, ldx, w, chunks, rows_x, rows_w);
-  if (w.packed) {  // the K types: quant_packed_k_avx2.h
+  if (w.packed) {  // the K types: quant_packed_avx2_impl.h
     const char* xs = static_cast<const char*>(x);
     switch (w.type) {
-      case kSimdQ4_K: return matmul_packed_groups<kSimdQ4_K, kKRowsX, PackedKGroup>(out, ldo, xs, ldx, w, chunks, rows_x, rows_w);
-      case kSimdQ5_K: return matmul_packed_groups<kSimdQ5_K, kKRowsX, PackedKGroup>(out, ldo, xs, ldx, w, chunks, rows_x, rows_w);
-      case kSimdQ6_K: return matmul_packed_groups<kSimdQ6_K, kKRowsX, PackedKGroup>(out, ldo, xs, ldx, w, chunks, rows_x, rows_w);
+      case kSimdQ4_K: return matmul_packed_groups<kSimdQ4_K, kAvx2RowsX, PackedKGroup>(out, ldo, xs, ldx, w, chunks, rows_x, rows_w);
+      case kSimdQ5_K: return matmul_packed_groups<kSimdQ5_K, kAvx2RowsX, PackedKGroup>(out, ldo, xs, ldx, w, chunks, rows_x, rows_w);
+      case kSimdQ6_K: return matmul_packed_groups<kSimdQ6_K, kAvx2RowsX, PackedKGroup>(out, ldo, xs, ldx, w, chunks, rows_x, rows_w);
       default: break;
     }
   }

@@ -1,20 +1,24 @@
-// quant_packed_k_avx2.h — the K types (Q4_K, Q5_K, Q6_K) of matmul_quant_avx2 over the interleaved
-// layout (quant_repack.h). Included by quant_kernels_avx2.cpp inside its anonymous namespace, after
-// quant_packed_impl.h, whose driver (matmul_packed_groups) runs it over the groups.
+// quant_packed_avx2_impl.h — matmul_quant_avx2 over the interleaved layout (quant_repack.h) for the
+// K types (Q4_K, Q5_K, Q6_K). Included by quant_kernels_avx2.cpp inside its anonymous namespace,
+// after quant_packed_impl.h, whose driver (matmul_packed_groups) runs these over the groups.
 //
-// quant_packed_impl.h's form, written for vpdpbusd, takes every 4-weight product to int32 on its own
-// (vpmaddubsw, then vpmaddwd against ones) and multiplies whole sub-block sums by the scales
-// (vpmulld): on AVX2 two multiply uops per product, and its 16 rows in two ymm halves spill the 16
-// registers. Here, 8 rows (one ymm) at a time, the int16 pair sums of vpmaddubsw are added as int16
-// over as many loads as cannot overflow — a pair sum is below 2·15·128, 2·31·128 or 2·63·128 for
-// Q4_K, Q5_K, Q6_K levels times |x| ≤ 128, so 8, 4 or 2 loads stay below 32768 — and ONE vpmaddwd
-// against the rows' sub-block scales (each in both 16-bit halves of its lane) takes them to int32.
-// The per-block terms that the other kernels multiply out (Q4_K / Q5_K's Σ m_j·bsum_j, Q6_K's
-// −32·Σ sc·bsum) are vpmaddwd of (scale, scale) pairs against (bsum, bsum) pairs. Every integer is
-// the same exact sum as in the scalar kernel, and the f32 steps are cpu_simd.h's in the same order:
-// the same bits.
+// quant_packed_impl.h's form is written for vpdpbusd and 16 lanes: on AVX2 its 16 rows are two ymm
+// halves and its accumulators (4 activation rows × 2 halves × 4 chains) spill the 16 registers; it
+// takes every 4-weight product to int32 on its own and multiplies whole sub-block sums by the scales
+// (vpmulld): two multiply uops per product where AVX-512 spends one vpdpbusd. Here, 8 rows (one ymm)
+// and 3 activation rows at a time, the int16 pair sums of vpmaddubsw are added as int16 over as many
+// loads as cannot overflow — a pair sum is below 2·15·128, 2·31·128 or 2·63·128 for Q4_K, Q5_K, Q6_K
+// levels times |x| ≤ 128, so 8, 4 or 2 loads stay below 32768 — and ONE vpmaddwd against the rows'
+// sub-block scales (each in both 16-bit halves of its lane) takes them to int32. The per-block terms
+// that the other kernels multiply out (Q4_K / Q5_K's Σ m_j·bsum_j, Q6_K's −32·Σ sc·bsum) are vpmaddwd
+// of (scale, scale) pairs against (bsum, bsum) pairs. Every integer is the same exact sum as in the
+// scalar kernel, and the f32 steps are cpu_simd.h's in the same order: the same bits.
+//
+// Q8_0 and Q4_0 keep quant_packed_impl.h's form: a Q8_0 kernel in this one's shape measured no faster
+// (33.0 / 31.4 vs 35.4 / 32.6 tok/s, bench model pp512, 1 thread), its two activation planes'
+// sign-trick products (vpsignb, vpmaddubsw, vpmaddwd per 32 products and plane) being what it spends.
 
-constexpr int kKRowsX = 3;  // activation rows per pass: 3 × 3 accumulators + the weights' registers ≤ 16 ymm
+constexpr int kAvx2RowsX = 3;  // activation rows per pass: 3 × 3 accumulators + the weights' registers ≤ 16 ymm
 
 static inline __m256i bcast_x4(const int8_t* p) {
   int32_t v;
@@ -191,6 +195,22 @@ static inline __m256 pairwise_sum8(const float* values, int64_t stride, int coun
   return level[0];
 }
 
+// The cache lines of the block kPrefetchBlocks ahead, as group_packed fetches them; only on a group's
+// first pass (the passes after the first find the group in cache).
+static inline void prefetch_block(const uint8_t* blk, int64_t block_bytes) {
+  for (int64_t line = 0; line < block_bytes; line += 64) __builtin_prefetch(blk + kPrefetchBlocks * block_bytes + line, 0, 3);
+}
+
+// out[a·ldo + r] = the chunks' partial sums of (activation row a, group row r) added pairwise
+// (partial: [chunk][a][16], rows_x rows).
+static inline void store_group(float* out, int64_t ldo, const float* partial, int rows_x, int chunks) {
+  for (int a = 0; a < rows_x; a++) {
+    for (int half = 0; half < 2; half++) {
+      _mm256_storeu_ps(out + a * ldo + 8 * half, pairwise_sum8(partial + a * kG + 8 * half, rows_x * kG, chunks));
+    }
+  }
+}
+
 // One 16-row group (g) times XR activation rows, every block, in `chunks` runs (cpu_simd.h).
 template <int TYPE, int XR>
 struct PackedKGroup {
@@ -204,11 +224,7 @@ struct PackedKGroup {
       for (int a = 0; a < XR; a++) sum[0][a] = sum[1][a] = _mm256_setzero_ps();
       for (int64_t t = c * per_chunk; t < (c + 1) * per_chunk; t++) {
         const uint8_t* blk = g + t * block_bytes;
-        if (first_pass) {  // as group_packed does; the passes after the first find the group in cache
-          for (int64_t line = 0; line < block_bytes; line += 64) {
-            __builtin_prefetch(blk + kPrefetchBlocks * block_bytes + line, 0, 3);
-          }
-        }
+        if (first_pass) prefetch_block(blk, block_bytes);
         const BlockQ8_K* xb[XR];
         for (int a = 0; a < XR; a++) xb[a] = reinterpret_cast<const BlockQ8_K*>(x + a * ldx) + t;
         for (int half = 0; half < 2; half++) {
@@ -221,10 +237,7 @@ struct PackedKGroup {
         _mm256_store_ps(partial[c][a] + 8, sum[1][a]);
       }
     }
-    for (int a = 0; a < XR; a++) {
-      for (int half = 0; half < 2; half++) {
-        _mm256_storeu_ps(out + a * ldo + 8 * half, pairwise_sum8(&partial[0][a][8 * half], XR * kG, chunks));
-      }
-    }
+    store_group(out, ldo, &partial[0][0][0], XR, chunks);
   }
 };
+
