@@ -70,12 +70,15 @@ static void panel_block(float* out, int64_t ldo, const float* x, int64_t ldx, co
       for (int v = 0; v < G * VR; v++) V::store(&partial[c][a][v * V::W], acc[a][v]);
     }
   }
+  // The chunks added in pairwise_sum's order, W outputs at once.
+#pragma GCC unroll 8
   for (int a = 0; a < XR; a++) {
-    for (int g = 0; g < G; g++) {
-      for (int r = 0; r < kPanelRows; r++) {
-        const int j = g * kPanelRows + r;
-        out[a * ldo + j] = pairwise_sum(&partial[0][a][j], XR * G * kPanelRows, chunks);
-      }
+#pragma GCC unroll 8
+    for (int v = 0; v < G * VR; v++) {
+      const float* first = &partial[0][a][v * V::W];
+      V::store(out + a * ldo + v * V::W, pairwise_sum_of(
+          chunks, V::zero(), [&](int j) { return V::load(first + j * XR * G * kPanelRows); },
+          [&](typename V::T l, typename V::T r) { return V::add(l, r); }));
     }
   }
 }

@@ -183,30 +183,21 @@ static inline void k6_block_half(__m256* sum, const uint8_t* blk, const BlockQ8_
   }
 }
 
-// pairwise_sum (cx_math.h) of 8 lanes at once: the same tree, so the same bits in every lane.
-static inline __m256 pairwise_sum8(const float* values, int64_t stride, int count) {
-  __m256 level[kMaxPairwiseParts];
-  level[0] = _mm256_setzero_ps();
-  for (int j = 0; j < count; j++) level[j] = _mm256_load_ps(values + j * stride);
-  for (int width = count; width > 1; width = (width + 1) / 2) {
-    for (int j = 0; j < width / 2; j++) level[j] = _mm256_add_ps(level[2 * j], level[2 * j + 1]);
-    if (width % 2 == 1) level[width / 2] = level[width - 1];
-  }
-  return level[0];
-}
-
 // The cache lines of the block kPrefetchBlocks ahead, as group_packed fetches them; only on a group's
 // first pass (the passes after the first find the group in cache).
 static inline void prefetch_block(const uint8_t* blk, int64_t block_bytes) {
   for (int64_t line = 0; line < block_bytes; line += 64) __builtin_prefetch(blk + kPrefetchBlocks * block_bytes + line, 0, 3);
 }
 
-// out[a·ldo + r] = the chunks' partial sums of (activation row a, group row r) added pairwise
-// (partial: [chunk][a][16], rows_x rows).
+// out[a·ldo + r] = the chunks' partial sums of (activation row a, group row r) added pairwise, 8
+// lanes at once (partial: [chunk][a][16], rows_x rows).
 static inline void store_group(float* out, int64_t ldo, const float* partial, int rows_x, int chunks) {
   for (int a = 0; a < rows_x; a++) {
     for (int half = 0; half < 2; half++) {
-      _mm256_storeu_ps(out + a * ldo + 8 * half, pairwise_sum8(partial + a * kG + 8 * half, rows_x * kG, chunks));
+      const float* first = partial + a * kG + 8 * half;
+      _mm256_storeu_ps(out + a * ldo + 8 * half, pairwise_sum_of(
+          chunks, _mm256_setzero_ps(), [&](int j) { return _mm256_load_ps(first + j * rows_x * kG); },
+          [&](__m256 l, __m256 r) { return _mm256_add_ps(l, r); }));
     }
   }
 }

@@ -103,4 +103,19 @@ CX_HD float pairwise_sum(const float* values, int64_t stride, int count) {
   return level[0];
 }
 
+/** pairwise_sum's tree over `count` parts of any type: load(j) gives part j, add(a, b) adds two.
+ * Vectors added lane by lane round like pairwise_sum in every lane (host code: SIMD epilogues; always
+ * inlined, so that it takes the target of the kernel it is used in). */
+template <typename T, typename Load, typename Add>
+__attribute__((always_inline)) inline T pairwise_sum_of(int count, T zero, Load load, Add add) {
+  T level[kMaxPairwiseParts];
+  level[0] = zero;  // the sum of no parts
+  for (int j = 0; j < count; j++) level[j] = load(j);
+  for (int width = count; width > 1; width = (width + 1) / 2) {
+    for (int j = 0; j < width / 2; j++) level[j] = add(level[2 * j], level[2 * j + 1]);
+    if (width % 2 == 1) level[width / 2] = level[width - 1];
+  }
+  return level[0];
+}
+
 }  // namespace cx
