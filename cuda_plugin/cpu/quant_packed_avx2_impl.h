@@ -140,12 +140,11 @@ static inline void k6_block_half(__m256* sum, const uint8_t* blk, const BlockQ8_
       isum[a] = _mm256_sub_epi32(_mm256_setzero_si256(), _mm256_slli_epi32(offset, 5));
     }
   }
-  const __m256i low4 = _mm256_set1_epi8(0x0F), three = _mm256_set1_epi8(3);
+  const __m256i low4 = _mm256_set1_epi8(0x0F), bits45 = _mm256_set1_epi8(0x30);
 #pragma GCC unroll 1
   for (int h = 0; h < 2; h++) {
-#pragma GCC unroll 1
+#pragma GCC unroll 2
     for (int s = 0; s < 2; s++) {
-      const __m128i shift_lo = _mm_cvtsi32_si128(2 * s), shift_hi = _mm_cvtsi32_si128(4 + 2 * s);
 #pragma GCC unroll 2
       for (int u = 0; u < 2; u++) {
         const int sub_lo = 8 * h + 2 * s + u, sub_hi = 8 * h + 4 + 2 * s + u;
@@ -156,10 +155,13 @@ static inline void k6_block_half(__m256* sum, const uint8_t* blk, const BlockQ8_
         for (int q = 4 * u; q < 4 * u + 4; q++) {
           const __m256i wv = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(ql + 64 * ((2 * h + s) * 8 + q)));
           const __m256i hv = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(qh + 64 * (8 * h + q)));
-          const __m256i lo = _mm256_or_si256(_mm256_and_si256(wv, low4),
-              _mm256_slli_epi16(_mm256_and_si256(_mm256_srl_epi16(hv, shift_lo), three), 4));
-          const __m256i hi = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(wv, 4), low4),
-              _mm256_slli_epi16(_mm256_and_si256(_mm256_srl_epi16(hv, shift_hi), three), 4));
+          // The high 2 bits of the low levels are qh's bits 2s, 2s + 1, of the high ones bits 4 + 2s,
+          // 5 + 2s: moved to bits 4, 5 of each byte by one 16-bit shift (s = 0: left 4, none; s = 1:
+          // left 2, right 2), the bits a shift carries across a byte boundary masked off with the rest.
+          const __m256i h_lo = _mm256_and_si256(s == 0 ? _mm256_slli_epi16(hv, 4) : _mm256_slli_epi16(hv, 2), bits45);
+          const __m256i h_hi = _mm256_and_si256(s == 0 ? hv : _mm256_srli_epi16(hv, 2), bits45);
+          const __m256i lo = _mm256_or_si256(_mm256_and_si256(wv, low4), h_lo);
+          const __m256i hi = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(wv, 4), low4), h_hi);
 #pragma GCC unroll 4
           for (int a = 0; a < XR; a++) {
             const __m256i p_lo = _mm256_maddubs_epi16(lo, bcast_x4(xb[a]->qs + 128 * h + 32 * s + 4 * q));
