@@ -185,12 +185,6 @@ static inline void k6_block_half(__m256* sum, const uint8_t* blk, const BlockQ8_
   }
 }
 
-// The cache lines of the block kPrefetchBlocks ahead, as group_packed fetches them; only on a group's
-// first pass (the passes after the first find the group in cache).
-static inline void prefetch_block(const uint8_t* blk, int64_t block_bytes) {
-  for (int64_t line = 0; line < block_bytes; line += 64) __builtin_prefetch(blk + kPrefetchBlocks * block_bytes + line, 0, 3);
-}
-
 // out[a·ldo + r] = the chunks' partial sums of (activation row a, group row r) added pairwise, 8
 // lanes at once (partial: [chunk][a][16], rows_x rows).
 static inline void store_group(float* out, int64_t ldo, const float* partial, int rows_x, int chunks) {
@@ -217,7 +211,7 @@ struct PackedKGroup {
       for (int a = 0; a < XR; a++) sum[0][a] = sum[1][a] = _mm256_setzero_ps();
       for (int64_t t = c * per_chunk; t < (c + 1) * per_chunk; t++) {
         const uint8_t* blk = g + t * block_bytes;
-        if (first_pass) prefetch_block(blk, block_bytes);
+        if (first_pass) prefetch_block(blk, block_bytes);  // later passes find the group in cache
         const BlockQ8_K* xb[XR];
         for (int a = 0; a < XR; a++) xb[a] = reinterpret_cast<const BlockQ8_K*>(x + a * ldx) + t;
         for (int half = 0; half < 2; half++) {

@@ -12,6 +12,12 @@
 constexpr int kG = 16;  // rows per group (kQuantPackRows)
 constexpr int kPrefetchBlocks = 8;  // how far ahead group_packed prefetches, in blocks of 16 rows
 
+// Every cache line of the block kPrefetchBlocks blocks after `blk`: decode streams the weights once,
+// and the hardware prefetcher alone keeps too few lines in flight for one core to reach the bandwidth.
+static inline void prefetch_block(const uint8_t* blk, int64_t block_bytes) {
+  for (int64_t line = 0; line < block_bytes; line += 64) __builtin_prefetch(blk + kPrefetchBlocks * block_bytes + line, 0, 3);
+}
+
 template <int TYPE, int XR>
 static void group_packed(float* out, int64_t ldo, const char* x, int64_t ldx, const uint8_t* g, int64_t blocks,
                          int64_t k, int chunks) {
@@ -25,11 +31,7 @@ static void group_packed(float* out, int64_t ldo, const char* x, int64_t ldx, co
     for (int a = 0; a < XR; a++) sum[0][a] = sum[1][a] = G::zerof();
     for (int64_t t = c * per_chunk; t < (c + 1) * per_chunk; t++) {
       const uint8_t* blk = g + t * block_bytes;
-      // Every cache line of the block kPrefetchBlocks ahead: decode streams the weights once, and the
-      // hardware prefetcher alone keeps too few lines in flight for one core to reach the bandwidth.
-      for (int64_t line = 0; line < block_bytes; line += 64) {
-        __builtin_prefetch(blk + kPrefetchBlocks * block_bytes + line, 0, 3);
-      }
+      prefetch_block(blk, block_bytes);
       if (TYPE == kSimdQ8_0 || TYPE == kSimdQ4_0) {
         const typename G::F dw = G::halves16(blk);
         const uint8_t* qs = blk + 2 * kG;

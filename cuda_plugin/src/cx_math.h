@@ -8,8 +8,10 @@
 
 #if defined(__CUDACC__)
 #define CX_HD __host__ __device__ __forceinline__
+#define CX_HD_TEMPLATE __host__ __device__ __forceinline__
 #else
 #define CX_HD static inline
+#define CX_HD_TEMPLATE __attribute__((always_inline)) inline  // takes the target of the SIMD code it is used in
 #endif
 
 namespace cx {
@@ -87,27 +89,14 @@ CX_HD void rope_rotate(float* first, float* second, float cos_angle, float sin_a
 /** The most parts pairwise_sum adds: k-chunks of a matmul, or tensor-parallel ranks. */
 constexpr int kMaxPairwiseParts = 16;
 
-/** Σ values[j·stride] for j < count (≤ kMaxPairwiseParts), added pairwise level by level: (v0+v1) +
- * (v2+v3) for four. With power-of-two counts the tree is balanced, so a sum first reduced over
- * consecutive groups and then over the groups' results rounds exactly like the sum over all parts:
- * that is what makes tensor-parallel outputs (chunks per rank, then ranks) equal the single-device
- * ones (all chunks on one device). */
-CX_HD float pairwise_sum(const float* values, int64_t stride, int count) {
-  float level[kMaxPairwiseParts];
-  level[0] = 0.0f;  // the sum of no parts
-  for (int j = 0; j < count; j++) level[j] = values[j * stride];
-  for (int width = count; width > 1; width = (width + 1) / 2) {
-    for (int j = 0; j < width / 2; j++) level[j] = level[2 * j] + level[2 * j + 1];
-    if (width % 2 == 1) level[width / 2] = level[width - 1];
-  }
-  return level[0];
-}
-
-/** pairwise_sum's tree over `count` parts of any type: load(j) gives part j, add(a, b) adds two.
- * Vectors added lane by lane round like pairwise_sum in every lane (host code: SIMD epilogues; always
- * inlined, so that it takes the target of the kernel it is used in). */
+/** pairwise_sum's tree over `count` (≤ kMaxPairwiseParts) parts of any type: load(j) gives part j,
+ * add(a, b) adds two, level by level: (p0+p1) + (p2+p3) for four. With power-of-two counts the tree is
+ * balanced, so a sum first reduced over consecutive groups and then over the groups' results rounds
+ * exactly like the sum over all parts: that is what makes tensor-parallel outputs (chunks per rank,
+ * then ranks) equal the single-device ones (all chunks on one device). Vectors added lane by lane
+ * round like pairwise_sum in every lane (the SIMD kernels' epilogues). */
 template <typename T, typename Load, typename Add>
-__attribute__((always_inline)) inline T pairwise_sum_of(int count, T zero, Load load, Add add) {
+CX_HD_TEMPLATE T pairwise_sum_of(int count, T zero, Load load, Add add) {
   T level[kMaxPairwiseParts];
   level[0] = zero;  // the sum of no parts
   for (int j = 0; j < count; j++) level[j] = load(j);
@@ -116,6 +105,11 @@ __attribute__((always_inline)) inline T pairwise_sum_of(int count, T zero, Load 
     if (width % 2 == 1) level[width / 2] = level[width - 1];
   }
   return level[0];
+}
+
+/** Σ values[j·stride] for j < count (≤ kMaxPairwiseParts), added in pairwise_sum_of's tree. */
+CX_HD float pairwise_sum(const float* values, int64_t stride, int count) {
+  return pairwise_sum_of(count, 0.0f, [&](int j) { return values[j * stride]; }, [](float a, float b) { return a + b; });
 }
 
 }  // namespace cx
