@@ -481,12 +481,14 @@ class CpuBackend final : public Backend {
     return tensor;
   }
 
-  // x (n rows of k f32) times a quantized weight: the rows are quantized once (two Q8_0 planes for
-  // Q8_0 / Q4_0 weights, Q8_K for the K types: cpu_simd.h's quant_activation_bytes) into a buffer
-  // kept between calls, then the integer kernels run over (weight rows × batch rows) tiles like the
-  // f32 matmul. The second plane (the residual of llama.cpp's Q8_0 rounding) makes these products
-  // those of the f32 activations to ~1e-5, closer to the weights' own arithmetic than llama.cpp's,
-  // for work the 32-wide formats' kernels absorb; the K types keep llama.cpp's one Q8_K plane.
+  // x (n rows of k f32) times a quantized weight: the rows are quantized once (for Q8_0 / Q4_0 weights
+  // each value as an integer in steps of 1/256 of llama.cpp's Q8_0 scale, stored as two int8 planes
+  // and as int16; Q8_K for the K types: cpu_simd.h's quant_activation_bytes) into a buffer kept
+  // between calls, then the integer kernels run over (weight rows × batch rows) tiles like the f32
+  // matmul. The finer steps make these products those of the f32 activations to ~1e-5, closer to the
+  // weights' own arithmetic than llama.cpp's, for work the 32-wide formats' kernels absorb (AVX2
+  // multiplies the int16 values, one multiply per two products; VNNI and AMX the two planes); the K
+  // types keep llama.cpp's one Q8_K plane.
   void matmul_quantized(float* out, const float* x, const Tensor& w, int n, int chunks) {
     const int64_t d = w.rows;
     const int64_t k = w.cols;
@@ -499,12 +501,11 @@ class CpuBackend final : public Backend {
     const int64_t x_row_bytes = quant_activation_bytes(k_type, k);
     const size_t needed = static_cast<size_t>(n * x_row_bytes);
     if (activations_.size() < needed) activations_.resize(needed);
-    if (!k_type) ensure_scratch(static_cast<size_t>(k));  // the residual of a Q8_0 plane
     uint8_t* xq = activations_.data();
-    parallel(n, static_cast<int64_t>(n) * k * 8, [&](int64_t r, int thread) {
-      float* scratch = scratch_[static_cast<size_t>(thread)].data();
-      if (avx512_vnni_) quantize_activation_row_avx512(x + r * k, xq + r * x_row_bytes, k, k_type, scratch);
-      else quantize_activation_row(x + r * k, xq + r * x_row_bytes, k, k_type, scratch);
+    parallel(n, static_cast<int64_t>(n) * k * 8, [&](int64_t r, int) {
+      if (avx512_vnni_) quantize_activation_row_avx512(x + r * k, xq + r * x_row_bytes, k, k_type);
+      else if (k_.isa >= kCpuIsaAvx2) quantize_activation_row_avx2(x + r * k, xq + r * x_row_bytes, k, k_type);
+      else quantize_activation_row(x + r * k, xq + r * x_row_bytes, k, k_type);
     });
     const int64_t row_bytes = static_cast<int64_t>(dtype_row_bytes(w.dtype, k));
     const int type = static_cast<int>(w.dtype);

@@ -67,16 +67,28 @@ struct SimdQuantWeights {
 constexpr int64_t quant_activation_sums(int64_t k) { return (k / 32 * 34 + 3) / 4 * 4; }
 /** Bytes of one Q8_0 activation plane: the Q8_0 blocks, then one int32 per block, the sum of its levels. */
 constexpr int64_t quant_activation_plane(int64_t k) { return quant_activation_sums(k) + k / 32 * 4; }
+/** Where an activation row's wide values start (Q8_0 / Q4_0 weights): after its two planes, at a
+ * multiple of 32. */
+constexpr int64_t quant_activation_wide(int64_t k) { return (2 * quant_activation_plane(k) + 31) / 32 * 32; }
 /** Bytes of one activation row of k values as matmul_quant takes it: for the K types, the Q8_K blocks;
- * for Q8_0 / Q4_0 weights, two Q8_0 planes (quant_activation_plane bytes apart): plane 0 quantizes x
- * as llama.cpp does, plane 1 the residual x − plane 0 times kResidualScale, so a row stands for
- * plane 0 + plane 1 / kResidualScale with each value's rounding about d/400 instead of d/2 (d the
- * block's scale). Rows are padded to 64 bytes. */
+ * for Q8_0 / Q4_0 weights, each block's values as one integer v per value in steps of
+ * d / kResidualScale, d = f16(amax / 127) (llama.cpp's Q8_0 scale of the block):
+ * v = round(x · (kResidualScale / d)) clamped to ±kWideMax (ties away from zero; 0 where d is 0), each
+ * value rounded to about d/512 where llama.cpp's Q8_0 rounds to d/2. Stored twice: as two Q8_0 planes
+ * (quant_activation_plane bytes apart) for int8 products, plane 0 the high part q0 = (v + 128) >> 8
+ * and plane 1 the low part q1 = v − 256·q0 (−128 .. 127), both with d as their blocks' scale and
+ * their level sums after their blocks (int32); and wide (at quant_activation_wide), v as int16, each
+ * quad of k (4j .. 4j + 3) in the order v[4j], v[4j + 2], v[4j + 1], v[4j + 3], for AVX2's int16
+ * products (vpmaddwd). Rows are padded to 64 bytes. */
 constexpr int64_t quant_activation_bytes(bool k_type, int64_t k) {
-  return k_type ? (k / 256 * 292 + 63) / 64 * 64 : (2 * quant_activation_plane(k) + 63) / 64 * 64;
+  return k_type ? (k / 256 * 292 + 63) / 64 * 64 : (quant_activation_wide(k) + 2 * k + 63) / 64 * 64;
 }
-/** The residual plane's scale: a power of two, so dividing by it is exact. */
-constexpr float kResidualScale = 256.0f;
+/** The ratio of a Q8_0 activation block's scale d to its step (plane 0's weight in v): a power of two,
+ * so dividing by it is exact. */
+constexpr int kResidualBits = 8;
+constexpr float kResidualScale = 1 << kResidualBits;
+/** The largest |v|: plane 0's and plane 1's levels 127 both. */
+constexpr int kWideMax = 127 * (1 << kResidualBits) + 127;
 
 /** Attention works on keys in blocks of kAttendBlock positions and merges partial softmaxes at
  * segments of kAttendSegment positions, both aligned to multiples of their size from position 0. */
@@ -134,10 +146,11 @@ struct SimdKernels {
    * blocks for the K types. Integer
    * dot products per block; each ISA computes exactly the same f32 result (the order is fixed): per
    * block (32 weights, or 256 for the K types) the exact integer dot isum = Σ level·x (the K types'
-   * sub-block scales, and the offsets of Q4_0 / Q6_K, folded into the integer) and for Q4_K / Q5_K
-   * the integer min term msum = Σ m_j·(x summed over sub-block j); the row sum adds, block by block,
-   * s = fma(dw·dx, isum, s), then s = fma(−(dmin·dx), msum, s) for Q4_K / Q5_K. Q8_0 / Q4_0 keep
-   * one such sum per plane, s0 and s1, and a run's sum is fma(s1, 1 / kResidualScale, s0).
+   * sub-block scales, and the offsets of Q4_0 / Q6_K, folded into the integer; for Q8_0 / Q4_0 x is
+   * the block's v = kResidualScale·q0 + q1, so isum = kResidualScale·isum0 + isum1 over the planes)
+   * and for Q4_K / Q5_K the integer min term msum = Σ m_j·(x summed over sub-block j); the row sum
+   * adds, block by block, s = fma(dw·dx, isum, s) (dx: plane 0's d for Q8_0 / Q4_0), then
+   * s = fma(−(dmin·dx), msum, s) for Q4_K / Q5_K. Q8_0 / Q4_0's run sum is then s · (1 / kResidualScale).
    * k is summed as `chunks` equal consecutive runs of whole blocks (blocks % chunks == 0), each as
    * above from zero, the runs' sums added in pairwise_sum's order (cx_math.h). */
   void (*matmul_quant)(float* out, int64_t ldo, const void* x, int64_t ldx, const SimdQuantWeights& w, int chunks,
@@ -223,14 +236,16 @@ void amx_matmul_quant(float* out, int64_t ldo, const uint8_t* xp, const void* x,
 void matmul_quant_amx(float* out, int64_t ldo, const void* x, int64_t ldx, const SimdQuantWeights& w, int chunks,
                       int64_t rows_x, int64_t rows_w);
 
-/** One activation row for matmul_quant (quant_activation_bytes) with quant.h's generic quantizers
- * (defined in quant_kernels_scalar.cpp): quantize_row_q8_k, or two planes of quantize_row_q8_0 and
- * block sums, of x and of activation_residual. Every ISA writes these bytes. `scratch` holds k floats. */
-void quantize_activation_row(const float* x, uint8_t* row, int64_t k, bool k_type, float* scratch);
-/** scratch = kResidualScale · (x − the values of the Q8_0 plane at `plane0`): what plane 1 quantizes. */
-void activation_residual(const float* x, const uint8_t* plane0, int64_t k, float* scratch);
-/** quantize_activation_row with AVX-512: the same bytes. `scratch` holds k floats. */
-void quantize_activation_row_avx512(const float* x, uint8_t* row, int64_t k, bool k_type, float* scratch);
+/** One activation row for matmul_quant (quant_activation_bytes), generic code (quant_kernels_scalar.cpp):
+ * quantize_row_q8_k for the K types, else the two planes and the wide values of the layout above.
+ * Every ISA writes these bytes. */
+void quantize_activation_row(const float* x, uint8_t* row, int64_t k, bool k_type);
+/** quantize_activation_row with AVX2 (the Q8_0 layout; Q8_K through the generic code): the same bytes. */
+void quantize_activation_row_avx2(const float* x, uint8_t* row, int64_t k, bool k_type);
+/** quantize_activation_row with AVX-512: the same bytes. */
+void quantize_activation_row_avx512(const float* x, uint8_t* row, int64_t k, bool k_type);
+/** The wide values of a Q8_0-layout activation row from its two planes (written last by every ISA). */
+void activation_wide(uint8_t* row, int64_t k);
 
 const SimdKernels& simd_kernels_scalar();
 const SimdKernels& simd_kernels_avx2();

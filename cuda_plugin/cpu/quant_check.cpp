@@ -242,8 +242,7 @@ int64_t activation_row_bytes(DType type, int64_t k) { return quant_activation_by
 std::vector<uint8_t> quantize_activations(DType type, const std::vector<float>& x, int64_t n, int64_t k) {
   const int64_t row = activation_row_bytes(type, k);
   std::vector<uint8_t> out(static_cast<size_t>(n * row), 0);
-  std::vector<float> scratch(static_cast<size_t>(k));
-  for (int64_t i = 0; i < n; i++) quantize_activation_row(x.data() + i * k, out.data() + i * row, k, k_type(type), scratch.data());
+  for (int64_t i = 0; i < n; i++) quantize_activation_row(x.data() + i * k, out.data() + i * row, k, k_type(type));
   return out;
 }
 
@@ -323,8 +322,8 @@ void check_matmul() {
     for (int chunks : {1, 2, 4}) {
       const std::vector<float> reference = run_kernel(matmul_quant_scalar, w, xq, max_n, chunks);
       // Within the bound of activation quantization of the f32 product of the dequantized weights:
-      // a value's rounding is at most 0.57·amax/127 (f16 scales) with one plane; Q8_0 / Q4_0's second
-      // plane quantizes that residual (times kResidualScale) again.
+      // a value's rounding is at most 0.57·amax/127 (f16 scales) with one plane of Q8_K levels; Q8_0 /
+      // Q4_0's activations take a step kResidualScale times finer than that.
       int outside = 0;
       const int64_t block = k_type(type) ? kQkK : kQk8_0;
       for (int64_t i = 0; i < max_n; i++) {
@@ -336,7 +335,7 @@ void check_matmul() {
             for (int64_t j = b0; j < b0 + block; j++) {
               const double wv = w.dequantized[r * cols + j];
               exact += wv * x[i * cols + j];
-              const double rounding = k_type(type) ? 0.57 * amax / 127 : 0.57 * 0.57 * amax / 127 / 127;
+              const double rounding = k_type(type) ? 0.57 * amax / 127 : 0.57 * amax / 127 / kResidualScale;
               bound += std::fabs(wv) * (rounding + 1e-6 * std::fabs(double(x[i * cols + j])));
             }
           }
@@ -440,8 +439,19 @@ void check_matmul() {
       }
     }
   }
-  // The AVX-512 activation quantizer writes the bytes of the generic one (ties, zeros, signs included).
-  if (best_isa == kCpuIsaAvx512 && vnni) {
+  // The AVX2 and AVX-512 activation quantizers write the bytes of the generic one (ties, zeros, signs,
+  // tiny scales included).
+  const struct {
+    const char* name;
+    void (*fn)(const float*, uint8_t*, int64_t, bool);
+    bool runs;
+  } quantizers[] = {{"AVX2", quantize_activation_row_avx2, best_isa >= kCpuIsaAvx2},
+                    {"AVX-512", quantize_activation_row_avx512, best_isa >= kCpuIsaAvx512 && vnni}};
+  for (const auto& quantizer : quantizers) {
+    if (!quantizer.runs) {
+      std::printf("%s activation quantizer: not supported by this CPU, skipped\n", quantizer.name);
+      continue;
+    }
     const int64_t k = 1024;
     std::vector<float> x(static_cast<size_t>(k));
     std::normal_distribution<float> normal(0.0f, 1.0f);
@@ -453,14 +463,16 @@ void check_matmul() {
       if (trial == 2) {
         for (int64_t j = 0; j < k; j++) x[j] = j < 300 ? 0.0f : x[j];
       }
+      if (trial == 3) {  // scales at and below f16's smallest: plane 0's d rounds to 0 or a subnormal
+        for (int64_t j = 0; j < k; j++) x[j] *= j < 512 ? 1e-9f : 1e-6f;
+      }
       for (bool kt : {false, true}) {
-        std::vector<uint8_t> want(static_cast<size_t>(quant_activation_bytes(kt, k)), 0), got(want.size(), 0);
+        std::vector<uint8_t> got(static_cast<size_t>(quant_activation_bytes(kt, k)), 0);
         const std::vector<uint8_t> generic = quantize_activations(kt ? DType::Q4_K : DType::Q8_0, x, 1, k);
-        std::vector<float> scratch(static_cast<size_t>(k));
-        quantize_activation_row_avx512(x.data(), got.data(), k, kt, scratch.data());
+        quantizer.fn(x.data(), got.data(), k, kt);
         check(generic.size() == got.size() && std::memcmp(generic.data(), got.data(), got.size()) == 0,
-              std::string("AVX-512 activation quantizer (") + (kt ? "q8_k" : "q8_0") + ", case " + std::to_string(trial)
-                  + ") writes the generic bytes");
+              std::string(quantizer.name) + " activation quantizer (" + (kt ? "q8_k" : "q8_0") + ", case "
+                  + std::to_string(trial) + ") writes the generic bytes");
       }
     }
   }

@@ -6,7 +6,7 @@
 // P provides 32 int8 lanes (I8), 16 int16 (I16), 8 int32 (I32) and 8 f32 (F8):
 //   load(p)                32 bytes;             nibbles_q4_0(qs)  a Q4_0 block's 32 levels in order
 //   and8, or8, sub8, splat8, srl16, sll16        byte-wise logic (shifts on 16-bit lanes)
-//   dot_ss(w, x)           I32: lane j = Σ w[4j..4j+3]·x[4j..4j+3], signed × signed
+//   dot_ss(w, x)           I32 whose lanes add up to Σ w·x, signed × signed (any int8, −128 too)
 //   pairs_us(u, x)         I16: lane i = u[2i]·x[2i] + u[2i+1]·x[2i+1], unsigned (≤ 63) × signed
 //   madd_acc(acc, p, s)    acc + (p[2j]·s[2j] + p[2j+1]·s[2j+1]);   scale16(a, b)  8 × a then 8 × b
 //   hsum(I32), zero32()
@@ -25,8 +25,9 @@ static inline int64_t block_bytes_of(int type) {
 }
 
 // Q8_0 / Q4_0 weights against two-plane Q8_0 activations: XR activation rows × WR weight rows. Each
-// block's integer dots are exact; each plane's sum adds s = fma(dw·dx, isum, s) block by block, and a
-// chunk's sum is fma(s1, 1 / kResidualScale, s0).
+// block's integer dot isum = kResidualScale·(dot with plane 0) + (dot with plane 1) is exact; the sum
+// adds s = fma(dw·dx, isum, s) block by block (dx: plane 0's scale), and a chunk's sum is
+// s · (1 / kResidualScale).
 template <int TYPE, int XR, int WR>
 static void tile_32(float* out, int64_t ldo, const char* x, int64_t ldx, const char* w, int64_t row_bytes,
                     int64_t blocks, int chunks) {
@@ -34,21 +35,19 @@ static void tile_32(float* out, int64_t ldo, const char* x, int64_t ldx, const c
   const int64_t plane1 = quant_activation_plane(blocks * 32);
   float partial[kMaxPairwiseParts][XR][WR];
   for (int c = 0; c < chunks; c++) {
-    float sum[2][XR][WR];
-    for (int p = 0; p < 2; p++) {
-      for (int a = 0; a < XR; a++) {
-        for (int b = 0; b < WR; b++) sum[p][a][b] = 0.0f;
-      }
+    float sum[XR][WR];
+    for (int a = 0; a < XR; a++) {
+      for (int b = 0; b < WR; b++) sum[a][b] = 0.0f;
     }
     for (int64_t t = c * per_chunk; t < (c + 1) * per_chunk; t++) {
       typename P::I8 xv[2][XR];
-      float dx[2][XR];
+      float dx[XR];
 #pragma GCC unroll 4
       for (int a = 0; a < XR; a++) {
         for (int p = 0; p < 2; p++) {
           const BlockQ8_0* xb = reinterpret_cast<const BlockQ8_0*>(x + a * ldx + p * plane1) + t;
           xv[p][a] = P::load(xb->qs);
-          dx[p][a] = P::half(xb->d);
+          if (p == 0) dx[a] = P::half(xb->d);
         }
       }
 #pragma GCC unroll 4
@@ -66,14 +65,13 @@ static void tile_32(float* out, int64_t ldo, const char* x, int64_t ldx, const c
         }
 #pragma GCC unroll 4
         for (int a = 0; a < XR; a++) {
-          for (int p = 0; p < 2; p++) {
-            sum[p][a][b] = P::fma1(dw * dx[p][a], static_cast<float>(P::hsum(P::dot_ss(wv, xv[p][a]))), sum[p][a][b]);
-          }
+          const int isum = P::hsum(P::dot_ss(wv, xv[0][a])) * (1 << kResidualBits) + P::hsum(P::dot_ss(wv, xv[1][a]));
+          sum[a][b] = P::fma1(dw * dx[a], static_cast<float>(isum), sum[a][b]);
         }
       }
     }
     for (int a = 0; a < XR; a++) {
-      for (int b = 0; b < WR; b++) partial[c][a][b] = P::fma1(sum[1][a][b], 1.0f / kResidualScale, sum[0][a][b]);
+      for (int b = 0; b < WR; b++) partial[c][a][b] = sum[a][b] * (1.0f / kResidualScale);
     }
   }
   for (int a = 0; a < XR; a++) {

@@ -200,30 +200,41 @@ inline void store(int s, int ng, int32_t (*cb)[kT][kT]) {
 }
 #undef CX_TILE_DOT
 
-// The running f32 sums of a pass, [plane][activation tile][group][weight row][16 activation rows].
-using Sums = float[2][kMaxXTiles][kMaxGroups][kT][kT];
+// The running f32 sums of a pass, [activation tile][group][weight row][16 activation rows].
+using Sums = float[kMaxXTiles][kMaxGroups][kT][kT];
+// Integer sums of a block, [activation tile][group][weight row][16 activation rows].
+using BlockSums = int32_t[kMaxXTiles][kMaxGroups][kT][kT];
 
-// Q8_0: a unit's products into the running sums of its plane, s = fma(dw·dx, isum, s).
+// Q8_0: plane 0's products (u.p == 0) kept as kResidualScale·isum0 in `isum`; plane 1's added to them
+// and the block's integer into the running sums, s = fma(dw·dx, isum, s) with plane 0's dx.
 inline void q8_0_sums(const Unit& u, const float* dx, int ng, const GroupBlock* gb, const int32_t (*cb)[kT][kT],
-                      Sums& acc) {
+                      BlockSums& isum, Sums& acc) {
+  if (u.p == 0) {
+    for (int g = 0; g < ng; g++) {
+      for (int i = 0; i < kT; i++) {
+        _mm512_store_si512(isum[u.xt][g][i], _mm512_maskz_slli_epi32(kAll16, _mm512_load_si512(cb[g][i]), kResidualBits));
+      }
+    }
+    return;
+  }
   const __m512 dxv = _mm512_loadu_ps(dx);
   for (int g = 0; g < ng; g++) {
     for (int i = 0; i < kT; i++) {
-      float* a = acc[u.p][u.xt][g][i];
+      float* a = acc[u.xt][g][i];
+      const __m512i total = _mm512_add_epi32(_mm512_load_si512(isum[u.xt][g][i]), _mm512_load_si512(cb[g][i]));
       const __m512 scale = _mm512_mul_ps(_mm512_set1_ps(gb[g].dw[i]), dxv);
-      _mm512_store_ps(a, _mm512_fmadd_ps(scale, tof(_mm512_load_si512(cb[g][i])), _mm512_load_ps(a)));
+      _mm512_store_ps(a, _mm512_fmadd_ps(scale, tof(total), _mm512_load_ps(a)));
     }
   }
 }
 
 // Where the scales of unit u's activation rows are (Q8_0).
 inline const float* q8_0_dx(const uint8_t* xp, int64_t tile_bytes, int64_t xblock, int64_t t, const Unit& u) {
-  return reinterpret_cast<const float*>(xp + u.xt * tile_bytes + t * xblock + kQ8Scales) + u.p * kT;
+  return reinterpret_cast<const float*>(xp + u.xt * tile_bytes + t * xblock + kQ8Scales);  // plane 0's
 }
 
 // The K types: a sub-block's products times the rows' scales, into the block's integer sums.
-inline void scaled_add(const Unit& u, int ng, const GroupBlock* gb, const int32_t (*cb)[kT][kT],
-                       int32_t (*isum)[kMaxGroups][kT][kT]) {
+inline void scaled_add(const Unit& u, int ng, const GroupBlock* gb, const int32_t (*cb)[kT][kT], BlockSums& isum) {
   for (int g = 0; g < ng; g++) {
     for (int i = 0; i < kT; i++) {
       int32_t* s = isum[u.xt][g][i];
@@ -252,7 +263,7 @@ void panel(float* out, int64_t ldo, const uint8_t* xp, int64_t tile_bytes, int64
   alignas(64) Sums acc;
   alignas(64) int32_t c[2][kMaxGroups][kT][kT];  // a unit's products, [tile set][group]
   alignas(64) GroupBlock gb[kMaxGroups];
-  alignas(64) int32_t isum[kMaxXTiles][kMaxGroups][kT][kT];
+  alignas(64) BlockSums isum;
   Unit prev{};  // the unit multiplied last, whose products are still to be added in
   int u = 0;    // units issued since the last flush; unit u uses tile set u & 1
   for (int ch = 0; ch < chunks; ch++) {
@@ -277,7 +288,7 @@ void panel(float* out, int64_t ldo, const uint8_t* xp, int64_t tile_bytes, int64
             multiply<TYPE>(u & 1, xp + xt * tile_bytes + t * xblock + p * 8 * kVnniRow, ng);
             if (u > 0) {
               store(prev.s, ng, c[prev.s]);
-              q8_0_sums(prev, q8_0_dx(xp, tile_bytes, xblock, t, prev), ng, gb, c[prev.s], acc);
+              q8_0_sums(prev, q8_0_dx(xp, tile_bytes, xblock, t, prev), ng, gb, c[prev.s], isum, acc);
             }
             prev = Unit{u & 1, xt, p};
             u++;
@@ -285,7 +296,7 @@ void panel(float* out, int64_t ldo, const uint8_t* xp, int64_t tile_bytes, int64
         }
         // The block's last unit now, while its scales are still in gb.
         store(prev.s, ng, c[prev.s]);
-        q8_0_sums(prev, q8_0_dx(xp, tile_bytes, xblock, t, prev), ng, gb, c[prev.s], acc);
+        q8_0_sums(prev, q8_0_dx(xp, tile_bytes, xblock, t, prev), ng, gb, c[prev.s], isum, acc);
         u = 0;
       } else {
         __builtin_memset(isum, 0, sizeof(isum));
@@ -311,7 +322,7 @@ void panel(float* out, int64_t ldo, const uint8_t* xp, int64_t tile_bytes, int64
           const float* bsums = reinterpret_cast<const float*>(rec + kKSums);
           for (int g = 0; g < ng; g++) {
             for (int i = 0; i < kT; i++) {
-              float* a = acc[0][xt][g][i];
+              float* a = acc[xt][g][i];
               __m512 sum = _mm512_fmadd_ps(_mm512_mul_ps(_mm512_set1_ps(gb[g].dw[i]), dx),
                                            tof(_mm512_load_si512(isum[xt][g][i])), _mm512_load_ps(a));
               if (TYPE == kSimdQ4_K) {
@@ -332,9 +343,8 @@ void panel(float* out, int64_t ldo, const uint8_t* xp, int64_t tile_bytes, int64
       for (int g = 0; g < ng; g++) {
         float* part = partial + ((ch * xtiles + xt) * ng + g) * kT * kT;
         for (int i = 0; i < kT; i++) {
-          const __m512 s0 = _mm512_load_ps(acc[0][xt][g][i]);
-          _mm512_store_ps(part + i * kT, k_type ? s0
-              : _mm512_fmadd_ps(_mm512_load_ps(acc[1][xt][g][i]), _mm512_set1_ps(1.0f / kResidualScale), s0));
+          const __m512 s = _mm512_load_ps(acc[xt][g][i]);
+          _mm512_store_ps(part + i * kT, k_type ? s : _mm512_mul_ps(s, _mm512_set1_ps(1.0f / kResidualScale)));
         }
       }
     }

@@ -33,9 +33,12 @@ struct P {
   static I8 sub8(I8 a, I8 b) { return _mm256_sub_epi8(a, b); }
   static I8 srl16(I8 a, int n) { return _mm256_srl_epi16(a, _mm_cvtsi32_si128(n)); }
   static I8 sll16(I8 a, int n) { return _mm256_sll_epi16(a, _mm_cvtsi32_si128(n)); }
-  // |w| (unsigned) times x with w's sign, four products summed per int32 lane.
+  // (w + 128) (unsigned) times x, minus 128 times x: exact for any levels, where the sign trick (|w|
+  // times x with w's sign) would overflow on x = −128 (an activation plane's low part).
   static I32 dot_ss(I8 w, I8 x) {
-    return _mm256_dpbusd_epi32(_mm256_setzero_si256(), _mm256_sign_epi8(w, w), _mm256_sign_epi8(x, w));
+    const __m256i flip = _mm256_set1_epi8(static_cast<char>(0x80));
+    return _mm256_sub_epi32(_mm256_dpbusd_epi32(_mm256_setzero_si256(), _mm256_xor_si256(w, flip), x),
+                            _mm256_dpbusd_epi32(_mm256_setzero_si256(), flip, x));
   }
   static I16 pairs_us(I8 u, I8 x) { return _mm256_maddubs_epi16(u, x); }
   static I16 scale16(int a, int b) {
@@ -127,38 +130,56 @@ static inline int32_t sum16(__m512i v) {
   return _mm_cvtsi128_si32(s);
 }
 
-// One activation row as matmul_quant takes it (cpu_simd.h), byte for byte what quantize_row_q8_0 /
-// quantize_row_q8_k and the block sums give: the same multiplies, roundings and comparisons, 16 lanes
-// at a time (a maximum does not depend on the order it is taken in).
+// roundf of each lane (halves away from zero), for |v| < 2^23: truncated, then one up or down where
+// the fraction left is at least a half.
+static inline __m512i round_away(__m512 v) {
+  __m512i q = _mm512_maskz_cvttps_epi32(kAll16, v);
+  const __m512 fraction = _mm512_sub_ps(v, _mm512_maskz_cvtepi32_ps(kAll16, q));
+  const __mmask16 up = _mm512_cmp_ps_mask(fraction, _mm512_set1_ps(0.5f), _CMP_GE_OQ);
+  const __mmask16 down = _mm512_cmp_ps_mask(fraction, _mm512_set1_ps(-0.5f), _CMP_LE_OQ);
+  q = _mm512_mask_add_epi32(q, up, q, _mm512_set1_epi32(1));
+  return _mm512_mask_sub_epi32(q, down, q, _mm512_set1_epi32(1));
+}
+
+// One activation row as matmul_quant takes it (cpu_simd.h), byte for byte what the generic
+// quantize_activation_row gives: the same multiplies, roundings and comparisons, 16 lanes at a time (a
+// maximum does not depend on the order it is taken in).
 static void quantize_activation_row_impl(const float* x, uint8_t* row, int64_t k, bool k_type) {
   const __m512i sign_off = _mm512_set1_epi32(0x7fffffff);
   const auto magnitude = [sign_off](__m512 v) {
     return _mm512_castsi512_ps(_mm512_and_si512(_mm512_castps_si512(v), sign_off));
   };
-  if (!k_type) {
-    BlockQ8_0* blocks = reinterpret_cast<BlockQ8_0*>(row);
-    int32_t* sums = reinterpret_cast<int32_t*>(row + quant_activation_sums(k));
+  if (!k_type) {  // quant_kernels_scalar.cpp's quantize_activation_q8_0
+    BlockQ8_0* first = reinterpret_cast<BlockQ8_0*>(row);
+    BlockQ8_0* second = reinterpret_cast<BlockQ8_0*>(row + quant_activation_plane(k));
+    int32_t* sums0 = reinterpret_cast<int32_t*>(row + quant_activation_sums(k));
+    int32_t* sums1 = reinterpret_cast<int32_t*>(row + quant_activation_plane(k) + quant_activation_sums(k));
+    const __m512 limit = _mm512_set1_ps(static_cast<float>(kWideMax));
+    const __m512 neg_limit = _mm512_set1_ps(-static_cast<float>(kWideMax));
     for (int64_t b = 0; b < k / 32; b++) {
       const __m512 v0 = _mm512_loadu_ps(x + 32 * b), v1 = _mm512_loadu_ps(x + 32 * b + 16);
       const float amax = max16(_mm512_maskz_max_ps(kAll16, magnitude(v0), magnitude(v1)));
-      const float d = amax / 127;
-      const float id = d != 0 ? 1.0f / d : 0.0f;
-      blocks[b].d = static_cast<uint16_t>(_cvtss_sh(d, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
-      const __m512 scale = _mm512_set1_ps(id);
-      __m512i total = _mm512_setzero_si512();
+      first[b].d = second[b].d = f32_to_f16(amax / 127);
+      const float d = _cvtsh_ss(first[b].d);
+      const __m512 id = _mm512_set1_ps(d != 0 ? kResidualScale / d : 0.0f);
+      __m512i total0 = _mm512_setzero_si512(), total1 = _mm512_setzero_si512();
       for (int h = 0; h < 2; h++) {
-        const __m512 v = _mm512_mul_ps(h == 0 ? v0 : v1, scale);
-        __m512i q = _mm512_maskz_cvttps_epi32(kAll16, v);
-        const __m512 fraction = _mm512_sub_ps(v, _mm512_maskz_cvtepi32_ps(kAll16, q));
-        const __mmask16 up = _mm512_cmp_ps_mask(fraction, _mm512_set1_ps(0.5f), _CMP_GE_OQ);
-        const __mmask16 down = _mm512_cmp_ps_mask(fraction, _mm512_set1_ps(-0.5f), _CMP_LE_OQ);
-        q = _mm512_mask_add_epi32(q, up, q, _mm512_set1_epi32(1));
-        q = _mm512_mask_sub_epi32(q, down, q, _mm512_set1_epi32(1));
-        total = _mm512_add_epi32(total, q);
-        _mm_storeu_si128(reinterpret_cast<__m128i*>(blocks[b].qs + 16 * h), _mm512_maskz_cvtepi32_epi8(kAll16, q));
+        // t clamped with the value first (vmaxps / vminps: a NaN becomes −kWideMax), then rounded.
+        __m512 t = _mm512_maskz_mul_ps(kAll16, h == 0 ? v0 : v1, id);
+        t = _mm512_maskz_min_ps(kAll16, _mm512_maskz_max_ps(kAll16, t, neg_limit), limit);
+        const __m512i v = round_away(t);
+        const __m512i q0 = _mm512_maskz_srai_epi32(
+            kAll16, _mm512_add_epi32(v, _mm512_set1_epi32(1 << (kResidualBits - 1))), kResidualBits);
+        const __m512i q1 = _mm512_sub_epi32(v, _mm512_maskz_slli_epi32(kAll16, q0, kResidualBits));
+        total0 = _mm512_add_epi32(total0, q0);
+        total1 = _mm512_add_epi32(total1, q1);
+        _mm_storeu_si128(reinterpret_cast<__m128i*>(first[b].qs + 16 * h), _mm512_maskz_cvtepi32_epi8(kAll16, q0));
+        _mm_storeu_si128(reinterpret_cast<__m128i*>(second[b].qs + 16 * h), _mm512_maskz_cvtepi32_epi8(kAll16, q1));
       }
-      sums[b] = sum16(total);
+      sums0[b] = sum16(total0);
+      sums1[b] = sum16(total1);
     }
+    activation_wide(row, k);
     return;
   }
   BlockQ8_K* blocks = reinterpret_cast<BlockQ8_K*>(row);
@@ -192,31 +213,8 @@ static void quantize_activation_row_impl(const float* x, uint8_t* row, int64_t k
 }
 }  // namespace
 
-// activation_residual, 16 values at a time: the same roundings in the same order (the _round forms
-// keep the compiler from fusing the multiply and the subtraction into one FMA; masked with all lanes
-// for GCC bug 105593, as elsewhere).
-void activation_residual_avx512(const float* x, const uint8_t* plane0, int64_t k, float* scratch) {
-  constexpr int kRound = _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC;
-  const BlockQ8_0* blocks = reinterpret_cast<const BlockQ8_0*>(plane0);
-  const __m512 scale = _mm512_set1_ps(kResidualScale);
-  for (int64_t b = 0; b < k / kQk8_0; b++) {
-    const __m512 d = _mm512_set1_ps(f16_to_f32(blocks[b].d));
-    for (int half = 0; half < kQk8_0 / 16; half++) {
-      const __m128i q = _mm_loadu_si128(reinterpret_cast<const __m128i*>(blocks[b].qs + 16 * half));
-      const __m512 level = _mm512_maskz_cvtepi32_ps(0xffff, _mm512_maskz_cvtepi8_epi32(0xffff, q));
-      const int64_t at = b * kQk8_0 + 16 * half;
-      const __m512 product = _mm512_maskz_mul_round_ps(0xffff, d, level, kRound);
-      const __m512 rest = _mm512_maskz_sub_round_ps(0xffff, _mm512_loadu_ps(x + at), product, kRound);
-      _mm512_storeu_ps(scratch + at, _mm512_maskz_mul_round_ps(0xffff, rest, scale, kRound));
-    }
-  }
-}
-
-void quantize_activation_row_avx512(const float* x, uint8_t* row, int64_t k, bool k_type, float* scratch) {
+void quantize_activation_row_avx512(const float* x, uint8_t* row, int64_t k, bool k_type) {
   quantize_activation_row_impl(x, row, k, k_type);
-  if (k_type) return;
-  activation_residual_avx512(x, row, k, scratch);
-  quantize_activation_row_impl(scratch, row + quant_activation_plane(k), k, false);
 }
 
 void matmul_quant_avx512(float* out, int64_t ldo, const void* x, int64_t ldx, const SimdQuantWeights& w, int chunks,

@@ -124,30 +124,71 @@ struct P {
 
 }  // namespace
 
-// One Q8_0 plane: the blocks, then each block's level sum (the interleaved kernels' offsets).
-static void quantize_activation_plane(const float* x, uint8_t* plane, int64_t k) {
-  BlockQ8_0* blocks = reinterpret_cast<BlockQ8_0*>(plane);
-  quantize_row_q8_0(x, blocks, k);
+// roundf (ties away from zero) without the library call, for |v| < 2^23: truncate, then step away
+// from zero when the fraction (exact: v − trunc(v)) is at least one half (quantize_row_q8_0's rule).
+static int round_away(float v) {
+  const int q = static_cast<int>(v);
+  const float fraction = v - static_cast<float>(q);
+  return q + (fraction >= 0.5f) - (fraction <= -0.5f);
+}
+
+void activation_wide(uint8_t* row, int64_t k) {
+  const int8_t* q0 = reinterpret_cast<const BlockQ8_0*>(row)->qs;
+  const int8_t* q1 = reinterpret_cast<const BlockQ8_0*>(row + quant_activation_plane(k))->qs;
+  int16_t* wide = reinterpret_cast<int16_t*>(row + quant_activation_wide(k));
+  constexpr int kOrder[4] = {0, 2, 1, 3};  // within each quad of k
   for (int64_t b = 0; b < k / kQk8_0; b++) {
-    int32_t sum = 0;
-    for (int j = 0; j < kQk8_0; j++) sum += blocks[b].qs[j];
-    __builtin_memcpy(plane + quant_activation_sums(k) + 4 * b, &sum, 4);
+    const int64_t at = b * static_cast<int64_t>(sizeof(BlockQ8_0));  // block b's levels, in both planes
+    for (int j = 0; j < kQk8_0; j++) {
+      const int from = j / 4 * 4 + kOrder[j % 4];
+      wide[b * kQk8_0 + j] = static_cast<int16_t>(q0[at + from] * (1 << kResidualBits) + q1[at + from]);
+    }
   }
 }
 
-void activation_residual(const float* x, const uint8_t* plane0, int64_t k, float* scratch) {
-  const BlockQ8_0* blocks = reinterpret_cast<const BlockQ8_0*>(plane0);
-  for (int64_t i = 0; i < k; i++) {
-    const BlockQ8_0& b = blocks[i / kQk8_0];
-    scratch[i] = (x[i] - f16_to_f32(b.d) * b.qs[i % kQk8_0]) * kResidualScale;
+// The Q8_0 layout (cpu_simd.h): per block, amax as quantize_row_q8_0 takes it (8 lanes in k order,
+// then the lanes in order), d = f16(amax / 127), t = x · (kResidualScale / d) (0 where d is 0)
+// clamped as t > −kWideMax ? t : −kWideMax, then t < kWideMax ? t : kWideMax (vmaxps / vminps with
+// the value first: a NaN becomes −kWideMax), v = round_away(t), split into the planes.
+static void quantize_activation_q8_0(const float* x, uint8_t* row, int64_t k) {
+  BlockQ8_0* first = reinterpret_cast<BlockQ8_0*>(row);
+  BlockQ8_0* second = reinterpret_cast<BlockQ8_0*>(row + quant_activation_plane(k));
+  int32_t* sums0 = reinterpret_cast<int32_t*>(row + quant_activation_sums(k));
+  int32_t* sums1 = reinterpret_cast<int32_t*>(row + quant_activation_plane(k) + quant_activation_sums(k));
+  const float limit = static_cast<float>(kWideMax);
+  for (int64_t b = 0; b < k / kQk8_0; b++) {
+    const float* xb = x + b * kQk8_0;
+    float lanes[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+    for (int j = 0; j < kQk8_0; j += 8) {
+      for (int l = 0; l < 8; l++) lanes[l] = lanes[l] > fabsf(xb[j + l]) ? lanes[l] : fabsf(xb[j + l]);
+    }
+    float amax = 0;
+    for (int l = 0; l < 8; l++) amax = amax > lanes[l] ? amax : lanes[l];
+    first[b].d = second[b].d = f32_to_f16(amax / 127);
+    const float d = f16_to_f32(first[b].d);
+    const float id = d != 0 ? kResidualScale / d : 0.0f;
+    int32_t sum0 = 0, sum1 = 0;
+    for (int j = 0; j < kQk8_0; j++) {
+      float t = xb[j] * id;
+      t = t > -limit ? t : -limit;
+      t = t < limit ? t : limit;
+      const int v = round_away(t);
+      const int q0 = (v + (1 << (kResidualBits - 1))) >> kResidualBits;  // arithmetic shift: floor
+      const int q1 = v - q0 * (1 << kResidualBits);
+      first[b].qs[j] = static_cast<int8_t>(q0);
+      second[b].qs[j] = static_cast<int8_t>(q1);
+      sum0 += q0;
+      sum1 += q1;
+    }
+    sums0[b] = sum0;
+    sums1[b] = sum1;
   }
+  activation_wide(row, k);
 }
 
-void quantize_activation_row(const float* x, uint8_t* row, int64_t k, bool k_type, float* scratch) {
+void quantize_activation_row(const float* x, uint8_t* row, int64_t k, bool k_type) {
   if (k_type) return quantize_row_q8_k(x, reinterpret_cast<BlockQ8_K*>(row), k);
-  quantize_activation_plane(x, row, k);
-  activation_residual(x, row, k, scratch);
-  quantize_activation_plane(scratch, row + quant_activation_plane(k), k);
+  quantize_activation_q8_0(x, row, k);
 }
 
 void matmul_quant_scalar(float* out, int64_t ldo, const void* x, int64_t ldx, const SimdQuantWeights& w, int chunks,

@@ -1,9 +1,9 @@
-// quant_packed_avx2_impl.h — matmul_quant_avx2 over the interleaved layout (quant_repack.h) for the
-// K types (Q4_K, Q5_K, Q6_K). Included by quant_kernels_avx2.cpp inside its anonymous namespace,
-// after quant_packed_impl.h, whose driver (matmul_packed_groups) runs these over the groups.
+// quant_packed_avx2_impl.h — matmul_quant_avx2 over the interleaved layout (quant_repack.h), every
+// type. Included by quant_kernels_avx2.cpp inside its anonymous namespace, after quant_packed_groups.h,
+// whose driver (matmul_packed_groups) runs these over the groups.
 //
-// quant_packed_impl.h's form is written for vpdpbusd and 16 lanes: on AVX2 its 16 rows are two ymm
-// halves and its accumulators (4 activation rows × 2 halves × 4 chains) spill the 16 registers; it
+// The K types (Q4_K, Q5_K, Q6_K). AVX-512's form (quant_packed_impl.h) is written for vpdpbusd and 16
+// lanes: on AVX2 its 16 rows would be two ymm halves and its accumulators (4 activation rows × 2 halves × 4 chains) spill the 16 registers; it
 // takes every 4-weight product to int32 on its own and multiplies whole sub-block sums by the scales
 // (vpmulld): two multiply uops per product where AVX-512 spends one vpdpbusd. Here, 8 rows (one ymm)
 // and 3 activation rows at a time, the int16 pair sums of vpmaddubsw are added as int16 over as many
@@ -11,14 +11,19 @@
 // levels times |x| ≤ 128, so 8, 4 or 2 loads stay below 32768 — and ONE vpmaddwd against the rows'
 // sub-block scales (each in both 16-bit halves of its lane) takes them to int32. The per-block terms
 // that the other kernels multiply out (Q4_K / Q5_K's Σ m_j·bsum_j, Q6_K's −32·Σ sc·bsum) are vpmaddwd
-// of (scale, scale) pairs against (bsum, bsum) pairs. Every integer is the same exact sum as in the
-// scalar kernel, and the f32 steps are cpu_simd.h's in the same order: the same bits.
+// of (scale, scale) pairs against (bsum, bsum) pairs.
 //
-// Q8_0 and Q4_0 keep quant_packed_impl.h's form: a Q8_0 kernel in this one's shape measured no faster
-// (33.0 / 31.4 vs 35.4 / 32.6 tok/s, bench model pp512, 1 thread), its two activation planes'
-// sign-trick products (vpsignb, vpmaddubsw, vpmaddwd per 32 products and plane) being what it spends.
+// Q8_0 and Q4_0 read the activations' wide values (cpu_simd.h: v = kResidualScale·q0 + q1 as
+// int16, the two planes as one integer): each 32 bytes of 4 weights × 8 rows split into two vectors of
+// int16 pairs, (w0, w2) and (w1, w3) per row, each multiplied by one broadcast pair of v (vpmaddwd):
+// 16 products per multiply uop, where the two planes' sign trick on the Q8_0 levels spent six uops
+// per 32 (vpsignb, vpmaddubsw, vpmaddwd per plane).
+//
+// Every integer is the same exact sum as in the scalar kernel, and the f32 steps are cpu_simd.h's in
+// the same order: the same bits.
 
 constexpr int kAvx2RowsX = 3;  // activation rows per pass: 3 × 3 accumulators + the weights' registers ≤ 16 ymm
+constexpr int kAvx2RowsQ0 = 4;  // Q8_0 / Q4_0: 2 halves × 4 rows of accumulators + 4 weight vectors + a broadcast
 
 static inline __m256i bcast_x4(const int8_t* p) {
   int32_t v;
@@ -197,6 +202,126 @@ static inline void store_group(float* out, int64_t ldo, const float* partial, in
     }
   }
 }
+
+// The dword at p (a pair of wide values) in every lane.
+static inline __m256i bcast_pair(const int16_t* p) {
+  int32_t v;
+  __builtin_memcpy(&v, p, 4);
+  return _mm256_set1_epi32(v);
+}
+
+// acc + the products of the int16 pairs (u[2i], u[2i + 1]) with (v0, v1) = the broadcast pair at p.
+// The empty asm pins each sum to a register as it is formed: otherwise GCC reassociates the chain,
+// computes every product of a block ahead and spills them (int32 adds, unlike add16's, associate).
+static inline __m256i madd_pair(__m256i acc, __m256i u, const int16_t* p) {
+  acc = _mm256_add_epi32(acc, _mm256_madd_epi16(u, bcast_pair(p)));
+  asm("" : "+x"(acc));
+  return acc;
+}
+
+// One block of Q8_0 / Q4_0 for all 16 rows of the group block `blk` and XR activation rows' wide
+// values (wide[a] at the block): sum[a·16 + r] += (dw·dx)·isum (the sums in memory, which leaves the
+// registers to the integer accumulators). The stored levels are unsigned (Q8_0's
+// + 128, Q4_0's + 8), so each row's integer starts at −offset·Σv (Σv = kResidualScale·Σq0 + Σq1 from
+// the planes' block sums).
+template <int TYPE, int XR>
+static inline void q0_block(float* sum, const uint8_t* blk, const int16_t* const* wide, const int32_t* vsum,
+                            const float* dx) {
+  const uint8_t* qs = blk + 2 * kG;
+  __m256i acc[2][XR];
+  for (int a = 0; a < XR; a++) acc[0][a] = acc[1][a] = _mm256_set1_epi32((TYPE == kSimdQ8_0 ? -128 : -8) * vsum[a]);
+  if (TYPE == kSimdQ8_0) {
+    const __m256i low8 = _mm256_set1_epi16(0x00FF);
+#pragma GCC unroll 8
+    for (int q = 0; q < 8; q++) {
+      __m256i even[2], odd[2];  // per half: levels 4q, 4q + 2 and 4q + 1, 4q + 3 of each row as int16
+      for (int half = 0; half < 2; half++) {
+        const __m256i u = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(qs + 64 * q + 32 * half));
+        even[half] = _mm256_and_si256(u, low8);
+        odd[half] = _mm256_srli_epi16(u, 8);
+      }
+#pragma GCC unroll 4
+      for (int a = 0; a < XR; a++) {
+        for (int half = 0; half < 2; half++) {
+          acc[half][a] = madd_pair(acc[half][a], even[half], wide[a] + 4 * q);
+          acc[half][a] = madd_pair(acc[half][a], odd[half], wide[a] + 4 * q + 2);
+        }
+      }
+    }
+  } else {
+    const __m256i low4 = _mm256_set1_epi16(0x000F);
+#pragma GCC unroll 4
+    for (int q = 0; q < 4; q++) {
+      // Byte j of a row's dword: level 4q + j (low nibble) and 16 + 4q + j (high nibble).
+      __m256i lo_even[2], lo_odd[2], hi_even[2], hi_odd[2];
+      for (int half = 0; half < 2; half++) {
+        const __m256i u = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(qs + 64 * q + 32 * half));
+        lo_even[half] = _mm256_and_si256(u, low4);
+        lo_odd[half] = _mm256_and_si256(_mm256_srli_epi16(u, 8), low4);
+        hi_even[half] = _mm256_and_si256(_mm256_srli_epi16(u, 4), low4);
+        hi_odd[half] = _mm256_srli_epi16(u, 12);
+      }
+#pragma GCC unroll 4
+      for (int a = 0; a < XR; a++) {
+        for (int half = 0; half < 2; half++) {
+          acc[half][a] = madd_pair(acc[half][a], lo_even[half], wide[a] + 4 * q);
+          acc[half][a] = madd_pair(acc[half][a], lo_odd[half], wide[a] + 4 * q + 2);
+          acc[half][a] = madd_pair(acc[half][a], hi_even[half], wide[a] + 16 + 4 * q);
+          acc[half][a] = madd_pair(acc[half][a], hi_odd[half], wide[a] + 16 + 4 * q + 2);
+        }
+      }
+    }
+  }
+  for (int half = 0; half < 2; half++) {
+    const __m256 dw = rows_f16(blk + 16 * half);
+    for (int a = 0; a < XR; a++) {
+      float* s = sum + a * kG + 8 * half;
+      _mm256_store_ps(s, _mm256_fmadd_ps(_mm256_mul_ps(dw, _mm256_set1_ps(dx[a])), _mm256_cvtepi32_ps(acc[half][a]),
+                                         _mm256_load_ps(s)));
+    }
+  }
+}
+
+// One 16-row group (g) of Q8_0 / Q4_0 times XR activation rows, every block, in `chunks` runs
+// (cpu_simd.h), each run's sums times 1 / kResidualScale.
+template <int TYPE, int XR>
+struct PackedQ0Group {
+  static void run(float* out, int64_t ldo, const char* x, int64_t ldx, const uint8_t* g, int64_t blocks, int64_t k,
+                  int chunks, bool first_pass) {
+    const int64_t per_chunk = blocks / chunks;
+    const int64_t block_bytes = kG * block_bytes_of(TYPE);
+    const int64_t sums = quant_activation_sums(k), plane1 = quant_activation_plane(k);
+    alignas(32) float partial[kMaxPairwiseParts][XR][kG];
+    for (int c = 0; c < chunks; c++) {
+      float* sum = partial[c][0];
+      for (int a = 0; a < XR; a++) {
+        _mm256_store_ps(sum + a * kG, _mm256_setzero_ps());
+        _mm256_store_ps(sum + a * kG + 8, _mm256_setzero_ps());
+      }
+      for (int64_t t = c * per_chunk; t < (c + 1) * per_chunk; t++) {
+        const uint8_t* blk = g + t * block_bytes;
+        if (first_pass) prefetch_block(blk, block_bytes);  // later passes find the group in cache
+        const int16_t* wide[XR];
+        int32_t vsum[XR];
+        float dx[XR];
+        for (int a = 0; a < XR; a++) {
+          const char* row = x + a * ldx;
+          wide[a] = reinterpret_cast<const int16_t*>(row + quant_activation_wide(k)) + 32 * t;
+          int32_t s0, s1;
+          __builtin_memcpy(&s0, row + sums + 4 * t, 4);
+          __builtin_memcpy(&s1, row + plane1 + sums + 4 * t, 4);
+          vsum[a] = s0 * (1 << kResidualBits) + s1;
+          dx[a] = _cvtsh_ss(reinterpret_cast<const BlockQ8_0*>(row)[t].d);
+        }
+        q0_block<TYPE, XR>(sum, blk, wide, vsum, dx);
+      }
+      for (int i = 0; i < XR * kG; i += 8) {
+        _mm256_store_ps(sum + i, _mm256_mul_ps(_mm256_load_ps(sum + i), _mm256_set1_ps(1.0f / kResidualScale)));
+      }
+    }
+    store_group(out, ldo, &partial[0][0][0], XR, chunks);
+  }
+};
 
 // One 16-row group (g) times XR activation rows, every block, in `chunks` runs (cpu_simd.h).
 template <int TYPE, int XR>

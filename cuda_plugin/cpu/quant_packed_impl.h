@@ -1,7 +1,7 @@
-// quant_packed_impl.h — matmul_quant over the interleaved layout of quant_repack.h, written once over
-// a set of 16-lane primitives G (quant_kernels_avx512.cpp: one zmm, vpdpbusd; quant_kernels_avx2.cpp:
-// two ymm, maddubs + madd). Included by those files inside their anonymous namespace, after
-// quant_impl.h (whose plain kernels take the rows after the last group).
+// quant_packed_impl.h — matmul_quant_avx512 over the interleaved layout of quant_repack.h, written
+// over a set of 16-lane primitives G (quant_kernels_avx512.cpp: one zmm, vpdpbusd). Included by that
+// file inside its anonymous namespace, after quant_impl.h (whose plain kernels take the rows after the
+// last group). AVX2 has its own kernels for this layout (quant_packed_avx2_impl.h).
 //
 // Each 64-byte load holds 4 consecutive weights of 16 rows; dot4 multiplies them (unsigned) with the
 // same 4 activations (signed, broadcast), so the 16 int32 lanes are the 16 rows' dot products and no
@@ -9,14 +9,7 @@
 // Q8_0's 128 where dot4_q8 takes the stored bytes as they are) start the integer accumulator at
 // −offset·Σx. The f32 steps are the same as everywhere else (cpu_simd.h), lane by lane.
 
-constexpr int kG = 16;  // rows per group (kQuantPackRows)
-constexpr int kPrefetchBlocks = 8;  // how far ahead group_packed prefetches, in blocks of 16 rows
-
-// Every cache line of the block kPrefetchBlocks blocks after `blk`: decode streams the weights once,
-// and the hardware prefetcher alone keeps too few lines in flight for one core to reach the bandwidth.
-static inline void prefetch_block(const uint8_t* blk, int64_t block_bytes) {
-  for (int64_t line = 0; line < block_bytes; line += 64) __builtin_prefetch(blk + kPrefetchBlocks * block_bytes + line, 0, 3);
-}
+#include "quant_packed_groups.h"
 
 template <int TYPE, int XR>
 static void group_packed(float* out, int64_t ldo, const char* x, int64_t ldx, const uint8_t* g, int64_t blocks,
@@ -27,8 +20,8 @@ static void group_packed(float* out, int64_t ldo, const char* x, int64_t ldx, co
   alignas(64) float partial[kMaxPairwiseParts][XR][kG];
   const typename G::V low4 = G::splat8(0x0F);
   for (int c = 0; c < chunks; c++) {
-    typename G::F sum[2][XR];  // plane 1 only for Q8_0 / Q4_0
-    for (int a = 0; a < XR; a++) sum[0][a] = sum[1][a] = G::zerof();
+    typename G::F sum[XR];
+    for (int a = 0; a < XR; a++) sum[a] = G::zerof();
     for (int64_t t = c * per_chunk; t < (c + 1) * per_chunk; t++) {
       const uint8_t* blk = g + t * block_bytes;
       prefetch_block(blk, block_bytes);
@@ -36,7 +29,8 @@ static void group_packed(float* out, int64_t ldo, const char* x, int64_t ldx, co
         const typename G::F dw = G::halves16(blk);
         const uint8_t* qs = blk + 2 * kG;
         // One accumulator per row and plane: four (or, for XR = 1, two) independent vpdpbusd chains
-        // per weight vector; integer sums are exact, so how they are split changes nothing.
+        // per weight vector; integer sums are exact, so how they are split changes nothing. A block's
+        // integer is then kResidualScale·(plane 0's) + plane 1's (cpu_simd.h).
         typename G::V acc[2][XR];
         const BlockQ8_0* xb[2][XR];
         for (int a = 0; a < XR; a++) {
@@ -73,10 +67,8 @@ static void group_packed(float* out, int64_t ldo, const char* x, int64_t ldx, co
           }
         }
         for (int a = 0; a < XR; a++) {
-          for (int p = 0; p < 2; p++) {
-            const typename G::F s = G::mulf(dw, G::splatf(_cvtsh_ss(xb[p][a]->d)));
-            sum[p][a] = G::fma(s, G::tof(acc[p][a]), sum[p][a]);
-          }
+          const typename G::V isum = G::add(G::sll32(acc[0][a], kResidualBits), acc[1][a]);
+          sum[a] = G::fma(G::mulf(dw, G::splatf(_cvtsh_ss(xb[0][a]->d))), G::tof(isum), sum[a]);
         }
       } else if (TYPE == kSimdQ4_K || TYPE == kSimdQ5_K) {
         const typename G::F dw = G::halves16(blk);
@@ -151,8 +143,8 @@ static void group_packed(float* out, int64_t ldo, const char* x, int64_t ldx, co
         }
         for (int a = 0; a < XR; a++) {
           const typename G::F dx = G::splatf(xb[a]->d);
-          sum[0][a] = G::fma(G::mulf(dw, dx), G::tof(isum[a]), sum[0][a]);
-          sum[0][a] = G::fnma(G::mulf(dmin, dx), G::tof(msum[a]), sum[0][a]);
+          sum[a] = G::fma(G::mulf(dw, dx), G::tof(isum[a]), sum[a]);
+          sum[a] = G::fnma(G::mulf(dmin, dx), G::tof(msum[a]), sum[a]);
         }
       } else {  // Q6_K
         const uint8_t* ql = blk;
@@ -203,15 +195,15 @@ static void group_packed(float* out, int64_t ldo, const char* x, int64_t ldx, co
         }
         for (int a = 0; a < XR; a++) {
           const typename G::F s = G::mulf(dw, G::splatf(xb[a]->d));
-          sum[0][a] = G::fma(s, G::tof(isum[a]), sum[0][a]);
+          sum[a] = G::fma(s, G::tof(isum[a]), sum[a]);
         }
       }
     }
     for (int a = 0; a < XR; a++) {
       if (TYPE == kSimdQ8_0 || TYPE == kSimdQ4_0) {
-        G::storef(partial[c][a], G::fma(sum[1][a], G::splatf(1.0f / kResidualScale), sum[0][a]));
+        G::storef(partial[c][a], G::mulf(sum[a], G::splatf(1.0f / kResidualScale)));
       } else {
-        G::storef(partial[c][a], sum[0][a]);
+        G::storef(partial[c][a], sum[a]);
       }
     }
   }
@@ -220,7 +212,7 @@ static void group_packed(float* out, int64_t ldo, const char* x, int64_t ldx, co
   }
 }
 
-// group_packed as the driver below takes it (it prefetches on every pass).
+// group_packed as matmul_packed_groups takes it (it prefetches on every pass).
 template <int TYPE, int XR>
 struct PackedGroup {
   static void run(float* out, int64_t ldo, const char* x, int64_t ldx, const uint8_t* g, int64_t blocks, int64_t k,
@@ -228,34 +220,6 @@ struct PackedGroup {
     group_packed<TYPE, XR>(out, ldo, x, ldx, g, blocks, k, chunks);
   }
 };
-
-// Runs GROUP<TYPE, XR>::run over every 16-row group, up to XMAX (≤ 4) activation rows at a time (told
-// whether it is the group's first pass), and the plain kernel over the rows after the last group.
-template <int TYPE, int XMAX, template <int, int> class GROUP>
-static void matmul_packed_groups(float* out, int64_t ldo, const char* x, int64_t ldx, const SimdQuantWeights& w,
-                                 int chunks, int64_t rows_x, int64_t rows_w) {
-  static_assert(XMAX >= 1 && XMAX <= 4, "1 to 4 activation rows per pass");
-  const uint8_t* first = static_cast<const uint8_t*>(w.rows);
-  const int64_t k = w.blocks * (TYPE == kSimdQ8_0 || TYPE == kSimdQ4_0 ? 32 : 256);
-  const int64_t grouped = rows_w / kG * kG;
-  for (int64_t r = 0; r < grouped; r += kG) {
-    const uint8_t* g = first + r * w.row_bytes;
-    for (int64_t i = 0; i < rows_x; i += XMAX) {
-      float* o = out + i * ldo + r;
-      const char* xs = x + i * ldx;
-      switch (rows_x - i >= XMAX ? XMAX : rows_x - i) {
-        case 4: GROUP<TYPE, XMAX < 4 ? XMAX : 4>::run(o, ldo, xs, ldx, g, w.blocks, k, chunks, i == 0); break;
-        case 3: GROUP<TYPE, XMAX < 3 ? XMAX : 3>::run(o, ldo, xs, ldx, g, w.blocks, k, chunks, i == 0); break;
-        case 2: GROUP<TYPE, XMAX < 2 ? XMAX : 2>::run(o, ldo, xs, ldx, g, w.blocks, k, chunks, i == 0); break;
-        default: GROUP<TYPE, 1>::run(o, ldo, xs, ldx, g, w.blocks, k, chunks, i == 0); break;
-      }
-    }
-  }
-  if (grouped < rows_w) {  // the plain rows after the last group
-    const SimdQuantWeights tail{first + grouped * w.row_bytes, w.type, w.row_bytes, w.blocks, false};
-    matmul_quant_type<TYPE>(out + grouped, ldo, x, ldx, tail, chunks, rows_x, rows_w - grouped);
-  }
-}
 
 template <int TYPE>
 static void matmul_packed_type(float* out, int64_t ldo, const char* x, int64_t ldx, const SimdQuantWeights& w,

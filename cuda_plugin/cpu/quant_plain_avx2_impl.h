@@ -10,9 +10,9 @@
 // over the 8 rows exactly as in the scalar kernel (integer sums are exact, so how they are grouped
 // changes nothing, and the f32 operations are the same ones in the same order).
 // AVX2 has no vpdpbusd, and vpmaddubsw saturates at int16: the levels of Q4_0 (0..15), Q4_K / Q5_K
-// (0..31) and Q6_K (0..63) times x (−127..127) cannot reach it; Q8_0's signed levels use the sign
-// trick (|w| times x with w's sign). Q8_0 with 2 or more activation rows transposes the rows' bytes
-// instead (plain_q8_0), as the AVX-512 kernel does. The offsets (Q4_0's 8, Q6_K's 32) are taken out as
+// (0..31) and Q6_K (0..63) times x (−128..127) cannot reach it. Q8_0 transposes the rows' bytes
+// instead (plain_q8_0), as the AVX-512 kernel does, and multiplies them in int16 with the activations'
+// wide values. The offsets (Q4_0's 8, Q6_K's 32) are taken out as
 // −offset·(x's block or sub-block sums). Eight rows, not 16: the tree's pending vectors and the
 // accumulators of 4 activation rows must fit in 16 ymm registers.
 // The 8 rows are 8 streams, more than the hardware prefetcher follows: prefetch_ahead fetches them
@@ -86,19 +86,24 @@ static inline void prefetch_ahead(const uint8_t* w, const uint8_t* next, int64_t
   prefetch_lines(at, row_bytes, block_bytes);
 }
 
+// A Q8_0 / Q4_0 block's integer from its two planes' dots: kResidualScale·isum0 + isum1 (cpu_simd.h).
+static inline __m256i combine_planes(__m256i isum0, __m256i isum1) {
+  return _mm256_add_epi32(_mm256_slli_epi32(isum0, kResidualBits), isum1);
+}
+
 // The f32 step per block shared by every type: sum = fma(dw·dx, isum, sum), lane-wise.
 static inline __m256 step(__m256 sum, __m256 dw, float dx, __m256i isum) {
   return _mm256_fmadd_ps(_mm256_mul_ps(dw, _mm256_set1_ps(dx)), _mm256_cvtepi32_ps(isum), sum);
 }
 
-// Q8_0 / Q4_0 (32-weight blocks) against the two Q8_0 planes of XR activation rows: per row, 32
-// levels in one ymm (Q8_0: |w|, and w for the signs; Q4_0: the unsigned nibbles), one vpmaddubsw
-// and one vpmaddwd per plane and activation row, an 8-leaf tree per plane and activation row.
-template <int TYPE, int XR>
-static void plain_32(__m256 (&sum)[2][XR], const char* x, int64_t ldx, const uint8_t* w, int64_t row_bytes,
-                     int64_t t, int64_t k, __m256i row_offsets) {
+// Q4_0 (32-weight blocks) against the two Q8_0 planes of XR activation rows: per row, the 32 unsigned
+// nibbles in one ymm, one vpmaddubsw and one vpmaddwd per plane and activation row, an 8-leaf tree
+// per plane and activation row; the levels' + 8 taken out as −8·(the plane's block sum).
+template <int XR>
+static void plain_q4_0(__m256 (&sum)[XR], const char* x, int64_t ldx, const uint8_t* w, int64_t row_bytes,
+                       int64_t t, int64_t k, __m256i row_offsets) {
   const int64_t plane1 = quant_activation_plane(k);
-  const uint8_t* blk = w + t * block_bytes_of(TYPE);
+  const uint8_t* blk = w + t * static_cast<int64_t>(sizeof(BlockQ4_0));
   __m256 dw, unused;
   halves_to_f32(gather_rows(blk, row_offsets, 0), &dw, &unused);
   const BlockQ8_0* xb[2][XR];
@@ -109,51 +114,40 @@ static void plain_32(__m256 (&sum)[2][XR], const char* x, int64_t ldx, const uin
   __m256i pending[2][XR][4];
 #pragma GCC unroll 8
   for (int r = 0; r < kPlainRows; r++) {
-    const uint8_t* qs = blk + r * row_bytes + 2;
-    __m256i levels, signs;
-    if constexpr (TYPE == kSimdQ8_0) {
-      signs = load256(qs);
-      levels = _mm256_sign_epi8(signs, signs);
-    } else {
-      const __m128i raw = load128(qs);
-      levels = _mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(raw, 4), raw), _mm256_set1_epi8(0x0F));
-    }
+    const __m128i raw = load128(blk + r * row_bytes + 2);
+    const __m256i levels = _mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(raw, 4), raw), _mm256_set1_epi8(0x0F));
 #pragma GCC unroll 4
     for (int a = 0; a < XR; a++) {
 #pragma GCC unroll 2
       for (int p = 0; p < 2; p++) {
-        __m256i xv = load256(xb[p][a]->qs);
-        if constexpr (TYPE == kSimdQ8_0) xv = _mm256_sign_epi8(xv, signs);
-        tree_push(pending[p][a], r, _mm256_madd_epi16(_mm256_maddubs_epi16(levels, xv), ones));
+        tree_push(pending[p][a], r, _mm256_madd_epi16(_mm256_maddubs_epi16(levels, load256(xb[p][a]->qs)), ones));
       }
     }
   }
   for (int a = 0; a < XR; a++) {
+    __m256i plane_sum[2];
     for (int p = 0; p < 2; p++) {
-      __m256i isum = pending[p][a][3];
-      if constexpr (TYPE == kSimdQ4_0) {  // levels are stored + 8: take 8·Σx back out
-        int32_t xsum;
-        __builtin_memcpy(&xsum, x + a * ldx + p * plane1 + quant_activation_sums(k) + 4 * t, 4);
-        isum = _mm256_add_epi32(isum, _mm256_set1_epi32(-8 * xsum));
-      }
-      sum[p][a] = step(sum[p][a], dw, _cvtsh_ss(xb[p][a]->d), isum);
+      int32_t xsum;
+      __builtin_memcpy(&xsum, x + a * ldx + p * plane1 + quant_activation_sums(k) + 4 * t, 4);
+      plane_sum[p] = _mm256_add_epi32(pending[p][a][3], _mm256_set1_epi32(-8 * xsum));
     }
+    sum[a] = step(sum[a], dw, _cvtsh_ss(xb[0][a]->d), combine_planes(plane_sum[0], plane_sum[1]));
   }
 }
 
-// Q8_0 with 2 or more activation rows: the 8 rows' 32 bytes transposed in registers (rows r and r + 4 in one ymm's halves, then 4 × 4
+// Q8_0: the 8 rows' 32 bytes transposed in registers (rows r and r + 4 in one ymm's halves, then 4 × 4
 // dword transposes within the halves: 16 shuffles) into wv[j], lane r = weights 4j .. 4j + 3 of row r,
-// so each broadcast quad of x multiplies all 8 rows at once and no tree is needed. The transpose pays
-// for itself over 4 or more (row, plane) dots; for one activation row the trees of plain_32 are
-// faster (1024 × 3072 in cache, n = 1: 0.214 against 0.240 ms; n = 8: 1.57 against 1.26 ms).
+// each split into int16 pairs (w0, w2) and (w1, w3) per row (sign-extending shifts), multiplied by
+// the activation rows' wide values (cpu_simd.h: v, the two planes as one int16) broadcast in the same
+// pairs, as quant_packed_avx2_impl.h's q0_block does on the interleaved layout: no tree, and one
+// vpmaddwd per 16 products, exact for every level.
 template <int XR>
-static void plain_q8_0(__m256 (&sum)[2][XR], const char* x, int64_t ldx, const uint8_t* w, int64_t row_bytes,
+static void plain_q8_0(__m256 (&sum)[XR], const char* x, int64_t ldx, const uint8_t* w, int64_t row_bytes,
                        int64_t t, int64_t k, __m256i row_offsets) {
-  const int64_t plane1 = quant_activation_plane(k);
   const uint8_t* blk = w + t * static_cast<int64_t>(sizeof(BlockQ8_0));
   __m256 dw, unused;
   halves_to_f32(gather_rows(blk, row_offsets, 0), &dw, &unused);
-  __m256i wv[8], aw[8];  // w (for its signs) and |w|
+  __m256i wv[8];
   for (int half = 0; half < 2; half++) {  // dwords 0 .. 3, then 4 .. 7, of every row
     __m256i z[4];
     for (int r = 0; r < 4; r++) {
@@ -167,23 +161,23 @@ static void plain_q8_0(__m256 (&sum)[2][XR], const char* x, int64_t ldx, const u
     wv[4 * half + 2] = _mm256_unpacklo_epi64(a1, a3);
     wv[4 * half + 3] = _mm256_unpackhi_epi64(a1, a3);
   }
-  for (int j = 0; j < 8; j++) aw[j] = _mm256_sign_epi8(wv[j], wv[j]);
-  const __m256i ones = _mm256_set1_epi16(1);
-#pragma GCC unroll 4
+  const int16_t* wide[XR];
+  __m256i acc[XR];
   for (int a = 0; a < XR; a++) {
-#pragma GCC unroll 2
-    for (int p = 0; p < 2; p++) {
-      const BlockQ8_0* xb = reinterpret_cast<const BlockQ8_0*>(x + a * ldx + p * plane1) + t;
-      __m256i chain[2] = {_mm256_setzero_si256(), _mm256_setzero_si256()};
+    wide[a] = reinterpret_cast<const int16_t*>(x + a * ldx + quant_activation_wide(k)) + 32 * t;
+    acc[a] = _mm256_setzero_si256();
+  }
 #pragma GCC unroll 8
-      for (int j = 0; j < 8; j++) {
-        int32_t quad;
-        __builtin_memcpy(&quad, xb->qs + 4 * j, 4);
-        const __m256i xv = _mm256_sign_epi8(_mm256_set1_epi32(quad), wv[j]);
-        chain[j % 2] = _mm256_add_epi32(chain[j % 2], _mm256_madd_epi16(_mm256_maddubs_epi16(aw[j], xv), ones));
-      }
-      sum[p][a] = step(sum[p][a], dw, _cvtsh_ss(xb->d), _mm256_add_epi32(chain[0], chain[1]));
+  for (int j = 0; j < 8; j++) {
+    const __m256i even = _mm256_srai_epi16(_mm256_slli_epi16(wv[j], 8), 8), odd = _mm256_srai_epi16(wv[j], 8);
+#pragma GCC unroll 4
+    for (int a = 0; a < XR; a++) {
+      acc[a] = madd_pair(acc[a], even, wide[a] + 4 * j);
+      acc[a] = madd_pair(acc[a], odd, wide[a] + 4 * j + 2);
     }
+  }
+  for (int a = 0; a < XR; a++) {
+    sum[a] = step(sum[a], dw, _cvtsh_ss(reinterpret_cast<const BlockQ8_0*>(x + a * ldx)[t].d), acc[a]);
   }
 }
 
@@ -194,7 +188,7 @@ static void plain_q8_0(__m256 (&sum)[2][XR], const char* x, int64_t ldx, const u
 // an 8-leaf tree per activation row. The mins term: vpmaddwd of the mins with x's sub-block sums,
 // a 3-vphaddd tree.
 template <int TYPE, int XR>
-static void plain_q4_k(__m256 (&sum)[2][XR], const char* x, int64_t ldx, const uint8_t* w, int64_t row_bytes,
+static void plain_q4_k(__m256 (&sum)[XR], const char* x, int64_t ldx, const uint8_t* w, int64_t row_bytes,
                        int64_t t, __m256i row_offsets) {
   const uint8_t* blk = w + t * block_bytes_of(TYPE);
   __m256 dw, dmin;
@@ -271,8 +265,8 @@ static void plain_q4_k(__m256 (&sum)[2][XR], const char* x, int64_t ldx, const u
     for (int a = 0; a < XR; a++) tree_push(pending[a], r, acc[a]);
   }
   for (int a = 0; a < XR; a++) {
-    sum[0][a] = step(sum[0][a], dw, xb[a]->d, pending[a][3]);
-    sum[0][a] = _mm256_fnmadd_ps(_mm256_mul_ps(dmin, _mm256_set1_ps(xb[a]->d)), _mm256_cvtepi32_ps(msum[a]), sum[0][a]);
+    sum[a] = step(sum[a], dw, xb[a]->d, pending[a][3]);
+    sum[a] = _mm256_fnmadd_ps(_mm256_mul_ps(dmin, _mm256_set1_ps(xb[a]->d)), _mm256_cvtepi32_ps(msum[a]), sum[a]);
   }
 }
 
@@ -281,7 +275,7 @@ static void plain_q4_k(__m256 (&sum)[2][XR], const char* x, int64_t ldx, const u
 // × 8] (a vpshufb of the row's sign-extended scales) scales them; the −32 offset as
 // −32·scales·(x's sub-block sums) to start from; an 8-leaf tree per activation row.
 template <int XR>
-static void plain_q6_k(__m256 (&sum)[2][XR], const char* x, int64_t ldx, const uint8_t* w, int64_t row_bytes,
+static void plain_q6_k(__m256 (&sum)[XR], const char* x, int64_t ldx, const uint8_t* w, int64_t row_bytes,
                        int64_t t, __m256i row_offsets) {
   const uint8_t* blk = w + t * static_cast<int64_t>(sizeof(BlockQ6_K));
   // d is the last 2 bytes of the block: the dword before it keeps the gather inside the row.
@@ -331,7 +325,7 @@ static void plain_q6_k(__m256 (&sum)[2][XR], const char* x, int64_t ldx, const u
     }
     for (int a = 0; a < XR; a++) tree_push(pending[a], r, acc[a]);
   }
-  for (int a = 0; a < XR; a++) sum[0][a] = step(sum[0][a], dw, xb[a]->d, pending[a][3]);
+  for (int a = 0; a < XR; a++) sum[a] = step(sum[a], dw, xb[a]->d, pending[a][3]);
 }
 
 // One group of 8 rows against XR activation rows, chunk by chunk (cpu_simd.h).
@@ -344,18 +338,17 @@ static void group_plain(float* out, int64_t ldo, const char* x, int64_t ldx, con
       _mm256_mullo_epi32(_mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7), _mm256_set1_epi32(static_cast<int32_t>(row_bytes)));
   alignas(32) float partial[kMaxPairwiseParts][XR][kPlainRows];
   for (int c = 0; c < chunks; c++) {
-    __m256 sum[2][XR];  // plane 1 only for Q8_0 / Q4_0
-    for (int a = 0; a < XR; a++) sum[0][a] = sum[1][a] = _mm256_setzero_ps();
+    __m256 sum[XR];
+    for (int a = 0; a < XR; a++) sum[a] = _mm256_setzero_ps();
     for (int64_t t = c * per_chunk; t < (c + 1) * per_chunk; t++) {
       prefetch_ahead(w, next, row_bytes, t, block_bytes_of(TYPE));
-      if constexpr (TYPE == kSimdQ8_0 && XR >= 2) plain_q8_0<XR>(sum, x, ldx, w, row_bytes, t, blocks * kQk8_0, row_offsets);
-      else if constexpr (kTwoPlanes) plain_32<TYPE, XR>(sum, x, ldx, w, row_bytes, t, blocks * kQk8_0, row_offsets);
+      if constexpr (TYPE == kSimdQ8_0) plain_q8_0<XR>(sum, x, ldx, w, row_bytes, t, blocks * kQk8_0, row_offsets);
+      else if constexpr (TYPE == kSimdQ4_0) plain_q4_0<XR>(sum, x, ldx, w, row_bytes, t, blocks * kQk8_0, row_offsets);
       else if constexpr (TYPE == kSimdQ6_K) plain_q6_k<XR>(sum, x, ldx, w, row_bytes, t, row_offsets);
       else plain_q4_k<TYPE, XR>(sum, x, ldx, w, row_bytes, t, row_offsets);
     }
     for (int a = 0; a < XR; a++) {
-      const __m256 total =
-          kTwoPlanes ? _mm256_fmadd_ps(sum[1][a], _mm256_set1_ps(1.0f / kResidualScale), sum[0][a]) : sum[0][a];
+      const __m256 total = kTwoPlanes ? _mm256_mul_ps(sum[a], _mm256_set1_ps(1.0f / kResidualScale)) : sum[a];
       _mm256_store_ps(partial[c][a], total);
     }
   }

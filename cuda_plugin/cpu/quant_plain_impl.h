@@ -115,7 +115,7 @@ static inline __m512 step(__m512 sum, __m512 dw, float dx, __m512i isum) {
 // sums and no reduction is left (what quant_repack.h does once at load, done per block here; it
 // pays for itself over both activation planes and every activation row).
 template <int XR>
-static void plain_q8_0(__m512 (&sum)[2][XR], const char* x, int64_t ldx, const uint8_t* w, int64_t row_bytes,
+static void plain_q8_0(__m512 (&sum)[XR], const char* x, int64_t ldx, const uint8_t* w, int64_t row_bytes,
                        int64_t t, int64_t k, __m512i row_offsets) {
   const int64_t plane1 = quant_activation_plane(k);
   const uint8_t* blk = w + t * static_cast<int64_t>(sizeof(BlockQ8_0));
@@ -147,6 +147,7 @@ static void plain_q8_0(__m512 (&sum)[2][XR], const char* x, int64_t ldx, const u
   }
 #pragma GCC unroll 4
   for (int a = 0; a < XR; a++) {
+    __m512i plane_sum[2];
 #pragma GCC unroll 2
     for (int p = 0; p < 2; p++) {
       const char* plane = x + a * ldx + p * plane1;
@@ -160,9 +161,11 @@ static void plain_q8_0(__m512 (&sum)[2][XR], const char* x, int64_t ldx, const u
         __builtin_memcpy(&quad, xb->qs + 4 * j, 4);
         chain[j % 2] = _mm512_dpbusd_epi32(chain[j % 2], wv[j], _mm512_set1_epi32(quad));
       }
-      const __m512i isum = _mm512_add_epi32(chain[0], chain[1]);
-      sum[p][a] = step(sum[p][a], dw, _cvtsh_ss(xb->d), isum);
+      plane_sum[p] = _mm512_add_epi32(chain[0], chain[1]);
     }
+    // The block's integer: kResidualScale·(plane 0's) + plane 1's, in plane 0's steps (cpu_simd.h).
+    const __m512i isum = _mm512_add_epi32(_mm512_maskz_slli_epi32(kAll16, plane_sum[0], kResidualBits), plane_sum[1]);
+    sum[a] = step(sum[a], dw, _cvtsh_ss(reinterpret_cast<const BlockQ8_0*>(x + a * ldx)[t].d), isum);
   }
 }
 
@@ -173,7 +176,7 @@ static void plain_q8_0(__m512 (&sum)[2][XR], const char* x, int64_t ldx, const u
 // vpdpwssd with the two sub-blocks' scales; a 16-leaf tree. The mins term: per 4 rows, vpmaddwd of
 // their mins with x's sub-block sums, a 4-leaf tree.
 template <int XR>
-static void plain_q4_k(__m512 (&sum)[2][XR], const char* x, int64_t ldx, const uint8_t* w, int64_t row_bytes,
+static void plain_q4_k(__m512 (&sum)[XR], const char* x, int64_t ldx, const uint8_t* w, int64_t row_bytes,
                        int64_t t) {
   const uint8_t* blk = w + t * static_cast<int64_t>(sizeof(BlockQ4_K));
   __m512i head[4], sm[4];  // sm: per 128-bit lane, scale j at byte j, min j at byte 8 + j
@@ -245,8 +248,8 @@ static void plain_q4_k(__m512 (&sum)[2][XR], const char* x, int64_t ldx, const u
     for (int a = 0; a < XR; a++) tree_push(pending[a], r, acc[a]);
   }
   for (int a = 0; a < XR; a++) {
-    sum[0][a] = step(sum[0][a], dw, xb[a]->d, pending[a][4]);
-    sum[0][a] = _mm512_fnmadd_ps(_mm512_mul_ps(dmin, _mm512_set1_ps(xb[a]->d)), to_f32(msum[a]), sum[0][a]);
+    sum[a] = step(sum[a], dw, xb[a]->d, pending[a][4]);
+    sum[a] = _mm512_fnmadd_ps(_mm512_mul_ps(dmin, _mm512_set1_ps(xb[a]->d)), to_f32(msum[a]), sum[a]);
   }
 }
 
@@ -256,7 +259,7 @@ static void plain_q4_k(__m512 (&sum)[2][XR], const char* x, int64_t ldx, const u
 // (sign-extended words spread by vpermw), the −32 offset as −32·scales·(x's sub-block sums) to
 // start from; a 16-leaf tree.
 template <int XR>
-static void plain_q6_k(__m512 (&sum)[2][XR], const char* x, int64_t ldx, const uint8_t* w, int64_t row_bytes,
+static void plain_q6_k(__m512 (&sum)[XR], const char* x, int64_t ldx, const uint8_t* w, int64_t row_bytes,
                        int64_t t, __m512i row_offsets) {
   const uint8_t* blk = w + t * static_cast<int64_t>(sizeof(BlockQ6_K));
   // d is the last 2 bytes of the block: the dword before it keeps the gather inside the row.
@@ -306,7 +309,7 @@ static void plain_q6_k(__m512 (&sum)[2][XR], const char* x, int64_t ldx, const u
     }
     for (int a = 0; a < XR; a++) tree_push(pending[a], r, acc[a]);
   }
-  for (int a = 0; a < XR; a++) sum[0][a] = step(sum[0][a], dw, xb[a]->d, pending[a][4]);
+  for (int a = 0; a < XR; a++) sum[a] = step(sum[a], dw, xb[a]->d, pending[a][4]);
 }
 
 // One group of 16 rows against XR activation rows, chunk by chunk (cpu_simd.h).
@@ -318,8 +321,8 @@ static void group_plain(float* out, int64_t ldo, const char* x, int64_t ldx, con
       _mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0), _mm512_set1_epi32(static_cast<int32_t>(row_bytes)));
   alignas(64) float partial[kMaxPairwiseParts][XR][kPlainRows];
   for (int c = 0; c < chunks; c++) {
-    __m512 sum[2][XR];  // plane 1 only for Q8_0
-    for (int a = 0; a < XR; a++) sum[0][a] = sum[1][a] = _mm512_setzero_ps();
+    __m512 sum[XR];
+    for (int a = 0; a < XR; a++) sum[a] = _mm512_setzero_ps();
     for (int64_t t = c * per_chunk; t < (c + 1) * per_chunk; t++) {
       prefetch_ahead(w, next, row_bytes, t, block_bytes_of(TYPE));
       if constexpr (TYPE == kSimdQ8_0) plain_q8_0<XR>(sum, x, ldx, w, row_bytes, t, blocks * kQk8_0, row_offsets);
@@ -327,8 +330,7 @@ static void group_plain(float* out, int64_t ldo, const char* x, int64_t ldx, con
       else plain_q6_k<XR>(sum, x, ldx, w, row_bytes, t, row_offsets);
     }
     for (int a = 0; a < XR; a++) {
-      const __m512 total = TYPE == kSimdQ8_0 ? _mm512_fmadd_ps(sum[1][a], _mm512_set1_ps(1.0f / kResidualScale), sum[0][a])
-                                             : sum[0][a];
+      const __m512 total = TYPE == kSimdQ8_0 ? _mm512_mul_ps(sum[a], _mm512_set1_ps(1.0f / kResidualScale)) : sum[a];
       _mm512_store_ps(partial[c][a], total);
     }
   }

@@ -17,9 +17,7 @@
 #include "safetensors.h"
 
 namespace cx {
-namespace {
 
-/** f32 → IEEE half, rounded to nearest even (ggml's GGML_FP32_TO_FP16). */
 uint16_t f32_to_f16(float f) {
   uint32_t u = 0;
   memcpy(&u, &f, sizeof(u));
@@ -36,6 +34,8 @@ uint16_t f32_to_f16(float f) {
   const uint32_t rounded = rebased + 0xfffu + ((rebased >> 13) & 1u);
   return static_cast<uint16_t>(sign | (rounded >> 13));
 }
+
+namespace {
 
 /** Round to nearest, ties to even, for |x| < 2^22: adding 1.5·2^23 leaves the integer in the low
  * mantissa bits (ggml's nearest_int, which its K-quant searches depend on). */

@@ -169,7 +169,9 @@ enum class DType;
 void quantize_row(DType type, const float* x, void* out, int64_t k);
 /** Widens a row of k elements of any engine DType (F32, F16, BF16 or quantized) to f32. */
 void dequantize_row(DType type, const void* row, float* y, int64_t k);
-/** Q8_0 blocks of k floats (activations for Q8_0 / Q4_0 weights, and Q8_0 weights). */
+/** f32 → IEEE half, rounded to nearest even (ggml's GGML_FP32_TO_FP16). */
+uint16_t f32_to_f16(float f);
+/** Q8_0 blocks of k floats (Q8_0 weights). */
 void quantize_row_q8_0(const float* x, BlockQ8_0* y, int64_t k);
 /** Q8_K blocks of k floats (activations for Q4_K / Q5_K / Q6_K weights). */
 void quantize_row_q8_k(const float* x, BlockQ8_K* y, int64_t k);
