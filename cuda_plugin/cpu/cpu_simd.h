@@ -240,7 +240,7 @@ void matmul_quant_amx(float* out, int64_t ldo, const void* x, int64_t ldx, const
  * quantize_row_q8_k for the K types, else the two planes and the wide values of the layout above.
  * Every ISA writes these bytes. */
 void quantize_activation_row(const float* x, uint8_t* row, int64_t k, bool k_type);
-/** quantize_activation_row with AVX2 (the Q8_0 layout; Q8_K through the generic code): the same bytes. */
+/** quantize_activation_row with AVX2: the same bytes. */
 void quantize_activation_row_avx2(const float* x, uint8_t* row, int64_t k, bool k_type);
 /** quantize_activation_row with AVX-512: the same bytes. */
 void quantize_activation_row_avx512(const float* x, uint8_t* row, int64_t k, bool k_type);

@@ -94,13 +94,58 @@ inline int32_t sum8(__m256i v) {
   return _mm_cvtsi128_si32(s);
 }
 
+// The lanes' maximum (order-independent but for NaNs, as in the AVX-512 quantizer).
+inline float max8(__m256 v) {
+  __m128 h = _mm_max_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+  h = _mm_max_ps(h, _mm_movehl_ps(h, h));
+  h = _mm_max_ss(h, _mm_shuffle_ps(h, h, 1));
+  return _mm_cvtss_f32(h);
+}
+
+// quantize_row_q8_k (quant.cpp), 8 values at a time: the first value of the largest magnitude sets
+// iscale = −127 / max, each level is iscale·x rounded to nearest even (vcvtps2dq; nearest_int) and
+// capped at 127, bsums per 16.
+void quantize_q8_k(const float* x, BlockQ8_K* y, int64_t k) {
+  const __m256 magnitude = _mm256_castsi256_ps(_mm256_set1_epi32(0x7fffffff));
+  for (int64_t b = 0; b < k / kQkK; b++) {
+    const float* xb = x + b * kQkK;
+    __m256 m = _mm256_setzero_ps();
+    for (int j = 0; j < kQkK; j += 8) m = _mm256_max_ps(m, _mm256_and_ps(_mm256_loadu_ps(xb + j), magnitude));
+    const float amax = max8(m);
+    BlockQ8_K& out = y[b];
+    if (amax == 0) {
+      __builtin_memset(&out, 0, sizeof(out));
+      continue;
+    }
+    float max = 0;
+    for (int j = 0; j < kQkK; j++) {
+      if (__builtin_fabsf(xb[j]) == amax) {
+        max = xb[j];
+        break;
+      }
+    }
+    const float iscale = -127.f / max;
+    const __m256 scale = _mm256_set1_ps(iscale);
+    const __m256i cap = _mm256_set1_epi32(127);
+    for (int j = 0; j < kQkK; j += 16) {
+      const __m256i q0 = _mm256_min_epi32(_mm256_cvtps_epi32(_mm256_mul_ps(_mm256_loadu_ps(xb + j), scale)), cap);
+      const __m256i q1 = _mm256_min_epi32(_mm256_cvtps_epi32(_mm256_mul_ps(_mm256_loadu_ps(xb + j + 8), scale)), cap);
+      const __m256i words = _mm256_permute4x64_epi64(_mm256_packs_epi32(q0, q1), _MM_SHUFFLE(3, 1, 2, 0));
+      _mm_storeu_si128(reinterpret_cast<__m128i*>(out.qs + j),
+                       _mm_packs_epi16(_mm256_castsi256_si128(words), _mm256_extracti128_si256(words, 1)));
+      out.bsums[j / 16] = static_cast<int16_t>(sum8(_mm256_add_epi32(q0, q1)));
+    }
+    out.d = 1 / iscale;
+  }
+}
+
 }  // namespace
 
 // quantize_activation_row for Q8_0 / Q4_0 weights, 8 values at a time: byte for byte the generic
 // one's (quant_kernels_scalar.cpp's quantize_activation_q8_0 and activation_wide) — the same
-// multiplies, comparisons and roundings in the same order; the K types' Q8_K through the generic code.
+// multiplies, comparisons and roundings in the same order; for the K types quantize_q8_k above.
 void quantize_activation_row_avx2(const float* x, uint8_t* row, int64_t k, bool k_type) {
-  if (k_type) return quantize_activation_row(x, row, k, k_type);
+  if (k_type) return quantize_q8_k(x, reinterpret_cast<BlockQ8_K*>(row), k);
   BlockQ8_0* first = reinterpret_cast<BlockQ8_0*>(row);
   BlockQ8_0* second = reinterpret_cast<BlockQ8_0*>(row + quant_activation_plane(k));
   int32_t* sums0 = reinterpret_cast<int32_t*>(row + quant_activation_sums(k));

@@ -219,6 +219,12 @@ static inline __m256i madd_pair(__m256i acc, __m256i u, const int16_t* p) {
   return acc;
 }
 
+// acc + one quad of k (4 weights of 8 rows, as the int16 pairs (w0, w2) and (w1, w3) per row) times
+// the wide values at p, which hold that quad as v0, v2, v1, v3.
+static inline __m256i madd_quad(__m256i acc, __m256i even, __m256i odd, const int16_t* p) {
+  return madd_pair(madd_pair(acc, even, p), odd, p + 2);
+}
+
 // One block of Q8_0 / Q4_0 for all 16 rows of the group block `blk` and XR activation rows' wide
 // values (wide[a] at the block): sum[a·16 + r] += (dw·dx)·isum (the sums in memory, which leaves the
 // registers to the integer accumulators). The stored levels are unsigned (Q8_0's
@@ -242,10 +248,7 @@ static inline void q0_block(float* sum, const uint8_t* blk, const int16_t* const
       }
 #pragma GCC unroll 4
       for (int a = 0; a < XR; a++) {
-        for (int half = 0; half < 2; half++) {
-          acc[half][a] = madd_pair(acc[half][a], even[half], wide[a] + 4 * q);
-          acc[half][a] = madd_pair(acc[half][a], odd[half], wide[a] + 4 * q + 2);
-        }
+        for (int half = 0; half < 2; half++) acc[half][a] = madd_quad(acc[half][a], even[half], odd[half], wide[a] + 4 * q);
       }
     }
   } else {
@@ -264,10 +267,8 @@ static inline void q0_block(float* sum, const uint8_t* blk, const int16_t* const
 #pragma GCC unroll 4
       for (int a = 0; a < XR; a++) {
         for (int half = 0; half < 2; half++) {
-          acc[half][a] = madd_pair(acc[half][a], lo_even[half], wide[a] + 4 * q);
-          acc[half][a] = madd_pair(acc[half][a], lo_odd[half], wide[a] + 4 * q + 2);
-          acc[half][a] = madd_pair(acc[half][a], hi_even[half], wide[a] + 16 + 4 * q);
-          acc[half][a] = madd_pair(acc[half][a], hi_odd[half], wide[a] + 16 + 4 * q + 2);
+          acc[half][a] = madd_quad(acc[half][a], lo_even[half], lo_odd[half], wide[a] + 4 * q);
+          acc[half][a] = madd_quad(acc[half][a], hi_even[half], hi_odd[half], wide[a] + 16 + 4 * q);
         }
       }
     }

@@ -171,10 +171,7 @@ static void plain_q8_0(__m256 (&sum)[XR], const char* x, int64_t ldx, const uint
   for (int j = 0; j < 8; j++) {
     const __m256i even = _mm256_srai_epi16(_mm256_slli_epi16(wv[j], 8), 8), odd = _mm256_srai_epi16(wv[j], 8);
 #pragma GCC unroll 4
-    for (int a = 0; a < XR; a++) {
-      acc[a] = madd_pair(acc[a], even, wide[a] + 4 * j);
-      acc[a] = madd_pair(acc[a], odd, wide[a] + 4 * j + 2);
-    }
+    for (int a = 0; a < XR; a++) acc[a] = madd_quad(acc[a], even, odd, wide[a] + 4 * j);
   }
   for (int a = 0; a < XR; a++) {
     sum[a] = step(sum[a], dw, _cvtsh_ss(reinterpret_cast<const BlockQ8_0*>(x + a * ldx)[t].d), acc[a]);
