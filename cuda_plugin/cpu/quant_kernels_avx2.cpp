@@ -194,7 +194,7 @@ void matmul_quant_avx2(float* out, int64_t ldo, const void* x, int64_t ldx, cons
     switch (w.type) {
       case kSimdQ4_K: return matmul_packed_groups<kSimdQ4_K, kAvx2RowsX, PackedKGroup>(out, ldo, xs, ldx, w, chunks, rows_x, rows_w);
       case kSimdQ5_K: return matmul_packed_groups<kSimdQ5_K, kAvx2RowsX, PackedKGroup>(out, ldo, xs, ldx, w, chunks, rows_x, rows_w);
-      case kSimdQ6_K: return matmul_packed_groups<kSimdQ6_K, kAvx2RowsX, PackedKGroup>(out, ldo, xs, ldx, w, chunks, rows_x, rows_w);
+      case kSimdQ6_K: return matmul_packed_groups<kSimdQ6_K, kAvx2RowsQ6, PackedKGroup>(out, ldo, xs, ldx, w, chunks, rows_x, rows_w);
       case kSimdQ8_0: return matmul_packed_groups<kSimdQ8_0, kAvx2RowsQ0, PackedQ0Group>(out, ldo, xs, ldx, w, chunks, rows_x, rows_w);
       default: return matmul_packed_groups<kSimdQ4_0, kAvx2RowsQ0, PackedQ0Group>(out, ldo, xs, ldx, w, chunks, rows_x, rows_w);
     }

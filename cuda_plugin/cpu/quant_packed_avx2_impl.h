@@ -23,6 +23,7 @@
 // the same order: the same bits.
 
 constexpr int kAvx2RowsX = 3;  // activation rows per pass: 3 × 3 accumulators + the weights' registers ≤ 16 ymm
+constexpr int kAvx2RowsQ6 = 2;  // Q6_K: its 6-bit levels take more registers to assemble
 constexpr int kAvx2RowsQ0 = 4;  // Q8_0 / Q4_0: 2 halves × 4 rows of accumulators + 4 weight vectors + a broadcast
 
 static inline __m256i bcast_x4(const int8_t* p) {
@@ -35,6 +36,15 @@ static inline __m256i bcast_x4(const int8_t* p) {
 // the compiler may not reassociate it, so each chain stays one accumulator instead of 8 products
 // computed ahead and spilled.
 static inline __m256i add16(__m256i a, __m256i b) { return _mm256_adds_epi16(a, b); }
+
+// acc + (a[2i]·b[2i] + a[2i + 1]·b[2i + 1]) per int32 lane. The empty asm pins each sum to a register
+// as it is formed: otherwise GCC reassociates the chain, computes the products ahead and spills them
+// (int32 adds, unlike add16's, associate).
+static inline __m256i madd_acc(__m256i acc, __m256i a, __m256i b) {
+  acc = _mm256_add_epi32(acc, _mm256_madd_epi16(a, b));
+  asm("" : "+x"(acc));
+  return acc;
+}
 
 // Lanes holding (low 16 bits of a's lane, low 16 bits of b's lane): vpmaddwd's (a, b) pair per row.
 static inline __m256i pair16(__m256i a, __m256i b) { return _mm256_blend_epi16(a, _mm256_slli_epi32(b, 16), 0xAA); }
@@ -111,8 +121,8 @@ static inline void k45_block_half(__m256* sum, const uint8_t* blk, const BlockQ8
       }
       if (q % kLoadsPerMadd == kLoadsPerMadd - 1) {
         for (int a = 0; a < XR; a++) {
-          isum[a] = _mm256_add_epi32(isum[a], _mm256_madd_epi16(lo16[a], sc16[2 * i]));
-          isum[a] = _mm256_add_epi32(isum[a], _mm256_madd_epi16(hi16[a], sc16[2 * i + 1]));
+          isum[a] = madd_acc(isum[a], lo16[a], sc16[2 * i]);
+          isum[a] = madd_acc(isum[a], hi16[a], sc16[2 * i + 1]);
           lo16[a] = hi16[a] = _mm256_setzero_si256();
         }
       }
@@ -176,8 +186,8 @@ static inline void k6_block_half(__m256* sum, const uint8_t* blk, const BlockQ8_
           }
           if (q % 2 == 1) {
             for (int a = 0; a < XR; a++) {
-              isum[a] = _mm256_add_epi32(isum[a], _mm256_madd_epi16(lo16[a], sc16_lo));
-              isum[a] = _mm256_add_epi32(isum[a], _mm256_madd_epi16(hi16[a], sc16_hi));
+              isum[a] = madd_acc(isum[a], lo16[a], sc16_lo);
+              isum[a] = madd_acc(isum[a], hi16[a], sc16_hi);
             }
           }
         }
@@ -211,13 +221,7 @@ static inline __m256i bcast_pair(const int16_t* p) {
 }
 
 // acc + the products of the int16 pairs (u[2i], u[2i + 1]) with (v0, v1) = the broadcast pair at p.
-// The empty asm pins each sum to a register as it is formed: otherwise GCC reassociates the chain,
-// computes every product of a block ahead and spills them (int32 adds, unlike add16's, associate).
-static inline __m256i madd_pair(__m256i acc, __m256i u, const int16_t* p) {
-  acc = _mm256_add_epi32(acc, _mm256_madd_epi16(u, bcast_pair(p)));
-  asm("" : "+x"(acc));
-  return acc;
-}
+static inline __m256i madd_pair(__m256i acc, __m256i u, const int16_t* p) { return madd_acc(acc, u, bcast_pair(p)); }
 
 // acc + one quad of k (4 weights of 8 rows, as the int16 pairs (w0, w2) and (w1, w3) per row) times
 // the wide values at p, which hold that quad as v0, v2, v1, v3.
