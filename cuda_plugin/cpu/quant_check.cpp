@@ -230,6 +230,10 @@ QuantMatrix make_matrix(DType type, int64_t rows, int64_t cols, std::mt19937& rn
     for (auto& v : row) v = normal(rng);
     if (r % 5 == 3) row[0] = 2.5f;  // an outlier: blocks with one large value
     quantize_row(type, row.data(), m.bytes.data() + r * dtype_row_bytes(type, cols), cols);
+    if (type == DType::Q8_0 && r % 7 == 2) {  // −128: a level ggml's quantizer never writes, which a file may hold
+      BlockQ8_0* blocks = reinterpret_cast<BlockQ8_0*>(m.bytes.data() + r * dtype_row_bytes(type, cols));
+      for (int64_t b = 0; b < cols / kQk8_0; b += 3) blocks[b].qs[b % kQk8_0] = -128;
+    }
     dequantize_row(type, m.bytes.data() + r * dtype_row_bytes(type, cols), m.dequantized.data() + r * cols, cols);
   }
   return m;
