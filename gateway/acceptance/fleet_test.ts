@@ -11,6 +11,17 @@ function statusOf(fleet: Fleet, node: string, model: string): string | undefined
   return fleet.nodes.find((n) => n.name === node)?.models.find((m) => m.id === model)?.status;
 }
 
+// Until `model` on `node` has no request in flight by the gateway's leases nor by the neuron's last
+// polled report (a report taken mid-request counts the model busy, never a victim, until the next poll).
+async function settled(gateway: SpawnedGateway, node: string, model: string): Promise<void> {
+  await gateway.waitFor(async () => {
+    const entry = (await gateway.fleet()).nodes.find((n) => n.name === node)?.models.find((m) =>
+      m.id === model
+    );
+    return (entry?.gateway_in_flight ?? 0) === 0 && (entry?.in_flight ?? 0) === 0;
+  });
+}
+
 async function allHealthy(gateway: SpawnedGateway, count: number): Promise<void> {
   await gateway.waitFor(async () => (await gateway.fleet()).nodes.filter((n) => n.healthy).length === count);
 }
@@ -120,14 +131,8 @@ Deno.test({
           await res.body?.cancel();
           // Its lease is released (and its last use stamped) before the next model is asked for, so the
           // order of use is the order of the loop, not of two releases racing; and the neuron has been
-          // polled since it finished: a report taken mid-request counts the model busy (never evicted)
-          // until the next poll, which would leave beta the only candidate.
-          await lru.waitFor(async () => {
-            const entry = (await lru.fleet()).nodes.find((n) => n.name === "a")?.models.find((m) =>
-              m.id === model
-            );
-            return (entry?.gateway_in_flight ?? 0) === 0 && (entry?.in_flight ?? 0) === 0;
-          });
+          // polled since it finished (else beta would be the only candidate).
+          await settled(lru, "a", model);
           await new Promise((resolve) => setTimeout(resolve, 5)); // a later millisecond for the next use
         }
         const dry = await (await fetch(`${lru.url}/admin/placement?model=eps`)).json();
@@ -188,6 +193,8 @@ Deno.test({
         assert.equal(res.status, 200);
         assert.equal(res.headers.get("x-cortex-node"), "c");
         await res.body?.cancel();
+        // Settled before the next step's gateway first polls c, which would otherwise count pinny busy.
+        await settled(lru, "c", "pinny");
         const fleet = await lru.fleet();
         assert.equal(statusOf(fleet, "c", "pinny"), "loaded");
         assert.notEqual(statusOf(fleet, "a", "pinny"), "loaded");
