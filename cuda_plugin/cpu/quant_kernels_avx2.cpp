@@ -64,10 +64,6 @@ struct P {
 #include "quant_packed_avx2_impl.h"
 #include "quant_plain_avx2_impl.h"
 
-}  // namespace
-
-namespace {
-
 // quant_kernels_scalar.cpp's round_away, 8 lanes: truncated, then one step away from zero where the
 // fraction left is at least a half.
 inline __m256i round_away(__m256 v) {
@@ -84,14 +80,6 @@ inline void store_levels(int8_t* out, const __m256i* q) {
   const __m256i bytes = _mm256_packs_epi16(words, words2);  // 128-bit lanes: q0 q1 q2 q3 (low), ... (high), by quads
   _mm256_storeu_si256(reinterpret_cast<__m256i*>(out),
                       _mm256_permutevar8x32_epi32(bytes, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7)));
-}
-
-// The lanes' sum.
-inline int32_t sum8(__m256i v) {
-  __m128i s = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
-  s = _mm_add_epi32(s, _mm_shuffle_epi32(s, _MM_SHUFFLE(1, 0, 3, 2)));
-  s = _mm_add_epi32(s, _mm_shuffle_epi32(s, _MM_SHUFFLE(2, 3, 0, 1)));
-  return _mm_cvtsi128_si32(s);
 }
 
 // The lanes' maximum (order-independent but for NaNs, as in the AVX-512 quantizer).
@@ -133,7 +121,7 @@ void quantize_q8_k(const float* x, BlockQ8_K* y, int64_t k) {
       const __m256i words = _mm256_permute4x64_epi64(_mm256_packs_epi32(q0, q1), _MM_SHUFFLE(3, 1, 2, 0));
       _mm_storeu_si128(reinterpret_cast<__m128i*>(out.qs + j),
                        _mm_packs_epi16(_mm256_castsi256_si128(words), _mm256_extracti128_si256(words, 1)));
-      out.bsums[j / 16] = static_cast<int16_t>(sum8(_mm256_add_epi32(q0, q1)));
+      out.bsums[j / 16] = static_cast<int16_t>(P::hsum(_mm256_add_epi32(q0, q1)));
     }
     out.d = 1 / iscale;
   }
@@ -181,8 +169,8 @@ void quantize_activation_row_avx2(const float* x, uint8_t* row, int64_t k, bool 
     }
     store_levels(first[b].qs, q0);
     store_levels(second[b].qs, q1);
-    sums0[b] = sum8(_mm256_add_epi32(_mm256_add_epi32(q0[0], q0[1]), _mm256_add_epi32(q0[2], q0[3])));
-    sums1[b] = sum8(_mm256_add_epi32(_mm256_add_epi32(q1[0], q1[1]), _mm256_add_epi32(q1[2], q1[3])));
+    sums0[b] = P::hsum(_mm256_add_epi32(_mm256_add_epi32(q0[0], q0[1]), _mm256_add_epi32(q0[2], q0[3])));
+    sums1[b] = P::hsum(_mm256_add_epi32(_mm256_add_epi32(q1[0], q1[1]), _mm256_add_epi32(q1[2], q1[3])));
   }
 }
 

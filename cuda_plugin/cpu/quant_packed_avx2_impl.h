@@ -26,7 +26,8 @@ constexpr int kAvx2RowsX = 3;  // activation rows per pass: 3 × 3 accumulators 
 constexpr int kAvx2RowsQ6 = 2;  // Q6_K: its 6-bit levels take more registers to assemble
 constexpr int kAvx2RowsQ0 = 4;  // Q8_0 / Q4_0: 2 halves × 4 rows of accumulators + 4 weight vectors + a broadcast
 
-static inline __m256i bcast_x4(const int8_t* p) {
+// The 4 bytes at p (4 int8 activations, or a pair of int16 ones) in every 32-bit lane.
+static inline __m256i bcast4(const void* p) {
   int32_t v;
   __builtin_memcpy(&v, p, 4);
   return _mm256_set1_epi32(v);
@@ -116,8 +117,8 @@ static inline void k45_block_half(__m256* sum, const uint8_t* blk, const BlockQ8
       }
 #pragma GCC unroll 4
       for (int a = 0; a < XR; a++) {
-        lo16[a] = add16(lo16[a], _mm256_maddubs_epi16(lo, bcast_x4(xb[a]->qs + 64 * i + 4 * q)));
-        hi16[a] = add16(hi16[a], _mm256_maddubs_epi16(hi, bcast_x4(xb[a]->qs + 64 * i + 32 + 4 * q)));
+        lo16[a] = add16(lo16[a], _mm256_maddubs_epi16(lo, bcast4(xb[a]->qs + 64 * i + 4 * q)));
+        hi16[a] = add16(hi16[a], _mm256_maddubs_epi16(hi, bcast4(xb[a]->qs + 64 * i + 32 + 4 * q)));
       }
       if (q % kLoadsPerMadd == kLoadsPerMadd - 1) {
         for (int a = 0; a < XR; a++) {
@@ -150,8 +151,7 @@ static inline void k6_block_half(__m256* sum, const uint8_t* blk, const BlockQ8_
     for (int m = 0; m < 8; m++) pairs[m] = pair16(rows_s8(scales + 2 * m * kG), rows_s8(scales + (2 * m + 1) * kG));
     for (int a = 0; a < XR; a++) {
       __m256i offset = _mm256_setzero_si256();
-      for (int m = 0; m < 8; m++) offset = _mm256_add_epi32(offset, _mm256_madd_epi16(pairs[m], bcast_x4(
-          reinterpret_cast<const int8_t*>(xb[a]->bsums + 2 * m))));
+      for (int m = 0; m < 8; m++) offset = _mm256_add_epi32(offset, _mm256_madd_epi16(pairs[m], bcast4(xb[a]->bsums + 2 * m)));
       isum[a] = _mm256_sub_epi32(_mm256_setzero_si256(), _mm256_slli_epi32(offset, 5));
     }
   }
@@ -179,8 +179,8 @@ static inline void k6_block_half(__m256* sum, const uint8_t* blk, const BlockQ8_
           const __m256i hi = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(wv, 4), low4), h_hi);
 #pragma GCC unroll 4
           for (int a = 0; a < XR; a++) {
-            const __m256i p_lo = _mm256_maddubs_epi16(lo, bcast_x4(xb[a]->qs + 128 * h + 32 * s + 4 * q));
-            const __m256i p_hi = _mm256_maddubs_epi16(hi, bcast_x4(xb[a]->qs + 128 * h + 64 + 32 * s + 4 * q));
+            const __m256i p_lo = _mm256_maddubs_epi16(lo, bcast4(xb[a]->qs + 128 * h + 32 * s + 4 * q));
+            const __m256i p_hi = _mm256_maddubs_epi16(hi, bcast4(xb[a]->qs + 128 * h + 64 + 32 * s + 4 * q));
             lo16[a] = q % 2 == 0 ? p_lo : add16(lo16[a], p_lo);
             hi16[a] = q % 2 == 0 ? p_hi : add16(hi16[a], p_hi);
           }
@@ -213,15 +213,8 @@ static inline void store_group(float* out, int64_t ldo, const float* partial, in
   }
 }
 
-// The dword at p (a pair of wide values) in every lane.
-static inline __m256i bcast_pair(const int16_t* p) {
-  int32_t v;
-  __builtin_memcpy(&v, p, 4);
-  return _mm256_set1_epi32(v);
-}
-
 // acc + the products of the int16 pairs (u[2i], u[2i + 1]) with (v0, v1) = the broadcast pair at p.
-static inline __m256i madd_pair(__m256i acc, __m256i u, const int16_t* p) { return madd_acc(acc, u, bcast_pair(p)); }
+static inline __m256i madd_pair(__m256i acc, __m256i u, const int16_t* p) { return madd_acc(acc, u, bcast4(p)); }
 
 // acc + one quad of k (4 weights of 8 rows, as the int16 pairs (w0, w2) and (w1, w3) per row) times
 // the wide values at p, which hold that quad as v0, v2, v1, v3.
