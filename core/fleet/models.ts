@@ -64,6 +64,19 @@ export interface NeuronModelInfo {
   error?: { code: string; message: string } | null;
   /** The prefix cache's figures, once loaded (as in `/health`). */
   prefix_cache?: PrefixCacheStats | null;
+  /** Once loaded: the weights still served from the mapped file while the engine moves them into its
+   * faster layouts in the background (0 when done), and the seconds from the load's start until it was. */
+  repack?: WeightRepack | null;
+}
+
+/** The engine's background repack of a loaded model's weights (`NeuronModelInfo.repack`). */
+export interface WeightRepack {
+  /** Weight bytes still served from the mapped file; 0 once every faster copy serves. */
+  pending_bytes: number;
+  /** Seconds from the load's start until nothing was pending; null while something is. */
+  ready_seconds: number | null;
+  /** True when it stopped on an error (those weights keep serving from the file, correctly but slower). */
+  failed: boolean;
 }
 
 /** `POST /models/load` body. */

@@ -85,29 +85,46 @@ class CpuBackend final : public Backend {
   void copy_within(void* to, const void* from, size_t bytes) override { std::memcpy(to, from, bytes); }
 
   Tensor upload_weight(const TensorView& view, int64_t rows, int64_t cols) override {
-    Tensor tensor;
-    tensor.dtype = view.dtype;
-    tensor.rows = rows;
-    tensor.cols = cols;
-    if (dtype_is_quantized(view.dtype)) return upload_quantized(view, tensor);
-    // With AMX, bf16 is multiplied as the file lays it out (amx_bf16.cpp): nothing to repack.
-    const bool amx = amx_bf16_ && view.dtype == DType::BF16;
-    // Kernels with bf16_panels (AVX2) take bf16 paneled or plain, both in one order, never packed.
-    if (k_.bf16_panels && view.dtype == DType::BF16) {
-      if (rows >= kPanelRows && cols % kPackCols == 0) return pack(view, tensor, true);
-    } else if (!amx && rows >= kPackRows && cols % kPackCols == 0) {
-      return pack(view, tensor, false);
-    }
-    // The mapping is page-aligned and safetensors offsets are normally element-aligned: alias it.
-    if (reinterpret_cast<uintptr_t>(view.data) % dtype_size(view.dtype) == 0) {
-      tensor.data = view.data;
-      return tensor;
-    }
-    void* copy = allocate(view.bytes);
-    std::memcpy(copy, view.data, view.bytes);
-    tensor.data = copy;
-    tensor.owned = true;
+    const Tensor tensor = describe(view, rows, cols);
+    const Layout layout = layout_for(tensor);
+    return layout == Layout::AsIs ? as_is(view, tensor) : repack_now(view, tensor, layout);
+  }
+
+  // Every layout's kernels also read plain rows, so a weight can serve from the mapping while its
+  // copy is built (the same bits either way: quant_check, matmul_check).
+  Tensor map_weight(const TensorView& view, int64_t rows, int64_t cols) override {
+    Tensor tensor = describe(view, rows, cols);
+    const Layout layout = layout_for(tensor);
+    if (layout == Layout::AsIs) return as_is(view, tensor);
+    if (!aligned(view)) return repack_now(view, tensor, layout);
+    tensor.data = view.data;
+    tensor.deferred = true;
     return tensor;
+  }
+
+  bool repack_part(Tensor& tensor, RepackCursor& cursor, size_t bytes) override {
+    if (!tensor.deferred) return true;
+    const Layout layout = layout_for(tensor);
+    const RepackTasks plan = repack_tasks(layout, tensor);
+    if (cursor.copy == nullptr) {
+      cursor.copy = allocate(tensor.bytes());
+      advise_huge_pages(cursor.copy, tensor.bytes());
+    }
+    const int64_t count = std::min(plan.tasks - cursor.done, std::max<int64_t>(1, static_cast<int64_t>(bytes)
+        / plan.task_bytes));
+    const auto* src = static_cast<const char*>(tensor.data);
+    char* dst = static_cast<char*>(cursor.copy);
+    pool_.run(count, [&](int64_t t, int) { repack_task(layout, tensor, plan, src, dst, cursor.done + t); });
+    cursor.done += count;
+    if (cursor.done < plan.tasks) return false;
+    tensor = adopt(tensor, cursor.copy, layout);
+    cursor = RepackCursor();
+    return true;
+  }
+
+  void drop_repack(const Tensor& tensor, RepackCursor& cursor) override {
+    if (cursor.copy != nullptr) deallocate(cursor.copy, tensor.bytes());
+    cursor = RepackCursor();
   }
 
   // Rows are gathered one at a time (embed), so the file's layout serves as it is: no copy.
@@ -446,41 +463,6 @@ class CpuBackend final : public Backend {
     pool_.run(tasks, task);
   }
 
-  // Quantized weights: for the AVX2 and AVX-512 kernels, interleaved 16 rows at a time
-  // (quant_repack.h) into a copy of the same size; the scalar path, and AMX for the types it takes,
-  // read the file's ggml rows in place.
-  Tensor upload_quantized(const TensorView& view, Tensor tensor) {
-    if (view.bytes != tensor.bytes()) {
-      throw Error(CX_ERR_BAD_MODEL, "tensor '" + view.name + "' holds " + std::to_string(view.bytes) + " bytes, not the "
-          + std::to_string(tensor.bytes()) + " of " + std::to_string(tensor.rows) + " rows of "
-          + std::to_string(tensor.cols) + " " + dtype_name(view.dtype) + " weights");
-    }
-    const bool in_place = amx_int8_ && amx_quant_takes(static_cast<int>(view.dtype));
-    if (!interleave_quantized_ || in_place || tensor.rows < kQuantPackRows || !quant_packable(view.dtype)) {
-      tensor.data = view.data;
-      return tensor;
-    }
-    uint8_t* copy = allocate_weight(view.bytes);
-    const auto start = std::chrono::steady_clock::now();
-    const int64_t groups = (tensor.rows + kQuantPackRows - 1) / kQuantPackRows;
-    const size_t row_bytes = dtype_row_bytes(view.dtype, tensor.cols);
-    // Tasks of whole groups, each writing one contiguous run of about kRepackTaskBytes.
-    const int64_t per_task = std::max<int64_t>(1, kRepackTaskBytes / static_cast<int64_t>(kQuantPackRows * row_bytes));
-    pool_.run((groups + per_task - 1) / per_task, [&](int64_t t, int) {
-      for (int64_t g = t * per_task; g < std::min(groups, (t + 1) * per_task); g++) {
-        const int64_t first = g * kQuantPackRows;
-        const int64_t count = std::min<int64_t>(kQuantPackRows, tensor.rows - first);
-        // A last, partial group stays plain: quant_pack copies rows it cannot interleave.
-        quant_pack(view.dtype, view.data + first * row_bytes, copy + first * row_bytes, count, tensor.cols);
-      }
-    });
-    load_times.repack += seconds_since(start);
-    tensor.data = copy;
-    tensor.owned = true;
-    tensor.packed = true;
-    return tensor;
-  }
-
   // x (n rows of k f32) times a quantized weight: the rows are quantized once (for Q8_0 / Q4_0 weights
   // each value as an integer in steps of 1/256 of llama.cpp's Q8_0 scale, stored as two int8 planes
   // and as int16; Q8_K for the K types: cpu_simd.h's quant_activation_bytes) into a buffer kept
@@ -540,62 +522,121 @@ class CpuBackend final : public Backend {
     });
   }
 
-  // Copies a weight into the packed layout, or for `panel` the panel layout (cpu_simd.h); the loader
-  // then lets the mapped pages go. Each task writes whole groups of rows, one contiguous run of the
-  // destination, reading the group's rows side by side.
-  Tensor pack(const TensorView& view, Tensor tensor, bool panel) {
-    const int64_t element = dtype_size(view.dtype);
-    char* packed = reinterpret_cast<char*>(allocate_weight(view.bytes));
-    const auto start = std::chrono::steady_clock::now();
-    const int64_t rows = tensor.rows;
-    const int64_t cols = tensor.cols;
-    const int64_t row_bytes = cols * element;
-    const int64_t run = kPackCols * element;
-    const int64_t group_rows = panel ? kPanelRows : kPackRows;
-    const int64_t groups = rows / group_rows;
-    const int64_t per_task = std::max<int64_t>(1, kRepackTaskBytes / (group_rows * row_bytes));
-    pool_.run((groups + per_task - 1) / per_task + 1, [&](int64_t t, int) {
-      const int64_t tasks = (groups + per_task - 1) / per_task;
-      if (t == tasks) {  // rows past the last full group stay plain
-        const int64_t tail = groups * group_rows * row_bytes;
-        if (rows > groups * group_rows) std::memcpy(packed + tail, view.data + tail, (rows - groups * group_rows) * row_bytes);
-        return;
-      }
-      const int64_t first = t * per_task, count = std::min(groups, first + per_task) - first;
-      const char* src = reinterpret_cast<const char*>(view.data) + first * group_rows * row_bytes;
-      char* dst = packed + first * group_rows * row_bytes;
-      if (panel) panel_groups(dst, src, count, row_bytes);
-      else if (run == 2 * kPackCols) pack_groups<2 * kPackCols>(dst, src, count, row_bytes);
-      else pack_groups<4 * kPackCols>(dst, src, count, row_bytes);
-    });
-    load_times.repack += seconds_since(start);
-    tensor.data = packed;
-    tensor.owned = true;
-    tensor.packed = !panel;
-    tensor.panel = panel;
+  // The layout this backend gives a weight. Quantized: for the AVX2 and AVX-512 kernels, interleaved
+  // 16 rows at a time (quant_repack.h); the scalar path, and AMX for the types it takes, read the
+  // file's ggml rows. bf16 on AVX2: panels; with AMX, bf16 as the file lays it out (amx_bf16.cpp);
+  // otherwise f32 / f16 / bf16 packed (cpu_simd.h).
+  enum class Layout { AsIs, Packed, Panel, Interleaved };
+
+  Layout layout_for(const Tensor& t) const {
+    if (dtype_is_quantized(t.dtype)) {
+      const bool in_place = amx_int8_ && amx_quant_takes(static_cast<int>(t.dtype));
+      return !interleave_quantized_ || in_place || t.rows < kQuantPackRows || !quant_packable(t.dtype) ? Layout::AsIs
+                                                                                                  : Layout::Interleaved;
+    }
+    if (k_.bf16_panels && t.dtype == DType::BF16) {
+      return t.rows >= kPanelRows && t.cols % kPackCols == 0 ? Layout::Panel : Layout::AsIs;
+    }
+    const bool amx = amx_bf16_ && t.dtype == DType::BF16;
+    return !amx && t.rows >= kPackRows && t.cols % kPackCols == 0 ? Layout::Packed : Layout::AsIs;
+  }
+
+  static Tensor describe(const TensorView& view, int64_t rows, int64_t cols) {
+    Tensor tensor;
+    tensor.dtype = view.dtype;
+    tensor.rows = rows;
+    tensor.cols = cols;
+    if (dtype_is_quantized(view.dtype) && view.bytes != tensor.bytes()) {
+      throw Error(CX_ERR_BAD_MODEL, "tensor '" + view.name + "' holds " + std::to_string(view.bytes) + " bytes, not the "
+          + std::to_string(tensor.bytes()) + " of " + std::to_string(rows) + " rows of " + std::to_string(cols) + " "
+          + dtype_name(view.dtype) + " weights");
+    }
     return tensor;
   }
 
-  // `groups` groups of kPanelRows plain bf16 rows into the panel layout: a transpose of 32-bit words
-  // (column pairs), 4 × 4 at a time, stored past the caches like pack_groups. row_bytes is a multiple
-  // of 16 (cols % kPackCols == 0).
-  static void panel_groups(char* dst, const char* src, int64_t groups, int64_t row_bytes) {
-    const int64_t words = row_bytes / 4;
-    for (int64_t g = 0; g < groups; g++, src += kPanelRows * row_bytes, dst += kPanelRows * row_bytes) {
-      for (int64_t p = 0; p < words; p += 4) {
-        for (int64_t r = 0; r < kPanelRows; r += 4) {
-          __m128i row[4], column[4];
-          for (int i = 0; i < 4; i++) {
-            row[i] = _mm_loadu_si128(reinterpret_cast<const __m128i*>(src + (r + i) * row_bytes + p * 4));
-          }
-          transpose_words_4x4(row, column);
-          for (int i = 0; i < 4; i++) {
-            _mm_stream_si128(reinterpret_cast<__m128i*>(dst + ((p + i) * kPanelRows + r) * 4), column[i]);
-          }
-        }
-      }
+  // Quantized rows are read byte by byte; floats want their element's alignment (safetensors offsets
+  // normally give it).
+  static bool aligned(const TensorView& view) {
+    return dtype_is_quantized(view.dtype) || reinterpret_cast<uintptr_t>(view.data) % dtype_size(view.dtype) == 0;
+  }
+
+  // The file's layout: an alias of the mapping where aligned, else a copy.
+  Tensor as_is(const TensorView& view, Tensor tensor) {
+    if (aligned(view)) {
+      tensor.data = view.data;
+      return tensor;
     }
-    _mm_sfence();
+    void* copy = allocate(view.bytes);
+    std::memcpy(copy, view.data, view.bytes);
+    tensor.data = copy;
+    tensor.owned = true;
+    return tensor;
+  }
+
+  static Tensor adopt(Tensor tensor, void* copy, Layout layout) {
+    tensor.data = copy;
+    tensor.owned = true;
+    tensor.deferred = false;
+    tensor.packed = layout == Layout::Packed || layout == Layout::Interleaved;
+    tensor.panel = layout == Layout::Panel;
+    return tensor;
+  }
+
+  // A repack in tasks of whole row groups, each writing one contiguous run of about kRepackTaskBytes
+  // of the copy; packed and paneled weights add a last task copying the rows past their last full
+  // group (quant_pack copies an interleaved weight's partial group itself).
+  struct RepackTasks {
+    int64_t group_rows, groups, per_task, tasks, task_bytes;
+  };
+
+  static RepackTasks repack_tasks(Layout layout, const Tensor& t) {
+    RepackTasks plan;
+    const int64_t row_bytes = static_cast<int64_t>(dtype_row_bytes(t.dtype, t.cols));
+    plan.group_rows = layout == Layout::Panel ? kPanelRows : layout == Layout::Packed ? kPackRows : kQuantPackRows;
+    const bool partial_group = layout == Layout::Interleaved;
+    plan.groups = partial_group ? (t.rows + plan.group_rows - 1) / plan.group_rows : t.rows / plan.group_rows;
+    plan.per_task = std::max<int64_t>(1, kRepackTaskBytes / (plan.group_rows * row_bytes));
+    plan.tasks = (plan.groups + plan.per_task - 1) / plan.per_task + (partial_group ? 0 : 1);
+    plan.task_bytes = plan.per_task * plan.group_rows * row_bytes;
+    return plan;
+  }
+
+  void repack_task(Layout layout, const Tensor& t, const RepackTasks& plan, const char* src, char* dst, int64_t task) {
+    const int64_t row_bytes = static_cast<int64_t>(dtype_row_bytes(t.dtype, t.cols));
+    const int64_t first = task * plan.per_task;
+    if (first >= plan.groups) {  // rows past the last full group stay plain
+      const int64_t tail = plan.groups * plan.group_rows * row_bytes;
+      if (t.rows > plan.groups * plan.group_rows) std::memcpy(dst + tail, src + tail, t.bytes() - tail);
+      return;
+    }
+    const int64_t count = std::min(plan.groups, first + plan.per_task) - first;
+    src += first * plan.group_rows * row_bytes;
+    dst += first * plan.group_rows * row_bytes;
+    if (layout == Layout::Interleaved) {
+      for (int64_t g = 0; g < count; g++) {
+        const int64_t rows = std::min<int64_t>(kQuantPackRows, t.rows - (first + g) * kQuantPackRows);
+        quant_pack(t.dtype, reinterpret_cast<const uint8_t*>(src) + g * kQuantPackRows * row_bytes,
+                   reinterpret_cast<uint8_t*>(dst) + g * kQuantPackRows * row_bytes, rows, t.cols);
+      }
+    } else if (layout == Layout::Panel) {
+      words_to_panels<kPanelRows, true>(dst, src, count, row_bytes);
+    } else if (dtype_size(t.dtype) == 2) {
+      pack_groups<2 * kPackCols>(dst, src, count, row_bytes);
+    } else {
+      pack_groups<4 * kPackCols>(dst, src, count, row_bytes);
+    }
+  }
+
+  // Repacks a weight at load, on the pool (the loader then lets the mapped pages go).
+  Tensor repack_now(const TensorView& view, const Tensor& tensor, Layout layout) {
+    uint8_t* copy = allocate_weight(view.bytes);
+    const auto start = std::chrono::steady_clock::now();
+    const RepackTasks plan = repack_tasks(layout, tensor);
+    const auto* src = reinterpret_cast<const char*>(view.data);
+    pool_.run(plan.tasks, [&](int64_t t, int) { repack_task(layout, tensor, plan, src, reinterpret_cast<char*>(copy),
+                                                            t); });
+    load_times.repack += seconds_since(start);
+    return adopt(tensor, copy, layout);
   }
 
   // `groups` groups of kPackRows plain rows into the packed layout, runs of RUN bytes. The packed

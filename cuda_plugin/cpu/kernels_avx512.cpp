@@ -5,8 +5,12 @@
 #include <immintrin.h>
 #include <math.h>
 
+#include <algorithm>
+#include <vector>
+
 #include "cpu_simd.h"
 #include "cx_math.h"
+#include "transpose_words.h"
 
 namespace cx {
 namespace {

@@ -4,8 +4,12 @@
 #include <math.h>
 #include <string.h>
 
+#include <algorithm>
+#include <vector>
+
 #include "cpu_simd.h"
 #include "cx_math.h"
+#include "transpose_words.h"
 
 namespace cx {
 namespace {

@@ -5,7 +5,9 @@
 // output is the same bits whether it is computed alone or among 13 rows; (c) embed reads back the
 // weight's own values from whatever layout it was given; (d) on AVX2, bf16 weights are paneled and
 // every bf16 row, paneled or not, is summed exactly in cpu_simd.h's order (fma in column order per
-// chunk, the chunks added by pairwise_sum), so its bits do not depend on the layout.
+// chunk, the chunks added by pairwise_sum), so its bits do not depend on the layout; (e) a weight
+// served from the mapping (map_weight, plain rows) gives the uploaded layout's bits, and so does its
+// copy built a part at a time (repack_part).
 #include <cmath>
 #include <cstdio>
 #include <cstring>
@@ -125,6 +127,32 @@ void check_matmul(Backend& backend, const char* isa_name, int isa, DType dtype, 
     }
   }
   check(wrong == 0, what + ": embed read " + std::to_string(wrong) + " values wrong");
+
+  // (e) The same weight served from the mapping (map_weight) gives the same bits, before and after
+  // repack_part has built its layout a part at a time.
+  Tensor mapped = backend.map_weight(weight.view, shape.rows, shape.cols);
+  check(mapped.deferred == (w.packed || w.panel) && mapped.data == weight.view.data,
+        what + ": deferred " + std::to_string(mapped.deferred) + " where the upload repacked "
+            + std::to_string(w.packed || w.panel));
+  auto same_outputs = [&](const Tensor& t, const std::string& stage) {
+    std::vector<float> expected(static_cast<size_t>(kRows * shape.rows)), got(expected.size());
+    backend.matmul_k_chunks(expected.data(), x.data(), w, kRows, 1);
+    backend.matmul_k_chunks(got.data(), x.data(), t, kRows, 1);
+    check(std::memcmp(expected.data(), got.data(), got.size() * sizeof(float)) == 0,
+          what + ": " + stage + " differs from the uploaded layout");
+  };
+  same_outputs(mapped, "served from the mapping");
+  RepackCursor cursor;
+  int parts = 1;
+  while (!backend.repack_part(mapped, cursor, 1024)) parts++;
+  check(!mapped.deferred && mapped.packed == w.packed && mapped.panel == w.panel
+            && (mapped.owned || !w.owned) && cursor.copy == nullptr,
+        what + ": repack_part left the layout packed " + std::to_string(mapped.packed) + " panel "
+            + std::to_string(mapped.panel));
+  check(!w.packed || shape.rows * shape.cols * dtype_size(dtype) <= 4096 || parts > 1,
+        what + ": built in " + std::to_string(parts) + " parts");
+  same_outputs(mapped, "repacked in parts");
+  backend.release_weight(mapped);
   backend.release_weight(w);
 }
 

@@ -116,6 +116,26 @@ static void matmul_panel(float* out, int64_t ldo, const float* x, int64_t ldx, c
   }
 }
 
+// Plain bf16 rows in full groups (a weight served from the mapped file until its paneled copy is
+// built, background_repack.h) at nearly the panel layout's speed: blocks of kPanelOfRowsGroups groups
+// are paneled into this thread's buffer (in L2) and multiplied from there, the same bits.
+constexpr int64_t kPanelOfRowsGroups = 4;
+
+static void matmul_panel_of_rows(float* out, int64_t ldo, const float* x, int64_t ldx, const SimdWeights& w,
+                                 int chunks, int64_t rows_x, int64_t rows_w) {
+  thread_local std::vector<uint32_t> buffer;
+  const int64_t row_bytes = w.cols * 2;
+  const int64_t block_rows = kPanelOfRowsGroups * kPanelRows;
+  if (buffer.size() < static_cast<size_t>(block_rows * row_bytes / 4)) buffer.resize(block_rows * row_bytes / 4);
+  for (int64_t r = 0; r < rows_w; r += block_rows) {
+    const int64_t rows = std::min(block_rows, rows_w - r);
+    words_to_panels<kPanelRows, false>(reinterpret_cast<char*>(buffer.data()),
+                                       static_cast<const char*>(w.rows) + r * row_bytes, rows / kPanelRows, row_bytes);
+    const SimdWeights paneled{buffer.data(), kSimdBf16, false, true, w.cols};
+    matmul_panel(out + r, ldo, x, ldx, paneled, chunks, rows_x, rows);
+  }
+}
+
 // Plain bf16 rows summed in the panel order, one fma chain per k-slice, so that where bf16 weights
 // are paneled (V::kBf16Chain) a row's bits do not depend on whether its tensor or its row was: the
 // rows after a tensor's last group and tensors too small or narrow to panel (tensor-parallel shards

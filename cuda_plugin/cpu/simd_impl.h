@@ -137,8 +137,11 @@ static void matmul_dtype(float* out, int64_t ldo, const float* x, int64_t ldx, c
 static void matmul_impl(float* out, int64_t ldo, const float* x, int64_t ldx, const SimdWeights& w, int chunks,
                         int64_t rows_x, int64_t rows_w) {
   if (w.panel || (w.dtype == kSimdBf16 && V::kBf16Chain)) {  // full groups in the panel layout, then plain rows
-    const int64_t paneled = w.panel ? rows_w / kPanelRows * kPanelRows : 0;
-    matmul_panel(out, ldo, x, ldx, w, chunks, rows_x, paneled);
+    // Full groups from the panel layout, or plain ones paneled on the fly where they can be.
+    const bool groups = w.panel || (V::kBf16Chain && w.cols % kPackCols == 0);
+    const int64_t paneled = groups ? rows_w / kPanelRows * kPanelRows : 0;
+    if (w.panel) matmul_panel(out, ldo, x, ldx, w, chunks, rows_x, paneled);
+    else if (paneled > 0) matmul_panel_of_rows(out, ldo, x, ldx, w, chunks, rows_x, paneled);
     if (paneled == rows_w) return;
     const uint16_t* rest = static_cast<const uint16_t*>(w.rows) + paneled * w.cols;
     if (V::kBf16Chain) return matmul_bf16_chain(out + paneled, ldo, x, ldx, rest, w.cols, chunks, rows_x, rows_w - paneled);

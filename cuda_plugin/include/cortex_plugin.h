@@ -79,6 +79,12 @@ typedef enum cx_status {
 #define CX_MODEL_FIELD_LOAD_READ_US 31  /* of which bringing the file's pages in (page cache or disk) */
 #define CX_MODEL_FIELD_LOAD_ALLOCATE_US 32 /* of which faulting in the memory repacked weights and the KV cache take */
 #define CX_MODEL_FIELD_LOAD_REPACK_US 33   /* of which moving weights into the layouts the kernels read */
+/* Background repack (cx_submit_load_repack), read at each call: */
+#define CX_MODEL_FIELD_REPACK_PENDING_BYTES 34 /* weight bytes still served from the mapped file, all devices */
+#define CX_MODEL_FIELD_REPACK_US 35        /* device time spent repacking so far, summed over devices */
+#define CX_MODEL_FIELD_REPACK_READY_US 36  /* from the load's start until nothing was pending (0 before) */
+#define CX_MODEL_FIELD_REPACK_FAILED 37    /* 1 when it stopped on an error (the rest serves from the mapping) */
+#define CX_MODEL_FIELD_REPACK_DEFERRED_BYTES 38 /* weight bytes the load left to it, all devices (fixed) */
 #define CX_MODEL_FIELDS 40
 
 /** Positions in one prefix-cache block (cx_submit_prefix_store). */
@@ -159,6 +165,18 @@ CX_API int32_t cx_submit_load(int32_t runtime, const int32_t* devices, int32_t n
 CX_API int32_t cx_submit_load_ex(int32_t runtime, const int32_t* devices, int32_t n_devices, const char* path,
                                  int32_t context_length, int32_t max_sequences, const char* quant, int32_t* out_job,
                                  char* err, int32_t err_cap);
+/* When a model's weights are moved into the layouts the kernels read fastest (cx_submit_load_repack). */
+#define CX_REPACK_BACKGROUND 0 /* serve the mapped file's layout at once; repack while the device is idle */
+#define CX_REPACK_AT_LOAD 1    /* repack before the load job finishes */
+#define CX_REPACK_NEVER 2      /* serve the mapped file's layout for good (no second copy; slower prefill) */
+/** cx_submit_load_ex choosing when weights are repacked (cx_submit_load_ex: CX_REPACK_BACKGROUND). With
+ * CX_REPACK_BACKGROUND the load finishes once the file's pages are mapped in and the weights serve from the
+ * mapping (the same results, from slower kernels) while the device, between jobs, builds its own layouts
+ * of them a few MiB at a time and lets each weight's mapped pages go as its copy takes over;
+ * CX_MODEL_FIELD_REPACK_PENDING_BYTES reaches 0 when all have. Another value is CX_ERR_INVALID_ARGUMENT. */
+CX_API int32_t cx_submit_load_repack(int32_t runtime, const int32_t* devices, int32_t n_devices, const char* path,
+                                     int32_t context_length, int32_t max_sequences, const char* quant,
+                                     int32_t repack, int32_t* out_job, char* err, int32_t err_cap);
 /** Static facts of a loaded model: CX_MODEL_FIELDS int64s and the architecture name (the Hugging Face class
  * name, also for a GGUF: qwen3 → Qwen3ForCausalLM, llama → LlamaForCausalLM). */
 CX_API int32_t cx_model_info(int32_t runtime, int32_t model, int64_t* out, char* architecture,

@@ -202,26 +202,40 @@ CX_API int32_t cx_submit_load(int32_t runtime, const int32_t* devices, int32_t n
 CX_API int32_t cx_submit_load_ex(int32_t runtime, const int32_t* devices, int32_t n_devices, const char* path,
                                  int32_t context_length, int32_t max_sequences, const char* quant, int32_t* out_job,
                                  char* err, int32_t err_cap) {
+  return cx_submit_load_repack(runtime, devices, n_devices, path, context_length, max_sequences, quant,
+      CX_REPACK_BACKGROUND, out_job, err, err_cap);
+}
+
+CX_API int32_t cx_submit_load_repack(int32_t runtime, const int32_t* devices, int32_t n_devices, const char* path,
+                                     int32_t context_length, int32_t max_sequences, const char* quant, int32_t repack,
+                                     int32_t* out_job, char* err, int32_t err_cap) {
   return guarded(err, err_cap, [&] {
     require_output(out_job, "out_job");
     if (path == nullptr || path[0] == '\0') throw Error(CX_ERR_INVALID_ARGUMENT,
         "path must be a non-empty folder or .gguf file");
-    const std::string quant_text = quant == nullptr ? "" : quant;
-    parse_isq(quant_text);  // refuse a bad value at submit time, before any device work
+    LoadRequest request;
+    request.path = path;
+    request.context = context_length;
+    request.max_sequences = max_sequences;
+    request.quant = quant == nullptr ? "" : quant;
+    parse_isq(request.quant);  // refuse a bad value at submit time, before any device work
+    if (repack == CX_REPACK_BACKGROUND) request.repack = RepackWhen::Background;
+    else if (repack == CX_REPACK_AT_LOAD) request.repack = RepackWhen::AtLoad;
+    else if (repack == CX_REPACK_NEVER) request.repack = RepackWhen::Never;
+    else throw Error(CX_ERR_INVALID_ARGUMENT, "repack " + std::to_string(repack) + " is not one of "
+        "CX_REPACK_BACKGROUND (0), CX_REPACK_AT_LOAD (1), CX_REPACK_NEVER (2)");
     if (n_devices < 1 || devices == nullptr) throw Error(CX_ERR_INVALID_ARGUMENT,
         "at least one device index is required");
     auto rt = find_runtime(runtime);
     if (n_devices == 1) {
-      *out_job = rt->submit(devices[0], load_job(*rt, devices[0], std::string(path), context_length,
-          max_sequences, quant_text));
+      *out_job = rt->submit(devices[0], load_job(*rt, devices[0], request));
       return;
     }
     const std::vector<int> list(devices, devices + n_devices);
     auto nccl_id = prepare_tensor_parallel(*rt, list);
     const int32_t handle = rt->new_handle();
-    const std::string path_text(path);
     *out_job = rt->submit_gang(list, [&](int rank, const std::shared_ptr<TpOp>& op) {
-      return tp_load_job(*rt, list, rank, op, handle, path_text, context_length, max_sequences, quant_text, nccl_id);
+      return tp_load_job(*rt, list, rank, op, handle, request, nccl_id);
     });
   });
 }
@@ -231,7 +245,15 @@ CX_API int32_t cx_model_info(int32_t runtime, int32_t model, int64_t* out, char*
                              char* err, int32_t err_cap) {
   return guarded(err, err_cap, [&] {
     require_output(out, "out");
-    const ModelRecord record = find_runtime(runtime)->find_model(model);
+    ModelRecord record = find_runtime(runtime)->find_model(model);
+    if (record.repack) {
+      const int64_t pending = record.repack->pending_bytes.load();
+      record.fields[CX_MODEL_FIELD_REPACK_PENDING_BYTES] = pending;
+      record.fields[CX_MODEL_FIELD_REPACK_US] = record.repack->busy_us.load();
+      record.fields[CX_MODEL_FIELD_REPACK_READY_US] = pending == 0 ? record.repack->ready_us.load() : 0;
+      record.fields[CX_MODEL_FIELD_REPACK_FAILED] = record.repack->failed.load() ? 1 : 0;
+      record.fields[CX_MODEL_FIELD_REPACK_DEFERRED_BYTES] = record.repack->deferred_bytes.load();
+    }
     std::memcpy(out, record.fields.data(), sizeof(int64_t) * CX_MODEL_FIELDS);
     write_text(architecture, architecture_cap, record.architecture);
   });

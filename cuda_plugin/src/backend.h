@@ -24,9 +24,16 @@ struct Tensor {
   bool owned = false;  // the backend allocated it (vs. an alias of the mmapped file)
   bool packed = false;  // CPU backend: row groups interleaved for streaming (cpu_simd.h, packed_index)
   bool panel = false;   // CPU backend, bf16 on AVX2: the panel layout instead (cpu_simd.h, panel_index)
+  bool deferred = false;  // served from the mapping until Backend::repack_part builds the backend's layout
 
   size_t bytes() const { return static_cast<size_t>(rows) * dtype_row_bytes(dtype, cols); }
   bool empty() const { return data == nullptr; }
+};
+
+/** How far Backend::repack_part has built a weight's layout: the copy it writes and the tasks done. */
+struct RepackCursor {
+  void* copy = nullptr;
+  int64_t done = 0;
 };
 
 /** Device memory figures in bytes. */
@@ -121,6 +128,22 @@ class Backend {
   /** Makes a weight from the mapped file usable by ops, keeping its dtype (CPU may alias the mapping). */
   virtual Tensor upload_weight(const TensorView& view, int64_t rows, int64_t cols) = 0;
   virtual void release_weight(Tensor& tensor) = 0;
+  /** upload_weight, except that a backend which would copy the weight into a layout of its own may
+   * serve the mapping as it is for now (`deferred`: the same results from slower kernels) and build
+   * that layout later, a part at a time, with repack_part. By default upload_weight. */
+  virtual Tensor map_weight(const TensorView& view, int64_t rows, int64_t cols) {
+    return upload_weight(view, rows, cols);
+  }
+  /** Builds about `bytes` more of a deferred tensor's layout into `cursor` (on the device's threads);
+   * once it is whole, points `tensor` at it (owned, no longer deferred) and returns true. Called
+   * between forward passes, never during one. */
+  virtual bool repack_part(Tensor& tensor, RepackCursor& cursor, size_t bytes) {
+    (void)cursor, (void)bytes;
+    tensor.deferred = false;
+    return true;
+  }
+  /** Frees the copy an unfinished repack_part was writing (the tensor keeps serving the mapping). */
+  virtual void drop_repack(const Tensor& tensor, RepackCursor& cursor) { (void)tensor, (void)cursor; }
   /** A table that is only ever looked up by rows, never multiplied (an untied embedding): by default
    * as upload_weight; a backend that can read the mapping in place keeps it there. */
   virtual Tensor upload_table(const TensorView& view, int64_t rows, int64_t cols) {

@@ -1,11 +1,13 @@
 // device.cpp — the worker thread: create the backend, then run queued jobs one at a time in FIFO
-// order, translating exceptions into job results. Models are destroyed on this thread at close.
+// order, translating exceptions into job results, and repack deferred weights while idle. Models
+// are destroyed on this thread at close.
 #include "device.h"
 
 #include <pthread.h>
 
 #include <new>
 
+#include "background_repack.h"
 #include "cuda_backend.h"
 #include "error.h"
 
@@ -119,16 +121,25 @@ void Device::worker_main() {
     std::map<int32_t, std::unique_ptr<Model>> models;  // destroyed before the backend
     std::unique_ptr<WorkerContext> context;
     if (backend) context.reset(new WorkerContext{*backend, models, sampler, cancel_, spec_});
+    // Between jobs the worker repacks its models' deferred weights a part at a time
+    // (background_repack.h); it sleeps only when none is left.
+    bool idle_work = false;
     for (;;) {
       std::pair<int32_t, JobFn> job;
       {
         std::unique_lock<std::mutex> lock(mutex_);
-        wake_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
+        if (!idle_work) wake_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
         if (stopping_) break;
+        if (queue_.empty()) {
+          lock.unlock();
+          idle_work = !poisoned_ && repack_some(models);
+          continue;
+        }
         job = std::move(queue_.front());
         queue_.pop_front();
       }
       run_job(job.first, job.second, context.get(), backend_status, backend_error);
+      idle_work = !poisoned_ && background_repack_pending(models);
     }
     std::deque<std::pair<int32_t, JobFn>> abandoned;
     {

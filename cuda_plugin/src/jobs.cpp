@@ -20,13 +20,14 @@ Model& find_model(WorkerContext& w, int32_t handle) {
   return *it->second;
 }
 
-ModelRecord describe(const Model& model, const std::vector<int>& devices) {
+ModelRecord describe(const Model& model, const std::vector<int>& devices, std::shared_ptr<RepackProgress> progress) {
   const ModelConfig& c = model.config;
   ModelRecord record;
   const int64_t ranks = static_cast<int64_t>(devices.size());  // every rank holds an equal share
   record.device = devices[0];
   record.devices = devices;
   record.architecture = c.architecture_name;
+  record.repack = std::move(progress);
   record.fields.assign(CX_MODEL_FIELDS, 0);
   record.fields[CX_MODEL_FIELD_VOCAB] = c.vocab_size;
   record.fields[CX_MODEL_FIELD_CONTEXT] = model.context;
@@ -55,12 +56,13 @@ ModelRecord describe(const Model& model, const std::vector<int>& devices) {
 
 }  // namespace
 
-JobFn load_job(Runtime& runtime, int device, std::string path, int context, int max_sequences, std::string quant) {
-  return [&runtime, device, path, context, max_sequences, quant](WorkerContext& w, JobResult& result) {
-    std::unique_ptr<Model> model = load_model(w.backend, path, context, max_sequences, 0, 1, quant,
-        w.spec.cuda ? 0 : w.spec.threads);
+JobFn load_job(Runtime& runtime, int device, LoadRequest request) {
+  return [&runtime, device, request](WorkerContext& w, JobResult& result) {
+    std::unique_ptr<Model> model = load_model(w.backend, request.path, request.context, request.max_sequences, 0, 1,
+        request.quant, w.spec.cuda ? 0 : w.spec.threads, request.repack);
+    if (request.repack == RepackWhen::Background) plan_background_repack(*model, request.progress);
     const int32_t handle = runtime.new_handle();
-    runtime.register_model(handle, describe(*model, {device}));
+    runtime.register_model(handle, describe(*model, {device}, request.progress));
     w.models[handle] = std::move(model);
     result.ints = {handle};
   };
@@ -109,10 +111,8 @@ JobFn step_job(int32_t model, StepRequest request) {
 }
 
 JobFn tp_load_job(Runtime& runtime, std::vector<int> devices, int rank, std::shared_ptr<TpOp> op, int32_t handle,
-    std::string path, int context, int max_sequences, std::string quant,
-    std::shared_ptr<const std::vector<uint8_t>> nccl_id) {
-  return [&runtime, devices, rank, op, handle, path, context, max_sequences, quant, nccl_id](WorkerContext& w,
-      JobResult& result) {
+    LoadRequest request, std::shared_ptr<const std::vector<uint8_t>> nccl_id) {
+  return [&runtime, devices, rank, op, handle, request, nccl_id](WorkerContext& w, JobResult& result) {
     const int size = static_cast<int>(devices.size());
     std::unique_ptr<Model> model;
     cx_status status = CX_OK;
@@ -139,8 +139,11 @@ JobFn tp_load_job(Runtime& runtime, std::vector<int> devices, int rank, std::sha
       if (status != CX_OK) throw Error(status, error, fatal);
       throw Error(CX_ERR_INTERNAL, std::string(kPeerFailedPrefix) + "another rank could not load its shard");
     };
-    attempt([&] { model = load_model(w.backend, path, context, max_sequences, rank, size, quant,
-        w.spec.cuda ? 0 : w.spec.threads); });
+    attempt([&] {
+      model = load_model(w.backend, request.path, request.context, request.max_sequences, rank, size, request.quant,
+          w.spec.cuda ? 0 : w.spec.threads, request.repack);
+      if (request.repack == RepackWhen::Background) plan_background_repack(*model, request.progress);
+    });
     settle();
     if (w.spec.cuda) {
       // Every rank reaches this together (make_nccl_collective blocks until all have joined).
@@ -154,7 +157,7 @@ JobFn tp_load_job(Runtime& runtime, std::vector<int> devices, int rank, std::sha
       model->collective = std::make_unique<CpuCollective>(rank, size);
     }
     settle();
-    if (rank == 0) runtime.register_model(handle, describe(*model, devices));
+    if (rank == 0) runtime.register_model(handle, describe(*model, devices, request.progress));
     w.models[handle] = std::move(model);
     result.ints = {handle};
   };

@@ -12,8 +12,19 @@
 
 namespace cx {
 
-/** Loads `path` (folder or .gguf) on one device; `quant` as load_model's ("" = none). */
-JobFn load_job(Runtime& runtime, int device, std::string path, int context, int max_sequences, std::string quant);
+/** What a load job loads: `path` (folder or .gguf), load_model's `context`, `max_sequences`, `quant`
+ * ("" = none) and `repack`; with RepackWhen::Background every rank reports to `progress`. */
+struct LoadRequest {
+  std::string path;
+  int context = 0;
+  int max_sequences = 0;
+  std::string quant;
+  RepackWhen repack = RepackWhen::Background;
+  std::shared_ptr<RepackProgress> progress = std::make_shared<RepackProgress>();
+};
+
+/** Loads a model on one device. */
+JobFn load_job(Runtime& runtime, int device, LoadRequest request);
 JobFn unload_job(Runtime& runtime, int32_t model);
 JobFn new_sequence_job(Runtime& runtime, int32_t model, SequenceStart start = {});
 JobFn free_sequence_job(int32_t model, int32_t sequence);
@@ -28,8 +39,7 @@ JobFn memory_query_job();
 /** Loads rank `rank`'s shard; ranks agree on success, so a failed rank leaves no shard behind.
  * `nccl_id` (CUDA ranks) is the communicator id rank 0 made at submit time. */
 JobFn tp_load_job(Runtime& runtime, std::vector<int> devices, int rank, std::shared_ptr<TpOp> op, int32_t handle,
-    std::string path, int context, int max_sequences, std::string quant,
-    std::shared_ptr<const std::vector<uint8_t>> nccl_id);
+    LoadRequest request, std::shared_ptr<const std::vector<uint8_t>> nccl_id);
 /** Opens sequence `sequence` (a handle made at submit time) on the rank's shard. */
 JobFn tp_new_sequence_job(int32_t model, int32_t sequence, SequenceStart start = {});
 /** One step on the rank's shard with the op's collective; only rank 0 reports tokens and logits. */

@@ -28,25 +28,30 @@ Model::Model(Backend& backend_ref, ModelConfig config_value, int context_length,
 
 Model::~Model() {
   drop_all_prefix_blocks(*this);
+  drop_background_repack(*this);
   free_state();
   for (auto& [pointer, bytes] : buffers) backend.deallocate(pointer, bytes);
   if (kv.keys != nullptr) backend.deallocate(kv.keys, kv.bytes() / 2);
   if (kv.values != nullptr) backend.deallocate(kv.values, kv.bytes() / 2);
   for (auto& [pointer, bytes] : linear.row_buffers) backend.deallocate(pointer, bytes);
+  moe.reset();
+  for_each_matrix(weights, [&](Tensor& t) { backend.release_weight(t); });
+  backend.unreserve(reserved_bytes);
+}
+
+void for_each_matrix(Weights& weights, const std::function<void(Tensor&)>& visit) {
   for (auto& layer : weights.layers) {
     for (Tensor* t : {&layer.wq, &layer.wk, &layer.wv, &layer.wo, &layer.w_gate, &layer.w_up,
         &layer.w_down, &layer.w_qgate, &layer.in_qkv, &layer.in_z, &layer.in_b, &layer.in_a,
         &layer.out_proj, &layer.shared_expert.w_gate, &layer.shared_expert.w_up, &layer.shared_expert.w_down}) {
-      backend.release_weight(*t);
+      visit(*t);
     }
     for (ExpertWeights& expert : layer.experts) {
-      for (Tensor* t : {&expert.w_gate, &expert.w_up, &expert.w_down}) backend.release_weight(*t);
+      for (Tensor* t : {&expert.w_gate, &expert.w_up, &expert.w_down}) visit(*t);
     }
   }
-  moe.reset();
-  if (weights.lm_head.data != weights.embed.data) backend.release_weight(weights.lm_head);
-  backend.release_weight(weights.embed);
-  backend.unreserve(reserved_bytes);
+  if (weights.lm_head.data != weights.embed.data) visit(weights.lm_head);
+  visit(weights.embed);
 }
 
 float* Model::alloc_f32(size_t count) {
@@ -334,7 +339,8 @@ float* upload_vector(Model& model, const TensorView& view, bool plus_one = false
 // it), and the mapped pages are let go once the backend holds a copy.
 // `lookup`: a table only ever gathered by rows (an untied embedding), which the backend may keep in
 // the mapping as it is.
-Tensor upload_planned(Model& model, const TensorView& full, const Planned& m, bool lookup = false) {
+Tensor upload_planned(Model& model, const TensorView& full, const Planned& m, RepackWhen repack,
+    bool lookup = false) {
   const bool split = model.tp_size > 1 && m.split != Split::None;
   TensorView view = split && m.split == Split::Rows ? row_shard(full, model.tp_rank, model.tp_size) : full;
   const TensorView mapped = view;
@@ -357,7 +363,11 @@ Tensor upload_planned(Model& model, const TensorView& full, const Planned& m, bo
     storage.swap(scratch);
   }
   scratch = std::vector<uint8_t>();
+  // Only the mapping itself may be served deferred: the pages it is served from are let go once
+  // its copy takes over, which for host storage would zero it.
+  const bool deferrable = storage.empty() && repack != RepackWhen::AtLoad;
   Tensor tensor = lookup ? model.backend.upload_table(view, view.shape[0], view.shape[1])
+      : deferrable       ? model.backend.map_weight(view, view.shape[0], view.shape[1])
                          : model.backend.upload_weight(view, view.shape[0], view.shape[1]);
   if (storage.empty()) {
     if (tensor.owned) release_pages(mapped);
@@ -424,7 +434,7 @@ int reduction_chunks(const ModelConfig& full, int tp_size, int64_t block) {
 }
 
 std::unique_ptr<Model> load_model(Backend& backend, const std::string& path, int context, int max_sequences,
-    int tp_rank, int tp_size, const std::string& quant, int threads) {
+    int tp_rank, int tp_size, const std::string& quant, int threads, RepackWhen repack) {
   const auto load_start = std::chrono::steady_clock::now();
   backend.load_times = LoadTimes();
   const IsqScheme isq = parse_isq(quant);
@@ -489,7 +499,7 @@ std::unique_ptr<Model> load_model(Backend& backend, const std::string& path, int
   ReadAhead ahead(f, kReadAheadBytes);
   auto matrix = [&](const std::string& name, bool lookup = false) {
     const TensorView& view = *f.find(name);
-    Tensor tensor = upload_planned(*model, view, *planned.at(name), lookup);
+    Tensor tensor = upload_planned(*model, view, *planned.at(name), repack, lookup);
     ahead.taken(view.bytes);
     return tensor;
   };
@@ -574,6 +584,7 @@ std::unique_ptr<Model> load_model(Backend& backend, const std::string& path, int
   model->kv.values = static_cast<float*>(backend.allocate(model->kv.bytes() / 2));
   backend.load_times.allocate += seconds_since(kv_start);
   model->load_times = backend.load_times;
+  model->load_start = load_start;
   model->load_seconds = seconds_since(load_start);
   return model;
 }

@@ -3,12 +3,15 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
+#include <functional>
 #include <cstdint>
 #include <map>
 #include <memory>
 #include <string>
 #include <vector>
 
+#include "background_repack.h"
 #include "backend.h"
 #include "collective.h"
 #include "config.h"
@@ -121,6 +124,11 @@ class Model {
   int64_t weight_bytes = 0;
   LoadTimes load_times;  // where this model's load spent its time (backend.h)
   double load_seconds = 0;  // load_model from start to end
+  std::chrono::steady_clock::time_point load_start;
+  // Weights served from the mapping until their copies are built (background_repack.h), in order.
+  std::vector<PendingRepack> repacks;
+  size_t next_repack = 0;
+  std::shared_ptr<RepackProgress> repack_progress;
   int64_t reserved_bytes = 0;
   std::vector<int32_t> slot_owner;  // sequence handle per KV slot, 0 when free
   std::map<int32_t, Sequence> sequences;
@@ -146,6 +154,9 @@ class Model {
   void free_state();
 };
 
+/** Calls `visit` on every matrix of `weights` (lm_head only where it is not the embedding's memory). */
+void for_each_matrix(Weights& weights, const std::function<void(Tensor&)>& visit);
+
 /** Reads `path` — a folder (config.json + safetensors) or a .gguf file (or any shard of a split one) —,
  * checks every tensor, reserves memory on the backend (weights + KV cache) and uploads. `context` <= 0
  * and `max_sequences` <= 0 pick defaults. `quant` (isq.h, parse_isq; "" = none) quantizes a safetensors
@@ -153,9 +164,12 @@ class Model {
  * invalid_argument.
  * With `tp_size` > 1 it loads rank `tp_rank`'s Megatron shard: q/k/v/gate/up by output rows (heads
  * and intermediate split), o/down by input columns, everything else replicated; the KV cache holds
- * the rank's KV heads; quantized matrices split by whole blocks. The caller sets `collective`. */
+ * the rank's KV heads; quantized matrices split by whole blocks. The caller sets `collective`.
+ * `repack`: Background serves the matrices the backend would repack from the mapping (deferred) and
+ * leaves their repack to the caller (plan_background_repack); AtLoad repacks them here. */
 std::unique_ptr<Model> load_model(Backend& backend, const std::string& path, int context, int max_sequences,
-    int tp_rank = 0, int tp_size = 1, const std::string& quant = "", int threads = 0);
+    int tp_rank = 0, int tp_size = 1, const std::string& quant = "", int threads = 0,
+    RepackWhen repack = RepackWhen::AtLoad);
 
 /** Throws unsupported_architecture naming the numbers unless heads, KV heads and intermediate_size
  * all divide by `tp_size`. */

@@ -18,12 +18,13 @@
 
 namespace cx {
 
-/** What cx_model_info reports; fixed once a model is loaded. */
+/** What cx_model_info reports: fixed once a model is loaded, but for its background repack. */
 struct ModelRecord {
   int device = 0;            // rank 0's device
   std::vector<int> devices;  // every rank's device, in rank order (one entry without tensor parallelism)
   std::vector<int64_t> fields;  // CX_MODEL_FIELDS
   std::string architecture;
+  std::shared_ptr<const RepackProgress> repack;  // the CX_MODEL_FIELD_REPACK_* fields, read when asked
 };
 
 class Runtime {

@@ -4,7 +4,7 @@
  * @module
  */
 
-import type { CpuIsa } from "../devices/mod.ts";
+import type { CpuIsa, RepackWhen } from "../devices/mod.ts";
 
 /** Weight types the loader quantizes the safetensors bench model into (ISQ). */
 export const ISQ_TYPES = Object.freeze(["q8_0", "q4_0", "q4_k", "q5_k", "q6_k", "q4_k_m"] as const);
@@ -53,6 +53,8 @@ export interface BenchFlags {
   layers: number;
   /** `auto`: also time a load from a cold page cache where it can be dropped (root); `no`: do not. */
   cold: "auto" | "no";
+  /** When the engine repacks the weights (LoadOptions.repack; default background). */
+  repack: RepackWhen;
 }
 
 const KNOWN = [
@@ -72,6 +74,7 @@ const KNOWN = [
   "--arch",
   "--layers",
   "--cold",
+  "--repack",
 ];
 
 function count(name: string, value: string, min: number): number {
@@ -111,6 +114,7 @@ export function parseBenchFlags(args: readonly string[]): BenchFlags {
     arch: "qwen3",
     layers: 4,
     cold: "auto",
+    repack: "background",
   };
   const seen = new Set<string>();
   for (let i = 0; i < args.length; i += 2) {
@@ -134,6 +138,7 @@ export function parseBenchFlags(args: readonly string[]): BenchFlags {
     else if (name === "--arch") flags.arch = oneOf(name, value, BENCH_ARCHS);
     else if (name === "--layers") flags.layers = count(name, value, 1);
     else if (name === "--cold") flags.cold = oneOf(name, value, ["auto", "no"] as const);
+    else if (name === "--repack") flags.repack = oneOf(name, value, ["background", "load", "never"] as const);
     else flags.ggufType = oneOf(name, value, GGUF_WRITE_TYPES);
   }
   if (flags.llamaGguf !== undefined && (flags.llamaBench === undefined || !seen.has("--arch"))) {

@@ -5,7 +5,7 @@
  * @module
  */
 
-import type { ColdLoad, CortexPass } from "./_cortex_run.ts";
+import type { ColdLoad, CortexPass, RepackFigures } from "./_cortex_run.ts";
 import type { LlamaPass } from "./_llama_bench.ts";
 import { median, round } from "./_stats.ts";
 
@@ -32,6 +32,8 @@ export interface CortexReportInput {
   loadSeconds: number;
   /** Where the load's seconds went inside the plugin (ModelInfo.load); omitted from old callers. */
   loadBreakdown?: { seconds: number; read: number; allocate: number; repack: number };
+  /** The background repack after the load (waited for before the passes); omitted from old callers. */
+  repack?: RepackFigures;
   /** Seconds to read the model's files end to end with the page cache warm (as `cat` does). */
   fileReadSeconds?: number;
   /** The load from a cold page cache against reading the files cold, where measured. */
@@ -63,6 +65,7 @@ export function cortexReport(input: CortexReportInput): Record<string, unknown> 
     device: input.device,
     loadSeconds: round(input.loadSeconds, 3),
     ...loadKeys(input),
+    ...(input.repack ? { repack: input.repack } : {}),
     firstStepSeconds: round(input.firstStepSeconds, 3),
     promptTokens: input.promptTokens,
     prefillSeconds: round(prefillSeconds, 3),

@@ -39,7 +39,10 @@
  * median read's seconds ÷ the median load's; skipped, and said,
  * where /proc/sys/vm/drop_caches is not writable); `--arch qwen3_next
  * [--layers N]` (bench_next_model.ts: Qwen3-Next-80B-A3B's DeltaNet / gated-attention layers, 512
- * experts top-10 plus the shared expert, in N layers, default 4).
+ * experts top-10 plus the shared expert, in N layers, default 4); `--repack background|load|never`
+ * (LoadOptions.repack, default background: the load returns serving the mapped file, the bench then
+ * waits for the background repack — `repack` reports its device seconds and when every copy served —
+ * so that the first step runs on the file's layout and every pass on the repacked one).
  * See neuron/devices/README.md for the commands that make quantized GGUF files with llama-quantize.
  * @module
  */
@@ -143,6 +146,7 @@ async function main(): Promise<void> {
     isa: flags.isa,
     quant: flags.quant,
     cold: flags.cold === "auto",
+    repack: flags.repack,
     // The longest sequence: a pass's (prompt, then rounds of one untimed + `steps` steps) or batch 8's
     // last (a 23-token prompt, one untimed + `batch8Steps` steps).
     contextLength: Math.max(flags.prompt + flags.rounds * (flags.steps + 1), 23 + 1 + batch8Steps) + 8,
@@ -209,6 +213,7 @@ async function main(): Promise<void> {
       loadBreakdown: info.load,
       fileReadSeconds: bench.fileReadSeconds,
       coldLoad: bench.cold,
+      repack: bench.repack,
       firstStepSeconds: bench.firstStepSeconds,
       promptTokens: flags.prompt,
       decodeBatch8TokensPerSecond: decode8,

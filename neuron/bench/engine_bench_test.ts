@@ -64,8 +64,10 @@ Deno.test("parseBenchFlags: defaults, every flag, and the combinations it refuse
     arch: "qwen3",
     layers: 4,
     cold: "auto",
+    repack: "background",
   });
   assert.equal(parseBenchFlags(["--cold", "no"]).cold, "no");
+  assert.equal(parseBenchFlags(["--repack", "never"]).repack, "never");
   const side = parseBenchFlags([
     "--gguf",
     "m.gguf",
@@ -113,6 +115,7 @@ Deno.test("parseBenchFlags: defaults, every flag, and the combinations it refuse
     [["--alternate", "1.5"], /--alternate must be an integer ≥ 1/],
     [["--isa", "neon"], /--isa must be one of auto, amx, avx512, avx2, scalar/],
     [["--cold", "yes"], /--cold must be one of auto, no, got "yes"/],
+    [["--repack", "later"], /--repack must be one of background, load, never, got "later"/],
     [["--steps"], /flag --steps needs a value/],
     [["--steps", "2", "--steps", "3"], /flag --steps given twice/],
     [["--fast", "1"], /unknown flag --fast/],
@@ -262,6 +265,7 @@ Deno.test("cortexReport: today's keys plus quant, weight bytes and bytes per tok
   const split = cortexReport({
     ...cortexInput([cortexPass(400, [40])]),
     loadBreakdown: { seconds: 0.45, read: 0.1, allocate: 0.2, repack: 0.1 },
+    repack: { when: "background", deferredBytes: 600, readySeconds: 1.2, deviceSeconds: 0.8, failed: false },
     fileReadSeconds: 0.25,
     coldLoad: {
       fileReadSeconds: 1.5,
@@ -278,6 +282,14 @@ Deno.test("cortexReport: today's keys plus quant, weight bytes and bytes per tok
   assert.equal("coldLoad" in one, false);
   assert.deepEqual(split.load, { seconds: 0.45, read: 0.1, allocate: 0.2, repack: 0.1, other: 0.05 });
   assert.equal(split.fileReadSeconds, 0.25);
+  assert.deepEqual(split.repack, {
+    when: "background",
+    deferredBytes: 600,
+    readySeconds: 1.2,
+    deviceSeconds: 0.8,
+    failed: false,
+  });
+  assert.equal("repack" in one, false);
   assert.equal(split.loadOverFileRead, 2);
   assert.equal(one.decodeBoundTokensPerSecond, 50);
   assert.equal(one.modelFile, "m.gguf");

@@ -61,6 +61,11 @@ export const MODEL_FIELD = Object.freeze({
   LOAD_READ_US: 31,
   LOAD_ALLOCATE_US: 32,
   LOAD_REPACK_US: 33,
+  REPACK_PENDING_BYTES: 34,
+  REPACK_US: 35,
+  REPACK_READY_US: 36,
+  REPACK_FAILED: 37,
+  REPACK_DEFERRED_BYTES: 38,
 });
 
 const SYMBOLS = {
@@ -83,6 +88,10 @@ const SYMBOLS = {
   },
   cx_submit_load_ex: {
     parameters: ["i32", "buffer", "i32", "buffer", "i32", "i32", "buffer", "buffer", "buffer", "i32"],
+    result: "i32",
+  },
+  cx_submit_load_repack: {
+    parameters: ["i32", "buffer", "i32", "buffer", "i32", "i32", "buffer", "i32", "buffer", "buffer", "i32"],
     result: "i32",
   },
   cx_model_info: { parameters: ["i32", "i32", "buffer", "buffer", "i32", "buffer", "i32"], result: "i32" },

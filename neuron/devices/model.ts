@@ -7,7 +7,7 @@
 import { CX, type PluginLibrary } from "./_ffi.ts";
 import type { JobOutput } from "./_jobs.ts";
 import { PluginError } from "./errors.ts";
-import type { ModelInfo, SamplingParams, StepEntry, StepResult } from "./types.ts";
+import type { ModelInfo, RepackState, SamplingParams, StepEntry, StepResult } from "./types.ts";
 
 /** @internal How a Model reaches its runtime: submit one job through the completion queue. */
 export type JobSubmitter = (
@@ -143,13 +143,28 @@ export class Model {
   readonly #submit: JobSubmitter;
   readonly #handle: number;
   readonly #sequences = new Set<Sequence>();
+  readonly #readRepack: () => RepackState;
   #unloaded = false;
 
   /** @internal Created by `Plugin.loadModel`. */
-  constructor(submit: JobSubmitter, handle: number, info: ModelInfo) {
+  constructor(submit: JobSubmitter, handle: number, info: ModelInfo, readRepack: () => RepackState) {
     this.#submit = submit;
     this.#handle = handle;
     this.info = info;
+    this.#readRepack = readRepack;
+  }
+
+  /**
+   * How far the background repack (LoadOptions.repack) has come, as of now.
+   *
+   * @example
+   * ```ts
+   * while (model.repackState().pendingBytes > 0) await new Promise((r) => setTimeout(r, 50));
+   * ```
+   */
+  repackState(): RepackState {
+    this.#assertLoaded();
+    return this.#readRepack();
   }
 
   /** Native handle. */

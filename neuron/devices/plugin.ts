@@ -18,7 +18,15 @@ import {
 import { type JobOutput, JobQueue } from "./_jobs.ts";
 import { codeForStatus, PluginError } from "./errors.ts";
 import { type JobSubmitter, Model } from "./model.ts";
-import type { CpuIsa, DeviceInfo, LoadOptions, ModelInfo, PluginOptions, WeightDType } from "./types.ts";
+import type {
+  CpuIsa,
+  DeviceInfo,
+  LoadOptions,
+  ModelInfo,
+  PluginOptions,
+  RepackWhen,
+  WeightDType,
+} from "./types.ts";
 
 // DType codes of CX_MODEL_FIELD_DTYPE / CX_MODEL_FIELD_WEIGHT_DTYPE (3 = a type the engine cannot use).
 const DTYPES: readonly (WeightDType | null)[] = [
@@ -33,6 +41,8 @@ const DTYPES: readonly (WeightDType | null)[] = [
   "q6_k",
 ];
 const CPU_ISAS: readonly CpuIsa[] = ["auto", "scalar", "avx2", "avx512", "amx"];
+/** LoadOptions.repack → CX_REPACK_* (cortex_plugin.h). */
+const REPACK_WHEN: Readonly<Record<RepackWhen, number>> = { background: 0, load: 1, never: 2 };
 const ERROR_CAP = 4096;
 
 function checkCount(name: string, value: number | undefined, min: number, max: number): void {
@@ -150,8 +160,15 @@ export class Plugin {
     const deviceIndexes = Int32Array.from(devices);
     const pathText = cString(path);
     const quant = cString(options.quant ?? "");
+    const when = options.repack ?? "background";
+    if (!Object.hasOwn(REPACK_WHEN, when)) {
+      throw new PluginError(
+        "invalid_argument",
+        `repack ${JSON.stringify(options.repack)} is not one of ${Object.keys(REPACK_WHEN).join(", ")}`,
+      );
+    }
     const { ints } = await this.#submit((job, err, cap) =>
-      this.#lib.symbols.cx_submit_load_ex(
+      this.#lib.symbols.cx_submit_load_repack(
         this.#runtime,
         deviceIndexes,
         deviceIndexes.length,
@@ -159,6 +176,7 @@ export class Plugin {
         options.contextLength ?? 0,
         options.maxSequences ?? 0,
         quant,
+        REPACK_WHEN[when],
         job,
         err,
         cap,
@@ -167,7 +185,7 @@ export class Plugin {
     const handle = Number(ints[0]);
     const submit: JobSubmitter = (call) =>
       this.#submit((job, err, cap) => call(this.#lib.symbols, this.#runtime, job, err, cap));
-    return new Model(submit, handle, this.#modelInfo(handle));
+    return new Model(submit, handle, this.#modelInfo(handle), () => this.#modelInfo(handle).repack);
   }
 
   /** Stops and joins every worker thread; pending jobs reject. Safe to call twice. */
@@ -305,6 +323,13 @@ export class Plugin {
         read: field(M.LOAD_READ_US) / 1e6,
         allocate: field(M.LOAD_ALLOCATE_US) / 1e6,
         repack: field(M.LOAD_REPACK_US) / 1e6,
+        deferredBytes: field(M.REPACK_DEFERRED_BYTES),
+      },
+      repack: {
+        pendingBytes: field(M.REPACK_PENDING_BYTES),
+        seconds: field(M.REPACK_US) / 1e6,
+        readySeconds: field(M.REPACK_READY_US) > 0 ? field(M.REPACK_READY_US) / 1e6 : null,
+        failed: field(M.REPACK_FAILED) === 1,
       },
     };
   }

@@ -70,6 +70,29 @@ export interface LoadOptions {
    * path, rejects with `invalid_argument`. Default: none.
    */
   quant?: string;
+  /**
+   * When the weights move into the layouts the CPU kernels read fastest: "background" (default) serves
+   * the mapped file's layout as soon as its pages are in and repacks while the device is idle (the
+   * same results; prefill reaches full speed once `Model.repackState().pendingBytes` is 0), "load"
+   * repacks before the load resolves, "never" keeps serving the file's layout (no second copy in
+   * memory, slower prefill). Another value rejects with `invalid_argument`.
+   */
+  repack?: RepackWhen;
+}
+
+/** LoadOptions.repack. */
+export type RepackWhen = "background" | "load" | "never";
+
+/** A model's background repack (LoadOptions.repack), as of the call. */
+export interface RepackState {
+  /** Weight bytes still served from the mapped file (all devices); 0 when every copy serves. */
+  pendingBytes: number;
+  /** Device seconds spent repacking so far, summed over devices. */
+  seconds: number;
+  /** Seconds from the load's start until nothing was pending; null while something is. */
+  readySeconds: number | null;
+  /** True when it stopped on an error (the rest keeps serving from the mapping; the plugin logged why). */
+  failed: boolean;
 }
 
 /** Weight types the engine computes with (ModelInfo.dtype / weightDtype). */
@@ -106,8 +129,11 @@ export interface ModelInfo {
   /** Where the load's time went, in seconds, on the first device (a tensor-parallel model's ranks
    * load side by side): `read` bringing the file's pages in (from the page cache or the disk),
    * `allocate` faulting in the memory repacked weights and the KV cache take, `repack` moving weights
-   * into the layouts the kernels read; `seconds` is the whole load inside the plugin. */
+   * into the layouts the kernels read; `seconds` is the whole load inside the plugin; `deferredBytes`
+   * the weight bytes it left to the background repack (LoadOptions.repack). */
   load: LoadBreakdown;
+  /** The background repack as the load left it (`Model.repackState()` reads it anew). */
+  repack: RepackState;
 }
 
 /** Seconds of one model load, split by what they were spent on ({@linkcode ModelInfo.load}). */
@@ -116,6 +142,7 @@ export interface LoadBreakdown {
   read: number;
   allocate: number;
   repack: number;
+  deferredBytes: number;
 }
 
 /** Sampling parameters of one step entry. temperature 0 = greedy. */

@@ -25,6 +25,7 @@ import {
   type NeuronModelInfo,
   type UnloadModelRequest,
   type UnloadModelResult,
+  type WeightRepack,
 } from "@cortex/core/fleet";
 import { type DeviceInfo, type Plugin, PluginError } from "../devices/mod.ts";
 import { type CatalogEntry, describeSource, type ModelCatalog } from "../sources/catalog.ts";
@@ -523,8 +524,15 @@ export class ModelRegistry {
       progress: slot.progress,
       error: slot.error ? { code: String(slot.error.code), message: slot.error.message } : null,
       prefix_cache: loaded ? loaded.prefixCacheReport() : null,
+      repack: loaded ? _repack(loaded) : null,
     };
   }
+}
+
+/** The engine's background repack of the model's weights, as of now. */
+function _repack(loaded: LoadedModel): WeightRepack {
+  const state = loaded.model.repackState();
+  return { pending_bytes: state.pendingBytes, ready_seconds: state.readySeconds, failed: state.failed };
 }
 
 /** The engine's dominant matrix type (`weightDtype`, else the embedding's `dtype`), upper-cased. */
