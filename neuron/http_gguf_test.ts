@@ -63,6 +63,13 @@ Deno.test({
         assert.equal(entry.weight_type, type);
         assert.ok((entry.weight_bytes ?? 0) > 0);
         assert.equal(entry.tool_call, true, "the GGUF's tokenizer knows <tool_call>");
+        // The background repack of the weights, done by now or under way.
+        assert.equal(entry.repack?.failed, false);
+        assert.ok(entry.repack.pending_bytes >= 0 && entry.repack.pending_bytes <= entry.weight_bytes!);
+        assert.ok(
+          entry.repack.pending_bytes > 0 || (entry.repack.ready_seconds ?? -1) >= 0,
+          JSON.stringify(entry.repack),
+        );
       }
       const q8 = (await modelEntry(neuron.url, "q8"))!;
       const f32 = (await modelEntry(neuron.url, "f32"))!;

@@ -147,6 +147,13 @@ export const LoadProgressSchema: Schema<LoadProgress> = z.looseObject({
   files_total: z.number().int().min(0).nullable(),
 });
 
+/** Schema of the engine's background repack of a loaded model's weights. */
+export const WeightRepackSchema: Schema<WeightRepack> = z.looseObject({
+  pending_bytes: z.number().min(0),
+  ready_seconds: z.number().min(0).nullable(),
+  failed: z.boolean(),
+});
+
 /** Schema of a `GET /models` entry. */
 export const NeuronModelInfoSchema: Schema<NeuronModelInfo> = z.looseObject({
   id: z.string(),
@@ -165,6 +172,7 @@ export const NeuronModelInfoSchema: Schema<NeuronModelInfo> = z.looseObject({
   progress: _zod(LoadProgressSchema).nullish(),
   error: z.looseObject({ code: z.string(), message: z.string() }).nullish(),
   prefix_cache: _zod(PrefixCacheStatsSchema).nullish(),
+  repack: _zod(WeightRepackSchema).nullish(),
 });
 
 /** Schema of `GET /models` (a bare JSON array). */

@@ -54,6 +54,20 @@ DType dtype_of_ggml(uint32_t type) {
   }
 }
 
+// What a read is of, spelled out only for an error message: `base`, its element `index` (when ≥ 0),
+// then `suffix`. A tokenizer's arrays hold ~300k strings, whose labels built eagerly took most of a
+// small model's load.
+struct Label {
+  const std::string& base;
+  int64_t index = -1;
+  const char* suffix = "";
+
+  Label(const std::string& text) : base(text) {}  // NOLINT: any string names a read
+  Label(const std::string& text, int64_t element, const char* tail = "") : base(text), index(element), suffix(tail) {}
+  Label with(const char* tail) const { return Label(base, index, tail); }
+  std::string text() const { return base + (index >= 0 ? "[" + std::to_string(index) + "]" : "") + suffix; }
+};
+
 // A bounds-checked cursor over one mapped file; every read names what it was reading on failure.
 class Reader {
  public:
@@ -61,9 +75,9 @@ class Reader {
 
   size_t position() const { return pos_; }
 
-  const uint8_t* take(uint64_t bytes, const std::string& what) {
+  const uint8_t* take(uint64_t bytes, const Label& what) {
     if (bytes > file_.size() - pos_) {
-      throw Error(CX_ERR_BAD_MODEL, name_ + " is truncated: " + what + " needs " + std::to_string(bytes)
+      throw Error(CX_ERR_BAD_MODEL, name_ + " is truncated: " + what.text() + " needs " + std::to_string(bytes)
           + " bytes at offset " + std::to_string(pos_) + " but the file has " + std::to_string(file_.size())
           + " bytes");
     }
@@ -72,20 +86,21 @@ class Reader {
     return at;
   }
   template <typename T>
-  T scalar(const std::string& what) {
+  T scalar(const Label& what) {
     T value;
     std::memcpy(&value, take(sizeof(T), what), sizeof(T));
     return value;
   }
-  std::string string(const std::string& what) {
-    const uint64_t length = scalar<uint64_t>(what + " length");
+  std::string string(const Label& what) {
+    const uint64_t length = scalar<uint64_t>(what.with(" length"));
     const uint8_t* bytes = take(length, what);
     return std::string(reinterpret_cast<const char*>(bytes), static_cast<size_t>(length));
   }
 
-  GgufValue value(uint32_t type_id, const std::string& what, int depth) {
+  GgufValue value(uint32_t type_id, const Label& what, int depth) {
     if (type_id > static_cast<uint32_t>(GgufType::F64)) {
-      throw Error(CX_ERR_BAD_MODEL, name_ + ": " + what + " has unknown metadata type " + std::to_string(type_id));
+      throw Error(CX_ERR_BAD_MODEL, name_ + ": " + what.text() + " has unknown metadata type "
+          + std::to_string(type_id));
     }
     GgufValue v;
     v.type = static_cast<GgufType>(type_id);
@@ -99,7 +114,7 @@ class Reader {
       case GgufType::I64: v.integer = scalar<int64_t>(what); break;
       case GgufType::U64: {
         const uint64_t u = scalar<uint64_t>(what);
-        if (u > static_cast<uint64_t>(INT64_MAX)) throw Error(CX_ERR_BAD_MODEL, name_ + ": " + what
+        if (u > static_cast<uint64_t>(INT64_MAX)) throw Error(CX_ERR_BAD_MODEL, name_ + ": " + what.text()
             + " is a u64 above 2^63 - 1");
         v.integer = static_cast<int64_t>(u);
         break;
@@ -108,24 +123,27 @@ class Reader {
       case GgufType::F64: v.number = scalar<double>(what); break;
       case GgufType::Bool: {
         const uint8_t b = scalar<uint8_t>(what);
-        if (b > 1) throw Error(CX_ERR_BAD_MODEL, name_ + ": " + what + " is a bool holding " + std::to_string(b));
+        if (b > 1) throw Error(CX_ERR_BAD_MODEL, name_ + ": " + what.text() + " is a bool holding "
+            + std::to_string(b));
         v.boolean = b == 1;
         break;
       }
       case GgufType::String: v.string = string(what); break;
       case GgufType::Array: {
-        if (depth >= 8) throw Error(CX_ERR_BAD_MODEL, name_ + ": " + what + " nests arrays deeper than 8");
-        const uint32_t element = scalar<uint32_t>(what + " element type");
-        const uint64_t count = scalar<uint64_t>(what + " count");
+        const std::string array = what.text();  // once per array, not per element
+        if (depth >= 8) throw Error(CX_ERR_BAD_MODEL, name_ + ": " + array + " nests arrays deeper than 8");
+        const uint32_t element = scalar<uint32_t>(Label(array, -1, " element type"));
+        const uint64_t count = scalar<uint64_t>(Label(array, -1, " count"));
         // Every element takes at least one byte: a count the rest of the file cannot hold is refused
         // before anything is allocated for it.
-        if (count > file_.size() - pos_) throw Error(CX_ERR_BAD_MODEL, name_ + " is truncated: " + what
+        if (count > file_.size() - pos_) throw Error(CX_ERR_BAD_MODEL, name_ + " is truncated: " + array
             + " claims " + std::to_string(count) + " elements but " + std::to_string(file_.size() - pos_)
             + " bytes remain");
         v.element_type = static_cast<GgufType>(element);
         v.items.reserve(static_cast<size_t>(count));
-        for (uint64_t i = 0; i < count; i++) v.items.push_back(value(element, what + "[" + std::to_string(i) + "]",
-            depth + 1));
+        for (uint64_t i = 0; i < count; i++) {
+          v.items.push_back(value(element, Label(array, static_cast<int64_t>(i)), depth + 1));
+        }
         break;
       }
     }
@@ -180,15 +198,15 @@ void GgufSet::add_file(const std::string& path, int split_index) {
   auto file = std::make_shared<MappedFile>(path);
   const std::string name = base_name(path);
   Reader in(*file, name);
-  const uint8_t* magic = in.take(4, "the magic");
+  const uint8_t* magic = in.take(4, std::string("the magic"));
   if (std::memcmp(magic, "GGUF", 4) != 0) {
     throw Error(CX_ERR_BAD_MODEL, name + " is not a GGUF file (bad magic: the first 4 bytes are not \"GGUF\")");
   }
-  const uint32_t version = in.scalar<uint32_t>("the version");
+  const uint32_t version = in.scalar<uint32_t>(std::string("the version"));
   if (version != 2 && version != 3) throw Error(CX_ERR_BAD_MODEL, name + " has GGUF version "
       + std::to_string(version) + "; supported: 2, 3");
-  const uint64_t tensor_count = in.scalar<uint64_t>("the tensor count");
-  const uint64_t kv_count = in.scalar<uint64_t>("the metadata count");
+  const uint64_t tensor_count = in.scalar<uint64_t>(std::string("the tensor count"));
+  const uint64_t kv_count = in.scalar<uint64_t>(std::string("the metadata count"));
   if (tensor_count > file->size() || kv_count > file->size()) throw Error(CX_ERR_BAD_MODEL, name
       + " is truncated or corrupt: it claims " + std::to_string(tensor_count) + " tensors and "
       + std::to_string(kv_count) + " metadata entries in " + std::to_string(file->size()) + " bytes");
