@@ -62,7 +62,7 @@ struct Label {
   int64_t index = -1;
   const char* suffix = "";
 
-  Label(const std::string& text) : base(text) {}  // NOLINT: any string names a read
+  Label(const std::string& text) : base(text) {}  // implicit: any string names a read
   Label(const std::string& text, int64_t element, const char* tail = "") : base(text), index(element), suffix(tail) {}
   Label with(const char* tail) const { return Label(base, index, tail); }
   std::string text() const { return base + (index >= 0 ? "[" + std::to_string(index) + "]" : "") + suffix; }
