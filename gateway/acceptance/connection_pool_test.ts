@@ -10,7 +10,7 @@ import { chat, havePlugin, post, TINY } from "./_fixtures.ts";
 const CLIENTS = 50;
 const CAP = 4;
 
-/** A TCP relay to `port` that counts connections: opened in all, and open at once at most. */
+/** A TCP relay to `port` that counts the gateway's connections: opened in all, and open at once at most. */
 function countingRelay(port: number): { port: number; opened: number; peak: number; close(): void } {
   const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const conns = new Set<Deno.Conn>();
@@ -35,8 +35,12 @@ function countingRelay(port: number): { port: number; opened: number; peak: numb
       conns.add(client);
       stats.peak = Math.max(stats.peak, conns.size);
       const upstream = await Deno.connect({ hostname: "127.0.0.1", port });
+      // The gateway holds a connection until it closes its end (the relay reads EOF), not until
+      // the neuron's side has closed too: counting to then, a loaded machine's lag counted
+      // connections the gateway had already let go.
+      const fromGateway = client.readable.pipeTo(upstream.writable).finally(() => conns.delete(client));
       void Promise.allSettled([
-        client.readable.pipeTo(upstream.writable),
+        fromGateway,
         upstream.readable.pipeTo(client.writable),
       ]).finally(() => {
         conns.delete(client);
