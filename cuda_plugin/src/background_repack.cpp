@@ -8,6 +8,7 @@
 
 #include "error.h"
 #include "model.h"
+#include "safetensors.h"
 
 namespace cx {
 namespace {
@@ -29,7 +30,9 @@ void stop(Model& model, const std::string& reason) {
                "mapped file\n", model.config.architecture_name.c_str(), reason.c_str());
   model.repack_progress->failed = true;
   int64_t left = 0;
-  for (size_t i = model.next_repack; i < model.repacks.size(); i++) left += static_cast<int64_t>(model.repacks[i].mapped.bytes);
+  for (size_t i = model.next_repack; i < model.repacks.size(); i++) {
+    left += static_cast<int64_t>(model.repacks[i].tensor->bytes());
+  }
   drop_background_repack(model);
   finish_bytes(model, left);
 }
@@ -39,14 +42,16 @@ void stop(Model& model, const std::string& reason) {
 void repack_part(Model& model) {
   PendingRepack& next = model.repacks[model.next_repack];
   const auto start = std::chrono::steady_clock::now();
-  const void* mapped = next.tensor->data;
+  TensorView mapped;
+  mapped.data = static_cast<const uint8_t*>(next.tensor->data);
+  mapped.bytes = next.tensor->bytes();
   const bool done = model.backend.repack_part(*next.tensor, next.cursor, kRepackPartBytes);
   model.repack_progress->busy_us += micros_since(start);
   if (!done) return;
-  if (model.weights.lm_head.data == mapped) model.weights.lm_head = *next.tensor;
-  release_pages(next.mapped);
+  if (model.weights.lm_head.data == mapped.data) model.weights.lm_head = *next.tensor;
+  release_pages(mapped);
   model.next_repack++;
-  finish_bytes(model, static_cast<int64_t>(next.mapped.bytes));
+  finish_bytes(model, static_cast<int64_t>(mapped.bytes));
 }
 
 }  // namespace
@@ -58,8 +63,6 @@ void plan_background_repack(Model& model, std::shared_ptr<RepackProgress> progre
     if (!tensor.deferred) return;
     PendingRepack pending;
     pending.tensor = &tensor;
-    pending.mapped.data = static_cast<const uint8_t*>(tensor.data);
-    pending.mapped.bytes = tensor.bytes();
     model.repacks.push_back(pending);
     bytes += static_cast<int64_t>(tensor.bytes());
   });

@@ -10,10 +10,8 @@
 #include <cstdint>
 #include <map>
 #include <memory>
-#include <vector>
 
 #include "backend.h"
-#include "safetensors.h"
 
 namespace cx {
 
@@ -36,10 +34,9 @@ struct RepackProgress {
   std::atomic<bool> failed{false};        // stopped on an error; the rest serves from the mapping
 };
 
-/** A weight still served from the mapping and how far its copy is built. */
+/** A weight still served from the mapping (its `data`) and how far its copy is built. */
 struct PendingRepack {
   Tensor* tensor = nullptr;  // in the model's Weights
-  TensorView mapped;         // its mapped bytes, let go once the copy serves
   RepackCursor cursor;
 };
 
